@@ -1,0 +1,143 @@
+"""AWS KMS errors: one exception class per AWS error code.
+
+Every failure the service raises is a :class:`KMSError` subclass named exactly
+as the AWS error code (``NotFoundException``, ``DisabledException``...). Each
+carries the AWS-style message and a botocore-shaped ``response`` dict, so
+error-handling code written for boto3 (``err.response["Error"]["Code"]``)
+runs unchanged. Front ends render the same object their own way: a Python
+exception here, a botocore ``ClientError`` in the boto3 adapter, a JSON
+``__type`` body over HTTP.
+"""
+
+from __future__ import annotations
+
+__all__ = ["KMSError", "ERRORS", "error_class"]
+
+
+class KMSError(Exception):
+    """Base of every kmslab error; ``code`` is the AWS error code."""
+
+    code = "KMSError"
+    status = 400
+    #: set by the authorization layer on AccessDeniedException
+    explanation = None
+
+    def __init__(self, message: str = "", **details):
+        super().__init__(message)
+        self.message = message
+        self.details = details
+        self.request_id: str | None = None
+
+    @property
+    def response(self) -> dict:
+        """The error as botocore's ``ClientError.response`` shapes it."""
+        return {
+            "Error": {"Code": self.code, "Message": self.message},
+            "ResponseMetadata": {
+                "RequestId": self.request_id or "",
+                "HTTPStatusCode": self.status,
+            },
+        }
+
+    @property
+    def operation_name(self) -> str | None:
+        return self.details.get("operation")
+
+    def __str__(self) -> str:
+        op = self.details.get("operation")
+        where = f" when calling the {op} operation" if op else ""
+        return f"An error occurred ({self.code}){where}: {self.message}"
+
+    def __reduce__(self):
+        return (_rebuild, (self.code, self.message, self.details))
+
+
+def _rebuild(code, message, details):
+    return error_class(code)(message, **details)
+
+
+def _error(name: str, doc: str, status: int = 400) -> type[KMSError]:
+    return type(name, (KMSError,), {"code": name, "status": status, "__doc__": doc,
+                                    "__module__": __name__})
+
+
+# The model's 48 exception shapes, plus the generic AWS errors KMS returns
+# (ValidationException, AccessDeniedException, ThrottlingException...).
+# (name, first sentence of the model's documentation, HTTP status)
+_TABLE = [
+    ("AlreadyExistsException", "A resource with that name already exists."),
+    ("CloudHsmClusterInUseException", "The CloudHSM cluster is already associated with a key store."),
+    ("CloudHsmClusterInvalidConfigurationException", "The CloudHSM cluster does not meet the requirements."),
+    ("CloudHsmClusterNotActiveException", "The CloudHSM cluster is not active."),
+    ("CloudHsmClusterNotFoundException", "KMS cannot find the CloudHSM cluster."),
+    ("CloudHsmClusterNotRelatedException", "The cluster has a different cluster certificate than the original."),
+    ("ConflictException", "An automatic rotation is in progress or scheduled within 20 minutes."),
+    ("CustomKeyStoreHasCMKsException", "The custom key store contains KMS keys."),
+    ("CustomKeyStoreInvalidStateException", "The ConnectionState of the custom key store is not valid."),
+    ("CustomKeyStoreNameInUseException", "The custom key store name is already in use."),
+    ("CustomKeyStoreNotFoundException", "KMS cannot find the custom key store."),
+    ("DependencyTimeoutException", "The system timed out while trying to fulfill the request.", 503),
+    ("DisabledException", "The KMS key is not enabled."),
+    ("DryRunOperationException", "The request would have succeeded, but DryRun was set."),
+    ("ExpiredImportTokenException", "The import token is expired."),
+    ("IncorrectKeyException", "The KMS key cannot decrypt the data."),
+    ("IncorrectKeyMaterialException", "The key material is expired, invalid, or not the expected material."),
+    ("IncorrectTrustAnchorException", "The trust anchor certificate is not the cluster's."),
+    ("InvalidAliasNameException", "The alias name is not valid."),
+    ("InvalidArnException", "An ARN, in the request or in a key policy, is not valid."),
+    ("InvalidCiphertextException", "The ciphertext, or its encryption context, is corrupted, missing, or otherwise invalid."),
+    ("InvalidGrantIdException", "The GrantId is not valid."),
+    ("InvalidGrantTokenException", "The grant token is not valid."),
+    ("InvalidImportTokenException", "The import token is invalid or belongs to another KMS key."),
+    ("InvalidKeyUsageException", "The key usage or algorithm is incompatible with the operation."),
+    ("InvalidMarkerException", "The pagination marker is not valid."),
+    ("KMSInternalException", "An internal exception occurred.", 500),
+    ("KMSInvalidMacException", "The HMAC verification failed."),
+    ("KMSInvalidSignatureException", "The signature verification failed."),
+    ("KMSInvalidStateException", "The state of the resource is not valid for this request."),
+    ("KeyUnavailableException", "The KMS key is not available.", 500),
+    ("LimitExceededException", "A length constraint or quota was exceeded."),
+    ("MalformedPolicyDocumentException", "The policy is not syntactically or semantically correct."),
+    ("NotFoundException", "The entity or resource could not be found."),
+    ("TagException", "One or more tags are not valid."),
+    ("UnsupportedOperationException", "A parameter or resource is not supported for this operation."),
+    ("XksKeyAlreadyInUseException", "The XksKeyId is already associated with another KMS key."),
+    ("XksKeyInvalidConfigurationException", "The external key does not meet the requirements."),
+    ("XksKeyNotFoundException", "The external key store proxy cannot find the external key."),
+    ("XksProxyIncorrectAuthenticationCredentialException", "The proxy credentials failed to authenticate."),
+    ("XksProxyInvalidConfigurationException", "The external key store proxy is not configured correctly."),
+    ("XksProxyInvalidResponseException", "KMS cannot interpret the proxy's response."),
+    ("XksProxyUriEndpointInUseException", "The XksProxyUriEndpoint is already in use in this Region."),
+    ("XksProxyUriInUseException", "The proxy URI is already in use in this Region."),
+    ("XksProxyUriUnreachableException", "KMS cannot reach the XksProxyUriPath."),
+    ("XksProxyVpcEndpointServiceInUseException", "The VPC endpoint service is already in use."),
+    ("XksProxyVpcEndpointServiceInvalidConfigurationException", "The VPC endpoint service is misconfigured."),
+    ("XksProxyVpcEndpointServiceNotFoundException", "KMS cannot find the VPC endpoint service."),
+    # generic AWS errors, not in the KMS model
+    ("ValidationException", "A parameter failed to satisfy the operation's constraints."),
+    ("AccessDeniedException", "The caller is not authorized to perform the action."),
+    ("ThrottlingException", "The request rate exceeded a quota."),
+    ("UnrecognizedClientException", "The security token in the request is invalid."),
+    ("InvalidSignatureException", "The request signature does not match the computed one."),
+    ("IncompleteSignature", "The request signature is incomplete or malformed."),
+    ("MissingAuthenticationTokenException", "The request carries no authentication token."),
+    ("UnknownOperationException", "The operation is not known to the service."),
+    ("SerializationException", "The request body could not be parsed."),
+    ("InvalidClientTokenId", "The access key id does not exist."),
+    ("ExpiredTokenException", "The security token has expired."),
+]
+
+ERRORS: dict[str, type[KMSError]] = {}
+for _row in _TABLE:
+    ERRORS[_row[0]] = globals()[_row[0]] = _error(*_row)
+del _row
+
+__all__ += list(ERRORS)
+
+
+def error_class(code: str) -> type[KMSError]:
+    """The exception class for an AWS error code (an unknown code gets a new class)."""
+    try:
+        return ERRORS[code]
+    except KeyError:
+        return ERRORS.setdefault(code, _error(code, f"AWS error {code}."))
