@@ -24,7 +24,7 @@ import base64
 import binascii
 import functools
 import json
-import uuid
+import os
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Callable
@@ -235,7 +235,9 @@ class OperationCodec:
         if not body:
             return {}
         try:
-            document = json.loads(body, parse_constant=_reject_constant)
+            if not isinstance(body, str):
+                body = body.decode("utf-8")
+            document = _JSON_DECODER.decode(body)
         except (ValueError, RecursionError) as exc:
             raise errors.SerializationException(_json_error_message(exc)) from None
         try:
@@ -253,11 +255,16 @@ class OperationCodec:
             if name in members and value is not None:
                 convert = converters.get(name)
                 out[name] = convert(value) if convert is not None else value
-        return json.dumps(out, separators=(",", ":")).encode("utf-8")
+        return _JSON_ENCODER.encode(out).encode("utf-8")
 
 
 def _reject_constant(name: str):
     raise ValueError(f"Unexpected token {name}")
+
+
+# JSON has no NaN or Infinity; AWS rejects them, so do we.
+_JSON_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
+_JSON_ENCODER = json.JSONEncoder(separators=(",", ":"), allow_nan=False)
 
 
 def _json_error_message(exc: Exception) -> str:
@@ -335,7 +342,9 @@ class Reply:
 
 
 def new_request_id() -> str:
-    return str(uuid.uuid4())
+    """A random version-4 UUID string, as AWS request ids are."""
+    h = os.urandom(16).hex()
+    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{'89ab'[int(h[16], 16) & 3]}{h[17:20]}-{h[20:]}"
 
 
 def encode_error(error: errors.KMSError, request_id: str | None = None) -> Reply:
