@@ -204,7 +204,8 @@ def wrap_key_material(public_key_der: bytes, wrapping_algorithm: str, key_materi
     ``key_material`` is a raw symmetric or HMAC key, or an asymmetric private
     key as DER PKCS#8. Returns ``EncryptedKeyMaterial``.
     """
-    check_wrapping_parameters(wrapping_algorithm, "RSA_2048")  # the algorithm is one kmslab offers
+    if wrapping_algorithm not in WRAPPING_ALGORITHMS:
+        check_wrapping_parameters(wrapping_algorithm, "RSA_2048")  # raises AWS's error for it
     key_material = bytes(key_material)
     # Step 1: load the wrapping public key (openssl ... -inkey WrappingPublicKey.der -keyform DER -pubin).
     public_key = serialization.load_der_public_key(bytes(public_key_der))
