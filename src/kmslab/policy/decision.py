@@ -302,21 +302,31 @@ def decide(ctx: RequestContext, *, key_policy: Policy | None, identity_policies:
     """
     p = ctx.principal
     steps: list = []
-    key_results: list[StatementResult] = []
+    key_denies: list = []
+    direct: list = []     # key policy Allow statements naming the caller itself
+    account: list = []    # key policy Allow statements naming the caller's account
     if key_policy_applies and key_policy is not None:
         for st in key_policy.statements:
-            key_results.append(evaluate_statement(st, ctx, "key policy"))
-        steps.extend(key_results)
-    identity_results: list[StatementResult] = []
+            r = evaluate_statement(st, ctx, "key policy")
+            steps.append(r)
+            if r.applies:
+                if st.effect == "Deny":
+                    key_denies.append(r)
+                elif r.principal == DIRECT:
+                    direct.append(r)
+                else:
+                    account.append(r)
+    identity_denies: list = []
+    identity_allows: list = []
     for pol in identity_policies:
         source = f"IAM policy {pol.name} of {p.policy_arn}" if pol.name else f"IAM policy of {p.policy_arn}"
         for st in pol.statements:
-            identity_results.append(evaluate_statement(st, ctx, source))
-    steps.extend(identity_results)
+            r = evaluate_statement(st, ctx, source)
+            steps.append(r)
+            if r.applies:
+                (identity_denies if st.effect == "Deny" else identity_allows).append(r)
 
     # 1. explicit deny anywhere wins
-    key_denies = [r for r in key_results if r.statement.effect == "Deny" and r.applies]
-    identity_denies = [r for r in identity_results if r.statement.effect == "Deny" and r.applies]
     if key_denies or identity_denies:
         where = "the key policy" if key_denies else "an IAM policy of the caller"
         return Decision(ctx, "ExplicitDeny", key_denies + identity_denies, steps,
@@ -324,7 +334,6 @@ def decide(ctx: RequestContext, *, key_policy: Policy | None, identity_policies:
                         "and every grant",
                         "resource-based" if key_denies else "identity-based")
 
-    identity_allows = [r for r in identity_results if r.statement.effect == "Allow" and r.applies]
     is_root = p.type == "Root"
 
     # IAM-only permissions: identity policies alone
@@ -341,9 +350,6 @@ def decide(ctx: RequestContext, *, key_policy: Policy | None, identity_policies:
                         f"{ctx.action} is an IAM-only permission and no IAM policy of the caller "
                         "allows it", "identity-based")
 
-    key_allows = [r for r in key_results if r.statement.effect == "Allow" and r.applies]
-    direct = [r for r in key_allows if r.principal == DIRECT]
-    account = [r for r in key_allows if r.principal == ACCOUNT]
     # the caller's own account vouches for it: an IAM allow, or root/service identities
     identity_ok = bool(identity_allows) or is_root or p.type == "AWSService"
 

@@ -65,7 +65,7 @@ class RequestContext:
     key_account: str | None = None
     region: str = "us-east-1"
     encryption_context: Mapping[str, str] | None = None
-    conditions: Mapping[str, Any] = field(default_factory=dict)
+    conditions: Mapping[str, Any] | None = None
     grant_operation: str | None = None
     _action_folded: str = field(default="", init=False, repr=False, compare=False)
     _keys: dict | None = field(default=None, init=False, repr=False, compare=False)
@@ -76,6 +76,9 @@ class RequestContext:
             parts = self.resource.split(":", 5)
             if len(parts) == 6:
                 self.key_account = parts[4]
+        # a set operator over nothing: an empty context is the same as no context
+        if self.encryption_context is not None and not self.encryption_context:
+            self.encryption_context = None
 
     @property
     def operation(self) -> str:
@@ -123,7 +126,7 @@ class RequestContext:
                     keys[folded] = (prev if isinstance(prev, list) else [prev]) + [v]
                 else:
                     keys[folded] = v
-        for k, v in self.conditions.items():
+        for k, v in (self.conditions or {}).items():
             if v is not None:
                 keys[k.lower()] = v
         return keys
@@ -182,28 +185,30 @@ class PrincipalSpec:
 class ActionSpec:
     """A compiled ``Action``/``NotAction`` list (case-insensitive, with wildcards)."""
 
-    __slots__ = ("all", "exact", "patterns", "written")
+    __slots__ = ("all", "prefixes", "exact", "patterns", "written")
 
     def __init__(self, written: tuple[str, ...]):
         self.written = written
         self.all = False
-        exact, patterns = set(), []
+        exact, prefixes, patterns = set(), [], []
         for a in written:
             folded = a.lower()
-            if folded in ("*", "kms:*"):
-                if folded == "*":
-                    self.all = True
-                else:
-                    patterns.append(re.compile(r"kms:.*", re.DOTALL))
+            if folded == "*":
+                self.all = True
+            elif folded.endswith(":*") and folded.count("*") == 1 and "?" not in folded:
+                prefixes.append(folded[:-1])  # "kms:*" -> every action starting "kms:"
             elif "*" in a or "?" in a:
                 patterns.append(glob_regex(folded))
             else:
                 exact.add(folded)
         self.exact = frozenset(exact)
+        self.prefixes = tuple(prefixes)
         self.patterns = tuple(patterns)
 
     def match(self, folded_action: str) -> bool:
         if self.all or folded_action in self.exact:
+            return True
+        if self.prefixes and folded_action.startswith(self.prefixes):
             return True
         for p in self.patterns:
             if p.fullmatch(folded_action) is not None:
@@ -237,7 +242,7 @@ class StatementResult:
     """How one statement met one request: each element's verdict and why."""
 
     __slots__ = ("statement", "source", "principal", "action", "resource", "conditions",
-                 "failed_condition", "failed_value")
+                 "failed_condition", "failed_value", "applies")
 
     def __init__(self, statement, source, principal, action, resource, conditions,
                  failed_condition=None, failed_value=None):
@@ -251,11 +256,8 @@ class StatementResult:
         self.conditions = conditions
         self.failed_condition: Condition | None = failed_condition
         self.failed_value = failed_value
-
-    @property
-    def applies(self) -> bool:
-        """The statement covers this request (its Effect takes part in the decision)."""
-        return self.principal != NO_MATCH and self.action and self.resource and bool(self.conditions)
+        #: the statement covers this request (its Effect takes part in the decision)
+        self.applies: bool = conditions is True
 
     @property
     def effect(self) -> str:
