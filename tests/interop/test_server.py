@@ -26,7 +26,8 @@ NO_RETRY = Config(retries={"total_max_attempts": 1, "mode": "standard"})
 @pytest.fixture(scope="module")
 def running():
     with_reset = ServerThread(FakeLab(), reset=FakeLab, admin_token="admin-secret",
-                              client_timeout=0.5, max_body_bytes=64 * 1024)
+                              client_timeout=0.5, max_body_bytes=64 * 1024,
+                              regions=["us-east-1", "eu-west-1"])
     with_reset.start()
     yield with_reset
     with_reset.stop()

@@ -60,13 +60,14 @@ def _text(value):
     return value.decode("latin-1") if isinstance(value, bytes) else value
 
 
-def boto3_client(lab=None, region_name: str = "us-east-1", as_: Principal | None = None,
+def boto3_client(lab=None, region_name: str = "us-east-1", as_: Principal | str | None = None,
                  config: botocore.config.Config | None = None):
     """A real botocore ``kms`` client served in-process by ``lab``.
 
-    ``lab`` defaults to kmslab's default lab; ``region_name`` must be one of
-    the lab's Regions; ``as_`` is the calling principal (default: the account
-    root). ``config`` is passed to botocore (retries, user agent...).
+    ``lab`` defaults to kmslab's default lab; ``region_name`` is the client's
+    Region; ``as_`` is the calling principal, as ``lab.client(as_=...)`` takes
+    it (a Principal or a name; default: the lab's default caller).
+    ``config`` is passed to botocore (retries, user agent...).
 
     >>> kms = boto3_client(lab)                      # doctest: +SKIP
     >>> kms.create_key()["KeyMetadata"]["KeyState"]  # doctest: +SKIP
@@ -74,7 +75,7 @@ def boto3_client(lab=None, region_name: str = "us-east-1", as_: Principal | None
     """
     if lab is None:
         lab = _default_lab()
-    caller = as_ if as_ is not None else account_root(lab.default_account)
+    caller = _caller(lab, as_)
     session = botocore.session.Session()
     client = session.create_client(
         "kms", region_name=region_name,
@@ -86,10 +87,16 @@ def boto3_client(lab=None, region_name: str = "us-east-1", as_: Principal | None
     return client
 
 
+def _caller(lab, as_: Principal | str | None) -> Principal:
+    resolve = getattr(lab, "principal", None)
+    if resolve is not None:
+        return resolve(as_)
+    if isinstance(as_, Principal):
+        return as_
+    return account_root(lab.default_account)
+
+
 def _default_lab():
     import kmslab
 
-    factory = getattr(kmslab, "default_lab", None)
-    if factory is None:
-        raise RuntimeError("kmslab has no default lab yet; pass lab=kmslab.Lab()")
-    return factory()
+    return kmslab.default_lab()

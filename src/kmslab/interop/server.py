@@ -32,7 +32,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
-from .. import errors
+from .. import arns, errors
 from . import protocol
 from .sigv4 import SigV4Verifier
 
@@ -93,16 +93,28 @@ class KmsApp:
 
     def __init__(self, holder: LabHolder, *, admin_token: str | None = None,
                  accept_any_signature: bool = False, max_body_bytes: int = MAX_BODY_BYTES,
-                 client_timeout: float = CLIENT_TIMEOUT, verifier: SigV4Verifier | None = None):
+                 client_timeout: float = CLIENT_TIMEOUT, regions: Sequence[str] | None = None):
         self.holder = holder
         self.admin_token = admin_token
         self.max_body_bytes = max_body_bytes
         self.client_timeout = client_timeout
-        self.verifier = verifier or SigV4Verifier(
-            lambda key_id: self.holder.lab.resolve_access_key(key_id),
-            lambda: self.holder.lab.regions,
-            lambda: self.holder.lab.default_account,
+        self.regions = tuple(regions) if regions else None
+        self.verifier = SigV4Verifier(
+            self._resolve_access_key, self._regions, lambda: self.holder.lab.default_account,
             accept_any_signature=accept_any_signature)
+
+    def _resolve_access_key(self, access_key_id: str):
+        resolve = getattr(self.holder.lab, "resolve_access_key", None)
+        if resolve is None:  # a lab without IAM access keys
+            raise errors.UnrecognizedClientException(
+                "The security token included in the request is invalid.")
+        return resolve(access_key_id)
+
+    def _regions(self) -> Sequence[str]:
+        """Regions a credential scope may name: those given, else every Region the lab knows."""
+        if self.regions:
+            return self.regions
+        return (*self.holder.lab.regions, *(r for r in arns.REGIONS if r not in self.holder.lab.regions))
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] == "lifespan":
@@ -275,13 +287,17 @@ def _protocol_with_head_deadline(timeout: float):
 def make_server(lab, host: str = "127.0.0.1", port: int = DEFAULT_PORT, *,
                 reset: Callable[[], object] | None = None, admin_token: str | None = None,
                 accept_any_signature: bool = False, max_body_bytes: int = MAX_BODY_BYTES,
-                client_timeout: float = CLIENT_TIMEOUT, log_level: str = "warning"):
-    """A configured ``uvicorn.Server`` for ``lab`` (not yet running) and its app."""
+                client_timeout: float = CLIENT_TIMEOUT, regions: Sequence[str] | None = None,
+                log_level: str = "warning"):
+    """A configured ``uvicorn.Server`` for ``lab`` (not yet running) and its app.
+
+    ``regions`` limits the Regions clients may sign for (default: any AWS Region).
+    """
     import uvicorn
 
     holder = LabHolder(lab, reset)
     app = KmsApp(holder, admin_token=admin_token, accept_any_signature=accept_any_signature,
-                 max_body_bytes=max_body_bytes, client_timeout=client_timeout)
+                 max_body_bytes=max_body_bytes, client_timeout=client_timeout, regions=regions)
     config = uvicorn.Config(
         app, host=host, port=port, lifespan="off", access_log=False, log_level=log_level,
         http=_protocol_with_head_deadline(client_timeout), timeout_keep_alive=5,
@@ -293,7 +309,8 @@ def make_server(lab, host: str = "127.0.0.1", port: int = DEFAULT_PORT, *,
 def serve(lab, host: str = "127.0.0.1", port: int = DEFAULT_PORT, *,
           reset: Callable[[], object] | None = None, admin_token: str | None = None,
           accept_any_signature: bool = False, max_body_bytes: int = MAX_BODY_BYTES,
-          client_timeout: float = CLIENT_TIMEOUT, log_level: str = "info") -> None:
+          client_timeout: float = CLIENT_TIMEOUT, regions: Sequence[str] | None = None,
+          log_level: str = "info") -> None:
     """Serve ``lab`` as a KMS endpoint until interrupted (Ctrl-C).
 
     Prints the endpoint and the admin token (a random one unless given).
@@ -302,11 +319,11 @@ def serve(lab, host: str = "127.0.0.1", port: int = DEFAULT_PORT, *,
     server, _app = make_server(lab, host, port, reset=reset, admin_token=admin_token,
                                accept_any_signature=accept_any_signature,
                                max_body_bytes=max_body_bytes, client_timeout=client_timeout,
-                               log_level=log_level)
+                               regions=regions, log_level=log_level)
     if accept_any_signature:
         print(INSECURE_WARNING, file=sys.stderr, flush=True)
-    print(f"kmslab KMS endpoint: http://{host}:{port}  (Regions: {', '.join(lab.regions)}; "
-          f"account {lab.default_account})", flush=True)
+    print(f"kmslab KMS endpoint: http://{host}:{port}  (Regions: "
+          f"{', '.join(regions) if regions else 'any'}; account {lab.default_account})", flush=True)
     print(f"admin token: {admin_token}", flush=True)
     server.run()
 
@@ -324,7 +341,7 @@ class ServerThread:
     def __init__(self, lab, *, host: str = "127.0.0.1", port: int = 0,
                  reset: Callable[[], object] | None = None, admin_token: str | None = None,
                  accept_any_signature: bool = False, max_body_bytes: int = MAX_BODY_BYTES,
-                 client_timeout: float = CLIENT_TIMEOUT):
+                 client_timeout: float = CLIENT_TIMEOUT, regions: Sequence[str] | None = None):
         self.admin_token = admin_token or secrets.token_urlsafe(24)
         if accept_any_signature:
             log.warning(INSECURE_WARNING)
@@ -335,7 +352,7 @@ class ServerThread:
         self._server, self.app = make_server(
             lab, host, self.port, reset=reset, admin_token=self.admin_token,
             accept_any_signature=accept_any_signature, max_body_bytes=max_body_bytes,
-            client_timeout=client_timeout)
+            client_timeout=client_timeout, regions=regions)
         self._thread: threading.Thread | None = None
 
     @property
@@ -382,7 +399,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT})")
     parser.add_argument("--account-id", help="12-digit account id of the lab's default account")
     parser.add_argument("--region", action="append", dest="regions", metavar="REGION",
-                        help="enable a Region (repeatable; default: the lab's)")
+                        help="serve this Region (repeatable; the first is the default; "
+                             "default: any AWS Region)")
     parser.add_argument("--seed", type=int, help="seed for reproducible ids")
     parser.add_argument("--accept-any-signature", action="store_true",
                         help="INSECURE: skip SigV4 verification (test harnesses only)")
@@ -403,14 +421,17 @@ def cli_serve(argv: Sequence[str] | None = None, *, lab_factory: Callable[..., o
     if args.account_id:
         lab_options["account_id"] = args.account_id
     if args.regions:
-        lab_options["regions"] = args.regions
+        lab_options["region"] = args.regions[0]
     if args.seed is not None:
         lab_options["seed"] = args.seed
 
     def new_lab():
-        return lab_factory(**lab_options)
+        lab = lab_factory(**lab_options)
+        for region in args.regions or ():
+            lab.kms_service(lab.default_account, region)  # enable the Region
+        return lab
 
     serve(new_lab(), args.host, args.port, reset=new_lab, admin_token=args.admin_token,
           accept_any_signature=args.accept_any_signature, max_body_bytes=args.max_body_bytes,
-          log_level=args.log_level)
+          regions=args.regions, log_level=args.log_level)
     return 0
