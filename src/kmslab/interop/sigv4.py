@@ -179,6 +179,9 @@ class SigV4Verifier:
             raise errors.InvalidSignatureException(
                 "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date "
                 f"from HTTP: '{auth.date}' != '{amz_date[:8]}', from '{amz_date}'.")
+        self._check_region(auth)
+
+    def _check_region(self, auth: Authorization) -> None:
         if auth.region not in self.regions():
             raise errors.InvalidSignatureException(
                 f"Credential should be scoped to a valid region, not '{auth.region}'. ")
@@ -240,21 +243,25 @@ class SigV4Verifier:
             self._seen_order.append((expires, key))
 
     def _accept_any(self, header_list: list[tuple[str, str]]) -> Authenticated:
-        """Insecure test-harness mode: any signature; the access key id picks the principal."""
+        """Insecure test-harness mode: any signature; the access key id picks the principal.
+
+        The Region still comes from the credential scope and must be served;
+        without a parsable Authorization header the caller is the account root
+        in the first Region.
+        """
         lookup = dict(header_list)
-        regions = list(self.regions())
         try:
             auth = parse_authorization(lookup.get("authorization"))
         except errors.KMSError:
             auth = None
-        region = auth.region if auth and auth.region in regions else regions[0]
-        if auth is not None:
-            try:
-                principal, _secret = self.resolve_access_key(auth.access_key_id)
-                return Authenticated(principal, region, auth.access_key_id)
-            except errors.KMSError:
-                pass
-        return Authenticated(account_root(self.default_account()), region, None)
+        if auth is None:
+            return Authenticated(account_root(self.default_account()), self.regions()[0], None)
+        self._check_region(auth)
+        try:
+            principal, _secret = self.resolve_access_key(auth.access_key_id)
+        except errors.KMSError:
+            return Authenticated(account_root(self.default_account()), auth.region, None)
+        return Authenticated(principal, auth.region, auth.access_key_id)
 
 
 def _parse_amz_date(value: str) -> datetime:
