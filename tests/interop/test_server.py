@@ -51,7 +51,7 @@ def raw(server, body=b"{}", headers=None, method="POST", path="/"):
     response = conn.getresponse()
     data = response.read()
     conn.close()
-    return response.status, dict(response.getheaders()), data
+    return response.status, response.headers, data  # case-insensitive
 
 
 def signed(server, target="TrentService.ListKeys", body=b"{}", key_id=ALICE_KEY_ID,

@@ -99,9 +99,10 @@ class KmsApp:
         self.max_body_bytes = max_body_bytes
         self.client_timeout = client_timeout
         self.regions = tuple(regions) if regions else None
+        self._all_regions = frozenset(arns.REGIONS)
         self.verifier = SigV4Verifier(
-            self._resolve_access_key, self._regions, lambda: self.holder.lab.default_account,
-            accept_any_signature=accept_any_signature)
+            self._resolve_access_key, self._region_allowed, self._default_region,
+            lambda: self.holder.lab.default_account, accept_any_signature=accept_any_signature)
 
     def _resolve_access_key(self, access_key_id: str):
         resolve = getattr(self.holder.lab, "resolve_access_key", None)
@@ -110,11 +111,15 @@ class KmsApp:
                 "The security token included in the request is invalid.")
         return resolve(access_key_id)
 
-    def _regions(self) -> Sequence[str]:
-        """Regions a credential scope may name: those given, else every Region the lab knows."""
+    def _region_allowed(self, region: str) -> bool:
+        """Regions a credential scope may name: those given, else any the lab knows or AWS has."""
         if self.regions:
-            return self.regions
-        return (*self.holder.lab.regions, *(r for r in arns.REGIONS if r not in self.holder.lab.regions))
+            return region in self.regions
+        return region in self._all_regions or region in self.holder.lab.regions
+
+    def _default_region(self) -> str:
+        """Where a request without a credential scope goes (accept-any-signature mode)."""
+        return self.regions[0] if self.regions else self.holder.lab.regions[0]
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] == "lifespan":
@@ -150,7 +155,7 @@ class KmsApp:
                                        headers, body)
         except errors.KMSError as error:
             return protocol.encode_error(error)
-        lookup = dict((k.lower(), v) for k, v in headers)
+        lookup = dict(headers)
         client = scope.get("client") or ("127.0.0.1", 0)
         return protocol.serve_json_request(
             self.holder.lab, lookup.get("x-amz-target"), body, region=who.region,
@@ -165,25 +170,24 @@ class KmsApp:
                     raise errors.SerializationException("Content-Length is not a number.") from None
                 if declared > self.max_body_bytes:
                     raise self._too_large()
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.client_timeout
         chunks, size, more = [], 0, True
-        while more:
-            try:
-                message = await asyncio.wait_for(receive(), max(0.0, deadline - loop.time()))
-            except asyncio.TimeoutError:
-                raise RequestTimeoutException(
-                    "Your socket connection to the server was not read from or written to "
-                    "within the timeout period.") from None
-            if message["type"] == "http.disconnect":
-                raise RequestTimeoutException("The client disconnected.")
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > self.max_body_bytes:
-                raise self._too_large()
-            chunks.append(chunk)
-            more = message.get("more_body", False)
-        return b"".join(chunks)
+        try:
+            async with asyncio.timeout(self.client_timeout):  # the whole body, not each chunk
+                while more:
+                    message = await receive()
+                    if message["type"] == "http.disconnect":
+                        raise RequestTimeoutException("The client disconnected.")
+                    chunk = message.get("body", b"")
+                    size += len(chunk)
+                    if size > self.max_body_bytes:
+                        raise self._too_large()
+                    chunks.append(chunk)
+                    more = message.get("more_body", False)
+        except TimeoutError:
+            raise RequestTimeoutException(
+                "Your socket connection to the server was not read from or written to "
+                "within the timeout period.") from None
+        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
     def _too_large(self) -> errors.KMSError:
         return RequestEntityTooLargeException(
@@ -261,11 +265,16 @@ def _protocol_with_head_deadline(timeout: float):
     """uvicorn's HTTP/1.1 protocol, closing connections whose request head is too slow.
 
     uvicorn times out idle keep-alive connections but not a client that
-    trickles its request line and headers in; this adds that deadline.
+    trickles its request line and headers in; this adds that deadline. The
+    fast ``httptools`` parser is used when installed (``kmslab[server]``),
+    else ``h11``.
     """
-    from uvicorn.protocols.http.h11_impl import H11Protocol
+    try:
+        from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol as Base
+    except ImportError:
+        from uvicorn.protocols.http.h11_impl import H11Protocol as Base
 
-    class HeadDeadlineH11Protocol(H11Protocol):
+    class HeadDeadlineProtocol(Base):
         def connection_made(self, transport):
             super().connection_made(transport)
             self._arm_head_deadline()
@@ -281,7 +290,7 @@ def _protocol_with_head_deadline(timeout: float):
             if self.cycle is cycle_when_armed and not self.transport.is_closing():
                 self.transport.close()  # no new request arrived in time
 
-    return HeadDeadlineH11Protocol
+    return HeadDeadlineProtocol
 
 
 def make_server(lab, host: str = "127.0.0.1", port: int = DEFAULT_PORT, *,

@@ -27,13 +27,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
-import re
 import threading
 import time
 from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Callable, Iterable, Sequence
+from typing import Callable, Sequence
 
 import botocore.auth
 import botocore.credentials
@@ -80,9 +79,6 @@ class Authenticated:
     access_key_id: str | None
 
 
-_PARAM = re.compile(r"\s*([A-Za-z]+)\s*=\s*([^,\s]*)\s*")
-
-
 def parse_authorization(header: str | None) -> Authorization:
     """Split an Authorization header; AWS's errors for a missing or incomplete one."""
     if not header:
@@ -92,9 +88,8 @@ def parse_authorization(header: str | None) -> Authorization:
         raise errors.IncompleteSignature(f"Unsupported AWS 'algorithm': '{algorithm}'")
     params = {}
     for part in rest.split(","):
-        match = _PARAM.fullmatch(part)
-        if match:
-            params[match.group(1)] = match.group(2)
+        name, _, value = part.partition("=")
+        params[name.strip()] = value.strip()
     missing = [f"Authorization header requires '{name}' parameter."
                for name in ("Credential", "Signature", "SignedHeaders") if not params.get(name)]
     if missing:
@@ -123,19 +118,22 @@ class SigV4Verifier:
     """Authenticates AWS JSON requests against a lab's access keys.
 
     ``resolve_access_key(access_key_id) -> (principal, secret)`` raises
-    ``UnrecognizedClientException`` for unknown ids; ``regions()`` lists the
-    Regions a credential scope may name; ``default_account()`` is the account
-    whose root signs when ``accept_any_signature`` lets an unknown key in.
+    ``UnrecognizedClientException`` for unknown ids; ``region_allowed(name)``
+    says whether a credential scope may name a Region; ``default_region()``
+    and ``default_account()`` place a request that ``accept_any_signature``
+    lets in without a credential scope or with an unknown key.
     ``wall_clock`` gives seconds since the epoch (the real time, not the lab's).
     """
 
     def __init__(self, resolve_access_key: Callable[[str], tuple[Principal, str]],
-                 regions: Callable[[], Sequence[str]], default_account: Callable[[], str], *,
+                 region_allowed: Callable[[str], bool], default_region: Callable[[], str],
+                 default_account: Callable[[], str], *,
                  service: str = "kms", max_skew: timedelta = MAX_CLOCK_SKEW,
                  accept_any_signature: bool = False,
                  wall_clock: Callable[[], float] = time.time):
         self.resolve_access_key = resolve_access_key
-        self.regions = regions
+        self.region_allowed = region_allowed
+        self.default_region = default_region
         self.default_account = default_account
         self.service = service
         self.max_skew = max_skew
@@ -145,13 +143,15 @@ class SigV4Verifier:
         self._seen_order: deque[tuple[float, tuple]] = deque()
         self._lock = threading.Lock()
 
-    def verify(self, method: str, path: str, query: str, headers: Iterable[tuple[str, str]],
+    def verify(self, method: str, path: str, query: str, headers: Sequence[tuple[str, str]],
                body: bytes) -> Authenticated:
-        """The principal and Region of a request, or AWS's authentication error."""
-        header_list = [(name.lower(), value) for name, value in headers]
+        """The principal and Region of a request, or AWS's authentication error.
+
+        ``headers`` are (name, value) pairs with lower-case names, as ASGI gives them.
+        """
+        lookup = dict(headers)
         if self.accept_any_signature:
-            return self._accept_any(header_list)
-        lookup = dict(header_list)
+            return self._accept_any(lookup)
         auth = parse_authorization(lookup.get("authorization"))
         amz_date = lookup.get("x-amz-date")
         if not amz_date:
@@ -162,7 +162,7 @@ class SigV4Verifier:
         self._check_scope(auth, amz_date)
         self._check_skew(signed_at, amz_date)
         principal, secret = self.resolve_access_key(auth.access_key_id)
-        expected = self._signature(auth, secret, method, path, query, header_list, body, amz_date)
+        expected = self._signature(auth, secret, method, path, query, headers, body, amz_date)
         if not hmac.compare_digest(expected.encode(), auth.signature.encode("utf-8", "replace")):
             raise errors.InvalidSignatureException(_SIGNATURE_MISMATCH)
         self._check_payload_hash(lookup, body)
@@ -182,7 +182,7 @@ class SigV4Verifier:
         self._check_region(auth)
 
     def _check_region(self, auth: Authorization) -> None:
-        if auth.region not in self.regions():
+        if not self.region_allowed(auth.region):
             raise errors.InvalidSignatureException(
                 f"Credential should be scoped to a valid region, not '{auth.region}'. ")
 
@@ -200,11 +200,11 @@ class SigV4Verifier:
                 f"{(now + self.max_skew).strftime(_AMZ_DATE)} ({stamp} + {minutes} min.)")
 
     def _signature(self, auth: Authorization, secret: str, method: str, path: str, query: str,
-                   header_list: list[tuple[str, str]], body: bytes, amz_date: str) -> str:
+                   headers: Sequence[tuple[str, str]], body: bytes, amz_date: str) -> str:
         """The signature botocore computes for this request with ``secret``."""
         wanted = set(auth.signed_headers)
         signed = HTTPHeaders()
-        for name, value in header_list:
+        for name, value in headers:
             if name in wanted:
                 signed[name] = value  # HTTPHeaders keeps repeated headers, as signing needs
         host = signed.get("host", "localhost")
@@ -242,20 +242,19 @@ class SigV4Verifier:
             self._seen[key] = expires
             self._seen_order.append((expires, key))
 
-    def _accept_any(self, header_list: list[tuple[str, str]]) -> Authenticated:
+    def _accept_any(self, lookup: dict[str, str]) -> Authenticated:
         """Insecure test-harness mode: any signature; the access key id picks the principal.
 
         The Region still comes from the credential scope and must be served;
         without a parsable Authorization header the caller is the account root
         in the first Region.
         """
-        lookup = dict(header_list)
         try:
             auth = parse_authorization(lookup.get("authorization"))
         except errors.KMSError:
             auth = None
         if auth is None:
-            return Authenticated(account_root(self.default_account()), self.regions()[0], None)
+            return Authenticated(account_root(self.default_account()), self.default_region(), None)
         self._check_region(auth)
         try:
             principal, _secret = self.resolve_access_key(auth.access_key_id)
