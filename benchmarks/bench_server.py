@@ -85,7 +85,11 @@ def measure(name: str, command: list[str], port: int, health: str, calls: int, r
         return per_call
     finally:
         process.terminate()
-        process.wait(10)
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 def main() -> None:
