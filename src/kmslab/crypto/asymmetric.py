@@ -194,7 +194,7 @@ class AsymmetricMaterial(OpaqueHandle):
     (ImportKeyMaterial). ``repr`` names the key spec only; pickling is refused.
     """
 
-    __slots__ = ("_key", "_pending", "_public")
+    __slots__ = ("_key", "_pending", "_public", "_public_object")
 
     def __init__(self, spec: str, private_key, _construct: object = None):
         super().__init__(spec, _construct)
@@ -204,6 +204,7 @@ class AsymmetricMaterial(OpaqueHandle):
         self._key = None if pending else private_key
         self._pending = private_key if pending else None
         self._public = None
+        self._public_object = None
 
     @property
     def _private_key(self):
@@ -214,10 +215,18 @@ class AsymmetricMaterial(OpaqueHandle):
         return key
 
     @property
+    def _public_key(self):
+        """The public key object (built once: Verify, Encrypt and Encapsulate use it per call)."""
+        public = self._public_object
+        if public is None:
+            public = self._public_object = self._private_key.public_key()
+        return public
+
+    @property
     def _public_der(self) -> bytes:
         public = self._public
         if public is None:
-            public = self._public = _public_spki(self._private_key.public_key())
+            public = self._public = _public_spki(self._public_key)
         return public
 
     def is_ready(self) -> bool:
@@ -386,7 +395,7 @@ class AsymmetricMaterial(OpaqueHandle):
         its DIGEST, RAW vs EXTERNAL_MU): the signature is over the same thing.
         """
         message = self._signing_input(algorithm, message, message_type)
-        public_key, family, signature = self._private_key.public_key(), self.family, bytes(signature)
+        public_key, family, signature = self._public_key, self.family, bytes(signature)
         try:
             if family == "RSA":
                 public_key.verify(signature, message, self._rsa_padding(algorithm),
@@ -422,7 +431,7 @@ class AsymmetricMaterial(OpaqueHandle):
             raise errors.ValidationException(
                 f"Algorithm {algorithm} and key spec {self._spec} cannot encrypt data larger than "
                 f"{limit} bytes (got {len(plaintext)} bytes).")
-        return self._private_key.public_key().encrypt(plaintext, self._oaep(algorithm))
+        return self._public_key.encrypt(plaintext, self._oaep(algorithm))
 
     def decrypt(self, algorithm: str, ciphertext: bytes) -> bytes:
         """Decrypt RSA-OAEP ciphertext made here or outside with the public key.
@@ -464,7 +473,7 @@ class AsymmetricMaterial(OpaqueHandle):
     def encapsulate(self, algorithm: str) -> Encapsulation:
         """Encapsulate: a fresh 32-byte shared secret and its ciphertext, from the public key."""
         self._require_algorithm("ENCAPSULATE_DECAPSULATE", algorithm)
-        shared_secret, ciphertext = self._private_key.public_key().encapsulate()
+        shared_secret, ciphertext = self._public_key.encapsulate()
         return Encapsulation(ciphertext, shared_secret)
 
     def decapsulate(self, algorithm: str, ciphertext: bytes) -> bytes:
