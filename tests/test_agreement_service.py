@@ -127,3 +127,29 @@ def test_kem_operations_need_an_encapsulate_decapsulate_key(kms):
     kms.disable_key(KeyId=kem)
     with pytest.raises(errors.DisabledException):
         kms.encapsulate(KeyId=kem, EncapsulationAlgorithm="ML_KEM")
+
+
+def test_audit_records_of_the_new_operations_carry_no_bytes():
+    lab = kmslab.Lab(seed=12)
+    kms = lab.client()
+    agreement = create(kms, "ECC_NIST_P256", "KEY_AGREEMENT")
+    kms.derive_shared_secret(KeyId=agreement, KeyAgreementAlgorithm="ECDH",
+                             PublicKey=spki(ec.generate_private_key(ec.SECP256R1()).public_key()))
+    kem = create(kms, "ML_KEM_768", "ENCAPSULATE_DECAPSULATE")
+    blob = kms.encapsulate(KeyId=kem, EncapsulationAlgorithm="ML_KEM")["SharedSecretCiphertextBlob"]
+    kms.decapsulate(KeyId=kem, SharedSecretCiphertextBlob=blob, EncapsulationAlgorithm="ML_KEM")
+    kms.generate_data_key_pair(KeyId=kms.create_key()["KeyMetadata"]["KeyId"], KeyPairSpec="ECC_NIST_P256")
+    kms.get_public_key(KeyId=kem)
+
+    def no_bytes(value):
+        if isinstance(value, dict):
+            return all(no_bytes(v) for v in value.values())
+        if isinstance(value, list):
+            return all(no_bytes(v) for v in value)
+        return not isinstance(value, (bytes, bytearray, memoryview))
+
+    records = lab.audit.records()
+    names = [r["eventName"] for r in records]
+    for name in ("DeriveSharedSecret", "Encapsulate", "Decapsulate", "GenerateDataKeyPair", "GetPublicKey"):
+        assert name in names
+    assert all(no_bytes(record) for record in records)
