@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import Prehashed, decode_ds
 
 import kmslab
 from kmslab import errors
-from shape_check import assert_matches_output_shape
+from shapes import check_response as assert_matches_output_shape
 
 MESSAGE = b"Pay 100 EUR to Alice. Ref 2025-001."
 HASHES = {"SHA_256": hashes.SHA256, "SHA_384": hashes.SHA384, "SHA_512": hashes.SHA512}

@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, mlkem, rsa
 
 import kmslab
 from kmslab import errors
-from shape_check import assert_matches_output_shape
+from shapes import check_response as assert_matches_output_shape
 
 PAIR_SPECS = {"RSA_2048": (rsa.RSAPrivateKey, 2048), "RSA_3072": (rsa.RSAPrivateKey, 3072),
               "RSA_4096": (rsa.RSAPrivateKey, 4096), "ECC_NIST_P256": (ec.EllipticCurvePrivateKey, "secp256r1"),

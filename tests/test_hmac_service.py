@@ -7,7 +7,7 @@ from cryptography.hazmat.primitives import hmac as crypto_hmac
 import kmslab
 from kmslab import errors
 from kmslab.crypto.handle import SNAPSHOT_EXPORT_TOKEN
-from shape_check import assert_matches_output_shape
+from shapes import check_response as assert_matches_output_shape
 
 MESSAGE = b'{"sub": "alice", "exp": 1735689600}'
 SPECS = {"HMAC_224": ("HMAC_SHA_224", hashes.SHA224, 28), "HMAC_256": ("HMAC_SHA_256", hashes.SHA256, 32),
