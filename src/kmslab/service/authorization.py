@@ -244,9 +244,12 @@ class PolicyAuthorizer:
         ``key`` None with a key operation: the handler authorizes once it knows
         the key (Decrypt reads it from the ciphertext). ``hints["alias"]``: the
         IAM-only alias half of Create/Update/DeleteAlias, on the alias ARN.
+        ``hints["grants"]``: consider only these grants (RetireGrant: the grant
+        being retired).
         """
         op = call.op
         alias = hints.get("alias")
+        only_grants = hints.get("grants")
         if key is None and not op.iam_only and alias is None:
             return
         request = call.request
@@ -256,7 +259,7 @@ class PolicyAuthorizer:
         caller = call.caller
         iam = self.lab.iam
         cache_key = None
-        if key is not None and alias is None and not token_grants:
+        if key is not None and alias is None and not token_grants and only_grants is None:
             cache_key = (caller.arn, action, key.arn, key.revision, iam.revision)
             if cache_key in self._allowed:
                 return
@@ -269,7 +272,7 @@ class PolicyAuthorizer:
                               source_ip=request.source_ip, key_param=op.key_param,
                               resource=resource,
                               destination=call.key if op.name == "ReEncrypt" else None)
-        decision = self.decide(ctx, key, token_grants)
+        decision = self.decide(ctx, key, token_grants, only_grants=only_grants)
         if not decision.allowed:
             raise decision.error(op.name)
         if cache_key is not None and self._static(caller, key):
@@ -277,14 +280,16 @@ class PolicyAuthorizer:
                 self._allowed.clear()
             self._allowed.add(cache_key)
 
-    def decide(self, ctx: RequestContext, key: "Key | None", token_grants=()) -> Decision:
+    def decide(self, ctx: RequestContext, key: "Key | None", token_grants=(), *,
+               only_grants=None) -> Decision:
         """The decision for ``ctx`` with the key's policy and grants and the caller's IAM."""
         identity = self.lab.iam.policies_for(ctx.principal)
         if key is None:
             return decide(ctx, key_policy=None, identity_policies=identity,
                           key_policy_applies=False)
         return decide(ctx, key_policy=self.key_policy(key), identity_policies=identity,
-                      grants=self.effective_grants(key, token_grants))
+                      grants=self.effective_grants(key, token_grants) if only_grants is None
+                      else list(only_grants))
 
     # ------------------------------------------------------------ inputs
     def key_policy(self, key: "Key") -> Policy:

@@ -187,7 +187,7 @@ def list_grants(call: Call, params: dict) -> dict:
     grant_id = params.get("GrantId")
     if grant_id is not None and not _GRANT_ID.fullmatch(grant_id):
         raise errors.InvalidGrantIdException(f"Invalid grant ID {grant_id}")
-    grants = sorted(call.key.grants.values(), key=lambda g: (g.created, g.grant_id))
+    grants = list(call.key.grants.values())  # creation order
     if grant_id is not None:
         grants = [g for g in grants if g.grant_id == grant_id]
     for field, attr in (("GranteePrincipal", "grantee_principal"),
@@ -210,7 +210,6 @@ def list_retirable_grants(call: Call, params: dict) -> dict:
     grants = [g for key in call.service.keys.values() for g in key.grants.values()
               if (principal is not None and g.retiring_principal == principal)
               or (service is not None and g.retiring_service_principal == service)]
-    grants.sort(key=lambda g: (g.created, g.grant_id))
     return paginate([g.entry() for g in grants], params, "Grants", default_limit=50)
 
 
@@ -270,7 +269,8 @@ def retire_grant(call: Call, params: dict) -> dict:
     key, grant = _find_grant(call, params)
     call.key = key
     if not _may_retire(call, key, grant):
-        call.authorize(key, "kms:RetireGrant")
+        # otherwise the policies decide (only this grant's own RetireGrant counts)
+        call.authorize(key, "kms:RetireGrant", grants=(grant,))
     if params.get("DryRun"):
         return {}
     _drop(key, grant)
