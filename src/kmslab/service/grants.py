@@ -22,6 +22,7 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 
 from .. import errors
 from ..specs import GRANT_OPERATIONS_BY_USAGE
@@ -174,11 +175,15 @@ def create_grant(call: Call, params: dict) -> dict:
     key.grants[grant.grant_id] = grant
     key.revision += 1
     if grant.effective_at > call.now:
-        def in_effect(key=key):
-            key.revision += 1  # cached decisions made without it are stale now
         key.scheduled[f"grant {grant.grant_id}"] = lab.clock.schedule(
-            grant.effective_at, in_effect, label=f"grant {grant.grant_id[:12]} in effect")
+            grant.effective_at, partial(_grant_in_effect, key),
+            label=f"grant {grant.grant_id[:12]} in effect")
     return {"GrantToken": _new_token(call, grant), "GrantId": grant.grant_id}
+
+
+def _grant_in_effect(key: Key) -> None:
+    """Scheduled when a grant's propagation delay ends: cached decisions are stale."""
+    key.revision += 1
 
 
 @operation("ListGrants", cross_account=True, read_only=True)
