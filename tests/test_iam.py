@@ -199,3 +199,18 @@ def test_shortcuts_and_admin(lab):
     assert admin["UserName"] == "admin" and admin["Arn"] == lab.admin().arn
     with pytest.raises(errors.NotFoundException):
         lab.client(as_="nobody")
+
+
+def test_snapshot_keeps_principals_policies_and_grants(lab):
+    bob = lab.add_user("bob")
+    lab.add_role("App", trusted=["bob"])
+    kms = lab.client()
+    key = kms.create_key()["KeyMetadata"]["KeyId"]
+    kms.create_grant(KeyId=key, GranteePrincipal=bob.arn, Operations=["Encrypt"])
+    restored = kmslab.Lab.from_bytes(lab.to_bytes("pw"), "pw")
+    restored.client(as_="bob").encrypt(KeyId=key, Plaintext=b"x")
+    with pytest.raises(errors.AccessDeniedException):
+        restored.client(as_="bob").describe_key(KeyId=key)
+    role = restored.client("iam").get_role(RoleName="App")["Role"]
+    assert "Resource" not in role["AssumeRolePolicyDocument"]["Statement"][0]
+    restored.client("sts", as_="bob").assume_role(RoleArn=role["Arn"], RoleSessionName="s1")

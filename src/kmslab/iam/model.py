@@ -74,7 +74,8 @@ class IAMRole:
     role_id: str
     arn: str
     created: datetime
-    trust_policy: Policy
+    trust_policy: Policy  # compiled for evaluation (the role is its Resource)
+    trust_document: str = ""  # the trust policy as written (GetRole shows it)
     path: str = "/"
     description: str = ""
     max_session_duration: int = 3600
@@ -92,7 +93,7 @@ class IAMRole:
         """IAM's ``Role`` structure (the trust policy as a parsed document, as boto3 shows it)."""
         out = {"Path": self.path, "RoleName": self.name, "RoleId": self.role_id, "Arn": self.arn,
                "CreateDate": self.created,
-               "AssumeRolePolicyDocument": json.loads(self.trust_policy.text),
+               "AssumeRolePolicyDocument": json.loads(self.trust_document),
                "MaxSessionDuration": self.max_session_duration}
         if self.description:
             out["Description"] = self.description
@@ -259,7 +260,7 @@ class IAM:
         self.accounts.add(account_id)
         arn = f"arn:aws:iam::{account_id}:role{path}{name}"
         role = IAMRole(name, account_id, self._unique_id("AROA"), arn, self._clock.now(), trust,
-                       path, description, max_session_duration)
+                       trust_policy, path, description, max_session_duration)
         self.roles[arn] = role
         self._changed()
         return role
@@ -267,11 +268,10 @@ class IAM:
     def parse_trust_policy(self, text: str) -> Policy:
         """A role's trust policy: a resource policy on the role; principals must exist."""
         try:
-            evaluable = parse_policy(_evaluable_trust_policy(text), kind="key",
-                                     principal_exists=self.principal_exists, name="trust policy")
+            return parse_policy(_evaluable_trust_policy(text), kind="key",
+                                principal_exists=self.principal_exists, name="trust policy")
         except errors.KMSError as exc:
             raise errors.MalformedPolicyDocument(exc.message) from None
-        return replace(evaluable, text=text)
 
     # ------------------------------------------------------------ inline policies
     def put_policy(self, entity: IAMUser | IAMRole, policy_name: str, document: str) -> Policy:
