@@ -2,6 +2,6 @@
 
 from .pipeline import KMSService, Call
 from .request import Request
-from . import keys, aliases, tags, policies, encryption  # noqa: F401  (register operations)
+from . import keys, aliases, tags, policies, encryption, usage  # noqa: F401  (register operations)
 
 __all__ = ["KMSService", "Call", "Request"]

@@ -69,6 +69,7 @@ def decrypt_blob(call: Call, blob: bytes, context: dict | None, key_identifier: 
     named = svc.resolve(key_identifier) if key_identifier is not None else None
     if named is not None and named.spec.name != _SYMMETRIC:
         key = named
+        _note_source_key(call, key, operation)
         require_usage(key, "ENCRYPT_DECRYPT", operation)
         algorithm = _algorithm(key, algorithm, operation)
         if algorithm == _SYMMETRIC:
@@ -85,6 +86,7 @@ def decrypt_blob(call: Call, blob: bytes, context: dict | None, key_identifier: 
             f"The ciphertext was not produced with the {algorithm} encryption algorithm.")
     parts: BlobParts = parse_blob(blob)
     key = _key_for_blob(call, parts)
+    _note_source_key(call, named if named is not None else key, operation)
     if named is not None and named is not key:
         raise errors.IncorrectKeyException(
             "The key ID in the request does not identify a KMS key that can perform this operation.")
@@ -95,6 +97,15 @@ def decrypt_blob(call: Call, blob: bytes, context: dict | None, key_identifier: 
         raise errors.InvalidCiphertextException(
             "The ciphertext refers to key material that this KMS key does not have.")
     return key, version.material.decrypt(parts, context), _SYMMETRIC, version.material_id
+
+
+def _note_source_key(call: Call, key: Key, operation: str) -> None:
+    """The key a ciphertext is decrypted with, known as soon as it is found: the audit
+    record names it (``resources``) even when the request then fails."""
+    if operation == "Decrypt":
+        call.key = key
+    elif key not in call.extra_keys:
+        call.extra_keys.append(key)
 
 
 def _key_for_blob(call: Call, parts: BlobParts) -> Key:
@@ -161,7 +172,6 @@ def re_encrypt(call: Call, params: dict) -> dict:
         call, params["CiphertextBlob"], params.get("SourceEncryptionContext"),
         params.get("SourceKeyId"), params.get("SourceEncryptionAlgorithm"), "kms:ReEncryptFrom",
         "ReEncrypt")
-    call.extra_keys.append(src)
     require_usage(dest, "ENCRYPT_DECRYPT", "ReEncrypt")
     dest_alg = _algorithm(dest, params.get("DestinationEncryptionAlgorithm"), "ReEncrypt")
     blob, dest_material = encrypt_with(dest, plaintext, params.get("DestinationEncryptionContext"),
