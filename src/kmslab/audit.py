@@ -27,7 +27,6 @@ import functools
 import gzip
 import json
 import os
-import threading
 from array import array
 from bisect import bisect_left
 from datetime import datetime, timedelta, timezone
@@ -109,6 +108,11 @@ def _freeze(value):
     if t is list or t is tuple:
         return ("[", *(_freeze(v) for v in value))
     return value
+
+
+def _flat_map(value: dict) -> tuple:
+    """A hashable key for a map of strings (an encryption context)."""
+    return tuple(value.items())
 
 
 def _read_only(value):
@@ -283,6 +287,8 @@ def _resources(arns: tuple[str, ...]) -> Resources:
 class _OpInfo(NamedTuple):
     event: int
     logged: frozenset
+    members: tuple            # logged members, in model order
+    nested: tuple             # (index in members, how to make it hashable) for maps, lists...
     shape: Any
     tracked: bool
     defaults: dict
@@ -443,7 +449,6 @@ class AuditLog(_Trail):
         self._log = self
         self._ids = ids
         self._clock = clock
-        self._lock = threading.Lock()
         self._read_only = read_only
         self.tracking_start: datetime | None = clock.now() if clock is not None else None
         #: ``fn(key_identifier) -> key ARN`` for filters by alias (the lab sets it)
@@ -470,6 +475,8 @@ class AuditLog(_Trail):
         self._error_pool = _Pool()
         self._ops: dict[str, _OpInfo] = {}
         self._last_use: dict[str, int] = {}  # key ARN -> row of its last tracked use
+        self._last_now: datetime | None = None  # the last call's time and its microseconds
+        self._last_us = 0
         base = ids.uuid4() if ids is not None else "00000000-0000-4000-8000-000000000000"
         self._event_prefix = base[:24]  # eventIDs: a per-trail prefix plus the row number
 
@@ -491,10 +498,21 @@ class AuditLog(_Trail):
             shape, out_shape = model.input_shape, model.output_shape
         except Exception:
             shape = out_shape = None
+        members = logged_members(name)
+        nested = []
+        for i, m in enumerate(members):
+            kind = shape.members[m] if shape is not None else None
+            if kind is not None and kind.type_name == "map":
+                nested.append((i, _flat_map))
+            elif kind is not None and kind.type_name == "list" and kind.member.type_name not in (
+                    "structure", "map", "list"):
+                nested.append((i, tuple))
+            elif kind is None or kind.type_name in ("list", "structure"):
+                nested.append((i, _freeze))
         info = _OpInfo(
             event=self._events.code((name, "AwsApiCall"),
                                     lambda: EventKind(name, "AwsApiCall", bool(op.read_only))),
-            logged=frozenset(logged_members(name)), shape=shape,
+            logged=frozenset(members), members=members, nested=tuple(nested), shape=shape,
             tracked=name in tracked_operations(), defaults=_DEFAULTED.get(name, {}),
             key_id_as_arn=name in _KEY_ID_AS_ARN, response_members=RESPONSE_ELEMENTS.get(name),
             output_shape=out_shape)
@@ -534,7 +552,10 @@ class AuditLog(_Trail):
         return _read_only(_render(info.output_shape, picked)) if picked else None
 
     def record(self, call, response: dict | None, error) -> None:
-        """Record one API call, success or failure (the pipeline's step 6)."""
+        """Record one API call, success or failure (the pipeline's step 6).
+
+        Called under the lab's lock, like everything that changes the lab.
+        """
         if self._read_only:
             raise TypeError("an imported audit trail is read-only")
         op = call.op
@@ -561,24 +582,24 @@ class AuditLog(_Trail):
                 res = self._resource_pool.add(rkey, _resources(tuple(dict.fromkeys(arns))))
 
         params = request.params
-        logged = info.logged
-        parts: list = [op.name, key.arn if info.key_id_as_arn and key is not None else None]
-        for name, value in params.items():
-            if name in logged:
-                t = type(value)
-                parts.append(name)
-                parts.append(_freeze(value) if t is dict or t is list else value)
-        pkey = tuple(parts)
+        values = list(map(params.get, info.members))
         try:
+            for i, hashable in info.nested:
+                if values[i] is not None:
+                    values[i] = hashable(values[i])
+            pkey = (op.name, key.arn if info.key_id_as_arn and key is not None else None, *values)
             pc = self._param_pool.index.get(pkey)
-        except TypeError:  # an unhashable value in a malformed request: not shared
+        except (TypeError, AttributeError):  # a malformed request (wrong types): not shared
             pkey, pc = object(), None
         if pc is None:
             pc = self._param_pool.add(pkey, self._new_params(info, params, key))
 
         if error is None:
             ec = _NONE
-            adc = self._additional_code(call, response, key)
+            mid = response.get("KeyMaterialId") if response else None
+            adc = self._additional_pool.index.get(mid) if mid is not None else None
+            if adc is None or call.audit_extra or key is None or key.custom_key_store_id:
+                adc = self._additional_code(call, response, key)
             resp = self._response_elements(call, info, response) \
                 if info.response_members is not None or call.audit_extra else None
         else:
@@ -590,24 +611,29 @@ class AuditLog(_Trail):
             adc = _NONE
             resp = None
 
-        us = (call.now - _EPOCH) // _MICROSECOND
-        with self._lock:
-            row = len(self._time)
-            if self._time and us < self._time[-1]:
-                self._sorted = False
-            self._time.append(us)
-            self._event.append(info.event)
-            self._origin.append(origin)
-            self._resources.append(res)
-            self._params.append(pc)
-            self._additional.append(adc)
-            self._error.append(ec)
-            self._request_ids.append(request.request_id)
-            self._responses.append(resp)
-            if error is None and info.tracked and key is not None:
-                self._last_use[key.arn] = row
-                for k in extra:
-                    self._last_use[k.arn] = row
+        now = call.now
+        if now is self._last_now:  # many calls share one tick of the virtual clock
+            us = self._last_us
+        else:
+            us = self._last_us = round(now.timestamp() * 1_000_000)
+            self._last_now = now
+        times = self._time
+        row = len(times)
+        if row and us < times[-1]:
+            self._sorted = False
+        times.append(us)
+        self._event.append(info.event)
+        self._origin.append(origin)
+        self._resources.append(res)
+        self._params.append(pc)
+        self._additional.append(adc)
+        self._error.append(ec)
+        self._request_ids.append(request.request_id)
+        self._responses.append(resp)  # the last column: a row is complete once it is here
+        if error is None and info.tracked and key is not None:
+            self._last_use[key.arn] = row
+            for k in extra:
+                self._last_use[k.arn] = row
 
     def _additional_code(self, call, response: dict | None, key) -> int:
         explicit = call.audit_extra.get("additionalEventData")
@@ -655,18 +681,17 @@ class AuditLog(_Trail):
         adc = _NONE if not details else self._additional_pool.code(
             ("details", _freeze(details)), lambda: _read_only(details))
         us = (self._clock.now() - _EPOCH) // _MICROSECOND
-        with self._lock:
-            if self._time and us < self._time[-1]:
-                self._sorted = False
-            self._time.append(us)
-            self._event.append(event)
-            self._origin.append(origin)
-            self._resources.append(res)
-            self._params.append(_NONE)
-            self._additional.append(adc)
-            self._error.append(_NONE)
-            self._request_ids.append(None)
-            self._responses.append(None)
+        if self._time and us < self._time[-1]:
+            self._sorted = False
+        self._time.append(us)
+        self._event.append(event)
+        self._origin.append(origin)
+        self._resources.append(res)
+        self._params.append(_NONE)
+        self._additional.append(adc)
+        self._error.append(_NONE)
+        self._request_ids.append(None)
+        self._responses.append(None)
 
     # ------------------------------------------------------------ reading
     def event_id(self, row: int) -> str:
@@ -735,17 +760,18 @@ class AuditLog(_Trail):
         return rec
 
     def _table(self, rows) -> AuditTable:
-        with self._lock:
-            n = len(self._time)
-            copy = lambda col: array(col.typecode, col)  # noqa: E731  (a snapshot: rows keep coming)
-            return AuditTable(
-                rows if not isinstance(rows, range) or rows.stop <= n else range(n),
-                copy(self._time), copy(self._event), copy(self._origin), copy(self._resources),
-                copy(self._params), copy(self._additional), copy(self._error),
-                list(self._events.values), list(self._origins.values),
-                list(self._resource_pool.values), list(self._param_pool.values),
-                list(self._additional_pool.values), list(self._error_pool.values),
-                self._responses[:n], self._sorted, self.event_id, self.request_id)
+        n = len(self._responses)  # rows complete in every column (records may keep coming)
+
+        def copy(col: array) -> array:
+            return array(col.typecode, memoryview(col)[:n])
+        return AuditTable(
+            rows if not isinstance(rows, range) or rows.stop <= n else range(n),
+            copy(self._time), copy(self._event), copy(self._origin), copy(self._resources),
+            copy(self._params), copy(self._additional), copy(self._error),
+            list(self._events.values), list(self._origins.values),
+            list(self._resource_pool.values), list(self._param_pool.values),
+            list(self._additional_pool.values), list(self._error_pool.values),
+            self._responses[:n], self._sorted, self.event_id, self.request_id)
 
     # ------------------------------------------------------------ filtering
     def _key_arns(self, key: str) -> set[str]:

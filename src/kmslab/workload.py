@@ -66,7 +66,7 @@ def simulate(lab, duration: timedelta | float = 1.0, *, rate: float = 100.0,
     ``duration``: a timedelta, or a number of days. ``rate``: mean requests
     per hour (Poisson arrivals). ``mix``: operation -> weight (normalized),
     from :data:`OPERATIONS`; Decrypt and ReEncrypt use ciphertexts the
-    simulation produced earlier (an Encrypt is made first if there is none).
+    simulation produced earlier (an Encrypt is sent instead while there is none).
     ``principals``: Principals, ARNs or user names (default: the admin).
     ``keys``: key ids, ARNs or aliases (default: a new symmetric key).
     ``encryption_context`` is sent with every request. ``progress`` shows a
@@ -110,6 +110,8 @@ def simulate(lab, duration: timedelta | float = 1.0, *, rate: float = 100.0,
             who = rng.randrange(len(clients))
             key = keys[rng.randrange(len(keys))]
             op = rng.choices(ops, weights)[0]
+            if op in ("Decrypt", "ReEncrypt") and not ciphertexts[key]:
+                op = "Encrypt"  # nothing to decrypt yet
             error = _call(clients[who], op, key, ciphertexts, extra, plaintext_size)
             tally = counts.setdefault((_name(callers[who]), op), [0, 0, {}])
             tally[0] += 1
@@ -140,9 +142,6 @@ def _name(p: Principal) -> str:
 def _call(client, op: str, key: str, ciphertexts: dict, extra: dict, size: int) -> str | None:
     """One request; returns the AWS error code if it failed (the audit trail has the rest)."""
     try:
-        if op in ("Decrypt", "ReEncrypt") and not ciphertexts[key]:
-            op_first = client.encrypt(KeyId=key, Plaintext=os.urandom(size), **extra)
-            ciphertexts[key].append(op_first["CiphertextBlob"])
         if op == "Encrypt":
             out = client.encrypt(KeyId=key, Plaintext=os.urandom(size), **extra)
             _keep(ciphertexts[key], out["CiphertextBlob"])
