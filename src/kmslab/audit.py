@@ -219,6 +219,12 @@ class _Pool:
 
     __slots__ = ("values", "index")
 
+    def __getstate__(self):
+        return {"values": self.values, "index": self.index}
+
+    def __setstate__(self, state):
+        self.values, self.index = state["values"], state["index"]
+
     def __init__(self):
         self.values: list = []
         self.index: dict = {}
@@ -474,6 +480,7 @@ class AuditLog(_Trail):
         self._additional_pool = _Pool()
         self._error_pool = _Pool()
         self._ops: dict[str, _OpInfo] = {}
+        self._callers: list = []
         self._last_use: dict[str, int] = {}  # key ARN -> row of its last tracked use
         self._last_now: datetime | None = None  # the last call's time and its microseconds
         self._last_us = 0
@@ -485,6 +492,31 @@ class AuditLog(_Trail):
 
     def __len__(self) -> int:
         return len(self._time)
+
+    def __getstate__(self) -> dict:
+        """Plain data for lab snapshots: columns as bytes, no caches keyed by object ids."""
+        state = dict(self.__dict__)
+        for name, value in state.items():
+            if isinstance(value, array):
+                state[name] = (value.typecode, value.tobytes())
+        state["_ops"] = {}
+        state["_callers"] = []
+        state["_last_now"] = None
+        origins = _Pool()
+        origins.values = list(self._origins.values)
+        origins.index = {k: v for k, v in self._origins.index.items()
+                         if not (isinstance(k, tuple) and k and isinstance(k[0], int))}
+        state["_origins"] = origins
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        for name, value in state.items():
+            if name.startswith("_") and isinstance(value, tuple) and len(value) == 2 \
+                    and isinstance(value[1], bytes) and isinstance(value[0], str):
+                column = array(value[0])
+                column.frombytes(value[1])
+                state[name] = column
+        self.__dict__.update(state)
 
     def __repr__(self) -> str:
         kind = "read-only " if self._read_only else ""
@@ -571,6 +603,7 @@ class AuditLog(_Trail):
         origin = self._origins.index.get(okey)
         if origin is None:
             origin = self._origins.add(okey, self._new_origin(caller, service, request))
+            self._callers.append(caller)  # keeps id(caller) from being reused by another object
 
         if key is None:
             res = _NONE
