@@ -21,6 +21,7 @@ from .audit import AuditLog
 from .clock import VirtualClock
 from .events import EventBus
 from .hooks import Hooks
+from .metrics import MetricStore
 from .identity import Principal, account_root
 from .service import KMSService, Request
 from .service.authorization import OpenAuthorizer
@@ -58,6 +59,8 @@ class Lab:
         self.audit = AuditLog(self.ids, self.clock)
         self.events = EventBus(self.clock, self.ids)
         self.hooks = Hooks()
+        self.metrics = MetricStore(self.clock)  # CloudWatch-like: SecondsUntilKeyMaterialExpiration
+        self.on_demand_rotation_delay = timedelta(0)  # RotateKeyOnDemand completes after this
         self.authorizer = OpenAuthorizer()
         self.custom_key_stores = _NoCustomKeyStores()
         self.default_account = account_id
@@ -181,4 +184,6 @@ class Lab:
                          resources=[key.arn], detail={"key-id": key.key_id})
 
     def on_key_enabled(self, key: Key) -> None:
-        """EnableKey hook (rotation catches up here)."""
+        """EnableKey hook: a rotation that fell due while the key was disabled happens now."""
+        from .service.rotation import catch_up
+        catch_up(self, key)
