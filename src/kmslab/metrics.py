@@ -18,6 +18,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from functools import partial
 from typing import Callable
 
 __all__ = ["MetricStore", "Gauge", "Alarm"]
@@ -67,6 +68,10 @@ def _dims(dimensions: dict[str, str] | None) -> tuple[tuple[str, str], ...]:
     return tuple(sorted((dimensions or {}).items()))
 
 
+def _sample(store: "MetricStore", before: datetime, after: datetime) -> None:
+    store._tick(before, after)
+
+
 class MetricStore:
     """The lab's CloudWatch: ``gauge`` to publish, ``frame``/``datapoints`` to read, alarms."""
 
@@ -79,7 +84,7 @@ class MetricStore:
         self._series: list[Gauge] = []
         self._values: list[float] = []
         self._lock = threading.Lock()
-        clock.on_tick(self._tick)
+        clock.on_tick(partial(_sample, self))  # a partial, not a bound method: saveable
 
     # ------------------------------------------------------------ publishing
     def gauge(self, namespace: str, name: str, dimensions: dict[str, str], unit: str,

@@ -182,8 +182,7 @@ class Decision:
 
     def error(self, operation: str | None = None) -> errors.AccessDeniedException:
         """An AccessDeniedException carrying this decision as its ``explanation``."""
-        details = {"operation": operation} if operation else {}
-        exc = errors.AccessDeniedException(self.access_denied_message(), **details)
+        exc = errors.AccessDeniedException(self.access_denied_message(), operation)
         exc.explanation = self
         return exc
 

@@ -47,6 +47,7 @@ import hashlib
 import hmac
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from functools import partial
 from typing import TYPE_CHECKING
 
 from .. import errors
@@ -264,11 +265,11 @@ def _schedule_expiry(lab: "Lab", key: Key, version: KeyMaterialVersion) -> None:
     if version.valid_to is None:
         return
     key.scheduled[label] = lab.clock.schedule(
-        version.valid_to, lambda: expire_material(lab, key, version), label=f"{label} of {key.key_id}")
+        version.valid_to, partial(expire_material, lab, key, version), label=f"{label} of {key.key_id}")
     metrics = getattr(lab, "metrics", None)
     if metrics is not None:
         metrics.gauge(METRIC_NAMESPACE, EXPIRY_METRIC, {"KeyId": key.key_id}, "Seconds",
-                      lambda t, key=key: _seconds_until_expiry(key, t))
+                      partial(_seconds_until_expiry, key))
 
 
 def _seconds_until_expiry(key: Key, when: datetime) -> float | None:

@@ -50,6 +50,7 @@ previous-key-material-id, current-key-material-id).
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import partial
 from typing import TYPE_CHECKING
 
 from .. import errors
@@ -156,7 +157,7 @@ def schedule_automatic_rotation(lab: "Lab", key: Key) -> None:
         event.cancel()
     if key.rotation_enabled and key.next_rotation is not None:
         key.scheduled["rotation"] = lab.clock.schedule(
-            key.next_rotation, lambda: _automatic_rotation_due(lab, key),
+            key.next_rotation, partial(_automatic_rotation_due, lab, key),
             label=f"rotate {key.key_id}")
 
 
@@ -319,7 +320,7 @@ def rotate_key_on_demand(call: Call, params: dict) -> dict:
     else:
         key.on_demand_started = call.now
         key.scheduled["on-demand"] = lab.clock.schedule(
-            call.now + delay, lambda: _complete_on_demand(lab, key),
+            call.now + delay, partial(_complete_on_demand, lab, key),
             label=f"on-demand rotation {key.key_id}")
     return {"KeyId": key.arn}
 
