@@ -10,6 +10,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
 import kmslab
 from kmslab import errors
+from kmslab.crypto.symmetric import parse_blob
 from kmslab.byok import import_key_material, wrap_key_material
 from kms_shapes import assert_shape
 
@@ -69,7 +70,7 @@ def test_symmetric_import_with_every_wrapping_algorithm_and_key_spec(kms, algori
     assert_shape("ImportKeyMaterial", response)
     assert state(kms, key) == "Enabled"
     blob = kms.encrypt(KeyId=key, Plaintext=b"secret")
-    assert blob["KeyMaterialId"] == response["KeyMaterialId"]
+    assert parse_blob(blob["CiphertextBlob"]).key_material_id == response["KeyMaterialId"]
     assert kms.decrypt(CiphertextBlob=blob["CiphertextBlob"])["Plaintext"] == b"secret"
 
 
@@ -322,7 +323,7 @@ def test_on_demand_rotation_of_imported_key(lab, kms):
     assert [(e["KeyMaterialId"], e["KeyMaterialState"], e["ImportState"], e["KeyMaterialDescription"])
             for e in listed["Rotations"]] == [(old, "CURRENT", "IMPORTED", "2025"),
                                               (new, "PENDING_ROTATION", "IMPORTED", "2026")]
-    assert kms.encrypt(KeyId=key, Plaintext=b"y")["KeyMaterialId"] == old
+    assert kms.generate_data_key(KeyId=key, NumberOfBytes=32)["KeyMaterialId"] == old
     kms.rotate_key_on_demand(KeyId=key)
     assert kms.describe_key(KeyId=key)["KeyMetadata"]["CurrentKeyMaterialId"] == new
     assert kms.decrypt(CiphertextBlob=blob)["Plaintext"] == b"old"

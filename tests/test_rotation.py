@@ -7,6 +7,7 @@ import pytest
 
 import kmslab
 from kmslab import errors
+from kmslab.crypto.symmetric import parse_blob
 from kms_shapes import assert_shape
 
 
@@ -104,8 +105,9 @@ def test_rotation_changes_material_not_identity_and_old_ciphertext_decrypts(lab,
     after = kms.describe_key(KeyId=key)["KeyMetadata"]
     assert after["Arn"] == before["Arn"]
     assert after["CurrentKeyMaterialId"] != before["CurrentKeyMaterialId"]
-    new = kms.encrypt(KeyId=key, Plaintext=b"new")
-    assert new["KeyMaterialId"] == after["CurrentKeyMaterialId"]
+    new = kms.encrypt(KeyId=key, Plaintext=b"new")  # Encrypt's response has no KeyMaterialId
+    assert parse_blob(new["CiphertextBlob"]).key_material_id == after["CurrentKeyMaterialId"]
+    assert kms.generate_data_key(KeyId=key, KeySpec="AES_256")["KeyMaterialId"] == after["CurrentKeyMaterialId"]
     back = kms.decrypt(CiphertextBlob=old["CiphertextBlob"], EncryptionContext={"a": "b"})
     assert back["Plaintext"] == b"old" and back["KeyMaterialId"] == before["CurrentKeyMaterialId"]
     re = kms.re_encrypt(CiphertextBlob=old["CiphertextBlob"], SourceEncryptionContext={"a": "b"},

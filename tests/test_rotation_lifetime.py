@@ -5,6 +5,7 @@ from datetime import timedelta
 
 import kmslab
 from kmslab import errors
+from kmslab.crypto.symmetric import parse_blob
 
 DAYS = 3 * 365
 
@@ -57,7 +58,7 @@ def test_three_years_of_rotations_and_decryption():
             return
         error = {"Disabled": errors.DisabledException,
                  "PendingDeletion": errors.KMSInvalidStateException,
-                 "Deleted": errors.NotFoundException}[expected]
+                 "Deleted": errors.InvalidCiphertextException}[expected]
         try:
             kms.decrypt(CiphertextBlob=blob)
         except error:
@@ -74,7 +75,8 @@ def test_three_years_of_rotations_and_decryption():
             if states[name] == "Enabled":
                 plaintext = f"{name} day {day}".encode()
                 out = kms.encrypt(KeyId=keys[name], Plaintext=plaintext)
-                entry = (name, day, out["CiphertextBlob"], plaintext, out["KeyMaterialId"])
+                material_id = parse_blob(out["CiphertextBlob"]).key_material_id
+                entry = (name, day, out["CiphertextBlob"], plaintext, material_id)
                 made.append(entry)
                 first_and_last.setdefault((name, entry[4]), [entry, entry])[1] = entry
         # every day: the oldest and newest ciphertext of every material version
@@ -116,6 +118,6 @@ def test_three_years_of_rotations_and_decryption():
         if entry[0] == "deleted":
             try:
                 kms.decrypt(CiphertextBlob=entry[2])
-            except errors.NotFoundException:
+            except errors.InvalidCiphertextException:  # the blob names a key that no longer exists
                 continue
             raise AssertionError("a deleted key's ciphertext decrypted")
