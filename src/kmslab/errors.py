@@ -11,49 +11,46 @@ exception here, a botocore ``ClientError`` in the boto3 adapter, a JSON
 
 from __future__ import annotations
 
+from botocore.exceptions import ClientError
+
 __all__ = ["KMSError", "ERRORS", "error_class"]
 
 
-class KMSError(Exception):
-    """Base of every kmslab error; ``code`` is the AWS error code."""
+class KMSError(ClientError):
+    """Base of every kmslab error; ``code`` is the AWS error code.
+
+    A subclass of botocore's ``ClientError``, so ``except ClientError`` and
+    ``err.response["Error"]["Code"]`` work exactly as with boto3.
+    """
 
     code = "KMSError"
     status = 400
     #: set by the authorization layer on AccessDeniedException
     explanation = None
 
-    def __init__(self, message: str = "", **details):
-        super().__init__(message)
+    def __init__(self, message: str = "", operation_name: str | None = None):
+        Exception.__init__(self, message)
         self.message = message
-        self.details = details
-        self.request_id: str | None = None
-
-    @property
-    def response(self) -> dict:
-        """The error as botocore's ``ClientError.response`` shapes it."""
-        return {
-            "Error": {"Code": self.code, "Message": self.message},
-            "ResponseMetadata": {
-                "RequestId": self.request_id or "",
-                "HTTPStatusCode": self.status,
-            },
+        self.operation_name = operation_name
+        self.response = {
+            "Error": {"Code": self.code, "Message": message},
+            "ResponseMetadata": {"RequestId": "", "HTTPStatusCode": self.status},
         }
 
     @property
-    def operation_name(self) -> str | None:
-        return self.details.get("operation")
+    def request_id(self) -> str:
+        return self.response["ResponseMetadata"]["RequestId"]
 
     def __str__(self) -> str:
-        op = self.details.get("operation")
-        where = f" when calling the {op} operation" if op else ""
+        where = f" when calling the {self.operation_name} operation" if self.operation_name else ""
         return f"An error occurred ({self.code}){where}: {self.message}"
 
     def __reduce__(self):
-        return (_rebuild, (self.code, self.message, self.details))
+        return (_rebuild, (self.code, self.message, self.operation_name))
 
 
-def _rebuild(code, message, details):
-    return error_class(code)(message, **details)
+def _rebuild(code, message, operation_name):
+    return error_class(code)(message, operation_name)
 
 
 def _error(name: str, doc: str, status: int = 400) -> type[KMSError]:

@@ -1,0 +1,7 @@
+"""The KMS service: the request pipeline and one module per API area."""
+
+from .pipeline import KMSService, Call
+from .request import Request
+from . import keys, aliases, tags, policies, encryption  # noqa: F401  (register operations)
+
+__all__ = ["KMSService", "Call", "Request"]

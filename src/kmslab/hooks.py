@@ -1,0 +1,36 @@
+"""Hooks around every request (pipeline steps 0 and 7): quotas, faults, simulated latency."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+__all__ = ["Hooks"]
+
+
+class Hooks:
+    """``before(call)`` may raise (throttling, injected faults); ``after`` observes."""
+
+    def __init__(self):
+        self._before: list[Callable] = []
+        self._after: list[Callable] = []
+
+    def add_before(self, fn: Callable) -> Callable:
+        self._before.append(fn)
+        return fn
+
+    def add_after(self, fn: Callable) -> Callable:
+        self._after.append(fn)
+        return fn
+
+    def remove(self, fn: Callable) -> None:
+        for lst in (self._before, self._after):
+            if fn in lst:
+                lst.remove(fn)
+
+    def before(self, call) -> None:
+        for fn in self._before:
+            fn(call)
+
+    def after(self, call, response, error) -> None:
+        for fn in self._after:
+            fn(call, response, error)

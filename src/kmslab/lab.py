@@ -1,0 +1,184 @@
+"""The simulated world: clock, accounts, Regions, principals, one KMS per account and Region.
+
+    >>> lab = kmslab.Lab(seed=7)
+    >>> kms = lab.client()                    # the account's administrator, us-east-1
+    >>> key = kms.create_key()["KeyMetadata"]
+    >>> lab.clock.advance(days=30)
+
+``seed`` makes ids, request ids and simulated timings reproducible, so a
+notebook prints the same thing every run; key material always comes from the
+OS CSPRNG.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime, timedelta
+
+from . import arns, errors
+from .arns import IdSource
+from .audit import AuditLog
+from .clock import VirtualClock
+from .events import EventBus
+from .hooks import Hooks
+from .identity import Principal, account_root
+from .service import KMSService, Request
+from .service.authorization import OpenAuthorizer
+from .service.key import Key
+
+__all__ = ["Lab", "DEFAULT_ACCOUNT", "DEFAULT_REGION"]
+
+DEFAULT_ACCOUNT = "111122223333"
+DEFAULT_REGION = "us-east-1"
+
+
+class _NoCustomKeyStores:
+    """Placeholder until custom key stores exist in the lab."""
+
+    def create_key(self, call, params, spec, usage):
+        if params.get("CustomKeyStoreId"):
+            raise errors.CustomKeyStoreNotFoundException(
+                f"Custom key store {params['CustomKeyStoreId']} does not exist.")
+        raise errors.ValidationException(
+            f"Origin {params.get('Origin')} requires a CustomKeyStoreId.")
+
+    def check_generate_random(self, call, store_id):
+        raise errors.CustomKeyStoreNotFoundException(f"Custom key store {store_id} does not exist.")
+
+
+class Lab:
+    """A simulated AWS world with a KMS in every account and Region."""
+
+    def __init__(self, seed: int | None = None, start: datetime | None = None, *,
+                 account_id: str = DEFAULT_ACCOUNT, region: str = DEFAULT_REGION):
+        self.seed = seed
+        self.lock = threading.RLock()
+        self.ids = IdSource(seed)
+        self.clock = VirtualClock(start, lock=self.lock)
+        self.audit = AuditLog(self.ids, self.clock)
+        self.events = EventBus(self.clock, self.ids)
+        self.hooks = Hooks()
+        self.authorizer = OpenAuthorizer()
+        self.custom_key_stores = _NoCustomKeyStores()
+        self.default_account = account_id
+        self.default_region = region
+        self.regions = [region]
+        self.accounts: dict[str, dict] = {}
+        self._services: dict[tuple[str, str], KMSService] = {}
+        self.add_account(account_id)
+
+    def __repr__(self) -> str:
+        return (f"<kmslab.Lab seed={self.seed} time={self.clock.now():%Y-%m-%d %H:%M} "
+                f"accounts={list(self.accounts)}>")
+
+    # ------------------------------------------------------------ world
+    def add_account(self, account_id: str | None = None, *, name: str | None = None) -> str:
+        """Add an AWS account (12-digit id; generated when omitted) and return its id."""
+        if account_id is None:
+            account_id = f"{self.ids._bits(40) % 10**12:012d}"
+        if len(account_id) != 12 or not account_id.isdigit():
+            raise ValueError("an AWS account id has 12 digits")
+        if account_id not in self.accounts:
+            admin = Principal(f"arn:aws:iam::{account_id}:user/admin", account_id, "IAMUser",
+                              "admin", "AIDA" + self.ids.hex(9).upper()[:17])
+            self.accounts[account_id] = {"name": name or account_id, "admin": admin,
+                                         "root": account_root(account_id)}
+        return account_id
+
+    def admin(self, account: str | None = None) -> Principal:
+        """The account's administrator (the default caller)."""
+        return self.accounts[account or self.default_account]["admin"]
+
+    def kms_service(self, account: str, region: str, *, create: bool = True) -> KMSService | None:
+        """The KMS of one account and Region."""
+        svc = self._services.get((account, region))
+        if svc is None and create:
+            if account not in self.accounts:
+                raise errors.UnrecognizedClientException(f"Account {account} is not in the lab.")
+            if region not in arns.REGIONS:
+                raise ValueError(f"unknown Region {region!r}")
+            svc = self._services[(account, region)] = KMSService(self, account, region)
+            if region not in self.regions:
+                self.regions.append(region)
+        return svc
+
+    def services(self) -> list[KMSService]:
+        return list(self._services.values())
+
+    # ------------------------------------------------------------ clients
+    def client(self, service_name: str = "kms", *, region_name: str | None = None,
+               account: str | None = None, as_: Principal | str | None = None):
+        """A boto3-shaped client (``lab.client("kms")``), acting as ``as_`` (default: the admin)."""
+        from .client import KMSClient
+        if service_name != "kms":
+            raise ValueError(f"the lab has no {service_name!r} client")
+        region = region_name or self.default_region
+        caller = self.principal(as_, account)
+        self.kms_service(caller.account_id, region)
+        return KMSClient(self, region, caller)
+
+    def principal(self, who: Principal | str | None = None, account: str | None = None) -> Principal:
+        """Resolve a caller: a Principal, an ARN, a user name, or None (the admin)."""
+        if isinstance(who, Principal):
+            return who
+        account = account or self.default_account
+        if who is None:
+            return self.admin(account)
+        if who in ("root", f"arn:aws:iam::{account}:root"):
+            return self.accounts[account]["root"]
+        if who in ("admin", self.admin(account).arn):
+            return self.admin(account)
+        raise errors.NotFoundException(f"No principal named {who!r} in account {account}.")
+
+    def handle(self, operation: str, params: dict, *, region: str | None = None,
+               caller: Principal | None = None, source_ip: str = "127.0.0.1",
+               user_agent: str = "kmslab", via_service: str | None = None) -> dict:
+        """Serve one KMS request (every front end ends here)."""
+        caller = caller or self.admin()
+        region = region or self.default_region
+        svc = self.kms_service(caller.account_id, region)
+        return svc.handle(Request(operation, params, caller, region, source_ip, user_agent,
+                                  via_service))
+
+    # ------------------------------------------------------------ key lifecycle events
+    def schedule_deletion(self, key: Key, days: int, now: datetime) -> None:
+        """ScheduleKeyDeletion's effect: PendingDeletion now, deleted when the window ends."""
+        key.rotation_status_before_deletion = key.rotation_enabled
+        key.state = "PendingDeletion"
+        key.deletion_date = now + timedelta(days=days)
+        key.pending_window_days = days
+        key.revision += 1
+        key.scheduled["deletion"] = self.clock.schedule(
+            key.deletion_date, lambda: self._delete_key(key), label=f"delete {key.key_id}")
+
+    def cancel_deletion(self, key: Key) -> None:
+        """CancelKeyDeletion's effect: the key comes back Disabled."""
+        event = key.scheduled.pop("deletion", None)
+        if event is not None:
+            event.cancel()
+        key.state = "Disabled"
+        key.deletion_date = None
+        key.pending_window_days = None
+        key.revision += 1
+
+    def _delete_key(self, key: Key) -> None:
+        svc = self.kms_service(key.account, key.region)
+        if svc.keys.get(key.key_id) is not key:
+            return
+        del svc.keys[key.key_id]
+        for name in list(key.aliases):
+            svc.aliases.pop(name, None)
+        key.aliases.clear()
+        for version in key.versions:
+            version.material = None  # destroyed: its ciphertexts can never be decrypted
+        for event in key.scheduled.values():
+            event.cancel()
+        key.scheduled.clear()
+        key.state = "Deleted"
+        self.audit.record_service_event("DeleteKey", account=key.account, region=key.region,
+                                        key_arn=key.arn, details={"keyId": key.key_id})
+        self.events.emit("KMS CMK Deletion", account=key.account, region=key.region,
+                         resources=[key.arn], detail={"key-id": key.key_id})
+
+    def on_key_enabled(self, key: Key) -> None:
+        """EnableKey hook (rotation catches up here)."""

@@ -1,0 +1,225 @@
+"""Encryption and data keys: Encrypt, Decrypt, ReEncrypt, GenerateDataKey,
+GenerateDataKeyWithoutPlaintext, GenerateRandom."""
+
+from __future__ import annotations
+
+import os
+
+from .. import errors
+from ..crypto.symmetric import BlobParts, parse_blob
+from ..specs import RSA_OAEP_MAX_PLAINTEXT
+from .key import Key
+from .pipeline import Call
+from .registry import operation
+
+_SYMMETRIC = "SYMMETRIC_DEFAULT"
+_DATA_KEY_BYTES = {"AES_256": 32, "AES_128": 16}
+
+
+def require_usage(key: Key, usage: str, operation: str) -> None:
+    """InvalidKeyUsageException unless the key's KeyUsage is ``usage``."""
+    if key.usage != usage:
+        raise errors.InvalidKeyUsageException(
+            f"{key.arn} key usage is {key.usage} which is not valid for {operation}.")
+
+
+def require_symmetric(key: Key, operation: str) -> None:
+    """Data-key operations and encryption context need a symmetric encryption key."""
+    if key.spec.name != _SYMMETRIC:
+        raise errors.InvalidKeyUsageException(
+            f"{key.arn} key usage is {key.usage} and key spec is {key.spec.name}, which is not "
+            f"valid for {operation}. Use a symmetric encryption KMS key.")
+
+
+def _algorithm(key: Key, requested: str | None, operation: str) -> str:
+    algorithms = key.spec.usages.get("ENCRYPT_DECRYPT", ())
+    algorithm = requested or _SYMMETRIC
+    if algorithm not in algorithms:
+        raise errors.InvalidKeyUsageException(
+            f"The encryption algorithm {algorithm} is not supported by {key.arn}; "
+            f"it supports {', '.join(algorithms) or 'no encryption algorithm'}.")
+    return algorithm
+
+
+def encrypt_with(key: Key, plaintext: bytes, context: dict | None, algorithm: str,
+                 operation: str) -> tuple[bytes, str | None]:
+    """Encrypt under a key's current material -> (ciphertext blob, KeyMaterialId or None)."""
+    if algorithm == _SYMMETRIC:
+        version = key.current
+        return version.material.encrypt(key.arn, version.material_id, plaintext, context), \
+            version.material_id
+    if context:
+        raise errors.ValidationException(
+            "EncryptionContext is not supported with asymmetric KMS keys.")
+    limit = RSA_OAEP_MAX_PLAINTEXT[key.spec.name][algorithm]
+    if len(plaintext) > limit:
+        raise errors.ValidationException(
+            f"Plaintext of {len(plaintext)} bytes is too long for {key.spec.name} with {algorithm}: "
+            f"the limit is {limit} bytes.")
+    return key.current.material.encrypt(algorithm, plaintext), None
+
+
+def decrypt_blob(call: Call, blob: bytes, context: dict | None, key_identifier: str | None,
+                 algorithm: str | None, action: str, operation: str):
+    """The shared half of Decrypt and ReEncrypt: find, authorize and use the key.
+
+    Returns (key, plaintext, algorithm, KeyMaterialId or None).
+    """
+    svc = call.service
+    named = svc.resolve(key_identifier) if key_identifier is not None else None
+    if named is not None and named.spec.name != _SYMMETRIC:
+        key = named
+        require_usage(key, "ENCRYPT_DECRYPT", operation)
+        algorithm = _algorithm(key, algorithm, operation)
+        if algorithm == _SYMMETRIC:
+            raise errors.InvalidKeyUsageException(
+                f"{key.arn} is an asymmetric KMS key; specify an RSAES_OAEP encryption algorithm.")
+        if context:
+            raise errors.ValidationException(
+                "EncryptionContext is not supported with asymmetric KMS keys.")
+        call.authorize(key, action)
+        call.check_state(key, operation)
+        return key, key.current.material.decrypt(algorithm, blob), algorithm, None
+    if algorithm not in (None, _SYMMETRIC):
+        raise errors.InvalidCiphertextException(
+            f"The ciphertext was not produced with the {algorithm} encryption algorithm.")
+    parts: BlobParts = parse_blob(blob)
+    key = _key_for_blob(call, parts)
+    if named is not None and named is not key:
+        raise errors.IncorrectKeyException(
+            "The key ID in the request does not identify a KMS key that can perform this operation.")
+    call.authorize(key, action)
+    call.check_state(key, operation)
+    version = key.version(parts.key_material_id)
+    if version is None or version.material is None:
+        raise errors.InvalidCiphertextException(
+            "The ciphertext refers to key material that this KMS key does not have.")
+    return key, version.material.decrypt(parts, context), _SYMMETRIC, version.material_id
+
+
+def _key_for_blob(call: Call, parts: BlobParts) -> Key:
+    """The key a ciphertext names; multi-Region keys decrypt in any related Region."""
+    svc = call.service
+    key_id = parts.key_id
+    if parts.region != svc.region and key_id.startswith("mrk-"):
+        owner = call.lab.kms_service(parts.account, svc.region, create=False)
+    else:
+        owner = call.lab.kms_service(parts.account, parts.region, create=False)
+    key = owner.keys.get(key_id) if owner is not None else None
+    if key is None or parts.region != svc.region and not key_id.startswith("mrk-"):
+        raise errors.NotFoundException(f"Key '{parts.key_arn}' does not exist")
+    return key
+
+
+@operation("Encrypt", cross_account=True, crypto=True, dry_run=True, read_only=True)
+def encrypt(call: Call, params: dict) -> dict:
+    """Encrypt: up to 4,096 bytes under a KMS key (symmetric or RSA)."""
+    key = call.key
+    require_usage(key, "ENCRYPT_DECRYPT", "Encrypt")
+    algorithm = _algorithm(key, params.get("EncryptionAlgorithm"), "Encrypt")
+    blob, material_id = encrypt_with(key, params["Plaintext"], params.get("EncryptionContext"),
+                                     algorithm, "Encrypt")
+    out = {"CiphertextBlob": blob, "KeyId": key.arn, "EncryptionAlgorithm": algorithm}
+    if material_id:
+        out["KeyMaterialId"] = material_id
+    return out
+
+
+@operation("Decrypt", cross_account=True, crypto=True, dry_run=True, read_only=True,
+           resolve_key=False)
+def decrypt(call: Call, params: dict) -> dict:
+    """Decrypt: the key comes from the ciphertext; KeyId, if given, must name it."""
+    blob = params.get("CiphertextBlob")
+    if blob is None:
+        if params.get("DryRun") and "IGNORE_CIPHERTEXT" in (params.get("DryRunModifiers") or ()):
+            key = call.service.resolve(params["KeyId"]) if params.get("KeyId") else None
+            if key is None:
+                raise errors.ValidationException("KeyId is required when the ciphertext is ignored.")
+            call.key = key
+            call.authorize(key)
+            call.check_state(key)
+            return {"KeyId": key.arn}
+        raise errors.ValidationException(
+            "1 validation error detected: Value null at 'ciphertextBlob' failed to satisfy "
+            "constraint: Member must not be null")
+    key, plaintext, algorithm, material_id = decrypt_blob(
+        call, blob, params.get("EncryptionContext"), params.get("KeyId"),
+        params.get("EncryptionAlgorithm"), "kms:Decrypt", "Decrypt")
+    call.key = key
+    out = {"KeyId": key.arn, "Plaintext": plaintext, "EncryptionAlgorithm": algorithm}
+    if material_id:
+        out["KeyMaterialId"] = material_id
+    return out
+
+
+@operation("ReEncrypt", key_param="DestinationKeyId", action="kms:ReEncryptTo",
+           cross_account=True, crypto=True, dry_run=True, read_only=True)
+def re_encrypt(call: Call, params: dict) -> dict:
+    """ReEncrypt: decrypt and encrypt again inside KMS; the plaintext never leaves."""
+    dest = call.key
+    src, plaintext, src_alg, src_material = decrypt_blob(
+        call, params["CiphertextBlob"], params.get("SourceEncryptionContext"),
+        params.get("SourceKeyId"), params.get("SourceEncryptionAlgorithm"), "kms:ReEncryptFrom",
+        "ReEncrypt")
+    call.extra_keys.append(src)
+    require_usage(dest, "ENCRYPT_DECRYPT", "ReEncrypt")
+    dest_alg = _algorithm(dest, params.get("DestinationEncryptionAlgorithm"), "ReEncrypt")
+    blob, dest_material = encrypt_with(dest, plaintext, params.get("DestinationEncryptionContext"),
+                                       dest_alg, "ReEncrypt")
+    out = {"CiphertextBlob": blob, "SourceKeyId": src.arn, "KeyId": dest.arn,
+           "SourceEncryptionAlgorithm": src_alg, "DestinationEncryptionAlgorithm": dest_alg}
+    if src_material:
+        out["SourceKeyMaterialId"] = src_material
+    if dest_material:
+        out["DestinationKeyMaterialId"] = dest_material
+    return out
+
+
+def _data_key_length(params: dict) -> int:
+    spec, n = params.get("KeySpec"), params.get("NumberOfBytes")
+    if spec is None and n is None:
+        raise errors.ValidationException("Please specify either number of bytes or key spec.")
+    if spec is not None and n is not None:
+        raise errors.ValidationException(
+            "Please specify either number of bytes or key spec, not both.")
+    return _DATA_KEY_BYTES[spec] if spec is not None else n
+
+
+def _generate_data_key(call: Call, params: dict, operation: str) -> dict:
+    key = call.key
+    require_usage(key, "ENCRYPT_DECRYPT", operation)
+    require_symmetric(key, operation)
+    n = _data_key_length(params)
+    plaintext = os.urandom(n)
+    blob, material_id = encrypt_with(key, plaintext, params.get("EncryptionContext"), _SYMMETRIC,
+                                     operation)
+    return {"CiphertextBlob": blob, "Plaintext": plaintext, "KeyId": key.arn,
+            "KeyMaterialId": material_id}
+
+
+@operation("GenerateDataKey", cross_account=True, crypto=True, dry_run=True, read_only=True)
+def generate_data_key(call: Call, params: dict) -> dict:
+    """GenerateDataKey: a fresh data key, in plaintext and encrypted under the KMS key."""
+    return _generate_data_key(call, params, "GenerateDataKey")
+
+
+@operation("GenerateDataKeyWithoutPlaintext", cross_account=True, crypto=True, dry_run=True,
+           read_only=True)
+def generate_data_key_without_plaintext(call: Call, params: dict) -> dict:
+    """GenerateDataKeyWithoutPlaintext: only the encrypted copy of a fresh data key."""
+    out = _generate_data_key(call, params, "GenerateDataKeyWithoutPlaintext")
+    del out["Plaintext"]
+    return out
+
+
+@operation("GenerateRandom", key_param=None, iam_only=True, read_only=True)
+def generate_random(call: Call, params: dict) -> dict:
+    """GenerateRandom: 1-1,024 random bytes from the OS CSPRNG."""
+    n = params.get("NumberOfBytes")
+    if n is None:
+        raise errors.ValidationException(
+            "1 validation error detected: Value null at 'numberOfBytes' failed to satisfy "
+            "constraint: Member must not be null")
+    if params.get("CustomKeyStoreId"):
+        call.lab.custom_key_stores.check_generate_random(call, params["CustomKeyStoreId"])
+    return {"Plaintext": os.urandom(n)}

@@ -1,0 +1,169 @@
+"""A KMS key as the service holds it: metadata, state, and its key material versions.
+
+The key record never hands out material: versions hold opaque handles from
+``kmslab.crypto``, and :meth:`Key.metadata` builds DescribeKey's
+``KeyMetadata`` from the rest.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from ..specs import KeySpecInfo
+
+__all__ = ["Key", "KeyMaterialVersion", "Alias"]
+
+
+@dataclass(slots=True, eq=False)
+class KeyMaterialVersion:
+    """One backing key of a KMS key (AWS: an HSM backing key, named by KeyMaterialId)."""
+
+    material_id: str
+    material: Any  # crypto handle, or None while pending import / after deletion
+    created: datetime
+    rotation_type: str | None = None  # AUTOMATIC / ON_DEMAND; None for the first material
+    state: str = "CURRENT"  # CURRENT, NON_CURRENT, PENDING_ROTATION
+    # imported material only
+    import_state: str | None = None  # IMPORTED / PENDING_IMPORT
+    expiration_model: str | None = None
+    valid_to: datetime | None = None
+    description: str | None = None
+    fingerprint: bytes | None = None  # identifies the material for re-import checks
+    rotation_date: datetime | None = None
+
+    def __repr__(self) -> str:
+        return (f"KeyMaterialVersion({self.material_id[:12]}..., state={self.state}, "
+                f"created={self.created:%Y-%m-%d})")
+
+
+@dataclass(slots=True, eq=False)
+class Alias:
+    name: str
+    arn: str
+    target_key_id: str
+    created: datetime
+    updated: datetime
+
+    def entry(self) -> dict:
+        return {"AliasName": self.name, "AliasArn": self.arn, "TargetKeyId": self.target_key_id,
+                "CreationDate": self.created, "LastUpdatedDate": self.updated}
+
+
+@dataclass(slots=True, eq=False)
+class Key:
+    """A KMS key in one account and Region."""
+
+    key_id: str
+    arn: str
+    account: str
+    region: str
+    created: datetime
+    spec: KeySpecInfo
+    usage: str
+    origin: str = "AWS_KMS"
+    manager: str = "CUSTOMER"
+    description: str = ""
+    state: str = "Enabled"
+    policy: str = ""
+    policy_doc: Any = None  # parsed policy, for the authorizer
+    tags: dict[str, str] = field(default_factory=dict)
+    versions: list[KeyMaterialVersion] = field(default_factory=list)
+    deletion_date: datetime | None = None
+    pending_window_days: int | None = None
+    multi_region: bool = False
+    multi_region_config: dict | None = None
+    custom_key_store_id: str | None = None
+    cloudhsm_cluster_id: str | None = None
+    xks_key_id: str | None = None
+    rotation_enabled: bool = False
+    rotation_period_days: int | None = None
+    next_rotation: datetime | None = None
+    rotation_status_before_deletion: bool | None = None
+    on_demand_rotations: int = 0
+    on_demand_started: datetime | None = None
+    grants: dict = field(default_factory=dict)
+    aliases: set = field(default_factory=set)
+    scheduled: dict = field(default_factory=dict)  # name -> clock ScheduledEvent
+    revision: int = 0  # bumped on policy/grant/state changes (authorization cache key)
+
+    # ------------------------------------------------------------ material
+    @property
+    def current(self) -> KeyMaterialVersion | None:
+        for v in reversed(self.versions):
+            if v.state == "CURRENT":
+                return v
+        return None
+
+    def version(self, material_id: str) -> KeyMaterialVersion | None:
+        for v in self.versions:
+            if v.material_id == material_id:
+                return v
+        return None
+
+    @property
+    def symmetric_encryption(self) -> bool:
+        return self.spec.name == "SYMMETRIC_DEFAULT"
+
+    @property
+    def enabled(self) -> bool:
+        return self.state == "Enabled"
+
+    @property
+    def valid_to(self) -> datetime | None:
+        dates = [v.valid_to for v in self.versions if v.valid_to and v.import_state == "IMPORTED"]
+        return min(dates) if dates else None
+
+    # ------------------------------------------------------------ DescribeKey
+    def metadata(self) -> dict:
+        """DescribeKey's KeyMetadata, field for field as AWS reports it."""
+        md: dict[str, Any] = {
+            "AWSAccountId": self.account,
+            "KeyId": self.key_id,
+            "Arn": self.arn,
+            "CreationDate": self.created,
+            "Enabled": self.state == "Enabled",
+            "Description": self.description,
+            "KeyUsage": self.usage,
+            "KeyState": self.state,
+        }
+        if self.deletion_date and self.state in ("PendingDeletion", "PendingReplicaDeletion"):
+            md["DeletionDate"] = self.deletion_date
+        if self.origin == "EXTERNAL":
+            valid_to = self.valid_to
+            if valid_to:
+                md["ValidTo"] = valid_to
+        md["Origin"] = self.origin
+        if self.custom_key_store_id:
+            md["CustomKeyStoreId"] = self.custom_key_store_id
+        if self.cloudhsm_cluster_id:
+            md["CloudHsmClusterId"] = self.cloudhsm_cluster_id
+        if self.origin == "EXTERNAL" and self._expiration_model():
+            md["ExpirationModel"] = self._expiration_model()
+        md["KeyManager"] = self.manager
+        if self.spec.legacy:
+            md["CustomerMasterKeySpec"] = self.spec.name
+        md["KeySpec"] = self.spec.name
+        md.update(self.spec.algorithms(self.usage))
+        md["MultiRegion"] = self.multi_region
+        if self.multi_region and self.multi_region_config:
+            md["MultiRegionConfiguration"] = self.multi_region_config
+        if self.state == "PendingReplicaDeletion" and self.pending_window_days:
+            md["PendingDeletionWindowInDays"] = self.pending_window_days
+        if self.xks_key_id:
+            md["XksKeyConfiguration"] = {"Id": self.xks_key_id}
+        current = self.current
+        if self.symmetric_encryption and current is not None and self.origin in ("AWS_KMS", "EXTERNAL") \
+                and current.import_state != "PENDING_IMPORT":
+            md["CurrentKeyMaterialId"] = current.material_id
+        return md
+
+    def _expiration_model(self) -> str | None:
+        models = [v.expiration_model for v in self.versions if v.expiration_model]
+        if "KEY_MATERIAL_EXPIRES" in models:
+            return "KEY_MATERIAL_EXPIRES"
+        return models[-1] if models else None
+
+    def __repr__(self) -> str:
+        return f"<Key {self.key_id} {self.spec.name} {self.usage} {self.state}>"

@@ -1,0 +1,161 @@
+"""Key lifecycle: CreateKey, DescribeKey, ListKeys, EnableKey, DisableKey,
+ScheduleKeyDeletion, CancelKeyDeletion, UpdateKeyDescription."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from .. import arns, errors
+from ..crypto.factory import generate_material
+from ..specs import KEY_SPECS
+from .key import Key, KeyMaterialVersion
+from .pipeline import Call, paginate
+from .policies import default_key_policy, check_policy
+from .registry import operation
+from .tags import validate_tags
+
+KEY_QUOTA = 100_000
+DEFAULT_PENDING_WINDOW = 30
+
+
+def _pick_spec(params: dict):
+    spec_name = params.get("KeySpec")
+    legacy = params.get("CustomerMasterKeySpec")
+    if spec_name and legacy:
+        raise errors.ValidationException(
+            "You cannot specify KeySpec and CustomerMasterKeySpec in the same request. "
+            "CustomerMasterKeySpec parameter is deprecated. Use KeySpec instead.")
+    spec = KEY_SPECS[spec_name or legacy or "SYMMETRIC_DEFAULT"]
+    if spec.unsupported:
+        raise errors.UnsupportedOperationException(spec.unsupported)
+    usage = params.get("KeyUsage")
+    if usage is None:
+        if spec.default_usage is None:
+            if len(spec.usages) == 1 and spec.family not in ("HMAC",):
+                usage = next(iter(spec.usages))
+            else:
+                raise errors.ValidationException(
+                    f"You must specify a KeyUsage value for a KMS key with the {spec.name} key spec.")
+        else:
+            usage = spec.default_usage
+    if usage not in spec.usages:
+        raise errors.ValidationException(
+            f"KeyUsage {usage} is not compatible with KeySpec {spec.name}.")
+    return spec, usage
+
+
+@operation("CreateKey", key_param=None, iam_only=True)
+def create_key(call: Call, params: dict) -> dict:
+    """CreateKey: a new customer managed key (Origin AWS_KMS or EXTERNAL)."""
+    svc = call.service
+    spec, usage = _pick_spec(params)
+    origin = params.get("Origin", "AWS_KMS")
+    multi_region = bool(params.get("MultiRegion", False))
+    if origin in ("AWS_CLOUDHSM", "EXTERNAL_KEY_STORE") or params.get("CustomKeyStoreId"):
+        return call.lab.custom_key_stores.create_key(call, params, spec, usage)
+    if params.get("XksKeyId"):
+        raise errors.ValidationException("XksKeyId is valid only for keys in an external key store.")
+    tags = validate_tags(params.get("Tags") or [])
+    if tags:
+        call.authorize(None, "kms:TagResource")
+    if svc.key_count() >= KEY_QUOTA:
+        raise errors.LimitExceededException(
+            f"You have reached the limit of {KEY_QUOTA} customer managed keys in this account "
+            f"and Region.")
+    key_id = call.lab.ids.key_id(multi_region)
+    arn = arns.key_arn(svc.region, svc.account, key_id)
+    policy_text = params.get("Policy")
+    policy_doc = None
+    if policy_text is None:
+        policy_text = default_key_policy(svc.account)
+    else:
+        policy_doc = check_policy(call, policy_text, arn, params.get("BypassPolicyLockoutSafetyCheck"))
+    key = Key(key_id=key_id, arn=arn, account=svc.account, region=svc.region, created=call.now,
+              spec=spec, usage=usage, origin=origin, description=params.get("Description", ""),
+              policy=policy_text, policy_doc=policy_doc, tags=tags, multi_region=multi_region)
+    if origin == "EXTERNAL":
+        key.state = "PendingImport"
+    else:
+        key.versions.append(KeyMaterialVersion(
+            call.lab.ids.key_material_id(), generate_material(spec.name), call.now))
+    if multi_region:
+        key.multi_region_config = {
+            "MultiRegionKeyType": "PRIMARY",
+            "PrimaryKey": {"Arn": arn, "Region": svc.region},
+            "ReplicaKeys": [],
+        }
+    if params.get("DryRun"):
+        return {"KeyMetadata": key.metadata()}
+    svc.keys[key_id] = key
+    call.key = key
+    return {"KeyMetadata": key.metadata()}
+
+
+@operation("DescribeKey", cross_account=True, read_only=True)
+def describe_key(call: Call, params: dict) -> dict:
+    """DescribeKey: the key's metadata."""
+    return {"KeyMetadata": call.key.metadata()}
+
+
+@operation("ListKeys", key_param=None, iam_only=True, read_only=True)
+def list_keys(call: Call, params: dict) -> dict:
+    """ListKeys: every key in the caller's account and Region (paged)."""
+    svc = call.service
+    entries = [{"KeyId": k.key_id, "KeyArn": k.arn} for k in svc.keys.values()
+               if k.key_id not in svc.hidden_keys]
+    return paginate(entries, params, "Keys")
+
+
+@operation("EnableKey")
+def enable_key(call: Call, params: dict) -> dict:
+    """EnableKey: Disabled -> Enabled."""
+    key = call.key
+    if key.state == "Unavailable":
+        return {}
+    if key.state != "Enabled":
+        key.state = "Enabled"
+        key.revision += 1
+        call.lab.on_key_enabled(key)
+    return {}
+
+
+@operation("DisableKey")
+def disable_key(call: Call, params: dict) -> dict:
+    """DisableKey: Enabled -> Disabled (the key can no longer be used)."""
+    key = call.key
+    if key.state == "Enabled":
+        key.state = "Disabled"
+        key.revision += 1
+    return {}
+
+
+@operation("ScheduleKeyDeletion")
+def schedule_key_deletion(call: Call, params: dict) -> dict:
+    """ScheduleKeyDeletion: PendingDeletion for 7-30 days (default 30), then deleted."""
+    key = call.key
+    days = params.get("PendingWindowInDays", DEFAULT_PENDING_WINDOW)
+    if not 7 <= days <= 30:
+        bound = "greater than or equal to 7" if days < 7 else "less than or equal to 30"
+        raise errors.ValidationException(
+            f"1 validation error detected: Value '{days}' at 'pendingWindowInDays' failed to "
+            f"satisfy constraint: Member must have value {bound}")
+    if key.manager == "AWS":
+        raise errors.UnsupportedOperationException(
+            f"{key.arn} is an AWS managed key and cannot be scheduled for deletion.")
+    call.lab.schedule_deletion(key, days, call.now)
+    return {"KeyId": key.arn, "DeletionDate": key.deletion_date, "KeyState": key.state,
+            "PendingWindowInDays": days}
+
+
+@operation("CancelKeyDeletion")
+def cancel_key_deletion(call: Call, params: dict) -> dict:
+    """CancelKeyDeletion: back to Disabled (not Enabled, as in AWS)."""
+    call.lab.cancel_deletion(call.key)
+    return {"KeyId": call.key.arn}
+
+
+@operation("UpdateKeyDescription")
+def update_key_description(call: Call, params: dict) -> dict:
+    """UpdateKeyDescription: replace the description."""
+    call.key.description = params["Description"]
+    return {}

@@ -1,0 +1,174 @@
+"""AWS KMS's own service model (shipped in botocore) and request validation from it.
+
+botocore carries the KMS API definition AWS publishes: every operation, its
+input and output shapes, enums, lengths, ranges and patterns. kmslab validates
+every request against it, with AWS's ``ValidationException`` wording, and the
+client builds its method signatures and docstrings from it.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from datetime import datetime
+from typing import Any, Callable
+
+import botocore.session
+
+from .. import errors
+
+__all__ = ["kms_model", "operation_model", "validator", "camel", "doc_text"]
+
+
+@functools.cache
+def kms_model():
+    """botocore's KMS ServiceModel (loaded once)."""
+    return botocore.session.get_session().get_service_model("kms")
+
+
+def operation_model(name: str):
+    return kms_model().operation_model(name)
+
+
+def camel(name: str) -> str:
+    """AWS's member path style in validation messages: ``KeyId`` -> ``keyId``."""
+    return name[:1].lower() + name[1:]
+
+
+_TAG = re.compile(r"<[^>]+>")
+_SPACE = re.compile(r"\s+")
+
+
+def doc_text(html: str, limit: int | None = None) -> str:
+    """Plain text of a model docstring (HTML stripped), optionally cut to ``limit`` chars."""
+    text = _SPACE.sub(" ", _TAG.sub(" ", html or "")).strip()
+    text = text.replace(" .", ".").replace(" ,", ",")
+    if limit and len(text) > limit:
+        text = text[:limit].rsplit(" ", 1)[0] + " ..."
+    return text
+
+
+# ----------------------------------------------------------------- validation
+
+_TYPES = {
+    "string": (str,), "blob": (bytes, bytearray, memoryview), "integer": (int,), "long": (int,),
+    "boolean": (bool,), "list": (list, tuple), "map": (dict,), "structure": (dict,),
+    "timestamp": (datetime, int, float), "double": (int, float), "float": (int, float),
+}
+
+
+def _checks_for(shape) -> list[Callable[[Any, str, list], None]]:
+    """Compile the constraint checks of one shape into small closures."""
+    checks = []
+    meta = shape.metadata
+    tname = shape.type_name
+    sensitive = bool(meta.get("sensitive"))
+    types = _TYPES[tname]
+
+    def show(value):
+        return "" if sensitive or tname == "blob" else f" '{value}'"
+
+    def type_check(value, path, out):
+        if not isinstance(value, types) or (tname == "integer" and isinstance(value, bool)):
+            raise errors.ValidationException(
+                f"1 validation error detected: Value{show(value)} at '{path}' failed to satisfy "
+                f"constraint: Member must be of type {tname}")
+    checks.append(type_check)
+
+    if "min" in meta or "max" in meta:
+        lo, hi = meta.get("min"), meta.get("max")
+        if tname in ("integer", "long"):
+            def range_check(value, path, out, lo=lo, hi=hi):
+                if lo is not None and value < lo:
+                    out.append(f"Value{show(value)} at '{path}' failed to satisfy constraint: "
+                               f"Member must have value greater than or equal to {lo}")
+                elif hi is not None and value > hi:
+                    out.append(f"Value{show(value)} at '{path}' failed to satisfy constraint: "
+                               f"Member must have value less than or equal to {hi}")
+            checks.append(range_check)
+        else:
+            def length_check(value, path, out, lo=lo, hi=hi):
+                n = len(value)
+                if lo is not None and n < lo:
+                    out.append(f"Value{show(value)} at '{path}' failed to satisfy constraint: "
+                               f"Member must have length greater than or equal to {lo}")
+                elif hi is not None and n > hi:
+                    out.append(f"Value{show(value)} at '{path}' failed to satisfy constraint: "
+                               f"Member must have length less than or equal to {hi}")
+            checks.append(length_check)
+    if getattr(shape, "enum", None):
+        allowed = frozenset(shape.enum)
+        listing = ", ".join(shape.enum)
+
+        def enum_check(value, path, out):
+            if value not in allowed:
+                out.append(f"Value{show(value)} at '{path}' failed to satisfy constraint: "
+                           f"Member must satisfy enum value set: [{listing}]")
+        checks.append(enum_check)
+    if "pattern" in meta and tname == "string":
+        pattern = re.compile(meta["pattern"])
+
+        def pattern_check(value, path, out):
+            if not pattern.fullmatch(value) and not pattern.match(value):
+                out.append(f"Value{show(value)} at '{path}' failed to satisfy constraint: "
+                           f"Member must satisfy regular expression pattern: {meta['pattern']}")
+        checks.append(pattern_check)
+
+    if tname == "structure":
+        members = {name: (_checks_for(s), name in shape.required_members)
+                   for name, s in shape.members.items()}
+        required = tuple(shape.required_members)
+
+        def struct_check(value, path, out):
+            prefix = f"{path}." if path else ""
+            for name in required:
+                if value.get(name) is None:
+                    out.append(f"Value null at '{prefix}{camel(name)}' failed to satisfy "
+                               f"constraint: Member must not be null")
+            for name, v in value.items():
+                spec = members.get(name)
+                if spec is None:
+                    raise errors.ValidationException(
+                        f"1 validation error detected: Unknown parameter '{prefix}{camel(name)}'")
+                if v is not None:
+                    for c in spec[0]:
+                        c(v, prefix + camel(name), out)
+        checks.append(struct_check)
+    elif tname == "list":
+        member = _checks_for(shape.member)
+
+        def list_check(value, path, out):
+            for i, v in enumerate(value, 1):
+                for c in member:
+                    c(v, f"{path}.{i}.member", out)
+        checks.append(list_check)
+    elif tname == "map":
+        kchecks, vchecks = _checks_for(shape.key), _checks_for(shape.value)
+
+        def map_check(value, path, out):
+            for k, v in value.items():
+                for c in kchecks:
+                    c(k, f"{path}.key", out)
+                for c in vchecks:
+                    c(v, f"{path}.value", out)
+        checks.append(map_check)
+    return checks
+
+
+@functools.cache
+def validator(operation: str) -> Callable[[dict], None]:
+    """A function that validates a request's params for ``operation`` (ValidationException)."""
+    shape = operation_model(operation).input_shape
+    if shape is None:
+        return lambda params: None
+    checks = _checks_for(shape)
+
+    def validate(params: dict) -> None:
+        problems: list[str] = []
+        for c in checks:
+            c(params, "", problems)
+        if problems:
+            n = len(problems)
+            raise errors.ValidationException(
+                f"{n} validation error{'s' if n > 1 else ''} detected: " + "; ".join(problems))
+    return validate

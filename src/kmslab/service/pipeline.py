@@ -1,0 +1,174 @@
+"""The KMS of one account and Region, and the one request pipeline every call takes.
+
+``KMSService.handle`` serves every front end (the Python client, the boto3
+adapter, the HTTP server)::
+
+    1 validate params against AWS's model     (ValidationException)
+    2 resolve the key: id, ARN, alias, alias ARN (NotFoundException)
+    3 authorize: key policy + IAM policy + grants (AccessDeniedException)
+    4 check the key state against the state table
+    5 run the operation handler
+    6 record the audit event, success or failure
+    7 charge simulated latency and request quotas (hooks)
+"""
+
+from __future__ import annotations
+
+import base64
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from .. import arns, errors
+from ..identity import Principal
+from . import states
+from .key import Alias, Key
+from .model import validator
+from .registry import OPERATIONS, Operation
+from .request import Request
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..lab import Lab
+
+__all__ = ["KMSService", "Call", "paginate"]
+
+
+class Call:
+    """One request in flight: what handlers see (service, caller, key, time)."""
+
+    __slots__ = ("service", "request", "op", "key", "now", "caller", "extra_keys",
+                 "response_extra", "audit_extra", "conditions")
+
+    def __init__(self, service: "KMSService", request: Request, op: Operation):
+        self.service = service
+        self.request = request
+        self.op = op
+        self.key: Key | None = None
+        self.now: datetime = service.lab.clock.now()
+        self.caller: Principal = request.caller
+        self.extra_keys: list[Key] = []  # other keys the call touched (ReEncrypt destination)
+        self.audit_extra: dict[str, Any] = {}  # additionalEventData, responseElements extras
+        self.conditions: dict[str, Any] = {}  # request condition keys for policies
+
+    @property
+    def lab(self):
+        return self.service.lab
+
+    @property
+    def params(self) -> dict:
+        return self.request.params
+
+    def authorize(self, key: Key | None, action: str | None = None, **conditions) -> None:
+        """Ask the lab's authorizer; raises AccessDeniedException."""
+        self.service.lab.authorizer.authorize(self, key, action or self.op.action, conditions)
+
+    def check_state(self, key: Key, operation: str | None = None) -> None:
+        states.check(operation or self.op.name, key.state, key.arn)
+
+
+class KMSService:
+    """AWS KMS in one account and Region: keys, aliases, and the request pipeline."""
+
+    def __init__(self, lab: "Lab", account: str, region: str):
+        self.lab = lab
+        self.account = account
+        self.region = region
+        self.keys: dict[str, Key] = {}
+        self.aliases: dict[str, Alias] = {}
+        self.hidden_keys: set[str] = set()  # AWS owned keys: never listed
+
+    def __repr__(self) -> str:
+        return f"<KMSService {self.account} {self.region}: {len(self.keys)} keys>"
+
+    # ------------------------------------------------------------ pipeline
+    def handle(self, request: Request) -> dict:
+        """Serve one request through the pipeline; raises a KMSError subclass on failure."""
+        op = OPERATIONS.get(request.operation)
+        if op is None:
+            raise errors.UnknownOperationException(
+                f"The operation {request.operation} is not supported by kmslab.", request.operation)
+        lab = self.lab
+        with lab.lock:
+            if not request.request_id:
+                request.request_id = lab.ids.request_id()
+            call = Call(self, request, op)
+            try:
+                lab.hooks.before(call)
+                params = request.params
+                validator(op.name)(params)
+                if op.key_param and op.resolve_key and params.get(op.key_param) is not None:
+                    call.key = self.resolve(params[op.key_param], cross_account=op.cross_account)
+                call.authorize(call.key)
+                if call.key is not None and op.resolve_key:
+                    states.check(op.name, call.key.state, call.key.arn)
+                response = op.handler(call, params)
+                if op.dry_run and params.get("DryRun"):
+                    raise errors.DryRunOperationException(
+                        "The request would have succeeded, but the DryRun option is set.")
+            except errors.KMSError as err:
+                err.operation_name = op.name
+                err.response["ResponseMetadata"]["RequestId"] = request.request_id
+                lab.audit.record(call, None, err)
+                lab.hooks.after(call, None, err)
+                raise
+            lab.audit.record(call, response, None)
+            lab.hooks.after(call, response, None)
+        response["ResponseMetadata"] = {"RequestId": request.request_id, "HTTPStatusCode": 200,
+                                        "HTTPHeaders": {"x-amzn-requestid": request.request_id,
+                                                        "content-type": "application/x-amz-json-1.1"},
+                                        "RetryAttempts": 0}
+        return response
+
+    # ------------------------------------------------------------ keys
+    def resolve(self, key_identifier: str, *, cross_account: bool = True) -> Key:
+        """Find the key a KeyId parameter names (any of the four forms)."""
+        ref = arns.parse_key_identifier(key_identifier)
+        service = self
+        if ref.account is not None and ref.account != self.account:
+            if not cross_account:
+                raise errors.NotFoundException(f"Key '{key_identifier}' does not exist")
+            service = self.lab.kms_service(ref.account, ref.region or self.region, create=False)
+        if ref.region is not None and ref.region != self.region:
+            raise errors.NotFoundException(f"Key '{key_identifier}' does not exist")
+        if service is None:
+            raise errors.NotFoundException(f"Key '{key_identifier}' does not exist")
+        if ref.alias_name is not None:
+            alias = service.aliases.get(ref.alias_name)
+            if alias is None:
+                raise errors.NotFoundException(
+                    f"Alias {arns.alias_arn(service.region, service.account, ref.alias_name)} is not found.")
+            return service.keys[alias.target_key_id]
+        key = service.keys.get(ref.key_id)
+        if key is None:
+            if ref.form == "key_id" and not arns.is_key_id(ref.key_id):
+                raise errors.NotFoundException(f"Invalid keyId '{key_identifier}'")
+            raise errors.NotFoundException(
+                f"Key '{arns.key_arn(service.region, service.account, ref.key_id)}' does not exist")
+        return key
+
+    def key_count(self) -> int:
+        return sum(1 for k in self.keys.values() if k.manager == "CUSTOMER")
+
+    def aliases_of(self, key: Key) -> list[str]:
+        return sorted(key.aliases)
+
+
+def paginate(items: list, params: dict, list_field: str, *, default_limit: int = 100) -> dict:
+    """AWS's Limit / Marker / NextMarker / Truncated paging over ``items``."""
+    limit = params.get("Limit") or default_limit
+    start = 0
+    marker = params.get("Marker")
+    if marker is not None:
+        try:
+            start = int(base64.urlsafe_b64decode(marker.encode()).decode().removeprefix("kmslab:"))
+            if start < 0 or start > len(items):
+                raise ValueError
+        except (ValueError, UnicodeDecodeError):
+            raise errors.InvalidMarkerException(f"Invalid marker {marker!r}") from None
+    page = items[start:start + limit]
+    out: dict[str, Any] = {list_field: page}
+    if start + limit < len(items):
+        out["NextMarker"] = base64.urlsafe_b64encode(f"kmslab:{start + limit}".encode()).decode()
+        out["Truncated"] = True
+    else:
+        out["Truncated"] = False
+    return out

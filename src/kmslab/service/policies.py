@@ -1,0 +1,75 @@
+"""Key policies: GetKeyPolicy, PutKeyPolicy, ListKeyPolicies, and the default key policy."""
+
+from __future__ import annotations
+
+from .. import errors
+from .pipeline import Call
+from .registry import operation
+
+POLICY_NAME = "default"
+MAX_POLICY_BYTES = 32 * 1024
+
+
+def default_key_policy(account_id: str) -> str:
+    """The policy AWS attaches when CreateKey gets no Policy: the account may use IAM policies.
+
+    Returned by GetKeyPolicy exactly in this layout, as AWS formats it.
+    """
+    return (
+        '{\n'
+        '  "Version" : "2012-10-17",\n'
+        '  "Id" : "key-default-1",\n'
+        '  "Statement" : [ {\n'
+        '    "Sid" : "Enable IAM User Permissions",\n'
+        '    "Effect" : "Allow",\n'
+        '    "Principal" : {\n'
+        f'      "AWS" : "arn:aws:iam::{account_id}:root"\n'
+        '    },\n'
+        '    "Action" : "kms:*",\n'
+        '    "Resource" : "*"\n'
+        '  } ]\n'
+        '}'
+    )
+
+
+def check_policy(call: Call, text: str, key_arn: str, bypass_lockout: bool | None):
+    """Validate a key policy (size, grammar, principals, lockout) and return it parsed."""
+    if len(text.encode("utf-8")) > MAX_POLICY_BYTES:
+        raise errors.LimitExceededException(
+            f"The key policy size exceeds the limit of {MAX_POLICY_BYTES} bytes.")
+    return call.lab.authorizer.check_key_policy(call, text, key_arn, bool(bypass_lockout))
+
+
+def _policy_name(params: dict) -> str:
+    name = params.get("PolicyName") or POLICY_NAME
+    if name != POLICY_NAME:
+        raise errors.NotFoundException(f"No such policy exists: {name}")
+    return name
+
+
+@operation("GetKeyPolicy", read_only=True)
+def get_key_policy(call: Call, params: dict) -> dict:
+    """GetKeyPolicy: the key policy document, as it was stored."""
+    name = _policy_name(params)
+    return {"Policy": call.key.policy, "PolicyName": name}
+
+
+@operation("PutKeyPolicy")
+def put_key_policy(call: Call, params: dict) -> dict:
+    """PutKeyPolicy: replace the key policy (validated; lockout safety check)."""
+    key = call.key
+    _policy_name(params)
+    if key.manager == "AWS":
+        raise errors.UnsupportedOperationException(
+            f"{key.arn} is an AWS managed key; its key policy cannot be changed.")
+    doc = check_policy(call, params["Policy"], key.arn, params.get("BypassPolicyLockoutSafetyCheck"))
+    key.policy = params["Policy"]
+    key.policy_doc = doc
+    key.revision += 1
+    return {}
+
+
+@operation("ListKeyPolicies", read_only=True)
+def list_key_policies(call: Call, params: dict) -> dict:
+    """ListKeyPolicies: always the one policy named ``default``."""
+    return {"PolicyNames": [POLICY_NAME], "Truncated": False}

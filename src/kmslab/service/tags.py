@@ -1,0 +1,59 @@
+"""Tags: TagResource, UntagResource, ListResourceTags."""
+
+from __future__ import annotations
+
+from .. import errors
+from .pipeline import Call, paginate
+from .registry import operation
+
+MAX_TAGS = 50
+
+
+def validate_tags(tags: list[dict]) -> dict[str, str]:
+    """Tag list -> dict, with AWS's TagException rules (reserved ``aws:`` prefix)."""
+    out: dict[str, str] = {}
+    for tag in tags:
+        k, v = tag["TagKey"], tag["TagValue"]
+        if k.lower().startswith("aws:"):
+            raise errors.TagException("Tags beginning with aws: are reserved and cannot be used.")
+        out[k] = v
+    if len(out) > MAX_TAGS:
+        raise errors.LimitExceededException(f"A KMS key can have at most {MAX_TAGS} tags.")
+    return out
+
+
+@operation("TagResource")
+def tag_resource(call: Call, params: dict) -> dict:
+    """TagResource: add or overwrite tags on a customer managed key."""
+    key = call.key
+    if key.manager == "AWS":
+        raise errors.UnsupportedOperationException(f"{key.arn} is an AWS managed key; its tags cannot be changed.")
+    new = validate_tags(params["Tags"])
+    merged = {**key.tags, **new}
+    if len(merged) > MAX_TAGS:
+        raise errors.LimitExceededException(f"A KMS key can have at most {MAX_TAGS} tags.")
+    key.tags = merged
+    key.revision += 1
+    return {}
+
+
+@operation("UntagResource")
+def untag_resource(call: Call, params: dict) -> dict:
+    """UntagResource: remove tags by key (absent keys are ignored)."""
+    key = call.key
+    if key.manager == "AWS":
+        raise errors.UnsupportedOperationException(f"{key.arn} is an AWS managed key; its tags cannot be changed.")
+    for k in params["TagKeys"]:
+        if k.lower().startswith("aws:"):
+            raise errors.TagException("Tags beginning with aws: are reserved and cannot be used.")
+    for k in params["TagKeys"]:
+        key.tags.pop(k, None)
+    key.revision += 1
+    return {}
+
+
+@operation("ListResourceTags", read_only=True)
+def list_resource_tags(call: Call, params: dict) -> dict:
+    """ListResourceTags: the key's tags, sorted by tag key (paged)."""
+    tags = [{"TagKey": k, "TagValue": v} for k, v in sorted(call.key.tags.items())]
+    return paginate(tags, params, "Tags", default_limit=50)
