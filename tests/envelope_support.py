@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fake_kms import FakeKMS
+import kmslab
 
 
 class Recording:
@@ -34,13 +34,8 @@ class Recording:
 
 
 def make_kms():
-    """A KMS client for tests: kmslab's own when the service exists, else the fake."""
-    try:
-        import kmslab
-        lab = kmslab.Lab(seed=1)
-        return lab.client()
-    except (ImportError, AttributeError):
-        return FakeKMS()
+    """kmslab's own client on a fresh lab."""
+    return kmslab.Lab(seed=1).client()
 
 
 def new_key(kms) -> tuple[str, str]:

@@ -399,3 +399,25 @@ def test_parse_shows_structure_but_no_secrets(kms, keys):
     data_key = kms.data_keys[-1]
     for secret in (b"TOP-SECRET", data_key.hex().encode(), data_key):
         assert secret.decode("latin-1") not in shown
+
+
+# -- layering: a boto3-shaped client is all the envelope package needs -------------------
+
+def test_works_with_any_boto3_shaped_client():
+    from fake_kms import FakeKMS
+    other = FakeKMS()
+    arn = other.create_key()["KeyMetadata"]["Arn"]
+    message = envelope.encrypt(other, b"portable", [arn], CONTEXT)
+    assert envelope.decrypt(other, message, CONTEXT) == b"portable"
+
+
+def test_envelope_imports_nothing_of_kmslab_outside_itself():
+    import ast
+    import pathlib
+    package = pathlib.Path(envelope.__file__).parent
+    for path in package.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom):
+                assert node.level == 1 or not (node.module or "").startswith("kmslab"), path
+            elif isinstance(node, ast.Import):
+                assert not any(a.name.startswith("kmslab") for a in node.names), path
