@@ -90,7 +90,7 @@ class SimulatedNetwork:
             self._log(operation, attempt, "ThrottlingException", request_bytes,
                       THROTTLE_RESPONSE_BYTES, started)
             if attempt == model.max_attempts or not self._budget.acquire():
-                raise errors.ThrottlingException("Rate exceeded", operation=operation)
+                raise errors.ThrottlingException("Rate exceeded", operation)
             self.retries += 1
             self.now += model.backoff_s(attempt, self._rng.random())
         self._budget.release(attempt > 1)
