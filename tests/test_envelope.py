@@ -361,7 +361,8 @@ def test_message_matches_the_documented_layout(kms, keys):
     assert fields[0] == b"aws-kms" and fields[1] == keys[0][1].encode()
     assert message[pos] == 2 and struct.unpack_from(">I", message, pos + 1)[0] == SMALL_FRAME
     pos += 5
-    okm = HKDF(hashes.SHA512(), 64, salt=message_id, info=b"\x00\x01DERIVEKEY|COMMITKEY").derive(data_key)
+    okm = HKDF(hashes.SHA512(), 64, salt=None,
+               info=b"\x00\x01DERIVEKEY|COMMITKEY" + message_id).derive(data_key)
     assert message[pos:pos + 32] == okm[32:]
     aes = AESGCM(okm[:32])
     pos += 32

@@ -16,8 +16,9 @@ magic                  4         ``b"KMSE"``: this is a kmslab envelope message
 version                1         ``0x01``: format version
 suite id               2         ``0x0001``: AES-256-GCM frames, HKDF-SHA512 key
                                  derivation, key commitment, no signature
-message id             32        random per message; HKDF salt, so every message gets
-                                 its own AES key even when a data key is reused
+message id             32        random per message; part of the HKDF info, so every
+                                 message gets its own AES key even when a data key is
+                                 reused
 context length         2         bytes in the encryption context field (0 = no context)
 encryption context     var       pair count (2), then per pair sorted by key bytes:
                                  key length (2), key (UTF-8), value length (2),
@@ -31,9 +32,10 @@ EDK count              2         number of encrypted data keys (at least 1)
   EDK ciphertext       var       /
 content type           1         ``0x02``: framed content
 frame length           4         plaintext bytes in every regular frame
-key commitment         32        bytes 32..63 of HKDF-SHA512(data key, salt=message id,
-                                 info=suite id + ``"DERIVEKEY|COMMITKEY"``); checked in
-                                 constant time before anything is decrypted
+key commitment         32        bytes 32..63 of HKDF-SHA512(IKM=data key, no salt,
+                                 info=suite id + ``"DERIVEKEY|COMMITKEY"`` + message id,
+                                 64 bytes); checked in constant time before anything
+                                 is decrypted
 header tag             16        AES-GCM tag under the message key, nonce = 12 zero
                                  bytes, empty plaintext, AAD = every header byte above
 =====================  ========  ==========================================================
@@ -72,8 +74,7 @@ known to be truncated.
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
-from typing import Mapping
+from typing import Mapping, NamedTuple
 
 from .errors import MalformedMessageError, TruncatedMessageError, UnsupportedFormatError
 
@@ -117,8 +118,7 @@ _TRAILER = struct.Struct(">BI")  # content type, frame length
 _FRAME_AAD = struct.Struct(">32sBIQ")
 
 
-@dataclass(frozen=True, slots=True)
-class EncryptedDataKey:
+class EncryptedDataKey(NamedTuple):
     """A data key as KMS encrypted it: the wrapping key's ARN and the ciphertext blob."""
 
     key_arn: str
@@ -129,8 +129,7 @@ class EncryptedDataKey:
         return f"EncryptedDataKey(key_arn={self.key_arn!r}, ciphertext=<{len(self.ciphertext)} bytes>)"
 
 
-@dataclass(frozen=True, slots=True)
-class Header:
+class Header(NamedTuple):
     """A parsed header; ``body`` is the authenticated bytes (all but the tag)."""
 
     version: int
@@ -143,10 +142,16 @@ class Header:
     commitment: bytes
     tag: bytes
     body: bytes
+    keys_end: int  # where the EDK section ends in ``body``
 
     @property
     def length(self) -> int:
         return len(self.body) + TAG_LENGTH
+
+    @property
+    def context_and_keys(self) -> bytes:
+        """The raw encryption context and EDK fields: what identifies the data key."""
+        return self.body[_PREAMBLE.size - 2:self.keys_end]
 
 
 def _text(value, what: str) -> bytes:
@@ -155,10 +160,26 @@ def _text(value, what: str) -> bytes:
     return value.encode("utf-8")
 
 
+_CONTEXT_MEMO: dict = {}
+
+
 def serialize_context(context: Mapping[str, str] | None) -> bytes:
     """The canonical bytes of an encryption context (pairs sorted by UTF-8 key)."""
     if not context:
         return b""
+    try:
+        memo_key = frozenset(context.items())
+        return _CONTEXT_MEMO[memo_key]
+    except (KeyError, TypeError):
+        pass
+    out = _serialize_context(context)
+    if len(_CONTEXT_MEMO) >= 256:
+        _CONTEXT_MEMO.clear()
+    _CONTEXT_MEMO[frozenset(context.items())] = out
+    return out
+
+
+def _serialize_context(context: Mapping[str, str]) -> bytes:
     pairs = sorted((_text(k, "key"), _text(v, "value")) for k, v in context.items())
     parts = [_U16.pack(len(pairs))]
     for key, value in pairs:
@@ -202,15 +223,15 @@ def frame_aad(message_id: bytes, final: bool, sequence_number: int, content_leng
 def _parse_context(data: bytes) -> dict:
     if not data:
         return {}
-    view, pos, context = memoryview(data), 2, {}
+    pos, context = 2, {}
     try:
-        (count,) = _U16.unpack_from(view, 0)
+        (count,) = _U16.unpack_from(data, 0)
         for _ in range(count):
-            (n,) = _U16.unpack_from(view, pos)
-            key = bytes(view[pos + 2:pos + 2 + n]).decode("utf-8")
+            (n,) = _U16.unpack_from(data, pos)
+            key = data[pos + 2:pos + 2 + n].decode("utf-8")
             pos += 2 + n
-            (n,) = _U16.unpack_from(view, pos)
-            value = bytes(view[pos + 2:pos + 2 + n]).decode("utf-8")
+            (n,) = _U16.unpack_from(data, pos)
+            value = data[pos + 2:pos + 2 + n].decode("utf-8")
             pos += 2 + n
             context[key] = value
     except (struct.error, UnicodeDecodeError) as exc:
@@ -235,19 +256,32 @@ def parse_header(data) -> Header:
     ``data`` ends inside the header; a stream reader catches it, reads
     ``needed`` bytes in all and parses again.
     """
+    if type(data) is bytes:
+        return _parse_header(data)
     view = memoryview(data)
-    size = len(view)
+    size = 4096  # parse from a bytes copy of the start, grown if the header is longer
+    while True:
+        try:
+            return _parse_header(view[:size].tobytes())
+        except IncompleteHeader as short:
+            if short.needed > len(view) or size >= len(view):
+                raise
+            size = max(short.needed, 2 * size)
+
+
+def _parse_header(buf: bytes) -> Header:
+    size = len(buf)
 
     def need(end: int) -> None:
         if end > size:
             raise IncompleteHeader(end)
 
     need(4)
-    if view[:4] != MAGIC:
+    if buf[:4] != MAGIC:
         raise UnsupportedFormatError(
             "not a kmslab envelope message (it does not start with b'KMSE')")
     need(_PREAMBLE.size)
-    _, version, suite_id, message_id, context_length = _PREAMBLE.unpack_from(view)
+    _, version, suite_id, message_id, context_length = _PREAMBLE.unpack_from(buf)
     if version != VERSION:
         raise UnsupportedFormatError(f"message format version {version} is not supported "
                                      f"(this library reads version {VERSION})")
@@ -256,8 +290,8 @@ def parse_header(data) -> Header:
                                      f"(this library reads 0x{SUITE_ID:04x}, {SUITE_NAME})")
     pos = _PREAMBLE.size + context_length
     need(pos + 2)
-    context = _parse_context(view[_PREAMBLE.size:pos])
-    (edk_count,) = _U16.unpack_from(view, pos)
+    context = _parse_context(buf[_PREAMBLE.size:pos])
+    (edk_count,) = _U16.unpack_from(buf, pos)
     pos += 2
     if edk_count == 0:
         raise MalformedMessageError("the message has no encrypted data key")
@@ -266,24 +300,26 @@ def parse_header(data) -> Header:
         fields = []
         for _field in range(3):  # provider id, provider info (key ARN), ciphertext
             need(pos + 2)
-            (n,) = _U16.unpack_from(view, pos)
+            (n,) = _U16.unpack_from(buf, pos)
             need(pos + 2 + n)
-            fields.append(bytes(view[pos + 2:pos + 2 + n]))
+            fields.append(buf[pos + 2:pos + 2 + n])
             pos += 2 + n
         provider, info, ciphertext = fields
         try:
             edks.append(EncryptedDataKey(info.decode("utf-8"), ciphertext, provider.decode("utf-8")))
         except UnicodeDecodeError:
             raise MalformedMessageError("an encrypted data key's provider fields are not UTF-8") from None
+    keys_end = pos
     need(pos + _TRAILER.size + COMMITMENT_LENGTH + TAG_LENGTH)
-    content_type, frame_length = _TRAILER.unpack_from(view, pos)
+    content_type, frame_length = _TRAILER.unpack_from(buf, pos)
     if content_type != CONTENT_TYPE_FRAMED:
         raise UnsupportedFormatError(f"content type 0x{content_type:02x} is not supported "
                                      "(only framed content, 0x02)")
     if not 1 <= frame_length <= MAX_FRAME_LENGTH:
         raise MalformedMessageError(f"frame length {frame_length} is out of range")
     pos += _TRAILER.size
-    commitment = bytes(view[pos:pos + COMMITMENT_LENGTH])
+    commitment = buf[pos:pos + COMMITMENT_LENGTH]
     pos += COMMITMENT_LENGTH
     return Header(version, suite_id, message_id, context, tuple(edks), content_type,
-                  frame_length, commitment, bytes(view[pos:pos + TAG_LENGTH]), bytes(view[:pos]))
+                  frame_length, commitment, buf[pos:pos + TAG_LENGTH], buf[:pos],
+                  keys_end)

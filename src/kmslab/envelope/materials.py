@@ -11,15 +11,20 @@ from typing import Mapping, Sequence
 
 from .errors import MalformedMessageError, NoDecryptableKeyError
 from .format import DATA_KEY_LENGTH, PROVIDER_ID, EncryptedDataKey, serialize_edks
+from .suite import extract
 
 __all__ = ["EncryptionMaterials", "encryption_materials", "decrypt_data_key", "is_kms_error"]
 
 
 @dataclass(frozen=True, slots=True)
 class EncryptionMaterials:
-    """A plaintext data key with its encrypted copies (one per key id)."""
+    """A data key, ready for use, with its encrypted copies (one per key id).
 
-    data_key: bytes = field(repr=False)
+    ``prk`` is HKDF-Extract of the plaintext data key (see :mod:`.suite`); the
+    data key itself is not kept.
+    """
+
+    prk: bytes = field(repr=False)
     encrypted_data_keys: tuple
     edk_bytes: bytes = field(repr=False)  # serialized once, reused by every message
 
@@ -52,7 +57,7 @@ def encryption_materials(kms, key_ids: Sequence[str], context: Mapping[str, str]
     for key_id in key_ids[1:]:
         wrapped = kms.encrypt(KeyId=key_id, Plaintext=data_key, **kwargs)
         edks.append(EncryptedDataKey(wrapped["KeyId"], wrapped["CiphertextBlob"]))
-    materials = EncryptionMaterials(data_key, tuple(edks), serialize_edks(edks))
+    materials = EncryptionMaterials(extract(data_key), tuple(edks), serialize_edks(edks))
     if cache is not None:
         cache.put_for_encrypt(cache_key, materials, plaintext_length)
     return materials

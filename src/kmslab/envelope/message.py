@@ -24,7 +24,7 @@ from .format import (DEFAULT_FRAME_LENGTH, FINAL_FRAME_OVERHEAD, FINAL_MARKER, H
                      REGULAR_FRAME_OVERHEAD, TAG_LENGTH, Header, frame_aad, frame_nonce,
                      header_body, parse_header, serialize_context)
 from .materials import decrypt_data_key, encryption_materials
-from .suite import check_commitment, derive_message_key
+from .suite import check_commitment, derive_message_key, extract
 
 __all__ = ["encrypt", "decrypt"]
 
@@ -56,7 +56,7 @@ def start_message(kms, key_ids: Sequence[str], encryption_context: Mapping[str, 
     cache_key = (tuple(key_ids), context_bytes)
     materials = encryption_materials(kms, key_ids, context, cache, cache_key, plaintext_length)
     message_id = os.urandom(MESSAGE_ID_LENGTH)
-    aead, commitment = derive_message_key(materials.data_key, message_id)
+    aead, commitment = derive_message_key(materials.prk, message_id)
     body = header_body(message_id, context_bytes, materials.edk_bytes, frame_length, commitment)
     return aead, message_id, body + aead.encrypt(HEADER_NONCE, b"", body)
 
@@ -135,14 +135,13 @@ def open_message(kms, header: Header, encryption_context, key_ids, cache):
     if isinstance(key_ids, str):
         raise TypeError("key_ids must be a list of key ids, not a string")
     key_filter = tuple(key_ids) if key_ids is not None else None
-    cache_key = (header.encrypted_data_keys, tuple(sorted(header.encryption_context.items())),
-                 key_filter)
-    data_key = cache.take_for_decrypt(cache_key) if cache is not None else None
-    fresh = data_key is None
+    cache_key = (header.context_and_keys, key_filter)
+    prk = cache.take_for_decrypt(cache_key) if cache is not None else None
+    fresh = prk is None
     if fresh:
-        data_key = decrypt_data_key(kms, header.encrypted_data_keys, header.encryption_context,
-                                    key_filter)
-    aead, commitment = derive_message_key(data_key, header.message_id)
+        prk = extract(decrypt_data_key(kms, header.encrypted_data_keys,
+                                       header.encryption_context, key_filter))
+    aead, commitment = derive_message_key(prk, header.message_id)
     check_commitment(header.commitment, commitment)
     try:
         aead.decrypt(HEADER_NONCE, header.tag, header.body)
@@ -150,7 +149,7 @@ def open_message(kms, header: Header, encryption_context, key_ids, cache):
         raise HeaderAuthenticationError("the header failed authentication: it was altered "
                                         "after encryption") from None
     if fresh and cache is not None:
-        cache.put_for_decrypt(cache_key, data_key)
+        cache.put_for_decrypt(cache_key, prk)
     return aead
 
 

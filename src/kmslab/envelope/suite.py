@@ -1,11 +1,13 @@
 """The algorithm suite: message key derivation and key commitment (HKDF-SHA512).
 
 As in the AWS Encryption SDK's committing suites, one data key yields, per
-message, an AES-256 key and a commitment value, both from HKDF-SHA512 with
-the random message id as salt. One HKDF call gives 64 bytes: the first 32
-are the message key, the last 32 the commitment (the SDK makes two calls
-with two labels; one call is as sound and halves the cost per message). The commitment, stored in the header, pins
-the message to one data key: a message cannot be crafted to decrypt to two
+message, an AES-256 key and a commitment value from HKDF-SHA512, made unique
+per message by the random message id. Here the message id goes into HKDF's
+``info`` (the SDK uses it as the salt), so HKDF's extract step depends on the
+data key alone and is done once per data key; each message then costs one
+HKDF-Expand. One expand gives 64 bytes: the first 32 are the message key,
+the last 32 the commitment. The commitment, stored in the header, pins the
+message to one data key: a message cannot be crafted to decrypt to two
 different plaintexts under two different data keys.
 """
 
@@ -15,20 +17,27 @@ import hmac
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF, HKDFExpand
 
 from .errors import KeyCommitmentError
 from .format import COMMITMENT_LENGTH, SUITE_ID_BYTES
 
-__all__ = ["derive_message_key", "check_commitment"]
+__all__ = ["extract", "derive_message_key", "check_commitment", "INFO_LABEL"]
 
-_INFO = SUITE_ID_BYTES + b"DERIVEKEY|COMMITKEY"
+#: HKDF info = INFO_LABEL + message id
+INFO_LABEL = SUITE_ID_BYTES + b"DERIVEKEY|COMMITKEY"
+_SHA512 = hashes.SHA512()
 
 
-def derive_message_key(data_key: bytes, message_id: bytes) -> tuple[AESGCM, bytes]:
-    """The message's AES-GCM key and its key commitment value."""
-    okm = HKDF(hashes.SHA512(), 32 + COMMITMENT_LENGTH, salt=message_id,
-               info=_INFO).derive(data_key)
+def extract(data_key: bytes) -> bytes:
+    """HKDF-Extract(salt = none, IKM = data key): the pseudorandom key reused per message."""
+    return HKDF.extract(_SHA512, None, data_key)
+
+
+def derive_message_key(prk: bytes, message_id: bytes) -> tuple[AESGCM, bytes]:
+    """HKDF-Expand(prk, info = label + message id, 64): the message's AES-GCM key and
+    its key commitment value."""
+    okm = HKDFExpand(_SHA512, 32 + COMMITMENT_LENGTH, info=INFO_LABEL + message_id).derive(prk)
     return AESGCM(okm[:32]), okm[32:]
 
 
