@@ -36,9 +36,11 @@ from dataclasses import dataclass
 from typing import Mapping
 
 from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from .. import errors
+from .handle import _CONSTRUCT, OpaqueHandle, require_export_token
 
 __all__ = ["SymmetricMaterial", "BlobParts", "parse_blob", "encode_context", "FORMAT_VERSION",
            "TAG_SIZE", "NONCE_SIZE"]
@@ -61,26 +63,39 @@ def encode_context(context: Mapping[str, str] | None) -> bytes:
     return b"".join(parts)
 
 
-class SymmetricMaterial:
+class SymmetricMaterial(OpaqueHandle):
     """One 256-bit AES-GCM backing key: the secret never leaves this object.
 
-    Not printable, not picklable, not comparable by value; ``encrypt`` and
-    ``decrypt`` are all it offers (plus an explicit, token-guarded export for
-    lab snapshots).
+    Not printable, not picklable; ``encrypt`` and ``decrypt`` are all it
+    offers (plus the token-guarded export for lab snapshots).
     """
 
     __slots__ = ("_aead", "_key", "_prefixes")
 
-    def __init__(self, key: bytes):
-        if len(key) != 32:
-            raise ValueError("a symmetric backing key is 256 bits")
+    def __init__(self, key: bytes, _construct: object = None):
+        super().__init__("SYMMETRIC_DEFAULT", _construct)
         self._key = bytes(key)
         self._aead = AESGCM(self._key)
         self._prefixes: dict[tuple[str, str], bytes] = {}
 
     @classmethod
     def generate(cls) -> "SymmetricMaterial":
-        return cls(os.urandom(32))
+        """Fresh 256-bit material from the OS CSPRNG."""
+        return cls(os.urandom(32), _CONSTRUCT)
+
+    @classmethod
+    def from_bytes(cls, raw: bytes) -> "SymmetricMaterial":
+        """Imported material: exactly 256 bits (IncorrectKeyMaterialException otherwise)."""
+        if len(raw) != 32:
+            raise errors.IncorrectKeyMaterialException(
+                f"Symmetric key material must be 256 bits (32 bytes); got {len(raw)} bytes.")
+        return cls(raw, _CONSTRUCT)
+
+    def material_fingerprint(self) -> str:
+        """A domain-separated SHA-256 of the material (never the plain hash of the key)."""
+        digest = hashes.Hash(hashes.SHA256())
+        digest.update(b"kmslab symmetric material fingerprint\x00" + self._key)
+        return digest.finalize().hex()
 
     def header(self, key_arn: str, material_id: str) -> bytes:
         """The blob header for this key ARN and material id (cached)."""
@@ -108,22 +123,9 @@ class SymmetricMaterial:
         except InvalidTag:
             raise errors.InvalidCiphertextException(_INVALID) from None
 
-    def __repr__(self) -> str:
-        return "<SymmetricMaterial (secret)>"
-
-    def __reduce__(self):
-        raise TypeError("key material cannot be pickled; use Lab.save() for encrypted snapshots")
-
-    def __eq__(self, other):
-        return self is other
-
-    __hash__ = object.__hash__
-
-    def export_secret(self, token: object) -> bytes:
+    def export_raw(self, token: object) -> bytes:
         """The raw key, only for encrypted lab snapshots (needs the snapshot token)."""
-        from . import SNAPSHOT_EXPORT
-        if token is not SNAPSHOT_EXPORT:
-            raise PermissionError("symmetric key material cannot be exported")
+        require_export_token(token)
         return self._key
 
 

@@ -10,14 +10,10 @@ from .registry import operation
 MAX_ALIASES_PER_KEY = 50
 
 
-def _target(call: Call, key_identifier: str) -> Key:
+def _check_target(key_identifier: str) -> None:
+    """TargetKeyId must be a key id or key ARN, never another alias."""
     if key_identifier.startswith("alias/") or ":alias/" in key_identifier:
         raise errors.ValidationException("Aliases must refer to keys. Not aliases")
-    return call.service.resolve(key_identifier, cross_account=False)
-
-
-def _check_name(call: Call, name: str) -> None:
-    arns.validate_alias_name(name)
 
 
 def _key_type(key: Key) -> str:
@@ -30,7 +26,8 @@ def create_alias(call: Call, params: dict) -> dict:
     """CreateAlias: a friendly name for a key, unique in the account and Region."""
     svc = call.service
     name = params["AliasName"]
-    _check_name(call, name)
+    arns.validate_alias_name(name)
+    _check_target(params["TargetKeyId"])
     key = call.key
     if key.manager == "AWS":
         raise errors.UnsupportedOperationException(f"{key.arn} is an AWS managed key.")
@@ -56,6 +53,7 @@ def update_alias(call: Call, params: dict) -> dict:
     if name.startswith(arns.RESERVED_ALIAS_PREFIX):
         raise errors.InvalidAliasNameException(
             f"Your alias name {name} begins with alias/aws/, which is reserved for AWS managed keys.")
+    _check_target(params["TargetKeyId"])
     alias = svc.aliases.get(name)
     if alias is None:
         raise errors.NotFoundException(f"Alias {arns.alias_arn(svc.region, svc.account, name)} is not found.")

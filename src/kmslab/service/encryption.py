@@ -107,7 +107,10 @@ def _key_for_blob(call: Call, parts: BlobParts) -> Key:
         owner = call.lab.kms_service(parts.account, parts.region, create=False)
     key = owner.keys.get(key_id) if owner is not None else None
     if key is None or parts.region != svc.region and not key_id.startswith("mrk-"):
-        raise errors.NotFoundException(f"Key '{parts.key_arn}' does not exist")
+        # The header is authenticated, so a blob naming a key that does not exist
+        # (deleted, or tampered with) is simply an invalid ciphertext.
+        raise errors.InvalidCiphertextException(
+            "The ciphertext refers to a KMS key that does not exist, or not in this Region.")
     return key
 
 
@@ -119,10 +122,9 @@ def encrypt(call: Call, params: dict) -> dict:
     algorithm = _algorithm(key, params.get("EncryptionAlgorithm"), "Encrypt")
     blob, material_id = encrypt_with(key, params["Plaintext"], params.get("EncryptionContext"),
                                      algorithm, "Encrypt")
-    out = {"CiphertextBlob": blob, "KeyId": key.arn, "EncryptionAlgorithm": algorithm}
-    if material_id:
-        out["KeyMaterialId"] = material_id
-    return out
+    if material_id:  # not in Encrypt's response shape, but CloudTrail logs it
+        call.audit_extra["additionalEventData"] = {"keyMaterialId": material_id}
+    return {"CiphertextBlob": blob, "KeyId": key.arn, "EncryptionAlgorithm": algorithm}
 
 
 @operation("Decrypt", cross_account=True, crypto=True, dry_run=True, read_only=True,

@@ -115,15 +115,14 @@ def _checks_for(shape) -> list[Callable[[Any, str, list], None]]:
         checks.append(pattern_check)
 
     if tname == "structure":
-        members = {name: (_checks_for(s), name in shape.required_members)
-                   for name, s in shape.members.items()}
-        required = tuple(shape.required_members)
+        members = {name: (_checks_for(s), camel(name)) for name, s in shape.members.items()}
+        required = tuple((name, camel(name)) for name in shape.required_members)
 
         def struct_check(value, path, out):
             prefix = f"{path}." if path else ""
-            for name in required:
+            for name, cname in required:
                 if value.get(name) is None:
-                    out.append(f"Value null at '{prefix}{camel(name)}' failed to satisfy "
+                    out.append(f"Value null at '{prefix}{cname}' failed to satisfy "
                                f"constraint: Member must not be null")
             for name, v in value.items():
                 spec = members.get(name)
@@ -131,8 +130,9 @@ def _checks_for(shape) -> list[Callable[[Any, str, list], None]]:
                     raise errors.ValidationException(
                         f"1 validation error detected: Unknown parameter '{prefix}{camel(name)}'")
                 if v is not None:
-                    for c in spec[0]:
-                        c(v, prefix + camel(name), out)
+                    checks_, cname = spec
+                    for c in checks_:
+                        c(v, prefix + cname, out)
         checks.append(struct_check)
     elif tname == "list":
         member = _checks_for(shape.member)

@@ -92,7 +92,8 @@ class KMSService:
                 request.request_id = lab.ids.request_id()
             call = Call(self, request, op)
             try:
-                lab.hooks.before(call)
+                if lab.hooks.active:
+                    lab.hooks.before(call)
                 params = request.params
                 validator(op.name)(params)
                 if op.key_param and op.resolve_key and params.get(op.key_param) is not None:
@@ -108,14 +109,17 @@ class KMSService:
                 err.operation_name = op.name
                 err.response["ResponseMetadata"]["RequestId"] = request.request_id
                 lab.audit.record(call, None, err)
-                lab.hooks.after(call, None, err)
+                if lab.hooks.active:
+                    lab.hooks.after(call, None, err)
                 raise
             lab.audit.record(call, response, None)
-            lab.hooks.after(call, response, None)
-        response["ResponseMetadata"] = {"RequestId": request.request_id, "HTTPStatusCode": 200,
-                                        "HTTPHeaders": {"x-amzn-requestid": request.request_id,
-                                                        "content-type": "application/x-amz-json-1.1"},
-                                        "RetryAttempts": 0}
+            if lab.hooks.active:
+                lab.hooks.after(call, response, None)
+        rid = request.request_id
+        response["ResponseMetadata"] = {
+            "RequestId": rid, "HTTPStatusCode": 200,
+            "HTTPHeaders": {"x-amzn-requestid": rid, "content-type": "application/x-amz-json-1.1"},
+            "RetryAttempts": 0}
         return response
 
     # ------------------------------------------------------------ keys

@@ -1,0 +1,5 @@
+"""``python -m kmslab demo``."""
+
+from .cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,30 @@
+"""The ``kmslab`` command: ``kmslab demo`` (headless walkthrough), ``kmslab serve`` (HTTP endpoint)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+__all__ = ["main"]
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = argparse.ArgumentParser(prog="kmslab", description="A faithful AWS KMS for learning.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    demo = sub.add_parser("demo", help="a headless walkthrough: create, encrypt, delete a key")
+    demo.add_argument("--seed", type=int, default=7)
+    sub.add_parser("serve", help="serve the AWS KMS JSON API over HTTP", add_help=False)
+    if argv[:1] == ["serve"]:
+        from .interop import cli_serve
+        return cli_serve(argv[1:])
+    args = parser.parse_args(argv)
+    if args.command == "demo":
+        from .demo import run_demo
+        run_demo(seed=args.seed)
+        return 0
+    return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())

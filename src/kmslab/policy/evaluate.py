@@ -1,0 +1,303 @@
+"""Evaluate one policy statement against one request (IAM policy language for KMS).
+
+The request is plain data, a :class:`RequestContext`; a statement answers four
+questions about it: does the Principal (or NotPrincipal) cover the caller,
+does the Action (NotAction) cover the action, does the Resource (NotResource)
+cover the key, and do all the Conditions hold? :func:`evaluate_statement`
+answers them into a :class:`StatementResult` that the decision (and the
+learner) can read.
+
+Matching rules (IAM reference_policies_elements_*):
+
+* action names are case-insensitive and take ``*``/``?`` wildcards
+  (``kms:*``, ``kms:Describe*``, ``*``);
+* resources are case-sensitive ARNs with wildcards; in a *key policy*
+  ``"Resource": "*"`` means "this KMS key";
+* ``{"AWS": "111122223333"}`` and ``{"AWS": "arn:aws:iam::111122223333:root"}``
+  name the *account*: the account's root user directly, and every other
+  principal of the account only through that account's IAM policies; a role
+  ARN covers that role's assumed-role sessions.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from ..identity import Principal
+from .conditions import Condition, glob_regex
+
+__all__ = [
+    "RequestContext", "PrincipalSpec", "ActionSpec", "ResourceSpec", "StatementResult",
+    "evaluate_statement", "NO_MATCH", "ACCOUNT", "DIRECT",
+]
+
+#: principal match levels
+NO_MATCH, ACCOUNT, DIRECT = 0, 1, 2
+
+_PRINCIPAL_TYPE = {"Root": "Account", "IAMUser": "User", "AssumedRole": "AssumedRole",
+                   "FederatedUser": "FederatedUser"}
+
+
+@dataclass(slots=True)
+class RequestContext:
+    """What one KMS request looks like to the authorization engine.
+
+    ``action`` is the IAM action (``"kms:Encrypt"``); ``resource`` the key ARN
+    (or the alias ARN for the alias half of CreateAlias, or ``"*"`` for
+    ListKeys/CreateKey...); ``key_account`` the account that owns the resource.
+    ``encryption_context`` feeds ``kms:EncryptionContext:<key>`` and
+    ``kms:EncryptionContextKeys``. ``conditions`` holds every other condition
+    key the request carries (``kms:ViaService``, ``aws:SourceIp``,
+    ``aws:CurrentTime``, ``aws:ResourceTag/Project``...); keys it lacks are
+    absent, so ``Null`` and ``...IfExists`` work. The caller's own keys
+    (``aws:PrincipalArn``, ``aws:PrincipalAccount``, ``aws:PrincipalType``,
+    ``aws:userid``, ``aws:username``, ``kms:CallerAccount``) and
+    ``aws:RequestedRegion`` are derived from ``principal`` and ``region``.
+    ``grant_operation`` names the grant operation this request needs when it
+    differs from the action (``ReEncryptFrom``/``ReEncryptTo``).
+    """
+
+    action: str
+    principal: Principal
+    resource: str = "*"
+    key_account: str | None = None
+    region: str = "us-east-1"
+    encryption_context: Mapping[str, str] | None = None
+    conditions: Mapping[str, Any] | None = None
+    grant_operation: str | None = None
+    _action_folded: str = field(default="", init=False, repr=False, compare=False)
+    _keys: dict | None = field(default=None, init=False, repr=False, compare=False)
+
+    def __post_init__(self):
+        self._action_folded = self.action.lower()
+        if self.key_account is None and self.resource.startswith("arn:"):
+            parts = self.resource.split(":", 5)
+            if len(parts) == 6:
+                self.key_account = parts[4]
+        # a set operator over nothing: an empty context is the same as no context
+        if self.encryption_context is not None and not self.encryption_context:
+            self.encryption_context = None
+
+    @property
+    def operation(self) -> str:
+        """The grant operation this request needs (``Encrypt`` for ``kms:Encrypt``)."""
+        return self.grant_operation or self.action.split(":", 1)[-1]
+
+    @property
+    def cross_account(self) -> bool:
+        return self.key_account is not None and self.principal.account_id != self.key_account
+
+    def condition_keys(self) -> dict[str, Any]:
+        """Every condition key of the request, by its case-folded name."""
+        if self._keys is None:
+            self._keys = self._build_keys()
+        return self._keys
+
+    def lookup(self, folded_key: str) -> Any:
+        """The request's value(s) for a (case-folded) condition key, or None if absent."""
+        keys = self._keys if self._keys is not None else self.condition_keys()
+        return keys.get(folded_key)
+
+    def _build_keys(self) -> dict[str, Any]:
+        p = self.principal
+        keys: dict[str, Any] = {"aws:requestedregion": self.region}
+        if p.type == "AWSService":
+            keys["aws:principalisawsservice"] = "true"
+            if p.service:
+                keys["aws:principalservicename"] = p.service
+        else:
+            keys["aws:principalisawsservice"] = "false"
+            keys["aws:principalarn"] = p.policy_arn
+            keys["aws:principalaccount"] = p.account_id
+            keys["kms:calleraccount"] = p.account_id
+            keys["aws:principaltype"] = _PRINCIPAL_TYPE.get(p.type, p.type)
+            keys["aws:userid"] = p.account_id if p.type == "Root" else (p.principal_id or p.arn)
+            if p.type == "IAMUser" and p.name:
+                keys["aws:username"] = p.name
+        ec = self.encryption_context
+        if ec:
+            keys["kms:encryptioncontextkeys"] = list(ec)
+            for k, v in ec.items():
+                folded = "kms:encryptioncontext:" + k.lower()
+                if folded in keys:  # keys differing only in case: both values count
+                    prev = keys[folded]
+                    keys[folded] = (prev if isinstance(prev, list) else [prev]) + [v]
+                else:
+                    keys[folded] = v
+        for k, v in (self.conditions or {}).items():
+            if v is not None:
+                keys[k.lower()] = v
+        return keys
+
+
+# ----------------------------------------------------------------- matchers
+class PrincipalSpec:
+    """A compiled ``Principal``/``NotPrincipal`` element."""
+
+    __slots__ = ("any", "accounts", "arns", "services", "federated", "entries")
+
+    def __init__(self, *, any_: bool = False, accounts=(), arns=(), services=(), federated=(),
+                 entries=()):
+        self.any = any_
+        self.accounts = frozenset(accounts)
+        self.arns = frozenset(arns)
+        self.services = frozenset(services)
+        self.federated = frozenset(federated)
+        self.entries = tuple(entries)  # (type, value) as written, for explanations
+
+    def match(self, p: Principal) -> int:
+        """DIRECT, ACCOUNT (the caller's account is named) or NO_MATCH."""
+        if self.any:
+            return DIRECT
+        if p.type == "AWSService":
+            return DIRECT if p.service in self.services else NO_MATCH
+        if p.arn in self.arns or (p.role_arn is not None and p.role_arn in self.arns):
+            return DIRECT
+        if p.account_id in self.accounts:
+            return DIRECT if p.type == "Root" else ACCOUNT
+        return NO_MATCH
+
+    def excludes(self, p: Principal) -> bool:
+        """NotPrincipal: True when the caller is exempt from the statement.
+
+        As in IAM, every identity behind the request must be listed: the
+        caller itself (user, role or session) *and* its account; the root user
+        and AWS services are a single identity.
+        """
+        if self.any:
+            return True
+        if p.type == "AWSService":
+            return p.service in self.services
+        account_listed = p.account_id in self.accounts
+        if p.type == "Root":
+            return account_listed
+        own = p.arn in self.arns or (p.role_arn is not None and p.role_arn in self.arns)
+        return own and account_listed
+
+    def describe(self) -> str:
+        if self.any and not self.entries:
+            return "*"
+        return ", ".join(v for _, v in self.entries)
+
+
+class ActionSpec:
+    """A compiled ``Action``/``NotAction`` list (case-insensitive, with wildcards)."""
+
+    __slots__ = ("all", "prefixes", "exact", "patterns", "written")
+
+    def __init__(self, written: tuple[str, ...]):
+        self.written = written
+        self.all = False
+        exact, prefixes, patterns = set(), [], []
+        for a in written:
+            folded = a.lower()
+            if folded == "*":
+                self.all = True
+            elif folded.endswith(":*") and folded.count("*") == 1 and "?" not in folded:
+                prefixes.append(folded[:-1])  # "kms:*" -> every action starting "kms:"
+            elif "*" in a or "?" in a:
+                patterns.append(glob_regex(folded))
+            else:
+                exact.add(folded)
+        self.exact = frozenset(exact)
+        self.prefixes = tuple(prefixes)
+        self.patterns = tuple(patterns)
+
+    def match(self, folded_action: str) -> bool:
+        if self.all or folded_action in self.exact:
+            return True
+        if self.prefixes and folded_action.startswith(self.prefixes):
+            return True
+        for p in self.patterns:
+            if p.fullmatch(folded_action) is not None:
+                return True
+        return False
+
+
+class ResourceSpec:
+    """A compiled ``Resource``/``NotResource`` list (case-sensitive, wildcards)."""
+
+    __slots__ = ("all", "exact", "patterns", "written", "this_key")
+
+    def __init__(self, written: tuple[str, ...], *, key_policy: bool):
+        self.written = written
+        self.this_key = key_policy
+        self.all = "*" in written
+        self.exact = frozenset(r for r in written if "*" not in r and "?" not in r)
+        self.patterns = tuple(glob_regex(r) for r in written if r != "*" and ("*" in r or "?" in r))
+
+    def match(self, resource: str) -> bool:
+        if self.all or resource in self.exact:
+            return True
+        for p in self.patterns:
+            if p.fullmatch(resource) is not None:
+                return True
+        return False
+
+
+# --------------------------------------------------------------- evaluation
+class StatementResult:
+    """How one statement met one request: each element's verdict and why."""
+
+    __slots__ = ("statement", "source", "principal", "action", "resource", "conditions",
+                 "failed_condition", "failed_value", "applies")
+
+    def __init__(self, statement, source, principal, action, resource, conditions,
+                 failed_condition=None, failed_value=None):
+        self.statement = statement
+        self.source = source
+        #: DIRECT / ACCOUNT / NO_MATCH, or None for identity policies (no Principal element)
+        self.principal = principal
+        self.action = action
+        self.resource = resource
+        #: True / False, or None when not evaluated (an earlier element did not match)
+        self.conditions = conditions
+        self.failed_condition: Condition | None = failed_condition
+        self.failed_value = failed_value
+        #: the statement covers this request (its Effect takes part in the decision)
+        self.applies: bool = conditions is True
+
+    @property
+    def effect(self) -> str:
+        return self.statement.effect
+
+    def __repr__(self) -> str:
+        return (f"<StatementResult {self.source} sid={self.statement.sid!r} "
+                f"{self.statement.effect} applies={self.applies}>")
+
+
+def evaluate_statement(stmt, ctx: RequestContext, source: str) -> StatementResult:
+    """Match one compiled statement against ``ctx``."""
+    # Principal
+    if stmt.principal is None and stmt.not_principal is None:
+        principal = None
+    elif stmt.principal is not None:
+        principal = stmt.principal.match(ctx.principal)
+    else:
+        principal = NO_MATCH if stmt.not_principal.excludes(ctx.principal) else DIRECT
+    # Action
+    if stmt.action is not None:
+        action = stmt.action.match(ctx._action_folded)
+    elif stmt.not_action is not None:
+        action = not stmt.not_action.match(ctx._action_folded)
+    else:
+        action = False  # a statement without Action has no effect
+    # Resource
+    if stmt.resource is not None:
+        resource = stmt.resource.match(ctx.resource)
+    elif stmt.not_resource is not None:
+        resource = not stmt.not_resource.match(ctx.resource)
+    else:
+        resource = False  # a statement without Resource has no effect
+    if principal == NO_MATCH or not action or not resource:
+        return StatementResult(stmt, source, principal, action, resource, None)
+    if not stmt.conditions:
+        return StatementResult(stmt, source, principal, action, resource, True)
+    lookup = ctx.lookup
+    for cond in stmt.conditions:
+        if not cond.evaluate(lookup):
+            return StatementResult(stmt, source, principal, action, resource, False,
+                                   cond, lookup(cond.key_folded))
+    return StatementResult(stmt, source, principal, action, resource, True)

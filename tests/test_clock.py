@@ -1,0 +1,47 @@
+"""The virtual clock: moves only when told, fires due events in time order."""
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from kmslab.clock import VirtualClock
+
+
+def test_clock_is_aware_utc_and_moves_only_when_told():
+    clock = VirtualClock(datetime(2030, 5, 1))
+    assert clock.now() == datetime(2030, 5, 1, tzinfo=timezone.utc)
+    assert clock.now().tzinfo is not None
+    clock.advance(days=1, hours=2, minutes=3)
+    assert clock.now() == datetime(2030, 5, 2, 2, 3, tzinfo=timezone.utc)
+    clock.advance(timedelta(seconds=5))
+    assert clock.now().second == 5
+    with pytest.raises(ValueError):
+        clock.advance(days=-1)
+
+
+def test_events_fire_in_time_order_each_at_its_own_time():
+    clock = VirtualClock()
+    start = clock.now()
+    seen = []
+    for days in (30, 10, 20):
+        clock.schedule(start + timedelta(days=days), lambda d=days: seen.append((d, clock.now())))
+    cancelled = clock.schedule(start + timedelta(days=15), lambda: seen.append("cancelled"))
+    cancelled.cancel()
+    clock.advance(days=365)
+    assert [d for d, _ in seen] == [10, 20, 30]
+    assert [t for _, t in seen] == [start + timedelta(days=d) for d in (10, 20, 30)]
+    assert clock.now() == start + timedelta(days=365)
+
+
+def test_events_scheduled_by_events_fire_in_the_same_advance():
+    clock = VirtualClock()
+    start = clock.now()
+    fired = []
+
+    def monthly():
+        fired.append(clock.now())
+        clock.schedule(clock.now() + timedelta(days=30), monthly)
+
+    clock.schedule(start + timedelta(days=30), monthly)
+    clock.advance(days=365)
+    assert len(fired) == 12
