@@ -130,6 +130,24 @@ def test_stream_uses_constant_memory(kms, keys):
     assert peak < 5 * frame  # two input frames and one output frame, not 48 MiB
 
 
+def test_stream_decrypt_uses_constant_memory(kms, keys, tmp_path):
+    frame = 1 << 20
+    size = 48 * frame
+    path = tmp_path / "message"
+    with open(path, "wb") as sink:
+        envelope.encrypt_stream(kms, _Zeros(size), sink, [keys[0][1]], frame_length=frame)
+    tracemalloc.start()
+    try:
+        plain = _Counter()
+        with open(path, "rb") as source:
+            assert envelope.decrypt_stream(kms, source, plain) == size
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert plain.count == size
+    assert peak < 5 * frame
+
+
 def test_plaintext_of_a_frame_is_not_written_before_its_tag_verified(kms, keys):
     plaintext = os.urandom(4 * SMALL_FRAME + 3)
     message = bytearray(envelope.encrypt(kms, plaintext, [keys[0][1]], frame_length=SMALL_FRAME))

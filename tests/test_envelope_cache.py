@@ -6,6 +6,7 @@ import io
 
 import pytest
 
+import kmslab
 from envelope_support import Recording, make_kms, new_key
 from kmslab import envelope
 from kmslab.envelope import DataKeyCache
@@ -151,3 +152,15 @@ def test_repr_shows_counters_not_keys(kms, arn):
 def test_invalid_limits(kwargs):
     with pytest.raises(ValueError):
         DataKeyCache(**kwargs)
+
+
+def test_max_age_on_the_lab_clock():
+    lab = kmslab.Lab(seed=1)
+    kms = Recording(lab.client())
+    arn = new_key(kms)[1]
+    cache = DataKeyCache(max_age=3600, clock=lab.clock.timestamp)
+    assert kms_calls_for(kms, arn, cache, [1, 1]) == 1
+    lab.clock.advance(minutes=59)
+    assert kms_calls_for(kms, arn, cache, [1]) == 0
+    lab.clock.advance(minutes=2)
+    assert kms_calls_for(kms, arn, cache, [1]) == 1
