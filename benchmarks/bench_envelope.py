@@ -28,11 +28,18 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 SIZES = {"1 KiB": 1 << 10, "16 MiB": 16 << 20}
 
 
-def median_s(fn, size: int) -> float:
-    number = 2000 if size <= 4096 else 3
-    repeat = 7 if size <= 4096 else 9
-    fn()
-    return statistics.median(timeit.repeat(fn, number=number, repeat=repeat)) / number
+def medians_s(contenders: dict, size: int) -> dict:
+    """Median seconds per call of each contender, measured round-robin so that a
+    change in machine load hits every contender alike."""
+    number = 1000 if size <= 4096 else 2
+    repeat = 9 if size <= 4096 else 7
+    samples = {name: [] for name in contenders}
+    for fn in contenders.values():
+        fn()
+    for _ in range(repeat):
+        for name, fn in contenders.items():
+            samples[name].append(timeit.timeit(fn, number=number) / number)
+    return {name: statistics.median(values) for name, values in samples.items()}
 
 
 def fmt(seconds: float) -> str:
@@ -78,22 +85,23 @@ def main() -> int:
     results: dict[tuple[str, str], float] = {}
     for label, size in SIZES.items():
         data = os.urandom(size)
+        contenders = {}
         aes = AESGCM(os.urandom(32))
         nonce = os.urandom(12)
         sealed = aes.encrypt(nonce, data, None)
-        results[label, "raw AESGCM encrypt"] = median_s(lambda: aes.encrypt(nonce, data, None), size)
-        results[label, "raw AESGCM decrypt"] = median_s(lambda: aes.decrypt(nonce, sealed, None), size)
+        contenders["raw AESGCM encrypt"] = lambda: aes.encrypt(nonce, data, None)
+        contenders["raw AESGCM decrypt"] = lambda: aes.decrypt(nonce, sealed, None)
 
         message = envelope.encrypt(kms, data, [key], context)
-        results[label, "kmslab encrypt"] = median_s(
-            lambda: envelope.encrypt(kms, data, [key], context), size)
-        results[label, "kmslab decrypt"] = median_s(
-            lambda: envelope.decrypt(kms, message, context), size)
+        contenders["kmslab encrypt"] = (
+            lambda: envelope.encrypt(kms, data, [key], context))
+        contenders["kmslab decrypt"] = (
+            lambda: envelope.decrypt(kms, message, context))
         cache = envelope.DataKeyCache(max_age=600)
-        results[label, "kmslab encrypt (cache)"] = median_s(
-            lambda: envelope.encrypt(kms, data, [key], context, cache=cache), size)
-        results[label, "kmslab decrypt (cache)"] = median_s(
-            lambda: envelope.decrypt(kms, message, context, cache=cache), size)
+        contenders["kmslab encrypt (cache)"] = (
+            lambda: envelope.encrypt(kms, data, [key], context, cache=cache))
+        contenders["kmslab decrypt (cache)"] = (
+            lambda: envelope.decrypt(kms, message, context, cache=cache))
 
         if sdk:
             client, provider = sdk["client"], sdk["provider"]
@@ -104,12 +112,12 @@ def main() -> int:
 
             default_message = sdk_encrypt()
             fast_message = sdk_encrypt(**sdk["fastest"])
-            results[label, "SDK default encrypt"] = median_s(sdk_encrypt, size)
-            results[label, "SDK default decrypt"] = median_s(
-                lambda: client.decrypt(source=default_message, key_provider=provider), size)
-            results[label, "SDK fastest encrypt"] = median_s(lambda: sdk_encrypt(**sdk["fastest"]), size)
-            results[label, "SDK fastest decrypt"] = median_s(
-                lambda: client.decrypt(source=fast_message, key_provider=provider), size)
+            contenders["SDK default encrypt"] = sdk_encrypt
+            contenders["SDK default decrypt"] = (
+                lambda: client.decrypt(source=default_message, key_provider=provider))
+            contenders["SDK fastest encrypt"] = lambda: sdk_encrypt(**sdk["fastest"])
+            contenders["SDK fastest decrypt"] = (
+                lambda: client.decrypt(source=fast_message, key_provider=provider))
             if size <= 4096:
                 cmm = sdk["cached"]
                 for config, options in (("default", {}), ("fastest", dict(sdk["fastest"]))):
@@ -117,10 +125,12 @@ def main() -> int:
                         return client.encrypt(source=data, materials_manager=cmm,
                                               encryption_context=context, **options)[0]
                     cached_message = cached_encrypt()
-                    results[label, f"SDK {config} encrypt (cache)"] = median_s(cached_encrypt, size)
-                    results[label, f"SDK {config} decrypt (cache)"] = median_s(
-                        lambda m=cached_message: client.decrypt(source=m, materials_manager=cmm),
-                        size)
+                    contenders[f"SDK {config} encrypt (cache)"] = cached_encrypt
+                    contenders[f"SDK {config} decrypt (cache)"] = (
+                        lambda m=cached_message: client.decrypt(source=m, materials_manager=cmm))
+
+        for name, seconds in medians_s(contenders, size).items():
+            results[label, name] = seconds
 
     print(f"python {sys.version.split()[0]}; AWS Encryption SDK: "
           f"{sdk['version'] + ' (raw AES wrapping key, no KMS)' if sdk else 'not installed'}")
