@@ -198,3 +198,13 @@ def test_compare_frame_and_plots(lab):
 def test_unknown_strategy(lab):
     with pytest.raises(ValueError, match="unknown strategies"):
         latency.compare(lab, [1], ["postal"])
+
+
+def test_simulated_network_moves_the_lab_clock(lab, key):
+    start = lab.clock.now()
+    net = SimulatedNetwork(lab.client(), MODEL, clock=lab.clock)
+    for _ in range(5):
+        net.encrypt(KeyId=key["KeyId"], Plaintext=b"x" * 4096)
+    moved = (lab.clock.now() - start).total_seconds()
+    assert moved == pytest.approx(net.now, abs=1e-5)
+    assert net.now > 5 * 0.012

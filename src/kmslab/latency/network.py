@@ -6,7 +6,9 @@ object's own timeline (``net.now``, seconds from 0): round trip, transfer of
 the request and response bytes, service time, and the request quota's token
 bucket. A throttled request is retried with the SDKs' full-jitter backoff;
 when attempts run out the caller gets ``ThrottlingException``, as from AWS.
-Nothing sleeps: the timeline only moves in the model.
+Nothing sleeps: the timeline only moves in the model. Give it the lab's
+clock (``clock=lab.clock``) and the lab's time moves with it, so audit
+records and a ``DataKeyCache(clock=lab.clock.timestamp)`` see network time.
 """
 
 from __future__ import annotations
@@ -35,12 +37,15 @@ class SimulatedNetwork:
     ``kms``. Counters: ``now`` (simulated seconds), ``calls`` (admitted),
     ``throttles``, ``retries``, ``bytes_sent``, ``bytes_received``,
     ``cost_usd``; ``log`` lists every attempt (``log_frame()`` as a DataFrame).
+    ``clock``: a lab clock (anything with ``advance(seconds=...)``) moved along.
     """
 
-    def __init__(self, client, model: LatencyModel | None = None, *, seed: int = 0):
+    def __init__(self, client, model: LatencyModel | None = None, *, seed: int = 0,
+                 clock=None):
         self.client = client
         self.model = model or LatencyModel()
-        self.now = 0.0
+        self.clock = clock
+        self._now = 0.0
         self.calls = self.throttles = self.retries = 0
         self.bytes_sent = self.bytes_received = 0
         self.log: list[dict] = []
@@ -48,6 +53,17 @@ class SimulatedNetwork:
         self._rng = random.Random(seed)
         self._buckets: dict[str, TokenBucket] = {}
         self._budget = RetryBudget(self.model.retry_quota)
+
+    @property
+    def now(self) -> float:
+        """Simulated seconds since this network was created."""
+        return self._now
+
+    @now.setter
+    def now(self, value: float) -> None:
+        if self.clock is not None and value > self._now:
+            self.clock.advance(seconds=value - self._now)
+        self._now = value
 
     @property
     def cost_usd(self) -> float:
@@ -95,6 +111,7 @@ class SimulatedNetwork:
             self.now += model.backoff_s(attempt, self._rng.random())
         self._budget.release(attempt > 1)
         self.calls += 1
+        self.now = arrive  # KMS serves the request when it arrives
         try:
             response = method(**params)
         except Exception as exc:
