@@ -11,9 +11,8 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass
 
-from .format import (CONTENT_TYPE_FRAMED, MAGIC, SUITE_ID, SUITE_NAME, TAG_LENGTH)
-from .format import parse_header
-from .message import _byte_view, _frame_layout
+from .format import CONTENT_TYPE_FRAMED, MAGIC, SUITE_ID, SUITE_NAME, TAG_LENGTH, parse_header
+from .message import byte_view, frame_layout
 
 __all__ = ["parse", "MessageInfo", "DataKeyInfo", "FrameInfo"]
 
@@ -111,9 +110,9 @@ def parse(message: bytes) -> MessageInfo:
     it shows what the bytes claim. Raises the same format errors as decrypt
     (:class:`UnsupportedFormatError`, :class:`TruncatedMessageError`...).
     """
-    view = _byte_view(message)
+    view = byte_view(message)
     header = parse_header(view)
-    layout = _frame_layout(view, header.length, header.frame_length)
+    layout = frame_layout(view, header.length, header.frame_length)
     frames = tuple(
         FrameInfo(seq, final, offset - (12 if final else 4), length,
                   (12 if final else 4) + length + TAG_LENGTH)

@@ -32,7 +32,7 @@ _U32 = struct.Struct(">I")
 _FINAL_PREFIX = struct.Struct(">III")
 
 
-def _byte_view(data) -> memoryview:
+def byte_view(data) -> memoryview:
     view = memoryview(data)
     return view if view.format == "B" and view.ndim == 1 else view.cast("B")
 
@@ -84,7 +84,7 @@ def encrypt(kms, plaintext: bytes, key_ids: Sequence[str],
     to the message (and sent to KMS). ``cache`` is a :class:`DataKeyCache`.
     KMS errors reach the caller unchanged.
     """
-    view = _byte_view(plaintext)
+    view = byte_view(plaintext)
     size = len(view)
     aead, message_id, header = start_message(kms, key_ids, encryption_context, frame_length,
                                              cache, size)
@@ -165,7 +165,7 @@ def frame_failed(seq: int, final: bool) -> FrameAuthenticationError:
                                     "altered (no plaintext was released)")
 
 
-def _frame_layout(view: memoryview, pos: int, frame_length: int) -> list[tuple[int, int, int, bool]]:
+def frame_layout(view: memoryview, pos: int, frame_length: int) -> list[tuple[int, int, int, bool]]:
     """Walk the frames without decrypting: [(sequence, ciphertext offset, length, final)]."""
     frames, seq, size = [], 1, len(view)
     while True:
@@ -210,10 +210,10 @@ def decrypt(kms, message: bytes, encryption_context: Mapping[str, str] | None = 
     data key (key ARNs, key ids or aliases). Every tag is verified before any
     plaintext is returned; failures raise a :class:`DecryptionError` leaf.
     """
-    view = _byte_view(message)
+    view = byte_view(message)
     header = parse_header(view)
     aead = open_message(kms, header, encryption_context, key_ids, cache)
-    frames = _frame_layout(view, header.length, header.frame_length)
+    frames = frame_layout(view, header.length, header.frame_length)
     out = bytearray(sum(length for _, _, length, _ in frames))
     out_view = memoryview(out)
     message_id, written = header.message_id, 0

@@ -119,7 +119,7 @@ def simulate(traces: list[Trace], model: LatencyModel, *, concurrency: int = 1,
 
     def send(t: float, message: int, index: int, attempt: int, started: float) -> None:
         """Put call ``index`` of ``message`` on the wire at ``t`` (or finish the message)."""
-        nonlocal order, next_message, end, sent
+        nonlocal order, end, sent
         trace = traces[message]
         if index == len(trace.calls):
             done = t + trace.local_s
