@@ -197,6 +197,9 @@ class KeyConsole(widgets.VBox):
                   lambda: self.client.cancel_key_deletion(KeyId=self._selected()))
 
     def rotate(self) -> None:
+        if self.rotate_button.disabled:
+            self.error.show(NotImplementedError(self.rotate_button.tooltip))
+            return
         self._act("RotateKeyOnDemand started",
                   lambda: self.client.rotate_key_on_demand(KeyId=self._selected()))
 
