@@ -10,7 +10,6 @@ day by day.
 from __future__ import annotations
 
 import heapq
-import itertools
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -49,7 +48,7 @@ class VirtualClock:
             start = start.replace(tzinfo=UTC)
         self._now = start.astimezone(UTC)
         self._queue: list[ScheduledEvent] = []
-        self._seq = itertools.count()
+        self._seq = 0
         self._lock = lock or threading.RLock()
         self._listeners: list[Callable[[datetime, datetime], None]] = []
 
@@ -96,9 +95,14 @@ class VirtualClock:
                 listener(before, when)
 
     def schedule(self, when: datetime, action: Callable[[], None], *, label: str = "") -> ScheduledEvent:
-        """Run ``action`` when the clock reaches ``when`` (at once on the next advance if past)."""
+        """Run ``action`` when the clock reaches ``when`` (at once on the next advance if past).
+
+        To keep a lab saveable (``Lab.save``), make ``action`` a function, a method or
+        a ``functools.partial`` of one, not a lambda.
+        """
         with self._lock:
-            event = ScheduledEvent(when, next(self._seq), label, action)
+            self._seq += 1
+            event = ScheduledEvent(when, self._seq, label, action)
             heapq.heappush(self._queue, event)
             return event
 
