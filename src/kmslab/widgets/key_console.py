@@ -92,6 +92,9 @@ class KeyConsole(widgets.VBox):
         super().__init__([widgets.HBox([widgets.HTML("<b>KMS keys</b>"), self.refresh_button]),
                           self.table, self.error, self.status, form, actions])
         self.add_class("kmslab-key-console")
+        self.table.add_class("kmslab-keys")
+        self.description.add_class("kmslab-description")
+        self.error.add_class("kmslab-error-box")
         self.rows: list[dict] = []
         self.refresh()
 
