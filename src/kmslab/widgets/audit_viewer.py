@@ -81,6 +81,9 @@ class AuditLogViewer(widgets.VBox):
             self.start_live()
 
     # ------------------------------------------------------------ live mode
+    def __repr__(self) -> str:
+        return f"<AuditLogViewer: {len(self._records)} records{', live' if self._live else ''}>"
+
     @property
     def live(self) -> bool:
         return self._live

@@ -92,6 +92,9 @@ class EnvelopeExplorer(widgets.VBox):
         self._note_missing()
         self.refresh()
 
+    def __repr__(self) -> str:
+        return f"<EnvelopeExplorer: {len(self.key.options)} keys>"
+
     def _note_missing(self) -> None:
         if self.envelope is None:
             self.steps[2].value = note_html(

@@ -92,6 +92,9 @@ class ImportWizard(widgets.VBox):
             self.outputs[0].value = note_html(self.missing)
         self._enable_step(0)
 
+    def __repr__(self) -> str:
+        return f"<ImportWizard: {self.key_id or 'no key yet'}>"
+
     def _enable_step(self, step: int) -> None:
         for i, button in enumerate(self.buttons):
             button.disabled = not self.available or i > step

@@ -98,6 +98,9 @@ class KeyConsole(widgets.VBox):
         self.rows: list[dict] = []
         self.refresh()
 
+    def __repr__(self) -> str:
+        return f"<KeyConsole: {len(self.rows)} keys>"
+
     # ------------------------------------------------------------ reading
     def _rotation(self, key_id: str, meta: dict) -> str:
         if meta["KeySpec"] != "SYMMETRIC_DEFAULT" or meta.get("Origin") != "AWS_KMS":

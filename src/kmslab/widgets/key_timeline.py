@@ -62,6 +62,9 @@ class KeyTimeline(widgets.VBox):
         self.add_class("kmslab-key-timeline")
         self.refresh()
 
+    def __repr__(self) -> str:
+        return f"<KeyTimeline {self.key_id}: {self.state}>"
+
     # ------------------------------------------------------------ reading
     def _read_versions(self) -> list[dict]:
         if not supports(self.client, "list_key_rotations"):

@@ -74,6 +74,9 @@ class LatencyLab(widgets.VBox):
             control.observe(lambda _: self.update(), "value")
         self.update()
 
+    def __repr__(self) -> str:
+        return "<LatencyLab>"
+
     def strategies(self) -> tuple[str, ...]:
         return ("direct", "envelope", "envelope+cache") if self.caching.value else \
             ("direct", "envelope")

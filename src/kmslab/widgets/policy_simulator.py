@@ -63,6 +63,9 @@ class PolicySimulator(widgets.VBox):
         self.add_class("kmslab-policy-simulator")
         self.refresh()
 
+    def __repr__(self) -> str:
+        return f"<PolicySimulator: {len(self.key.options)} keys>"
+
     # ------------------------------------------------------------ choices
     def _principals(self) -> list[tuple[str, str]]:
         options = [("admin (IAM user)", "admin"), ("root (account)", "root")]

@@ -52,6 +52,9 @@ class SignVerifyPlayground(widgets.VBox):
             return
         self.refresh()
 
+    def __repr__(self) -> str:
+        return f"<SignVerifyPlayground: {len(self.key.options)} signing keys>"
+
     def refresh(self) -> None:
         """Offer the enabled SIGN_VERIFY keys."""
         keys = []
