@@ -1,4 +1,8 @@
-"""Shared timing helpers for the benchmarks: medians of repeated batches."""
+"""Shared timing helpers for the benchmarks: medians of repeated batches.
+
+The machines are shared and noisy: ``compare`` alternates batches of the
+reference and the subject, so both see the same load, and reports medians.
+"""
 
 from __future__ import annotations
 
@@ -7,16 +11,31 @@ import time
 from typing import Callable
 
 
+def _batch(fn: Callable[[], object], number: int) -> float:
+    t0 = time.perf_counter()
+    for _ in range(number):
+        fn()
+    return (time.perf_counter() - t0) / number
+
+
 def per_call(fn: Callable[[], object], *, number: int = 2000, repeat: int = 7) -> float:
     """Median seconds per call over ``repeat`` batches of ``number`` calls."""
     fn()
-    samples = []
+    return statistics.median(_batch(fn, number) for _ in range(repeat))
+
+
+def compare(reference: Callable[[], object], subject: Callable[[], object], *,
+            number: int = 2000, repeat: int = 9) -> tuple[float, float, float]:
+    """(reference median, subject median, median of per-round ratios), batches alternated."""
+    reference(), subject()
+    refs, subs, ratios = [], [], []
     for _ in range(repeat):
-        t0 = time.perf_counter()
-        for _ in range(number):
-            fn()
-        samples.append((time.perf_counter() - t0) / number)
-    return statistics.median(samples)
+        r = _batch(reference, number)
+        s = _batch(subject, number)
+        refs.append(r)
+        subs.append(s)
+        ratios.append(s / r)
+    return statistics.median(refs), statistics.median(subs), statistics.median(ratios)
 
 
 def fmt(seconds: float) -> str:

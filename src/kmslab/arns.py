@@ -98,6 +98,7 @@ class IdSource:
         self._lock = threading.Lock()
         self._request_base = self._rng.getrandbits(128)
         self._request_seq = 0
+        self._request_prefix: str | None = None
 
     def _bits(self, n: int) -> int:
         with self._lock:
@@ -123,12 +124,15 @@ class IdSource:
         return os.urandom(nbytes)
 
     def request_id(self) -> str:
-        """A request id in UUID form, cheap: a per-lab random base plus a counter."""
+        """A request id in UUID form, cheap: a per-lab random prefix and a counter."""
         with self._lock:
             self._request_seq += 1
-            n = (self._request_base + self._request_seq) & ((1 << 128) - 1)
-        s = "%032x" % n
-        return f"{s[:8]}-{s[8:12]}-{s[12:16]}-{s[16:20]}-{s[20:]}"
+            seq = self._request_seq
+        prefix = self._request_prefix
+        if prefix is None:
+            s = "%032x" % self._request_base
+            prefix = self._request_prefix = f"{s[:8]}-{s[8:12]}-{s[12:16]}-{s[16:20]}-"
+        return prefix + "%012x" % ((self._request_base + seq) & 0xFFFFFFFFFFFF)
 
     def state(self) -> dict:
         return {"rng": self._rng.getstate() if isinstance(self._rng, random.Random) and

@@ -629,7 +629,7 @@ class AuditLog(_Trail):
 
         if error is None:
             ec = _NONE
-            mid = response.get("KeyMaterialId") if response else None
+            mid = call.material_id or (response.get("KeyMaterialId") if response else None)
             adc = self._additional_pool.index.get(mid) if mid is not None else None
             if adc is None or call.audit_extra or key is None or key.custom_key_store_id:
                 adc = self._additional_code(call, response, key)
@@ -675,7 +675,7 @@ class AuditLog(_Trail):
                                               lambda: _read_only(explicit))
         if not response:
             return _NONE
-        mid = response.get("KeyMaterialId")
+        mid = call.material_id or response.get("KeyMaterialId")
         store = key.custom_key_store_id if key is not None else None
         if mid is None and "DestinationKeyMaterialId" in response:
             akey = (response.get("DestinationKeyMaterialId"), response.get("SourceKeyMaterialId"))

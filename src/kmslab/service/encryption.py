@@ -131,7 +131,7 @@ def encrypt(call: Call, params: dict) -> dict:
     blob, material_id = encrypt_with(key, params["Plaintext"], params.get("EncryptionContext"),
                                      algorithm, "Encrypt")
     if material_id:  # not in Encrypt's response shape, but CloudTrail logs it
-        call.audit_extra["additionalEventData"] = {"keyMaterialId": material_id}
+        call.material_id = material_id
     return {"CiphertextBlob": blob, "KeyId": key.arn, "EncryptionAlgorithm": algorithm}
 
 

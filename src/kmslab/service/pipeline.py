@@ -36,7 +36,7 @@ class Call:
     """One request in flight: what handlers see (service, caller, key, time)."""
 
     __slots__ = ("service", "request", "op", "key", "now", "caller", "extra_keys",
-                 "response_extra", "audit_extra", "conditions")
+                 "audit_extra", "conditions", "material_id")
 
     def __init__(self, service: "KMSService", request: Request, op: Operation):
         self.service = service
@@ -48,6 +48,7 @@ class Call:
         self.extra_keys: list[Key] = []  # other keys the call touched (ReEncrypt destination)
         self.audit_extra: dict[str, Any] = {}  # additionalEventData, responseElements extras
         self.conditions: dict[str, Any] = {}  # request condition keys for policies
+        self.material_id: str | None = None  # KeyMaterialId used, when the response has none
 
     @property
     def lab(self):
