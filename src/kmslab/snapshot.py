@@ -19,8 +19,10 @@ object graph, pickled with two safeguards:
   passphrase or a flipped bit is refused before anything is read, and
   nothing half-loaded ever replaces a lab.
 
-Hooks and event subscribers (widgets, fault injectors' callbacks) are
-attachments, not state: they are not saved; attach them again after loading.
+Hooks, event subscribers and alarm actions (widgets, fault injectors',
+notebooks' callbacks) are attachments, not state: they are not saved; attach
+them again after loading. Everything else a lab holds must be plain data,
+kmslab objects, or functions/``functools.partial`` of kmslab functions.
 
 Writes are atomic: a temporary file in the same folder, flushed and fsynced,
 then renamed over the target, so a crash mid-save never destroys the previous
@@ -117,29 +119,36 @@ class _Pickler(pickle.Pickler):
         return NotImplemented
 
 
-_SAFE_BUILTINS = {"set", "frozenset", "bytearray", "complex", "slice", "range", "object",
-                  "bytes", "list", "dict", "tuple", "str", "int", "float", "bool"}
-_SAFE_MODULES = {"datetime", "collections", "functools", "random", "copyreg", "re",
-                 "decimal", "uuid", "ipaddress", "_operator", "operator", "enum", "types"}
+# Plain data types a lab may hold, by exact name. Whole modules are never
+# allowed: ``operator.attrgetter`` or ``types.FunctionType`` would let a crafted
+# snapshot reach arbitrary code.
+_SAFE_GLOBALS = {
+    "builtins": {"set", "frozenset", "bytearray", "complex", "slice", "range", "object",
+                 "bytes", "list", "dict", "tuple", "str", "int", "float", "bool"},
+    "datetime": {"datetime", "timedelta", "timezone", "date", "time"},
+    "collections": {"OrderedDict", "deque", "defaultdict", "Counter"},
+    "functools": {"partial"},
+    "random": {"Random"},
+    "copyreg": {"_reconstructor"},
+    "decimal": {"Decimal"},
+    "uuid": {"UUID"},
+    "ipaddress": {"IPv4Address", "IPv6Address", "IPv4Network", "IPv6Network"},
+    "re": {"_compile"},
+}
 
 
 class _Unpickler(pickle.Unpickler):
     """Only kmslab's classes and plain data types may be rebuilt from a snapshot."""
 
     def find_class(self, module: str, name: str):
-        root = module.split(".")[0]
         found = None
-        if module == "builtins":
-            if name in _SAFE_BUILTINS:
-                found = super().find_class(module, name)
-        elif module == "functools":
-            if name == "partial":
-                found = super().find_class(module, name)
-        elif root == "kmslab" or module in _SAFE_MODULES or root in ("pandas", "numpy"):
+        if name in _SAFE_GLOBALS.get(module, ()):
+            found = super().find_class(module, name)
+        elif module.split(".")[0] == "kmslab":
             found = super().find_class(module, name)
             # only what a module defines itself: never a module, never a name it imported
-            if isinstance(found, types.ModuleType) or (
-                    root == "kmslab" and not getattr(found, "__module__", "").startswith("kmslab")):
+            if isinstance(found, types.ModuleType) or \
+                    not getattr(found, "__module__", "").startswith("kmslab"):
                 found = None
         if found is None:
             raise SnapshotError(f"snapshot refers to {module}.{name}, which kmslab does not load")
