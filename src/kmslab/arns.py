@@ -108,9 +108,18 @@ class IdSource:
         return str(uuid.UUID(int=self._bits(128), version=4))
 
     def key_id(self, multi_region: bool = False) -> str:
+        preset = self.__dict__.pop("_next_key_id", None)
+        if preset is not None:
+            return preset
         if multi_region:
             return "mrk-" + f"{self._bits(128):032x}"
         return self.uuid4()
+
+    def preset_next_key_id(self, key_id: str) -> None:
+        """Make the next ``key_id()`` return ``key_id`` (seed files give keys fixed ids)."""
+        if not is_key_id(key_id):
+            raise ValueError(f"{key_id!r} is not a key id")
+        self._next_key_id = key_id
 
     def hex(self, nbytes: int) -> str:
         return f"{self._bits(8 * nbytes):0{2 * nbytes}x}"

@@ -385,6 +385,19 @@ class Lab:
         from . import snapshot
         return snapshot.load_bytes(data, passphrase)
 
+    @classmethod
+    def from_seed(cls, source, *, allow_testing_material: bool = False,
+                  credentials_file=None) -> "Lab":
+        """A lab described by a seed file (JSON/YAML path) or document; see :mod:`kmslab.seed`."""
+        from . import seed
+        return seed.from_seed(source, allow_testing_material=allow_testing_material,
+                              credentials_file=credentials_file)
+
+    def to_seed(self) -> dict:
+        """A seed document for this lab's accounts, principals and keys (no material, no secrets)."""
+        from . import seed
+        return seed.to_seed(self)
+
     def __getstate__(self) -> dict:
         state = dict(self.__dict__)
         state["hooks"] = Hooks()  # attachments (widgets, callbacks) are not state
