@@ -11,7 +11,10 @@ access keys of a lab IAM user. The app is plain ASGI served by uvicorn
 * ``GET /_kmslab/health``: liveness, no authentication;
 * ``POST /_kmslab/reset`` and ``POST /_kmslab/clock/advance``
   (``{"days": .., "hours": .., "minutes": .., "seconds": ..}``): admin calls for
-  instructors and test harnesses, with ``Authorization: Bearer <admin token>``.
+  instructors and test harnesses, with ``Authorization: Bearer <admin token>``;
+* ``POST /_kmslab/save`` (admin): write the lab's snapshot now, when the server
+  was started with one (``--snapshot PATH``); it is also written on shutdown
+  (Ctrl-C, SIGTERM).
 
 Bodies are capped (``max_body_bytes``, larger ones get a 413), a request head
 or body that trickles in slower than ``client_timeout`` is cut off, and no
@@ -26,6 +29,7 @@ import asyncio
 import json
 import logging
 import secrets
+import signal
 import socket
 import sys
 import threading
@@ -79,6 +83,15 @@ class LabHolder:
     lab: object
     reset: Callable[[], object] | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
+    #: ``save(lab) -> where`` writes a snapshot (``POST /_kmslab/save``, shutdown); None: not offered
+    save: Callable[[object], str] | None = None
+
+    def save_lab(self) -> str:
+        if self.save is None:
+            raise errors.UnsupportedOperationException(
+                "This server was started without a snapshot (kmslab serve --snapshot PATH).")
+        with self.lock:
+            return self.save(self.lab)
 
     def reset_lab(self) -> object:
         if self.reset is None:
@@ -196,11 +209,13 @@ class KmsApp:
     async def _admin(self, method: str, path: str, scope, receive) -> protocol.Reply:
         if (method, path) == ("GET", "/_kmslab/health"):
             return _json_reply(200, {"status": "ok"})
-        if (method, path) not in (("POST", "/_kmslab/reset"), ("POST", "/_kmslab/clock/advance")):
+        if (method, path) not in _ADMIN_ROUTES:
             return _json_reply(404, {"__type": "NotFound", "message": f"No admin route {method} {path}."})
         if not self._admin_allowed(scope):
             return _json_reply(403, {"__type": "AccessDeniedException",
                                      "message": "A valid admin token is required."})
+        if path == "/_kmslab/save":
+            return await self._save()
         try:
             body = await self._read_body(scope, receive)
             if path == "/_kmslab/reset":
@@ -213,6 +228,14 @@ class KmsApp:
         except errors.KMSError as error:
             return protocol.encode_error(error)
 
+    async def _save(self) -> protocol.Reply:
+        """``POST /_kmslab/save``: the snapshot is sealed off the event loop (scrypt takes a moment)."""
+        try:
+            where = await asyncio.to_thread(self.holder.save_lab)
+        except errors.KMSError as error:
+            return protocol.encode_error(error)
+        return _json_reply(200, {"saved": where, "now": self.holder.lab.clock.now().isoformat()})
+
     def _admin_allowed(self, scope) -> bool:
         if not self.admin_token:
             return False
@@ -222,6 +245,10 @@ class KmsApp:
                 return scheme.lower() == "bearer" and secrets.compare_digest(
                     token.strip().encode(), self.admin_token.encode())
         return False
+
+
+_ADMIN_ROUTES = (("POST", "/_kmslab/reset"), ("POST", "/_kmslab/clock/advance"),
+                 ("POST", "/_kmslab/save"))
 
 
 def _clock_step(body: bytes) -> dict[str, float]:
@@ -297,14 +324,15 @@ def make_server(lab, host: str = "127.0.0.1", port: int = DEFAULT_PORT, *,
                 reset: Callable[[], object] | None = None, admin_token: str | None = None,
                 accept_any_signature: bool = False, max_body_bytes: int = MAX_BODY_BYTES,
                 client_timeout: float = CLIENT_TIMEOUT, regions: Sequence[str] | None = None,
-                log_level: str = "warning"):
+                log_level: str = "warning", save: Callable[[object], str] | None = None):
     """A configured ``uvicorn.Server`` for ``lab`` (not yet running) and its app.
 
-    ``regions`` limits the Regions clients may sign for (default: any AWS Region).
+    ``regions`` limits the Regions clients may sign for (default: any AWS Region);
+    ``save(lab) -> where`` enables ``POST /_kmslab/save``.
     """
     import uvicorn
 
-    holder = LabHolder(lab, reset)
+    holder = LabHolder(lab, reset, save=save)
     app = KmsApp(holder, admin_token=admin_token, accept_any_signature=accept_any_signature,
                  max_body_bytes=max_body_bytes, client_timeout=client_timeout, regions=regions)
     config = uvicorn.Config(
@@ -319,22 +347,55 @@ def serve(lab, host: str = "127.0.0.1", port: int = DEFAULT_PORT, *,
           reset: Callable[[], object] | None = None, admin_token: str | None = None,
           accept_any_signature: bool = False, max_body_bytes: int = MAX_BODY_BYTES,
           client_timeout: float = CLIENT_TIMEOUT, regions: Sequence[str] | None = None,
-          log_level: str = "info") -> None:
-    """Serve ``lab`` as a KMS endpoint until interrupted (Ctrl-C).
+          log_level: str = "info", save: Callable[[object], str] | None = None) -> None:
+    """Serve ``lab`` as a KMS endpoint until interrupted (Ctrl-C or SIGTERM).
 
     Prints the endpoint and the admin token (a random one unless given).
+    ``save(lab) -> where``: write a snapshot on ``POST /_kmslab/save`` and on shutdown.
     """
     admin_token = admin_token or secrets.token_urlsafe(24)
     server, _app = make_server(lab, host, port, reset=reset, admin_token=admin_token,
                                accept_any_signature=accept_any_signature,
                                max_body_bytes=max_body_bytes, client_timeout=client_timeout,
-                               regions=regions, log_level=log_level)
+                               regions=regions, log_level=log_level, save=save)
     if accept_any_signature:
         print(INSECURE_WARNING, file=sys.stderr, flush=True)
     print(f"kmslab KMS endpoint: http://{host}:{port}  (Regions: "
           f"{', '.join(regions) if regions else 'any'}; account {lab.default_account})", flush=True)
     print(f"admin token: {admin_token}", flush=True)
-    server.run()
+    try:
+        with _stop_on_signals():
+            server.run()
+    except _Stopped:
+        pass
+    finally:
+        if save is not None:
+            print(f"lab saved to {_app.holder.save_lab()}", flush=True)
+
+
+class _Stopped(Exception):
+    """SIGINT/SIGTERM arrived; the server has shut down gracefully."""
+
+
+def _raise_stopped(signum, frame):
+    raise _Stopped(signum)
+
+
+class _stop_on_signals:
+    """uvicorn shuts down on SIGINT/SIGTERM, then re-raises the signal to the handler that
+    was there before: make that handler end ``serve`` normally, so the lab can be saved."""
+
+    def __enter__(self):
+        self._before = {}
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self._before[sig] = signal.signal(sig, _raise_stopped)
+        return self
+
+    def __exit__(self, *exc):
+        for sig, handler in self._before.items():
+            signal.signal(sig, handler)
+        return False
 
 
 class ServerThread:
@@ -350,7 +411,8 @@ class ServerThread:
     def __init__(self, lab, *, host: str = "127.0.0.1", port: int = 0,
                  reset: Callable[[], object] | None = None, admin_token: str | None = None,
                  accept_any_signature: bool = False, max_body_bytes: int = MAX_BODY_BYTES,
-                 client_timeout: float = CLIENT_TIMEOUT, regions: Sequence[str] | None = None):
+                 client_timeout: float = CLIENT_TIMEOUT, regions: Sequence[str] | None = None,
+                 save: Callable[[object], str] | None = None):
         self.admin_token = admin_token or secrets.token_urlsafe(24)
         if accept_any_signature:
             log.warning(INSECURE_WARNING)
@@ -361,7 +423,7 @@ class ServerThread:
         self._server, self.app = make_server(
             lab, host, self.port, reset=reset, admin_token=self.admin_token,
             accept_any_signature=accept_any_signature, max_body_bytes=max_body_bytes,
-            client_timeout=client_timeout, regions=regions)
+            client_timeout=client_timeout, regions=regions, save=save)
         self._thread: threading.Thread | None = None
 
     @property
@@ -414,6 +476,15 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--accept-any-signature", action="store_true",
                         help="INSECURE: skip SigV4 verification (test harnesses only)")
     parser.add_argument("--admin-token", help="token for /_kmslab/ admin calls (default: random)")
+    parser.add_argument("--seed-file", metavar="PATH",
+                        help="build the lab (and every reset) from a seed file, JSON or YAML "
+                             "(its seed, accounts and Region replace --seed and --account-id)")
+    parser.add_argument("--snapshot", metavar="PATH",
+                        help="start from this lab snapshot if it exists; save it on shutdown "
+                             "and on POST /_kmslab/save")
+    parser.add_argument("--passphrase-env", metavar="VAR", default="KMSLAB_SNAPSHOT_PASSPHRASE",
+                        help="environment variable holding the snapshot passphrase "
+                             "(default KMSLAB_SNAPSHOT_PASSPHRASE; never on the command line)")
     parser.add_argument("--max-body-bytes", type=int, default=MAX_BODY_BYTES)
     parser.add_argument("--log-level", default="info")
     return parser
@@ -435,12 +506,54 @@ def cli_serve(argv: Sequence[str] | None = None, *, lab_factory: Callable[..., o
         lab_options["seed"] = args.seed
 
     def new_lab():
-        lab = lab_factory(**lab_options)
+        lab = _seeded_lab(args.seed_file) if args.seed_file else lab_factory(**lab_options)
         for region in args.regions or ():
             lab.kms_service(lab.default_account, region)  # enable the Region
         return lab
 
-    serve(new_lab(), args.host, args.port, reset=new_lab, admin_token=args.admin_token,
+    lab, save = _snapshot_options(args, new_lab)
+    serve(lab, args.host, args.port, reset=new_lab, admin_token=args.admin_token,
           accept_any_signature=args.accept_any_signature, max_body_bytes=args.max_body_bytes,
-          regions=args.regions, log_level=args.log_level)
+          regions=args.regions, log_level=args.log_level, save=save)
     return 0
+
+
+def _seeded_lab(path: str):
+    """``--seed-file``: the lab a seed file describes (its errors name the wrong place)."""
+    from ..seed import SeedError, from_seed
+    try:
+        return from_seed(path)
+    except (SeedError, OSError) as exc:
+        raise SystemExit(f"kmslab serve: --seed-file {path}: {exc}") from None
+
+
+def _snapshot_options(args, new_lab: Callable[[], object]):
+    """``--snapshot``: the lab to start from (the snapshot, if the file exists) and its saver."""
+    if not args.snapshot:
+        return new_lab(), None
+    import os
+
+    from ..snapshot import save as save_snapshot
+    passphrase = os.environ.get(args.passphrase_env, "")
+    if not passphrase:
+        raise SystemExit(f"kmslab serve: --snapshot needs its passphrase in the environment "
+                         f"variable {args.passphrase_env} (set it, or name another with "
+                         f"--passphrase-env; it is never taken on the command line)")
+    path = os.path.abspath(args.snapshot)
+    if os.path.exists(path):
+        from ..lab import Lab
+        from ..snapshot import SnapshotError
+        try:
+            lab = Lab.load(path, passphrase)
+        except SnapshotError as exc:
+            raise SystemExit(f"kmslab serve: cannot start from {path}: {exc}") from None
+        print(f"started from snapshot {path} (lab time {lab.clock.now().isoformat()})", flush=True)
+    else:
+        lab = new_lab()
+        print(f"no snapshot at {path} yet: a new lab, saved there on shutdown", flush=True)
+
+    def save(lab) -> str:
+        save_snapshot(lab, path, passphrase)
+        return path
+
+    return lab, save
