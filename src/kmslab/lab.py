@@ -25,25 +25,14 @@ from .identity import Principal, account_root
 from .service import KMSService, Request
 from .service.authorization import OpenAuthorizer
 from .service.key import Key
+from .service.keystores import CustomKeyStores
+from .world.cloudhsm import CloudHsm
+from .world.xks import XksProxies, XksProxy
 
 __all__ = ["Lab", "DEFAULT_ACCOUNT", "DEFAULT_REGION"]
 
 DEFAULT_ACCOUNT = "111122223333"
 DEFAULT_REGION = "us-east-1"
-
-
-class _NoCustomKeyStores:
-    """Placeholder until custom key stores exist in the lab."""
-
-    def create_key(self, call, params, spec, usage):
-        if params.get("CustomKeyStoreId"):
-            raise errors.CustomKeyStoreNotFoundException(
-                f"Custom key store {params['CustomKeyStoreId']} does not exist.")
-        raise errors.ValidationException(
-            f"Origin {params.get('Origin')} requires a CustomKeyStoreId.")
-
-    def check_generate_random(self, call, store_id):
-        raise errors.CustomKeyStoreNotFoundException(f"Custom key store {store_id} does not exist.")
 
 
 class Lab:
@@ -59,7 +48,9 @@ class Lab:
         self.events = EventBus(self.clock, self.ids)
         self.hooks = Hooks()
         self.authorizer = OpenAuthorizer()
-        self.custom_key_stores = _NoCustomKeyStores()
+        self.custom_key_stores = CustomKeyStores(self)
+        self.cloudhsm = CloudHsm(self)
+        self.xks = XksProxies(self)
         self.default_account = account_id
         self.default_region = region
         self.regions = [region]
@@ -84,6 +75,25 @@ class Lab:
             self.accounts[account_id] = {"name": name or account_id, "admin": admin,
                                          "root": account_root(account_id)}
         return account_id
+
+    def create_cloudhsm_cluster(self, hsm_count: int = 2, *, kmsuser_password: str | None = "kmsPswd1",
+                                account: str | None = None, region: str | None = None,
+                                source_cluster: str | None = None) -> str:
+        """A simulated, initialized and ACTIVE CloudHSM cluster; returns its id (``cluster-...``).
+
+        ``lab.cloudhsm.cluster(cluster_id)`` gives the cluster: its
+        ``trust_anchor_certificate`` (for CreateCustomKeyStore), HSMs
+        (``add_hsm``/``delete_hsm``), the kmsuser password and its own audit log.
+        """
+        return self.cloudhsm.create_cluster(hsm_count=hsm_count, kmsuser_password=kmsuser_password,
+                                            account=account, region=region,
+                                            source_cluster=source_cluster)
+
+    def create_xks_proxy(self, uri_endpoint: str = "https://xks.example.com",
+                         uri_path: str = "/example/kms/xks/v1", *,
+                         external_keys: tuple[str, ...] = ()) -> XksProxy:
+        """A simulated external key store proxy (and key manager) holding ``external_keys``."""
+        return self.xks.create_proxy(uri_endpoint, uri_path, keys=external_keys)
 
     def admin(self, account: str | None = None) -> Principal:
         """The account's administrator (the default caller)."""
@@ -166,6 +176,8 @@ class Lab:
         if svc.keys.get(key.key_id) is not key:
             return
         del svc.keys[key.key_id]
+        if key.custom_key_store_id:
+            self.custom_key_stores.on_key_deleted(key)
         for name in list(key.aliases):
             svc.aliases.pop(name, None)
         key.aliases.clear()

@@ -110,7 +110,8 @@ def list_keys(call: Call, params: dict) -> dict:
 def enable_key(call: Call, params: dict) -> dict:
     """EnableKey: Disabled -> Enabled."""
     key = call.key
-    if key.state == "Unavailable":
+    if key.state == "Unavailable":  # takes effect when its custom key store reconnects
+        call.lab.custom_key_stores.remember_state(key, "Enabled")
         return {}
     if key.state != "Enabled":
         key.state = "Enabled"
@@ -123,6 +124,9 @@ def enable_key(call: Call, params: dict) -> dict:
 def disable_key(call: Call, params: dict) -> dict:
     """DisableKey: Enabled -> Disabled (the key can no longer be used)."""
     key = call.key
+    if key.state == "Unavailable":  # takes effect when its custom key store reconnects
+        call.lab.custom_key_stores.remember_state(key, "Disabled")
+        return {}
     if key.state == "Enabled":
         key.state = "Disabled"
         key.revision += 1
