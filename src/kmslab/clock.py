@@ -10,9 +10,10 @@ day by day.
 from __future__ import annotations
 
 import heapq
-import itertools
+import inspect
 import threading
 from dataclasses import dataclass, field
+from functools import partial
 from datetime import datetime, timedelta, timezone
 from typing import Callable
 
@@ -49,7 +50,7 @@ class VirtualClock:
             start = start.replace(tzinfo=UTC)
         self._now = start.astimezone(UTC)
         self._queue: list[ScheduledEvent] = []
-        self._seq = itertools.count()
+        self._seq = 0
         self._lock = lock or threading.RLock()
         self._listeners: list[Callable[[datetime, datetime], None]] = []
 
@@ -96,9 +97,18 @@ class VirtualClock:
                 listener(before, when)
 
     def schedule(self, when: datetime, action: Callable[[], None], *, label: str = "") -> ScheduledEvent:
-        """Run ``action`` when the clock reaches ``when`` (at once on the next advance if past)."""
+        """Run ``action`` when the clock reaches ``when`` (at once on the next advance if past).
+
+        ``action`` must be a module-level function or a ``functools.partial`` of one, so
+        that a lab with pending events can be saved (``Lab.save``).
+        """
+        fn = action.func if isinstance(action, partial) else action
+        if not (inspect.isfunction(fn) and fn.__qualname__ == fn.__name__):
+            raise TypeError("a scheduled action must be a module-level function or a "
+                            "functools.partial of one (lambdas and bound methods cannot be saved)")
         with self._lock:
-            event = ScheduledEvent(when, next(self._seq), label, action)
+            self._seq += 1
+            event = ScheduledEvent(when, self._seq, label, action)
             heapq.heappush(self._queue, event)
             return event
 

@@ -13,6 +13,7 @@ OS CSPRNG.
 from __future__ import annotations
 
 import threading
+from functools import partial
 from datetime import datetime, timedelta
 
 from . import arns, errors
@@ -159,7 +160,7 @@ class Lab:
         key.pending_window_days = days
         key.revision += 1
         key.scheduled["deletion"] = self.clock.schedule(
-            key.deletion_date, lambda: self._delete_key(key), label=f"delete {key.key_id}")
+            key.deletion_date, partial(_delete_key, self, key), label=f"delete {key.key_id}")
 
     def cancel_deletion(self, key: Key) -> None:
         """CancelKeyDeletion's effect: the key comes back Disabled."""
@@ -172,6 +173,7 @@ class Lab:
         key.revision += 1
 
     def _delete_key(self, key: Key) -> None:
+        """The end of the waiting period: the key and all its material are destroyed."""
         svc = self.kms_service(key.account, key.region)
         if svc.keys.get(key.key_id) is not key:
             return
@@ -194,3 +196,36 @@ class Lab:
 
     def on_key_enabled(self, key: Key) -> None:
         """EnableKey hook (rotation catches up here)."""
+
+    # ------------------------------------------------------------ snapshots
+    def save(self, path, passphrase: str | bytes) -> None:
+        """Save the whole lab to ``path``, encrypted under ``passphrase`` (atomic write)."""
+        from . import snapshot
+        snapshot.save(self, path, passphrase)
+
+    @classmethod
+    def load(cls, path, passphrase: str | bytes) -> "Lab":
+        """A lab saved with :meth:`save` (SnapshotError on a wrong passphrase or any change)."""
+        from . import snapshot
+        return snapshot.load(path, passphrase)
+
+    def to_bytes(self, passphrase: str | bytes) -> bytes:
+        """The lab as encrypted snapshot bytes (for a download button)."""
+        from . import snapshot
+        return snapshot.save_bytes(self, passphrase)
+
+    @classmethod
+    def from_bytes(cls, data: bytes, passphrase: str | bytes) -> "Lab":
+        """A lab from :meth:`to_bytes` output."""
+        from . import snapshot
+        return snapshot.load_bytes(data, passphrase)
+
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        state["hooks"] = Hooks()  # attachments (widgets, callbacks) are not state
+        return state
+
+
+def _delete_key(lab: Lab, key: Key) -> None:
+    """Scheduled action: delete a key whose waiting period ended."""
+    lab._delete_key(key)
