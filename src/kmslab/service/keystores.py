@@ -27,6 +27,7 @@ Rules modelled (AWS KMS Developer Guide, API reference):
 from __future__ import annotations
 
 import secrets
+from functools import partial
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -342,7 +343,7 @@ class CustomKeyStores:
         store.error_code = None
         when = self._lab.clock.now() + CONNECT_TIME[store.store_type]
         store.connect_event = self._lab.clock.schedule(
-            when, lambda: self._finish_connect(store), label=f"connect {store.store_id}")
+            when, partial(_finish_connect, self, store), label=f"connect {store.store_id}")
 
     def _finish_connect(self, store: CustomKeyStore) -> None:
         store.connect_event = None
@@ -403,6 +404,11 @@ class CustomKeyStores:
                 store.saved_states[key_id] = key.state
                 key.state = "Unavailable"
                 key.revision += 1
+
+
+def _finish_connect(stores: CustomKeyStores, store: CustomKeyStore) -> None:
+    """Scheduled action: a connection attempt ends (CONNECTED or FAILED)."""
+    stores._finish_connect(store)
 
 
 # ----------------------------------------------------------------- operations
