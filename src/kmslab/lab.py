@@ -183,6 +183,9 @@ class Lab:
         for name in list(key.aliases):
             svc.aliases.pop(name, None)
         key.aliases.clear()
+        if key.multi_region:
+            from .service import multiregion
+            multiregion.on_key_deleted(self, key)
         for version in key.versions:
             version.material = None  # destroyed: its ciphertexts can never be decrypted
         for event in key.scheduled.values():

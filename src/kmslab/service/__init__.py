@@ -3,6 +3,6 @@
 from .pipeline import KMSService, Call
 from .request import Request
 from . import keys, aliases, tags, policies, encryption  # noqa: F401  (register operations)
-from . import keystores  # noqa: F401
+from . import keystores, multiregion  # noqa: F401
 
 __all__ = ["KMSService", "Call", "Request"]

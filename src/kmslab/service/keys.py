@@ -146,6 +146,9 @@ def schedule_key_deletion(call: Call, params: dict) -> dict:
     if key.manager == "AWS":
         raise errors.UnsupportedOperationException(
             f"{key.arn} is an AWS managed key and cannot be scheduled for deletion.")
+    from . import multiregion
+    if multiregion.waits_for_replicas(call.lab, key, days):  # no date until replicas go
+        return {"KeyId": key.arn, "KeyState": key.state, "PendingWindowInDays": days}
     call.lab.schedule_deletion(key, days, call.now)
     return {"KeyId": key.arn, "DeletionDate": key.deletion_date, "KeyState": key.state,
             "PendingWindowInDays": days}
