@@ -142,6 +142,15 @@ def test_a_crafted_pickle_cannot_run_code(tmp_path):
         kmslab.Lab.from_bytes(sealing.seal(sneaky, PASS, log_n=10), PASS)
 
 
-def test_scheduled_actions_must_be_saveable(lab):
-    with pytest.raises(TypeError):
-        lab.clock.schedule(lab.clock.now(), lambda: None)
+def test_lambdas_cannot_be_saved_and_say_so(lab):
+    lab.clock.schedule(lab.clock.now(), lambda: None)
+    with pytest.raises(snapshot.SnapshotError, match="lambda"):
+        lab.to_bytes(PASS)
+
+
+def test_bound_methods_of_kmslab_objects_survive(lab):
+    key = lab.client().create_key()["KeyMetadata"]["KeyId"]
+    svc = lab.kms_service("111122223333", "us-east-1")
+    lab.clock.schedule(lab.clock.now(), svc.keys[key].metadata, label="harmless")
+    back = kmslab.Lab.from_bytes(lab.to_bytes(PASS), PASS)
+    back.clock.advance(seconds=1)

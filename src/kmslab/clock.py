@@ -10,10 +10,8 @@ day by day.
 from __future__ import annotations
 
 import heapq
-import inspect
 import threading
 from dataclasses import dataclass, field
-from functools import partial
 from datetime import datetime, timedelta, timezone
 from typing import Callable
 
@@ -99,13 +97,9 @@ class VirtualClock:
     def schedule(self, when: datetime, action: Callable[[], None], *, label: str = "") -> ScheduledEvent:
         """Run ``action`` when the clock reaches ``when`` (at once on the next advance if past).
 
-        ``action`` must be a module-level function or a ``functools.partial`` of one, so
-        that a lab with pending events can be saved (``Lab.save``).
+        To keep a lab saveable (``Lab.save``), make ``action`` a function, a method or
+        a ``functools.partial`` of one, not a lambda.
         """
-        fn = action.func if isinstance(action, partial) else action
-        if not (inspect.isfunction(fn) and fn.__qualname__ == fn.__name__):
-            raise TypeError("a scheduled action must be a module-level function or a "
-                            "functools.partial of one (lambdas and bound methods cannot be saved)")
         with self._lock:
             self._seq += 1
             event = ScheduledEvent(when, self._seq, label, action)

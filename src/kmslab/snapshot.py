@@ -87,6 +87,15 @@ def _reduce_handle(obj: OpaqueHandle) -> tuple:
     return _restore_handle, (kind, obj.spec, secret)
 
 
+def _bound_method(obj, name: str):
+    """Rebuild a bound method of a kmslab object (and nothing else)."""
+    method = getattr(obj, name, None) if not name.startswith("__") else None
+    func = getattr(method, "__func__", None)
+    if func is None or not getattr(func, "__module__", "").startswith("kmslab"):
+        raise SnapshotError(f"snapshot refers to a method {name!r} kmslab does not load")
+    return method
+
+
 def _new_lock(reentrant: bool):
     return threading.RLock() if reentrant else threading.Lock()
 
@@ -97,6 +106,11 @@ class _Pickler(pickle.Pickler):
             return _reduce_handle(obj)
         if isinstance(obj, _LOCK_TYPES):
             return _new_lock, (isinstance(obj, type(threading.RLock())),)
+        if isinstance(obj, types.MethodType) and getattr(obj.__func__, "__module__", "").startswith("kmslab"):
+            return _bound_method, (obj.__self__, obj.__func__.__name__)
+        if isinstance(obj, types.FunctionType) and obj.__name__ == "<lambda>":
+            raise SnapshotError("a scheduled action or stored callback is a lambda, which cannot "
+                                "be saved; use a function or functools.partial")
         reducer = _REDUCERS.get(type(obj))
         if reducer is not None:
             return reducer(obj)

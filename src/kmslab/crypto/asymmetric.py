@@ -47,6 +47,8 @@ ENCRYPT_DECRYPT or SIGN_VERIFY) is key metadata and checked by the service.
 from __future__ import annotations
 
 import hashlib
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import NamedTuple
 
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
@@ -60,6 +62,7 @@ from kmslab.crypto.handle import _CONSTRUCT, OpaqueHandle, require_export_token
 __all__ = [
     "AsymmetricMaterial", "Encapsulation", "generate_data_key_pair", "ASYMMETRIC_SPECS",
     "MESSAGE_TYPES", "MAX_MESSAGE_BYTES", "ML_DSA_MU_BYTES", "ML_KEM_CIPHERTEXT_BYTES",
+    "BACKGROUND_SPECS",
 ]
 
 #: largest Message Sign/Verify accept (the model's PlaintextType)
@@ -83,6 +86,22 @@ _EDWARDS = {"ECC_NIST_EDWARDS25519": ed25519.Ed25519PrivateKey}
 
 #: every asymmetric KeySpec kmslab can hold material for
 ASYMMETRIC_SPECS = tuple(_RSA_BITS) + tuple(_EC_CURVES) + tuple(_EDWARDS) + tuple(_ML_DSA) + tuple(_ML_KEM)
+
+#: specs whose key generation is slow enough (a prime search: RSA-4096 takes 0.1 to
+#: 1.5 s) to run in a worker thread, see :meth:`AsymmetricMaterial.generate_in_background`
+BACKGROUND_SPECS = tuple(_RSA_BITS)
+
+_keygen_pool: ThreadPoolExecutor | None = None
+_keygen_pool_lock = threading.Lock()
+
+
+def _keygen_executor() -> ThreadPoolExecutor:
+    """Two worker threads for slow key generation (OpenSSL releases the GIL meanwhile)."""
+    global _keygen_pool
+    with _keygen_pool_lock:
+        if _keygen_pool is None:
+            _keygen_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="kmslab-keygen")
+        return _keygen_pool
 
 # the hash each algorithm name ends with (SHAKE_256 for ML-DSA is internal to it)
 _HASHES = {"SHA_1": hashes.SHA1, "SHA_256": hashes.SHA256, "SHA_384": hashes.SHA384,
@@ -175,12 +194,44 @@ class AsymmetricMaterial(OpaqueHandle):
     (ImportKeyMaterial). ``repr`` names the key spec only; pickling is refused.
     """
 
-    __slots__ = ("_private_key", "_public_der")
+    __slots__ = ("_key", "_pending", "_public", "_public_object")
 
     def __init__(self, spec: str, private_key, _construct: object = None):
         super().__init__(spec, _construct)
-        self._private_key = private_key
-        self._public_der = _public_spki(private_key.public_key())
+        # ``private_key`` is a cryptography private key, or a Future of one while a
+        # worker thread is still generating it (generate_in_background)
+        pending = isinstance(private_key, Future)
+        self._key = None if pending else private_key
+        self._pending = private_key if pending else None
+        self._public = None
+        self._public_object = None
+
+    @property
+    def _private_key(self):
+        """The private key; waits for a background generation to finish on first use."""
+        key = self._key
+        if key is None:
+            key = self._key = self._pending.result()
+        return key
+
+    @property
+    def _public_key(self):
+        """The public key object (built once: Verify, Encrypt and Encapsulate use it per call)."""
+        public = self._public_object
+        if public is None:
+            public = self._public_object = self._private_key.public_key()
+        return public
+
+    @property
+    def _public_der(self) -> bytes:
+        public = self._public
+        if public is None:
+            public = self._public = _public_spki(self._public_key)
+        return public
+
+    def is_ready(self) -> bool:
+        """True once the key exists (False only while a background generation is running)."""
+        return self._key is not None or self._pending.done()
 
     # -- construction ----------------------------------------------------------------
 
@@ -189,6 +240,19 @@ class AsymmetricMaterial(OpaqueHandle):
         """New key material for ``spec`` from the OS CSPRNG (CreateKey with Origin AWS_KMS)."""
         spec = _asymmetric_spec(spec)
         return cls(spec, _generate_private_key(spec), _CONSTRUCT)
+
+    @classmethod
+    def generate_in_background(cls, spec: str) -> "AsymmetricMaterial":
+        """New key material generated in a worker thread; the first use waits for it.
+
+        CreateKey stays honest (a real key from the OS CSPRNG, generated at
+        once) without making the caller wait for an RSA prime search: the
+        handle is returned immediately and every operation that needs the key
+        (sign, decrypt, the public key...) blocks until it exists. OpenSSL
+        releases the GIL while it searches, so a notebook keeps running.
+        """
+        spec = _asymmetric_spec(spec)
+        return cls(spec, _keygen_executor().submit(_generate_private_key, spec), _CONSTRUCT)
 
     @classmethod
     def from_pkcs8(cls, spec: str, der: bytes) -> "AsymmetricMaterial":
@@ -331,7 +395,7 @@ class AsymmetricMaterial(OpaqueHandle):
         its DIGEST, RAW vs EXTERNAL_MU): the signature is over the same thing.
         """
         message = self._signing_input(algorithm, message, message_type)
-        public_key, family, signature = self._private_key.public_key(), self.family, bytes(signature)
+        public_key, family, signature = self._public_key, self.family, bytes(signature)
         try:
             if family == "RSA":
                 public_key.verify(signature, message, self._rsa_padding(algorithm),
@@ -367,7 +431,7 @@ class AsymmetricMaterial(OpaqueHandle):
             raise errors.ValidationException(
                 f"Algorithm {algorithm} and key spec {self._spec} cannot encrypt data larger than "
                 f"{limit} bytes (got {len(plaintext)} bytes).")
-        return self._private_key.public_key().encrypt(plaintext, self._oaep(algorithm))
+        return self._public_key.encrypt(plaintext, self._oaep(algorithm))
 
     def decrypt(self, algorithm: str, ciphertext: bytes) -> bytes:
         """Decrypt RSA-OAEP ciphertext made here or outside with the public key.
@@ -409,7 +473,7 @@ class AsymmetricMaterial(OpaqueHandle):
     def encapsulate(self, algorithm: str) -> Encapsulation:
         """Encapsulate: a fresh 32-byte shared secret and its ciphertext, from the public key."""
         self._require_algorithm("ENCAPSULATE_DECAPSULATE", algorithm)
-        shared_secret, ciphertext = self._private_key.public_key().encapsulate()
+        shared_secret, ciphertext = self._public_key.encapsulate()
         return Encapsulation(ciphertext, shared_secret)
 
     def decapsulate(self, algorithm: str, ciphertext: bytes) -> bytes:

@@ -11,78 +11,75 @@ from ..specs import RSA_OAEP_MAX_PLAINTEXT
 from .key import Key
 from .pipeline import Call
 from .registry import operation
+from .usage import key_material, refuse_encryption_context, require_algorithm, require_usage
 
 _SYMMETRIC = "SYMMETRIC_DEFAULT"
 _DATA_KEY_BYTES = {"AES_256": 32, "AES_128": 16}
 
 
-def require_usage(key: Key, usage: str, operation: str) -> None:
-    """InvalidKeyUsageException unless the key's KeyUsage is ``usage``."""
-    if key.usage != usage:
-        raise errors.InvalidKeyUsageException(
-            f"{key.arn} key usage is {key.usage} which is not valid for {operation}.")
-
-
 def require_symmetric(key: Key, operation: str) -> None:
-    """Data-key operations and encryption context need a symmetric encryption key."""
+    """Data-key operations need a symmetric encryption key (InvalidKeyUsageException)."""
     if key.spec.name != _SYMMETRIC:
         raise errors.InvalidKeyUsageException(
             f"{key.arn} key usage is {key.usage} and key spec is {key.spec.name}, which is not "
             f"valid for {operation}. Use a symmetric encryption KMS key.")
 
 
-def _algorithm(key: Key, requested: str | None, operation: str) -> str:
-    algorithms = key.spec.usages.get("ENCRYPT_DECRYPT", ())
-    algorithm = requested or _SYMMETRIC
-    if algorithm not in algorithms:
-        raise errors.InvalidKeyUsageException(
-            f"The encryption algorithm {algorithm} is not supported by {key.arn}; "
-            f"it supports {', '.join(algorithms) or 'no encryption algorithm'}.")
-    return algorithm
+def _algorithm(key: Key, requested: str | None) -> str:
+    """The EncryptionAlgorithm to use: SYMMETRIC_DEFAULT unless named; it must suit the key spec.
+
+    An RSA key therefore needs an explicit RSAES_OAEP_* algorithm: the default
+    gets AWS's "Algorithm SYMMETRIC_DEFAULT is incompatible with key spec RSA_2048."
+    """
+    return require_algorithm(key, "ENCRYPT_DECRYPT", requested or _SYMMETRIC)
 
 
 def encrypt_with(key: Key, plaintext: bytes, context: dict | None, algorithm: str,
                  operation: str) -> tuple[bytes, str | None]:
-    """Encrypt under a key's current material -> (ciphertext blob, KeyMaterialId or None)."""
+    """Encrypt under a key's current material -> (ciphertext, KeyMaterialId or None).
+
+    Symmetric keys write a ciphertext blob bound to the encryption context.
+    RSA keys write plain RSAES-OAEP ciphertext (what the public key makes
+    outside KMS too); they take no encryption context and at most
+    ``RSA_OAEP_MAX_PLAINTEXT`` bytes (ValidationException).
+    """
     if algorithm == _SYMMETRIC:
         version = key.current
         return version.material.encrypt(key.arn, version.material_id, plaintext, context), \
             version.material_id
-    if context:
-        raise errors.ValidationException(
-            "EncryptionContext is not supported with asymmetric KMS keys.")
+    refuse_encryption_context(key, context)
     limit = RSA_OAEP_MAX_PLAINTEXT[key.spec.name][algorithm]
     if len(plaintext) > limit:
         raise errors.ValidationException(
             f"Plaintext of {len(plaintext)} bytes is too long for {key.spec.name} with {algorithm}: "
             f"the limit is {limit} bytes.")
-    return key.current.material.encrypt(algorithm, plaintext), None
+    return key_material(key).encrypt(algorithm, plaintext), None
 
 
 def decrypt_blob(call: Call, blob: bytes, context: dict | None, key_identifier: str | None,
                  algorithm: str | None, action: str, operation: str):
     """The shared half of Decrypt and ReEncrypt: find, authorize and use the key.
 
-    Returns (key, plaintext, algorithm, KeyMaterialId or None).
+    A symmetric ciphertext names its key; an RSA ciphertext does not, so
+    decrypting one needs the KeyId and the RSAES_OAEP_* algorithm it was made
+    with (AWS's rule). Returns (key, plaintext, algorithm, KeyMaterialId or None).
     """
     svc = call.service
     named = svc.resolve(key_identifier) if key_identifier is not None else None
     if named is not None and named.spec.name != _SYMMETRIC:
         key = named
         require_usage(key, "ENCRYPT_DECRYPT", operation)
-        algorithm = _algorithm(key, algorithm, operation)
-        if algorithm == _SYMMETRIC:
-            raise errors.InvalidKeyUsageException(
-                f"{key.arn} is an asymmetric KMS key; specify an RSAES_OAEP encryption algorithm.")
-        if context:
-            raise errors.ValidationException(
-                "EncryptionContext is not supported with asymmetric KMS keys.")
+        algorithm = _algorithm(key, algorithm)
+        refuse_encryption_context(key, context)
         call.authorize(key, action)
         call.check_state(key, operation)
-        return key, key.current.material.decrypt(algorithm, blob), algorithm, None
-    if algorithm not in (None, _SYMMETRIC):
-        raise errors.InvalidCiphertextException(
-            f"The ciphertext was not produced with the {algorithm} encryption algorithm.")
+        return key, key_material(key).decrypt(algorithm, blob), algorithm, None
+    if named is not None:
+        _algorithm(named, algorithm)  # an RSAES algorithm with a symmetric key
+    elif algorithm not in (None, _SYMMETRIC):
+        raise errors.ValidationException(
+            f"Specify the KeyId of the asymmetric KMS key to decrypt ciphertext encrypted with "
+            f"{algorithm}; only symmetric ciphertext names its KMS key.")
     parts: BlobParts = parse_blob(blob)
     key = _key_for_blob(call, parts)
     if named is not None and named is not key:
@@ -119,7 +116,7 @@ def encrypt(call: Call, params: dict) -> dict:
     """Encrypt: up to 4,096 bytes under a KMS key (symmetric or RSA)."""
     key = call.key
     require_usage(key, "ENCRYPT_DECRYPT", "Encrypt")
-    algorithm = _algorithm(key, params.get("EncryptionAlgorithm"), "Encrypt")
+    algorithm = _algorithm(key, params.get("EncryptionAlgorithm"))
     blob, material_id = encrypt_with(key, params["Plaintext"], params.get("EncryptionContext"),
                                      algorithm, "Encrypt")
     if material_id:  # not in Encrypt's response shape, but CloudTrail logs it
@@ -157,15 +154,23 @@ def decrypt(call: Call, params: dict) -> dict:
 @operation("ReEncrypt", key_param="DestinationKeyId", action="kms:ReEncryptTo",
            cross_account=True, crypto=True, dry_run=True, read_only=True)
 def re_encrypt(call: Call, params: dict) -> dict:
-    """ReEncrypt: decrypt and encrypt again inside KMS; the plaintext never leaves."""
+    """ReEncrypt: decrypt and encrypt again inside KMS; the plaintext never leaves.
+
+    Works between any two ENCRYPT_DECRYPT keys, symmetric or RSA, in both
+    directions; an RSA side needs its RSAES_OAEP_* algorithm (and the source
+    RSA key its SourceKeyId), and an RSA destination the RSA plaintext limit.
+    """
     dest = call.key
+    require_usage(dest, "ENCRYPT_DECRYPT", "ReEncrypt")
+    dest_alg = _algorithm(dest, params.get("DestinationEncryptionAlgorithm"))
+    if dest_alg != _SYMMETRIC:
+        refuse_encryption_context(dest, params.get("DestinationEncryptionContext"),
+                                  "DestinationEncryptionContext")
     src, plaintext, src_alg, src_material = decrypt_blob(
         call, params["CiphertextBlob"], params.get("SourceEncryptionContext"),
         params.get("SourceKeyId"), params.get("SourceEncryptionAlgorithm"), "kms:ReEncryptFrom",
         "ReEncrypt")
     call.extra_keys.append(src)
-    require_usage(dest, "ENCRYPT_DECRYPT", "ReEncrypt")
-    dest_alg = _algorithm(dest, params.get("DestinationEncryptionAlgorithm"), "ReEncrypt")
     blob, dest_material = encrypt_with(dest, plaintext, params.get("DestinationEncryptionContext"),
                                        dest_alg, "ReEncrypt")
     out = {"CiphertextBlob": blob, "SourceKeyId": src.arn, "KeyId": dest.arn,

@@ -30,14 +30,14 @@ def _pick_spec(params: dict):
         raise errors.UnsupportedOperationException(spec.unsupported)
     usage = params.get("KeyUsage")
     if usage is None:
-        if spec.default_usage is None:
-            if len(spec.usages) == 1 and spec.family not in ("HMAC",):
-                usage = next(iter(spec.usages))
-            else:
-                raise errors.ValidationException(
-                    f"You must specify a KeyUsage value for a KMS key with the {spec.name} key spec.")
-        else:
-            usage = spec.default_usage
+        # AWS's default is ENCRYPT_DECRYPT for every spec; KeyUsage is "required"
+        # for any spec that cannot encrypt (ECC, Ed25519, ML-DSA, ML-KEM, HMAC)
+        usage = "ENCRYPT_DECRYPT"
+        if usage not in spec.usages:
+            raise errors.ValidationException(
+                f"You must specify a KeyUsage value for a KMS key with the {spec.name} key spec: "
+                f"the default, ENCRYPT_DECRYPT, is not compatible with it. Valid values for "
+                f"{spec.name} are {', '.join(spec.usages)}.")
     if usage not in spec.usages:
         raise errors.ValidationException(
             f"KeyUsage {usage} is not compatible with KeySpec {spec.name}.")
@@ -46,7 +46,21 @@ def _pick_spec(params: dict):
 
 @operation("CreateKey", key_param=None, iam_only=True)
 def create_key(call: Call, params: dict) -> dict:
-    """CreateKey: a new customer managed key (Origin AWS_KMS or EXTERNAL)."""
+    """CreateKey: a new customer managed key (Origin AWS_KMS or EXTERNAL).
+
+    KeySpec and KeyUsage are fixed for life: one key never both encrypts and
+    signs. KeyUsage defaults to ENCRYPT_DECRYPT, so it must be given for every
+    spec that cannot encrypt; a pair the spec table does not allow is a
+    ValidationException, and specs without a vetted implementation (SM2,
+    ML_KEM_512) an UnsupportedOperationException saying why.
+
+    Key material is generated here, from the OS CSPRNG. RSA key pairs (a prime
+    search: RSA_4096 takes 0.1 to 1.5 s) are generated in a worker thread
+    that starts now: CreateKey returns at once, DescribeKey, aliases, tags and
+    policies never wait, and the first operation that needs the key (Sign,
+    Decrypt, GetPublicKey...) waits for the rest of the generation. OpenSSL
+    releases the GIL meanwhile, so a notebook keeps running.
+    """
     svc = call.service
     spec, usage = _pick_spec(params)
     origin = params.get("Origin", "AWS_KMS")

@@ -1,0 +1,53 @@
+"""HMAC keys: GenerateMac and VerifyMac.
+
+AWS KMS rules modelled here (GenerateMac and VerifyMac API reference):
+
+* the key's KeyUsage must be GENERATE_VERIFY_MAC and the MacAlgorithm the one
+  its key spec supports (HMAC_256 <-> HMAC_SHA_256), else
+  ``InvalidKeyUsageException``;
+* the Message is 1..4,096 bytes; the MAC is a standard RFC 2104 HMAC;
+* VerifyMac compares in constant time and never answers ``MacValid: False``:
+  a mismatch raises ``KMSInvalidMacException``.
+
+With ``DryRun`` only the key, usage and algorithm are checked.
+"""
+
+from __future__ import annotations
+
+from .. import errors
+from .pipeline import Call
+from .registry import operation
+from .usage import key_material, require_algorithm, require_usage
+
+__all__ = ["generate_mac", "verify_mac"]
+
+
+def _mac_key(call: Call, params: dict, operation_name: str):
+    key = call.key
+    require_usage(key, "GENERATE_VERIFY_MAC", operation_name)
+    require_algorithm(key, "GENERATE_VERIFY_MAC", params["MacAlgorithm"])
+    return key
+
+
+@operation("GenerateMac", cross_account=True, crypto=True, dry_run=True, read_only=True)
+def generate_mac(call: Call, params: dict) -> dict:
+    """GenerateMac: the HMAC of a message under an HMAC KMS key."""
+    key = _mac_key(call, params, "GenerateMac")
+    algorithm = params["MacAlgorithm"]
+    if params.get("DryRun"):
+        return {"MacAlgorithm": algorithm, "KeyId": key.arn}
+    mac = key_material(key).generate_mac(algorithm, params["Message"])
+    return {"Mac": mac, "MacAlgorithm": algorithm, "KeyId": key.arn}
+
+
+@operation("VerifyMac", cross_account=True, crypto=True, dry_run=True, read_only=True)
+def verify_mac(call: Call, params: dict) -> dict:
+    """VerifyMac: MacValid True, or KMSInvalidMacException (never False, as in AWS)."""
+    key = _mac_key(call, params, "VerifyMac")
+    algorithm = params["MacAlgorithm"]
+    if not params.get("DryRun") and \
+            not key_material(key).verify_mac(algorithm, params["Message"], params["Mac"]):
+        raise errors.KMSInvalidMacException(
+            "The HMAC verification failed: the MAC does not match the message, the MAC "
+            "algorithm and this KMS key.")
+    return {"KeyId": key.arn, "MacValid": True, "MacAlgorithm": algorithm}
