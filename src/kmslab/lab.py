@@ -21,6 +21,7 @@ from .arns import IdSource
 from .audit import AuditLog
 from .clock import VirtualClock
 from .events import EventBus
+from .faults import Faults
 from .hooks import Hooks
 from .identity import Principal, account_root
 from .service import KMSService, Request
@@ -52,6 +53,7 @@ class Lab:
         self.custom_key_stores = CustomKeyStores(self)
         self.cloudhsm = CloudHsm(self)
         self.xks = XksProxies(self)
+        self.faults = Faults(self)
         self.default_account = account_id
         self.default_region = region
         self.regions = [region]
@@ -226,6 +228,7 @@ class Lab:
     def __getstate__(self) -> dict:
         state = dict(self.__dict__)
         state["hooks"] = Hooks()  # attachments (widgets, callbacks) are not state
+        state["faults"] = Faults(self)  # injected faults are hooks too
         return state
 
 
