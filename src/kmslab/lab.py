@@ -29,6 +29,7 @@ from .service.authorization import OpenAuthorizer
 from .service.key import Key
 from .service.keystores import CustomKeyStores
 from .world.cloudhsm import CloudHsm
+from .world.s3 import S3World
 from .world.xks import XksProxies, XksProxy
 
 __all__ = ["Lab", "DEFAULT_ACCOUNT", "DEFAULT_REGION"]
@@ -54,6 +55,7 @@ class Lab:
         self.cloudhsm = CloudHsm(self)
         self.xks = XksProxies(self)
         self.faults = Faults(self)
+        self.s3 = S3World(self)
         self.default_account = account_id
         self.default_region = region
         self.regions = [region]
@@ -129,6 +131,14 @@ class Lab:
         caller = self.principal(as_, account)
         self.kms_service(caller.account_id, region)
         return KMSClient(self, region, caller)
+
+    def service(self, service_name: str, *, region_name: str | None = None,
+                account: str | None = None, as_: Principal | str | None = None):
+        """A boto3-shaped client of an integrated service that uses KMS for you (``"s3"``)."""
+        if service_name != "s3":
+            raise ValueError(f"the lab simulates no {service_name!r} service (only 's3')")
+        caller = self.principal(as_, account)
+        return self.s3.client(caller, region_name or self.default_region)
 
     def principal(self, who: Principal | str | None = None, account: str | None = None) -> Principal:
         """Resolve a caller: a Principal, an ARN, a user name, or None (the admin)."""
