@@ -47,12 +47,14 @@ def test_aws_managed_key_cannot_be_changed(lab, kms, s3):
     assert use["Principal"] == {"AWS": "*"}
     assert use["Condition"]["StringEquals"] == {"kms:CallerAccount": "111122223333",
                                                 "kms:ViaService": "s3.us-east-1.amazonaws.com"}
-    with pytest.raises(errors.UnsupportedOperationException):
+    # the policy gives the account only Describe*/Get*/List*: even the admin is refused
+    with pytest.raises(errors.AccessDeniedException):
         kms.put_key_policy(KeyId=key_id, Policy=json.dumps(policy))
-    with pytest.raises(errors.UnsupportedOperationException):
+    with pytest.raises(errors.AccessDeniedException):
         kms.schedule_key_deletion(KeyId=key_id)
-    with pytest.raises(errors.InvalidAliasNameException):
-        kms.create_alias(AliasName="alias/aws/mine", TargetKeyId=key_id)
+    with pytest.raises(errors.AccessDeniedException):
+        kms.encrypt(KeyId=key_id, Plaintext=b"direct")  # not through S3: kms:ViaService fails
+    assert kms.describe_key(KeyId=key_id)["KeyMetadata"]["KeyManager"] == "AWS"
     key = lab.kms_service("111122223333", "us-east-1").keys[key_id]
     assert key.rotation_enabled and key.rotation_period_days == 365
 
@@ -89,7 +91,9 @@ def test_customer_managed_key_and_kms_errors(lab, kms, s3):
 
 
 def test_envelope_layout_data_key_decrypts_object(lab, kms, s3):
-    s3.put_object(Bucket="reports", Key="k", Body=b"payload", ServerSideEncryption="aws:kms")
+    key_id = kms.create_key()["KeyMetadata"]["KeyId"]  # yours: you may call Decrypt directly
+    s3.put_object(Bucket="reports", Key="k", Body=b"payload", ServerSideEncryption="aws:kms",
+                  SSEKMSKeyId=key_id)
     stored = lab.s3.buckets["reports"].objects["k"]
     data_key = kms.decrypt(CiphertextBlob=stored.encrypted_data_key,
                            EncryptionContext=stored.context)["Plaintext"]

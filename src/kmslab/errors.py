@@ -122,6 +122,14 @@ _TABLE = [
     ("SerializationException", "The request body could not be parsed."),
     ("InvalidClientTokenId", "The access key id does not exist."),
     ("ExpiredTokenException", "The security token has expired."),
+    # IAM and STS error codes (the lab's IAM and STS clients)
+    ("NoSuchEntity", "The IAM entity (user, role, policy, access key) does not exist.", 404),
+    ("EntityAlreadyExists", "An IAM entity with that name already exists.", 409),
+    ("MalformedPolicyDocument", "The IAM policy document is not valid.", 400),
+    ("AccessDenied", "The caller is not authorized to perform the IAM or STS action.", 403),
+    ("DeleteConflict", "The IAM entity still has subordinate entities.", 409),
+    ("LimitExceeded", "An IAM quota was exceeded.", 409),
+    ("ValidationError", "A parameter failed to satisfy IAM's constraints.", 400),
 ]
 
 ERRORS: dict[str, type[KMSError]] = {}

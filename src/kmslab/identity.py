@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 __all__ = ["Principal", "account_root", "aws_service"]
 
@@ -26,6 +27,7 @@ class Principal:
     role_arn: str | None = None
     session_name: str | None = None
     service: str | None = None  # for AWSService principals, e.g. "s3.amazonaws.com"
+    session_issued: datetime | None = None  # when STS issued an assumed-role session
 
     @property
     def policy_arn(self) -> str:
@@ -43,10 +45,17 @@ class Principal:
         if self.type == "IAMUser":
             ident["userName"] = self.name
         if self.type == "AssumedRole" and self.role_arn:
-            ident["sessionContext"] = {"sessionIssuer": {
-                "type": "Role", "principalId": self.principal_id.split(":")[0],
-                "arn": self.role_arn, "accountId": self.account_id,
-                "userName": self.role_arn.rsplit("/", 1)[-1]}}
+            attributes = {}
+            if self.session_issued is not None:
+                attributes["creationDate"] = self.session_issued.strftime("%Y-%m-%dT%H:%M:%SZ")
+            attributes["mfaAuthenticated"] = "false"
+            ident["sessionContext"] = {
+                "sessionIssuer": {
+                    "type": "Role", "principalId": self.principal_id.split(":")[0],
+                    "arn": self.role_arn, "accountId": self.account_id,
+                    "userName": self.role_arn.rsplit("/", 1)[-1]},
+                "webIdFederationData": {},
+                "attributes": attributes}
         return ident
 
 

@@ -12,9 +12,11 @@ OS CSPRNG.
 
 from __future__ import annotations
 
+import json
 import threading
 from functools import partial
 from datetime import datetime, timedelta
+from typing import Iterable, Mapping
 
 from . import arns, errors
 from .arns import IdSource
@@ -23,9 +25,11 @@ from .clock import VirtualClock
 from .events import EventBus
 from .faults import Faults
 from .hooks import Hooks
+from .iam import ADMINISTRATOR_ACCESS, IAM, IAMClient, IAMRole, IAMUser, STSClient
 from .identity import Principal, account_root
+from .policy import Decision
 from .service import KMSService, Request
-from .service.authorization import OpenAuthorizer
+from .service.authorization import PolicyAuthorizer, request_context
 from .service.key import Key
 from .service.keystores import CustomKeyStores
 from .world.cloudhsm import CloudHsm
@@ -50,7 +54,13 @@ class Lab:
         self.audit = AuditLog(self.ids, self.clock)
         self.events = EventBus(self.clock, self.ids)
         self.hooks = Hooks()
-        self.authorizer = OpenAuthorizer()
+        self.iam = IAM(self.ids, self.clock)
+        self.authorizer = PolicyAuthorizer(self)
+        #: grant token -> grant (tokens make a grant usable before it is in effect)
+        self.grant_tokens: dict = {}
+        #: how long a new grant takes to be in effect without a grant token (AWS: eventual
+        #: consistency, "usually less than five minutes"); 0 = at once
+        self.grant_delay = timedelta(0)
         self.custom_key_stores = CustomKeyStores(self)
         self.cloudhsm = CloudHsm(self)
         self.xks = XksProxies(self)
@@ -75,9 +85,10 @@ class Lab:
         if len(account_id) != 12 or not account_id.isdigit():
             raise ValueError("an AWS account id has 12 digits")
         if account_id not in self.accounts:
-            admin = Principal(f"arn:aws:iam::{account_id}:user/admin", account_id, "IAMUser",
-                              "admin", "AIDA" + self.ids.hex(9).upper()[:17])
-            self.accounts[account_id] = {"name": name or account_id, "admin": admin,
+            self.iam.accounts.add(account_id)
+            admin = self.iam.create_user(account_id, "admin")
+            self.iam.put_policy(admin, "AdministratorAccess", ADMINISTRATOR_ACCESS)
+            self.accounts[account_id] = {"name": name or account_id, "admin": admin.principal,
                                          "root": account_root(account_id)}
         return account_id
 
@@ -99,6 +110,43 @@ class Lab:
                          external_keys: tuple[str, ...] = ()) -> XksProxy:
         """A simulated external key store proxy (and key manager) holding ``external_keys``."""
         return self.xks.create_proxy(uri_endpoint, uri_path, keys=external_keys)
+
+    def add_user(self, name: str, policy: str | Mapping | None = None, *,
+                 account: str | None = None) -> IAMUser:
+        """Create an IAM user (optionally with an inline identity policy named ``policy``).
+
+        ``policy`` is a JSON document (text or dict). Returns the user; its
+        ``.arn`` is what key policies name; ``lab.client(as_=name)`` acts as it.
+        """
+        user = self.iam.create_user(account or self.default_account, name)
+        if policy is not None:
+            self.iam.put_policy(user, "policy", _json(policy))
+        return user
+
+    def add_role(self, name: str, trusted: Iterable[str] = (), policy: str | Mapping | None = None,
+                 *, account: str | None = None) -> IAMRole:
+        """Create an IAM role whose trust policy lets ``trusted`` principals assume it.
+
+        ``trusted``: user names (of the role's account), ARNs or account ids;
+        empty trusts the account (its IAM policies then decide, as in AWS).
+        """
+        account = account or self.default_account
+        names = [self._principal_arn(t, account) for t in trusted] or \
+            [f"arn:aws:iam::{account}:root"]
+        trust = {"Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Principal": {"AWS": names[0] if len(names) == 1 else names},
+            "Action": "sts:AssumeRole"}]}
+        role = self.iam.create_role(account, name, json.dumps(trust, indent=2))
+        if policy is not None:
+            self.iam.put_policy(role, "policy", _json(policy))
+        return role
+
+    def _principal_arn(self, who: str, account: str) -> str:
+        if who.startswith("arn:"):
+            return who
+        if len(who) == 12 and who.isdigit():
+            return f"arn:aws:iam::{who}:root"
+        return self.iam.user(account, who).arn
 
     def admin(self, account: str | None = None) -> Principal:
         """The account's administrator (the default caller)."""
@@ -123,12 +171,21 @@ class Lab:
     # ------------------------------------------------------------ clients
     def client(self, service_name: str = "kms", *, region_name: str | None = None,
                account: str | None = None, as_: Principal | str | None = None):
-        """A boto3-shaped client (``lab.client("kms")``), acting as ``as_`` (default: the admin)."""
+        """A boto3-shaped client: ``"kms"`` (default), ``"iam"`` or ``"sts"``.
+
+        ``as_`` is who the client acts as: a user name, a role name (a role
+        session named ``kmslab``), an ARN, an access key id, a Principal, or
+        None for the account's ``admin`` user.
+        """
         from .client import KMSClient
-        if service_name != "kms":
-            raise ValueError(f"the lab has no {service_name!r} client")
-        region = region_name or self.default_region
         caller = self.principal(as_, account)
+        if service_name == "iam":
+            return IAMClient(self, caller)
+        if service_name == "sts":
+            return STSClient(self, caller)
+        if service_name != "kms":
+            raise ValueError(f"the lab has no {service_name!r} client (kms, iam, sts)")
+        region = region_name or self.default_region
         self.kms_service(caller.account_id, region)
         return KMSClient(self, region, caller)
 
@@ -140,18 +197,100 @@ class Lab:
         caller = self.principal(as_, account)
         return self.s3.client(caller, region_name or self.default_region)
 
-    def principal(self, who: Principal | str | None = None, account: str | None = None) -> Principal:
-        """Resolve a caller: a Principal, an ARN, a user name, or None (the admin)."""
+    def principal(self, who: Principal | IAMUser | IAMRole | str | None = None,
+                  account: str | None = None) -> Principal:
+        """Resolve a caller: a Principal, user or role record, ARN, access key id, name, or None.
+
+        A role (by name, ARN or record) becomes a session named ``kmslab``, as if
+        the role had been assumed; ``sts.assume_role`` is the way that checks
+        the trust policy.
+        """
         if isinstance(who, Principal):
             return who
+        if isinstance(who, IAMUser):
+            return who.principal
+        if isinstance(who, IAMRole):
+            return who.session("kmslab")
         account = account or self.default_account
         if who is None:
             return self.admin(account)
-        if who in ("root", f"arn:aws:iam::{account}:root"):
+        if who == "root":
             return self.accounts[account]["root"]
-        if who in ("admin", self.admin(account).arn):
-            return self.admin(account)
-        raise errors.NotFoundException(f"No principal named {who!r} in account {account}.")
+        iam = self.iam
+        if who.startswith(("AKIA", "ASIA")) and who in iam.access_keys:
+            return iam.resolve_access_key(who)[0]
+        if who.startswith("arn:"):
+            parts = who.split(":", 5)
+            if len(parts) == 6 and parts[5] == "root" and parts[4] in self.accounts:
+                return self.accounts[parts[4]]["root"]
+            if who in iam.users:
+                return iam.users[who].principal
+            if who in iam.roles:
+                return iam.roles[who].session("kmslab")
+            if parts[2] == "sts" and parts[5].startswith("assumed-role/"):
+                _, role_name, session = parts[5].split("/", 2)
+                return iam.role(parts[4], role_name).session(session)
+            raise errors.NotFoundException(f"No principal {who!r} in the lab.")
+        try:
+            return iam.user(account, who).principal
+        except errors.KMSError:
+            pass
+        try:
+            return iam.role(account, who).session("kmslab")
+        except errors.KMSError:
+            raise errors.NotFoundException(
+                f"No user or role named {who!r} in account {account}.") from None
+
+    def resolve_access_key(self, access_key_id: str) -> tuple[Principal, str]:
+        """The principal and secret of an access key id (UnrecognizedClientException if unknown)."""
+        return self.iam.resolve_access_key(access_key_id)
+
+    def explain(self, principal: Principal | IAMUser | IAMRole | str | None, action: str,
+                key: str | Key | None, context: Mapping[str, str] | None = None, *,
+                region: str | None = None, via_service: str | None = None,
+                source_ip: str = "127.0.0.1", grant_tokens: Iterable[str] = (),
+                conditions: Mapping[str, object] | None = None) -> Decision:
+        """Would ``principal`` be allowed ``action`` on ``key``? A Decision that says why.
+
+        Makes no request and changes nothing. ``action`` is ``"kms:Encrypt"`` or
+        ``"Encrypt"``; ``key`` any key id form (None or ``"*"`` for IAM-only
+        actions such as kms:CreateKey); ``context`` the encryption context;
+        ``conditions`` extra condition keys (``{"aws:SourceIp": ...}``).
+        Show it, or use ``.allowed``, ``.text()``, ``.records()``.
+        """
+        caller = self.principal(principal)
+        region = region or self.default_region
+        if not action.startswith("kms:"):
+            action = "kms:" + action
+        op_name = action[4:]
+        params: dict = {}
+        if context:
+            params["EncryptionContext"] = dict(context)
+            if op_name == "ReEncryptFrom":
+                params["SourceEncryptionContext"] = dict(context)
+            elif op_name == "ReEncryptTo":
+                params["DestinationEncryptionContext"] = dict(context)
+            elif op_name == "CreateGrant":
+                params["Constraints"] = {"EncryptionContextSubset": dict(context)}
+        if op_name in ("ReEncryptFrom", "ReEncryptTo"):
+            op_name = "ReEncrypt"
+        resolved = None
+        if isinstance(key, Key):
+            resolved = key
+        elif key not in (None, "*"):
+            resolved = self.kms_service(caller.account_id, region).resolve(key)
+            if isinstance(key, str) and (key.startswith("alias/") or ":alias/" in key):
+                params["KeyId"] = key
+        ctx = request_context(caller, op_name, action, resolved, params, region=region,
+                              now=self.clock.now(), via_service=via_service, source_ip=source_ip,
+                              key_param="KeyId")
+        if conditions:
+            ctx.conditions = {**ctx.conditions, **conditions}
+        authorizer = self.authorizer
+        if not isinstance(authorizer, PolicyAuthorizer):
+            authorizer = PolicyAuthorizer(self)
+        tokens = authorizer.token_grants(grant_tokens) if grant_tokens else ()
+        return authorizer.decide(ctx, resolved, tokens)
 
     def handle(self, operation: str, params: dict, *, region: str | None = None,
                caller: Principal | None = None, source_ip: str = "127.0.0.1",
@@ -245,3 +384,6 @@ class Lab:
 def _delete_key(lab: Lab, key: Key) -> None:
     """Scheduled action: delete a key whose waiting period ended."""
     lab._delete_key(key)
+
+def _json(policy: str | Mapping) -> str:
+    return policy if isinstance(policy, str) else json.dumps(policy, indent=2)

@@ -1,21 +1,205 @@
-"""The authorization seam of the pipeline (step 3).
+"""The authorization seam of the pipeline (step 3): key policy + IAM policies + grants.
 
-``Authorizer`` is what the pipeline asks before every operation. The lab
-installs the policy-evaluating authorizer; ``OpenAuthorizer`` allows
-everything and only checks that key policies are JSON documents (useful to
-isolate a lesson from permissions).
+:class:`PolicyAuthorizer` (the lab's default) turns each request into a
+:class:`~kmslab.policy.RequestContext` and asks :func:`kmslab.policy.decide`,
+raising the decision's ``AccessDeniedException`` (with ``.explanation``) on
+a deny. Which condition keys a request carries, and from which parameter, is
+one table, :data:`REQUEST_CONDITIONS`; the keys every request carries
+(``kms:ViaService``, ``aws:SourceIp``, ``aws:CurrentTime``, the key's own
+``kms:KeySpec``/``kms:ResourceAliases``/``aws:ResourceTag/*``...) are added
+by :func:`request_context`.
+
+Decisions are cached only when they cannot depend on the request: no
+statement of the key policy or of the caller's IAM policies has a
+Condition and no grant on the key has constraints. The cache key holds the
+key's ``revision`` (bumped by PutKeyPolicy, grants, aliases, tags) and the
+IAM ``revision``, so any change invalidates it.
+
+``OpenAuthorizer`` allows everything (useful to isolate a lesson from
+permissions, and the reference the authorization benchmark compares with).
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any, Callable
 
-from .. import errors
+from .. import arns, errors
+from ..identity import Principal
+from ..policy import (LOCKOUT_MESSAGE, Decision, Policy, RequestContext, decide, parse_policy,
+                      would_lock_out)
 
-__all__ = ["OpenAuthorizer"]
+if TYPE_CHECKING:  # pragma: no cover
+    from .key import Key
+
+__all__ = ["OpenAuthorizer", "PolicyAuthorizer", "REQUEST_CONDITIONS", "request_context"]
+
+_SYMMETRIC = "SYMMETRIC_DEFAULT"
 
 
+# ----------------------------------------------------------------- the table
+def _grant_constraint_type(params: dict) -> list[str] | None:
+    constraints = params.get("Constraints") or {}
+    kinds = [k for k in ("EncryptionContextEquals", "EncryptionContextSubset") if k in constraints]
+    return kinds or None
+
+
+def _request_tags(params: dict) -> dict[str, Any]:
+    tags = params.get("Tags") or []
+    out: dict[str, Any] = {f"aws:RequestTag/{t['TagKey']}": t["TagValue"] for t in tags}
+    if tags:
+        out["aws:TagKeys"] = [t["TagKey"] for t in tags]
+    return out
+
+
+def _create_key_usage(params: dict) -> str:
+    from ..specs import KEY_SPECS
+    spec = KEY_SPECS.get(params.get("KeySpec") or params.get("CustomerMasterKeySpec") or _SYMMETRIC)
+    return params.get("KeyUsage") or (spec.default_usage if spec else None) or "ENCRYPT_DECRYPT"
+
+
+def P(name: str, default: Any = None) -> Callable:
+    """Condition value = request parameter ``name`` (or ``default`` when absent)."""
+    return lambda params, via_service, action: params.get(name, default)
+
+
+def F(fn: Callable[[dict], Any]) -> Callable:
+    """Condition value computed from the parameters."""
+    return lambda params, via_service, action: fn(params)
+
+
+#: kms:GrantIsForAWSResource: true only when an integrated service calls on the caller's behalf
+_VIA = lambda params, via_service, action: via_service is not None  # noqa: E731
+#: ReEncrypt: the source parameter for kms:ReEncryptFrom, the destination one for kms:ReEncryptTo
+_BY_DIRECTION = lambda src, dst: (  # noqa: E731
+    lambda params, via_service, action: params.get(src if action == "kms:ReEncryptFrom" else dst)
+    or _SYMMETRIC)
+
+#: condition keys taken from each operation's parameters (absent values are absent keys)
+REQUEST_CONDITIONS: dict[str, dict[str, Callable]] = {
+    "Encrypt": {"kms:EncryptionAlgorithm": P("EncryptionAlgorithm", _SYMMETRIC)},
+    "Decrypt": {"kms:EncryptionAlgorithm": P("EncryptionAlgorithm", _SYMMETRIC)},
+    "ReEncrypt": {"kms:EncryptionAlgorithm": _BY_DIRECTION("SourceEncryptionAlgorithm",
+                                                           "DestinationEncryptionAlgorithm")},
+    "GenerateDataKey": {"kms:EncryptionAlgorithm": lambda p, r, a: _SYMMETRIC},
+    "GenerateDataKeyWithoutPlaintext": {"kms:EncryptionAlgorithm": lambda p, r, a: _SYMMETRIC},
+    "GenerateDataKeyPair": {"kms:DataKeyPairSpec": P("KeyPairSpec"),
+                            "kms:EncryptionAlgorithm": lambda p, r, a: _SYMMETRIC},
+    "GenerateDataKeyPairWithoutPlaintext": {"kms:DataKeyPairSpec": P("KeyPairSpec"),
+                                            "kms:EncryptionAlgorithm": lambda p, r, a: _SYMMETRIC},
+    "Sign": {"kms:SigningAlgorithm": P("SigningAlgorithm"), "kms:MessageType": P("MessageType", "RAW")},
+    "Verify": {"kms:SigningAlgorithm": P("SigningAlgorithm"), "kms:MessageType": P("MessageType", "RAW")},
+    "GenerateMac": {"kms:MacAlgorithm": P("MacAlgorithm")},
+    "VerifyMac": {"kms:MacAlgorithm": P("MacAlgorithm")},
+    "DeriveSharedSecret": {"kms:KeyAgreementAlgorithm": P("KeyAgreementAlgorithm")},
+    "GetParametersForImport": {"kms:WrappingAlgorithm": P("WrappingAlgorithm"),
+                               "kms:WrappingKeySpec": P("WrappingKeySpec")},
+    "ImportKeyMaterial": {"kms:ExpirationModel": P("ExpirationModel", "KEY_MATERIAL_EXPIRES"),
+                          "kms:ValidTo": P("ValidTo")},
+    "EnableKeyRotation": {"kms:RotationPeriodInDays": P("RotationPeriodInDays", 365)},
+    "ScheduleKeyDeletion": {"kms:ScheduleKeyDeletionPendingWindowInDays": P("PendingWindowInDays", 30)},
+    "PutKeyPolicy": {"kms:BypassPolicyLockoutSafetyCheck": P("BypassPolicyLockoutSafetyCheck", False)},
+    "CreateKey": {"kms:BypassPolicyLockoutSafetyCheck": P("BypassPolicyLockoutSafetyCheck", False),
+                  "kms:KeySpec": F(lambda p: p.get("KeySpec") or p.get("CustomerMasterKeySpec")
+                                   or _SYMMETRIC),
+                  "kms:KeyUsage": F(_create_key_usage),
+                  "kms:KeyOrigin": P("Origin", "AWS_KMS"),
+                  "kms:MultiRegion": P("MultiRegion", False),
+                  "kms:MultiRegionKeyType": F(lambda p: "PRIMARY" if p.get("MultiRegion") else None)},
+    "CreateGrant": {"kms:GrantOperations": P("Operations"),
+                    "kms:GranteePrincipal": P("GranteePrincipal"),
+                    "kms:RetiringPrincipal": P("RetiringPrincipal"),
+                    "kms:GrantConstraintType": F(_grant_constraint_type),
+                    "kms:GrantIsForAWSResource": _VIA},
+    "ListGrants": {"kms:GranteePrincipal": P("GranteePrincipal"),
+                   "kms:GrantIsForAWSResource": _VIA},
+    "RevokeGrant": {"kms:GrantIsForAWSResource": _VIA},
+    "UntagResource": {"aws:TagKeys": P("TagKeys")},
+    "ReplicateKey": {"kms:ReplicaRegion": P("ReplicaRegion")},
+    "UpdatePrimaryRegion": {"kms:PrimaryRegion": P("PrimaryRegion")},
+}
+
+#: where each action finds the encryption context its conditions and grant constraints read
+_EC_PARAM = {"kms:ReEncryptFrom": "SourceEncryptionContext",
+             "kms:ReEncryptTo": "DestinationEncryptionContext"}
+
+
+def _encryption_context(action: str, params: dict) -> dict | None:
+    if action == "kms:CreateGrant":
+        constraints = params.get("Constraints") or {}
+        return constraints.get("EncryptionContextEquals") or constraints.get("EncryptionContextSubset")
+    return params.get(_EC_PARAM.get(action, "EncryptionContext"))
+
+
+def _requested_alias(params: dict, key_param: str | None) -> str | None:
+    ident = params.get(key_param) if key_param else None
+    if isinstance(ident, str) and (ident.startswith("alias/") or ":alias/" in ident):
+        return "alias/" + ident.split(":alias/", 1)[-1].removeprefix("alias/")
+    return None
+
+
+def _same_key(params: dict, dest: "Key") -> bool | None:
+    """kms:ReEncryptOnSameKey: does the ciphertext name the destination key?"""
+    if dest is None:
+        return None
+    from ..crypto.symmetric import parse_blob
+    blob = params.get("CiphertextBlob")
+    if not blob:
+        return None
+    try:
+        return parse_blob(blob).key_id == dest.key_id
+    except errors.KMSError:
+        return None
+
+
+def request_context(caller: Principal, op_name: str, action: str, key: "Key | None",
+                    params: dict, *, region: str, now, via_service: str | None = None,
+                    source_ip: str | None = None, key_param: str | None = None,
+                    resource: str | None = None, destination: "Key | None" = None
+                    ) -> RequestContext:
+    """The RequestContext of one request: the engine's view of it.
+
+    ``destination`` is ReEncrypt's destination key (for kms:ReEncryptOnSameKey).
+    """
+    conditions: dict[str, Any] = {"aws:CurrentTime": now, "aws:EpochTime": int(now.timestamp())}
+    if via_service:
+        conditions["kms:ViaService"] = via_service
+    if source_ip:
+        conditions["aws:SourceIp"] = source_ip
+    for name, source in REQUEST_CONDITIONS.get(op_name, {}).items():
+        value = source(params, via_service, action)
+        if value is not None:
+            conditions[name] = value
+    if op_name in ("CreateKey", "TagResource"):
+        conditions.update(_request_tags(params))
+    if op_name == "ReEncrypt":
+        same = _same_key(params, destination)
+        if same is not None:
+            conditions["kms:ReEncryptOnSameKey"] = same
+    alias = _requested_alias(params, key_param)
+    if alias:
+        conditions["kms:RequestAlias"] = alias
+    if key is not None:
+        conditions.update({"kms:KeySpec": key.spec.name, "kms:KeyUsage": key.usage,
+                           "kms:KeyOrigin": key.origin, "kms:MultiRegion": key.multi_region})
+        if key.multi_region and key.multi_region_config:
+            conditions["kms:MultiRegionKeyType"] = key.multi_region_config["MultiRegionKeyType"]
+        if key.aliases and len(key.aliases) <= 50:
+            conditions["kms:ResourceAliases"] = sorted(key.aliases)
+        for k, v in key.tags.items():
+            conditions[f"aws:ResourceTag/{k}"] = v
+        resource = key.arn
+        key_account = key.account
+    else:
+        resource = resource or "*"
+        key_account = caller.account_id
+    grant_operation = action.split(":", 1)[1] if action.startswith("kms:") else None
+    return RequestContext(action, caller, resource, key_account, region,
+                          encryption_context=_encryption_context(action, params),
+                          conditions=conditions, grant_operation=grant_operation)
+
+
+# --------------------------------------------------------------- authorizers
 class OpenAuthorizer:
     """Allows every request; validates key policies as JSON objects only."""
 
@@ -32,3 +216,135 @@ class OpenAuthorizer:
             raise errors.MalformedPolicyDocumentException(
                 "The new key policy must be a JSON object with a Statement element.")
         return doc
+
+
+def _has_conditions(policies) -> bool:
+    return any(st.conditions for pol in policies for st in pol.statements)
+
+
+class PolicyAuthorizer:
+    """AWS KMS authorization: key policy, the caller's IAM policies and the key's grants."""
+
+    #: cached allow decisions before the cache is emptied
+    CACHE_LIMIT = 50_000
+
+    def __init__(self, lab):
+        self.lab = lab
+        self._allowed: set[tuple] = set()
+        self._static_keys: dict[str, tuple[int, bool]] = {}
+        self._static_callers: dict[str, tuple[int, bool]] = {}
+
+    def __repr__(self) -> str:
+        return f"<PolicyAuthorizer {len(self._allowed)} cached decisions>"
+
+    # ------------------------------------------------------------ the seam
+    def authorize(self, call, key, action: str, hints: dict[str, Any]) -> None:
+        """Raise AccessDeniedException unless the request is allowed.
+
+        ``key`` None with a key operation: the handler authorizes once it knows
+        the key (Decrypt reads it from the ciphertext). ``hints["alias"]``: the
+        IAM-only alias half of Create/Update/DeleteAlias, on the alias ARN.
+        ``hints["grants"]``: consider only these grants (RetireGrant: the grant
+        being retired).
+        """
+        op = call.op
+        alias = hints.get("alias")
+        only_grants = hints.get("grants")
+        if key is None and not op.iam_only and alias is None:
+            return
+        request = call.request
+        params = request.params
+        tokens = params.get("GrantTokens")
+        token_grants = self.token_grants(tokens) if tokens else ()
+        caller = call.caller
+        iam = self.lab.iam
+        cache_key = None
+        if key is not None and alias is None and not token_grants and only_grants is None:
+            cache_key = (caller.arn, action, key.arn, key.revision, iam.revision)
+            if cache_key in self._allowed:
+                return
+        resource = None
+        if alias is not None:
+            svc = call.service
+            resource = arns.alias_arn(svc.region, svc.account, alias)
+        ctx = request_context(caller, op.name, action, key, params, region=call.service.region,
+                              now=call.now, via_service=request.via_service,
+                              source_ip=request.source_ip, key_param=op.key_param,
+                              resource=resource,
+                              destination=call.key if op.name == "ReEncrypt" else None)
+        decision = self.decide(ctx, key, token_grants, only_grants=only_grants)
+        if not decision.allowed:
+            raise decision.error(op.name)
+        if cache_key is not None and self._static(caller, key):
+            if len(self._allowed) >= self.CACHE_LIMIT:
+                self._allowed.clear()
+            self._allowed.add(cache_key)
+
+    def decide(self, ctx: RequestContext, key: "Key | None", token_grants=(), *,
+               only_grants=None) -> Decision:
+        """The decision for ``ctx`` with the key's policy and grants and the caller's IAM."""
+        identity = self.lab.iam.policies_for(ctx.principal)
+        if key is None:
+            return decide(ctx, key_policy=None, identity_policies=identity,
+                          key_policy_applies=False)
+        return decide(ctx, key_policy=self.key_policy(key), identity_policies=identity,
+                      grants=self.effective_grants(key, token_grants) if only_grants is None
+                      else list(only_grants))
+
+    # ------------------------------------------------------------ inputs
+    def key_policy(self, key: "Key") -> Policy:
+        """The key's parsed policy (parsed once, kept on the key)."""
+        doc = key.policy_doc
+        if not isinstance(doc, Policy) or (doc.text is not key.policy and doc.text != key.policy):
+            doc = key.policy_doc = parse_policy(key.policy)
+        return doc
+
+    def effective_grants(self, key: "Key", token_grants=()) -> list:
+        """Grants in effect now, plus those named by the request's grant tokens."""
+        now = self.lab.clock.now()
+        grants = [g for g in key.grants.values() if g.effective_at <= now]
+        grants += [g for g in token_grants if g.key_arn == key.arn and g not in grants
+                   and g.grant_id in key.grants]
+        return grants
+
+    def token_grants(self, tokens) -> tuple:
+        """The grants named by GrantTokens; InvalidGrantTokenException for an unknown token."""
+        found = []
+        for token in tokens:
+            grant = self.lab.grant_tokens.get(token)
+            if grant is None:
+                raise errors.InvalidGrantTokenException("The grant token is not valid.")
+            found.append(grant)
+        return tuple(found)
+
+    def _static(self, caller: Principal, key: "Key") -> bool:
+        """True when no involved statement or grant depends on the request."""
+        memo = self._static_keys.get(key.arn)
+        if memo is None or memo[0] != key.revision:
+            static = not _has_conditions([self.key_policy(key)]) and not any(
+                g.constraints for g in key.grants.values())
+            memo = self._static_keys[key.arn] = (key.revision, static)
+        if not memo[1]:
+            return False
+        iam = self.lab.iam
+        memo = self._static_callers.get(caller.arn)
+        if memo is None or memo[0] != iam.revision:
+            memo = self._static_callers[caller.arn] = (
+                iam.revision, not _has_conditions(iam.policies_for(caller)))
+        return memo[1]
+
+    # ------------------------------------------------------------ key policies
+    def check_key_policy(self, call, text: str, key_arn: str, bypass_lockout: bool) -> Policy:
+        """CreateKey/PutKeyPolicy validation: grammar, principals that exist, lockout check."""
+        policy = parse_policy(text, principal_exists=self.lab.iam.principal_exists)
+        caller = call.caller
+        if not bypass_lockout and caller.type != "AWSService":
+            svc = call.service
+            request = call.request
+            conditions = {"aws:CurrentTime": call.now, "aws:SourceIp": request.source_ip}
+            if request.via_service:
+                conditions["kms:ViaService"] = request.via_service
+            if would_lock_out(policy, caller, self.lab.iam.policies_for(caller), key_arn,
+                              svc.account, region=svc.region, conditions=conditions):
+                raise errors.MalformedPolicyDocumentException(LOCKOUT_MESSAGE)
+        return policy

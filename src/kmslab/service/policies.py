@@ -3,33 +3,12 @@
 from __future__ import annotations
 
 from .. import errors
+from ..policy import default_key_policy  # noqa: F401  (GetKeyPolicy's exact AWS layout)
 from .pipeline import Call
 from .registry import operation
 
 POLICY_NAME = "default"
 MAX_POLICY_BYTES = 32 * 1024
-
-
-def default_key_policy(account_id: str) -> str:
-    """The policy AWS attaches when CreateKey gets no Policy: the account may use IAM policies.
-
-    Returned by GetKeyPolicy exactly in this layout, as AWS formats it.
-    """
-    return (
-        '{\n'
-        '  "Version" : "2012-10-17",\n'
-        '  "Id" : "key-default-1",\n'
-        '  "Statement" : [ {\n'
-        '    "Sid" : "Enable IAM User Permissions",\n'
-        '    "Effect" : "Allow",\n'
-        '    "Principal" : {\n'
-        f'      "AWS" : "arn:aws:iam::{account_id}:root"\n'
-        '    },\n'
-        '    "Action" : "kms:*",\n'
-        '    "Resource" : "*"\n'
-        '  } ]\n'
-        '}'
-    )
 
 
 def check_policy(call: Call, text: str, key_arn: str, bypass_lockout: bool | None):

@@ -1,0 +1,14 @@
+"""The lab's IAM and STS: users, roles, inline identity policies, access keys, AssumeRole.
+
+Only what KMS authorization needs, in IAM's own shapes: principals with ARNs
+and unique ids (``AIDA...`` users, ``AROA...`` roles), inline policies
+(PutUserPolicy / PutRolePolicy), trust policies on roles, access keys
+(``AKIA...``) and temporary credentials from STS AssumeRole (``ASIA...``).
+``lab.client("iam")`` and ``lab.client("sts")`` are boto3-shaped clients over it.
+"""
+
+from .model import IAM, AccessKey, IAMRole, IAMUser, ADMINISTRATOR_ACCESS
+from .clients import IAMClient, STSClient
+
+__all__ = ["IAM", "IAMUser", "IAMRole", "AccessKey", "IAMClient", "STSClient",
+           "ADMINISTRATOR_ACCESS"]

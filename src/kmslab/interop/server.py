@@ -1,0 +1,446 @@
+"""``kmslab serve``: the lab as an AWS KMS endpoint over HTTP (AWS JSON 1.1 + SigV4).
+
+Point any AWS tool at it (``endpoint_url=``, ``--endpoint-url``) with the
+access keys of a lab IAM user. The app is plain ASGI served by uvicorn
+(``pip install kmslab[server]``):
+
+* ``POST /`` with ``X-Amz-Target: TrentService.<Operation>``: a KMS call,
+  authenticated with SigV4 (:mod:`kmslab.interop.sigv4`), served by
+  ``lab.handle``, answered and failed as AWS does
+  (:mod:`kmslab.interop.protocol`);
+* ``GET /_kmslab/health``: liveness, no authentication;
+* ``POST /_kmslab/reset`` and ``POST /_kmslab/clock/advance``
+  (``{"days": .., "hours": .., "minutes": .., "seconds": ..}``): admin calls for
+  instructors and test harnesses, with ``Authorization: Bearer <admin token>``.
+
+Bodies are capped (``max_body_bytes``, larger ones get a 413), a request head
+or body that trickles in slower than ``client_timeout`` is cut off, and no
+input can take the server down: anything unexpected becomes a 500
+``KMSInternalException`` and the next request is served.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import secrets
+import socket
+import sys
+import threading
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
+
+from .. import arns, errors
+from . import protocol
+from .sigv4 import SigV4Verifier
+
+__all__ = ["KmsApp", "LabHolder", "serve", "ServerThread", "cli_serve", "make_server",
+           "DEFAULT_PORT", "MAX_BODY_BYTES"]
+
+log = logging.getLogger("kmslab.serve")
+
+DEFAULT_PORT = 4599
+#: larger than any valid KMS request (a 32 KB policy, 6 KB blobs in base64...)
+MAX_BODY_BYTES = 1024 * 1024
+CLIENT_TIMEOUT = 10.0
+_JSON = [(b"content-type", b"application/json")]
+INSECURE_WARNING = (
+    "WARNING: kmslab serve is accepting ANY signature (--accept-any-signature). "
+    "Requests are NOT authenticated: anyone who can reach this port can act as any "
+    "principal whose access key id they name. Use only for test harnesses on a "
+    "private interface.")
+
+
+class RequestEntityTooLargeException(errors.KMSError):
+    """The request body is larger than the server accepts."""
+
+    code = "RequestEntityTooLargeException"
+    status = 413
+
+
+class RequestTimeoutException(errors.KMSError):
+    """The client did not send its request body in time."""
+
+    code = "RequestTimeoutException"
+    status = 408
+
+
+@dataclass
+class LabHolder:
+    """The lab a server serves, and how to get a fresh one (``POST /_kmslab/reset``).
+
+    The admin interface asks only this of a lab: ``lab.clock.advance(days=,
+    hours=, minutes=, seconds=)`` returning the new time, and a ``reset``
+    factory returning a new lab (None: resetting is not offered).
+    """
+
+    lab: object
+    reset: Callable[[], object] | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def reset_lab(self) -> object:
+        if self.reset is None:
+            raise errors.UnsupportedOperationException("This server was started without a reset.")
+        with self.lock:
+            self.lab = self.reset()
+        return self.lab
+
+
+class KmsApp:
+    """The ASGI application: routes, body limits, authentication, admin calls."""
+
+    def __init__(self, holder: LabHolder, *, admin_token: str | None = None,
+                 accept_any_signature: bool = False, max_body_bytes: int = MAX_BODY_BYTES,
+                 client_timeout: float = CLIENT_TIMEOUT, regions: Sequence[str] | None = None):
+        self.holder = holder
+        self.admin_token = admin_token
+        self.max_body_bytes = max_body_bytes
+        self.client_timeout = client_timeout
+        self.regions = tuple(regions) if regions else None
+        self._all_regions = frozenset(arns.REGIONS)
+        self.verifier = SigV4Verifier(
+            self._resolve_access_key, self._region_allowed, self._default_region,
+            lambda: self.holder.lab.default_account, accept_any_signature=accept_any_signature)
+
+    def _resolve_access_key(self, access_key_id: str):
+        resolve = getattr(self.holder.lab, "resolve_access_key", None)
+        if resolve is None:  # a lab without IAM access keys
+            raise errors.UnrecognizedClientException(
+                "The security token included in the request is invalid.")
+        return resolve(access_key_id)
+
+    def _region_allowed(self, region: str) -> bool:
+        """Regions a credential scope may name: those given, else any the lab knows or AWS has."""
+        if self.regions:
+            return region in self.regions
+        return region in self._all_regions or region in self.holder.lab.regions
+
+    def _default_region(self) -> str:
+        """Where a request without a credential scope goes (accept-any-signature mode)."""
+        return self.regions[0] if self.regions else self.holder.lab.regions[0]
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "lifespan":
+            await _lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        try:
+            reply = await self._route(scope, receive)
+        except Exception:  # the server must keep serving whatever happens
+            log.exception("unexpected error serving %s %s", scope.get("method"), scope.get("path"))
+            reply = protocol.encode_error(errors.KMSInternalException(
+                "An internal error occurred. Retry the request."))
+        await send({"type": "http.response.start", "status": reply.status,
+                    "headers": [(k.encode("latin-1"), v.encode("latin-1"))
+                                for k, v in reply.headers]})
+        await send({"type": "http.response.body", "body": reply.body})
+
+    async def _route(self, scope, receive) -> protocol.Reply:
+        method, path = scope["method"], scope["path"]
+        if path.startswith("/_kmslab/"):
+            return await self._admin(method, path, scope, receive)
+        try:
+            body = await self._read_body(scope, receive)
+        except errors.KMSError as error:
+            return protocol.encode_error(error)
+        if method != "POST" or path != "/":
+            return protocol.encode_error(errors.UnknownOperationException(
+                f"KMS answers POST / only, not {method} {path}."))
+        headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]
+        try:
+            who = self.verifier.verify(method, path, scope.get("query_string", b"").decode("latin-1"),
+                                       headers, body)
+        except errors.KMSError as error:
+            return protocol.encode_error(error)
+        lookup = dict(headers)
+        client = scope.get("client") or ("127.0.0.1", 0)
+        return protocol.serve_json_request(
+            self.holder.lab, lookup.get("x-amz-target"), body, region=who.region,
+            caller=who.principal, source_ip=client[0], user_agent=lookup.get("user-agent", ""))
+
+    async def _read_body(self, scope, receive) -> bytes:
+        for name, value in scope["headers"]:
+            if name == b"content-length":
+                try:
+                    declared = int(value)
+                except ValueError:
+                    raise errors.SerializationException("Content-Length is not a number.") from None
+                if declared > self.max_body_bytes:
+                    raise self._too_large()
+        chunks, size, more = [], 0, True
+        try:
+            async with asyncio.timeout(self.client_timeout):  # the whole body, not each chunk
+                while more:
+                    message = await receive()
+                    if message["type"] == "http.disconnect":
+                        raise RequestTimeoutException("The client disconnected.")
+                    chunk = message.get("body", b"")
+                    size += len(chunk)
+                    if size > self.max_body_bytes:
+                        raise self._too_large()
+                    chunks.append(chunk)
+                    more = message.get("more_body", False)
+        except TimeoutError:
+            raise RequestTimeoutException(
+                "Your socket connection to the server was not read from or written to "
+                "within the timeout period.") from None
+        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+    def _too_large(self) -> errors.KMSError:
+        return RequestEntityTooLargeException(
+            f"Request body must be at most {self.max_body_bytes} bytes.")
+
+    async def _admin(self, method: str, path: str, scope, receive) -> protocol.Reply:
+        if (method, path) == ("GET", "/_kmslab/health"):
+            return _json_reply(200, {"status": "ok"})
+        if (method, path) not in (("POST", "/_kmslab/reset"), ("POST", "/_kmslab/clock/advance")):
+            return _json_reply(404, {"__type": "NotFound", "message": f"No admin route {method} {path}."})
+        if not self._admin_allowed(scope):
+            return _json_reply(403, {"__type": "AccessDeniedException",
+                                     "message": "A valid admin token is required."})
+        try:
+            body = await self._read_body(scope, receive)
+            if path == "/_kmslab/reset":
+                lab = self.holder.reset_lab()
+                return _json_reply(200, {"reset": True, "now": lab.clock.now().isoformat()})
+            step = _clock_step(body)
+            with self.holder.lock:
+                now = self.holder.lab.clock.advance(**step)
+            return _json_reply(200, {"now": now.isoformat()})
+        except errors.KMSError as error:
+            return protocol.encode_error(error)
+
+    def _admin_allowed(self, scope) -> bool:
+        if not self.admin_token:
+            return False
+        for name, value in scope["headers"]:
+            if name == b"authorization":
+                scheme, _, token = value.decode("latin-1").partition(" ")
+                return scheme.lower() == "bearer" and secrets.compare_digest(
+                    token.strip().encode(), self.admin_token.encode())
+        return False
+
+
+def _clock_step(body: bytes) -> dict[str, float]:
+    """``{"days": .., "hours": .., "minutes": .., "seconds": ..}``, each a number >= 0."""
+    try:
+        document = json.loads(body or b"{}")
+    except ValueError:
+        raise errors.SerializationException("The body must be a JSON object.") from None
+    if not isinstance(document, dict):
+        raise errors.SerializationException("The body must be a JSON object.")
+    allowed = ("days", "hours", "minutes", "seconds")
+    unknown = set(document) - set(allowed)
+    if unknown:
+        raise errors.ValidationException(f"Unknown fields {sorted(unknown)}; use {list(allowed)}.")
+    step = {}
+    for name, value in document.items():
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
+            raise errors.ValidationException(f"'{name}' must be a number >= 0.")
+        step[name] = value
+    return step
+
+
+def _json_reply(status: int, document: dict) -> protocol.Reply:
+    body = json.dumps(document).encode()
+    return protocol.Reply(status, [("Content-Type", "application/json"),
+                                   ("Content-Length", str(len(body))),
+                                   ("x-amzn-RequestId", protocol.new_request_id())], body)
+
+
+async def _lifespan(receive, send) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+
+
+def _protocol_with_head_deadline(timeout: float):
+    """uvicorn's HTTP/1.1 protocol, closing connections whose request head is too slow.
+
+    uvicorn times out idle keep-alive connections but not a client that
+    trickles its request line and headers in; this adds that deadline. The
+    fast ``httptools`` parser is used when installed (``kmslab[server]``),
+    else ``h11``.
+    """
+    try:
+        from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol as Base
+    except ImportError:
+        from uvicorn.protocols.http.h11_impl import H11Protocol as Base
+
+    class HeadDeadlineProtocol(Base):
+        def connection_made(self, transport):
+            super().connection_made(transport)
+            self._arm_head_deadline()
+
+        def on_response_complete(self):
+            super().on_response_complete()
+            self._arm_head_deadline()
+
+        def _arm_head_deadline(self):
+            self.loop.call_later(timeout, self._head_deadline, self.cycle)
+
+        def _head_deadline(self, cycle_when_armed):
+            if self.cycle is cycle_when_armed and not self.transport.is_closing():
+                self.transport.close()  # no new request arrived in time
+
+    return HeadDeadlineProtocol
+
+
+def make_server(lab, host: str = "127.0.0.1", port: int = DEFAULT_PORT, *,
+                reset: Callable[[], object] | None = None, admin_token: str | None = None,
+                accept_any_signature: bool = False, max_body_bytes: int = MAX_BODY_BYTES,
+                client_timeout: float = CLIENT_TIMEOUT, regions: Sequence[str] | None = None,
+                log_level: str = "warning"):
+    """A configured ``uvicorn.Server`` for ``lab`` (not yet running) and its app.
+
+    ``regions`` limits the Regions clients may sign for (default: any AWS Region).
+    """
+    import uvicorn
+
+    holder = LabHolder(lab, reset)
+    app = KmsApp(holder, admin_token=admin_token, accept_any_signature=accept_any_signature,
+                 max_body_bytes=max_body_bytes, client_timeout=client_timeout, regions=regions)
+    config = uvicorn.Config(
+        app, host=host, port=port, lifespan="off", access_log=False, log_level=log_level,
+        http=_protocol_with_head_deadline(client_timeout), timeout_keep_alive=5,
+        limit_concurrency=512, h11_max_incomplete_event_size=64 * 1024,
+        timeout_graceful_shutdown=2)
+    return uvicorn.Server(config), app
+
+
+def serve(lab, host: str = "127.0.0.1", port: int = DEFAULT_PORT, *,
+          reset: Callable[[], object] | None = None, admin_token: str | None = None,
+          accept_any_signature: bool = False, max_body_bytes: int = MAX_BODY_BYTES,
+          client_timeout: float = CLIENT_TIMEOUT, regions: Sequence[str] | None = None,
+          log_level: str = "info") -> None:
+    """Serve ``lab`` as a KMS endpoint until interrupted (Ctrl-C).
+
+    Prints the endpoint and the admin token (a random one unless given).
+    """
+    admin_token = admin_token or secrets.token_urlsafe(24)
+    server, _app = make_server(lab, host, port, reset=reset, admin_token=admin_token,
+                               accept_any_signature=accept_any_signature,
+                               max_body_bytes=max_body_bytes, client_timeout=client_timeout,
+                               regions=regions, log_level=log_level)
+    if accept_any_signature:
+        print(INSECURE_WARNING, file=sys.stderr, flush=True)
+    print(f"kmslab KMS endpoint: http://{host}:{port}  (Regions: "
+          f"{', '.join(regions) if regions else 'any'}; account {lab.default_account})", flush=True)
+    print(f"admin token: {admin_token}", flush=True)
+    server.run()
+
+
+class ServerThread:
+    """A kmslab server on a free loopback port in a background thread.
+
+    >>> with ServerThread(lab) as endpoint:               # doctest: +SKIP
+    ...     kms = boto3.client("kms", endpoint_url=endpoint, ...)
+
+    ``url`` is the endpoint, ``admin_token`` the token for the admin routes,
+    ``lab`` the lab currently served (a reset replaces it).
+    """
+
+    def __init__(self, lab, *, host: str = "127.0.0.1", port: int = 0,
+                 reset: Callable[[], object] | None = None, admin_token: str | None = None,
+                 accept_any_signature: bool = False, max_body_bytes: int = MAX_BODY_BYTES,
+                 client_timeout: float = CLIENT_TIMEOUT, regions: Sequence[str] | None = None):
+        self.admin_token = admin_token or secrets.token_urlsafe(24)
+        if accept_any_signature:
+            log.warning(INSECURE_WARNING)
+        self._socket = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+        self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._socket.bind((host, port))
+        self.host, self.port = self._socket.getsockname()[:2]
+        self._server, self.app = make_server(
+            lab, host, self.port, reset=reset, admin_token=self.admin_token,
+            accept_any_signature=accept_any_signature, max_body_bytes=max_body_bytes,
+            client_timeout=client_timeout, regions=regions)
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def lab(self):
+        return self.app.holder.lab
+
+    def start(self) -> str:
+        """Start serving; returns the endpoint URL once the server accepts connections."""
+        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [self._socket]},
+                                        name=f"kmslab-serve-{self.port}", daemon=True)
+        self._thread.start()
+        while not self._server.started:
+            if not self._thread.is_alive():
+                raise RuntimeError("the kmslab server failed to start")
+            self._thread.join(0.01)
+        return self.url
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(5)
+        self._socket.close()
+
+    def __enter__(self) -> str:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        state = "running" if self._thread and self._thread.is_alive() else "stopped"
+        return f"<ServerThread {self.url} {state}>"
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="kmslab serve", description="Serve a kmslab lab as an AWS KMS endpoint "
+        "(AWS JSON 1.1 over HTTP, SigV4 with the lab's access keys).")
+    parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT})")
+    parser.add_argument("--account-id", help="12-digit account id of the lab's default account")
+    parser.add_argument("--region", action="append", dest="regions", metavar="REGION",
+                        help="serve this Region (repeatable; the first is the default; "
+                             "default: any AWS Region)")
+    parser.add_argument("--seed", type=int, help="seed for reproducible ids")
+    parser.add_argument("--accept-any-signature", action="store_true",
+                        help="INSECURE: skip SigV4 verification (test harnesses only)")
+    parser.add_argument("--admin-token", help="token for /_kmslab/ admin calls (default: random)")
+    parser.add_argument("--max-body-bytes", type=int, default=MAX_BODY_BYTES)
+    parser.add_argument("--log-level", default="info")
+    return parser
+
+
+def cli_serve(argv: Sequence[str] | None = None, *, lab_factory: Callable[..., object] | None = None) -> int:
+    """``kmslab serve [options]``: build a lab from the options and serve it."""
+    args = _parser().parse_args(argv)
+    if lab_factory is None:
+        import kmslab
+
+        lab_factory = kmslab.Lab
+    lab_options = {}
+    if args.account_id:
+        lab_options["account_id"] = args.account_id
+    if args.regions:
+        lab_options["region"] = args.regions[0]
+    if args.seed is not None:
+        lab_options["seed"] = args.seed
+
+    def new_lab():
+        lab = lab_factory(**lab_options)
+        for region in args.regions or ():
+            lab.kms_service(lab.default_account, region)  # enable the Region
+        return lab
+
+    serve(new_lab(), args.host, args.port, reset=new_lab, admin_token=args.admin_token,
+          accept_any_signature=args.accept_any_signature, max_body_bytes=args.max_body_bytes,
+          regions=args.regions, log_level=args.log_level)
+    return 0

@@ -1,0 +1,272 @@
+"""Signature Version 4 checks for ``kmslab serve``, as AWS makes them.
+
+The signature is recomputed with botocore's own signer
+(:class:`botocore.auth.SigV4Auth`) over the request as received, using the
+secret of the access key named in the credential scope, and compared in
+constant time. The checks, in AWS's order, and their errors:
+
+========================================  =====================================
+no ``Authorization`` header               MissingAuthenticationTokenException
+header or ``X-Amz-Date`` malformed        IncompleteSignature
+scope: wrong service, date or Region      InvalidSignatureException
+``X-Amz-Date`` more than 5 min off        InvalidSignatureException (expired)
+unknown access key id                     UnrecognizedClientException
+signature differs                         InvalidSignatureException
+same request seen again (replay)          InvalidSignatureException
+========================================  =====================================
+
+Replays: AWS relies on TLS and the 5-minute window; kmslab also refuses a
+byte-identical request (same signature and same per-invocation SDK headers)
+seen within the window. Two genuine identical calls in the same second sign
+identically, so SDK invocation ids (``amz-sdk-invocation-id``,
+``amz-sdk-request``) tell them apart.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Callable, Sequence
+
+import botocore.auth
+import botocore.credentials
+from botocore.awsrequest import AWSRequest, HTTPHeaders
+
+from .. import errors
+from ..identity import Principal, account_root
+
+__all__ = ["Authorization", "Authenticated", "SigV4Verifier", "parse_authorization",
+           "MAX_CLOCK_SKEW"]
+
+log = logging.getLogger(__name__)
+
+MAX_CLOCK_SKEW = timedelta(minutes=5)
+ALGORITHM = "AWS4-HMAC-SHA256"
+_AMZ_DATE = "%Y%m%dT%H%M%SZ"
+_UNSIGNED = "UNSIGNED-PAYLOAD"
+# Unsigned headers SDKs vary per call and per retry: a replayed request repeats them.
+_INVOCATION_HEADERS = ("amz-sdk-invocation-id", "amz-sdk-request")
+_SIGNATURE_MISMATCH = (
+    "The request signature we calculated does not match the signature you provided. "
+    "Check your AWS Secret Access Key and signing method. Consult the service "
+    "documentation for details.")
+
+
+@dataclass(frozen=True, slots=True)
+class Authorization:
+    """The parts of an ``AWS4-HMAC-SHA256`` Authorization header."""
+
+    access_key_id: str
+    date: str  # YYYYMMDD from the credential scope
+    region: str
+    service: str
+    signed_headers: tuple[str, ...]
+    signature: str
+
+
+@dataclass(frozen=True, slots=True)
+class Authenticated:
+    """Who signed a request and for which Region."""
+
+    principal: Principal
+    region: str
+    access_key_id: str | None
+
+
+def parse_authorization(header: str | None) -> Authorization:
+    """Split an Authorization header; AWS's errors for a missing or incomplete one."""
+    if not header:
+        raise errors.MissingAuthenticationTokenException("Missing Authentication Token")
+    algorithm, _, rest = header.strip().partition(" ")
+    if algorithm != ALGORITHM:
+        raise errors.IncompleteSignature(f"Unsupported AWS 'algorithm': '{algorithm}'")
+    params = {}
+    for part in rest.split(","):
+        name, _, value = part.partition("=")
+        params[name.strip()] = value.strip()
+    missing = [f"Authorization header requires '{name}' parameter."
+               for name in ("Credential", "Signature", "SignedHeaders") if not params.get(name)]
+    if missing:
+        raise errors.IncompleteSignature(" ".join(missing) + f" Authorization={header}")
+    scope = params["Credential"].split("/")
+    if len(scope) != 5 or not all(scope) or scope[4] != "aws4_request":
+        raise errors.IncompleteSignature(
+            "Credential should have the form '<access key id>/<date>/<region>/<service>/"
+            f"aws4_request'. Authorization={header}")
+    signed = tuple(params["SignedHeaders"].lower().split(";"))
+    return Authorization(scope[0], scope[1], scope[2], scope[3], signed, params["Signature"])
+
+
+class _RecomputingSigner(botocore.auth.SigV4Auth):
+    """botocore's SigV4 signer, told exactly which headers the client signed."""
+
+    def __init__(self, credentials, service: str, region: str, signed: HTTPHeaders):
+        super().__init__(credentials, service, region)
+        self._signed = signed
+
+    def headers_to_sign(self, request):
+        return self._signed
+
+
+class SigV4Verifier:
+    """Authenticates AWS JSON requests against a lab's access keys.
+
+    ``resolve_access_key(access_key_id) -> (principal, secret)`` raises
+    ``UnrecognizedClientException`` for unknown ids; ``region_allowed(name)``
+    says whether a credential scope may name a Region; ``default_region()``
+    and ``default_account()`` place a request that ``accept_any_signature``
+    lets in without a credential scope or with an unknown key.
+    ``wall_clock`` gives seconds since the epoch (the real time, not the lab's).
+    """
+
+    def __init__(self, resolve_access_key: Callable[[str], tuple[Principal, str]],
+                 region_allowed: Callable[[str], bool], default_region: Callable[[], str],
+                 default_account: Callable[[], str], *,
+                 service: str = "kms", max_skew: timedelta = MAX_CLOCK_SKEW,
+                 accept_any_signature: bool = False,
+                 wall_clock: Callable[[], float] = time.time):
+        self.resolve_access_key = resolve_access_key
+        self.region_allowed = region_allowed
+        self.default_region = default_region
+        self.default_account = default_account
+        self.service = service
+        self.max_skew = max_skew
+        self.accept_any_signature = accept_any_signature
+        self.wall_clock = wall_clock
+        self._seen: dict[tuple, float] = {}
+        self._seen_order: deque[tuple[float, tuple]] = deque()
+        self._lock = threading.Lock()
+
+    def verify(self, method: str, path: str, query: str, headers: Sequence[tuple[str, str]],
+               body: bytes) -> Authenticated:
+        """The principal and Region of a request, or AWS's authentication error.
+
+        ``headers`` are (name, value) pairs with lower-case names, as ASGI gives them.
+        """
+        lookup = dict(headers)
+        if self.accept_any_signature:
+            return self._accept_any(lookup)
+        auth = parse_authorization(lookup.get("authorization"))
+        amz_date = lookup.get("x-amz-date")
+        if not amz_date:
+            raise errors.IncompleteSignature(
+                "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' "
+                f"header. Authorization={lookup['authorization']}")
+        signed_at = _parse_amz_date(amz_date)
+        self._check_scope(auth, amz_date)
+        self._check_skew(signed_at, amz_date)
+        principal, secret = self.resolve_access_key(auth.access_key_id)
+        expected = self._signature(auth, secret, method, path, query, headers, body, amz_date)
+        if not hmac.compare_digest(expected.encode(), auth.signature.encode("utf-8", "replace")):
+            raise errors.InvalidSignatureException(_SIGNATURE_MISMATCH)
+        self._check_payload_hash(lookup, body)
+        self._check_replay(auth, lookup, signed_at)
+        return Authenticated(principal, auth.region, auth.access_key_id)
+
+    # ------------------------------------------------------------ the checks
+
+    def _check_scope(self, auth: Authorization, amz_date: str) -> None:
+        if auth.service != self.service:
+            raise errors.InvalidSignatureException(
+                f"Credential should be scoped to correct service: '{self.service}'. ")
+        if auth.date != amz_date[:8]:
+            raise errors.InvalidSignatureException(
+                "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date "
+                f"from HTTP: '{auth.date}' != '{amz_date[:8]}', from '{amz_date}'.")
+        self._check_region(auth)
+
+    def _check_region(self, auth: Authorization) -> None:
+        if not self.region_allowed(auth.region):
+            raise errors.InvalidSignatureException(
+                f"Credential should be scoped to a valid region, not '{auth.region}'. ")
+
+    def _check_skew(self, signed_at: datetime, amz_date: str) -> None:
+        now = datetime.fromtimestamp(self.wall_clock(), timezone.utc).replace(microsecond=0)
+        stamp = now.strftime(_AMZ_DATE)
+        minutes = int(self.max_skew.total_seconds() // 60)
+        if signed_at < now - self.max_skew:
+            raise errors.InvalidSignatureException(
+                f"Signature expired: {amz_date} is now earlier than "
+                f"{(now - self.max_skew).strftime(_AMZ_DATE)} ({stamp} - {minutes} min.)")
+        if signed_at > now + self.max_skew:
+            raise errors.InvalidSignatureException(
+                f"Signature not yet current: {amz_date} is still later than "
+                f"{(now + self.max_skew).strftime(_AMZ_DATE)} ({stamp} + {minutes} min.)")
+
+    def _signature(self, auth: Authorization, secret: str, method: str, path: str, query: str,
+                   headers: Sequence[tuple[str, str]], body: bytes, amz_date: str) -> str:
+        """The signature botocore computes for this request with ``secret``."""
+        wanted = set(auth.signed_headers)
+        signed = HTTPHeaders()
+        for name, value in headers:
+            if name in wanted:
+                signed[name] = value  # HTTPHeaders keeps repeated headers, as signing needs
+        host = signed.get("host", "localhost")
+        url = f"http://{host}{path or '/'}" + (f"?{query}" if query else "")
+        request = AWSRequest(method=method, url=url, headers=signed, data=body)
+        request.context["timestamp"] = amz_date
+        signer = _RecomputingSigner(
+            botocore.credentials.Credentials(auth.access_key_id, secret),
+            auth.service, auth.region, signed)
+        canonical = signer.canonical_request(request)
+        return signer.signature(signer.string_to_sign(request, canonical), request)
+
+    def _check_payload_hash(self, lookup: dict, body: bytes) -> None:
+        claimed = lookup.get("x-amz-content-sha256")
+        if claimed is not None and not hmac.compare_digest(
+                claimed.encode("utf-8", "replace"), hashlib.sha256(body).hexdigest().encode()):
+            what = "an unsigned payload" if claimed == _UNSIGNED else "a payload hash"
+            raise errors.InvalidSignatureException(
+                f"The request declares {what} in 'x-amz-content-sha256' that does not match "
+                "the SHA-256 of its body.")
+
+    def _check_replay(self, auth: Authorization, lookup: dict, signed_at: datetime) -> None:
+        key = (auth.signature, *(lookup.get(name) for name in _INVOCATION_HEADERS))
+        expires = signed_at.timestamp() + self.max_skew.total_seconds()
+        now = self.wall_clock()
+        with self._lock:
+            while self._seen_order and self._seen_order[0][0] < now:
+                _, old = self._seen_order.popleft()
+                if self._seen.get(old, 0) < now:
+                    self._seen.pop(old, None)
+            if key in self._seen:
+                raise errors.InvalidSignatureException(
+                    "The request signature has already been used: a replayed request is "
+                    "refused within the 5-minute signing window.")
+            self._seen[key] = expires
+            self._seen_order.append((expires, key))
+
+    def _accept_any(self, lookup: dict[str, str]) -> Authenticated:
+        """Insecure test-harness mode: any signature; the access key id picks the principal.
+
+        The Region still comes from the credential scope and must be served;
+        without a parsable Authorization header the caller is the account root
+        in the first Region.
+        """
+        try:
+            auth = parse_authorization(lookup.get("authorization"))
+        except errors.KMSError:
+            auth = None
+        if auth is None:
+            return Authenticated(account_root(self.default_account()), self.default_region(), None)
+        self._check_region(auth)
+        try:
+            principal, _secret = self.resolve_access_key(auth.access_key_id)
+        except errors.KMSError:
+            return Authenticated(account_root(self.default_account()), auth.region, None)
+        return Authenticated(principal, auth.region, auth.access_key_id)
+
+
+def _parse_amz_date(value: str) -> datetime:
+    try:
+        return datetime.strptime(value, _AMZ_DATE).replace(tzinfo=timezone.utc)
+    except ValueError:
+        raise errors.IncompleteSignature(
+            f"Date must be in ISO-8601 'basic format'. Got '{value}'. "
+            "See http://en.wikipedia.org/wiki/ISO_8601") from None

@@ -1,0 +1,298 @@
+"""Grants: CreateGrant, ListGrants, ListRetirableGrants, RetireGrant, RevokeGrant.
+
+A grant lets a grantee principal use a key for some operations, optionally
+only with a given encryption context (``EncryptionContextEquals`` or
+``EncryptionContextSubset``). Grants only allow: an explicit Deny in a
+policy still wins. The PolicyAuthorizer passes each key's grants to
+``kmslab.policy.decide`` on every request.
+
+Eventual consistency: AWS says a new grant takes effect "usually in less
+than five minutes"; until then only its grant token makes it usable. The lab
+models this with ``lab.grant_delay`` (default 0: a grant is in effect at
+once, so code that skips tokens still works, as it usually does on AWS).
+Set e.g. ``lab.grant_delay = timedelta(minutes=2)`` to see why tokens exist:
+without one the grantee is denied until the clock passes the delay.
+Grant tokens are opaque random strings, usable at once, interchangeable for
+the same grant.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from functools import partial
+
+from .. import errors
+from ..specs import GRANT_OPERATIONS_BY_USAGE
+from .key import Key
+from .pipeline import Call, paginate
+from .registry import operation
+
+__all__ = ["Grant", "MAX_GRANTS_PER_KEY", "grant_operations_for"]
+
+#: AWS KMS quota: grants per KMS key
+MAX_GRANTS_PER_KEY = 50_000
+#: operations every key type accepts in a grant
+_ALWAYS = frozenset({"CreateGrant", "RetireGrant", "DescribeKey"})
+_SYMMETRIC_ONLY = frozenset({"GenerateDataKey", "GenerateDataKeyWithoutPlaintext",
+                             "GenerateDataKeyPair", "GenerateDataKeyPairWithoutPlaintext"})
+_GRANT_ID = re.compile(r"[0-9a-f]{64}")
+_PRINCIPAL_ARN = re.compile(r"arn:aws:(iam|sts)::\d{12}:(root|user/.+|role/.+|assumed-role/.+/.+|"
+                            r"federated-user/.+)")
+
+
+def grant_operations_for(key: Key) -> frozenset[str]:
+    """The grant operations valid for this key's type (symmetric keys have no GetPublicKey,
+    asymmetric encryption keys no GenerateDataKey*)."""
+    ops = set(GRANT_OPERATIONS_BY_USAGE.get(key.usage, ())) | _ALWAYS
+    if key.usage == "ENCRYPT_DECRYPT":
+        ops -= {"GetPublicKey"} if key.symmetric_encryption else _SYMMETRIC_ONLY
+    return frozenset(ops)
+
+
+@dataclass(eq=False)
+class Grant:
+    """One grant on a key (what ListGrants shows, and what the authorizer evaluates)."""
+
+    grant_id: str
+    name: str | None
+    key_arn: str
+    grantee_principal: str | None
+    retiring_principal: str | None
+    operations: tuple[str, ...]
+    constraints: dict | None
+    issuing_account: str
+    created: datetime
+    effective_at: datetime
+    grantee_service_principal: str | None = None
+    retiring_service_principal: str | None = None
+
+    def entry(self) -> dict:
+        """ListGrants' GrantListEntry (KeyId is the key ARN, as AWS returns it)."""
+        out = {"KeyId": self.key_arn, "GrantId": self.grant_id}
+        if self.name:
+            out["Name"] = self.name
+        out["CreationDate"] = self.created
+        if self.grantee_principal:
+            out["GranteePrincipal"] = self.grantee_principal
+        if self.grantee_service_principal:
+            out["GranteeServicePrincipal"] = self.grantee_service_principal
+        if self.retiring_principal:
+            out["RetiringPrincipal"] = self.retiring_principal
+        if self.retiring_service_principal:
+            out["RetiringServicePrincipal"] = self.retiring_service_principal
+        out["IssuingAccount"] = f"arn:aws:iam::{self.issuing_account}:root"
+        out["Operations"] = list(self.operations)
+        if self.constraints:
+            out["Constraints"] = self.constraints
+        return out
+
+    def same_request(self, params: dict) -> bool:
+        """CreateGrant idempotence: same Name and the same parameters."""
+        return (self.grantee_principal == params.get("GranteePrincipal")
+                and self.grantee_service_principal == params.get("GranteeServicePrincipal")
+                and self.retiring_principal == params.get("RetiringPrincipal")
+                and sorted(self.operations) == sorted(params["Operations"])
+                and (self.constraints or None) == (params.get("Constraints") or None))
+
+    def __repr__(self) -> str:
+        return (f"<Grant {self.grant_id[:12]}... {self.grantee_principal or self.grantee_service_principal} "
+                f"{list(self.operations)}>")
+
+
+def _check_principal(arn: str | None, what: str, call: Call) -> None:
+    if arn is None:
+        return
+    if not _PRINCIPAL_ARN.fullmatch(arn) or not call.lab.iam.principal_exists(arn):
+        raise errors.InvalidArnException(f"{what} {arn} is not a valid principal.")
+
+
+def _validate(call: Call, key: Key, params: dict) -> dict | None:
+    ops = params["Operations"]
+    if not ops:
+        raise errors.ValidationException("Grants must contain at least one operation.")
+    if set(ops) == {"CreateGrant"}:
+        raise errors.ValidationException("Grants must not contain only the CreateGrant operation.")
+    invalid = sorted(set(ops) - grant_operations_for(key))
+    if invalid:
+        raise errors.ValidationException(
+            f"Grant operations {invalid} are not valid for a KMS key with key spec "
+            f"{key.spec.name} and key usage {key.usage}.")
+    grantee, service = params.get("GranteePrincipal"), params.get("GranteeServicePrincipal")
+    if (grantee is None) == (service is None):
+        raise errors.ValidationException(
+            "You must specify either GranteePrincipal or GranteeServicePrincipal, but not both.")
+    _check_principal(grantee, "GranteePrincipal", call)
+    _check_principal(params.get("RetiringPrincipal"), "RetiringPrincipal", call)
+    constraints = params.get("Constraints") or None
+    if constraints:
+        kinds = [k for k in ("EncryptionContextEquals", "EncryptionContextSubset") if k in constraints]
+        if len(kinds) > 1:
+            raise errors.ValidationException(
+                "A grant constraint can have EncryptionContextEquals or EncryptionContextSubset, "
+                "not both.")
+        if kinds and not key.symmetric_encryption:
+            raise errors.ValidationException(
+                "Encryption context grant constraints are valid only for symmetric encryption "
+                "KMS keys.")
+    if service is not None and not (constraints or {}).get("SourceArn"):
+        raise errors.ValidationException(
+            "A grant for a GranteeServicePrincipal must have a SourceArn constraint.")
+    return constraints
+
+
+def _new_token(call: Call, grant: Grant) -> str:
+    token = secrets.token_urlsafe(96)
+    call.lab.grant_tokens[token] = grant
+    return token
+
+
+@operation("CreateGrant", cross_account=True, dry_run=True)
+def create_grant(call: Call, params: dict) -> dict:
+    """CreateGrant: a grant on the key; returns GrantId and a grant token usable at once."""
+    key = call.key
+    constraints = _validate(call, key, params)
+    name = params.get("Name")
+    if name is not None:
+        for grant in key.grants.values():
+            if grant.name == name and grant.same_request(params):
+                if params.get("DryRun"):
+                    return {}
+                return {"GrantToken": _new_token(call, grant), "GrantId": grant.grant_id}
+    if len(key.grants) >= MAX_GRANTS_PER_KEY:
+        raise errors.LimitExceededException(
+            f"The request was rejected because the key {key.arn} has reached the limit of "
+            f"{MAX_GRANTS_PER_KEY} grants.")
+    if params.get("DryRun"):
+        return {}
+    lab = call.lab
+    grant = Grant(lab.ids.hex(32), name, key.arn, params.get("GranteePrincipal"),
+                  params.get("RetiringPrincipal"), tuple(params["Operations"]), constraints,
+                  call.caller.account_id, call.now, call.now + lab.grant_delay,
+                  params.get("GranteeServicePrincipal"), params.get("RetiringServicePrincipal"))
+    key.grants[grant.grant_id] = grant
+    key.revision += 1
+    if grant.effective_at > call.now:
+        key.scheduled[f"grant {grant.grant_id}"] = lab.clock.schedule(
+            grant.effective_at, partial(_grant_in_effect, key),
+            label=f"grant {grant.grant_id[:12]} in effect")
+    return {"GrantToken": _new_token(call, grant), "GrantId": grant.grant_id}
+
+
+def _grant_in_effect(key: Key) -> None:
+    """Scheduled when a grant's propagation delay ends: cached decisions are stale."""
+    key.revision += 1
+
+
+@operation("ListGrants", cross_account=True, read_only=True)
+def list_grants(call: Call, params: dict) -> dict:
+    """ListGrants: the key's grants, filtered by GrantId or GranteePrincipal (paged)."""
+    grant_id = params.get("GrantId")
+    if grant_id is not None and not _GRANT_ID.fullmatch(grant_id):
+        raise errors.InvalidGrantIdException(f"Invalid grant ID {grant_id}")
+    grants = list(call.key.grants.values())  # creation order
+    if grant_id is not None:
+        grants = [g for g in grants if g.grant_id == grant_id]
+    for field, attr in (("GranteePrincipal", "grantee_principal"),
+                        ("GranteeServicePrincipal", "grantee_service_principal")):
+        if params.get(field) is not None:
+            grants = [g for g in grants if getattr(g, attr) == params[field]]
+    return paginate([g.entry() for g in grants], params, "Grants", default_limit=50)
+
+
+@operation("ListRetirableGrants", key_param=None, iam_only=True, read_only=True)
+def list_retirable_grants(call: Call, params: dict) -> dict:
+    """ListRetirableGrants: grants in this account and Region with this retiring principal."""
+    principal = params.get("RetiringPrincipal")
+    service = params.get("RetiringServicePrincipal")
+    if (principal is None) == (service is None):
+        raise errors.ValidationException(
+            "You must specify either RetiringPrincipal or RetiringServicePrincipal, but not both.")
+    if principal is not None and not _PRINCIPAL_ARN.fullmatch(principal):
+        raise errors.InvalidArnException(f"RetiringPrincipal {principal} is not a valid ARN.")
+    grants = [g for key in call.service.keys.values() for g in key.grants.values()
+              if (principal is not None and g.retiring_principal == principal)
+              or (service is not None and g.retiring_service_principal == service)]
+    return paginate([g.entry() for g in grants], params, "Grants", default_limit=50)
+
+
+def _find_grant(call: Call, params: dict) -> tuple[Key, Grant]:
+    token = params.get("GrantToken")
+    if token is not None:
+        grant = call.lab.grant_tokens.get(token)
+        if grant is None:
+            raise errors.InvalidGrantTokenException("The grant token is not valid.")
+        key = _key_of(call, grant.key_arn)
+        if key is None or grant.grant_id not in key.grants:
+            raise errors.NotFoundException(f"Grant {grant.grant_id} does not exist.")
+        return key, grant
+    key_id, grant_id = params.get("KeyId"), params.get("GrantId")
+    if key_id is None or grant_id is None:
+        raise errors.ValidationException(
+            "Either GrantToken, or both KeyId and GrantId, must be specified.")
+    if not _GRANT_ID.fullmatch(grant_id):
+        raise errors.InvalidGrantIdException(f"Invalid grant ID {grant_id}")
+    key = call.service.resolve(key_id)
+    grant = key.grants.get(grant_id)
+    if grant is None:
+        raise errors.NotFoundException(f"Grant ID {grant_id} not found for key {key.arn}.")
+    return key, grant
+
+
+def _key_of(call: Call, key_arn: str) -> Key | None:
+    parts = key_arn.split(":")
+    svc = call.lab.kms_service(parts[4], parts[3], create=False)
+    return svc.keys.get(parts[5].split("/", 1)[1]) if svc is not None else None
+
+
+def _may_retire(call: Call, key: Key, grant: Grant) -> bool:
+    """RetireGrant: the retiring principal, the grantee when the grant includes
+    RetireGrant, or the issuing account (its root, or an IAM allow of kms:RetireGrant)."""
+    p = call.caller
+    me = {p.arn, p.role_arn} - {None}
+    if grant.retiring_principal in me or (
+            grant.retiring_principal == f"arn:aws:iam::{p.account_id}:root" and p.type == "Root"):
+        return True
+    if grant.grantee_principal in me and "RetireGrant" in grant.operations:
+        return True
+    return p.account_id == grant.issuing_account and p.type == "Root"
+
+
+def _drop(key: Key, grant: Grant) -> None:
+    del key.grants[grant.grant_id]
+    event = key.scheduled.pop(f"grant {grant.grant_id}", None)
+    if event is not None:
+        event.cancel()
+    key.revision += 1
+
+
+@operation("RetireGrant", key_param=None, cross_account=True, dry_run=True)
+def retire_grant(call: Call, params: dict) -> dict:
+    """RetireGrant: by token, or KeyId (key ARN) + GrantId; see :func:`_may_retire`."""
+    key, grant = _find_grant(call, params)
+    call.key = key
+    if not _may_retire(call, key, grant):
+        # otherwise the policies decide (only this grant's own RetireGrant counts)
+        call.authorize(key, "kms:RetireGrant", grants=(grant,))
+    if params.get("DryRun"):
+        return {}
+    _drop(key, grant)
+    return {}
+
+
+@operation("RevokeGrant", cross_account=True, dry_run=True)
+def revoke_grant(call: Call, params: dict) -> dict:
+    """RevokeGrant: delete a grant (needs kms:RevokeGrant on the key)."""
+    key = call.key
+    grant_id = params["GrantId"]
+    if not _GRANT_ID.fullmatch(grant_id):
+        raise errors.InvalidGrantIdException(f"Invalid grant ID {grant_id}")
+    grant = key.grants.get(grant_id)
+    if grant is None:
+        raise errors.NotFoundException(f"Grant ID {grant_id} not found for key {key.arn}.")
+    if params.get("DryRun"):
+        return {}
+    _drop(key, grant)
+    return {}
