@@ -2,220 +2,983 @@
 
 Every request, success or failure, and every action the service takes by
 itself (rotation, deletion, expiry), is recorded. Records are kept column by
-column (cheap to append, fast to turn into a DataFrame) and rendered as
-CloudTrail ``Records`` on demand. Plaintext, ciphertext and key material are
-never stored: only the request members CloudTrail logs.
+column and dictionary-encoded, as columnar formats do: each distinct
+requestParameters, principal, key, error... is stored once in a pool and the
+rows hold small integer codes. Appending a record is a handful of dict
+lookups and array appends; a DataFrame of a million records is built from the
+codes without touching the rows one by one; CloudTrail JSON is rendered on
+demand (:meth:`AuditLog.record_at`).
+
+What CloudTrail logs, kmslab logs: request members that are not blobs or
+sensitive (never plaintext, ciphertext or key material), the key ARN in
+``resources``, ``responseElements`` only where CloudTrail has them (CreateKey's
+``keyMetadata``...), ``additionalEventData.keyMaterialId`` for symmetric
+cryptographic operations, ``errorCode``/``errorMessage`` on failures.
+
+    >>> lab.audit.filter(event_name="Decrypt", key="alias/app").frame()
+    >>> lab.audit.to_cloudtrail("trail.json")
+    >>> AuditLog.from_cloudtrail("trail.json").records() == lab.audit.records()
+    True
 """
 
 from __future__ import annotations
 
 import functools
-import threading
-import uuid
-from datetime import datetime
-from typing import Any, Iterator
+import gzip
+import json
+import os
+from array import array
+from bisect import bisect_left
+from datetime import datetime, timedelta, timezone
+from typing import Any, Callable, Iterable, Iterator, NamedTuple
 
-__all__ = ["AuditLog", "logged_members"]
+__all__ = ["AuditLog", "AuditView", "AuditTable", "LastUse", "FrozenDict", "logged_members",
+           "EVENT_VERSION", "TRAIL_ERROR_CODES", "RESPONSE_ELEMENTS"]
 
-EVENT_VERSION = "1.08"
-_COLUMNS = ("seq", "time", "event_name", "region", "account", "principal", "source_ip",
-            "user_agent", "request_id", "key_arn", "params", "response", "additional",
-            "error_code", "error_message", "read_only", "event_type", "via_service", "extra_arns")
+EVENT_VERSION = "1.11"
+EVENT_SOURCE = "kms.amazonaws.com"
+AWS_INTERNAL = "AWS Internal"
+UTC = timezone.utc
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+_NONE = -1  # the code of an absent value (no key, no error, null requestParameters)
+
+#: API error code -> the errorCode CloudTrail writes (KMS logs denials as AccessDenied)
+TRAIL_ERROR_CODES = {"AccessDeniedException": "AccessDenied"}
+
+#: operation -> response members CloudTrail logs as responseElements (everything else: null)
+RESPONSE_ELEMENTS = {
+    "CreateKey": ("KeyMetadata",),
+    "ScheduleKeyDeletion": ("KeyId", "KeyState", "DeletionDate"),
+    "CancelKeyDeletion": ("KeyId",),
+    "CreateGrant": ("GrantId",),
+    "RotateKeyOnDemand": ("KeyId",),
+    "ReplicateKey": ("ReplicaKeyMetadata",),
+}
+
+#: request members CloudTrail always shows, with the value KMS used when the caller omitted them
+_DEFAULTED = {
+    "Encrypt": {"EncryptionAlgorithm": "SYMMETRIC_DEFAULT"},
+    "Decrypt": {"EncryptionAlgorithm": "SYMMETRIC_DEFAULT"},
+    "ReEncrypt": {"SourceEncryptionAlgorithm": "SYMMETRIC_DEFAULT",
+                  "DestinationEncryptionAlgorithm": "SYMMETRIC_DEFAULT"},
+}
+
+#: operations whose logged keyId is the ARN of the key actually used (resolved from the blob)
+_KEY_ID_AS_ARN = frozenset({"Decrypt"})
+
+_TLS_VERSION, _CIPHER_SUITE = "TLSv1.3", "TLS_AES_256_GCM_SHA384"
 
 
-@functools.cache
-def logged_members(operation: str) -> tuple[str, ...]:
-    """Request members CloudTrail logs for ``operation``: never blobs or sensitive members."""
-    from .service.model import kms_model  # the model is data; imported lazily
-    try:
-        shape = kms_model().operation_model(operation).input_shape
-    except Exception:
-        return ()
-    if shape is None:
-        return ()
-    return tuple(name for name, s in shape.members.items()
-                 if s.type_name != "blob" and not s.metadata.get("sensitive")
-                 and name not in ("Policy",))
+# ----------------------------------------------------------------- values
+
+class FrozenDict(dict):
+    """A dict that cannot change and can be hashed: a value of a dictionary-encoded column.
+
+    Audit records are immutable, so the pieces they share (requestParameters,
+    userIdentity, encryption contexts) are read-only; being hashable lets
+    pandas keep them as categories (one copy per distinct value).
+    """
+
+    __slots__ = ()
+
+    def __hash__(self) -> int:  # type: ignore[override]
+        return hash(_freeze(self))
+
+    def _read_only(self, *args, **kwargs):
+        raise TypeError("audit records are read-only")
+
+    __setitem__ = __delitem__ = update = pop = popitem = clear = setdefault = _read_only  # type: ignore
+
+    def __reduce__(self):
+        return (FrozenDict, (dict(self),))
+
+    def __copy__(self):
+        return self
+
+    def __deepcopy__(self, memo):
+        return self
+
+
+def _freeze(value):
+    """A hashable key for a JSON-like value (dicts and lists become tuples)."""
+    t = type(value)
+    if t is dict or t is FrozenDict:
+        return ("{", *((k, _freeze(v)) for k, v in value.items()))
+    if t is list or t is tuple:
+        return ("[", *(_freeze(v) for v in value))
+    return value
+
+
+def _flat_map(value: dict) -> tuple:
+    """A hashable key for a map of strings (an encryption context)."""
+    return tuple(value.items())
+
+
+def _read_only(value):
+    """Deep read-only copy (FrozenDict / tuple) of a JSON-like value."""
+    if isinstance(value, dict):
+        return FrozenDict({k: _read_only(v) for k, v in value.items()})
+    if isinstance(value, (list, tuple)):
+        return tuple(_read_only(v) for v in value)
+    return value
+
+
+def _plain(value):
+    """Deep plain (mutable, JSON-ready) copy: what records() hands out."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _iso(us: int) -> str:
+    return (_EPOCH + timedelta(microseconds=us)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _java_time(when: datetime) -> str:
+    """Dates inside request/response elements, as KMS writes them: ``Jun 30, 2020 2:34:07 AM``."""
+    when = when.astimezone(UTC)
+    hour = when.hour % 12 or 12
+    return f"{when:%b} {when.day}, {when.year} {hour}:{when:%M:%S} {'AM' if when.hour < 12 else 'PM'}"
+
+
+def _parse_time(text: str) -> int:
+    when = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return (when - _EPOCH) // _MICROSECOND
 
 
 def _camel(name: str) -> str:
     return name[:1].lower() + name[1:]
 
 
-def _camel_value(value):
-    if isinstance(value, dict):
-        return {(_camel(k) if k[:1].isupper() else k): _camel_value(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_camel_value(v) for v in value]
-    if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%dT%H:%M:%SZ")
-    return value
+def _loggable(shape) -> bool:
+    return shape.type_name != "blob" and not shape.metadata.get("sensitive")
 
 
-class AuditLog:
-    """CloudTrail for the lab: ``len(lab.audit)``, ``lab.audit.records()``, ``lab.audit.frame()``."""
+def _render(shape, value):
+    """A request or response value as CloudTrail writes it, guided by AWS's model.
 
-    def __init__(self, ids, clock):
+    Structure members become camelCase, map keys (encryption context) stay as
+    given, blobs and sensitive members are dropped at any depth, timestamps
+    use KMS's log format.
+    """
+    kind = shape.type_name
+    if kind == "structure" and isinstance(value, dict):
+        members = shape.members
+        return {_camel(n): _render(members[n], v) for n, v in value.items()
+                if n in members and _loggable(members[n])}
+    if kind == "list" and isinstance(value, (list, tuple)):
+        return [_render(shape.member, v) for v in value]
+    if kind == "map" and isinstance(value, dict):
+        return {k: _render(shape.value, v) for k, v in value.items()}
+    if kind == "timestamp" and isinstance(value, datetime):
+        return _java_time(value)
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    return None  # a value of the wrong type (a failed validation): not logged
+
+
+@functools.cache
+def _model():
+    from .service.model import kms_model  # the model is data; imported lazily
+    return kms_model()
+
+
+@functools.cache
+def logged_members(operation: str) -> tuple[str, ...]:
+    """Request members CloudTrail logs for ``operation``: never blobs or sensitive members."""
+    try:
+        shape = _model().operation_model(operation).input_shape
+    except Exception:
+        return ()
+    if shape is None:
+        return ()
+    return tuple(name for name, s in shape.members.items() if _loggable(s))
+
+
+@functools.cache
+def tracked_operations() -> frozenset[str]:
+    """The operations GetKeyLastUsage tracks (the model's KeyLastUsageTrackingOperation enum)."""
+    try:
+        return frozenset(_model().shape_for("KeyLastUsageTrackingOperation").enum)
+    except Exception:  # an older botocore without GetKeyLastUsage
+        return frozenset({"Decrypt", "Encrypt", "GenerateDataKey", "GenerateDataKeyPair",
+                          "GenerateDataKeyPairWithoutPlaintext",
+                          "GenerateDataKeyWithoutPlaintext", "ReEncrypt", "Sign", "Verify",
+                          "GenerateMac", "VerifyMac", "DeriveSharedSecret"})
+
+
+# ----------------------------------------------------------------- pools
+
+class _Pool:
+    """Dictionary encoding: each distinct value once; rows hold its index (its code)."""
+
+    __slots__ = ("values", "index")
+
+    def __getstate__(self):
+        return {"values": self.values, "index": self.index}
+
+    def __setstate__(self, state):
+        self.values, self.index = state["values"], state["index"]
+
+    def __init__(self):
+        self.values: list = []
+        self.index: dict = {}
+
+    def add(self, key, value) -> int:
+        code = self.index[key] = len(self.values)
+        self.values.append(value)
+        return code
+
+    def code(self, key, make: Callable[[], Any]) -> int:
+        code = self.index.get(key)
+        return self.add(key, make()) if code is None else code
+
+
+class EventKind(NamedTuple):
+    """eventName, eventType and readOnly: what kind of event a row is."""
+    name: str
+    type: str
+    read_only: bool
+
+
+class Origin(NamedTuple):
+    """Who called from where: userIdentity and the request's origin, shared by many rows."""
+    identity: FrozenDict      # CloudTrail's userIdentity
+    arn: str | None           # the caller's ARN (None for service events)
+    type: str | None          # IAMUser, AssumedRole, Root, AWSService (None for service events)
+    name: str                 # a readable principal name: user name, role/session, root...
+    account: str              # recipientAccountId
+    region: str               # awsRegion
+    source_ip: str
+    user_agent: str
+    invoked_by: str | None    # the AWS service that called on the principal's behalf
+    tls: FrozenDict | None    # tlsDetails
+
+
+class Resources(NamedTuple):
+    """The KMS keys a record names: ARNs in CloudTrail's order (ReEncrypt: source, destination)."""
+    arns: tuple[str, ...]
+    rendered: tuple[FrozenDict, ...]
+
+
+class LastUse(NamedTuple):
+    """The last successful tracked cryptographic operation on a key (GetKeyLastUsage)."""
+    operation: str
+    time: datetime
+    event_id: str
+    request_id: str | None
+
+
+def _principal_name(principal) -> str:
+    kind = principal.type
+    if kind == "Root":
+        return "root"
+    if kind == "AWSService":
+        return principal.service or principal.name
+    if kind == "AssumedRole":
+        return principal.arn.split(":assumed-role/", 1)[-1]
+    return principal.name or principal.arn.rsplit("/", 1)[-1]
+
+
+def _resources(arns: tuple[str, ...]) -> Resources:
+    return Resources(arns, tuple(FrozenDict(accountId=a.split(":")[4], type="AWS::KMS::Key", ARN=a)
+                                 for a in arns))
+
+
+class _OpInfo(NamedTuple):
+    event: int
+    logged: frozenset
+    members: tuple            # logged members, in model order
+    nested: tuple             # (index in members, how to make it hashable) for maps, lists...
+    shape: Any
+    tracked: bool
+    defaults: dict
+    key_id_as_arn: bool
+    response_members: tuple | None
+    output_shape: Any
+
+
+# ----------------------------------------------------------------- reading API
+
+class _Trail:
+    """What a trail and a filtered view of it share: records, frames, export, filters."""
+
+    _log: "AuditLog"
+
+    def _rows(self) -> range | list[int]:
+        raise NotImplementedError
+
+    def __len__(self) -> int:
+        return len(self._rows())
+
+    def records(self) -> list[dict]:
+        """The records, oldest first, as CloudTrail JSON objects (fresh dicts)."""
+        at = self._log.record_at
+        return [at(i) for i in self._rows()]
+
+    def __iter__(self) -> Iterator[dict]:
+        at = self._log.record_at
+        return (at(i) for i in self._rows())
+
+    def table(self) -> "AuditTable":
+        """The dictionary-encoded columns behind these records (what frames are built from)."""
+        return self._log._table(self._rows())
+
+    def frame(self, *, request_id: bool = False, expand_context: bool = False):
+        """The records as a pandas DataFrame, one row per record, oldest first.
+
+        Real dtypes: ``eventTime`` is datetime64[ns, UTC]; repeated strings are
+        categoricals; ``readOnly`` and ``success`` are booleans; the encryption
+        context and requestParameters are dict columns (categorical: each
+        distinct dict once). ``request_id=True`` adds the requestID column;
+        ``expand_context=True`` adds one ``encryptionContext.<key>`` column per
+        context key. See :func:`kmslab.frames.audit_frame`.
+        """
+        from .frames import audit_frame
+        return audit_frame(self, request_id=request_id, expand_context=expand_context)
+
+    def to_cloudtrail(self, path: str | os.PathLike | None = None) -> dict | str:
+        """``{"Records": [...]}`` as CloudTrail delivers log files; written to ``path`` if given.
+
+        A path ending in ``.gz`` is gzip-compressed, like CloudTrail's own files.
+        Returns the document, or the path written.
+        """
+        doc = {"Records": self.records()}
+        if path is None:
+            return doc
+        with _open(path, "wt") as f:
+            json.dump(doc, f)
+        return os.fspath(path)
+
+    def to_jsonl(self, path: str | os.PathLike | None = None) -> str:
+        """JSON Lines: one record per line. Returns the text, or writes it to ``path``."""
+        if path is None:
+            return "".join(json.dumps(r) + "\n" for r in self)
+        with _open(path, "wt") as f:
+            for r in self:
+                f.write(json.dumps(r))
+                f.write("\n")
+        return os.fspath(path)
+
+    def filter(self, start: datetime | str | None = None, end: datetime | str | None = None,
+               event_name: str | Iterable[str] | None = None, key: str | None = None,
+               principal: Any = None, success: bool | None = None,
+               event_type: str | None = None, error_code: str | Iterable[str] | None = None
+               ) -> "AuditView":
+        """The records that match every given criterion (a view: same API as the trail).
+
+        ``start`` (inclusive) and ``end`` (exclusive) are datetimes (naive means
+        UTC) or ISO strings; ``event_name`` and ``error_code`` one name or
+        several; ``key`` any key identifier (key id, key ARN, alias name, alias
+        ARN), matched against the record's ``resources`` (ReEncrypt matches
+        both keys); ``principal`` an ARN, a user name, a role ARN (matches its
+        sessions) or a Principal; ``success`` True for calls without an
+        errorCode; ``event_type`` ``AwsApiCall`` or ``AwsServiceEvent``.
+        """
+        return AuditView(self._log, self._log._select(
+            self._rows(), start, end, event_name, key, principal, success, event_type,
+            error_code))
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__}: {len(self)} records>"
+
+    def _repr_html_(self) -> str | None:
+        try:
+            return self.frame()._repr_html_()
+        except Exception:  # pragma: no cover - pandas missing
+            return None
+
+
+def _open(path, mode):
+    path = os.fspath(path)
+    if path.endswith(".gz"):
+        return gzip.open(path, mode, encoding="utf-8")
+    return open(path, mode, encoding="utf-8")
+
+
+class AuditView(_Trail):
+    """A filtered selection of a trail's records (``lab.audit.filter(...)``)."""
+
+    def __init__(self, log: "AuditLog", rows: list[int] | range):
+        self._log = log
+        self._row_list = rows
+
+    def _rows(self):
+        return self._row_list
+
+    def record_at(self, i: int) -> dict:
+        """The ``i``-th record of this view."""
+        return self._log.record_at(self._row_list[i])
+
+
+class AuditTable(NamedTuple):
+    """A trail as dictionary-encoded columns: per-row codes plus the pools they index.
+
+    ``rows`` selects rows of the full columns (a range for the whole trail).
+    Code -1 means absent. Pools: ``events`` (EventKind), ``origins`` (Origin),
+    ``resources`` (Resources), ``params`` (FrozenDict requestParameters),
+    ``additional`` (FrozenDict additionalEventData / serviceEventDetails),
+    ``errors`` ((errorCode, errorMessage)).
+    """
+
+    rows: range | list[int]
+    time_us: array          # microseconds since 1970-01-01 UTC
+    event: array
+    origin: array
+    resources: array
+    params: array
+    additional: array
+    error: array
+    events: list
+    origins: list
+    resources_pool: list
+    params_pool: list
+    additional_pool: list
+    errors: list
+    responses: list         # responseElements per row (None for most)
+    sorted: bool            # rows are in time order
+    event_id: Callable[[int], str]
+    request_id: Callable[[int], str | None]
+
+
+# ----------------------------------------------------------------- the trail
+
+class AuditLog(_Trail):
+    """CloudTrail for the lab: ``len(lab.audit)``, ``lab.audit.records()``, ``.frame()``, ``.filter()``."""
+
+    def __init__(self, ids=None, clock=None, *, read_only: bool = False):
+        self._log = self
         self._ids = ids
         self._clock = clock
-        self._lock = threading.Lock()
-        self._cols: dict[str, list] = {c: [] for c in _COLUMNS}
-        self._event_base = uuid.UUID(ids.uuid4()).int
-        self._last_use: dict[str, int] = {}  # key ARN -> row of its last cryptographic use
+        self._read_only = read_only
+        self.tracking_start: datetime | None = clock.now() if clock is not None else None
+        #: ``fn(key_identifier) -> key ARN`` for filters by alias (the lab sets it)
+        self.key_resolver: Callable[[str], str] | None = None
+        # one entry per row
+        self._time = array("q")
+        self._event = array("i")
+        self._origin = array("i")
+        self._resources = array("i")
+        self._params = array("i")
+        self._additional = array("i")
+        self._error = array("i")
+        self._request_ids: list[str | None] = []
+        self._responses: list[FrozenDict | None] = []
+        self._event_ids: list[str] | None = None   # imported trails keep their eventIDs
+        self._overrides: dict[int, FrozenDict] = {}  # imported records kmslab would not render alike
+        self._sorted = True
+        # pools
+        self._events = _Pool()
+        self._origins = _Pool()
+        self._resource_pool = _Pool()
+        self._param_pool = _Pool()
+        self._additional_pool = _Pool()
+        self._error_pool = _Pool()
+        self._ops: dict[str, _OpInfo] = {}
+        self._callers: list = []
+        self._last_use: dict[str, int] = {}  # key ARN -> row of its last tracked use
+        self._last_now: datetime | None = None  # the last call's time and its microseconds
+        self._last_us = 0
+        base = ids.uuid4() if ids is not None else "00000000-0000-4000-8000-000000000000"
+        self._event_prefix = base[:24]  # eventIDs: a per-trail prefix plus the row number
+
+    def _rows(self):
+        return range(len(self._time))
+
+    def __len__(self) -> int:
+        return len(self._time)
+
+    def __getstate__(self) -> dict:
+        """Plain data for lab snapshots: columns as bytes, no caches keyed by object ids."""
+        state = dict(self.__dict__)
+        for name, value in state.items():
+            if isinstance(value, array):
+                state[name] = (value.typecode, value.tobytes())
+        state["_ops"] = {}
+        state["_callers"] = []
+        state["_last_now"] = None
+        origins = _Pool()
+        origins.values = list(self._origins.values)
+        origins.index = {k: v for k, v in self._origins.index.items()
+                         if not (isinstance(k, tuple) and k and isinstance(k[0], int))}
+        state["_origins"] = origins
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        for name, value in state.items():
+            if name.startswith("_") and isinstance(value, tuple) and len(value) == 2 \
+                    and isinstance(value[1], bytes) and isinstance(value[0], str):
+                column = array(value[0])
+                column.frombytes(value[1])
+                state[name] = column
+        self.__dict__.update(state)
+
+    def __repr__(self) -> str:
+        kind = "read-only " if self._read_only else ""
+        return f"<AuditLog: {len(self)} {kind}records>"
 
     # ------------------------------------------------------------ recording
+    def _op_info(self, op) -> _OpInfo:
+        name = op.name
+        try:
+            model = _model().operation_model(name)
+            shape, out_shape = model.input_shape, model.output_shape
+        except Exception:
+            shape = out_shape = None
+        members = logged_members(name)
+        nested = []
+        for i, m in enumerate(members):
+            kind = shape.members[m] if shape is not None else None
+            if kind is not None and kind.type_name == "map":
+                nested.append((i, _flat_map))
+            elif kind is not None and kind.type_name == "list" and kind.member.type_name not in (
+                    "structure", "map", "list"):
+                nested.append((i, tuple))
+            elif kind is None or kind.type_name in ("list", "structure"):
+                nested.append((i, _freeze))
+        info = _OpInfo(
+            event=self._events.code((name, "AwsApiCall"),
+                                    lambda: EventKind(name, "AwsApiCall", bool(op.read_only))),
+            logged=frozenset(members), members=members, nested=tuple(nested), shape=shape,
+            tracked=name in tracked_operations(), defaults=_DEFAULTED.get(name, {}),
+            key_id_as_arn=name in _KEY_ID_AS_ARN, response_members=RESPONSE_ELEMENTS.get(name),
+            output_shape=out_shape)
+        self._ops[name] = info
+        return info
+
+    def _new_origin(self, caller, service, request) -> Origin:
+        via = request.via_service
+        identity = dict(caller.user_identity())
+        if via:
+            identity["invokedBy"] = via
+        tls = None if via else FrozenDict(
+            tlsVersion=_TLS_VERSION, cipherSuite=_CIPHER_SUITE,
+            clientProvidedHostHeader=f"kms.{service.region}.amazonaws.com")
+        return Origin(_read_only(identity), caller.arn, caller.type, _principal_name(caller),
+                      service.account, service.region, via or request.source_ip,
+                      via or request.user_agent, via, tls)
+
+    def _new_params(self, info: _OpInfo, params: dict, key) -> FrozenDict:
+        logged = {n: v for n, v in params.items() if n in info.logged}
+        for name, default in info.defaults.items():
+            if logged.get(name) is None:
+                logged[name] = default
+        if info.key_id_as_arn and key is not None:
+            logged["KeyId"] = key.arn
+        if info.shape is None:
+            return _read_only({_camel(k): v for k, v in logged.items()})
+        return _read_only(_render(info.shape, logged))
+
+    def _response_elements(self, call, info: _OpInfo, response: dict) -> FrozenDict | None:
+        explicit = call.audit_extra.get("responseElements")
+        if explicit is not None:
+            return _read_only(explicit)
+        if info.response_members is None or info.output_shape is None:
+            return None
+        picked = {m: response[m] for m in info.response_members if m in response}
+        return _read_only(_render(info.output_shape, picked)) if picked else None
+
     def record(self, call, response: dict | None, error) -> None:
-        """Record one API call (the pipeline's step 6)."""
-        request = call.request
+        """Record one API call, success or failure (the pipeline's step 6).
+
+        Called under the lab's lock, like everything that changes the lab.
+        """
+        if self._read_only:
+            raise TypeError("an imported audit trail is read-only")
         op = call.op
-        params = request.params
-        members = logged_members(op.name)
-        logged = {m: params[m] for m in members if m in params}
+        info = self._ops.get(op.name) or self._op_info(op)
+        request = call.request
+        service = call.service
+        caller = call.caller
         key = call.key
-        extra = [k.arn for k in call.extra_keys] if call.extra_keys else None
-        with self._lock:
-            c = self._cols
-            row = len(c["seq"])
-            c["seq"].append(row)
-            c["time"].append(call.now)
-            c["event_name"].append(op.name)
-            c["region"].append(call.service.region)
-            c["account"].append(call.service.account)
-            c["principal"].append(call.caller)
-            c["source_ip"].append(request.source_ip)
-            c["user_agent"].append(request.user_agent)
-            c["request_id"].append(request.request_id)
-            c["key_arn"].append(key.arn if key is not None else None)
-            c["params"].append(logged)
-            c["response"].append(call.audit_extra.get("responseElements") if error is None else None)
-            c["additional"].append(call.audit_extra.get("additionalEventData")
-                                   or _material(response))
-            c["error_code"].append(error.code if error is not None else None)
-            c["error_message"].append(error.message if error is not None else None)
-            c["read_only"].append(op.read_only)
-            c["event_type"].append("AwsApiCall")
-            c["via_service"].append(request.via_service)
-            c["extra_arns"].append(extra)
-            if error is None and op.crypto and key is not None:
-                self._last_use[key.arn] = row
-                if extra:
-                    for arn in extra:
-                        self._last_use[arn] = row
+        extra = call.extra_keys
+
+        okey = (id(caller), service.region, service.account, request.source_ip,
+                request.user_agent, request.via_service)
+        origin = self._origins.index.get(okey)
+        if origin is None:
+            origin = self._origins.add(okey, self._new_origin(caller, service, request))
+            self._callers.append(caller)  # keeps id(caller) from being reused by another object
+
+        if key is None:
+            res = _NONE
+        else:
+            rkey = (*(k.arn for k in extra), key.arn) if extra else key.arn
+            res = self._resource_pool.index.get(rkey)
+            if res is None:
+                arns = rkey if extra else (rkey,)
+                res = self._resource_pool.add(rkey, _resources(tuple(dict.fromkeys(arns))))
+
+        params = request.params
+        values = list(map(params.get, info.members))
+        try:
+            for i, hashable in info.nested:
+                if values[i] is not None:
+                    values[i] = hashable(values[i])
+            pkey = (op.name, key.arn if info.key_id_as_arn and key is not None else None, *values)
+            pc = self._param_pool.index.get(pkey)
+        except (TypeError, AttributeError):  # a malformed request (wrong types): not shared
+            pkey, pc = object(), None
+        if pc is None:
+            pc = self._param_pool.add(pkey, self._new_params(info, params, key))
+
+        if error is None:
+            ec = _NONE
+            mid = response.get("KeyMaterialId") if response else None
+            adc = self._additional_pool.index.get(mid) if mid is not None else None
+            if adc is None or call.audit_extra or key is None or key.custom_key_store_id:
+                adc = self._additional_code(call, response, key)
+            resp = self._response_elements(call, info, response) \
+                if info.response_members is not None or call.audit_extra else None
+        else:
+            ekey = (error.code, error.message)
+            ec = self._error_pool.index.get(ekey)
+            if ec is None:
+                ec = self._error_pool.add(ekey, (TRAIL_ERROR_CODES.get(error.code, error.code),
+                                                 error.message))
+            adc = _NONE
+            resp = None
+
+        now = call.now
+        if now is self._last_now:  # many calls share one tick of the virtual clock
+            us = self._last_us
+        else:
+            us = self._last_us = round(now.timestamp() * 1_000_000)
+            self._last_now = now
+        times = self._time
+        row = len(times)
+        if row and us < times[-1]:
+            self._sorted = False
+        times.append(us)
+        self._event.append(info.event)
+        self._origin.append(origin)
+        self._resources.append(res)
+        self._params.append(pc)
+        self._additional.append(adc)
+        self._error.append(ec)
+        self._request_ids.append(request.request_id)
+        self._responses.append(resp)  # the last column: a row is complete once it is here
+        if error is None and info.tracked and key is not None:
+            self._last_use[key.arn] = row
+            for k in extra:
+                self._last_use[k.arn] = row
+
+    def _additional_code(self, call, response: dict | None, key) -> int:
+        explicit = call.audit_extra.get("additionalEventData")
+        if explicit is not None:
+            return self._additional_pool.code(("explicit", _freeze(explicit)),
+                                              lambda: _read_only(explicit))
+        if not response:
+            return _NONE
+        mid = response.get("KeyMaterialId")
+        store = key.custom_key_store_id if key is not None else None
+        if mid is None and "DestinationKeyMaterialId" in response:
+            akey = (response.get("DestinationKeyMaterialId"), response.get("SourceKeyMaterialId"))
+        elif mid is None and store is None:
+            return _NONE
+        else:
+            akey = mid
+        if store is not None:
+            akey = (akey, store)
+        code = self._additional_pool.index.get(akey)
+        if code is None:
+            data: dict = {}
+            if store is not None:
+                data["customKeyStoreId"] = store
+            if mid is not None:
+                data["keyMaterialId"] = mid
+            elif "DestinationKeyMaterialId" in response:
+                data["destinationKeyMaterialId"] = response["DestinationKeyMaterialId"]
+                if response.get("SourceKeyMaterialId"):
+                    data["sourceKeyMaterialId"] = response["SourceKeyMaterialId"]
+            code = self._additional_pool.add(akey, FrozenDict(data))
+        return code
 
     def record_service_event(self, event_name: str, *, account: str, region: str,
                              key_arn: str | None, details: dict | None = None) -> None:
         """Record an action KMS takes by itself (RotateKey, DeleteKey, DeleteExpiredKeyMaterial)."""
-        with self._lock:
-            c = self._cols
-            row = len(c["seq"])
-            c["seq"].append(row)
-            c["time"].append(self._clock.now())
-            c["event_name"].append(event_name)
-            c["region"].append(region)
-            c["account"].append(account)
-            c["principal"].append(None)
-            c["source_ip"].append("AWS Internal")
-            c["user_agent"].append("AWS Internal")
-            c["request_id"].append(None)
-            c["key_arn"].append(key_arn)
-            c["params"].append(None)
-            c["response"].append(None)
-            c["additional"].append(details or None)
-            c["error_code"].append(None)
-            c["error_message"].append(None)
-            c["read_only"].append(False)
-            c["event_type"].append("AwsServiceEvent")
-            c["via_service"].append(None)
-            c["extra_arns"].append(None)
+        if self._read_only:
+            raise TypeError("an imported audit trail is read-only")
+        event = self._events.code((event_name, "AwsServiceEvent"),
+                                  lambda: EventKind(event_name, "AwsServiceEvent", False))
+        origin = self._origins.code(("AwsServiceEvent", account, region), lambda: Origin(
+            FrozenDict(accountId=account, invokedBy=AWS_INTERNAL), None, None, AWS_INTERNAL,
+            account, region, AWS_INTERNAL, AWS_INTERNAL, AWS_INTERNAL, None))
+        res = _NONE if key_arn is None else self._resource_pool.code(
+            key_arn, lambda: _resources((key_arn,)))
+        adc = _NONE if not details else self._additional_pool.code(
+            ("details", _freeze(details)), lambda: _read_only(details))
+        us = (self._clock.now() - _EPOCH) // _MICROSECOND
+        if self._time and us < self._time[-1]:
+            self._sorted = False
+        self._time.append(us)
+        self._event.append(event)
+        self._origin.append(origin)
+        self._resources.append(res)
+        self._params.append(_NONE)
+        self._additional.append(adc)
+        self._error.append(_NONE)
+        self._request_ids.append(None)
+        self._responses.append(None)
 
     # ------------------------------------------------------------ reading
-    def __len__(self) -> int:
-        return len(self._cols["seq"])
-
-    def last_use(self, key_arn: str) -> dict | None:
-        """The last successful cryptographic call on a key (for GetKeyLastUsage)."""
-        row = self._last_use.get(key_arn)
-        return None if row is None else self.record_at(row)
-
     def event_id(self, row: int) -> str:
-        return str(uuid.UUID(int=(self._event_base + row) & ((1 << 128) - 1)))
+        """The eventID of a row (unique in the trail; a UUID)."""
+        if self._event_ids is not None:
+            return self._event_ids[row]
+        return f"{self._event_prefix}{row:012x}"
+
+    def request_id(self, row: int) -> str | None:
+        return self._request_ids[row]
+
+    def last_use(self, key_arn: str) -> LastUse | None:
+        """The last successful tracked cryptographic operation on a key (GetKeyLastUsage)."""
+        row = self._last_use.get(key_arn)
+        if row is None:
+            return None
+        return LastUse(self._events.values[self._event[row]].name,
+                       _EPOCH + timedelta(microseconds=self._time[row]), self.event_id(row),
+                       self._request_ids[row])
 
     def record_at(self, row: int) -> dict:
-        """One record in CloudTrail's JSON shape."""
-        c = self._cols
-        account = c["account"][row]
-        principal = c["principal"][row]
-        service_event = c["event_type"][row] == "AwsServiceEvent"
-        rec: dict[str, Any] = {"eventVersion": EVENT_VERSION}
-        if service_event:
-            rec["userIdentity"] = {"accountId": account, "invokedBy": "AWS Internal"}
-        else:
-            ident = principal.user_identity()
-            if c["via_service"][row]:
-                ident["invokedBy"] = c["via_service"][row]
-            rec["userIdentity"] = ident
-        rec.update({
-            "eventTime": c["time"][row].strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "eventSource": "kms.amazonaws.com",
-            "eventName": c["event_name"][row],
-            "awsRegion": c["region"][row],
-            "sourceIPAddress": c["via_service"][row] or c["source_ip"][row],
-            "userAgent": c["via_service"][row] or c["user_agent"][row],
-        })
-        if c["error_code"][row]:
-            rec["errorCode"] = c["error_code"][row]
-            rec["errorMessage"] = c["error_message"][row]
-        params = c["params"][row]
-        if service_event:
-            rec["requestParameters"] = None
-            rec["responseElements"] = None
-        else:
-            rp = _camel_value(params) if params else {}
-            if c["key_arn"][row] and "keyId" not in rp and "destinationKeyId" not in rp:
-                rp["keyId"] = c["key_arn"][row]
-            rec["requestParameters"] = rp or None
-            rec["responseElements"] = _camel_value(c["response"][row]) if c["response"][row] else None
-        if c["additional"][row] and not service_event:
-            rec["additionalEventData"] = _camel_value(c["additional"][row])
-        if not service_event:
-            rec["requestID"] = c["request_id"][row]
+        """One record in CloudTrail's JSON shape (a fresh dict)."""
+        if self._overrides:
+            original = self._overrides.get(row)
+            if original is not None:
+                return _plain(original)
+        kind: EventKind = self._events.values[self._event[row]]
+        origin: Origin = self._origins.values[self._origin[row]]
+        api_call = kind.type == "AwsApiCall"
+        rec: dict[str, Any] = {
+            "eventVersion": EVENT_VERSION,
+            "userIdentity": _plain(origin.identity),
+            "eventTime": _iso(self._time[row]),
+            "eventSource": EVENT_SOURCE,
+            "eventName": kind.name,
+            "awsRegion": origin.region,
+            "sourceIPAddress": origin.source_ip,
+            "userAgent": origin.user_agent,
+        }
+        ec = self._error[row]
+        if ec != _NONE:
+            rec["errorCode"], rec["errorMessage"] = self._error_pool.values[ec]
+        pc = self._params[row]
+        params = self._param_pool.values[pc] if pc != _NONE else None
+        rec["requestParameters"] = _plain(params) if params else None  # no members: null
+        resp = self._responses[row]
+        rec["responseElements"] = _plain(resp) if resp is not None else None
+        ac = self._additional[row]
+        if api_call and ac != _NONE:
+            rec["additionalEventData"] = _plain(self._additional_pool.values[ac])
+        if api_call:
+            rec["requestID"] = self._request_ids[row]
         rec["eventID"] = self.event_id(row)
-        rec["readOnly"] = c["read_only"][row]
-        arns = [a for a in [c["key_arn"][row], *(c["extra_arns"][row] or [])] if a]
-        if arns:
-            rec["resources"] = [{"accountId": a.split(":")[4], "type": "AWS::KMS::Key", "ARN": a}
-                                for a in dict.fromkeys(arns)]
-        rec["eventType"] = c["event_type"][row]
+        rec["readOnly"] = kind.read_only
+        rc = self._resources[row]
+        if rc != _NONE:
+            rec["resources"] = _plain(self._resource_pool.values[rc].rendered)
+        rec["eventType"] = kind.type
         rec["managementEvent"] = True
-        rec["recipientAccountId"] = account
-        if service_event and c["additional"][row]:
-            rec["serviceEventDetails"] = _camel_value(c["additional"][row])
+        rec["recipientAccountId"] = origin.account
+        if not api_call and ac != _NONE:
+            rec["serviceEventDetails"] = _plain(self._additional_pool.values[ac])
         rec["eventCategory"] = "Management"
+        if origin.tls is not None:
+            rec["tlsDetails"] = _plain(origin.tls)
         return rec
 
-    def records(self) -> list[dict]:
-        """Every record, oldest first, as CloudTrail JSON objects."""
-        return [self.record_at(i) for i in range(len(self))]
+    def _table(self, rows) -> AuditTable:
+        n = len(self._responses)  # rows complete in every column (records may keep coming)
 
-    def __iter__(self) -> Iterator[dict]:
-        return iter(self.records())
+        def copy(col: array) -> array:
+            return array(col.typecode, memoryview(col)[:n])
+        return AuditTable(
+            rows if not isinstance(rows, range) or rows.stop <= n else range(n),
+            copy(self._time), copy(self._event), copy(self._origin), copy(self._resources),
+            copy(self._params), copy(self._additional), copy(self._error),
+            list(self._events.values), list(self._origins.values),
+            list(self._resource_pool.values), list(self._param_pool.values),
+            list(self._additional_pool.values), list(self._error_pool.values),
+            self._responses[:n], self._sorted, self.event_id, self.request_id)
 
-    def to_cloudtrail(self) -> dict:
-        """``{"Records": [...]}`` as CloudTrail delivers log files."""
-        return {"Records": self.records()}
+    # ------------------------------------------------------------ filtering
+    def _key_arns(self, key: str) -> set[str]:
+        if self.key_resolver is not None:
+            try:
+                return {self.key_resolver(key)}
+            except Exception:
+                pass
+        if key.startswith("arn:") and ":key/" in key:
+            return {key}
+        if key.startswith("alias/") or ":alias/" in key:
+            raise ValueError(f"cannot resolve {key!r}: this trail has no lab to look aliases up")
+        suffix = "/" + key
+        return {a for r in self._resource_pool.values for a in r.arns if a.endswith(suffix)}
 
-    def frame(self):
-        """The trail as a DataFrame, one row per record."""
-        from .frames import audit_frame
-        return audit_frame(self)
+    def _principal_origins(self, who) -> set[int]:
+        text = getattr(who, "arn", who)
+        found = set()
+        for code, o in enumerate(self._origins.values):
+            issuer = (o.identity.get("sessionContext") or {}).get("sessionIssuer") or {}
+            if text in (o.arn, o.name, o.identity.get("userName"), issuer.get("arn")) \
+                    or (o.type == "Root" and text == "root"):
+                found.add(code)
+        return found
 
-    def columns(self) -> dict[str, list]:
-        """The raw columns (read-only view for frames)."""
-        return self._cols
+    def _select(self, rows, start, end, event_name, key, principal, success, event_type,
+                error_code) -> list[int]:
+        times = self._time
+        if (start is not None or end is not None) and self._sorted and isinstance(rows, range):
+            lo = bisect_left(times, _as_us(start)) if start is not None else 0
+            hi = bisect_left(times, _as_us(end)) if end is not None else len(times)
+            rows = range(max(lo, rows.start), min(hi, rows.stop))
+        elif start is not None or end is not None:
+            lo = _as_us(start) if start is not None else None
+            hi = _as_us(end) if end is not None else None
+            rows = [i for i in rows if (lo is None or times[i] >= lo) and (hi is None or times[i] < hi)]
+        tests: list[tuple[array, set]] = []
+        if event_name is not None or event_type is not None:
+            names = {event_name} if isinstance(event_name, str) else \
+                set(event_name) if event_name is not None else None
+            codes = {c for c, e in enumerate(self._events.values)
+                     if (names is None or e.name in names) and (event_type is None or e.type == event_type)}
+            tests.append((self._event, codes))
+        if key is not None:
+            arns = self._key_arns(key)
+            tests.append((self._resources, {c for c, r in enumerate(self._resource_pool.values)
+                                            if arns.intersection(r.arns)}))
+        if principal is not None:
+            tests.append((self._origin, self._principal_origins(principal)))
+        if error_code is not None:
+            wanted = {error_code} if isinstance(error_code, str) else set(error_code)
+            tests.append((self._error, {c for c, (code, _) in enumerate(self._error_pool.values)
+                                        if code in wanted or _api_code(code) in wanted}))
+        out = list(rows) if not tests and success is None else None
+        if out is None:
+            errs = self._error
+            out = []
+            for i in rows:
+                if success is not None and (errs[i] == _NONE) != success:
+                    continue
+                if all(col[i] in codes for col, codes in tests):
+                    out.append(i)
+        return out
+
+    # ------------------------------------------------------------ import
+    @classmethod
+    def from_cloudtrail(cls, source) -> "AuditLog":
+        """A read-only trail from CloudTrail JSON: a ``{"Records": [...]}`` dict, a list of
+        records, JSON text, or a path (``.json`` or ``.json.gz``)."""
+        doc = _load(source, lines=False)
+        records = doc["Records"] if isinstance(doc, dict) else doc
+        return cls._from_records(records)
+
+    @classmethod
+    def from_jsonl(cls, source) -> "AuditLog":
+        """A read-only trail from JSON Lines (text or a path), as written by :meth:`to_jsonl`."""
+        return cls._from_records(_load(source, lines=True))
+
+    @classmethod
+    def _from_records(cls, records: Iterable[dict]) -> "AuditLog":
+        log = cls(read_only=True)
+        log._event_ids = []
+        for rec in records:
+            log._ingest(rec)
+        if log._time:
+            log.tracking_start = _EPOCH + timedelta(microseconds=min(log._time))
+        return log
+
+    def _ingest(self, rec: dict) -> None:
+        row = len(self._time)
+        kind_key = (rec.get("eventName"), rec.get("eventType", "AwsApiCall"), bool(rec.get("readOnly")))
+        event = self._events.code(kind_key, lambda: EventKind(*kind_key))
+        api_call = kind_key[1] == "AwsApiCall"
+        ident = rec.get("userIdentity") or {}
+        okey = _freeze((ident, rec.get("awsRegion"), rec.get("recipientAccountId"),
+                        rec.get("sourceIPAddress"), rec.get("userAgent"), rec.get("tlsDetails")))
+
+        def origin():
+            issuer = (ident.get("sessionContext") or {}).get("sessionIssuer") or {}
+            arn = ident.get("arn")
+            name = ident.get("userName") or (arn.split(":assumed-role/", 1)[-1] if arn and
+                                             ":assumed-role/" in arn else None)
+            if name is None:
+                name = "root" if ident.get("type") == "Root" else \
+                    ident.get("invokedBy") or issuer.get("userName") or (arn or AWS_INTERNAL)
+            tls = rec.get("tlsDetails")
+            return Origin(_read_only(ident), arn, ident.get("type"), name,
+                          rec.get("recipientAccountId"), rec.get("awsRegion"),
+                          rec.get("sourceIPAddress"), rec.get("userAgent"), ident.get("invokedBy"),
+                          _read_only(tls) if tls is not None else None)
+        org = self._origins.code(okey, origin)
+        resources = rec.get("resources")
+        if resources:
+            res = self._resource_pool.code(("imported", _freeze(resources)), lambda: Resources(
+                tuple(r.get("ARN") for r in resources), _read_only(resources)))
+        else:
+            res = _NONE
+        params = rec.get("requestParameters")
+        pc = _NONE if params is None else self._param_pool.code(
+            _freeze(params), lambda: _read_only(params))
+        extra = rec.get("additionalEventData") if api_call else rec.get("serviceEventDetails")
+        adc = _NONE if extra is None else self._additional_pool.code(
+            _freeze(extra), lambda: _read_only(extra))
+        if "errorCode" in rec:
+            ekey = (rec["errorCode"], rec.get("errorMessage"))
+            ec = self._error_pool.code(ekey, lambda: ekey)
+        else:
+            ec = _NONE
+        us = _parse_time(rec["eventTime"])
+        if self._time and us < self._time[-1]:
+            self._sorted = False
+        self._time.append(us)
+        self._event.append(event)
+        self._origin.append(org)
+        self._resources.append(res)
+        self._params.append(pc)
+        self._additional.append(adc)
+        self._error.append(ec)
+        self._request_ids.append(rec.get("requestID"))
+        resp = rec.get("responseElements")
+        self._responses.append(_read_only(resp) if resp is not None else None)
+        self._event_ids.append(rec.get("eventID"))
+        if self.record_at(row) != rec:  # a field kmslab does not model: keep the record as given
+            self._overrides[row] = _read_only(rec)
+        if ec == _NONE and api_call and res != _NONE and kind_key[0] in tracked_operations():
+            for arn in self._resource_pool.values[res].arns:
+                self._last_use[arn] = row
 
 
-def _material(response: dict | None) -> dict | None:
-    if response is None:
-        return None
-    mid = response.get("KeyMaterialId")
-    return {"keyMaterialId": mid} if mid else None
+def _api_code(trail_code: str) -> str:
+    for api, trail in TRAIL_ERROR_CODES.items():
+        if trail == trail_code:
+            return api
+    return trail_code
+
+
+def _as_us(when: datetime | str) -> int:
+    if isinstance(when, str):
+        return _parse_time(when)
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return (when - _EPOCH) // _MICROSECOND
+
+
+def _load(source, *, lines: bool):
+    if isinstance(source, (dict, list)):
+        return source
+    if isinstance(source, str) and source.lstrip()[:1] in ("{", "["):
+        text = source
+    elif isinstance(source, str) and lines and "\n" in source.strip():
+        text = source
+    else:
+        with _open(source, "rt") as f:
+            text = f.read()
+    if lines:
+        return [json.loads(line) for line in text.splitlines() if line.strip()]
+    return json.loads(text)

@@ -176,15 +176,14 @@ class Faults:
         throttling, disabled keys) are the caller's; 5xx are the service's.
         """
         import pandas as pd
-        cols = self._lab.audit.columns()
         rows = []
-        for t, code, kind, reg in zip(cols["time"], cols["error_code"], cols["event_type"],
-                                      cols["region"]):
-            if kind != "AwsApiCall" or (region is not None and reg != region):
+        for rec in self._lab.audit.records():
+            if rec["eventType"] != "AwsApiCall" or (region is not None and rec["awsRegion"] != region):
                 continue
+            code = rec.get("errorCode")
             status = errors.error_class(code).status if code else 200
-            rows.append({"time": t, "success": code is None, "server_error": status >= 500,
-                         "client_error": 400 <= status < 500})
+            rows.append({"time": rec["eventTime"], "success": code is None,
+                         "server_error": status >= 500, "client_error": 400 <= status < 500})
         frame = pd.DataFrame(rows, columns=["time", "success", "server_error", "client_error"])
         frame["time"] = pd.to_datetime(frame["time"], utc=True)
         grouped = frame.set_index("time").resample(window).sum()

@@ -52,6 +52,7 @@ class Lab:
         self.ids = IdSource(seed)
         self.clock = VirtualClock(start, lock=self.lock)
         self.audit = AuditLog(self.ids, self.clock)
+        self.audit.key_resolver = self.key_arn
         self.events = EventBus(self.clock, self.ids)
         self.hooks = Hooks()
         self.iam = IAM(self.ids, self.clock)
@@ -291,6 +292,38 @@ class Lab:
             authorizer = PolicyAuthorizer(self)
         tokens = authorizer.token_grants(grant_tokens) if grant_tokens else ()
         return authorizer.decide(ctx, resolved, tokens)
+
+    def key_arn(self, key_identifier: str, *, account: str | None = None,
+                region: str | None = None) -> str:
+        """The ARN of the key a KeyId names (key id, key ARN, alias name or alias ARN)."""
+        svc = self.kms_service(account or self.default_account, region or self.default_region)
+        return svc.resolve(key_identifier).arn
+
+    # ------------------------------------------------------------ notebooks
+    def frame(self, what: str = "keys"):
+        """A DataFrame of the lab: ``lab.frame("keys")``, ``"key_versions"``, ``"aliases"``,
+        ``"grants"``, ``"policies"`` or ``"audit"``; the same as ``kmslab.frames.<what>(lab)``,
+        where each function also takes its options."""
+        from . import frames
+        return frames.frame(self, what)
+
+    def simulate(self, duration: timedelta | float = 1.0, *, rate: float = 100.0,
+                 mix: dict[str, float] | None = None, principals=None, keys=None,
+                 encryption_context: dict | None = None, plaintext_size: int = 64,
+                 region: str | None = None, progress: bool = True):
+        """Drive simulated traffic through the lab (see :func:`kmslab.workload.simulate`).
+
+        ``duration`` (a timedelta or days) of Poisson arrivals at ``rate``
+        requests per hour, operations drawn from ``mix`` (e.g.
+        ``{"Encrypt": 0.5, "Decrypt": 0.4, "GenerateDataKey": 0.1}``), by
+        ``principals`` on ``keys``; the clock advances between requests so
+        rotations and deletions fire on time; failures are recorded, not
+        raised. Returns a summary DataFrame (one row per principal and operation).
+        """
+        from .workload import simulate
+        return simulate(self, duration, rate=rate, mix=mix, principals=principals, keys=keys,
+                        encryption_context=encryption_context, plaintext_size=plaintext_size,
+                        region=region, progress=progress)
 
     def handle(self, operation: str, params: dict, *, region: str | None = None,
                caller: Principal | None = None, source_ip: str = "127.0.0.1",

@@ -68,6 +68,7 @@ def decrypt_blob(call: Call, blob: bytes, context: dict | None, key_identifier: 
     named = svc.resolve(key_identifier) if key_identifier is not None else None
     if named is not None and named.spec.name != _SYMMETRIC:
         key = named
+        _note_source_key(call, key, operation)
         require_usage(key, "ENCRYPT_DECRYPT", operation)
         algorithm = _algorithm(key, algorithm)
         refuse_encryption_context(key, context)
@@ -82,6 +83,7 @@ def decrypt_blob(call: Call, blob: bytes, context: dict | None, key_identifier: 
             f"{algorithm}; only symmetric ciphertext names its KMS key.")
     parts: BlobParts = parse_blob(blob)
     key = _key_for_blob(call, parts)
+    _note_source_key(call, named if named is not None else key, operation)
     if named is not None and named is not key:
         raise errors.IncorrectKeyException(
             "The key ID in the request does not identify a KMS key that can perform this operation.")
@@ -92,6 +94,15 @@ def decrypt_blob(call: Call, blob: bytes, context: dict | None, key_identifier: 
         raise errors.InvalidCiphertextException(
             "The ciphertext refers to key material that this KMS key does not have.")
     return key, version.material.decrypt(parts, context), _SYMMETRIC, version.material_id
+
+
+def _note_source_key(call: Call, key: Key, operation: str) -> None:
+    """The key a ciphertext is decrypted with, known as soon as it is found: the audit
+    record names it (``resources``) even when the request then fails."""
+    if operation == "Decrypt":
+        call.key = key
+    elif key not in call.extra_keys:
+        call.extra_keys.append(key)
 
 
 def _key_for_blob(call: Call, parts: BlobParts) -> Key:
@@ -170,7 +181,6 @@ def re_encrypt(call: Call, params: dict) -> dict:
         call, params["CiphertextBlob"], params.get("SourceEncryptionContext"),
         params.get("SourceKeyId"), params.get("SourceEncryptionAlgorithm"), "kms:ReEncryptFrom",
         "ReEncrypt")
-    call.extra_keys.append(src)
     blob, dest_material = encrypt_with(dest, plaintext, params.get("DestinationEncryptionContext"),
                                        dest_alg, "ReEncrypt")
     out = {"CiphertextBlob": blob, "SourceKeyId": src.arn, "KeyId": dest.arn,

@@ -1,0 +1,146 @@
+"""matplotlib figures of a lab: activity over time, denied vs allowed, a key's versions, the
+key-state table. Each function returns the Axes it drew on (pass ``ax=`` to draw into yours)
+and never calls ``plt.show()``.
+
+    >>> from kmslab import plots
+    >>> plots.activity(lab.audit.frame(), by="eventName", freq="1D")
+    >>> plots.key_state_table()
+"""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from .service import states
+
+__all__ = ["activity", "denied_vs_allowed", "key_versions_timeline", "key_state_table",
+           "key_state_transitions"]
+
+
+def _axes(ax, figsize=(9, 4)):
+    if ax is None:
+        _, ax = plt.subplots(figsize=figsize, layout="constrained")
+    return ax
+
+
+def _frame(trail) -> pd.DataFrame:
+    return trail if isinstance(trail, pd.DataFrame) else trail.frame()
+
+
+def activity(trail, *, by: str = "eventName", freq: str = "1h", ax=None):
+    """Requests per ``freq`` interval, one line per value of ``by`` (eventName, principal...).
+
+    ``trail`` is an audit frame, the trail, or a filtered view.
+    """
+    df = _frame(trail)
+    ax = _axes(ax)
+    if len(df):
+        counts = (df.groupby([pd.Grouper(key="eventTime", freq=freq), by], observed=True)
+                  .size().unstack(fill_value=0))
+        counts.plot(ax=ax, drawstyle="steps-post")
+    ax.set_title(f"KMS requests per {freq} by {by}")
+    ax.set_xlabel("time (UTC)")
+    ax.set_ylabel("requests")
+    return ax
+
+
+def denied_vs_allowed(trail, *, freq: str = "1h", ax=None):
+    """Successful vs failed requests per ``freq`` interval, stacked, failures split by errorCode."""
+    df = _frame(trail)
+    ax = _axes(ax)
+    if len(df):
+        outcome = df["errorCode"].astype(object).where(~df["success"], "succeeded")
+        counts = (df.assign(outcome=outcome)
+                  .groupby([pd.Grouper(key="eventTime", freq=freq), "outcome"]).size()
+                  .unstack(fill_value=0))
+        order = ["succeeded"] + sorted(c for c in counts.columns if c != "succeeded")
+        counts = counts[[c for c in order if c in counts.columns]]
+        colors = ["tab:green"] + list(plt.get_cmap("Reds")(np.linspace(0.45, 0.9, len(order) - 1)))
+        counts.plot.area(ax=ax, color=colors[:len(counts.columns)], linewidth=0)
+    ax.set_title(f"Allowed and failed requests per {freq}")
+    ax.set_xlabel("time (UTC)")
+    ax.set_ylabel("requests")
+    return ax
+
+
+def key_versions_timeline(versions: pd.DataFrame, *, until=None, ax=None):
+    """A key's materials as bars from creation to the next rotation (``key_versions_frame``).
+
+    ``until`` (a datetime) ends the last bar; default: the last creation date + 10%.
+    """
+    ax = _axes(ax, figsize=(9, 0.6 * max(len(versions), 2) + 1.2))
+    if len(versions):
+        v = versions.sort_values("Created").reset_index(drop=True)
+        starts = v["Created"]
+        span = (starts.iloc[-1] - starts.iloc[0]) or pd.Timedelta(days=30)
+        end = pd.Timestamp(until) if until is not None else starts.iloc[-1] + span * 0.1
+        ends = list(starts.iloc[1:]) + [end]
+        for i, (s, e, row) in enumerate(zip(starts, ends, v.itertuples())):
+            current = bool(row.Current)
+            ax.barh(i, e - s, left=s, color="tab:blue" if current else "tab:gray", height=0.6)
+            label = f"{str(row.KeyMaterialId)[:12]}…" if isinstance(row.KeyMaterialId, str) else "?"
+            kind = row.RotationType if isinstance(row.RotationType, str) else "initial"
+            ax.text(s, i, f" {label} ({kind}{', current' if current else ''})", va="center",
+                    fontsize=8, color="white" if current else "black")
+        ax.set_yticks(range(len(v)), [f"v{i + 1}" for i in range(len(v))])
+        ax.invert_yaxis()
+    ax.set_title("Key material versions")
+    ax.set_xlabel("time (UTC)")
+    return ax
+
+
+def key_state_table(operations=None, *, ax=None):
+    """AWS's key-state table as a heatmap: operation x key state, allowed or which error.
+
+    Drawn from ``kmslab.service.states.TABLE``, the table the service checks.
+    """
+    table = states.TABLE
+    ops = list(operations) if operations is not None else sorted(table)
+    cols = list(states.STATES)
+    errors_seen: list[str] = []
+    grid = np.zeros((len(ops), len(cols)))
+    for i, op in enumerate(ops):
+        for j, state in enumerate(cols):
+            cell = table[op][state]
+            if cell is not states.OK:
+                name = states.FOOTNOTES[cell][0].__name__
+                if name not in errors_seen:
+                    errors_seen.append(name)
+                grid[i, j] = 1 + errors_seen.index(name)
+    ax = _axes(ax, figsize=(9, 0.28 * len(ops) + 1.5))
+    palette = ["#d8f0d8", "#f4a582", "#d6604d", "#b2182b", "#92c5de"][:1 + len(errors_seen)]
+    cmap = plt.matplotlib.colors.ListedColormap(palette)
+    ax.imshow(grid, aspect="auto", cmap=cmap, vmin=-0.5, vmax=len(palette) - 0.5)
+    ax.set_xticks(range(len(cols)), cols, rotation=35, ha="right")
+    ax.set_yticks(range(len(ops)), ops, fontsize=8)
+    handles = [plt.matplotlib.patches.Patch(color=palette[0], label="allowed")] + [
+        plt.matplotlib.patches.Patch(color=palette[i + 1], label=n) for i, n in enumerate(errors_seen)]
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8)
+    ax.set_title("Which operations each key state allows")
+    return ax
+
+
+def key_state_transitions(*, ax=None):
+    """The key-state diagram: states as nodes on a circle, transitions as labelled arrows
+    (``kmslab.service.states.transition_table()``)."""
+    edges = states.transition_table()
+    nodes = list(dict.fromkeys([n for a, _, b in edges for n in (a, b)]))
+    angle = np.linspace(0, 2 * np.pi, len(nodes), endpoint=False)
+    pos = {n: (np.cos(a), np.sin(a)) for n, a in zip(nodes, angle)}
+    ax = _axes(ax, figsize=(9, 9))
+    for a, label, b in edges:
+        (x0, y0), (x1, y1) = pos[a], pos[b]
+        ax.annotate("", xy=(x1, y1), xytext=(x0, y0),
+                    arrowprops=dict(arrowstyle="->", color="gray", shrinkA=18, shrinkB=18,
+                                    connectionstyle="arc3,rad=0.15"))
+        ax.text((x0 + x1) / 2, (y0 + y1) / 2, label, fontsize=6, ha="center", color="dimgray")
+    for n, (x, y) in pos.items():
+        ax.text(x, y, n, ha="center", va="center", fontsize=9,
+                bbox=dict(boxstyle="round", fc="#e8f0fe" if not n.startswith("(") else "white"))
+    ax.set_xlim(-1.4, 1.4)
+    ax.set_ylim(-1.4, 1.4)
+    ax.set_axis_off()
+    ax.set_title("Key states and transitions")
+    return ax
