@@ -72,7 +72,7 @@ class CloudHsmCluster:
         """CloudHSM CreateHsm: a new ACTIVE HSM (Availability Zones a, b, c... in turn)."""
         az = availability_zone or f"{self.region}{_AZ_SUFFIXES[len(self.hsms) % len(_AZ_SUFFIXES)]}"
         self._hsm_seq += 1
-        hsm = Hsm(f"hsm-{self.cluster_id[8:19].lower()}{self._hsm_seq:02d}"[:16], az)
+        hsm = Hsm(f"hsm-{self.cluster_id[8:17].lower()}{self._hsm_seq:02d}", az)
         self.hsms.append(hsm)
         self._log("CreateHsm", hsm=hsm.hsm_id, availability_zone=az)
         return hsm.hsm_id
