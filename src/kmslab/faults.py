@@ -59,6 +59,12 @@ class Fault:
     _faults: "Faults | None" = field(default=None, repr=False)
     injected: int = 0
 
+    def __repr__(self) -> str:
+        when = "always" if self.start is None and self.end is None else \
+            f"{self.start:%Y-%m-%d %H:%M} to {self.end:%H:%M}" if self.start and self.end else \
+            f"from {self.start:%Y-%m-%d %H:%M}" if self.start else f"until {self.end:%Y-%m-%d %H:%M}"
+        return f"<Fault {self.kind}: {self.description}, {when}; injected {self.injected}>"
+
     def active(self, now: datetime) -> bool:
         return (self.start is None or now >= self.start) and (self.end is None or now < self.end)
 
