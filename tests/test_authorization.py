@@ -177,7 +177,7 @@ def test_decision_table(world, who, op, key, context, via, expected):
     assert err.explanation is not None and not err.explanation.allowed
     assert lab.kms_service(A, "us-east-1").keys[meta["KeyId"]].state == before
     last = lab.audit.records()[-1]
-    assert last["errorCode"] == "AccessDeniedException" and last["eventName"] == op
+    assert last["errorCode"] == "AccessDenied" and last["eventName"] == op  # CloudTrail's code
     assert last["userIdentity"]["arn"] == caller.arn
 
 

@@ -328,3 +328,14 @@ def test_store_operations_are_audited(lab, kms, cluster):
     recs = [r for r in lab.audit.records() if r["eventName"] == "CreateCustomKeyStore"]
     assert len(recs) == 2 and recs[1]["errorCode"] == "CustomKeyStoreNameInUseException"
     assert "keyStorePassword" not in recs[0]["requestParameters"]
+
+
+def test_keys_in_a_store_cannot_rotate_or_import(lab, kms, connected_store):
+    key_id = kms.create_key(Origin="AWS_CLOUDHSM", CustomKeyStoreId=connected_store)["KeyMetadata"]["KeyId"]
+    with pytest.raises(errors.UnsupportedOperationException):
+        kms.enable_key_rotation(KeyId=key_id)
+    with pytest.raises(errors.UnsupportedOperationException):
+        kms.rotate_key_on_demand(KeyId=key_id)
+    with pytest.raises(errors.UnsupportedOperationException):
+        kms.get_parameters_for_import(KeyId=key_id, WrappingAlgorithm="RSAES_OAEP_SHA_256",
+                                      WrappingKeySpec="RSA_2048")

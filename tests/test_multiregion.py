@@ -155,3 +155,30 @@ def test_new_material_is_synchronized_to_replicas(lab, kms, west, primary, repli
     assert out["Plaintext"] == b"v2" and out["KeyMaterialId"] == key.current.material_id
     names = [r["eventName"] for r in lab.audit.records() if r["eventType"] == "AwsServiceEvent"]
     assert names.count("SynchronizeMultiRegionKey") == 2
+
+
+def test_rotation_is_set_on_the_primary_and_synchronized(lab, kms, west, primary, replica):
+    kms.enable_key_rotation(KeyId=primary["KeyId"], RotationPeriodInDays=90)
+    status = west.get_key_rotation_status(KeyId=primary["KeyId"])
+    assert status["KeyRotationEnabled"] is True and status["RotationPeriodInDays"] == 90
+    with pytest.raises(errors.UnsupportedOperationException):
+        west.disable_key_rotation(KeyId=primary["KeyId"])
+    with pytest.raises(errors.UnsupportedOperationException):
+        west.rotate_key_on_demand(KeyId=primary["KeyId"])
+    old = kms.encrypt(KeyId=primary["KeyId"], Plaintext=b"v1")["CiphertextBlob"]
+    kms.rotate_key_on_demand(KeyId=primary["KeyId"])
+    lab.clock.advance(days=91)  # and one automatic rotation
+    new = kms.encrypt(KeyId=primary["KeyId"], Plaintext=b"v3")["CiphertextBlob"]
+    east_md = kms.describe_key(KeyId=primary["KeyId"])["KeyMetadata"]
+    west_md = west.describe_key(KeyId=primary["KeyId"])["KeyMetadata"]
+    assert east_md["CurrentKeyMaterialId"] == west_md["CurrentKeyMaterialId"] \
+        != primary["CurrentKeyMaterialId"]
+    assert west.decrypt(CiphertextBlob=old)["Plaintext"] == b"v1"
+    assert west.decrypt(CiphertextBlob=new)["Plaintext"] == b"v3"
+    rotations = west.list_key_rotations(KeyId=primary["KeyId"])["Rotations"]
+    assert [r["RotationType"] for r in rotations] == ["ON_DEMAND", "AUTOMATIC"]
+    west.disable_key(KeyId=primary["KeyId"])
+    lab.clock.advance(days=100)
+    west.enable_key(KeyId=primary["KeyId"])  # a replica never rotates by itself
+    assert west.describe_key(KeyId=primary["KeyId"])["KeyMetadata"]["CurrentKeyMaterialId"] == \
+        kms.describe_key(KeyId=primary["KeyId"])["KeyMetadata"]["CurrentKeyMaterialId"]

@@ -149,3 +149,15 @@ def test_s3_errors(lab, s3):
     with pytest.raises(ClientError) as info:
         lab.service("s3", account=other).get_object(Bucket="reports", Key="k")
     assert info.value.response["Error"]["Code"] in ("AccessDenied", "NoSuchKey")
+
+
+def test_aws_managed_key_rotates_every_year(lab, kms, s3):
+    s3.put_object(Bucket="reports", Key="k", Body=b"x", ServerSideEncryption="aws:kms")
+    status = kms.get_key_rotation_status(KeyId="alias/aws/s3")
+    assert status["KeyRotationEnabled"] is True and status["RotationPeriodInDays"] == 365
+    lab.clock.advance(days=366)
+    rotations = kms.list_key_rotations(KeyId="alias/aws/s3")["Rotations"]
+    assert [r["RotationType"] for r in rotations] == ["AUTOMATIC"]
+    with pytest.raises((errors.AccessDeniedException, errors.UnsupportedOperationException)):
+        kms.disable_key_rotation(KeyId="alias/aws/s3")
+    assert s3.get_object(Bucket="reports", Key="k")["Body"].read() == b"x"  # old version kept

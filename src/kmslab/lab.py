@@ -26,6 +26,7 @@ from .events import EventBus
 from .faults import Faults
 from .hooks import Hooks
 from .iam import ADMINISTRATOR_ACCESS, IAM, IAMClient, IAMRole, IAMUser, STSClient
+from .metrics import MetricStore
 from .identity import Principal, account_root
 from .policy import Decision
 from .service import KMSService, Request
@@ -62,6 +63,8 @@ class Lab:
         #: how long a new grant takes to be in effect without a grant token (AWS: eventual
         #: consistency, "usually less than five minutes"); 0 = at once
         self.grant_delay = timedelta(0)
+        self.metrics = MetricStore(self.clock)  # CloudWatch-like: SecondsUntilKeyMaterialExpiration
+        self.on_demand_rotation_delay = timedelta(0)  # RotateKeyOnDemand completes after this
         self.custom_key_stores = CustomKeyStores(self)
         self.cloudhsm = CloudHsm(self)
         self.xks = XksProxies(self)
@@ -382,7 +385,9 @@ class Lab:
                          resources=[key.arn], detail={"key-id": key.key_id})
 
     def on_key_enabled(self, key: Key) -> None:
-        """EnableKey hook (rotation catches up here)."""
+        """EnableKey hook: a rotation that fell due while the key was disabled happens now."""
+        from .service.rotation import catch_up
+        catch_up(self, key)
 
     # ------------------------------------------------------------ snapshots
     def save(self, path, passphrase: str | bytes) -> None:

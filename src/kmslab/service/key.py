@@ -86,6 +86,7 @@ class Key:
     grants: dict = field(default_factory=dict)
     aliases: set = field(default_factory=set)
     scheduled: dict = field(default_factory=dict)  # name -> clock ScheduledEvent
+    import_parameters: list = field(default_factory=list)  # live GetParametersForImport results
     revision: int = 0  # bumped on policy/grant/state changes (authorization cache key)
 
     # ------------------------------------------------------------ material

@@ -27,7 +27,7 @@ from .tags import validate_tags
 if TYPE_CHECKING:  # pragma: no cover
     from ..lab import Lab
 
-__all__ = ["related_keys", "synchronize", "waits_for_replicas", "on_key_deleted",
+__all__ = ["related_keys", "synchronize", "is_replica", "waits_for_replicas", "on_key_deleted",
            "REPLICA_CREATION_TIME", "PRIMARY_UPDATE_TIME"]
 
 #: ReplicateKey: the replica is Creating for "a few seconds"
@@ -35,6 +35,12 @@ REPLICA_CREATION_TIME = timedelta(seconds=10)
 #: UpdatePrimaryRegion: both keys are Updating for a few seconds
 PRIMARY_UPDATE_TIME = timedelta(seconds=10)
 _SHARED_ROTATION = ("rotation_enabled", "rotation_period_days", "next_rotation")
+
+
+def is_replica(key: Key) -> bool:
+    """A multi-Region replica key (rotation and other shared properties come from its primary)."""
+    return bool(key.multi_region and key.multi_region_config
+                and key.multi_region_config.get("MultiRegionKeyType") == "REPLICA")
 
 
 def related_keys(lab: "Lab", key: Key) -> list[Key]:

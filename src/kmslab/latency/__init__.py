@@ -1,0 +1,29 @@
+"""The latency lab: why envelope encryption beats sending data to KMS.
+
+KMS Encrypt takes at most 4,096 bytes, every call crosses the network and
+counts against a request quota. This package models that (round trip,
+bandwidth, service time, token-bucket quotas, SDK retries, price) on a
+simulated, seeded timeline, and compares three strategies on the same
+payloads::
+
+    lab = kmslab.Lab(seed=1)
+    df = kmslab.latency.compare(lab, sizes=[100, 1 << 20, 1 << 30])
+    kmslab.latency.plot_latency_vs_size(df)
+
+``SimulatedNetwork(client, LatencyModel(...))`` puts any boto3-shaped client
+behind the same model for hands-on experiments.
+"""
+
+from .compare import DEFAULT_SIZES, STRATEGIES, compare
+from .model import (ENCRYPT_PLAINTEXT_LIMIT, PRICE_PER_REQUEST_USD, REQUEST_QUOTAS,
+                    LatencyModel, direct_calls, operation_family)
+from .network import SimulatedNetwork
+from .plots import plot_cache_effect, plot_calls_and_cost, plot_latency_vs_size, plot_rtt_effect
+from .timeline import CallRecord, SimulationResult, TokenBucket, Trace, simulate
+
+__all__ = [
+    "compare", "STRATEGIES", "DEFAULT_SIZES", "LatencyModel", "SimulatedNetwork",
+    "ENCRYPT_PLAINTEXT_LIMIT", "PRICE_PER_REQUEST_USD", "REQUEST_QUOTAS", "direct_calls",
+    "operation_family", "TokenBucket", "Trace", "CallRecord", "SimulationResult", "simulate",
+    "plot_latency_vs_size", "plot_calls_and_cost", "plot_rtt_effect", "plot_cache_effect",
+]
