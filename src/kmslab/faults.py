@@ -10,10 +10,11 @@ failed call is audited like any other AWS error. ``fault.remove()`` takes it
 away. Latency is simulated: the retrying client moves the lab clock by it.
 
 The retrying client follows the AWS SDKs' *standard* retry mode: at most 3
-attempts, exponential backoff with full jitter (``random() * 2**attempt``
+attempts, exponential backoff with full jitter (``random() * 2**(attempt-1)``
 seconds, capped at 20 s), retries on throttling errors and on 5xx errors
 (KMSInternalException, DependencyTimeoutException, KeyUnavailableException),
-and a retry quota of 500 tokens (5 per retry, refunded 1 per success).
+and a retry quota of 500 tokens (5 per retry). The backoff formula and the
+retry quota are the latency lab's (:mod:`kmslab.latency`), so both agree.
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Callable
 
 from . import errors
+from .latency.model import LatencyModel
+from .latency.timeline import RetryBudget
 
 if TYPE_CHECKING:  # pragma: no cover
     from .lab import Lab
@@ -233,25 +236,22 @@ class RetryingClient:
     shows each attempt at the time it happened. ``attempts`` logs every try.
     """
 
-    MAX_BACKOFF = 20.0
-    QUOTA = 500
-    RETRY_COST = 5
-    TIMEOUT_RETRY_COST = 10
-
-    def __init__(self, client, lab: "Lab", *, max_attempts: int = 3, seed: int = 0):
+    def __init__(self, client, lab: "Lab", *, max_attempts: int = 3, seed: int = 0,
+                 model: LatencyModel | None = None):
         self._client = client
         self._lab = lab
         self.max_attempts = max_attempts
+        self.model = model or LatencyModel(max_attempts=max_attempts)
         self._rng = random.Random(seed)
-        self.quota = self.QUOTA
+        self.budget = RetryBudget(self.model.retry_quota)
         self.attempts: list[dict] = []
 
     def __repr__(self) -> str:
         return f"<RetryingClient standard mode, max_attempts={self.max_attempts} over {self._client!r}>"
 
     def backoff(self, attempt: int) -> float:
-        """Full jitter: random() * 2**attempt seconds, at most 20 s (attempt counts from 1)."""
-        return self._rng.random() * min(self.MAX_BACKOFF, 2 ** attempt)
+        """Full jitter before attempt ``attempt + 1``: random() * min(2**(attempt-1), 20) seconds."""
+        return self.model.backoff_s(attempt, self._rng.random())
 
     def __getattr__(self, name: str):
         method = getattr(self._client, name)
@@ -275,18 +275,14 @@ class RetryingClient:
             try:
                 response = method(**dict(params))
             except errors.KMSError as err:
-                retry = is_retryable(err) and attempt < self.max_attempts
-                cost = self.TIMEOUT_RETRY_COST if err.code in TRANSIENT_CODES else self.RETRY_COST
-                if retry and self.quota < cost:
-                    retry = False
+                retry = is_retryable(err) and attempt < self.max_attempts and self.budget.acquire()
                 self.attempts.append({"time": clock.now(), "operation": operation, "attempt": attempt,
                                       "outcome": err.code, "retried": retry})
                 if not retry:
                     raise
-                self.quota -= cost
                 clock.advance(seconds=self.backoff(attempt))
                 continue
-            self.quota = min(self.QUOTA, self.quota + 1)
+            self.budget.release(retried=attempt > 1)
             self.attempts.append({"time": clock.now(), "operation": operation, "attempt": attempt,
                                   "outcome": "OK", "retried": False})
             response["ResponseMetadata"]["RetryAttempts"] = attempt - 1
