@@ -2,7 +2,6 @@
 
 import base64
 import json
-from datetime import timedelta
 
 import pytest
 from botocore.exceptions import ClientError

@@ -129,7 +129,7 @@ class S3World:
         """Call KMS for ``caller`` through S3 (kms:ViaService s3.<region>.amazonaws.com)."""
         return self._lab.handle(operation, params, region=region, caller=caller,
                                 via_service=f"s3.{region}.amazonaws.com",
-                                source_ip=f"s3.amazonaws.com", user_agent="s3.amazonaws.com")
+                                source_ip="s3.amazonaws.com", user_agent="s3.amazonaws.com")
 
     def aws_owned_key(self, region: str) -> str:
         """S3's AWS owned key in ``region``: a KMS key in S3's own account, never listed."""
