@@ -103,8 +103,8 @@ class FrozenDict(dict):
 def _freeze(value):
     """A hashable key for a JSON-like value (dicts and lists become tuples)."""
     t = type(value)
-    if t is dict or t is FrozenDict:
-        return ("{", *((k, _freeze(v)) for k, v in value.items()))
+    if t is dict or t is FrozenDict:  # order-independent, as dict equality is
+        return ("{", frozenset((k, _freeze(v)) for k, v in value.items()))
     if t is list or t is tuple:
         return ("[", *(_freeze(v) for v in value))
     return value

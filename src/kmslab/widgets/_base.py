@@ -1,0 +1,181 @@
+"""What every kmslab widget shares: the client it talks to, inline AWS errors, HTML tables.
+
+Widgets see only the public API (a boto3-shaped client and public lab
+attributes). Output is written through widget state (``HTML.value``,
+``Image.value``), never printed, so notebooks stay deterministic under nbval.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+from typing import Any, Callable, Iterable, Sequence
+
+import ipywidgets as widgets
+
+__all__ = ["ErrorBox", "client_of", "lab_of", "html_table", "supports", "feature_button",
+           "figure_png", "short_id", "list_all_keys", "key_labels", "note_html", "parse_context",
+           "error_code"]
+
+
+def client_of(lab_or_client):
+    """A KMS client: the lab's default client for a lab, or the client itself."""
+    if hasattr(lab_or_client, "create_key"):
+        return lab_or_client
+    return lab_or_client.client()
+
+
+def lab_of(lab_or_client):
+    """The lab behind a lab or a kmslab client (None for other clients, e.g. real boto3)."""
+    if hasattr(lab_or_client, "create_key"):
+        return getattr(lab_or_client, "lab", None)
+    return lab_or_client
+
+
+def supports(client, method: str) -> bool:
+    """Whether the client serves an operation (kmslab installs one method per operation served)."""
+    return callable(getattr(client, method, None))
+
+
+def error_code(error: BaseException) -> str:
+    """AWS's error code of a botocore-style error (``response["Error"]["Code"]``)."""
+    response = getattr(error, "response", None)
+    if isinstance(response, dict):
+        return response.get("Error", {}).get("Code") or type(error).__name__
+    return type(error).__name__
+
+
+def _error_message(error: BaseException) -> str:
+    response = getattr(error, "response", None)
+    if isinstance(response, dict) and "Message" in response.get("Error", {}):
+        return response["Error"]["Message"]
+    return str(error)
+
+
+class ErrorBox(widgets.HTML):
+    """An inline error: a red box reading ``<AWS code>: <AWS message>``; empty when all is well."""
+
+    def show(self, error: BaseException) -> None:
+        self.code = error_code(error)
+        self.value = (
+            "<div class='kmslab-error' style='border:1px solid #c62828;background:#fdecea;"
+            "color:#b71c1c;padding:4px 8px;border-radius:3px'>"
+            f"<b>{html.escape(self.code)}</b>: {html.escape(_error_message(error))}</div>")
+
+    def clear(self) -> None:
+        self.code = None
+        self.value = ""
+
+    @property
+    def shown(self) -> bool:
+        return bool(self.value)
+
+    def run(self, action: Callable[[], Any]) -> Any:
+        """Run ``action``; an error is shown inline (AWS's code, else the exception's name).
+
+        Returns the action's result, or None after an error. In a widget
+        callback an escaped exception would only reach the browser's log, so
+        every exception is shown where the learner is looking.
+        """
+        self.clear()
+        try:
+            return action()
+        except Exception as error:  # noqa: BLE001 - see above
+            self.show(error)
+            return None
+
+
+ErrorBox.code = None
+
+
+def note_html(text: str, *, color: str = "#555") -> str:
+    """A small grey note (e.g. why a feature is unavailable)."""
+    return f"<span style='color:{color};font-size:90%'>{html.escape(text)}</span>"
+
+
+def feature_button(description: str, available: bool, missing: str, **kwargs) -> widgets.Button:
+    """A button that is disabled, with ``missing`` as its tooltip, when its feature is absent."""
+    button = widgets.Button(description=description, **kwargs)
+    if not available:
+        button.disabled = True
+        button.tooltip = missing
+    return button
+
+
+def html_table(columns: Sequence[str], rows: Iterable[Sequence[Any]], *,
+               css_class: str = "kmslab-table", empty: str = "(none)") -> str:
+    """A small HTML table, every cell escaped."""
+    rows = list(rows)
+    head = "".join(f"<th style='text-align:left;padding:2px 8px'>{html.escape(str(c))}</th>"
+                   for c in columns)
+    if not rows:
+        return (f"<table class='{css_class}'><thead><tr>{head}</tr></thead>"
+                f"<tbody><tr><td colspan='{len(columns)}'>{html.escape(empty)}</td></tr></tbody></table>")
+    body = "".join(
+        "<tr>" + "".join(f"<td style='padding:2px 8px'>{html.escape('' if c is None else str(c))}</td>"
+                         for c in row) + "</tr>"
+        for row in rows)
+    return f"<table class='{css_class}'><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def figure_png(fig) -> bytes:
+    """A matplotlib Figure as PNG bytes (for an ``ipywidgets.Image``)."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=80, bbox_inches="tight", metadata={"Software": None})
+    return buffer.getvalue()
+
+
+def short_id(key_id: str) -> str:
+    """The first block of a key id (``1234abcd``), as the AWS console abbreviates it."""
+    return key_id.split("-", 1)[0]
+
+
+def list_all_keys(client) -> list[str]:
+    """Every key id the client's account has in its Region (ListKeys, all pages)."""
+    ids: list[str] = []
+    marker = None
+    while True:
+        page = client.list_keys(**({"Marker": marker} if marker else {}))
+        ids += [k["KeyId"] for k in page.get("Keys", [])]
+        marker = page.get("NextMarker")
+        if not page.get("Truncated") or not marker:
+            return ids
+
+
+def key_labels(client, key_ids: Iterable[str], aliases: dict[str, list[str]] | None = None,
+               ) -> list[tuple[str, str]]:
+    """Dropdown options ``(label, key_id)``: short id plus the first alias."""
+    aliases = aliases if aliases is not None else aliases_by_key(client)
+    options = []
+    for key_id in key_ids:
+        names = aliases.get(key_id, [])
+        label = short_id(key_id) + (f" ({names[0]})" if names else "")
+        options.append((label, key_id))
+    return options
+
+
+def aliases_by_key(client) -> dict[str, list[str]]:
+    """Alias names per target key id (ListAliases, all pages; AWS managed aliases skipped)."""
+    result: dict[str, list[str]] = {}
+    marker = None
+    while True:
+        page = client.list_aliases(**({"Marker": marker} if marker else {}))
+        for alias in page.get("Aliases", []):
+            if alias.get("TargetKeyId"):
+                result.setdefault(alias["TargetKeyId"], []).append(alias["AliasName"])
+        marker = page.get("NextMarker")
+        if not page.get("Truncated") or not marker:
+            return result
+
+
+def parse_context(text: str) -> dict[str, str]:
+    """An encryption context from ``"k=v, k2=v2"`` (ValueError on a pair without ``=``)."""
+    context: dict[str, str] = {}
+    for pair in (p.strip() for p in text.split(",")):
+        if not pair:
+            continue
+        if "=" not in pair:
+            raise ValueError(f"encryption context pair {pair!r} has no '=' (write k=v, k2=v2)")
+        name, value = pair.split("=", 1)
+        context[name.strip()] = value.strip()
+    return context

@@ -1,0 +1,170 @@
+"""EnvelopeExplorer: envelope encryption of the learner's own text, one step at a time.
+
+1. GenerateDataKey: KMS returns a data key twice, in plaintext and encrypted
+   under the KMS key. The plaintext key is never shown: only its length and
+   a short SHA-256 fingerprint (which reveals nothing of a random 256-bit key).
+2. The encrypted data key: its length and the parts of the blob.
+3. The message: the data encrypted locally (``kmslab.envelope.encrypt``) and
+   its layout (``kmslab.envelope.parse``): header, encrypted data keys, frames.
+4. Decrypt: Decrypt unwraps the data key, the data is decrypted locally.
+
+The widget watches the calls ``kmslab.envelope`` makes through the client,
+so steps 1 and 2 show the very data key the message uses.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import importlib
+
+import ipywidgets as widgets
+
+from ._base import (ErrorBox, client_of, html_table, key_labels, list_all_keys, note_html,
+                    parse_context)
+from ._blob import blob_parts
+
+__all__ = ["EnvelopeExplorer"]
+
+
+def _envelope():
+    """``kmslab.envelope`` if this kmslab has it, else None."""
+    try:
+        return importlib.import_module("kmslab.envelope")
+    except ImportError:
+        return None
+
+
+def fingerprint(secret: bytes) -> str:
+    """A short SHA-256 fingerprint: tells two keys apart without showing either."""
+    return "sha256:" + hashlib.sha256(secret).hexdigest()[:12]
+
+
+class _WatchedClient:
+    """Forwards calls to a KMS client and keeps a summary (never key bytes) of each."""
+
+    def __init__(self, kms):
+        self._kms = kms
+        self.calls: list[dict] = []
+
+    def __getattr__(self, name):
+        method = getattr(self._kms, name)
+        if not callable(method):
+            return method
+
+        def call(**params):
+            response = method(**params)
+            summary = {"method": name, "KeyId": params.get("KeyId")}
+            if "Plaintext" in response and name.startswith("generate_data_key"):
+                summary["data_key_length"] = len(response["Plaintext"])
+                summary["data_key_fingerprint"] = fingerprint(response["Plaintext"])
+            if "CiphertextBlob" in response:
+                summary["encrypted_data_key"] = bytes(response["CiphertextBlob"])
+                summary["KeyArn"] = response.get("KeyId")
+            self.calls.append(summary)
+            return response
+        return call
+
+
+class EnvelopeExplorer(widgets.VBox):
+    """Type a text, pick a key, press "Encrypt": each step of envelope encryption is shown."""
+
+    def __init__(self, kms):
+        self.client = client_of(kms)
+        self.envelope = _envelope()
+        self.text = widgets.Textarea(value="Meet me at the library at noon.",
+                                     description="Your text", layout=widgets.Layout(width="600px"))
+        self.key = widgets.Dropdown(description="KMS key")
+        self.context = widgets.Text(description="Context", value="purpose=demo",
+                                    placeholder="k=v, k2=v2")
+        self.encrypt_button = widgets.Button(description="Encrypt", button_style="primary")
+        self.encrypt_button.on_click(lambda _: self.run())
+        self.refresh_button = widgets.Button(description="Reload keys", icon="refresh")
+        self.refresh_button.on_click(lambda _: self.refresh())
+        self.error = ErrorBox()
+        self.steps = [widgets.HTML() for _ in range(4)]
+        self.message: bytes | None = None
+        super().__init__([
+            widgets.HTML("<b>Envelope encryption, step by step</b>"),
+            self.text, widgets.HBox([self.key, self.refresh_button]), self.context,
+            self.encrypt_button, self.error, *self.steps])
+        self.add_class("kmslab-envelope-explorer")
+        self._note_missing()
+        self.refresh()
+
+    def __repr__(self) -> str:
+        return f"<EnvelopeExplorer: {len(self.key.options)} keys>"
+
+    def _note_missing(self) -> None:
+        if self.envelope is None:
+            self.steps[2].value = note_html(
+                "Step 3 needs kmslab.envelope, which this kmslab does not have yet: steps 1 and 2 "
+                "still run.")
+
+    def refresh(self) -> None:
+        """Offer the symmetric encryption keys that are enabled."""
+        kms = self.client
+        usable = []
+        for key_id in list_all_keys(kms):
+            meta = kms.describe_key(KeyId=key_id)["KeyMetadata"]
+            if meta["KeySpec"] == "SYMMETRIC_DEFAULT" and meta["KeyUsage"] == "ENCRYPT_DECRYPT" \
+                    and meta["KeyState"] == "Enabled":
+                usable.append(key_id)
+        current = self.key.value
+        self.key.options = key_labels(kms, usable)
+        if current in usable:
+            self.key.value = current
+        elif usable:
+            self.key.value = usable[0]
+
+    def run(self) -> bool:
+        """Encrypt the text under the chosen key and show every step. True on success."""
+        for step in self.steps:
+            step.value = ""
+        self._note_missing()
+        return self.error.run(self._run) is not None
+
+    def _run(self) -> bool:
+        if not self.key.value:
+            raise ValueError("create a symmetric encryption key first, then Reload keys")
+        context = parse_context(self.context.value)
+        plaintext = self.text.value.encode("utf-8")
+        watched = _WatchedClient(self.client)
+        if self.envelope is not None:
+            self.message = bytes(self.envelope.encrypt(watched, plaintext, [self.key.value],
+                                                       context or None))
+        else:
+            params = {"KeyId": self.key.value, "KeySpec": "AES_256"}
+            if context:
+                params["EncryptionContext"] = context
+            watched.generate_data_key(**params)
+        generated = next(c for c in watched.calls if c["method"] == "generate_data_key")
+        self.steps[0].value = (
+            "<h4>1. GenerateDataKey</h4>"
+            f"<p>KMS made a data key: <b>{generated['data_key_length']} bytes (hidden)</b>, "
+            f"fingerprint <code>{generated['data_key_fingerprint']}</code>. It is used here, in "
+            "memory, and thrown away; KMS also returned it encrypted under the KMS key.</p>")
+        blob = generated["encrypted_data_key"]
+        parts = blob_parts(blob)
+        table = html_table(("part", "bytes", "what"), parts) if parts else \
+            note_html("(this blob's layout is not public)")
+        self.steps[1].value = (
+            "<h4>2. The encrypted data key</h4>"
+            f"<p>{len(blob)} bytes, stored next to the data. Only KMS can turn it back into the "
+            "data key (Decrypt).</p>" + table)
+        if self.envelope is None:
+            return True
+        info = self.envelope.parse(self.message)
+        self.steps[2].value = (
+            "<h4>3. The message</h4>"
+            f"<p>Your {len(plaintext)} bytes became a {len(self.message)}-byte message, "
+            "encrypted locally with the data key (KMS never saw your text).</p>"
+            + info._repr_html_())
+        recovered = bytes(self.envelope.decrypt(self.client, self.message, context or None))
+        ok = recovered == plaintext
+        self.steps[3].value = (
+            "<h4>4. Decrypt</h4>"
+            "<p>Decrypt sends only the encrypted data key to KMS; the text is decrypted locally. "
+            f"Round trip: <b>{'the same text' if ok else 'MISMATCH'}</b> "
+            f"({html.escape(str(len(recovered)))} bytes).</p>")
+        return True

@@ -1,0 +1,202 @@
+"""KeyTimeline: one key's material versions and life events, with buttons that move the clock.
+
+Versions come from ListKeyRotations (``IncludeKeyMaterial="ALL_KEY_MATERIAL"``),
+the key's state and dates from DescribeKey and GetKeyRotationStatus, and
+its events (rotations, disable/enable, deletion scheduled, deleted, material
+expired) from the lab's audit trail. Advancing the lab clock fires what is
+due in time order, so a learner can watch a year of rotations happen, or a
+deletion window end.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import ipywidgets as widgets
+
+from ._base import ErrorBox, client_of, figure_png, html_table, note_html, short_id, supports
+
+__all__ = ["KeyTimeline"]
+
+#: audit events shown on the timeline (the ones that change a key's life)
+LIFE_EVENTS = ("CreateKey", "EnableKey", "DisableKey", "ScheduleKeyDeletion", "CancelKeyDeletion",
+               "EnableKeyRotation", "DisableKeyRotation", "RotateKeyOnDemand", "RotateKey",
+               "ImportKeyMaterial", "DeleteImportedKeyMaterial", "DeleteExpiredKeyMaterial",
+               "DeleteKey")
+
+
+class KeyTimeline(widgets.VBox):
+    """A key's versions and events over time; ``+1 day``, ``+30 days``... move the lab clock."""
+
+    def __init__(self, lab, key_id: str):
+        self.lab = lab
+        self.client = client_of(lab)
+        meta = self.client.describe_key(KeyId=key_id)["KeyMetadata"]
+        self.key_id = meta["KeyId"]
+        self.key_arn = meta["Arn"]
+        self.created: datetime = meta["CreationDate"]
+        self.metadata: dict | None = meta
+        self.versions: list[dict] = []
+        self.events: list[tuple[str, str]] = []
+
+        self.now = widgets.HTML()
+        self.summary = widgets.HTML()
+        self.versions_table = widgets.HTML()
+        self.events_table = widgets.HTML()
+        self.plot = widgets.Image(format="png", layout=widgets.Layout(max_width="760px"))
+        self.error = ErrorBox()
+        self.step_buttons = []
+        for label, days in (("+1 day", 1), ("+7 days", 7), ("+30 days", 30), ("+365 days", 365)):
+            button = widgets.Button(description=label, tooltip=f"lab.clock.advance(days={days})",
+                                    layout=widgets.Layout(width="90px"))
+            button.on_click(lambda _, d=days: self.advance(d))
+            self.step_buttons.append(button)
+        self.days = widgets.IntSlider(value=90, min=1, max=1095, description="Days",
+                                      continuous_update=False)
+        self.advance_button = widgets.Button(description="Advance", button_style="primary")
+        self.advance_button.on_click(lambda _: self.advance(self.days.value))
+        super().__init__([
+            widgets.HTML(f"<b>Timeline of {self.key_id}</b>"), self.now,
+            widgets.HBox(self.step_buttons), widgets.HBox([self.days, self.advance_button]),
+            self.error, self.summary, self.versions_table, self.events_table, self.plot])
+        self.add_class("kmslab-key-timeline")
+        self.refresh()
+
+    def __repr__(self) -> str:
+        return f"<KeyTimeline {self.key_id}: {self.state}>"
+
+    # ------------------------------------------------------------ reading
+    def _read_versions(self) -> list[dict]:
+        if not supports(self.client, "list_key_rotations"):
+            return []
+        versions, marker = [], None
+        while True:
+            params = {"KeyId": self.key_id, "IncludeKeyMaterial": "ALL_KEY_MATERIAL"}
+            if marker:
+                params["Marker"] = marker
+            page = self.client.list_key_rotations(**params)
+            versions += page.get("Rotations", [])
+            marker = page.get("NextMarker")
+            if not page.get("Truncated") or not marker:
+                return versions
+
+    def _read_events(self) -> list[tuple[datetime, str]]:
+        audit = self.lab.audit
+        events = []
+        for row in range(len(audit)):
+            record = audit.record_at(row)
+            if record["eventName"] not in LIFE_EVENTS or "errorCode" in record:
+                continue
+            if not any(r["ARN"] == self.key_arn for r in record.get("resources", [])):
+                continue
+            what = record["eventName"]
+            details = record.get("serviceEventDetails") or {}
+            if details.get("rotationType"):
+                what += f" ({details['rotationType']})"
+            if record.get("eventType") == "AwsServiceEvent":
+                what += " by KMS"
+            when = datetime.strptime(record["eventTime"], "%Y-%m-%dT%H:%M:%SZ").replace(
+                tzinfo=self.created.tzinfo)
+            events.append((when, what))
+        return events
+
+    def refresh(self) -> None:
+        """Read the key again and redraw (after moving the clock or acting on the key)."""
+        now = self.lab.clock.now()
+        self.now.value = f"Lab time: <b>{now:%Y-%m-%d %H:%M} UTC</b>"
+        try:
+            self.metadata = self.client.describe_key(KeyId=self.key_id)["KeyMetadata"]
+        except Exception as error:  # noqa: BLE001 - NotFoundException once the key is deleted
+            if getattr(error, "response", {}).get("Error", {}).get("Code") != "NotFoundException":
+                raise
+            self.metadata = None
+        if self.metadata is not None:
+            try:
+                self.versions = self._read_versions()
+            except Exception as error:  # noqa: BLE001 - e.g. UnsupportedOperationException
+                if not hasattr(error, "response"):
+                    raise
+                self.versions = []
+        self.events = self._read_events()
+        self.summary.value = self._summary_html()
+        self.versions_table.value = self._versions_html()
+        self.events_table.value = html_table(
+            ("time", "event"), ([f"{t:%Y-%m-%d %H:%M}", what] for t, what in self.events),
+            empty="(no events)")
+        self.plot.value = figure_png(self.figure())
+
+    @property
+    def state(self) -> str:
+        """The key's state now ("Deleted" once DescribeKey says NotFound)."""
+        return self.metadata["KeyState"] if self.metadata is not None else "Deleted"
+
+    def _summary_html(self) -> str:
+        if self.metadata is None:
+            return ("<b>State: Deleted</b>: the key and all its material are gone; "
+                    "its ciphertexts can never be decrypted.")
+        meta = self.metadata
+        parts = [f"<b>State: {meta['KeyState']}</b>", f"spec {meta['KeySpec']}",
+                 f"origin {meta.get('Origin')}"]
+        if meta.get("DeletionDate"):
+            parts.append(f"deleted on {meta['DeletionDate']:%Y-%m-%d %H:%M}")
+        if meta.get("ValidTo"):
+            parts.append(f"material valid to {meta['ValidTo']:%Y-%m-%d %H:%M}")
+        if supports(self.client, "get_key_rotation_status") and meta["KeyState"] != "PendingDeletion":
+            try:
+                status = self.client.get_key_rotation_status(KeyId=self.key_id)
+            except Exception as error:  # noqa: BLE001 - keys that cannot rotate
+                if not hasattr(error, "response"):
+                    raise
+                status = {}
+            if status.get("KeyRotationEnabled"):
+                parts.append(f"rotates every {status.get('RotationPeriodInDays')} days")
+                if status.get("NextRotationDate"):
+                    parts.append(f"next rotation {status['NextRotationDate']:%Y-%m-%d}")
+            elif status:
+                parts.append("automatic rotation off")
+        return " · ".join(parts)
+
+    def _versions_html(self) -> str:
+        if not supports(self.client, "list_key_rotations"):
+            return note_html("Material versions (ListKeyRotations) are not available in this "
+                             "kmslab yet.")
+        rows = []
+        for v in self.versions:
+            since = v.get("RotationDate") or self.created
+            rows.append([v["KeyMaterialId"][:12] + "…", v.get("KeyMaterialState", ""),
+                         v.get("RotationType", "original"), f"{since:%Y-%m-%d %H:%M}",
+                         f"{v['ValidTo']:%Y-%m-%d}" if v.get("ValidTo") else ""])
+        return html_table(("KeyMaterialId", "state", "rotation", "current since", "valid to"),
+                          rows, empty="(no key material)")
+
+    def figure(self):
+        """The timeline as a matplotlib Figure: one bar per material version, events below."""
+        from matplotlib.figure import Figure
+
+        now = self.lab.clock.now()
+        fig = Figure(figsize=(8, 2.4))
+        ax = fig.add_subplot()
+        starts = [v.get("RotationDate") or self.created for v in self.versions]
+        end = now
+        if self.metadata is None and self.events:
+            end = self.events[-1][0]
+        for i, (v, start) in enumerate(zip(self.versions, starts)):
+            stop = starts[i + 1] if i + 1 < len(starts) else end
+            ax.barh(1, max((stop - start).total_seconds() / 86400, 0.5), left=start, height=0.5,
+                    color=f"C{i % 10}", edgecolor="black")
+            ax.text(start, 1.35, short_id(v["KeyMaterialId"][:8]), fontsize=7)
+        for when, what in self.events:
+            ax.plot([when], [0], marker="v" if "Delete" in what else "o", color="black")
+        ax.axvline(now, color="red", linestyle="--", linewidth=1)
+        ax.set_yticks([0, 1], ["events", "material"])
+        ax.set_ylim(-0.6, 1.8)
+        ax.set_xlim(self.created - timedelta(days=1), max(now, self.created + timedelta(days=30)))
+        ax.set_title(f"{short_id(self.key_id)}: {self.state}", fontsize=9)
+        fig.autofmt_xdate()
+        return fig
+
+    # ------------------------------------------------------------ actions
+    def advance(self, days: int) -> None:
+        """Move the lab clock forward by ``days`` (firing rotations, expiries, deletions)."""
+        self.error.run(lambda: self.lab.clock.advance(days=days))
+        self.refresh()

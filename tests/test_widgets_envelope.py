@@ -1,0 +1,100 @@
+"""EnvelopeExplorer and LatencyLab: each step shown, the data key never."""
+
+import base64
+
+import pytest
+
+import kmslab
+from kmslab.widgets import EnvelopeExplorer, LatencyLab
+
+HAS_ENVELOPE = hasattr(kmslab, "envelope") or __import__("importlib").util.find_spec(
+    "kmslab.envelope") is not None
+HAS_LATENCY = __import__("importlib").util.find_spec("kmslab.latency") is not None
+
+
+class SpyClient:
+    """A client that remembers every plaintext data key KMS handed out."""
+
+    def __init__(self, kms):
+        self._kms = kms
+        self.data_keys = []
+
+    def __getattr__(self, name):
+        method = getattr(self._kms, name)
+        if name != "generate_data_key":
+            return method
+
+        def call(**params):
+            response = method(**params)
+            self.data_keys.append(bytes(response["Plaintext"]))
+            return response
+        return call
+
+
+def _all_html(widget):
+    return "".join(child.value for child in widget.steps) + widget.error.value
+
+
+def test_steps_show_the_data_key_length_never_its_bytes(kms, key_id):
+    spy = SpyClient(kms)
+    explorer = EnvelopeExplorer(spy)
+    explorer.text.value = "a secret for the test"
+    explorer.encrypt_button.click()
+    assert not explorer.error.shown, explorer.error.value
+    html = _all_html(explorer)
+    assert "32 bytes (hidden)" in html
+    assert len(spy.data_keys) == 1
+    key = spy.data_keys[0]
+    for form in (key.hex(), key.hex().upper(), base64.b64encode(key).decode()):
+        assert form not in html
+    assert f"key/{key_id}" in explorer.steps[1].value  # the blob names the KMS key
+
+
+@pytest.mark.skipif(not HAS_ENVELOPE, reason="needs kmslab.envelope")
+def test_message_layout_and_round_trip(kms, key_id):
+    explorer = EnvelopeExplorer(kms)
+    explorer.context.value = "purpose=test, team=a"
+    assert explorer.run()
+    assert "frame" in explorer.steps[2].value.lower()
+    assert "the same text" in explorer.steps[3].value
+    assert kmslab.envelope.decrypt(kms, explorer.message, {"purpose": "test", "team": "a"}) == \
+        explorer.text.value.encode()
+
+
+@pytest.mark.skipif(HAS_ENVELOPE, reason="kmslab.envelope exists")
+def test_without_envelope_step_three_says_why(kms, key_id):
+    explorer = EnvelopeExplorer(kms)
+    assert explorer.run()
+    assert "not have yet" in explorer.steps[2].value
+
+
+def test_a_disabled_key_shows_disabled_exception(kms, key_id):
+    explorer = EnvelopeExplorer(kms)
+    kms.disable_key(KeyId=key_id)
+    assert not explorer.run()
+    assert explorer.error.code == "DisabledException"
+
+
+def test_only_enabled_symmetric_encryption_keys_are_offered(kms, key_id):
+    kms.create_key(KeySpec="HMAC_256", KeyUsage="GENERATE_VERIFY_MAC")
+    explorer = EnvelopeExplorer(kms)
+    assert [v for _, v in explorer.key.options] == [key_id]
+
+
+@pytest.mark.skipif(not HAS_LATENCY, reason="needs kmslab.latency")
+def test_latency_lab_sliders_update_the_table(lab):
+    view = LatencyLab(lab, requests=2)
+    assert not view.error.shown, view.error.value
+    direct = view.frame[(view.frame["strategy"] == "direct") & (view.frame["size_bytes"] == 1 << 20)]
+    assert int(direct["kms_calls"].iloc[0]) == 2 * 256  # 1 MiB in 4 KiB pieces, two messages
+    before = view.table.value
+    view.rtt.value = 200
+    assert view.table.value != before and set(view.frame["rtt_ms"]) == {200}
+    view.caching.value = False
+    assert "envelope+cache" not in view.table.value
+
+
+@pytest.mark.skipif(HAS_LATENCY, reason="kmslab.latency exists")
+def test_latency_lab_without_the_model_is_disabled(lab):
+    view = LatencyLab(lab)
+    assert view.rtt.disabled and "not available" in view.summary.value
