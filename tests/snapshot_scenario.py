@@ -100,6 +100,36 @@ def build_rich_lab(lab) -> dict:
     keep["keys"]["partner"] = lab.client(account=OTHER).create_key()["KeyMetadata"]["KeyId"]
     keep["keys"]["west"] = lab.client(region_name="eu-west-1").create_key()["KeyMetadata"]["KeyId"]
 
+    # custom key stores: a CloudHSM-backed key and an external (XKS) key
+    cluster = lab.cloudhsm.cluster(lab.create_cloudhsm_cluster(hsm_count=2))
+    hsm_store = kms.create_custom_key_store(
+        CustomKeyStoreName="hsm-store", CloudHsmClusterId=cluster.cluster_id,
+        TrustAnchorCertificate=cluster.trust_anchor_certificate,
+        KeyStorePassword="kmsPswd1")["CustomKeyStoreId"]
+    proxy = lab.create_xks_proxy(external_keys=("ext-1", "ext-2"))
+    xks_store = kms.create_custom_key_store(
+        CustomKeyStoreName="xks", CustomKeyStoreType="EXTERNAL_KEY_STORE",
+        XksProxyUriEndpoint=proxy.uri_endpoint, XksProxyUriPath=proxy.uri_path,
+        XksProxyAuthenticationCredential=proxy.credential,
+        XksProxyConnectivity="PUBLIC_ENDPOINT")["CustomKeyStoreId"]
+    for store in (hsm_store, xks_store):
+        kms.connect_custom_key_store(CustomKeyStoreId=store)
+    lab.clock.advance(minutes=5)
+    keep["keys"]["hsm"] = kms.create_key(Origin="AWS_CLOUDHSM", CustomKeyStoreId=hsm_store)["KeyMetadata"]["KeyId"]
+    keep["keys"]["xks"] = kms.create_key(Origin="EXTERNAL_KEY_STORE", CustomKeyStoreId=xks_store,
+                                         XksKeyId="ext-1")["KeyMetadata"]["KeyId"]
+    keep["hsm_blob"] = kms.encrypt(KeyId=keep["keys"]["hsm"], Plaintext=b"in the hsm")["CiphertextBlob"]
+    keep["xks_blob"] = kms.encrypt(KeyId=keep["keys"]["xks"], Plaintext=b"hold your own")["CiphertextBlob"]
+
+    # a multi-Region key with a replica; an integrated service with an AWS managed key
+    primary = kms.create_key(MultiRegion=True, Description="primary")["KeyMetadata"]["KeyId"]
+    kms.replicate_key(KeyId=primary, ReplicaRegion="us-west-2", Description="replica")
+    keep["keys"]["mrk"] = primary
+    keep["mrk_blob"] = kms.encrypt(KeyId=primary, Plaintext=b"everywhere")["CiphertextBlob"]
+    s3 = lab.service("s3")
+    s3.create_bucket(Bucket="reports")
+    s3.put_object(Bucket="reports", Key="q1.csv", Body=b"a,b\n1,2\n", ServerSideEncryption="aws:kms")
+
     # a key pending deletion, a disabled key, a failed call in the audit trail
     doomed = kms.create_key(Description="doomed")["KeyMetadata"]["KeyId"]
     keep["doomed_blob"] = kms.encrypt(KeyId=doomed, Plaintext=b"soon gone")["CiphertextBlob"]
@@ -141,9 +171,15 @@ def observables(lab) -> dict:
                          "grants": _call(kms.list_grants, KeyId=key),
                          "aliases": _call(kms.list_aliases, KeyId=key),
                          "public": _call(kms.get_public_key, KeyId=key)}
+                store = reads["describe"]["KeyMetadata"].get("CustomKeyStoreId") \
+                    if isinstance(reads["describe"], dict) else None
+                if store:
+                    reads["store"] = kms.describe_custom_key_stores(
+                        CustomKeyStoreId=store)
                 if hasattr(kms, "get_key_last_usage"):
                     reads["last_usage"] = _call(kms.get_key_last_usage, KeyId=key)
                 section[key] = reads
+            section["stores"] = kms.describe_custom_key_stores()
         iam = lab.client("iam", account=account)
         users = iam.list_users()["Users"]
         out[account, "iam"] = [
@@ -157,6 +193,10 @@ def observables(lab) -> dict:
             for r in lab.iam.roles.values() if r.account_id == account]
     out["retirable"] = [lab.client().list_retirable_grants(RetiringPrincipal=u.arn)
                         for u in lab.iam.users.values()]
+    s3 = lab.service("s3")
+    out["s3"] = [(name, [(key, s3.head_object(Bucket=name, Key=key), s3.get_object(Bucket=name, Key=key)["Body"].read())
+                         for key in sorted(bucket.objects)])
+                 for name, bucket in sorted(lab.s3.buckets.items())]  # (the lab's S3 has no ListBuckets)
     out["frames"] = {what: lab.frame(what).to_dict("list") for what in [*FRAMES, "audit"]}
     out["audit"] = lab.audit.records()
     out["events"] = list(lab.events)

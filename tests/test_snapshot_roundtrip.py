@@ -58,6 +58,11 @@ def test_ciphertexts_signatures_and_macs_from_before_save_work_after(saved):
     assert kms.decrypt(CiphertextBlob=keep["ext_blob"])["Plaintext"] == b"imported"
     assert kms.decrypt(KeyId=keys["RSA_2048"], CiphertextBlob=keep["rsa_blob"],
                        EncryptionAlgorithm="RSAES_OAEP_SHA_256")["Plaintext"] == b"rsa secret"
+    assert kms.decrypt(CiphertextBlob=keep["hsm_blob"])["Plaintext"] == b"in the hsm"
+    assert kms.decrypt(CiphertextBlob=keep["xks_blob"])["Plaintext"] == b"hold your own"
+    west = back.client(region_name="us-west-2")  # the replica shares the primary's material
+    assert west.decrypt(CiphertextBlob=keep["mrk_blob"])["Plaintext"] == b"everywhere"
+    assert back.service("s3").get_object(Bucket="reports", Key="q1.csv")["Body"].read() == b"a,b\n1,2\n"
     data_key = keep["data_key"]
     assert kms.decrypt(CiphertextBlob=data_key["CiphertextBlob"],
                        EncryptionContext={"app": "payroll"})["Plaintext"] == data_key["Plaintext"]
