@@ -194,3 +194,22 @@ def test_the_snapshot_references_only_allowed_globals(saved):
         body = f"c{module}\n{name}\n.".encode()
         with pytest.raises(snapshot.SnapshotError, match="does not load"):
             snapshot._Unpickler(io.BytesIO(body)).load()
+
+
+@pytest.mark.parametrize("module, name", [
+    ("kmslab.seed", "write_seed"), ("kmslab.service.model", "_fast_validator"),
+    ("kmslab.snapshot", "save"), ("kmslab.audit", "_open"), ("kmslab.interop.server", "cli_serve")])
+def test_kmslab_functions_that_write_or_compile_are_not_loadable(module, name):
+    """Even with the passphrase, a crafted snapshot cannot call kmslab's file writers."""
+    import io
+    from kmslab import snapshot
+    with pytest.raises(snapshot.SnapshotError, match="does not load"):
+        snapshot._Unpickler(io.BytesIO(f"c{module}\n{name}\n.".encode())).load()
+
+
+def test_bound_methods_that_write_a_lab_out_are_not_loadable(lab):
+    from kmslab import snapshot
+    for name in ("save", "to_bytes", "_delete_key", "__init__"):
+        with pytest.raises(snapshot.SnapshotError, match="does not load"):
+            snapshot._bound_method(lab, name)
+    assert snapshot._bound_method(lab, "key_arn") == lab.key_arn

@@ -24,6 +24,8 @@ notebooks' callbacks) are attachments, not state: they are not saved; attach
 them again after loading. Everything else a lab holds must be plain data,
 kmslab objects, or functions/``functools.partial`` of kmslab functions.
 
+The format is documented in ``docs/snapshot-format.md``.
+
 Writes are atomic: a temporary file in the same folder, flushed and fsynced,
 then renamed over the target, so a crash mid-save never destroys the previous
 snapshot.
@@ -91,11 +93,27 @@ def _reduce_handle(obj: OpaqueHandle) -> tuple:
 
 def _bound_method(obj, name: str):
     """Rebuild a bound method of a kmslab object (and nothing else)."""
-    method = getattr(obj, name, None) if not name.startswith("__") else None
+    method = getattr(obj, name, None) if not name.startswith("_") and name not in _NO_METHODS else None
     func = getattr(method, "__func__", None)
-    if func is None or not getattr(func, "__module__", "").startswith("kmslab"):
+    if func is None or not _callable_module(getattr(func, "__module__", "")):
         raise SnapshotError(f"snapshot refers to a method {name!r} kmslab does not load")
     return method
+
+
+# A snapshot may store (and so, crafted, may call) kmslab functions: the lab's own
+# scheduled actions, gauges and restorers. Never those of modules that write files,
+# compile code, serve or draw, nor the methods that write a lab out.
+_NO_FUNCTIONS_FROM = ("kmslab.service.model", "kmslab.audit", "kmslab.seed", "kmslab.interop",
+                      "kmslab.cli", "kmslab.demo", "kmslab.widgets", "kmslab.workload",
+                      "kmslab.latency", "kmslab.frames", "kmslab.plots", "kmslab.envelope",
+                      "kmslab.byok", "kmslab.pki", "kmslab.escrow", "kmslab.snapshot")
+_SNAPSHOT_FUNCTIONS = {"_restore_handle", "_bound_method", "_new_lock"}
+_NO_METHODS = {"save", "load", "to_bytes", "from_bytes", "from_seed", "to_seed", "simulate"}
+
+
+def _callable_module(module: str) -> bool:
+    return module.startswith("kmslab") and not any(
+        module == denied or module.startswith(denied + ".") for denied in _NO_FUNCTIONS_FROM)
 
 
 def _new_lock(reentrant: bool):
@@ -146,9 +164,14 @@ class _Unpickler(pickle.Unpickler):
             found = super().find_class(module, name)
         elif module.split(".")[0] == "kmslab":
             found = super().find_class(module, name)
-            # only what a module defines itself: never a module, never a name it imported
-            if isinstance(found, types.ModuleType) or \
-                    not getattr(found, "__module__", "").startswith("kmslab"):
+            # only what a module defines itself: never a module, never a name it imported;
+            # functions only from modules that hold lab state (see _NO_FUNCTIONS_FROM)
+            defined_in = getattr(found, "__module__", "") or ""
+            if isinstance(found, types.ModuleType) or not defined_in.startswith("kmslab"):
+                found = None
+            elif not isinstance(found, type) and not (
+                    _callable_module(defined_in) or
+                    (module == __name__ and name in _SNAPSHOT_FUNCTIONS)):
                 found = None
         if found is None:
             raise SnapshotError(f"snapshot refers to {module}.{name}, which kmslab does not load")
