@@ -3,6 +3,7 @@
 import json
 import os
 import stat
+import sys
 from pathlib import Path
 
 import pytest
@@ -137,4 +138,36 @@ def test_bad_files_say_why(tmp_path):
     path = tmp_path / "class.json"
     path.write_text('{"accounts": [}')
     with pytest.raises(seed.SeedError, match="not valid JSON.*line 1"):
+        kmslab.Lab.from_seed(path)
+
+
+def test_to_seed_of_a_lab_holding_everything_builds_again():
+    import sys
+    sys.path.insert(0, str(Path(__file__).parent))
+    from snapshot_scenario import build_rich_lab
+    lab = kmslab.Lab(seed=4)
+    keep = build_rich_lab(lab)
+    doc = lab.to_seed()
+    again = kmslab.Lab.from_seed(json.loads(json.dumps(doc)))  # plain JSON all the way
+    kms = again.client()
+    app = kms.describe_key(KeyId="alias/payroll")["KeyMetadata"]
+    assert app["KeyId"] == keep["keys"]["app"] and app["Description"] == "payroll"
+    assert kms.get_key_rotation_status(KeyId=app["KeyId"])["RotationPeriodInDays"] == 90
+    assert kms.describe_key(KeyId=keep["keys"]["ext"])["KeyMetadata"]["KeyState"] == "PendingImport"
+    assert kms.describe_key(KeyId=keep["keys"]["off"])["KeyMetadata"]["KeyState"] == "Disabled"
+    assert again.client("iam").get_role(RoleName="auditor")["Role"]["RoleName"] == "auditor"
+    for gone in ("doomed", "hsm", "xks", "mrk"):
+        with pytest.raises(errors.NotFoundException):
+            kms.describe_key(KeyId=keep["keys"][gone])
+    with pytest.raises(errors.DisabledException):  # disabled, as in the lab it describes
+        kms.encrypt(KeyId=keep["keys"]["off"], Plaintext=b"x")
+    with pytest.raises(errors.KMSError):  # a seed never carries material: old ciphertexts stay old
+        kms.decrypt(CiphertextBlob=keep["blob_v2"])
+
+
+def test_yaml_without_pyyaml_says_how_to_fix(tmp_path, monkeypatch):
+    path = tmp_path / "class.yml"
+    path.write_text("accounts: []\n")
+    monkeypatch.setitem(sys.modules, "yaml", None)
+    with pytest.raises(seed.SeedError, match="install PyYAML"):
         kmslab.Lab.from_seed(path)

@@ -411,7 +411,9 @@ def to_seed(lab) -> dict:
     """A seed document describing ``lab`` now: who and which keys, never material or secrets.
 
     Imported keys come back as EXTERNAL keys waiting for import; key history
-    (rotations, audit trail) is not part of a seed: save a snapshot for that.
+    (rotations, audit trail) is not part of a seed: save a snapshot for that. Keys a seed
+    cannot create are left out: AWS managed keys, keys in custom key stores,
+    multi-Region keys and keys pending deletion.
     """
     doc: dict = {"kmslab_seed": SEED_FORMAT, "seed": lab.seed,
                  "start": lab.clock.now().isoformat().replace("+00:00", "Z"),
@@ -427,9 +429,16 @@ def to_seed(lab) -> dict:
                             if r.account_id == account_id]
         account["keys"] = [_key_entry(key, lab.default_region)
                            for svc in lab.services() if svc.account == account_id
-                           for key in svc.keys.values() if key.manager != "AWS"]
+                           for key in svc.keys.values() if _describable(key)]
         doc["accounts"].append({k: v for k, v in account.items() if v or k == "id"})
     return doc
+
+
+def _describable(key) -> bool:
+    """Keys a seed file can describe: customer managed, in KMS's own key store, single-Region,
+    not on their way out."""
+    return (key.manager != "AWS" and key.origin in ("AWS_KMS", "EXTERNAL")
+            and not key.multi_region and key.state != "PendingDeletion")
 
 
 def _policies(entity) -> dict:
