@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from ..crypto.symmetric import SymmetricMaterial
+from ._log import log_frame
 
 __all__ = ["CloudHsm", "CloudHsmCluster", "Hsm", "ClusterUnavailable"]
 
@@ -162,11 +163,7 @@ class CloudHsmCluster:
 
     def audit_frame(self):
         """The cluster's own audit log as a DataFrame (not CloudTrail: the HSMs' view)."""
-        import pandas as pd
-        df = pd.DataFrame(self.audit_log)
-        if len(df):
-            df["time"] = pd.to_datetime(df["time"], utc=True)
-        return df
+        return log_frame(self.audit_log)
 
 
 class CloudHsm:
