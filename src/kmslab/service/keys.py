@@ -72,9 +72,10 @@ def create_key(call: Call, params: dict) -> dict:
     tags = validate_tags(params.get("Tags") or [])
     if tags:
         call.authorize(None, "kms:TagResource")
-    if svc.key_count() >= KEY_QUOTA:
+    quota = getattr(call.lab, "key_quota", KEY_QUOTA)
+    if svc.key_count() >= quota:
         raise errors.LimitExceededException(
-            f"You have reached the limit of {KEY_QUOTA} customer managed keys in this account "
+            f"You have reached the limit of {quota} customer managed keys in this account "
             f"and Region.")
     key_id = call.lab.ids.key_id(multi_region)
     arn = arns.key_arn(svc.region, svc.account, key_id)
