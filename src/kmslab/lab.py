@@ -31,6 +31,7 @@ from .policy import Decision
 from .service import KMSService, Request
 from .service.authorization import PolicyAuthorizer, request_context
 from .service.key import Key
+from .service.keys import KEY_QUOTA
 
 __all__ = ["Lab", "DEFAULT_ACCOUNT", "DEFAULT_REGION"]
 
@@ -69,7 +70,7 @@ class Lab:
         self.request_quotas = None
         #: customer managed keys allowed per account and Region (AWS default 100,000;
         #: adjustable in AWS through Service Quotas); CreateKey beyond it: LimitExceededException
-        self.key_quota = 100_000
+        self.key_quota = KEY_QUOTA
         self.iam = IAM(self.ids, self.clock)
         self.authorizer = PolicyAuthorizer(self)
         #: grant token -> grant (tokens make a grant usable before it is in effect)
