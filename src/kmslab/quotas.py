@@ -217,7 +217,7 @@ class RequestQuotas:
         now = call.now.timestamp()
         if bucket is None:
             rate = self.limit(name, svc.region)
-            bucket = self._buckets[where] = TokenBucket(rate, capacity=max(rate, 1.0), start=now)
+            bucket = self._buckets[where] = TokenBucket(rate, start=now)
         counts = self._counts.setdefault(where, [0, 0])
         if bucket.take(now):
             counts[0] += 1
