@@ -68,9 +68,10 @@ def create_key(call: Call, params: dict) -> dict:
     if params.get("XksKeyId"):
         raise errors.ValidationException("XksKeyId is valid only for keys in an external key store.")
     tags = tags_for_new_key(call, params)
-    if len(svc.keys) >= KEY_QUOTA and svc.key_count() >= KEY_QUOTA:  # count only near the quota
+    quota = getattr(call.lab, "key_quota", KEY_QUOTA)
+    if len(svc.keys) >= quota and svc.key_count() >= quota:  # count only near the quota
         raise errors.LimitExceededException(
-            f"You have reached the limit of {KEY_QUOTA} customer managed keys in this account "
+            f"You have reached the limit of {quota} customer managed keys in this account "
             f"and Region.")
     key_id = call.lab.ids.key_id(multi_region)
     arn = arns.key_arn(svc.region, svc.account, key_id)
