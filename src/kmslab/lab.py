@@ -32,6 +32,7 @@ from .policy import Decision
 from .service import KMSService, Request
 from .service.authorization import PolicyAuthorizer, request_context
 from .service.key import Key
+from .service.keys import KEY_QUOTA
 from .service.keystores import CustomKeyStores
 from .world.cloudhsm import CloudHsm
 from .world.s3 import S3World
@@ -56,6 +57,11 @@ class Lab:
         self.audit.key_resolver = self.key_arn
         self.events = EventBus(self.clock, self.ids)
         self.hooks = Hooks()
+        #: request quotas in force (``enable_request_quotas``); None = never throttle
+        self.request_quotas = None
+        #: customer managed keys allowed per account and Region (AWS default 100,000;
+        #: adjustable in AWS through Service Quotas); CreateKey beyond it: LimitExceededException
+        self.key_quota = KEY_QUOTA
         self.iam = IAM(self.ids, self.clock)
         self.authorizer = PolicyAuthorizer(self)
         #: grant token -> grant (tokens make a grant usable before it is in effect)
@@ -328,6 +334,29 @@ class Lab:
                         encryption_context=encryption_context, plaintext_size=plaintext_size,
                         region=region, progress=progress)
 
+    def enable_request_quotas(self, overrides: Mapping[str, float] | None = None):
+        """Throttle requests beyond AWS KMS's request quotas (off by default).
+
+        Each quota (requests per second, per account and Region) is a token
+        bucket on the lab clock: requests at the same simulated instant share
+        one second's budget, and ``lab.clock.advance(seconds=1)`` refills it.
+        A request over the quota fails with ThrottlingException ("Rate
+        exceeded") and is audited. ``overrides`` maps quota names (see
+        ``kmslab.quotas.table()``) to requests per second. Returns the
+        :class:`kmslab.quotas.RequestQuotas` in force (``.table()``, ``.usage()``).
+        """
+        from .quotas import RequestQuotas
+        self.disable_request_quotas()
+        self.request_quotas = RequestQuotas(self, overrides)
+        self.hooks.add_before(self.request_quotas.check)
+        return self.request_quotas
+
+    def disable_request_quotas(self) -> None:
+        """Stop throttling (the default): no request is ever refused for its rate."""
+        if getattr(self, "request_quotas", None) is not None:
+            self.hooks.remove(self.request_quotas.check)
+            self.request_quotas = None
+
     def handle(self, operation: str, params: dict, *, region: str | None = None,
                caller: Principal | None = None, source_ip: str = "127.0.0.1",
                user_agent: str = "kmslab", via_service: str | None = None) -> dict:
@@ -428,6 +457,7 @@ class Lab:
     def __getstate__(self) -> dict:
         state = dict(self.__dict__)
         state["hooks"] = Hooks()  # attachments (widgets, callbacks) are not state
+        state["request_quotas"] = None  # a hook too: off in a loaded lab
         state["faults"] = Faults(self)  # injected faults are hooks too
         return state
 
