@@ -213,3 +213,4 @@ def test_bound_methods_that_write_a_lab_out_are_not_loadable(lab):
         with pytest.raises(snapshot.SnapshotError, match="does not load"):
             snapshot._bound_method(lab, name)
     assert snapshot._bound_method(lab, "key_arn") == lab.key_arn
+
