@@ -52,7 +52,8 @@ from typing import Any, Mapping
 
 from . import arns, errors, specs
 
-__all__ = ["SeedError", "from_seed", "to_seed", "read_seed", "write_seed", "SEED_FORMAT"]
+__all__ = ["SeedError", "from_seed", "to_seed", "validate", "read_seed", "write_seed",
+           "write_credentials", "SEED_FORMAT", "TESTING_MATERIAL"]
 
 SEED_FORMAT = 1
 TESTING_MATERIAL = "testing_only_plaintext_key_material_hex"
