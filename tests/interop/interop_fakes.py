@@ -29,7 +29,7 @@ class FakeLab:
         self._access_keys = {ALICE_KEY_ID: (self.alice, ALICE_SECRET)}
         self._lock = threading.Lock()
 
-    def resolve_access_key(self, access_key_id):
+    def authenticate(self, access_key_id, session_token=None):
         try:
             return self._access_keys[access_key_id]
         except KeyError:

@@ -101,15 +101,15 @@ class KmsApp:
         self.regions = tuple(regions) if regions else None
         self._all_regions = frozenset(arns.REGIONS)
         self.verifier = SigV4Verifier(
-            self._resolve_access_key, self._region_allowed, self._default_region,
+            self._authenticate, self._region_allowed, self._default_region,
             lambda: self.holder.lab.default_account, accept_any_signature=accept_any_signature)
 
-    def _resolve_access_key(self, access_key_id: str):
-        resolve = getattr(self.holder.lab, "resolve_access_key", None)
-        if resolve is None:  # a lab without IAM access keys
+    def _authenticate(self, access_key_id: str, session_token: str | None):
+        authenticate = getattr(self.holder.lab, "authenticate", None)
+        if authenticate is None:  # a lab without IAM access keys
             raise errors.UnrecognizedClientException(
                 "The security token included in the request is invalid.")
-        return resolve(access_key_id)
+        return authenticate(access_key_id, session_token)
 
     def _region_allowed(self, region: str) -> bool:
         """Regions a credential scope may name: those given, else any the lab knows or AWS has."""

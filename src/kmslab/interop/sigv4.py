@@ -11,6 +11,7 @@ header or ``X-Amz-Date`` malformed        IncompleteSignature
 scope: wrong service, date or Region      InvalidSignatureException
 ``X-Amz-Date`` more than 5 min off        InvalidSignatureException (expired)
 unknown access key id                     UnrecognizedClientException
+session token missing, wrong or extra     UnrecognizedClientException
 signature differs                         InvalidSignatureException
 same request seen again (replay)          InvalidSignatureException
 ========================================  =====================================
@@ -117,21 +118,22 @@ class _RecomputingSigner(botocore.auth.SigV4Auth):
 class SigV4Verifier:
     """Authenticates AWS JSON requests against a lab's access keys.
 
-    ``resolve_access_key(access_key_id) -> (principal, secret)`` raises
-    ``UnrecognizedClientException`` for unknown ids; ``region_allowed(name)``
+    ``authenticate(access_key_id, session_token) -> (principal, secret)`` raises
+    ``UnrecognizedClientException`` for unknown ids and for a session token
+    (``X-Amz-Security-Token``) that is missing, wrong or unexpected; ``region_allowed(name)``
     says whether a credential scope may name a Region; ``default_region()``
     and ``default_account()`` place a request that ``accept_any_signature``
     lets in without a credential scope or with an unknown key.
     ``wall_clock`` gives seconds since the epoch (the real time, not the lab's).
     """
 
-    def __init__(self, resolve_access_key: Callable[[str], tuple[Principal, str]],
+    def __init__(self, authenticate: Callable[[str, str | None], tuple[Principal, str]],
                  region_allowed: Callable[[str], bool], default_region: Callable[[], str],
                  default_account: Callable[[], str], *,
                  service: str = "kms", max_skew: timedelta = MAX_CLOCK_SKEW,
                  accept_any_signature: bool = False,
                  wall_clock: Callable[[], float] = time.time):
-        self.resolve_access_key = resolve_access_key
+        self.authenticate = authenticate
         self.region_allowed = region_allowed
         self.default_region = default_region
         self.default_account = default_account
@@ -161,7 +163,7 @@ class SigV4Verifier:
         signed_at = _parse_amz_date(amz_date)
         self._check_scope(auth, amz_date)
         self._check_skew(signed_at, amz_date)
-        principal, secret = self.resolve_access_key(auth.access_key_id)
+        principal, secret = self.authenticate(auth.access_key_id, lookup.get("x-amz-security-token"))
         expected = self._signature(auth, secret, method, path, query, headers, body, amz_date)
         if not hmac.compare_digest(expected.encode(), auth.signature.encode("utf-8", "replace")):
             raise errors.InvalidSignatureException(_SIGNATURE_MISMATCH)
@@ -257,7 +259,8 @@ class SigV4Verifier:
             return Authenticated(account_root(self.default_account()), self.default_region(), None)
         self._check_region(auth)
         try:
-            principal, _secret = self.resolve_access_key(auth.access_key_id)
+            principal, _secret = self.authenticate(auth.access_key_id,
+                                                   lookup.get("x-amz-security-token"))
         except errors.KMSError:
             return Authenticated(account_root(self.default_account()), auth.region, None)
         return Authenticated(principal, auth.region, auth.access_key_id)
