@@ -142,34 +142,38 @@ class KmsApp:
         method, path = scope["method"], scope["path"]
         if path.startswith("/_kmslab/"):
             return await self._admin(method, path, scope, receive)
+        raw_headers = scope["headers"]
+        lookup = {name.decode("latin-1"): value.decode("latin-1") for name, value in raw_headers}
         try:
-            body = await self._read_body(scope, receive)
+            body = await self._read_body(lookup.get("content-length"), receive)
         except errors.KMSError as error:
             return protocol.encode_error(error)
         if method != "POST" or path != "/":
             return protocol.encode_error(errors.UnknownOperationException(
                 f"KMS answers POST / only, not {method} {path}."))
-        headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]
         try:
-            who = self.verifier.verify(method, path, scope.get("query_string", b"").decode("latin-1"),
-                                       headers, body)
+            if self.verifier.accept_any_signature:
+                who = self.verifier.accept_any(lookup)
+            else:
+                headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in raw_headers]
+                who = self.verifier.verify(method, path,
+                                           scope.get("query_string", b"").decode("latin-1"),
+                                           headers, body)
         except errors.KMSError as error:
             return protocol.encode_error(error)
-        lookup = dict(headers)
-        client = scope.get("client") or ("127.0.0.1", 0)
+        client = scope.get("client") or _NO_CLIENT
         return protocol.serve_json_request(
             self.holder.lab, lookup.get("x-amz-target"), body, region=who.region,
             caller=who.principal, source_ip=client[0], user_agent=lookup.get("user-agent", ""))
 
-    async def _read_body(self, scope, receive) -> bytes:
-        for name, value in scope["headers"]:
-            if name == b"content-length":
-                try:
-                    declared = int(value)
-                except ValueError:
-                    raise errors.SerializationException("Content-Length is not a number.") from None
-                if declared > self.max_body_bytes:
-                    raise self._too_large()
+    async def _read_body(self, content_length: str | None, receive) -> bytes:
+        if content_length is not None:
+            try:
+                declared = int(content_length)
+            except ValueError:
+                raise errors.SerializationException("Content-Length is not a number.") from None
+            if declared > self.max_body_bytes:
+                raise self._too_large()
         chunks, size, more = [], 0, True
         try:
             async with asyncio.timeout(self.client_timeout):  # the whole body, not each chunk
@@ -202,7 +206,7 @@ class KmsApp:
             return _json_reply(403, {"__type": "AccessDeniedException",
                                      "message": "A valid admin token is required."})
         try:
-            body = await self._read_body(scope, receive)
+            body = await self._read_body(_header(scope, b"content-length"), receive)
             if path == "/_kmslab/reset":
                 lab = self.holder.reset_lab()
                 return _json_reply(200, {"reset": True, "now": lab.clock.now().isoformat()})
@@ -222,6 +226,16 @@ class KmsApp:
                 return scheme.lower() == "bearer" and secrets.compare_digest(
                     token.strip().encode(), self.admin_token.encode())
         return False
+
+
+_NO_CLIENT = ("127.0.0.1", 0)
+
+
+def _header(scope, name: bytes) -> str | None:
+    for key, value in scope["headers"]:
+        if key == name:
+            return value.decode("latin-1")
+    return None
 
 
 def _clock_step(body: bytes) -> dict[str, float]:
@@ -261,8 +275,48 @@ async def _lifespan(receive, send) -> None:
             return
 
 
-def _protocol_with_head_deadline(timeout: float):
-    """uvicorn's HTTP/1.1 protocol, closing connections whose request head is too slow.
+class _OneWriteTransport:
+    """A transport that sends each HTTP response in one ``send()``.
+
+    uvicorn writes a response's head and body separately: two system calls,
+    and on loopback each one also runs the receiving side's TCP stack. While
+    a response is in flight its writes are held and go out together when it
+    completes (or the connection closes). Anything else passes straight through.
+    """
+
+    __slots__ = ("_transport", "_protocol", "_held")
+
+    def __init__(self, transport, protocol):
+        self._transport = transport
+        self._protocol = protocol
+        self._held: list[bytes] = []
+
+    def write(self, data: bytes) -> None:
+        cycle = self._protocol.cycle
+        if cycle is not None and cycle.response_started and not cycle.response_complete:
+            self._held.append(data)
+        else:
+            self.flush()
+            self._transport.write(data)
+
+    def flush(self) -> None:
+        if self._held:
+            held, self._held = self._held, []
+            self._transport.write(held[0] if len(held) == 1 else b"".join(held))
+
+    def close(self) -> None:
+        self.flush()
+        self._transport.close()
+
+    def is_closing(self) -> bool:
+        return self._transport.is_closing()
+
+    def __getattr__(self, name: str):
+        return getattr(self._transport, name)
+
+
+def _http_protocol(timeout: float):
+    """uvicorn's HTTP/1.1 protocol, with one write per response and a request-head deadline.
 
     uvicorn times out idle keep-alive connections but not a client that
     trickles its request line and headers in; this adds that deadline. The
@@ -274,12 +328,14 @@ def _protocol_with_head_deadline(timeout: float):
     except ImportError:
         from uvicorn.protocols.http.h11_impl import H11Protocol as Base
 
-    class HeadDeadlineProtocol(Base):
+    class KmsHttpProtocol(Base):
         def connection_made(self, transport):
             super().connection_made(transport)
+            self.transport = _OneWriteTransport(transport, self)
             self._arm_head_deadline()
 
         def on_response_complete(self):
+            self.transport.flush()
             super().on_response_complete()
             self._arm_head_deadline()
 
@@ -290,7 +346,7 @@ def _protocol_with_head_deadline(timeout: float):
             if self.cycle is cycle_when_armed and not self.transport.is_closing():
                 self.transport.close()  # no new request arrived in time
 
-    return HeadDeadlineProtocol
+    return KmsHttpProtocol
 
 
 def make_server(lab, host: str = "127.0.0.1", port: int = DEFAULT_PORT, *,
@@ -309,9 +365,9 @@ def make_server(lab, host: str = "127.0.0.1", port: int = DEFAULT_PORT, *,
                  max_body_bytes=max_body_bytes, client_timeout=client_timeout, regions=regions)
     config = uvicorn.Config(
         app, host=host, port=port, lifespan="off", access_log=False, log_level=log_level,
-        http=_protocol_with_head_deadline(client_timeout), timeout_keep_alive=5,
+        http=_http_protocol(client_timeout), timeout_keep_alive=5,
         limit_concurrency=512, h11_max_incomplete_event_size=64 * 1024,
-        timeout_graceful_shutdown=2)
+        timeout_graceful_shutdown=2, proxy_headers=False, server_header=False)
     return uvicorn.Server(config), app
 
 

@@ -153,7 +153,7 @@ class SigV4Verifier:
         """
         lookup = dict(headers)
         if self.accept_any_signature:
-            return self._accept_any(lookup)
+            return self.accept_any(lookup)
         auth = parse_authorization(lookup.get("authorization"))
         amz_date = lookup.get("x-amz-date")
         if not amz_date:
@@ -181,12 +181,12 @@ class SigV4Verifier:
             raise errors.InvalidSignatureException(
                 "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date "
                 f"from HTTP: '{auth.date}' != '{amz_date[:8]}', from '{amz_date}'.")
-        self._check_region(auth)
+        self._check_region(auth.region)
 
-    def _check_region(self, auth: Authorization) -> None:
-        if not self.region_allowed(auth.region):
+    def _check_region(self, region: str) -> None:
+        if not self.region_allowed(region):
             raise errors.InvalidSignatureException(
-                f"Credential should be scoped to a valid region, not '{auth.region}'. ")
+                f"Credential should be scoped to a valid region, not '{region}'. ")
 
     def _check_skew(self, signed_at: datetime, amz_date: str) -> None:
         now = datetime.fromtimestamp(self.wall_clock(), timezone.utc).replace(microsecond=0)
@@ -244,26 +244,36 @@ class SigV4Verifier:
             self._seen[key] = expires
             self._seen_order.append((expires, key))
 
-    def _accept_any(self, lookup: dict[str, str]) -> Authenticated:
+    def accept_any(self, lookup: dict[str, str]) -> Authenticated:
         """Insecure test-harness mode: any signature; the access key id picks the principal.
 
         The Region still comes from the credential scope and must be served;
-        without a parsable Authorization header the caller is the account root
-        in the first Region.
+        without a credential scope the caller is the account root in the first
+        Region. Only the ``Credential=`` part of the header is read.
         """
-        try:
-            auth = parse_authorization(lookup.get("authorization"))
-        except errors.KMSError:
-            auth = None
-        if auth is None:
+        scope = _credential_scope(lookup.get("authorization"))
+        if scope is None:
             return Authenticated(account_root(self.default_account()), self.default_region(), None)
-        self._check_region(auth)
+        access_key_id, region = scope[0], scope[2]
+        self._check_region(region)
         try:
-            principal, _secret = self.authenticate(auth.access_key_id,
+            principal, _secret = self.authenticate(access_key_id,
                                                    lookup.get("x-amz-security-token"))
         except errors.KMSError:
-            return Authenticated(account_root(self.default_account()), auth.region, None)
-        return Authenticated(principal, auth.region, auth.access_key_id)
+            return Authenticated(account_root(self.default_account()), region, None)
+        return Authenticated(principal, region, access_key_id)
+
+
+def _credential_scope(header: str | None) -> list[str] | None:
+    """``[access key id, date, region, service, "aws4_request"]`` from an Authorization header."""
+    if not header:
+        return None
+    start = header.find("Credential=")
+    if start < 0:
+        return None
+    end = header.find(",", start)
+    scope = header[start + 11:end if end >= 0 else None].strip().split("/")
+    return scope if len(scope) == 5 and all(scope) else None
 
 
 def _parse_amz_date(value: str) -> datetime:
