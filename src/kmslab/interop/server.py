@@ -470,6 +470,15 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--accept-any-signature", action="store_true",
                         help="INSECURE: skip SigV4 verification (test harnesses only)")
     parser.add_argument("--admin-token", help="token for /_kmslab/ admin calls (default: random)")
+    parser.add_argument("--classroom", type=int, metavar="N", default=0,
+                        help="add N learner accounts, each with an IAM user and an access key, "
+                             "and write their profiles (AWS CLI credentials and config files)")
+    parser.add_argument("--classroom-dir", default="kmslab-classroom", metavar="DIR",
+                        help="where --classroom writes credentials and config "
+                             "(default ./kmslab-classroom)")
+    parser.add_argument("--public-url", metavar="URL",
+                        help="the endpoint learners use, written into their config "
+                             "(default http://HOST:PORT)")
     parser.add_argument("--max-body-bytes", type=int, default=MAX_BODY_BYTES)
     parser.add_argument("--log-level", default="info")
     return parser
@@ -490,10 +499,24 @@ def cli_serve(argv: Sequence[str] | None = None, *, lab_factory: Callable[..., o
     if args.seed is not None:
         lab_options["seed"] = args.seed
 
+    endpoint = args.public_url or f"http://{args.host}:{args.port}"
+
     def new_lab():
         lab = lab_factory(**lab_options)
         for region in args.regions or ():
             lab.kms_service(lab.default_account, region)  # enable the Region
+        if args.classroom:
+            from .classroom import create_classroom, write_profiles
+
+            learners = create_classroom(lab, args.classroom)
+            credentials, config = write_profiles(learners, args.classroom_dir,
+                                                 endpoint_url=endpoint)
+            print(f"classroom: {len(learners)} learner accounts "
+                  f"({', '.join(f'{x.profile}={x.account_id}' for x in learners)})", flush=True)
+            print(f"learner credentials: {credentials.resolve()}\nlearner config: "
+                  f"{config.resolve()}\n  AWS_SHARED_CREDENTIALS_FILE={credentials.resolve()} "
+                  f"AWS_CONFIG_FILE={config.resolve()} aws --profile {learners[0].profile} "
+                  "kms list-keys", flush=True)
         return lab
 
     serve(new_lab(), args.host, args.port, reset=new_lab, admin_token=args.admin_token,
