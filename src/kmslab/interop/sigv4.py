@@ -31,13 +31,12 @@ import logging
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Callable, Sequence
 
 import botocore.auth
 import botocore.credentials
-from botocore.awsrequest import AWSRequest, HTTPHeaders
 
 from .. import errors
 from ..identity import Principal, account_root
@@ -104,15 +103,73 @@ def parse_authorization(header: str | None) -> Authorization:
     return Authorization(scope[0], scope[1], scope[2], scope[3], signed, params["Signature"])
 
 
+class _SignedHeaders:
+    """The headers a client signed, as botocore's signer reads them (``set()``, ``get_all``)."""
+
+    __slots__ = ("_values",)
+
+    def __init__(self):
+        self._values: dict[str, list[str]] = {}
+
+    def add(self, name: str, value: str) -> None:
+        self._values.setdefault(name, []).append(value)  # repeated headers are all signed
+
+    def get(self, name: str, default=None):
+        values = self._values.get(name)
+        return values[0] if values else default
+
+    def get_all(self, name: str) -> list[str]:
+        return self._values.get(name, [])
+
+    def __iter__(self):
+        return iter(self._values)
+
+    def __contains__(self, name) -> bool:
+        return isinstance(name, str) and name.lower() in self._values
+
+    def __getitem__(self, name: str) -> str:
+        return self._values[name.lower()][0]
+
+
+@dataclass(slots=True)
+class _ReceivedRequest:
+    """A request as received, with the attributes botocore's SigV4 signer reads."""
+
+    method: str
+    url: str
+    headers: _SignedHeaders
+    body: bytes
+    context: dict
+    params: dict = field(default_factory=dict)
+
+
 class _RecomputingSigner(botocore.auth.SigV4Auth):
     """botocore's SigV4 signer, told exactly which headers the client signed."""
 
-    def __init__(self, credentials, service: str, region: str, signed: HTTPHeaders):
+    def __init__(self, credentials, service: str, region: str, signed: _SignedHeaders):
         super().__init__(credentials, service, region)
         self._signed = signed
 
     def headers_to_sign(self, request):
         return self._signed
+
+    def _sign(self, key, msg, hex=False):
+        # botocore derives the signing key (secret -> date -> Region -> service)
+        # with four HMACs on every request; the same inputs give the same key,
+        # so those steps are remembered. The signature itself is computed each time.
+        if hex:
+            return super()._sign(key, msg, hex=True)
+        step = _DERIVED_KEYS.get((key, msg))
+        if step is None:
+            step = super()._sign(key, msg)
+            if len(_DERIVED_KEYS) >= _MAX_DERIVED_KEYS:
+                _DERIVED_KEYS.clear()
+            _DERIVED_KEYS[(key, msg)] = step
+        return step
+
+
+_DERIVED_KEYS: dict[tuple[bytes, str], bytes] = {}
+_MAX_DERIVED_KEYS = 4096
 
 
 class SigV4Verifier:
@@ -189,6 +246,9 @@ class SigV4Verifier:
                 f"Credential should be scoped to a valid region, not '{region}'. ")
 
     def _check_skew(self, signed_at: datetime, amz_date: str) -> None:
+        limit = self.max_skew.total_seconds()
+        if -limit + 1 < signed_at.timestamp() - self.wall_clock() < limit - 1:
+            return  # well inside the window; the whole-second checks below decide near its edges
         now = datetime.fromtimestamp(self.wall_clock(), timezone.utc).replace(microsecond=0)
         stamp = now.strftime(_AMZ_DATE)
         minutes = int(self.max_skew.total_seconds() // 60)
@@ -205,14 +265,13 @@ class SigV4Verifier:
                    headers: Sequence[tuple[str, str]], body: bytes, amz_date: str) -> str:
         """The signature botocore computes for this request with ``secret``."""
         wanted = set(auth.signed_headers)
-        signed = HTTPHeaders()
+        signed = _SignedHeaders()
         for name, value in headers:
             if name in wanted:
-                signed[name] = value  # HTTPHeaders keeps repeated headers, as signing needs
+                signed.add(name, value)
         host = signed.get("host", "localhost")
         url = f"http://{host}{path or '/'}" + (f"?{query}" if query else "")
-        request = AWSRequest(method=method, url=url, headers=signed, data=body)
-        request.context["timestamp"] = amz_date
+        request = _ReceivedRequest(method, url, signed, body, {"timestamp": amz_date})
         signer = _RecomputingSigner(
             botocore.credentials.Credentials(auth.access_key_id, secret),
             auth.service, auth.region, signed)
@@ -278,7 +337,11 @@ def _credential_scope(header: str | None) -> list[str] | None:
 
 def _parse_amz_date(value: str) -> datetime:
     try:
-        return datetime.strptime(value, _AMZ_DATE).replace(tzinfo=timezone.utc)
+        if len(value) != 16 or value[8] != "T" or value[15] != "Z" or \
+                not (value[:8] + value[9:15]).isascii() or not (value[:8] + value[9:15]).isdigit():
+            raise ValueError(value)
+        return datetime(int(value[:4]), int(value[4:6]), int(value[6:8]), int(value[9:11]),
+                        int(value[11:13]), int(value[13:15]), tzinfo=timezone.utc)
     except ValueError:
         raise errors.IncompleteSignature(
             f"Date must be in ISO-8601 'basic format'. Got '{value}'. "
