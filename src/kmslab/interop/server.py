@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import json
 import logging
 import secrets
@@ -134,8 +135,7 @@ class KmsApp:
             reply = protocol.encode_error(errors.KMSInternalException(
                 "An internal error occurred. Retry the request."))
         await send({"type": "http.response.start", "status": reply.status,
-                    "headers": [(k.encode("latin-1"), v.encode("latin-1"))
-                                for k, v in reply.headers]})
+                    "headers": [(_header_name(k), v.encode("latin-1")) for k, v in reply.headers]})
         await send({"type": "http.response.body", "body": reply.body})
 
     async def _route(self, scope, receive) -> protocol.Reply:
@@ -143,7 +143,7 @@ class KmsApp:
         if path.startswith("/_kmslab/"):
             return await self._admin(method, path, scope, receive)
         raw_headers = scope["headers"]
-        lookup = {name.decode("latin-1"): value.decode("latin-1") for name, value in raw_headers}
+        lookup = _request_headers(raw_headers)
         try:
             body = await self._read_body(lookup.get("content-length"), receive)
         except errors.KMSError as error:
@@ -229,6 +229,20 @@ class KmsApp:
 
 
 _NO_CLIENT = ("127.0.0.1", 0)
+#: the request headers the KMS route reads (a signed request's others are read by the verifier)
+_ROUTE_HEADERS = (b"content-length", b"x-amz-target", b"user-agent", b"authorization",
+                  b"x-amz-security-token")
+
+
+def _request_headers(raw_headers) -> dict[str, str]:
+    """The headers the route needs, decoded; the last of a repeated header wins, as in a dict."""
+    raw = dict(raw_headers)
+    return {name.decode(): raw[name].decode("latin-1") for name in _ROUTE_HEADERS if name in raw}
+
+
+@functools.lru_cache(maxsize=64)
+def _header_name(name: str) -> bytes:
+    return name.lower().encode("latin-1")
 
 
 def _header(scope, name: bytes) -> str | None:
@@ -339,8 +353,17 @@ def _http_protocol(timeout: float):
             super().on_response_complete()
             self._arm_head_deadline()
 
+        _head_timer = None
+
         def _arm_head_deadline(self):
-            self.loop.call_later(timeout, self._head_deadline, self.cycle)
+            if self._head_timer is not None:
+                self._head_timer.cancel()  # one pending deadline per connection
+            self._head_timer = self.loop.call_later(timeout, self._head_deadline, self.cycle)
+
+        def connection_lost(self, exc):
+            if self._head_timer is not None:
+                self._head_timer.cancel()
+            super().connection_lost(exc)
 
         def _head_deadline(self, cycle_when_armed):
             if self.cycle is cycle_when_armed and not self.transport.is_closing():
