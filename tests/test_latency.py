@@ -208,3 +208,11 @@ def test_simulated_network_moves_the_lab_clock(lab, key):
     moved = (lab.clock.now() - start).total_seconds()
     assert moved == pytest.approx(net.now, abs=1e-5)
     assert net.now > 5 * 0.012
+
+
+def test_quotas_below_one_per_second_still_admit_requests():
+    """GetParametersForImport's quota is 0.25/s: one request every four seconds."""
+    from kmslab.latency.timeline import TokenBucket
+    bucket = TokenBucket(0.25)
+    assert bucket.take(0.0) and not bucket.take(1.0)
+    assert not bucket.take(3.9) and bucket.take(4.0)

@@ -100,6 +100,17 @@ class FrozenDict(dict):
         return self
 
 
+def _service_principal(via_service: str | None) -> str | None:
+    """CloudTrail names the calling service without its Region: ``s3.amazonaws.com``.
+
+    (``kms:ViaService`` carries the Regional endpoint, ``s3.us-east-1.amazonaws.com``.)
+    """
+    if not via_service:
+        return None
+    name, _, rest = via_service.partition(".")
+    return f"{name}.amazonaws.com" if rest.endswith("amazonaws.com") else via_service
+
+
 def _freeze(value):
     """A hashable key for a JSON-like value (dicts and lists become tuples)."""
     t = type(value)
@@ -552,7 +563,7 @@ class AuditLog(_Trail):
         return info
 
     def _new_origin(self, caller, service, request) -> Origin:
-        via = request.via_service
+        via = _service_principal(request.via_service)
         identity = dict(caller.user_identity())
         if via:
             identity["invokedBy"] = via

@@ -23,6 +23,7 @@ from .arns import IdSource
 from .audit import AuditLog
 from .clock import VirtualClock
 from .events import EventBus
+from .faults import Faults
 from .hooks import Hooks
 from .iam import ADMINISTRATOR_ACCESS, IAM, IAMClient, IAMRole, IAMUser, STSClient
 from .metrics import MetricStore
@@ -31,25 +32,16 @@ from .policy import Decision
 from .service import KMSService, Request
 from .service.authorization import PolicyAuthorizer, request_context
 from .service.key import Key
+from .service.keys import KEY_QUOTA
+from .service.keystores import CustomKeyStores
+from .world.cloudhsm import CloudHsm
+from .world.s3 import S3World
+from .world.xks import XksProxies, XksProxy
 
 __all__ = ["Lab", "DEFAULT_ACCOUNT", "DEFAULT_REGION"]
 
 DEFAULT_ACCOUNT = "111122223333"
 DEFAULT_REGION = "us-east-1"
-
-
-class _NoCustomKeyStores:
-    """Placeholder until custom key stores exist in the lab."""
-
-    def create_key(self, call, params, spec, usage):
-        if params.get("CustomKeyStoreId"):
-            raise errors.CustomKeyStoreNotFoundException(
-                f"Custom key store {params['CustomKeyStoreId']} does not exist.")
-        raise errors.ValidationException(
-            f"Origin {params.get('Origin')} requires a CustomKeyStoreId.")
-
-    def check_generate_random(self, call, store_id):
-        raise errors.CustomKeyStoreNotFoundException(f"Custom key store {store_id} does not exist.")
 
 
 class Lab:
@@ -65,6 +57,11 @@ class Lab:
         self.audit.key_resolver = self.key_arn
         self.events = EventBus(self.clock, self.ids)
         self.hooks = Hooks()
+        #: request quotas in force (``enable_request_quotas``); None = never throttle
+        self.request_quotas = None
+        #: customer managed keys allowed per account and Region (AWS default 100,000;
+        #: adjustable in AWS through Service Quotas); CreateKey beyond it: LimitExceededException
+        self.key_quota = KEY_QUOTA
         self.iam = IAM(self.ids, self.clock)
         self.authorizer = PolicyAuthorizer(self)
         #: grant token -> grant (tokens make a grant usable before it is in effect)
@@ -74,7 +71,11 @@ class Lab:
         self.grant_delay = timedelta(0)
         self.metrics = MetricStore(self.clock)  # CloudWatch-like: SecondsUntilKeyMaterialExpiration
         self.on_demand_rotation_delay = timedelta(0)  # RotateKeyOnDemand completes after this
-        self.custom_key_stores = _NoCustomKeyStores()
+        self.custom_key_stores = CustomKeyStores(self)
+        self.cloudhsm = CloudHsm(self)
+        self.xks = XksProxies(self)
+        self.faults = Faults(self)
+        self.s3 = S3World(self)
         self.default_account = account_id
         self.default_region = region
         self.regions = [region]
@@ -100,6 +101,25 @@ class Lab:
             self.accounts[account_id] = {"name": name or account_id, "admin": admin.principal,
                                          "root": account_root(account_id)}
         return account_id
+
+    def create_cloudhsm_cluster(self, hsm_count: int = 2, *, kmsuser_password: str | None = "kmsPswd1",
+                                account: str | None = None, region: str | None = None,
+                                source_cluster: str | None = None) -> str:
+        """A simulated, initialized and ACTIVE CloudHSM cluster; returns its id (``cluster-...``).
+
+        ``lab.cloudhsm.cluster(cluster_id)`` gives the cluster: its
+        ``trust_anchor_certificate`` (for CreateCustomKeyStore), HSMs
+        (``add_hsm``/``delete_hsm``), the kmsuser password and its own audit log.
+        """
+        return self.cloudhsm.create_cluster(hsm_count=hsm_count, kmsuser_password=kmsuser_password,
+                                            account=account, region=region,
+                                            source_cluster=source_cluster)
+
+    def create_xks_proxy(self, uri_endpoint: str = "https://xks.example.com",
+                         uri_path: str = "/example/kms/xks/v1", *,
+                         external_keys: tuple[str, ...] = ()) -> XksProxy:
+        """A simulated external key store proxy (and key manager) holding ``external_keys``."""
+        return self.xks.create_proxy(uri_endpoint, uri_path, keys=external_keys)
 
     def add_user(self, name: str, policy: str | Mapping | None = None, *,
                  account: str | None = None) -> IAMUser:
@@ -178,6 +198,14 @@ class Lab:
         region = region_name or self.default_region
         self.kms_service(caller.account_id, region)
         return KMSClient(self, region, caller)
+
+    def service(self, service_name: str, *, region_name: str | None = None,
+                account: str | None = None, as_: Principal | str | None = None):
+        """A boto3-shaped client of an integrated service that uses KMS for you (``"s3"``)."""
+        if service_name != "s3":
+            raise ValueError(f"the lab simulates no {service_name!r} service (only 's3')")
+        caller = self.principal(as_, account)
+        return self.s3.client(caller, region_name or self.default_region)
 
     def principal(self, who: Principal | IAMUser | IAMRole | str | None = None,
                   account: str | None = None) -> Principal:
@@ -311,6 +339,29 @@ class Lab:
                         encryption_context=encryption_context, plaintext_size=plaintext_size,
                         region=region, progress=progress)
 
+    def enable_request_quotas(self, overrides: Mapping[str, float] | None = None):
+        """Throttle requests beyond AWS KMS's request quotas (off by default).
+
+        Each quota (requests per second, per account and Region) is a token
+        bucket on the lab clock: requests at the same simulated instant share
+        one second's budget, and ``lab.clock.advance(seconds=1)`` refills it.
+        A request over the quota fails with ThrottlingException ("Rate
+        exceeded") and is audited. ``overrides`` maps quota names (see
+        ``kmslab.quotas.table()``) to requests per second. Returns the
+        :class:`kmslab.quotas.RequestQuotas` in force (``.table()``, ``.usage()``).
+        """
+        from .quotas import RequestQuotas
+        self.disable_request_quotas()
+        self.request_quotas = RequestQuotas(self, overrides)
+        self.hooks.add_before(self.request_quotas.check)
+        return self.request_quotas
+
+    def disable_request_quotas(self) -> None:
+        """Stop throttling (the default): no request is ever refused for its rate."""
+        if getattr(self, "request_quotas", None) is not None:
+            self.hooks.remove(self.request_quotas.check)
+            self.request_quotas = None
+
     def handle(self, operation: str, params: dict, *, region: str | None = None,
                caller: Principal | None = None, source_ip: str = "127.0.0.1",
                user_agent: str = "kmslab", via_service: str | None = None) -> dict:
@@ -348,9 +399,14 @@ class Lab:
         if svc.keys.get(key.key_id) is not key:
             return
         del svc.keys[key.key_id]
+        if key.custom_key_store_id:
+            self.custom_key_stores.on_key_deleted(key)
         for name in list(key.aliases):
             svc.aliases.pop(name, None)
         key.aliases.clear()
+        if key.multi_region:
+            from .service import multiregion
+            multiregion.on_key_deleted(self, key)
         for version in key.versions:
             version.material = None  # destroyed: its ciphertexts can never be decrypted
         for event in key.scheduled.values():
@@ -393,6 +449,8 @@ class Lab:
     def __getstate__(self) -> dict:
         state = dict(self.__dict__)
         state["hooks"] = Hooks()  # attachments (widgets, callbacks) are not state
+        state["request_quotas"] = None  # a hook too: off in a loaded lab
+        state["faults"] = Faults(self)  # injected faults are hooks too
         return state
 
 

@@ -28,12 +28,14 @@ class TokenBucket:
     """A request quota on simulated time: ``rate`` tokens per second, burst ``capacity``.
 
     Starts full. ``take(t)`` admits a request arriving at ``t`` if a whole
-    token is there; times must not go backwards.
+    token is there; times must not go backwards. The default burst is one
+    second's worth, and at least one request (a quota of 0.25 per second
+    admits one request every four seconds).
     """
 
     def __init__(self, rate: float, capacity: float | None = None, start: float = 0.0):
         self.rate = rate
-        self.capacity = rate if capacity is None else capacity
+        self.capacity = max(rate, 1.0) if capacity is None else capacity
         self.tokens = self.capacity
         self.last = start
 

@@ -15,6 +15,8 @@ GetKeyPolicy returns AWS's pretty-printed form (two-space indent,
 
 from __future__ import annotations
 
+import functools
+
 import json
 from typing import Iterable, Sequence
 
@@ -76,6 +78,7 @@ def root_statement(account_id: str, *, sid: str = "Enable IAM User Permissions")
             "Action": "kms:*", "Resource": "*"}
 
 
+@functools.lru_cache(maxsize=64)
 def default_key_policy(account_id: str) -> str:
     """The key policy CreateKey attaches when the request has no ``Policy`` (Id ``key-default-1``)."""
     return aws_json({"Version": "2012-10-17", "Id": "key-default-1",

@@ -72,9 +72,10 @@ def create_key(call: Call, params: dict) -> dict:
     tags = validate_tags(params.get("Tags") or [])
     if tags:
         call.authorize(None, "kms:TagResource")
-    if svc.key_count() >= KEY_QUOTA:
+    quota = getattr(call.lab, "key_quota", KEY_QUOTA)
+    if len(svc.keys) >= quota and svc.key_count() >= quota:  # count only near the quota
         raise errors.LimitExceededException(
-            f"You have reached the limit of {KEY_QUOTA} customer managed keys in this account "
+            f"You have reached the limit of {quota} customer managed keys in this account "
             f"and Region.")
     key_id = call.lab.ids.key_id(multi_region)
     arn = arns.key_arn(svc.region, svc.account, key_id)
@@ -124,7 +125,8 @@ def list_keys(call: Call, params: dict) -> dict:
 def enable_key(call: Call, params: dict) -> dict:
     """EnableKey: Disabled -> Enabled."""
     key = call.key
-    if key.state == "Unavailable":
+    if key.state == "Unavailable":  # takes effect when its custom key store reconnects
+        call.lab.custom_key_stores.remember_state(key, "Enabled")
         return {}
     if key.state != "Enabled":
         key.state = "Enabled"
@@ -137,6 +139,9 @@ def enable_key(call: Call, params: dict) -> dict:
 def disable_key(call: Call, params: dict) -> dict:
     """DisableKey: Enabled -> Disabled (the key can no longer be used)."""
     key = call.key
+    if key.state == "Unavailable":  # takes effect when its custom key store reconnects
+        call.lab.custom_key_stores.remember_state(key, "Disabled")
+        return {}
     if key.state == "Enabled":
         key.state = "Disabled"
         key.revision += 1
@@ -156,6 +161,9 @@ def schedule_key_deletion(call: Call, params: dict) -> dict:
     if key.manager == "AWS":
         raise errors.UnsupportedOperationException(
             f"{key.arn} is an AWS managed key and cannot be scheduled for deletion.")
+    from . import multiregion
+    if multiregion.waits_for_replicas(call.lab, key, days):  # no date until replicas go
+        return {"KeyId": key.arn, "KeyState": key.state, "PendingWindowInDays": days}
     call.lab.schedule_deletion(key, days, call.now)
     return {"KeyId": key.arn, "DeletionDate": key.deletion_date, "KeyState": key.state,
             "PendingWindowInDays": days}

@@ -155,6 +155,87 @@ def _checks_for(shape) -> list[Callable[[Any, str, list], None]]:
     return checks
 
 
+# ----------------------------------------------------------------- fast path
+#
+# Every request is validated, so the common case must be cheap. For each
+# operation kmslab writes one straight-line function that answers "is this
+# request certainly valid?" for the constraints above (types, lengths, ranges,
+# enums, patterns of scalars and of lists and maps of scalars). It never
+# explains: when it says no (or meets a member it does not handle), the full
+# validator runs and words AWS's ValidationException.
+
+def _scalar_test(shape, var: str, env: dict) -> str | None:
+    """A Python expression true when ``var`` satisfies a scalar shape, or None if not scalar."""
+    tname = shape.type_name
+    if tname not in _TYPES or tname in ("list", "map", "structure"):
+        return None
+    meta = shape.metadata
+    tname_key = f"T_{tname}"
+    env[tname_key] = _TYPES[tname]
+    tests = [f"isinstance({var}, {tname_key})"]
+    if tname in ("integer", "long"):
+        tests.append(f"not isinstance({var}, bool)")
+    size = var if tname in ("integer", "long") else f"len({var})"
+    if "min" in meta:
+        tests.append(f"{size} >= {meta['min']!r}")
+    if "max" in meta:
+        tests.append(f"{size} <= {meta['max']!r}")
+    if getattr(shape, "enum", None):
+        name = f"E{len(env)}"
+        env[name] = frozenset(shape.enum)
+        tests.append(f"{var} in {name}")
+    if "pattern" in meta and tname == "string":
+        name = f"P{len(env)}"
+        env[name] = re.compile(meta["pattern"])
+        tests.append(f"{name}.match({var}) is not None")
+    return " and ".join(tests)
+
+
+def _fast_member(shape, lines: list[str], env: dict) -> bool:
+    """Append the checks of one top-level member held in ``v``; False if not handled."""
+    scalar = _scalar_test(shape, "v", env)
+    if scalar is not None:
+        lines.append(f"    if not ({scalar}): return False")
+        return True
+    meta = shape.metadata
+    size = [f"len(v) >= {meta['min']!r}"] if "min" in meta else []
+    size += [f"len(v) <= {meta['max']!r}"] if "max" in meta else []
+    if shape.type_name == "list":
+        item = _scalar_test(shape.member, "x", env)
+        if item is None:
+            return False
+        lines.append(f"    if not (isinstance(v, (list, tuple)){''.join(' and ' + t for t in size)}):"
+                     f" return False")
+        lines.append(f"    for x in v:\n        if not ({item}): return False")
+        return True
+    if shape.type_name == "map":
+        k, val = _scalar_test(shape.key, "k", env), _scalar_test(shape.value, "x", env)
+        if k is None or val is None:
+            return False
+        lines.append(f"    if not (isinstance(v, dict){''.join(' and ' + t for t in size)}): return False")
+        lines.append(f"    for k, x in v.items():\n        if not ({k} and {val}): return False")
+        return True
+    return False
+
+
+def _fast_validator(shape) -> Callable[[dict], bool]:
+    env: dict = {"MEMBERS": frozenset(shape.members)}
+    lines = ["def fast(p):", "    if not p.keys() <= MEMBERS: return False"]
+    required = set(shape.required_members)
+    for name, member in shape.members.items():
+        lines.append(f"    v = p.get({name!r})")
+        if name in required:
+            lines.append("    if v is None: return False")
+        body: list[str] = []
+        if not _fast_member(member, body, env):
+            body = ["    return False"]  # not handled here: the full validator decides
+        lines.append("    if v is not None:")
+        lines += ["    " + line.replace("\n", "\n    ") for line in body]
+    lines.append("    return True")
+    exec(compile("\n".join(lines), f"<kmslab fast validator {shape.name}>", "exec"), env)
+    return env["fast"]
+
+
 @functools.cache
 def validator(operation: str) -> Callable[[dict], None]:
     """A function that validates a request's params for ``operation`` (ValidationException)."""
@@ -162,8 +243,11 @@ def validator(operation: str) -> Callable[[dict], None]:
     if shape is None:
         return lambda params: None
     checks = _checks_for(shape)
+    fast = _fast_validator(shape)
 
     def validate(params: dict) -> None:
+        if fast(params):
+            return
         problems: list[str] = []
         for c in checks:
             c(params, "", problems)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from ..identity import Principal
 
@@ -26,4 +26,3 @@ class Request:
     user_agent: str = "kmslab"
     via_service: str | None = None
     request_id: str = ""
-    extra: dict = field(default_factory=dict)

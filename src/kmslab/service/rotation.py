@@ -56,6 +56,7 @@ from typing import TYPE_CHECKING
 from .. import errors
 from ..crypto.factory import generate_material
 from .key import Key, KeyMaterialVersion
+from .multiregion import is_replica, synchronize
 from .pipeline import Call, paginate
 from .registry import operation
 
@@ -89,8 +90,17 @@ def _unsupported_reason(key: Key) -> str | None:
     return None
 
 
+def _require_not_replica(key: Key) -> None:
+    """Rotation of a multi-Region key is set and done on its primary, then synchronized."""
+    if is_replica(key):
+        raise errors.UnsupportedOperationException(
+            f"{key.arn} is a multi-Region replica key. Rotation is managed on the primary key "
+            f"and synchronized to its replicas.")
+
+
 def _require_automatic_rotation_allowed(key: Key) -> None:
     """EnableKeyRotation / DisableKeyRotation: AWS_KMS-origin symmetric customer managed keys."""
+    _require_not_replica(key)
     reason = _unsupported_reason(key)
     if reason:
         raise errors.UnsupportedOperationException(reason)
@@ -147,6 +157,8 @@ def rotate(lab: "Lab", key: Key, rotation_type: str) -> KeyMaterialVersion:
                             "rotation-type": rotation_type,
                             "previous-key-material-id": previous.material_id if previous else None,
                             "current-key-material-id": new.material_id})
+    if key.multi_region:
+        synchronize(lab, key)  # replicas get every material version of the primary
     return new
 
 
@@ -182,7 +194,7 @@ def catch_up(lab: "Lab", key: Key) -> None:
     The schedule then restarts from today ("rotates it immediately, and every
     period thereafter"); if nothing fell due, the old schedule simply resumes.
     """
-    if not key.rotation_enabled or key.next_rotation is None:
+    if not key.rotation_enabled or key.next_rotation is None or is_replica(key):
         return
     now = lab.clock.now()
     if key.next_rotation <= now:
@@ -243,6 +255,8 @@ def enable_key_rotation(call: Call, params: dict) -> dict:
     key.next_rotation = call.now + timedelta(days=days)
     key.revision += 1
     schedule_automatic_rotation(call.lab, key)
+    if key.multi_region:
+        synchronize(call.lab, key)
     return {}
 
 
@@ -255,6 +269,8 @@ def disable_key_rotation(call: Call, params: dict) -> dict:
     key.next_rotation = None
     key.revision += 1
     schedule_automatic_rotation(call.lab, key)
+    if key.multi_region:
+        synchronize(call.lab, key)
     return {}
 
 
@@ -284,6 +300,7 @@ def rotate_key_on_demand(call: Call, params: dict) -> dict:
     """RotateKeyOnDemand: new current material now (at most 25 times per key)."""
     key = call.key
     lab = call.lab
+    _require_not_replica(key)
     reason = _unsupported_reason(key)
     if reason:
         raise errors.UnsupportedOperationException(reason)

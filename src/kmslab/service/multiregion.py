@@ -1,0 +1,245 @@
+"""Multi-Region keys: ReplicateKey, UpdatePrimaryRegion, and keeping related keys in sync.
+
+Related multi-Region keys share a key id (``mrk-...``), key material (every
+version), key spec, usage, origin and rotation settings, so a ciphertext made
+in one Region decrypts with the related key in another. Each key keeps its
+own policy, description, tags, aliases, grants and enabled state. KMS copies
+the shared properties from the primary (CloudTrail ``SynchronizeMultiRegionKey``
+service events); a primary with replicas waits in ``PendingReplicaDeletion``
+until its last replica is deleted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+from functools import partial
+from typing import TYPE_CHECKING
+
+from .. import arns, errors
+from .key import Key
+from .keys import KEY_QUOTA
+from .pipeline import Call
+from .policies import check_policy, default_key_policy
+from .registry import operation
+from .tags import validate_tags
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..lab import Lab
+
+__all__ = ["related_keys", "synchronize", "is_replica", "waits_for_replicas", "on_key_deleted",
+           "REPLICA_CREATION_TIME", "PRIMARY_UPDATE_TIME"]
+
+#: ReplicateKey: the replica is Creating for "a few seconds"
+REPLICA_CREATION_TIME = timedelta(seconds=10)
+#: UpdatePrimaryRegion: both keys are Updating for a few seconds
+PRIMARY_UPDATE_TIME = timedelta(seconds=10)
+_SHARED_ROTATION = ("rotation_enabled", "rotation_period_days", "next_rotation")
+
+
+def is_replica(key: Key) -> bool:
+    """A multi-Region replica key (rotation and other shared properties come from its primary)."""
+    return bool(key.multi_region and key.multi_region_config
+                and key.multi_region_config.get("MultiRegionKeyType") == "REPLICA")
+
+
+def related_keys(lab: "Lab", key: Key) -> list[Key]:
+    """Every live key sharing ``key``'s id in its account (primary and replicas), by Region."""
+    out = []
+    for region in lab.regions:
+        svc = lab.kms_service(key.account, region, create=False)
+        other = svc.keys.get(key.key_id) if svc is not None else None
+        if other is not None:
+            out.append(other)
+    return out
+
+
+def _primary(keys: list[Key]) -> Key | None:
+    return next((k for k in keys if k.multi_region_config
+                 and k.multi_region_config["MultiRegionKeyType"] == "PRIMARY"), None)
+
+
+def _refresh_configuration(lab: "Lab", key: Key) -> None:
+    """Rewrite MultiRegionConfiguration in every related key (DescribeKey shows the same set)."""
+    keys = related_keys(lab, key)
+    primary = _primary(keys)
+    if primary is None:
+        return
+    replicas = [{"Arn": k.arn, "Region": k.region} for k in keys if k is not primary]
+    for k in keys:
+        k.multi_region_config = {
+            "MultiRegionKeyType": "PRIMARY" if k is primary else "REPLICA",
+            "PrimaryKey": {"Arn": primary.arn, "Region": primary.region},
+            "ReplicaKeys": [dict(r) for r in replicas],
+        }
+
+
+def synchronize(lab: "Lab", primary: Key) -> None:
+    """Copy the shared properties (material versions, rotation settings) to every replica.
+
+    Called after anything changes them on the primary (replication, rotation).
+    Each replica gets its own version records pointing at the same material,
+    so deleting a replica never destroys the primary's material.
+    """
+    for replica in related_keys(lab, primary):
+        if replica is primary:
+            continue
+        known = {v.material_id: v for v in replica.versions}
+        changed = False
+        for v in primary.versions:
+            mine = known.get(v.material_id)
+            if mine is None:
+                replica.versions.append(replace(v))
+                changed = True
+            elif mine.state != v.state or mine.material is not v.material:
+                mine.state, mine.material = v.state, v.material
+                changed = True
+        for name in _SHARED_ROTATION:
+            if getattr(replica, name) != getattr(primary, name):
+                setattr(replica, name, getattr(primary, name))
+                changed = True
+        if changed:
+            replica.revision += 1
+            lab.audit.record_service_event(
+                "SynchronizeMultiRegionKey", account=replica.account, region=replica.region,
+                key_arn=replica.arn, details={"keyId": replica.key_id,
+                                              "primaryRegion": primary.region})
+
+
+def _replica_ready(lab: "Lab", replica: Key) -> None:
+    """Scheduled action: the replica leaves Creating (Enabled, or PendingImport if imported)."""
+    if replica.state == "Creating":
+        replica.state = "PendingImport" if replica.origin == "EXTERNAL" else "Enabled"
+        replica.revision += 1
+
+
+def _primary_update_done(lab: "Lab", old: Key, new: Key, old_state: str, new_state: str) -> None:
+    """Scheduled action: UpdatePrimaryRegion completes; the keys leave Updating."""
+    new.multi_region_config["MultiRegionKeyType"] = "PRIMARY"
+    old.multi_region_config["MultiRegionKeyType"] = "REPLICA"
+    for key, state in ((old, old_state), (new, new_state)):
+        if key.state == "Updating":
+            key.state = state
+            key.revision += 1
+    _refresh_configuration(lab, new)
+    synchronize(lab, new)
+
+
+def waits_for_replicas(lab: "Lab", key: Key, days: int) -> bool:
+    """ScheduleKeyDeletion on a primary with replicas: PendingReplicaDeletion, no date yet."""
+    if not key.multi_region or not key.multi_region_config \
+            or key.multi_region_config["MultiRegionKeyType"] != "PRIMARY":
+        return False
+    if len(related_keys(lab, key)) < 2:
+        return False
+    key.rotation_status_before_deletion = key.rotation_enabled
+    key.state = "PendingReplicaDeletion"
+    key.deletion_date = None
+    key.pending_window_days = days
+    key.revision += 1
+    return True
+
+
+def on_key_deleted(lab: "Lab", key: Key) -> None:
+    """A related key was deleted: update the others; a waiting primary starts its window."""
+    survivors = related_keys(lab, key)
+    if not survivors:
+        return
+    _refresh_configuration(lab, survivors[0])
+    primary = _primary(survivors)
+    if primary is not None and len(survivors) == 1 and primary.state == "PendingReplicaDeletion":
+        lab.schedule_deletion(primary, primary.pending_window_days, lab.clock.now())
+
+
+# ----------------------------------------------------------------- operations
+
+@operation("ReplicateKey")
+def replicate_key(call: Call, params: dict) -> dict:
+    """ReplicateKey: a replica of a multi-Region primary key in another Region."""
+    lab = call.lab
+    primary = call.key
+    if not primary.multi_region:
+        raise errors.UnsupportedOperationException(
+            f"{primary.arn} is not a multi-Region key. Only multi-Region primary keys can be "
+            f"replicated.")
+    if primary.multi_region_config["MultiRegionKeyType"] != "PRIMARY":
+        raise errors.UnsupportedOperationException(
+            f"{primary.arn} is a replica key. Only a multi-Region primary key can be replicated.")
+    region = params["ReplicaRegion"]
+    if region not in arns.REGIONS:
+        raise errors.ValidationException(
+            f"1 validation error detected: Value '{region}' at 'replicaRegion' failed to satisfy "
+            f"constraint: Member must be a valid AWS Region in the partition of the primary key")
+    if region == primary.region:
+        raise errors.ValidationException(
+            f"The replica Region {region} is the Region of the primary key.")
+    target = lab.kms_service(primary.account, region)
+    if primary.key_id in target.keys:
+        raise errors.AlreadyExistsException(
+            f"Replica key {arns.key_arn(region, primary.account, primary.key_id)} already exists.")
+    if target.key_count() >= KEY_QUOTA:
+        raise errors.LimitExceededException(
+            f"You have reached the limit of {KEY_QUOTA} customer managed keys in {region}.")
+    call.authorize(None, "kms:CreateKey")
+    tags = validate_tags(params.get("Tags") or [])
+    if tags:
+        call.authorize(None, "kms:TagResource")
+    arn = arns.key_arn(region, primary.account, primary.key_id)
+    policy_text = params.get("Policy")
+    policy_doc = None
+    if policy_text is None:
+        policy_text = default_key_policy(primary.account)
+    else:
+        policy_doc = check_policy(call, policy_text, arn, params.get("BypassPolicyLockoutSafetyCheck"))
+    replica = Key(key_id=primary.key_id, arn=arn, account=primary.account, region=region,
+                  created=call.now, spec=primary.spec, usage=primary.usage, origin=primary.origin,
+                  description=params.get("Description", ""), state="Creating", policy=policy_text,
+                  policy_doc=policy_doc, tags=tags, multi_region=True,
+                  multi_region_config={"MultiRegionKeyType": "REPLICA"})
+    if primary.origin != "EXTERNAL":  # imported material must be imported into each replica
+        replica.versions = [replace(v) for v in primary.versions]
+    for name in _SHARED_ROTATION:
+        setattr(replica, name, getattr(primary, name))
+    target.keys[replica.key_id] = replica
+    _refresh_configuration(lab, primary)
+    replica.scheduled["creating"] = lab.clock.schedule(
+        call.now + REPLICA_CREATION_TIME, partial(_replica_ready, lab, replica),
+        label=f"replica {replica.arn} ready")
+    lab.audit.record_service_event(
+        "SynchronizeMultiRegionKey", account=replica.account, region=region, key_arn=replica.arn,
+        details={"keyId": replica.key_id, "primaryRegion": primary.region})
+    call.extra_keys.append(replica)
+    return {"ReplicaKeyMetadata": replica.metadata(), "ReplicaPolicy": policy_text,
+            "ReplicaTags": [{"TagKey": k, "TagValue": v} for k, v in tags.items()]}
+
+
+@operation("UpdatePrimaryRegion")
+def update_primary_region(call: Call, params: dict) -> dict:
+    """UpdatePrimaryRegion: the replica in PrimaryRegion becomes the primary (both Updating)."""
+    lab = call.lab
+    old = call.key
+    if not old.multi_region:
+        raise errors.UnsupportedOperationException(
+            f"{old.arn} is not a multi-Region key.")
+    if old.multi_region_config["MultiRegionKeyType"] != "PRIMARY":
+        raise errors.UnsupportedOperationException(
+            f"{old.arn} is not the primary key. Call UpdatePrimaryRegion on the primary key.")
+    region = params["PrimaryRegion"]
+    if region == old.region:
+        raise errors.ValidationException(f"{old.arn} is already the primary key in {region}.")
+    svc = lab.kms_service(old.account, region, create=False) if region in arns.REGIONS else None
+    new = svc.keys.get(old.key_id) if svc is not None else None
+    if new is None:
+        raise errors.NotFoundException(
+            f"Key '{arns.key_arn(region, old.account, old.key_id)}' does not exist")
+    call.extra_keys.append(new)
+    call.check_state(new, "UpdatePrimaryRegion")
+    states = (old.state, new.state)
+    old.state = new.state = "Updating"
+    old.revision += 1
+    new.revision += 1
+    old.scheduled["updating"] = lab.clock.schedule(
+        call.now + PRIMARY_UPDATE_TIME,
+        partial(_primary_update_done, lab, old, new, states[0], states[1]),
+        label=f"primary of {old.key_id} -> {region}")
+    return {}
