@@ -12,6 +12,7 @@ compared. The two runs start from labs with the same seed; random bytes
 from __future__ import annotations
 
 import json
+import urllib.request
 from datetime import datetime
 
 import boto3
@@ -34,7 +35,7 @@ NO_RETRY = Config(retries={"total_max_attempts": 1, "mode": "standard"})
 #: the same material in both runs: its KeyMaterialId derives from it
 IMPORTED_MATERIAL = bytes(range(32))
 #: strings made from os.urandom, not from the lab's seed
-RANDOM_STRINGS = {"GrantToken"}
+RANDOM_STRINGS = {"GrantToken", "TrustAnchorCertificate"}
 
 
 def normalise(value):
@@ -73,8 +74,11 @@ class Recorder:
         return out
 
 
-def scenario(kms) -> Recorder:
+def scenario(kms, world: dict) -> Recorder:
+    """``world``: ``advance(seconds)`` moves the lab's clock; ``cluster_id`` and
+    ``trust_anchor`` name a CloudHSM cluster made beforehand."""
     call = Recorder(kms)
+    advance = world["advance"]
     # ---- keys, metadata, tags, aliases
     key = call("create_key", Description="every op", Tags=[{"TagKey": "team", "TagValue": "blue"}])
     key_id = key["KeyMetadata"]["KeyId"]
@@ -170,6 +174,24 @@ def scenario(kms) -> Recorder:
     call("encrypt", KeyId=external, Plaintext=b"imported")
     call("delete_imported_key_material", KeyId=external)
     call("describe_key", KeyId=external)
+    # ---- multi-Region keys
+    primary = call("create_key", MultiRegion=True)["KeyMetadata"]["KeyId"]
+    call("replicate_key", KeyId=primary, ReplicaRegion="us-west-2")
+    advance(10)
+    call("update_primary_region", KeyId=primary, PrimaryRegion="us-west-2")
+    advance(10)
+    call("describe_key", KeyId=primary)
+    # ---- custom key stores (CloudHSM)
+    store = call("create_custom_key_store", CustomKeyStoreName="every-op-store",
+                 CloudHsmClusterId=world["cluster_id"], KeyStorePassword="kmsPswd1",
+                 TrustAnchorCertificate=world["trust_anchor"])["CustomKeyStoreId"]
+    call("connect_custom_key_store", CustomKeyStoreId=store)
+    advance(300)
+    call("describe_custom_key_stores", CustomKeyStoreId=store)
+    call("disconnect_custom_key_store", CustomKeyStoreId=store)
+    call("update_custom_key_store", CustomKeyStoreId=store, NewCustomKeyStoreName="renamed")
+    call("describe_custom_key_stores", CustomKeyStoreName="renamed")
+    call("delete_custom_key_store", CustomKeyStoreId=store)
     # ---- operations registered after this scenario was written
     for operation in sorted(set(OPERATIONS) - call.called):
         call(_method(kms, operation), **_model_params(operation, key_id))
@@ -197,23 +219,41 @@ def _model_params(operation: str, key_id: str) -> dict:
     return params
 
 
-def prepared_lab() -> tuple[kmslab.Lab, dict]:
+def prepared_lab() -> tuple[kmslab.Lab, dict, dict]:
+    """A lab with the admin's access key and a CloudHSM cluster; the scenario's world."""
     lab = kmslab.Lab(seed=SEED)
     access_key = lab.client("iam").create_access_key(UserName="admin")["AccessKey"]
-    return lab, access_key
+    cluster_id = lab.create_cloudhsm_cluster()
+    world = {"advance": lambda seconds: lab.clock.advance(seconds=seconds),
+             "cluster_id": cluster_id,
+             "trust_anchor": lab.cloudhsm.cluster(cluster_id).trust_anchor_certificate}
+    return lab, access_key, world
+
+
+def admin_advance(server: ServerThread):
+    """Moves the served lab's clock through the admin endpoint, as a test harness would."""
+    def advance(seconds: float) -> None:
+        request = urllib.request.Request(
+            server.url + "/_kmslab/clock/advance", method="POST",
+            data=json.dumps({"seconds": seconds}).encode(),
+            headers={"Authorization": f"Bearer {server.admin_token}"})
+        with urllib.request.urlopen(request, timeout=10) as response:
+            assert response.status == 200
+    return advance
 
 
 @pytest.fixture(scope="module")
 def runs():
-    in_process_lab, _ = prepared_lab()
-    in_process = scenario(boto3_client(in_process_lab))
-    http_lab, access_key = prepared_lab()
-    with ServerThread(http_lab) as url:
+    in_process_lab, _, world = prepared_lab()
+    in_process = scenario(boto3_client(in_process_lab), world)
+    http_lab, access_key, world = prepared_lab()
+    server = ServerThread(http_lab)
+    with server as url:
         kms = boto3.session.Session().client(
             "kms", endpoint_url=url, region_name="us-east-1",
             aws_access_key_id=access_key["AccessKeyId"],
             aws_secret_access_key=access_key["SecretAccessKey"], config=NO_RETRY)
-        over_http = scenario(kms)
+        over_http = scenario(kms, {**world, "advance": admin_advance(server)})
     return in_process, over_http
 
 
@@ -242,9 +282,9 @@ def test_the_scenario_fails_only_where_aws_would(runs):
 
 def test_an_operation_missing_from_the_scenario_is_still_called(monkeypatch):
     """A newly registered operation is driven with model-made parameters."""
-    lab, _ = prepared_lab()
+    lab, _, world = prepared_lab()
     monkeypatch.setattr(Recorder, "__call__", _skip_generate_random(Recorder.__call__))
-    run = scenario(boto3_client(lab))
+    run = scenario(boto3_client(lab), world)
     assert "GenerateRandom" in run.called
     assert run.seen[-1][0] == "generate_random"  # called last, by the model-driven loop
 
