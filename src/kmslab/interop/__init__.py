@@ -3,7 +3,8 @@
 * :func:`boto3_client`: a genuine botocore KMS client served in-process.
 * :func:`serve`, :class:`ServerThread`, :func:`cli_serve`: ``kmslab serve``, an
   HTTP endpoint speaking AWS JSON 1.1 with SigV4 (needs ``kmslab[server]``);
-  :func:`create_classroom`: learner accounts and a credentials file for it.
+  :func:`create_classroom`, :func:`write_profiles`: learner accounts and their
+  AWS CLI profiles for it.
 * :func:`connect`, :func:`requires_lab`: the lab's client or real AWS KMS, chosen
   by an argument or ``$KMSLAB_BACKEND``.
 """
@@ -14,7 +15,7 @@ from .boto3_adapter import boto3_client
 from .connect import connect, lab_of, requires_lab
 
 __all__ = ["boto3_client", "connect", "lab_of", "requires_lab", "serve", "ServerThread",
-           "cli_serve", "create_classroom"]
+           "cli_serve", "create_classroom", "write_profiles"]
 
 
 def __getattr__(name: str):
@@ -23,8 +24,8 @@ def __getattr__(name: str):
         from . import server
 
         return getattr(server, name)
-    if name == "create_classroom":
-        from .classroom import create_classroom
+    if name in ("create_classroom", "write_profiles"):
+        from . import classroom
 
-        return create_classroom
+        return getattr(classroom, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
