@@ -201,6 +201,7 @@ class SigV4Verifier:
         self._seen: dict[tuple, float] = {}
         self._seen_order: deque[tuple[float, tuple]] = deque()
         self._lock = threading.Lock()
+        self._roots: dict[str, Principal] = {}
 
     def verify(self, method: str, path: str, query: str, headers: Sequence[tuple[str, str]],
                body: bytes) -> Authenticated:
@@ -303,6 +304,14 @@ class SigV4Verifier:
             self._seen[key] = expires
             self._seen_order.append((expires, key))
 
+    def _root(self) -> Principal:
+        """The default account's root, one object per account (the lab caches per principal)."""
+        account = self.default_account()
+        root = self._roots.get(account)
+        if root is None:
+            root = self._roots[account] = account_root(account)
+        return root
+
     def accept_any(self, lookup: dict[str, str]) -> Authenticated:
         """Insecure test-harness mode: any signature; the access key id picks the principal.
 
@@ -312,14 +321,14 @@ class SigV4Verifier:
         """
         scope = _credential_scope(lookup.get("authorization"))
         if scope is None:
-            return Authenticated(account_root(self.default_account()), self.default_region(), None)
+            return Authenticated(self._root(), self.default_region(), None)
         access_key_id, region = scope[0], scope[2]
         self._check_region(region)
         try:
             principal, _secret = self.authenticate(access_key_id,
                                                    lookup.get("x-amz-security-token"))
         except errors.KMSError:
-            return Authenticated(account_root(self.default_account()), region, None)
+            return Authenticated(self._root(), region, None)
         return Authenticated(principal, region, access_key_id)
 
 
