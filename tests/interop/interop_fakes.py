@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import threading
 import uuid
-from datetime import datetime, timedelta, timezone
 
 from kmslab import errors
 from kmslab.clock import VirtualClock
-from kmslab.identity import Principal, account_root
+from kmslab.identity import Principal
 
 ACCOUNT = "111122223333"
 ALICE_KEY_ID = "AKIAALICE00000000001"

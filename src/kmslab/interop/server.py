@@ -22,7 +22,6 @@ input can take the server down: anything unexpected becomes a 500
 from __future__ import annotations
 
 import argparse
-import asyncio
 import functools
 import json
 import logging
@@ -94,11 +93,10 @@ class KmsApp:
 
     def __init__(self, holder: LabHolder, *, admin_token: str | None = None,
                  accept_any_signature: bool = False, max_body_bytes: int = MAX_BODY_BYTES,
-                 client_timeout: float = CLIENT_TIMEOUT, regions: Sequence[str] | None = None):
+                 regions: Sequence[str] | None = None):
         self.holder = holder
         self.admin_token = admin_token
         self.max_body_bytes = max_body_bytes
-        self.client_timeout = client_timeout
         self.regions = tuple(regions) if regions else None
         self._all_regions = frozenset(arns.REGIONS)
         self.verifier = SigV4Verifier(
@@ -174,23 +172,20 @@ class KmsApp:
                 raise errors.SerializationException("Content-Length is not a number.") from None
             if declared > self.max_body_bytes:
                 raise self._too_large()
+        # A body that trickles in is cut off by the connection's request deadline
+        # (see _http_protocol), which answers 408 and closes: receive() then
+        # reports the disconnection.
         chunks, size, more = [], 0, True
-        try:
-            async with asyncio.timeout(self.client_timeout):  # the whole body, not each chunk
-                while more:
-                    message = await receive()
-                    if message["type"] == "http.disconnect":
-                        raise RequestTimeoutException("The client disconnected.")
-                    chunk = message.get("body", b"")
-                    size += len(chunk)
-                    if size > self.max_body_bytes:
-                        raise self._too_large()
-                    chunks.append(chunk)
-                    more = message.get("more_body", False)
-        except TimeoutError:
-            raise RequestTimeoutException(
-                "Your socket connection to the server was not read from or written to "
-                "within the timeout period.") from None
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                raise RequestTimeoutException("The client disconnected.")
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body_bytes:
+                raise self._too_large()
+            chunks.append(chunk)
+            more = message.get("more_body", False)
         return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
     def _too_large(self) -> errors.KMSError:
@@ -330,12 +325,15 @@ class _OneWriteTransport:
 
 
 def _http_protocol(timeout: float):
-    """uvicorn's HTTP/1.1 protocol, with one write per response and a request-head deadline.
+    """uvicorn's HTTP/1.1 protocol, with one write per response and a request deadline.
 
     uvicorn times out idle keep-alive connections but not a client that
-    trickles its request line and headers in; this adds that deadline. The
-    fast ``httptools`` parser is used when installed (``kmslab[server]``),
-    else ``h11``.
+    trickles its request in. Here each request must arrive in full within
+    ``timeout`` of the connection being ready for it: a connection still
+    without a request head is closed, a request whose body is still coming is
+    answered ``408 RequestTimeoutException`` and closed. One timer per
+    connection does it (no per-request timer in the app). The fast
+    ``httptools`` parser is used when installed (``kmslab[server]``), else ``h11``.
     """
     try:
         from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol as Base
@@ -343,33 +341,50 @@ def _http_protocol(timeout: float):
         from uvicorn.protocols.http.h11_impl import H11Protocol as Base
 
     class KmsHttpProtocol(Base):
+        _deadline_timer = None
+
         def connection_made(self, transport):
             super().connection_made(transport)
             self.transport = _OneWriteTransport(transport, self)
-            self._arm_head_deadline()
+            self._arm_deadline()
 
         def on_response_complete(self):
             self.transport.flush()
             super().on_response_complete()
-            self._arm_head_deadline()
-
-        _head_timer = None
-
-        def _arm_head_deadline(self):
-            if self._head_timer is not None:
-                self._head_timer.cancel()  # one pending deadline per connection
-            self._head_timer = self.loop.call_later(timeout, self._head_deadline, self.cycle)
+            self._arm_deadline()
 
         def connection_lost(self, exc):
-            if self._head_timer is not None:
-                self._head_timer.cancel()
+            if self._deadline_timer is not None:
+                self._deadline_timer.cancel()
             super().connection_lost(exc)
 
-        def _head_deadline(self, cycle_when_armed):
-            if self.cycle is cycle_when_armed and not self.transport.is_closing():
-                self.transport.close()  # no new request arrived in time
+        def _arm_deadline(self):
+            if self._deadline_timer is not None:
+                self._deadline_timer.cancel()  # one pending deadline per connection
+            self._deadline_timer = self.loop.call_later(timeout, self._deadline, self.cycle)
+
+        def _deadline(self, cycle_when_armed):
+            if self.transport.is_closing():
+                return
+            cycle = self.cycle
+            if cycle is cycle_when_armed:  # no new request head arrived in time
+                self.transport.close()
+            elif cycle.more_body and not cycle.response_started:  # its body is still coming
+                self.transport.write(_request_timeout_response())
+                self.transport.close()
 
     return KmsHttpProtocol
+
+
+def _request_timeout_response() -> bytes:
+    """The raw 408 a request whose body arrives too slowly gets, before its connection closes."""
+    reply = protocol.encode_error(RequestTimeoutException(
+        "Your socket connection to the server was not read from or written to within the "
+        "timeout period."))
+    head = [b"HTTP/1.1 408 Request Timeout"]
+    head += [f"{name}: {value}".encode("latin-1") for name, value in reply.headers]
+    head.append(b"connection: close")
+    return b"\r\n".join(head) + b"\r\n\r\n" + reply.body
 
 
 def make_server(lab, host: str = "127.0.0.1", port: int = DEFAULT_PORT, *,
@@ -385,7 +400,7 @@ def make_server(lab, host: str = "127.0.0.1", port: int = DEFAULT_PORT, *,
 
     holder = LabHolder(lab, reset)
     app = KmsApp(holder, admin_token=admin_token, accept_any_signature=accept_any_signature,
-                 max_body_bytes=max_body_bytes, client_timeout=client_timeout, regions=regions)
+                 max_body_bytes=max_body_bytes, regions=regions)
     config = uvicorn.Config(
         app, host=host, port=port, lifespan="off", access_log=False, log_level=log_level,
         http=_http_protocol(client_timeout), timeout_keep_alive=5,
