@@ -24,6 +24,19 @@ def per_call(fn: Callable[[], object], *, number: int = 2000, repeat: int = 7) -
     return statistics.median(_batch(fn, number) for _ in range(repeat))
 
 
+def interleaved(calls: dict[str, Callable[[], object]], *, number: int = 2000, repeat: int = 9,
+                warmup: int = 1) -> dict[str, float]:
+    """Median seconds per call of each callable; their batches alternate, so noise hits all alike."""
+    for fn in calls.values():
+        for _ in range(warmup):
+            fn()
+    samples: dict[str, list[float]] = {name: [] for name in calls}
+    for _ in range(repeat):
+        for name, fn in calls.items():
+            samples[name].append(_batch(fn, number))
+    return {name: statistics.median(values) for name, values in samples.items()}
+
+
 def compare(reference: Callable[[], object], subject: Callable[[], object], *,
             number: int = 2000, repeat: int = 9) -> tuple[float, float, float]:
     """(reference median, subject median, median of per-round ratios), batches alternated."""

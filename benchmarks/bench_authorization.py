@@ -13,21 +13,14 @@ condition, which cannot be cached (every request is evaluated).
 from __future__ import annotations
 
 import json
-import statistics
-import time
+import os
+import sys
 
-import kmslab
-from kmslab.service.authorization import OpenAuthorizer
+sys.path.insert(0, os.path.dirname(__file__))
+from _timing import interleaved  # noqa: E402
 
-
-def median_us(fn, *, repeat: int = 7, number: int = 2_000) -> float:
-    runs = []
-    for _ in range(repeat):
-        t0 = time.perf_counter_ns()
-        for _ in range(number):
-            fn()
-        runs.append((time.perf_counter_ns() - t0) / number / 1000)
-    return statistics.median(runs)
+import kmslab  # noqa: E402
+from kmslab.service.authorization import OpenAuthorizer  # noqa: E402
 
 
 def encrypt_case(open_authorizer: bool, policy: str | None = None):
@@ -52,15 +45,9 @@ def conditional_policy(account: str = "111122223333") -> str:
 def main() -> None:
     cases = {"open": encrypt_case(True), "policy": encrypt_case(False),
              "policy+condition": encrypt_case(False, conditional_policy())}
-    for fn in cases.values():
-        for _ in range(200):
-            fn()
-    # interleave the measurements so machine noise hits every case alike
-    samples = {name: [] for name in cases}
-    for _ in range(5):
-        for name, fn in cases.items():
-            samples[name].append(median_us(fn, repeat=1))
-    medians = {name: statistics.median(v) for name, v in samples.items()}
+    # interleaved batches, so machine noise hits every case alike
+    medians = {name: seconds * 1e6 for name, seconds in
+               interleaved(cases, number=2_000, repeat=5, warmup=200).items()}
     ref = medians["open"]
     print("Encrypt, 64-byte plaintext, default key policy, admin caller (median of 5 x 2,000 calls)")
     print(f"  OpenAuthorizer (no policy evaluation) {ref:8.2f} us")

@@ -13,12 +13,15 @@ Run: PYTHONPATH=src /work/venv/bin/python benchmarks/bench_boto3_adapter.py
 
 from __future__ import annotations
 
-import statistics
-import time
+import os
+import sys
 
 from botocore.awsrequest import AWSResponse
 
-from kmslab.interop import boto3_client
+sys.path.insert(0, os.path.dirname(__file__))
+from _timing import interleaved  # noqa: E402
+
+from kmslab.interop import boto3_client  # noqa: E402
 
 ACCOUNT = "111122223333"
 KEY_ARN = f"arn:aws:kms:us-east-1:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
@@ -54,21 +57,6 @@ def canned_client():
     return kms
 
 
-def interleaved(calls_by_name: dict, *, calls=200, rounds=15) -> dict[str, float]:
-    """Median seconds per call of each callable, batches alternating so they share machine noise."""
-    for call in calls_by_name.values():
-        for _ in range(50):
-            call()
-    samples = {name: [] for name in calls_by_name}
-    for _ in range(rounds):
-        for name, call in calls_by_name.items():
-            start = time.perf_counter()
-            for _ in range(calls):
-                call()
-            samples[name].append((time.perf_counter() - start) / calls)
-    return {name: statistics.median(values) for name, values in samples.items()}
-
-
 def main() -> None:
     plaintext = b"x" * 100
     reference = canned_client()
@@ -85,7 +73,7 @@ def main() -> None:
         contenders["adapter + kmslab.Lab"] = lambda: real.encrypt(KeyId=key_id, Plaintext=plaintext)
     except (ImportError, AttributeError, TypeError) as exc:
         print(f"(kmslab.Lab not available: {exc})")
-    results = interleaved(contenders)
+    results = interleaved(contenders, number=200, repeat=15, warmup=50)
     ref = results["reference (canned before-send)"]
     for name, seconds in results.items():
         print(f"{name:34s} median {seconds * 1e6:8.1f} us/call   ratio {seconds / ref:5.2f}x")

@@ -17,29 +17,24 @@ GenerateDataKey/Decrypt.
 from __future__ import annotations
 
 import os
-import statistics
 import sys
-import timeit
 
-import kmslab
-from kmslab import envelope
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+sys.path.insert(0, os.path.dirname(__file__))
+from _timing import interleaved  # noqa: E402
+
+import kmslab  # noqa: E402
+from kmslab import envelope  # noqa: E402
 
 SIZES = {"1 KiB": 1 << 10, "16 MiB": 16 << 20}
 
 
 def medians_s(contenders: dict, size: int) -> dict:
-    """Median seconds per call of each contender, measured round-robin so that a
-    change in machine load hits every contender alike."""
-    number = 1000 if size <= 4096 else 2
-    repeat = 9 if size <= 4096 else 7
-    samples = {name: [] for name in contenders}
-    for fn in contenders.values():
-        fn()
-    for _ in range(repeat):
-        for name, fn in contenders.items():
-            samples[name].append(timeit.timeit(fn, number=number) / number)
-    return {name: statistics.median(values) for name, values in samples.items()}
+    """Median seconds per call of each contender, batches interleaved (fewer for large sizes)."""
+    if size <= 4096:
+        return interleaved(contenders, number=1000, repeat=9)
+    return interleaved(contenders, number=2, repeat=7)
 
 
 def fmt(seconds: float) -> str:

@@ -12,8 +12,11 @@ how many dict look-ups one decision costs on this machine.
 from __future__ import annotations
 
 import json
-import statistics
-import time
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(__file__))
+from _timing import per_call  # noqa: E402
 
 from kmslab.identity import Principal, account_root
 from kmslab.policy import RequestContext, decide, default_key_policy, parse_policy
@@ -23,14 +26,9 @@ KEY = f"arn:aws:kms:us-east-1:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab
 ALICE = Principal(f"arn:aws:iam::{ACCOUNT}:user/alice", ACCOUNT, "IAMUser", "alice", "AIDAALICE")
 
 
-def median_ns(fn, *, repeat: int = 7, number: int = 20_000) -> float:
-    runs = []
-    for _ in range(repeat):
-        t0 = time.perf_counter_ns()
-        for _ in range(number):
-            fn()
-        runs.append((time.perf_counter_ns() - t0) / number)
-    return statistics.median(runs)
+def median_ns(fn, *, number: int = 20_000) -> float:
+    """Median nanoseconds per call (7 batches of ``number`` calls)."""
+    return per_call(fn, number=number) * 1e9
 
 
 def ten_statement_policy() -> str:

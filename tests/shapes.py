@@ -1,4 +1,5 @@
-"""Check kmslab responses against botocore's KMS service model (the reference)."""
+"""Check kmslab responses against botocore's KMS service model (members, types, enums,
+lengths, ranges): the reference every service test uses."""
 
 from __future__ import annotations
 
@@ -21,6 +22,13 @@ def check_value(value, shape, path: str) -> None:
         assert value.tzinfo is not None, f"{path}: timestamps are timezone-aware"
     if getattr(shape, "enum", None):
         assert value in shape.enum, f"{path}: {value!r} not in enum {shape.name}"
+    lo, hi = shape.metadata.get("min"), shape.metadata.get("max")
+    if shape.type_name == "string":
+        assert lo is None or len(value) >= lo, f"{path}: shorter than {lo}"
+        assert hi is None or len(value) <= hi, f"{path}: longer than {hi}"
+    elif shape.type_name == "integer":
+        assert lo is None or value >= lo, f"{path}: {value} below {lo}"
+        assert hi is None or value <= hi, f"{path}: {value} above {hi}"
     if shape.type_name == "structure":
         check_structure(value, shape, path)
     elif shape.type_name == "list":

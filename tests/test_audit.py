@@ -16,16 +16,7 @@ from kmslab.service.registry import OPERATIONS
 
 SECRET = b"correct horse battery staple"
 CONTEXT = {"Department": "Engineering", "Project": "Alpha"}
-
-
-@pytest.fixture
-def lab():
-    return kmslab.Lab(seed=11)
-
-
-@pytest.fixture
-def kms(lab):
-    return lab.client()
+LAB_SEED = 11
 
 
 def _last(lab):

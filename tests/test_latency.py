@@ -21,11 +21,6 @@ MODEL = LatencyModel(rtt_ms=10.0, bandwidth_mbps=8.0, service_ms={"Encrypt": 2.0
 
 
 @pytest.fixture
-def lab():
-    return kmslab.Lab(seed=1)
-
-
-@pytest.fixture
 def key(lab):
     return lab.client().create_key()["KeyMetadata"]
 

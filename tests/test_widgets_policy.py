@@ -2,8 +2,6 @@
 
 import json
 
-import pytest
-
 from kmslab.widgets import PolicySimulator
 
 
@@ -36,14 +34,11 @@ def test_apply_puts_the_edited_policy(lab, kms, key_id):
 
 def test_bad_context_text_is_shown_inline(lab, key_id):
     sim = PolicySimulator(lab)
-    if sim.evaluate_button.disabled:
-        pytest.skip("lab.explain is not in this build")
     sim.context.value = "no-equals-sign"
     sim.evaluate_button.click()
     assert sim.error.code == "ValueError"
 
 
-@pytest.mark.skipif(not hasattr(__import__("kmslab").Lab, "explain"), reason="needs lab.explain")
 def test_admin_allowed_user_denied_then_allowed_by_an_edited_policy(lab, kms, key_id):
     user = lab.add_user("alice")
     sim = PolicySimulator(lab)
@@ -63,10 +58,3 @@ def test_admin_allowed_user_denied_then_allowed_by_an_edited_policy(lab, kms, ke
     sim.principal.value = "admin"
     assert sim.evaluate().allowed
 
-
-@pytest.mark.skipif(hasattr(__import__("kmslab").Lab, "explain"), reason="lab.explain exists")
-def test_without_explain_the_button_is_disabled_and_says_why(lab, key_id):
-    sim = PolicySimulator(lab)
-    assert sim.evaluate_button.disabled
-    assert "not available" in sim.evaluate_button.tooltip
-    assert sim.evaluate() is None

@@ -30,8 +30,6 @@ def test_deletion_happens_when_the_window_ends(lab, kms, key_id):
         kms.describe_key(KeyId=key_id)
 
 
-@pytest.mark.skipif(not hasattr(__import__("kmslab").KMSClient, "enable_key_rotation"),
-                    reason="needs rotation")
 def test_rotations_appear_as_the_clock_moves(lab, kms, key_id):
     kms.enable_key_rotation(KeyId=key_id, RotationPeriodInDays=90)
     timeline = KeyTimeline(lab, key_id)

@@ -33,6 +33,10 @@ class ImportStep:
     explanation: str
     facts: dict = field(default_factory=dict)
 
+    def facts_text(self) -> str:
+        """The facts as ``name=value, ...`` (sizes, ids and dates; never key bytes)."""
+        return ", ".join(f"{k}={v}" for k, v in self.facts.items())
+
 
 @dataclass(slots=True)
 class ImportSteps:
@@ -49,13 +53,11 @@ class ImportSteps:
         """The steps as a DataFrame (step, name, explanation, facts)."""
         import pandas as pd
         return pd.DataFrame([{"step": s.number, "name": s.name, "explanation": s.explanation,
-                              "facts": ", ".join(f"{k}={v}" for k, v in s.facts.items())}
-                             for s in self.steps])
+                              "facts": s.facts_text()} for s in self.steps])
 
     def __repr__(self) -> str:
         lines = [f"ImportSteps for {self.key_id}:"]
-        lines += [f"  {s.number}. {s.name}: " + ", ".join(f"{k}={v}" for k, v in s.facts.items())
-                  for s in self.steps]
+        lines += [f"  {s.number}. {s.name}: {s.facts_text()}" for s in self.steps]
         return "\n".join(lines)
 
 

@@ -23,22 +23,31 @@ def _size_label(n: int) -> str:
     return f"{n} B"
 
 
+def _latency_lines(data, x: str, xlabel: str, title: str, *, log_x: bool) -> Figure:
+    """Simulated latency per message (log scale) against column ``x``, one line per strategy."""
+    fig = Figure(figsize=(7, 4.5))
+    ax = fig.subplots()
+    for strategy in _strategies(data):
+        rows = data[data["strategy"] == strategy].sort_values(x)
+        ax.plot(rows[x], rows["latency_s"], marker=_MARKERS.get(strategy, "o"), label=strategy)
+    if log_x:
+        ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("simulated latency per message (s)")
+    ax.set_title(title)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend()
+    return fig
+
+
 def plot_latency_vs_size(frame, *, rtt_ms: float | None = None) -> Figure:
     """Simulated latency per message against payload size, log-log, one line per strategy."""
     data = frame if rtt_ms is None else frame[frame["rtt_ms"] == rtt_ms]
     data = data[data["rtt_ms"] == data["rtt_ms"].iloc[0]]
-    fig = Figure(figsize=(7, 4.5))
-    ax = fig.subplots()
-    for strategy in _strategies(data):
-        rows = data[(data["strategy"] == strategy) & (data["size_bytes"] > 0)].sort_values("size_bytes")
-        ax.loglog(rows["size_bytes"], rows["latency_s"], marker=_MARKERS.get(strategy, "o"),
-                  label=strategy)
-    ax.set_xlabel("payload size (bytes)")
-    ax.set_ylabel("simulated latency per message (s)")
-    ax.set_title(f"Latency vs payload size (RTT {data['rtt_ms'].iloc[0]:g} ms)")
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend()
-    return fig
+    return _latency_lines(data[data["size_bytes"] > 0], "size_bytes", "payload size (bytes)",
+                          f"Latency vs payload size (RTT {data['rtt_ms'].iloc[0]:g} ms)",
+                          log_x=True)
 
 
 def plot_calls_and_cost(frame, *, size_bytes: int | None = None) -> Figure:
@@ -68,19 +77,9 @@ def plot_calls_and_cost(frame, *, size_bytes: int | None = None) -> Figure:
 def plot_rtt_effect(frame, *, size_bytes: int | None = None) -> Figure:
     """Latency against round-trip time per strategy (``compare(..., rtt_ms=[...])``)."""
     size = size_bytes if size_bytes is not None else int(frame["size_bytes"].max())
-    data = frame[frame["size_bytes"] == size]
-    fig = Figure(figsize=(7, 4.5))
-    ax = fig.subplots()
-    for strategy in _strategies(data):
-        rows = data[data["strategy"] == strategy].sort_values("rtt_ms")
-        ax.plot(rows["rtt_ms"], rows["latency_s"], marker=_MARKERS.get(strategy, "o"), label=strategy)
-    ax.set_yscale("log")
-    ax.set_xlabel("round-trip time to KMS (ms)")
-    ax.set_ylabel("simulated latency per message (s)")
-    ax.set_title(f"Effect of RTT, {_size_label(size)} payloads")
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend()
-    return fig
+    return _latency_lines(frame[frame["size_bytes"] == size], "rtt_ms",
+                          "round-trip time to KMS (ms)", f"Effect of RTT, {_size_label(size)} payloads",
+                          log_x=False)
 
 
 def plot_cache_effect(frame) -> Figure:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from .pipeline import Call
 from .registry import operation
-from .usage import key_material, refuse_recipient, require_algorithm, require_usage
+from .usage import key_material, refuse_recipient, require_usage_and_algorithm
 
 __all__ = ["derive_shared_secret", "encapsulate", "decapsulate"]
 
@@ -29,8 +29,8 @@ __all__ = ["derive_shared_secret", "encapsulate", "decapsulate"]
 def derive_shared_secret(call: Call, params: dict) -> dict:
     """DeriveSharedSecret: the raw ECDH secret between the KMS key and a peer public key."""
     key = call.key
-    require_usage(key, "KEY_AGREEMENT", "DeriveSharedSecret")
-    algorithm = require_algorithm(key, "KEY_AGREEMENT", params["KeyAgreementAlgorithm"])
+    algorithm = require_usage_and_algorithm(key, "KEY_AGREEMENT", params["KeyAgreementAlgorithm"],
+                                            "DeriveSharedSecret")
     refuse_recipient(params, "DeriveSharedSecret")
     out = {"KeyId": key.arn, "KeyAgreementAlgorithm": algorithm, "KeyOrigin": key.origin}
     if not params.get("DryRun"):
@@ -38,18 +38,12 @@ def derive_shared_secret(call: Call, params: dict) -> dict:
     return out
 
 
-def _kem_key(call: Call, params: dict, operation_name: str):
-    key = call.key
-    require_usage(key, "ENCAPSULATE_DECAPSULATE", operation_name)
-    require_algorithm(key, "ENCAPSULATE_DECAPSULATE", params["EncapsulationAlgorithm"])
-    return key
-
-
 @operation("Encapsulate", cross_account=True, crypto=True, dry_run=True, read_only=True)
 def encapsulate(call: Call, params: dict) -> dict:
     """Encapsulate: a fresh 32-byte shared secret and its ML-KEM ciphertext."""
-    key = _kem_key(call, params, "Encapsulate")
-    algorithm = params["EncapsulationAlgorithm"]
+    key = call.key
+    algorithm = require_usage_and_algorithm(key, "ENCAPSULATE_DECAPSULATE",
+                                            params["EncapsulationAlgorithm"], "Encapsulate")
     if params.get("DryRun"):
         return {"KeyId": key.arn, "EncapsulationAlgorithm": algorithm}
     encapsulation = key_material(key).encapsulate(algorithm)
@@ -61,8 +55,9 @@ def encapsulate(call: Call, params: dict) -> dict:
 @operation("Decapsulate", cross_account=True, crypto=True, dry_run=True, read_only=True)
 def decapsulate(call: Call, params: dict) -> dict:
     """Decapsulate: the shared secret inside an ML-KEM ciphertext."""
-    key = _kem_key(call, params, "Decapsulate")
-    algorithm = params["EncapsulationAlgorithm"]
+    key = call.key
+    algorithm = require_usage_and_algorithm(key, "ENCAPSULATE_DECAPSULATE",
+                                            params["EncapsulationAlgorithm"], "Decapsulate")
     if params.get("DryRun"):
         return {"KeyId": key.arn, "EncapsulationAlgorithm": algorithm}
     secret = key_material(key).decapsulate(algorithm, params["SharedSecretCiphertextBlob"])

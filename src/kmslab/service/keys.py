@@ -3,16 +3,14 @@ ScheduleKeyDeletion, CancelKeyDeletion, UpdateKeyDescription."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from .. import arns, errors
 from ..crypto.factory import generate_material
 from ..specs import KEY_SPECS
 from .key import Key, KeyMaterialVersion
 from .pipeline import Call, paginate
-from .policies import default_key_policy, check_policy
+from .policies import policy_for_new_key
 from .registry import operation
-from .tags import validate_tags
+from .tags import tags_for_new_key
 
 KEY_QUOTA = 100_000
 DEFAULT_PENDING_WINDOW = 30
@@ -69,9 +67,7 @@ def create_key(call: Call, params: dict) -> dict:
         return call.lab.custom_key_stores.create_key(call, params, spec, usage)
     if params.get("XksKeyId"):
         raise errors.ValidationException("XksKeyId is valid only for keys in an external key store.")
-    tags = validate_tags(params.get("Tags") or [])
-    if tags:
-        call.authorize(None, "kms:TagResource")
+    tags = tags_for_new_key(call, params)
     quota = getattr(call.lab, "key_quota", KEY_QUOTA)
     if len(svc.keys) >= quota and svc.key_count() >= quota:  # count only near the quota
         raise errors.LimitExceededException(
@@ -79,12 +75,7 @@ def create_key(call: Call, params: dict) -> dict:
             f"and Region.")
     key_id = call.lab.ids.key_id(multi_region)
     arn = arns.key_arn(svc.region, svc.account, key_id)
-    policy_text = params.get("Policy")
-    policy_doc = None
-    if policy_text is None:
-        policy_text = default_key_policy(svc.account)
-    else:
-        policy_doc = check_policy(call, policy_text, arn, params.get("BypassPolicyLockoutSafetyCheck"))
+    policy_text, policy_doc = policy_for_new_key(call, params, svc.account, arn)
     key = Key(key_id=key_id, arn=arn, account=svc.account, region=svc.region, created=call.now,
               spec=spec, usage=usage, origin=origin, description=params.get("Description", ""),
               policy=policy_text, policy_doc=policy_doc, tags=tags, multi_region=multi_region)

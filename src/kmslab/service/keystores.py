@@ -36,9 +36,9 @@ from .. import arns, errors
 from ..crypto.symmetric import SymmetricMaterial
 from .key import Key, KeyMaterialVersion
 from .pipeline import Call, paginate
-from .policies import check_policy, default_key_policy
+from .policies import policy_for_new_key
 from .registry import operation
-from .tags import validate_tags
+from .tags import tags_for_new_key
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..lab import Lab
@@ -236,18 +236,10 @@ class CustomKeyStores:
             raise errors.CustomKeyStoreInvalidStateException(
                 f"Custom key store {store_id} is not connected: its ConnectionState is "
                 f"{store.connection_state}.")
-        tags = validate_tags(params.get("Tags") or [])
-        if tags:
-            call.authorize(None, "kms:TagResource")
+        tags = tags_for_new_key(call, params)
         key_id = self._lab.ids.key_id(False)
         arn = arns.key_arn(svc.region, svc.account, key_id)
-        policy_text = params.get("Policy")
-        policy_doc = None
-        if policy_text is None:
-            policy_text = default_key_policy(svc.account)
-        else:
-            policy_doc = check_policy(call, policy_text, arn,
-                                      params.get("BypassPolicyLockoutSafetyCheck"))
+        policy_text, policy_doc = policy_for_new_key(call, params, svc.account, arn)
         if store.store_type == "AWS_CLOUDHSM":
             material = self._new_cluster_key(store, key_id)
         else:

@@ -17,23 +17,17 @@ from __future__ import annotations
 from .. import errors
 from .pipeline import Call
 from .registry import operation
-from .usage import key_material, require_algorithm, require_usage
+from .usage import key_material, require_usage_and_algorithm
 
 __all__ = ["generate_mac", "verify_mac"]
-
-
-def _mac_key(call: Call, params: dict, operation_name: str):
-    key = call.key
-    require_usage(key, "GENERATE_VERIFY_MAC", operation_name)
-    require_algorithm(key, "GENERATE_VERIFY_MAC", params["MacAlgorithm"])
-    return key
 
 
 @operation("GenerateMac", cross_account=True, crypto=True, dry_run=True, read_only=True)
 def generate_mac(call: Call, params: dict) -> dict:
     """GenerateMac: the HMAC of a message under an HMAC KMS key."""
-    key = _mac_key(call, params, "GenerateMac")
-    algorithm = params["MacAlgorithm"]
+    key = call.key
+    algorithm = require_usage_and_algorithm(key, "GENERATE_VERIFY_MAC", params["MacAlgorithm"],
+                                            "GenerateMac")
     if params.get("DryRun"):
         return {"MacAlgorithm": algorithm, "KeyId": key.arn}
     mac = key_material(key).generate_mac(algorithm, params["Message"])
@@ -43,8 +37,9 @@ def generate_mac(call: Call, params: dict) -> dict:
 @operation("VerifyMac", cross_account=True, crypto=True, dry_run=True, read_only=True)
 def verify_mac(call: Call, params: dict) -> dict:
     """VerifyMac: MacValid True, or KMSInvalidMacException (never False, as in AWS)."""
-    key = _mac_key(call, params, "VerifyMac")
-    algorithm = params["MacAlgorithm"]
+    key = call.key
+    algorithm = require_usage_and_algorithm(key, "GENERATE_VERIFY_MAC", params["MacAlgorithm"],
+                                            "VerifyMac")
     if not params.get("DryRun") and \
             not key_material(key).verify_mac(algorithm, params["Message"], params["Mac"]):
         raise errors.KMSInvalidMacException(

@@ -20,9 +20,9 @@ from .. import arns, errors
 from .key import Key
 from .keys import KEY_QUOTA
 from .pipeline import Call
-from .policies import check_policy, default_key_policy
+from .policies import policy_for_new_key
 from .registry import operation
-from .tags import validate_tags
+from .tags import tags_for_new_key
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..lab import Lab
@@ -37,10 +37,16 @@ PRIMARY_UPDATE_TIME = timedelta(seconds=10)
 _SHARED_ROTATION = ("rotation_enabled", "rotation_period_days", "next_rotation")
 
 
+def _key_type(key: Key) -> str | None:
+    """MultiRegionKeyType: PRIMARY or REPLICA (None for a single-Region key)."""
+    if not key.multi_region or not key.multi_region_config:
+        return None
+    return key.multi_region_config.get("MultiRegionKeyType")
+
+
 def is_replica(key: Key) -> bool:
     """A multi-Region replica key (rotation and other shared properties come from its primary)."""
-    return bool(key.multi_region and key.multi_region_config
-                and key.multi_region_config.get("MultiRegionKeyType") == "REPLICA")
+    return _key_type(key) == "REPLICA"
 
 
 def related_keys(lab: "Lab", key: Key) -> list[Key]:
@@ -55,8 +61,7 @@ def related_keys(lab: "Lab", key: Key) -> list[Key]:
 
 
 def _primary(keys: list[Key]) -> Key | None:
-    return next((k for k in keys if k.multi_region_config
-                 and k.multi_region_config["MultiRegionKeyType"] == "PRIMARY"), None)
+    return next((k for k in keys if _key_type(k) == "PRIMARY"), None)
 
 
 def _refresh_configuration(lab: "Lab", key: Key) -> None:
@@ -100,10 +105,14 @@ def synchronize(lab: "Lab", primary: Key) -> None:
                 changed = True
         if changed:
             replica.revision += 1
-            lab.audit.record_service_event(
-                "SynchronizeMultiRegionKey", account=replica.account, region=replica.region,
-                key_arn=replica.arn, details={"keyId": replica.key_id,
-                                              "primaryRegion": primary.region})
+            _record_synchronization(lab, replica, primary)
+
+
+def _record_synchronization(lab: "Lab", replica: Key, primary: Key) -> None:
+    """CloudTrail's SynchronizeMultiRegionKey service event, in the replica's Region."""
+    lab.audit.record_service_event(
+        "SynchronizeMultiRegionKey", account=replica.account, region=replica.region,
+        key_arn=replica.arn, details={"keyId": replica.key_id, "primaryRegion": primary.region})
 
 
 def _replica_ready(lab: "Lab", replica: Key) -> None:
@@ -127,8 +136,7 @@ def _primary_update_done(lab: "Lab", old: Key, new: Key, old_state: str, new_sta
 
 def waits_for_replicas(lab: "Lab", key: Key, days: int) -> bool:
     """ScheduleKeyDeletion on a primary with replicas: PendingReplicaDeletion, no date yet."""
-    if not key.multi_region or not key.multi_region_config \
-            or key.multi_region_config["MultiRegionKeyType"] != "PRIMARY":
+    if _key_type(key) != "PRIMARY":
         return False
     if len(related_keys(lab, key)) < 2:
         return False
@@ -162,7 +170,7 @@ def replicate_key(call: Call, params: dict) -> dict:
         raise errors.UnsupportedOperationException(
             f"{primary.arn} is not a multi-Region key. Only multi-Region primary keys can be "
             f"replicated.")
-    if primary.multi_region_config["MultiRegionKeyType"] != "PRIMARY":
+    if _key_type(primary) != "PRIMARY":
         raise errors.UnsupportedOperationException(
             f"{primary.arn} is a replica key. Only a multi-Region primary key can be replicated.")
     region = params["ReplicaRegion"]
@@ -181,16 +189,9 @@ def replicate_key(call: Call, params: dict) -> dict:
         raise errors.LimitExceededException(
             f"You have reached the limit of {KEY_QUOTA} customer managed keys in {region}.")
     call.authorize(None, "kms:CreateKey")
-    tags = validate_tags(params.get("Tags") or [])
-    if tags:
-        call.authorize(None, "kms:TagResource")
+    tags = tags_for_new_key(call, params)
     arn = arns.key_arn(region, primary.account, primary.key_id)
-    policy_text = params.get("Policy")
-    policy_doc = None
-    if policy_text is None:
-        policy_text = default_key_policy(primary.account)
-    else:
-        policy_doc = check_policy(call, policy_text, arn, params.get("BypassPolicyLockoutSafetyCheck"))
+    policy_text, policy_doc = policy_for_new_key(call, params, primary.account, arn)
     replica = Key(key_id=primary.key_id, arn=arn, account=primary.account, region=region,
                   created=call.now, spec=primary.spec, usage=primary.usage, origin=primary.origin,
                   description=params.get("Description", ""), state="Creating", policy=policy_text,
@@ -205,9 +206,7 @@ def replicate_key(call: Call, params: dict) -> dict:
     replica.scheduled["creating"] = lab.clock.schedule(
         call.now + REPLICA_CREATION_TIME, partial(_replica_ready, lab, replica),
         label=f"replica {replica.arn} ready")
-    lab.audit.record_service_event(
-        "SynchronizeMultiRegionKey", account=replica.account, region=region, key_arn=replica.arn,
-        details={"keyId": replica.key_id, "primaryRegion": primary.region})
+    _record_synchronization(lab, replica, primary)
     call.extra_keys.append(replica)
     return {"ReplicaKeyMetadata": replica.metadata(), "ReplicaPolicy": policy_text,
             "ReplicaTags": [{"TagKey": k, "TagValue": v} for k, v in tags.items()]}
@@ -221,7 +220,7 @@ def update_primary_region(call: Call, params: dict) -> dict:
     if not old.multi_region:
         raise errors.UnsupportedOperationException(
             f"{old.arn} is not a multi-Region key.")
-    if old.multi_region_config["MultiRegionKeyType"] != "PRIMARY":
+    if _key_type(old) != "PRIMARY":
         raise errors.UnsupportedOperationException(
             f"{old.arn} is not the primary key. Call UpdatePrimaryRegion on the primary key.")
     region = params["PrimaryRegion"]

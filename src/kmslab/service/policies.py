@@ -19,6 +19,18 @@ def check_policy(call: Call, text: str, key_arn: str, bypass_lockout: bool | Non
     return call.lab.authorizer.check_key_policy(call, text, key_arn, bool(bypass_lockout))
 
 
+def policy_for_new_key(call: Call, params: dict, account: str, key_arn: str):
+    """A new key's policy (CreateKey, ReplicateKey): ``(text, parsed)``.
+
+    The request's ``Policy``, validated as PutKeyPolicy does, else the default
+    key policy of ``account`` (``parsed`` is then None).
+    """
+    text = params.get("Policy")
+    if text is None:
+        return default_key_policy(account), None
+    return text, check_policy(call, text, key_arn, params.get("BypassPolicyLockoutSafetyCheck"))
+
+
 def _policy_name(params: dict) -> str:
     name = params.get("PolicyName") or POLICY_NAME
     if name != POLICY_NAME:

@@ -23,23 +23,16 @@ from .. import errors
 from ..specs import ALGORITHM_FIELDS
 from .pipeline import Call
 from .registry import operation
-from .usage import key_material, require_algorithm, require_usage
+from .usage import key_material, require_usage_and_algorithm
 
 __all__ = ["sign", "verify", "get_public_key"]
-
-
-def _signing_key(call: Call, params: dict, operation_name: str):
-    key = call.key
-    require_usage(key, "SIGN_VERIFY", operation_name)
-    require_algorithm(key, "SIGN_VERIFY", params["SigningAlgorithm"])
-    return key
 
 
 @operation("Sign", cross_account=True, crypto=True, dry_run=True, read_only=True)
 def sign(call: Call, params: dict) -> dict:
     """Sign: a signature over a message (RAW), its digest (DIGEST) or an ML-DSA mu (EXTERNAL_MU)."""
-    key = _signing_key(call, params, "Sign")
-    algorithm = params["SigningAlgorithm"]
+    key = call.key
+    algorithm = require_usage_and_algorithm(key, "SIGN_VERIFY", params["SigningAlgorithm"], "Sign")
     if params.get("DryRun"):
         return {"KeyId": key.arn, "SigningAlgorithm": algorithm}
     message_type = params.get("MessageType") or "RAW"
@@ -50,8 +43,8 @@ def sign(call: Call, params: dict) -> dict:
 @operation("Verify", cross_account=True, crypto=True, dry_run=True, read_only=True)
 def verify(call: Call, params: dict) -> dict:
     """Verify: SignatureValid True, or KMSInvalidSignatureException (never False, as in AWS)."""
-    key = _signing_key(call, params, "Verify")
-    algorithm = params["SigningAlgorithm"]
+    key = call.key
+    algorithm = require_usage_and_algorithm(key, "SIGN_VERIFY", params["SigningAlgorithm"], "Verify")
     if not params.get("DryRun"):
         message_type = params.get("MessageType") or "RAW"
         if not key_material(key).verify(algorithm, params["Message"], message_type, params["Signature"]):

@@ -22,6 +22,14 @@ def validate_tags(tags: list[dict]) -> dict[str, str]:
     return out
 
 
+def tags_for_new_key(call: Call, params: dict) -> dict[str, str]:
+    """A new key's ``Tags`` (CreateKey, ReplicateKey): validated; tagging needs kms:TagResource too."""
+    tags = validate_tags(params.get("Tags") or [])
+    if tags:
+        call.authorize(None, "kms:TagResource")
+    return tags
+
+
 @operation("TagResource")
 def tag_resource(call: Call, params: dict) -> dict:
     """TagResource: add or overwrite tags on a customer managed key."""

@@ -17,8 +17,8 @@ from __future__ import annotations
 from .. import errors
 from .key import Key
 
-__all__ = ["require_usage", "require_algorithm", "refuse_encryption_context", "refuse_recipient",
-           "key_material"]
+__all__ = ["require_usage", "require_algorithm", "require_usage_and_algorithm",
+           "refuse_encryption_context", "refuse_recipient", "key_material"]
 
 
 def require_usage(key: Key, usage: str, operation: str) -> None:
@@ -34,6 +34,12 @@ def require_algorithm(key: Key, usage: str, algorithm: str) -> str:
         raise errors.InvalidKeyUsageException(
             f"Algorithm {algorithm} is incompatible with key spec {key.spec.name}.")
     return algorithm
+
+
+def require_usage_and_algorithm(key: Key, usage: str, algorithm: str, operation: str) -> str:
+    """Both checks, the KeyUsage first (as AWS reports it); returns ``algorithm``."""
+    require_usage(key, usage, operation)
+    return require_algorithm(key, usage, algorithm)
 
 
 def refuse_encryption_context(key: Key, context: dict | None, member: str = "EncryptionContext") -> None:

@@ -4,8 +4,8 @@
     KeyConsole(lab)
 
 Each widget is an ``ipywidgets`` box: display it as the last expression of
-a cell. AWS errors are shown inline (``DisabledException: ...``); features a
-kmslab build does not have yet appear as disabled controls saying so.
+a cell. AWS errors are shown inline (``DisabledException: ...``), as boto3
+code would see them.
 """
 
 from .audit_viewer import AuditLogViewer

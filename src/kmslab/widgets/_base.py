@@ -13,8 +13,7 @@ from typing import Any, Callable, Iterable, Sequence
 
 import ipywidgets as widgets
 
-__all__ = ["ErrorBox", "client_of", "lab_of", "html_table", "supports", "feature_button",
-           "figure_png", "short_id", "list_all_keys", "key_labels", "note_html", "parse_context",
+__all__ = ["ErrorBox", "client_of", "lab_of", "html_table", "supports", "figure_png", "short_id", "list_all_keys", "key_labels", "note_html", "parse_context",
            "error_code"]
 
 
@@ -89,17 +88,8 @@ ErrorBox.code = None
 
 
 def note_html(text: str, *, color: str = "#555") -> str:
-    """A small grey note (e.g. why a feature is unavailable)."""
+    """A small grey note (a hint next to a control)."""
     return f"<span style='color:{color};font-size:90%'>{html.escape(text)}</span>"
-
-
-def feature_button(description: str, available: bool, missing: str, **kwargs) -> widgets.Button:
-    """A button that is disabled, with ``missing`` as its tooltip, when its feature is absent."""
-    button = widgets.Button(description=description, **kwargs)
-    if not available:
-        button.disabled = True
-        button.tooltip = missing
-    return button
 
 
 def html_table(columns: Sequence[str], rows: Iterable[Sequence[Any]], *,

@@ -16,23 +16,15 @@ from __future__ import annotations
 
 import hashlib
 import html
-import importlib
 
 import ipywidgets as widgets
 
+from .. import envelope
 from ._base import (ErrorBox, client_of, html_table, key_labels, list_all_keys, note_html,
                     parse_context)
 from ._blob import blob_parts
 
 __all__ = ["EnvelopeExplorer"]
-
-
-def _envelope():
-    """``kmslab.envelope`` if this kmslab has it, else None."""
-    try:
-        return importlib.import_module("kmslab.envelope")
-    except ImportError:
-        return None
 
 
 def fingerprint(secret: bytes) -> str:
@@ -71,7 +63,6 @@ class EnvelopeExplorer(widgets.VBox):
 
     def __init__(self, kms):
         self.client = client_of(kms)
-        self.envelope = _envelope()
         self.text = widgets.Textarea(value="Meet me at the library at noon.",
                                      description="Your text", layout=widgets.Layout(width="600px"))
         self.key = widgets.Dropdown(description="KMS key")
@@ -89,17 +80,10 @@ class EnvelopeExplorer(widgets.VBox):
             self.text, widgets.HBox([self.key, self.refresh_button]), self.context,
             self.encrypt_button, self.error, *self.steps])
         self.add_class("kmslab-envelope-explorer")
-        self._note_missing()
         self.refresh()
 
     def __repr__(self) -> str:
         return f"<EnvelopeExplorer: {len(self.key.options)} keys>"
-
-    def _note_missing(self) -> None:
-        if self.envelope is None:
-            self.steps[2].value = note_html(
-                "Step 3 needs kmslab.envelope, which this kmslab does not have yet: steps 1 and 2 "
-                "still run.")
 
     def refresh(self) -> None:
         """Offer the symmetric encryption keys that are enabled."""
@@ -121,7 +105,6 @@ class EnvelopeExplorer(widgets.VBox):
         """Encrypt the text under the chosen key and show every step. True on success."""
         for step in self.steps:
             step.value = ""
-        self._note_missing()
         return self.error.run(self._run) is not None
 
     def _run(self) -> bool:
@@ -130,14 +113,8 @@ class EnvelopeExplorer(widgets.VBox):
         context = parse_context(self.context.value)
         plaintext = self.text.value.encode("utf-8")
         watched = _WatchedClient(self.client)
-        if self.envelope is not None:
-            self.message = bytes(self.envelope.encrypt(watched, plaintext, [self.key.value],
-                                                       context or None))
-        else:
-            params = {"KeyId": self.key.value, "KeySpec": "AES_256"}
-            if context:
-                params["EncryptionContext"] = context
-            watched.generate_data_key(**params)
+        self.message = bytes(envelope.encrypt(watched, plaintext, [self.key.value],
+                                              context or None))
         generated = next(c for c in watched.calls if c["method"] == "generate_data_key")
         self.steps[0].value = (
             "<h4>1. GenerateDataKey</h4>"
@@ -152,15 +129,13 @@ class EnvelopeExplorer(widgets.VBox):
             "<h4>2. The encrypted data key</h4>"
             f"<p>{len(blob)} bytes, stored next to the data. Only KMS can turn it back into the "
             "data key (Decrypt).</p>" + table)
-        if self.envelope is None:
-            return True
-        info = self.envelope.parse(self.message)
+        info = envelope.parse(self.message)
         self.steps[2].value = (
             "<h4>3. The message</h4>"
             f"<p>Your {len(plaintext)} bytes became a {len(self.message)}-byte message, "
             "encrypted locally with the data key (KMS never saw your text).</p>"
             + info._repr_html_())
-        recovered = bytes(self.envelope.decrypt(self.client, self.message, context or None))
+        recovered = bytes(envelope.decrypt(self.client, self.message, context or None))
         ok = recovered == plaintext
         self.steps[3].value = (
             "<h4>4. Decrypt</h4>"

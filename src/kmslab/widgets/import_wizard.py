@@ -12,13 +12,13 @@
 
 from __future__ import annotations
 
-import importlib
 import secrets
 from datetime import datetime, timedelta, timezone
 
 import ipywidgets as widgets
 
-from ._base import ErrorBox, client_of, feature_button, html_table, lab_of, note_html, supports
+from .. import byok
+from ._base import ErrorBox, client_of, html_table, lab_of, note_html
 
 __all__ = ["ImportWizard"]
 
@@ -35,23 +35,12 @@ EXPLANATIONS = (
 )
 
 
-def _byok():
-    try:
-        return importlib.import_module("kmslab.byok")
-    except ImportError:
-        return None
-
-
 class ImportWizard(widgets.VBox):
     """Import 32 bytes of your own symmetric key material into a new EXTERNAL key, step by step."""
 
     def __init__(self, kms):
         self.client = client_of(kms)
         self.lab = lab_of(kms)
-        self.byok = _byok()
-        self.available = supports(self.client, "get_parameters_for_import") and \
-            supports(self.client, "import_key_material") and self.byok is not None
-        self.missing = "Importing key material is not available in this kmslab yet"
         self.key_id: str | None = None
         self._parameters: dict | None = None
         self._wrapped: bytes | None = None
@@ -66,11 +55,11 @@ class ImportWizard(widgets.VBox):
         self.valid_days = widgets.BoundedIntText(value=30, min=1, max=3650,
                                                  description="after (days)")
         self.buttons = [
-            feature_button("0. Create EXTERNAL key", self.available, self.missing),
-            feature_button("1. GetParametersForImport", self.available, self.missing),
-            feature_button("2. Wrap material", self.available, self.missing),
-            feature_button("3. ImportKeyMaterial", self.available, self.missing),
-            feature_button("4. DescribeKey", self.available, self.missing),
+            widgets.Button(description="0. Create EXTERNAL key"),
+            widgets.Button(description="1. GetParametersForImport"),
+            widgets.Button(description="2. Wrap material"),
+            widgets.Button(description="3. ImportKeyMaterial"),
+            widgets.Button(description="4. DescribeKey"),
         ]
         actions = (self.create_key, self.get_parameters, self.wrap, self.import_material,
                    self.describe)
@@ -88,8 +77,6 @@ class ImportWizard(widgets.VBox):
             widgets.HBox([self.wrapping_algorithm, self.wrapping_key_spec]),
             widgets.HBox([self.expires, self.valid_days]), *rows, self.error])
         self.add_class("kmslab-import-wizard")
-        if not self.available:
-            self.outputs[0].value = note_html(self.missing)
         self._enable_step(0)
 
     def __repr__(self) -> str:
@@ -97,15 +84,12 @@ class ImportWizard(widgets.VBox):
 
     def _enable_step(self, step: int) -> None:
         for i, button in enumerate(self.buttons):
-            button.disabled = not self.available or i > step
+            button.disabled = i > step
 
     def _now(self) -> datetime:
         return self.lab.clock.now() if self.lab is not None else datetime.now(timezone.utc)
 
     def _step(self, number: int, action) -> bool:
-        if not self.available:
-            self.error.show(NotImplementedError(self.missing))
-            return False
         if self.buttons[number].disabled:
             self.error.show(ValueError(f"do step {number - 1} first"))
             return False
@@ -143,7 +127,7 @@ class ImportWizard(widgets.VBox):
     def wrap(self) -> bool:
         def run():
             material = secrets.token_bytes(32)
-            self._wrapped = self.byok.wrap_key_material(
+            self._wrapped = byok.wrap_key_material(
                 self._parameters["PublicKey"], self.wrapping_algorithm.value, material)
             del material
             return html_table(("your key material", "wrapped material"), [[

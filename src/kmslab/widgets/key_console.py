@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import ipywidgets as widgets
 
-from ._base import (ErrorBox, aliases_by_key, client_of, feature_button, html_table,
-                    key_labels, list_all_keys, note_html, short_id, supports)
+from ._base import (ErrorBox, aliases_by_key, client_of, html_table, key_labels, list_all_keys,
+                    note_html, short_id)
 
 __all__ = ["KeyConsole"]
 
@@ -32,7 +32,6 @@ class KeyConsole(widgets.VBox):
 
     def __init__(self, lab_or_client):
         self.client = client_of(lab_or_client)
-        kms = self.client
         self.table = widgets.HTML()
         self.error = ErrorBox()
         self.status = widgets.HTML()
@@ -59,11 +58,7 @@ class KeyConsole(widgets.VBox):
                                               button_style="danger", tooltip="ScheduleKeyDeletion")
         self.cancel_button = widgets.Button(description="Cancel deletion",
                                             tooltip="CancelKeyDeletion")
-        self.rotate_button = feature_button(
-            "Rotate now", supports(kms, "rotate_key_on_demand"),
-            "RotateKeyOnDemand is not available in this kmslab yet")
-        if not self.rotate_button.disabled:
-            self.rotate_button.tooltip = "RotateKeyOnDemand"
+        self.rotate_button = widgets.Button(description="Rotate now", tooltip="RotateKeyOnDemand")
         self.alias_name = widgets.Text(description="Alias", placeholder="alias/my-key")
         self.alias_button = widgets.Button(description="Add alias", tooltip="CreateAlias")
         self.refresh_button = widgets.Button(description="Refresh", icon="refresh")
@@ -105,8 +100,6 @@ class KeyConsole(widgets.VBox):
     def _rotation(self, key_id: str, meta: dict) -> str:
         if meta["KeySpec"] != "SYMMETRIC_DEFAULT" or meta.get("Origin") != "AWS_KMS":
             return "n/a"
-        if not supports(self.client, "get_key_rotation_status"):
-            return "unknown"
         try:
             status = self.client.get_key_rotation_status(KeyId=key_id)
         except Exception:  # noqa: BLE001 - e.g. a key pending deletion: rotation is not shown
@@ -203,9 +196,6 @@ class KeyConsole(widgets.VBox):
                   lambda: self.client.cancel_key_deletion(KeyId=self._selected()))
 
     def rotate(self) -> None:
-        if self.rotate_button.disabled:
-            self.error.show(NotImplementedError(self.rotate_button.tooltip))
-            return
         self._act("RotateKeyOnDemand started",
                   lambda: self.client.rotate_key_on_demand(KeyId=self._selected()))
 

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 import ipywidgets as widgets
 
-from ._base import ErrorBox, client_of, figure_png, html_table, note_html, short_id, supports
+from ._base import ErrorBox, client_of, figure_png, html_table, short_id
 
 __all__ = ["KeyTimeline"]
 
@@ -67,8 +67,6 @@ class KeyTimeline(widgets.VBox):
 
     # ------------------------------------------------------------ reading
     def _read_versions(self) -> list[dict]:
-        if not supports(self.client, "list_key_rotations"):
-            return []
         versions, marker = [], None
         while True:
             params = {"KeyId": self.key_id, "IncludeKeyMaterial": "ALL_KEY_MATERIAL"}
@@ -141,7 +139,7 @@ class KeyTimeline(widgets.VBox):
             parts.append(f"deleted on {meta['DeletionDate']:%Y-%m-%d %H:%M}")
         if meta.get("ValidTo"):
             parts.append(f"material valid to {meta['ValidTo']:%Y-%m-%d %H:%M}")
-        if supports(self.client, "get_key_rotation_status") and meta["KeyState"] != "PendingDeletion":
+        if meta["KeyState"] != "PendingDeletion":
             try:
                 status = self.client.get_key_rotation_status(KeyId=self.key_id)
             except Exception as error:  # noqa: BLE001 - keys that cannot rotate
@@ -157,9 +155,6 @@ class KeyTimeline(widgets.VBox):
         return " · ".join(parts)
 
     def _versions_html(self) -> str:
-        if not supports(self.client, "list_key_rotations"):
-            return note_html("Material versions (ListKeyRotations) are not available in this "
-                             "kmslab yet.")
         rows = []
         for v in self.versions:
             since = v.get("RotationDate") or self.created

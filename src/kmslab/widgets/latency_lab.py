@@ -10,10 +10,9 @@ fewer, with a data key cache).
 
 from __future__ import annotations
 
-import importlib
-
 import ipywidgets as widgets
 
+from .. import latency
 from ._base import ErrorBox, client_of, figure_png, note_html
 
 __all__ = ["LatencyLab"]
@@ -27,19 +26,11 @@ TABLE_COLUMNS = ["strategy", "kms_calls", "latency_s", "total_s", "throttles", "
 RUN_LIMIT = 64 << 10
 
 
-def _latency():
-    try:
-        return importlib.import_module("kmslab.latency")
-    except ImportError:
-        return None
-
-
 class LatencyLab(widgets.VBox):
     """RTT, payload size, request quota, parallel clients and caching; see the cost of each."""
 
     def __init__(self, lab, *, requests: int = 10):
         self.lab = lab
-        self.latency = _latency()
         self.requests = requests
         self.rtt = widgets.IntSlider(value=20, min=1, max=300, description="RTT (ms)",
                                      continuous_update=False)
@@ -64,12 +55,6 @@ class LatencyLab(widgets.VBox):
                           widgets.HBox([self.quota, self.concurrency]), self.caching,
                           self.error, self.summary, self.table, self.plot])
         self.add_class("kmslab-latency-lab")
-        if self.latency is None:
-            for control in controls:
-                control.disabled = True
-            self.summary.value = note_html(
-                "The latency model (kmslab.latency) is not available in this kmslab yet.")
-            return
         for control in controls:
             control.observe(lambda _: self.update(), "value")
         self.update()
@@ -86,7 +71,6 @@ class LatencyLab(widgets.VBox):
         return self.error.run(self._update)
 
     def _update(self):
-        latency = self.latency
         if self.key_id is None:
             self.key_id = client_of(self.lab).create_key(
                 Description="LatencyLab key")["KeyMetadata"]["KeyId"]

@@ -13,8 +13,8 @@ import html
 
 import ipywidgets as widgets
 
-from ._base import (ErrorBox, client_of, feature_button, key_labels, list_all_keys, note_html,
-                    parse_context, supports)
+from ._base import (ErrorBox, client_of, key_labels, list_all_keys, note_html, parse_context,
+                    supports)
 
 __all__ = ["PolicySimulator"]
 
@@ -36,10 +36,7 @@ class PolicySimulator(widgets.VBox):
         self.action = widgets.Dropdown(description="Action", options=ACTIONS, value="kms:Encrypt")
         self.key = widgets.Dropdown(description="Key")
         self.context = widgets.Text(description="Context", placeholder="k=v, k2=v2")
-        self.evaluate_button = feature_button(
-            "Evaluate", hasattr(lab, "explain"),
-            "Policy evaluation (lab.explain) is not available in this kmslab yet",
-            button_style="primary")
+        self.evaluate_button = widgets.Button(description="Evaluate", button_style="primary")
         self.verdict = widgets.HTML()
         self.explanation = widgets.HTML()
         self.error = ErrorBox()
@@ -53,8 +50,6 @@ class PolicySimulator(widgets.VBox):
         self.apply_button.on_click(lambda _: self.apply_policy())
         self.reload_button.on_click(lambda _: self.load_policy())
         self.key.observe(lambda _: self.load_policy(), "value")
-        if self.evaluate_button.disabled:
-            self.verdict.value = note_html(self.evaluate_button.tooltip)
         super().__init__([
             widgets.HTML("<b>Policy simulator</b>"),
             self.principal, widgets.HBox([self.action, self.key]), self.context,
@@ -69,12 +64,8 @@ class PolicySimulator(widgets.VBox):
     # ------------------------------------------------------------ choices
     def _principals(self) -> list[tuple[str, str]]:
         options = [("admin (IAM user)", "admin"), ("root (account)", "root")]
-        try:
-            iam = self.lab.client("iam")
-        except (ValueError, TypeError):
-            return options
-        users = iam.list_users().get("Users", []) if supports(iam, "list_users") else []
-        for user in users:
+        iam = self.lab.client("iam")
+        for user in iam.list_users().get("Users", []):
             if user["UserName"] != "admin":
                 options.append((f"{user['UserName']} (IAM user)", user["Arn"]))
         roles = iam.list_roles().get("Roles", []) if supports(iam, "list_roles") else []
@@ -109,10 +100,6 @@ class PolicySimulator(widgets.VBox):
     # ------------------------------------------------------------ actions
     def evaluate(self):
         """Explain the decision for the chosen request; returns the Decision (None on error)."""
-        if not hasattr(self.lab, "explain"):
-            self.verdict.value = note_html(self.evaluate_button.tooltip)
-            return None
-
         def explain():
             context = parse_context(self.context.value)
             return self.lab.explain(self.principal.value, self.action.value, self.key.value or None,
@@ -140,6 +127,5 @@ class PolicySimulator(widgets.VBox):
             self.status.value = ""
             return False
         self.status.value = note_html("PutKeyPolicy done")
-        if not self.evaluate_button.disabled:
-            self.evaluate()
+        self.evaluate()
         return True

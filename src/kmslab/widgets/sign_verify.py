@@ -11,8 +11,7 @@ import hashlib
 
 import ipywidgets as widgets
 
-from ._base import (ErrorBox, client_of, feature_button, key_labels, list_all_keys, note_html,
-                    supports)
+from ._base import ErrorBox, client_of, key_labels, list_all_keys
 
 __all__ = ["SignVerifyPlayground"]
 
@@ -22,15 +21,13 @@ class SignVerifyPlayground(widgets.VBox):
 
     def __init__(self, kms):
         self.client = client_of(kms)
-        self.available = available = supports(self.client, "sign") and supports(self.client, "verify")
-        self.missing = missing = "Sign and Verify are not available in this kmslab yet"
         self.key = widgets.Dropdown(description="Signing key")
         self.algorithm = widgets.Dropdown(description="Algorithm")
         self.message = widgets.Textarea(value="Pay Bob 10 EUR", description="Message")
-        self.new_key_button = feature_button("New ECC_NIST_P256 key", available, missing)
-        self.sign_button = feature_button("Sign", available, missing, button_style="primary")
+        self.new_key_button = widgets.Button(description="New ECC_NIST_P256 key")
+        self.sign_button = widgets.Button(description="Sign", button_style="primary")
         self.tamper_button = widgets.Button(description="Tamper", tooltip="change one character")
-        self.verify_button = feature_button("Verify", available, missing)
+        self.verify_button = widgets.Button(description="Verify")
         self.signature_info = widgets.HTML()
         self.result = widgets.HTML()
         self.error = ErrorBox()
@@ -47,9 +44,6 @@ class SignVerifyPlayground(widgets.VBox):
             widgets.HBox([self.sign_button, self.tamper_button, self.verify_button]),
             self.signature_info, self.result, self.error])
         self.add_class("kmslab-sign-verify")
-        if not available:
-            self.result.value = note_html(missing)
-            return
         self.refresh()
 
     def __repr__(self) -> str:
@@ -82,9 +76,6 @@ class SignVerifyPlayground(widgets.VBox):
 
     def create_key(self) -> str | None:
         """CreateKey(KeySpec=ECC_NIST_P256, KeyUsage=SIGN_VERIFY); selects it."""
-        if not self.available:
-            self.error.show(NotImplementedError(self.missing))
-            return None
         response = self.error.run(lambda: self.client.create_key(
             KeySpec="ECC_NIST_P256", KeyUsage="SIGN_VERIFY", Description="signing playground"))
         if response is None:
@@ -96,8 +87,6 @@ class SignVerifyPlayground(widgets.VBox):
     def sign(self) -> bool:
         """Sign the message (MessageType RAW); shows the signature's length and algorithm."""
         def run():
-            if not self.available:
-                raise NotImplementedError(self.missing)
             if not self.key.value:
                 raise ValueError("create or pick a signing key first")
             return self.client.sign(KeyId=self.key.value, Message=self.message.value.encode(),
@@ -123,8 +112,6 @@ class SignVerifyPlayground(widgets.VBox):
     def verify(self) -> bool | None:
         """Verify the signature against the current message: True, or the error inline."""
         def run():
-            if not self.available:
-                raise NotImplementedError(self.missing)
             if self.signature is None:
                 raise ValueError("sign the message first")
             return self.client.verify(KeyId=self.key.value, Message=self.message.value.encode(),

@@ -13,15 +13,12 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
-
+from ..crypto.certificates import self_signed_ca_certificate
 from ..crypto.symmetric import SymmetricMaterial
+from ._log import log_frame
 
 __all__ = ["CloudHsm", "CloudHsmCluster", "Hsm", "ClusterUnavailable"]
 
@@ -162,11 +159,7 @@ class CloudHsmCluster:
 
     def audit_frame(self):
         """The cluster's own audit log as a DataFrame (not CloudTrail: the HSMs' view)."""
-        import pandas as pd
-        df = pd.DataFrame(self.audit_log)
-        if len(df):
-            df["time"] = pd.to_datetime(df["time"], utc=True)
-        return df
+        return log_frame(self.audit_log)
 
 
 class CloudHsm:
@@ -225,12 +218,4 @@ class CloudHsm:
 
 def _trust_anchor_certificate(cluster_id: str, now: datetime) -> str:
     """The self-signed issuing certificate (customerCA.crt) made when a cluster is initialized."""
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Example Corp"),
-                      x509.NameAttribute(NameOID.COMMON_NAME, f"{cluster_id} customer CA")])
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
-            .public_key(ca_key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now).not_valid_after(now + timedelta(days=3650))
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .sign(ca_key, hashes.SHA256()))
-    return cert.public_bytes(serialization.Encoding.PEM).decode("ascii")
+    return self_signed_ca_certificate(f"{cluster_id} customer CA", now)

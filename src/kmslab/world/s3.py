@@ -31,17 +31,13 @@ import base64
 import hashlib
 import io
 import json
-import os
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from botocore.exceptions import ClientError
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-
 from .. import errors
+from ..crypto.objects import derive_object_key, new_object_salt, open_object, seal_object
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..identity import Principal
@@ -53,7 +49,6 @@ __all__ = ["S3World", "S3Client", "StreamingBody", "S3_SERVICE_ACCOUNT", "BUCKET
 S3_SERVICE_ACCOUNT = "555555555555"
 #: how long S3 reuses a bucket key before asking KMS for a new one (the lab's choice)
 BUCKET_KEY_LIFETIME = timedelta(hours=1)
-_NONCE = 12
 
 
 class StreamingBody:
@@ -233,8 +228,8 @@ class S3Client:
                 if BucketKeyEnabled:
                     context = {"aws:s3:arn": f"arn:aws:s3:::{Bucket}", **user_context}
                     bucket_key, kms_key_arn = self._bucket_key(bucket, key_ref, context)
-                    salt = os.urandom(32)
-                    data_key = _object_key(bucket_key.plaintext, salt, Key)
+                    salt = new_object_salt()
+                    data_key = derive_object_key(bucket_key.plaintext, salt, Key)
                     encrypted = bucket_key.encrypted
                 else:
                     context = {"aws:s3:arn": obj_arn, **user_context}
@@ -244,8 +239,7 @@ class S3Client:
                     data_key, encrypted, kms_key_arn = out["Plaintext"], out["CiphertextBlob"], out["KeyId"]
         except errors.KMSError as err:
             raise _kms_error(err, op) from None
-        nonce = os.urandom(_NONCE)
-        ciphertext = AESGCM(data_key).encrypt(nonce, body, obj_arn.encode())
+        nonce, ciphertext = seal_object(data_key, body, obj_arn)
         etag = '"' + hashlib.md5(body, usedforsecurity=False).hexdigest() + '"'
         bucket.objects[Key] = StoredObject(Key, ciphertext, nonce, encrypted, sse, kms_key_arn,
                                            context, bool(BucketKeyEnabled and sse == "aws:kms"),
@@ -275,15 +269,14 @@ class S3Client:
                     "CiphertextBlob": obj.encrypted_data_key, "EncryptionContext": obj.context},
                     bucket.region)["Plaintext"]
             elif obj.bucket_key:
-                data_key = _object_key(self._decrypted_bucket_key(bucket, obj), obj.salt, Key)
+                data_key = derive_object_key(self._decrypted_bucket_key(bucket, obj), obj.salt, Key)
             else:
                 data_key = self._world.kms("Decrypt", {
                     "CiphertextBlob": obj.encrypted_data_key, "EncryptionContext": obj.context},
                     self._caller, bucket.region)["Plaintext"]
         except errors.KMSError as err:
             raise _kms_error(err, op) from None
-        body = AESGCM(data_key).decrypt(obj.nonce, obj.ciphertext,
-                                        f"arn:aws:s3:::{Bucket}/{Key}".encode())
+        body = open_object(data_key, obj.nonce, obj.ciphertext, f"arn:aws:s3:::{Bucket}/{Key}")
         return self._sse_fields(obj, {"Body": StreamingBody(body), "ContentLength": obj.size,
                                       "ETag": obj.etag, "LastModified": obj.last_modified})
 
@@ -351,10 +344,3 @@ def cached_arn(entry: _BucketKey) -> str:
     """The KMS key ARN a cached bucket key was made under (read from its ciphertext header)."""
     from ..crypto.symmetric import parse_blob
     return parse_blob(entry.encrypted).key_arn
-
-
-def _object_key(bucket_key: bytes, salt: bytes, object_key: str) -> bytes:
-    """A unique per-object key derived from the bucket key (HKDF-SHA256)."""
-    return HKDF(algorithm=hashes.SHA256(), length=32, salt=salt,
-                info=b"kmslab s3 object key\x00" + object_key.encode()).derive(bucket_key)
-

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..crypto.symmetric import SymmetricMaterial
+from ._log import log_frame
 
 __all__ = ["XksProxies", "XksProxy", "ProxyUnavailable"]
 
@@ -142,11 +143,7 @@ class XksProxy:
 
     def audit_frame(self):
         """The proxy's own log as a DataFrame (the external key manager's view)."""
-        import pandas as pd
-        df = pd.DataFrame(self.audit_log)
-        if len(df):
-            df["time"] = pd.to_datetime(df["time"], utc=True)
-        return df
+        return log_frame(self.audit_log)
 
 
 class XksProxies:
