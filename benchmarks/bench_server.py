@@ -1,29 +1,34 @@
 """Server CPU per Encrypt call: ``kmslab serve`` vs moto's server, same run, loopback.
 
-Each server runs as its own process; a boto3 client sends Encrypt calls and
-the server process's CPU time (user + system, from /proc) is read before and
-after each batch. moto's server is taken from ``$MOTO_SERVER`` or ``PATH``
-(install ``moto[server]`` in a separate benchmark environment); without it
-only kmslab is measured. Target: kmslab <= 0.1x moto per call.
+Each server runs as its own process and all run at once; a boto3 client per
+server sends Encrypt calls in batches that alternate between the servers (so
+a busy machine slows every subject alike), and each server process's CPU
+time (user + system, from /proc) is read around its batches. moto's server
+is taken from ``$MOTO_SERVER`` or ``PATH`` (install ``moto[server]`` in a
+separate benchmark environment); without it only kmslab is measured.
+Target: kmslab <= 0.1x moto per call.
 
-kmslab runs with ``--accept-any-signature`` like moto (which checks no
-signature) and, for the cost of authentication, with SigV4 verification of a
-lab access key when the lab can issue one.
+kmslab is measured with ``--accept-any-signature``, like moto (which checks
+no signature), and with SigV4 verified against a lab access key (a
+``--classroom 1`` learner).
 
-Run: PYTHONPATH=src /work/venv/bin/python benchmarks/bench_server.py [--calls 400]
+Run: PYTHONPATH=src /work/venv/bin/python benchmarks/bench_server.py [--calls 300 --rounds 9]
 """
 
 from __future__ import annotations
 
 import argparse
+import configparser
 import os
 import shutil
 import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import boto3
@@ -31,6 +36,7 @@ from botocore.config import Config
 
 SRC = str(Path(__file__).resolve().parents[1] / "src")
 TICK = os.sysconf("SC_CLK_TCK")
+PLAINTEXT = b"x" * 100
 
 
 def free_port() -> int:
@@ -44,7 +50,7 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICK  # utime + stime
 
 
-def wait_until_up(url: str, process: subprocess.Popen) -> None:
+def wait_until_up(url: str, process: subprocess.Popen, log: Path) -> None:
     for _ in range(400):
         try:
             urllib.request.urlopen(url, timeout=1)
@@ -53,66 +59,102 @@ def wait_until_up(url: str, process: subprocess.Popen) -> None:
             return  # answering, even if with an error
         except OSError:
             if process.poll() is not None:
-                raise RuntimeError(f"server exited: {process.stderr.read()}")
+                raise RuntimeError(f"server exited: {log.read_text()}")
             time.sleep(0.05)
     raise RuntimeError(f"{url} did not come up")
 
 
-def measure(name: str, command: list[str], port: int, health: str, calls: int, rounds: int,
-            env: dict | None = None) -> float:
-    process = subprocess.Popen(command, env={**os.environ, **(env or {})},
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    try:
-        url = f"http://127.0.0.1:{port}"
-        wait_until_up(url + health, process)
-        kms = boto3.session.Session().client(
-            "kms", endpoint_url=url, region_name="us-east-1", aws_access_key_id="AKIAIOSFODNN7EXAMPLE",
-            aws_secret_access_key="wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
-            config=Config(retries={"total_max_attempts": 1}))
-        key_id = kms.create_key()["KeyMetadata"]["KeyId"]
-        plaintext = b"x" * 100
-        for _ in range(50):
-            kms.encrypt(KeyId=key_id, Plaintext=plaintext)
-        samples = []
-        for _ in range(rounds):
-            before = cpu_seconds(process.pid)
-            for _ in range(calls):
-                kms.encrypt(KeyId=key_id, Plaintext=plaintext)
-            samples.append((cpu_seconds(process.pid) - before) / calls)
-        per_call = statistics.median(samples)
-        print(f"{name:36s} server CPU median {per_call * 1e3:7.3f} ms/call "
-              f"(rounds: {', '.join(f'{s * 1e3:.3f}' for s in samples)})")
-        return per_call
-    finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+@dataclass
+class Subject:
+    name: str
+    process: subprocess.Popen
+    kms: object
+    key_id: str
+    samples: list[float] = field(default_factory=list)
+
+    def batch(self, calls: int) -> None:
+        before = cpu_seconds(self.process.pid)
+        for _ in range(calls):
+            self.kms.encrypt(KeyId=self.key_id, Plaintext=PLAINTEXT)
+        self.samples.append((cpu_seconds(self.process.pid) - before) / calls)
+
+
+def start(name: str, command: list[str], port: int, health: str, workdir: Path,
+          env: dict | None = None, credentials=None) -> Subject:
+    log = workdir / f"{name.split()[0]}-{port}.log"  # a file: a full pipe would stall the server
+    with open(log, "w") as out:
+        process = subprocess.Popen(command, env={**os.environ, **(env or {})}, cwd=workdir,
+                                   stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    wait_until_up(url + health, process, log)
+    key_id, secret = credentials() if credentials else ("AKIAIOSFODNN7EXAMPLE", "example")
+    kms = boto3.session.Session().client(
+        "kms", endpoint_url=url, region_name="us-east-1", aws_access_key_id=key_id,
+        aws_secret_access_key=secret, config=Config(retries={"total_max_attempts": 1}))
+    key = kms.create_key()["KeyMetadata"]["KeyId"]
+    for _ in range(100):  # warm up
+        kms.encrypt(KeyId=key, Plaintext=PLAINTEXT)
+    return Subject(name, process, kms, key)
+
+
+def kmslab_command(port: int, *options: str) -> list[str]:
+    return [sys.executable, "-m", "kmslab", "serve", "--port", str(port), "--seed", "1",
+            "--log-level", "warning", *options]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--calls", type=int, default=400)
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--calls", type=int, default=300, help="Encrypt calls per batch")
+    parser.add_argument("--rounds", type=int, default=9, help="batches per server")
     args = parser.parse_args()
-    results = {}
-    port = free_port()
-    results["kmslab serve (accept any signature)"] = measure(
-        "kmslab serve (accept any signature)",
-        [sys.executable, "-m", "kmslab", "serve", "--port", str(port), "--accept-any-signature",
-         "--log-level", "warning", "--seed", "1"],
-        port, "/_kmslab/health", args.calls, args.rounds, {"PYTHONPATH": SRC})
-    moto = os.environ.get("MOTO_SERVER") or shutil.which("moto_server")
-    if moto:
+    workdir = Path(tempfile.mkdtemp(prefix="kmslab-bench-server-"))
+    kmslab_env = {"PYTHONPATH": SRC}
+    subjects: list[Subject] = []
+    try:
         port = free_port()
-        results["moto_server"] = measure("moto_server", [moto, "-p", str(port)], port,
-                                         "/moto-api/", args.calls, args.rounds)
-        ratio = results["kmslab serve (accept any signature)"] / results["moto_server"]
-        print(f"ratio kmslab / moto: {ratio:.3f}x (target <= 0.1x)")
-    else:
-        print("moto_server not found (set MOTO_SERVER or put it on PATH): kmslab only")
+        subjects.append(start("kmslab serve (accept any signature)",
+                              kmslab_command(port, "--accept-any-signature"), port,
+                              "/_kmslab/health", workdir, kmslab_env))
+        port = free_port()
+
+        def learner_key():
+            profile = configparser.ConfigParser()
+            profile.read(workdir / "classroom" / "credentials")
+            return (profile["learner1"]["aws_access_key_id"],
+                    profile["learner1"]["aws_secret_access_key"])
+
+        subjects.append(start("kmslab serve (SigV4 verified)",
+                              kmslab_command(port, "--classroom", "1", "--classroom-dir",
+                                             str(workdir / "classroom")),
+                              port, "/_kmslab/health", workdir, kmslab_env, learner_key))
+        moto = os.environ.get("MOTO_SERVER") or shutil.which("moto_server")
+        if moto:
+            port = free_port()
+            subjects.append(start("moto_server", [moto, "-p", str(port)], port, "/moto-api/",
+                                  workdir))
+        for _ in range(args.rounds):
+            for subject in subjects:
+                subject.batch(args.calls)
+        medians = {}
+        for subject in subjects:
+            medians[subject.name] = statistics.median(subject.samples)
+            print(f"{subject.name:36s} server CPU median {medians[subject.name] * 1e3:7.3f} ms/call "
+                  f"(batches: {', '.join(f'{s * 1e3:.3f}' for s in subject.samples)})")
+        if "moto_server" in medians:
+            for name in list(medians)[:2]:
+                print(f"ratio {name} / moto: {medians[name] / medians['moto_server']:.3f}x "
+                      "(target <= 0.1x)")
+        else:
+            print("moto_server not found (set MOTO_SERVER or put it on PATH): kmslab only")
+    finally:
+        for subject in subjects:
+            subject.process.terminate()
+        for subject in subjects:
+            try:
+                subject.process.wait(10)
+            except subprocess.TimeoutExpired:
+                subject.process.kill()
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 if __name__ == "__main__":

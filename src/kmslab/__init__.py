@@ -3,6 +3,7 @@
     import kmslab
     kms = kmslab.client()            # a ready KMS in a default lab
     lab = kmslab.Lab(seed=7)         # or your own simulated world
+    kms = kmslab.connect(lab=lab)    # the lab's client, or AWS KMS with KMSLAB_BACKEND=aws
 """
 
 from __future__ import annotations
@@ -13,7 +14,11 @@ from .client import KMSClient, install_methods
 from .lab import Lab
 
 __version__ = "0.1.0"
-__all__ = ["Lab", "client", "default_lab", "errors", "KMSClient", "VirtualClock"]
+__all__ = ["Lab", "client", "default_lab", "errors", "KMSClient", "VirtualClock",
+           "boto3_client", "connect", "requires_lab"]
+
+# The front ends to and from real AWS tools load on first use: ``import kmslab`` stays light.
+_INTEROP = ("boto3_client", "connect", "requires_lab", "lab_of")
 
 install_methods()
 
@@ -31,3 +36,15 @@ def default_lab() -> Lab:
 def client(service_name: str = "kms", *, region_name: str | None = None, as_=None) -> KMSClient:
     """A boto3-shaped KMS client on the default lab: ``kmslab.client()``."""
     return default_lab().client(service_name, region_name=region_name, as_=as_)
+
+
+def __getattr__(name: str):
+    if name in _INTEROP:
+        from . import interop
+
+        return getattr(interop, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_INTEROP))

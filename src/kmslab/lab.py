@@ -255,6 +255,11 @@ class Lab:
         """The principal and secret of an access key id (UnrecognizedClientException if unknown)."""
         return self.iam.resolve_access_key(access_key_id)
 
+    def authenticate(self, access_key_id: str, session_token: str | None = None
+                     ) -> tuple[Principal, str]:
+        """Like :meth:`resolve_access_key`, checking the session token of temporary credentials."""
+        return self.iam.authenticate(access_key_id, session_token)
+
     def explain(self, principal: Principal | IAMUser | IAMRole | str | None, action: str,
                 key: str | Key | None, context: Mapping[str, str] | None = None, *,
                 region: str | None = None, via_service: str | None = None,

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import threading
 import uuid
-from datetime import datetime, timedelta, timezone
 
 from kmslab import errors
 from kmslab.clock import VirtualClock
-from kmslab.identity import Principal, account_root
+from kmslab.identity import Principal
 
 ACCOUNT = "111122223333"
 ALICE_KEY_ID = "AKIAALICE00000000001"
@@ -29,7 +28,7 @@ class FakeLab:
         self._access_keys = {ALICE_KEY_ID: (self.alice, ALICE_SECRET)}
         self._lock = threading.Lock()
 
-    def resolve_access_key(self, access_key_id):
+    def authenticate(self, access_key_id, session_token=None):
         try:
             return self._access_keys[access_key_id]
         except KeyError:

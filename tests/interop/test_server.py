@@ -6,7 +6,6 @@ import http.client
 import json
 import socket
 import threading
-import time
 from datetime import datetime, timedelta, timezone
 
 import boto3

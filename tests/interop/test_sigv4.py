@@ -32,7 +32,7 @@ def botocore_signed(secret=ALICE_SECRET, region="us-east-1", headers=None):
 
 def verifier(now=SIGNED_AT, accept_any=False):
     lab = FakeLab()
-    return SigV4Verifier(lab.resolve_access_key, lambda r: r in lab.regions,
+    return SigV4Verifier(lab.authenticate, lambda r: r in lab.regions,
                          lambda: lab.regions[0], lambda: lab.default_account,
                          accept_any_signature=accept_any, wall_clock=lambda: now.timestamp()), lab
 

@@ -13,6 +13,7 @@ and drop them when an identity policy changes.
 from __future__ import annotations
 
 import base64
+import hmac
 import json
 import os
 import re
@@ -364,3 +365,21 @@ class IAM:
             raise errors.ExpiredTokenException(
                 "The security token included in the request is expired")
         return key.principal, key.secret
+
+    def authenticate(self, access_key_id: str, session_token: str | None) -> tuple[Principal, str]:
+        """The principal and secret for a signed request's credentials, as AWS checks them.
+
+        Temporary (``ASIA``) credentials need their session token
+        (``X-Amz-Security-Token``); long-term keys must come without one. A
+        missing, wrong or unexpected token is ``UnrecognizedClientException``,
+        AWS's answer for JSON services such as KMS.
+        """
+        principal, secret = self.resolve_access_key(access_key_id)
+        expected = self.access_keys[access_key_id].session_token
+        if expected is None and session_token is None:
+            return principal, secret
+        if expected is None or session_token is None or not hmac.compare_digest(
+                expected.encode(), session_token.encode("utf-8", "replace")):
+            raise errors.UnrecognizedClientException(
+                "The security token included in the request is invalid.")
+        return principal, secret

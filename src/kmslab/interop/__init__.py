@@ -1,15 +1,21 @@
-"""Front ends that let real AWS tools talk to kmslab.
+"""Front ends that let real AWS tools talk to kmslab, and kmslab code talk to AWS.
 
 * :func:`boto3_client`: a genuine botocore KMS client served in-process.
 * :func:`serve`, :class:`ServerThread`, :func:`cli_serve`: ``kmslab serve``, an
-  HTTP endpoint speaking AWS JSON 1.1 with SigV4 (needs ``kmslab[server]``).
+  HTTP endpoint speaking AWS JSON 1.1 with SigV4 (needs ``kmslab[server]``);
+  :func:`create_classroom`, :func:`write_profiles`: learner accounts and their
+  AWS CLI profiles for it.
+* :func:`connect`, :func:`requires_lab`: the lab's client or real AWS KMS, chosen
+  by an argument or ``$KMSLAB_BACKEND``.
 """
 
 from __future__ import annotations
 
 from .boto3_adapter import boto3_client
+from .connect import connect, lab_of, requires_lab
 
-__all__ = ["boto3_client", "serve", "ServerThread", "cli_serve"]
+__all__ = ["boto3_client", "connect", "lab_of", "requires_lab", "serve", "ServerThread",
+           "cli_serve", "create_classroom", "write_profiles"]
 
 
 def __getattr__(name: str):
@@ -18,4 +24,8 @@ def __getattr__(name: str):
         from . import server
 
         return getattr(server, name)
+    if name in ("create_classroom", "write_profiles"):
+        from . import classroom
+
+        return getattr(classroom, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

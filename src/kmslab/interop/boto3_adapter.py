@@ -9,6 +9,7 @@ socket is opened and no other client is touched.
 
 from __future__ import annotations
 
+import weakref
 from typing import Iterator
 
 import botocore.config
@@ -18,11 +19,13 @@ from botocore.awsrequest import AWSResponse
 from ..identity import Principal, account_root
 from . import protocol
 
-__all__ = ["boto3_client", "InProcessTransport"]
+__all__ = ["boto3_client", "InProcessTransport", "served_lab"]
 
 # Credentials the client signs with; the lab never sees them (the caller is ``as_``).
 _ACCESS_KEY_ID = "AKIAKMSLABINPROCESS0"
 _SECRET_ACCESS_KEY = "kmslab-in-process-requests-are-not-signed-by-a-user"
+# client -> the transport serving it (lets ``kmslab.requires_lab`` recognise the client)
+_TRANSPORTS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
 class _Body:
@@ -84,7 +87,16 @@ def boto3_client(lab=None, region_name: str = "us-east-1", as_: Principal | str 
         config=config)
     transport = InProcessTransport(lab, region=region_name, caller=caller)
     client.meta.events.register("before-send.kms", transport, unique_id="kmslab-in-process")
+    _TRANSPORTS[client] = transport
     return client
+
+
+def served_lab(client):
+    """The lab serving a client made by :func:`boto3_client`, else None."""
+    try:
+        return _TRANSPORTS[client].lab
+    except (KeyError, TypeError):
+        return None
 
 
 def _caller(lab, as_: Principal | str | None) -> Principal:

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import json
 import logging
 import secrets
@@ -106,23 +107,22 @@ class KmsApp:
 
     def __init__(self, holder: LabHolder, *, admin_token: str | None = None,
                  accept_any_signature: bool = False, max_body_bytes: int = MAX_BODY_BYTES,
-                 client_timeout: float = CLIENT_TIMEOUT, regions: Sequence[str] | None = None):
+                 regions: Sequence[str] | None = None):
         self.holder = holder
         self.admin_token = admin_token
         self.max_body_bytes = max_body_bytes
-        self.client_timeout = client_timeout
         self.regions = tuple(regions) if regions else None
         self._all_regions = frozenset(arns.REGIONS)
         self.verifier = SigV4Verifier(
-            self._resolve_access_key, self._region_allowed, self._default_region,
+            self._authenticate, self._region_allowed, self._default_region,
             lambda: self.holder.lab.default_account, accept_any_signature=accept_any_signature)
 
-    def _resolve_access_key(self, access_key_id: str):
-        resolve = getattr(self.holder.lab, "resolve_access_key", None)
-        if resolve is None:  # a lab without IAM access keys
+    def _authenticate(self, access_key_id: str, session_token: str | None):
+        authenticate = getattr(self.holder.lab, "authenticate", None)
+        if authenticate is None:  # a lab without IAM access keys
             raise errors.UnrecognizedClientException(
                 "The security token included in the request is invalid.")
-        return resolve(access_key_id)
+        return authenticate(access_key_id, session_token)
 
     def _region_allowed(self, region: str) -> bool:
         """Regions a credential scope may name: those given, else any the lab knows or AWS has."""
@@ -147,59 +147,59 @@ class KmsApp:
             reply = protocol.encode_error(errors.KMSInternalException(
                 "An internal error occurred. Retry the request."))
         await send({"type": "http.response.start", "status": reply.status,
-                    "headers": [(k.encode("latin-1"), v.encode("latin-1"))
-                                for k, v in reply.headers]})
+                    "headers": [(_header_name(k), v.encode("latin-1")) for k, v in reply.headers]})
         await send({"type": "http.response.body", "body": reply.body})
 
     async def _route(self, scope, receive) -> protocol.Reply:
         method, path = scope["method"], scope["path"]
         if path.startswith("/_kmslab/"):
             return await self._admin(method, path, scope, receive)
+        raw_headers = scope["headers"]
+        lookup = _request_headers(raw_headers)
         try:
-            body = await self._read_body(scope, receive)
+            body = await self._read_body(lookup.get("content-length"), receive)
         except errors.KMSError as error:
             return protocol.encode_error(error)
         if method != "POST" or path != "/":
             return protocol.encode_error(errors.UnknownOperationException(
                 f"KMS answers POST / only, not {method} {path}."))
-        headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]
         try:
-            who = self.verifier.verify(method, path, scope.get("query_string", b"").decode("latin-1"),
-                                       headers, body)
+            if self.verifier.accept_any_signature:
+                who = self.verifier.accept_any(lookup)
+            else:
+                headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in raw_headers]
+                who = self.verifier.verify(method, path,
+                                           scope.get("query_string", b"").decode("latin-1"),
+                                           headers, body)
         except errors.KMSError as error:
             return protocol.encode_error(error)
-        lookup = dict(headers)
-        client = scope.get("client") or ("127.0.0.1", 0)
+        client = scope.get("client") or _NO_CLIENT
         return protocol.serve_json_request(
             self.holder.lab, lookup.get("x-amz-target"), body, region=who.region,
             caller=who.principal, source_ip=client[0], user_agent=lookup.get("user-agent", ""))
 
-    async def _read_body(self, scope, receive) -> bytes:
-        for name, value in scope["headers"]:
-            if name == b"content-length":
-                try:
-                    declared = int(value)
-                except ValueError:
-                    raise errors.SerializationException("Content-Length is not a number.") from None
-                if declared > self.max_body_bytes:
-                    raise self._too_large()
+    async def _read_body(self, content_length: str | None, receive) -> bytes:
+        if content_length is not None:
+            try:
+                declared = int(content_length)
+            except ValueError:
+                raise errors.SerializationException("Content-Length is not a number.") from None
+            if declared > self.max_body_bytes:
+                raise self._too_large()
+        # A body that trickles in is cut off by the connection's request deadline
+        # (see _http_protocol), which answers 408 and closes: receive() then
+        # reports the disconnection.
         chunks, size, more = [], 0, True
-        try:
-            async with asyncio.timeout(self.client_timeout):  # the whole body, not each chunk
-                while more:
-                    message = await receive()
-                    if message["type"] == "http.disconnect":
-                        raise RequestTimeoutException("The client disconnected.")
-                    chunk = message.get("body", b"")
-                    size += len(chunk)
-                    if size > self.max_body_bytes:
-                        raise self._too_large()
-                    chunks.append(chunk)
-                    more = message.get("more_body", False)
-        except TimeoutError:
-            raise RequestTimeoutException(
-                "Your socket connection to the server was not read from or written to "
-                "within the timeout period.") from None
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                raise RequestTimeoutException("The client disconnected.")
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body_bytes:
+                raise self._too_large()
+            chunks.append(chunk)
+            more = message.get("more_body", False)
         return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
     def _too_large(self) -> errors.KMSError:
@@ -217,7 +217,7 @@ class KmsApp:
         if path == "/_kmslab/save":
             return await self._save()
         try:
-            body = await self._read_body(scope, receive)
+            body = await self._read_body(_header(scope, b"content-length"), receive)
             if path == "/_kmslab/reset":
                 lab = self.holder.reset_lab()
                 return _json_reply(200, {"reset": True, "now": lab.clock.now().isoformat()})
@@ -249,6 +249,28 @@ class KmsApp:
 
 _ADMIN_ROUTES = (("POST", "/_kmslab/reset"), ("POST", "/_kmslab/clock/advance"),
                  ("POST", "/_kmslab/save"))
+_NO_CLIENT = ("127.0.0.1", 0)
+#: the request headers the KMS route reads (a signed request's others are read by the verifier)
+_ROUTE_HEADERS = (b"content-length", b"x-amz-target", b"user-agent", b"authorization",
+                  b"x-amz-security-token")
+
+
+def _request_headers(raw_headers) -> dict[str, str]:
+    """The headers the route needs, decoded; the last of a repeated header wins, as in a dict."""
+    raw = dict(raw_headers)
+    return {name.decode(): raw[name].decode("latin-1") for name in _ROUTE_HEADERS if name in raw}
+
+
+@functools.lru_cache(maxsize=64)
+def _header_name(name: str) -> bytes:
+    return name.lower().encode("latin-1")
+
+
+def _header(scope, name: bytes) -> str | None:
+    for key, value in scope["headers"]:
+        if key == name:
+            return value.decode("latin-1")
+    return None
 
 
 def _clock_step(body: bytes) -> dict[str, float]:
@@ -288,36 +310,107 @@ async def _lifespan(receive, send) -> None:
             return
 
 
-def _protocol_with_head_deadline(timeout: float):
-    """uvicorn's HTTP/1.1 protocol, closing connections whose request head is too slow.
+class _OneWriteTransport:
+    """A transport that sends each HTTP response in one ``send()``.
+
+    uvicorn writes a response's head and body separately: two system calls,
+    and on loopback each one also runs the receiving side's TCP stack. While
+    a response is in flight its writes are held and go out together when it
+    completes (or the connection closes). Anything else passes straight through.
+    """
+
+    __slots__ = ("_transport", "_protocol", "_held")
+
+    def __init__(self, transport, protocol):
+        self._transport = transport
+        self._protocol = protocol
+        self._held: list[bytes] = []
+
+    def write(self, data: bytes) -> None:
+        cycle = self._protocol.cycle
+        if cycle is not None and cycle.response_started and not cycle.response_complete:
+            self._held.append(data)
+        else:
+            self.flush()
+            self._transport.write(data)
+
+    def flush(self) -> None:
+        if self._held:
+            held, self._held = self._held, []
+            self._transport.write(held[0] if len(held) == 1 else b"".join(held))
+
+    def close(self) -> None:
+        self.flush()
+        self._transport.close()
+
+    def is_closing(self) -> bool:
+        return self._transport.is_closing()
+
+    def __getattr__(self, name: str):
+        return getattr(self._transport, name)
+
+
+def _http_protocol(timeout: float):
+    """uvicorn's HTTP/1.1 protocol, with one write per response and a request deadline.
 
     uvicorn times out idle keep-alive connections but not a client that
-    trickles its request line and headers in; this adds that deadline. The
-    fast ``httptools`` parser is used when installed (``kmslab[server]``),
-    else ``h11``.
+    trickles its request in. Here each request must arrive in full within
+    ``timeout`` of the connection being ready for it: a connection still
+    without a request head is closed, a request whose body is still coming is
+    answered ``408 RequestTimeoutException`` and closed. One timer per
+    connection does it (no per-request timer in the app). The fast
+    ``httptools`` parser is used when installed (``kmslab[server]``), else ``h11``.
     """
     try:
         from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol as Base
     except ImportError:
         from uvicorn.protocols.http.h11_impl import H11Protocol as Base
 
-    class HeadDeadlineProtocol(Base):
+    class KmsHttpProtocol(Base):
+        _deadline_timer = None
+
         def connection_made(self, transport):
             super().connection_made(transport)
-            self._arm_head_deadline()
+            self.transport = _OneWriteTransport(transport, self)
+            self._arm_deadline()
 
         def on_response_complete(self):
+            self.transport.flush()
             super().on_response_complete()
-            self._arm_head_deadline()
+            self._arm_deadline()
 
-        def _arm_head_deadline(self):
-            self.loop.call_later(timeout, self._head_deadline, self.cycle)
+        def connection_lost(self, exc):
+            if self._deadline_timer is not None:
+                self._deadline_timer.cancel()
+            super().connection_lost(exc)
 
-        def _head_deadline(self, cycle_when_armed):
-            if self.cycle is cycle_when_armed and not self.transport.is_closing():
-                self.transport.close()  # no new request arrived in time
+        def _arm_deadline(self):
+            if self._deadline_timer is not None:
+                self._deadline_timer.cancel()  # one pending deadline per connection
+            self._deadline_timer = self.loop.call_later(timeout, self._deadline, self.cycle)
 
-    return HeadDeadlineProtocol
+        def _deadline(self, cycle_when_armed):
+            if self.transport.is_closing():
+                return
+            cycle = self.cycle
+            if cycle is cycle_when_armed:  # no new request head arrived in time
+                self.transport.close()
+            elif cycle.more_body and not cycle.response_started:  # its body is still coming
+                self.transport.write(_request_timeout_response())
+                self.transport.close()
+
+    return KmsHttpProtocol
+
+
+def _request_timeout_response() -> bytes:
+    """The raw 408 a request whose body arrives too slowly gets, before its connection closes."""
+    reply = protocol.encode_error(RequestTimeoutException(
+        "Your socket connection to the server was not read from or written to within the "
+        "timeout period."))
+    head = [b"HTTP/1.1 408 Request Timeout"]
+    head += [f"{name}: {value}".encode("latin-1") for name, value in reply.headers]
+    head.append(b"connection: close")
+    return b"\r\n".join(head) + b"\r\n\r\n" + reply.body
 
 
 def make_server(lab, host: str = "127.0.0.1", port: int = DEFAULT_PORT, *,
@@ -334,12 +427,12 @@ def make_server(lab, host: str = "127.0.0.1", port: int = DEFAULT_PORT, *,
 
     holder = LabHolder(lab, reset, save=save)
     app = KmsApp(holder, admin_token=admin_token, accept_any_signature=accept_any_signature,
-                 max_body_bytes=max_body_bytes, client_timeout=client_timeout, regions=regions)
+                 max_body_bytes=max_body_bytes, regions=regions)
     config = uvicorn.Config(
         app, host=host, port=port, lifespan="off", access_log=False, log_level=log_level,
-        http=_protocol_with_head_deadline(client_timeout), timeout_keep_alive=5,
+        http=_http_protocol(client_timeout), timeout_keep_alive=5,
         limit_concurrency=512, h11_max_incomplete_event_size=64 * 1024,
-        timeout_graceful_shutdown=2)
+        timeout_graceful_shutdown=2, proxy_headers=False, server_header=False)
     return uvicorn.Server(config), app
 
 
@@ -485,6 +578,15 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--passphrase-env", metavar="VAR", default="KMSLAB_SNAPSHOT_PASSPHRASE",
                         help="environment variable holding the snapshot passphrase "
                              "(default KMSLAB_SNAPSHOT_PASSPHRASE; never on the command line)")
+    parser.add_argument("--classroom", type=int, metavar="N", default=0,
+                        help="add N learner accounts, each with an IAM user and an access key, "
+                             "and write their profiles (AWS CLI credentials and config files)")
+    parser.add_argument("--classroom-dir", default="kmslab-classroom", metavar="DIR",
+                        help="where --classroom writes credentials and config "
+                             "(default ./kmslab-classroom)")
+    parser.add_argument("--public-url", metavar="URL",
+                        help="the endpoint learners use, written into their config "
+                             "(default http://HOST:PORT)")
     parser.add_argument("--max-body-bytes", type=int, default=MAX_BODY_BYTES)
     parser.add_argument("--log-level", default="info")
     return parser
@@ -505,10 +607,24 @@ def cli_serve(argv: Sequence[str] | None = None, *, lab_factory: Callable[..., o
     if args.seed is not None:
         lab_options["seed"] = args.seed
 
+    endpoint = args.public_url or f"http://{args.host}:{args.port}"
+
     def new_lab():
         lab = _seeded_lab(args.seed_file) if args.seed_file else lab_factory(**lab_options)
         for region in args.regions or ():
             lab.kms_service(lab.default_account, region)  # enable the Region
+        if args.classroom:
+            from .classroom import create_classroom, write_profiles
+
+            learners = create_classroom(lab, args.classroom)
+            credentials, config = write_profiles(learners, args.classroom_dir,
+                                                 endpoint_url=endpoint)
+            print(f"classroom: {len(learners)} learner accounts "
+                  f"({', '.join(f'{x.profile}={x.account_id}' for x in learners)})", flush=True)
+            print(f"learner credentials: {credentials.resolve()}\nlearner config: "
+                  f"{config.resolve()}\n  AWS_SHARED_CREDENTIALS_FILE={credentials.resolve()} "
+                  f"AWS_CONFIG_FILE={config.resolve()} aws --profile {learners[0].profile} "
+                  "kms list-keys", flush=True)
         return lab
 
     lab, save = _snapshot_options(args, new_lab)

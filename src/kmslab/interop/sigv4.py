@@ -11,6 +11,7 @@ header or ``X-Amz-Date`` malformed        IncompleteSignature
 scope: wrong service, date or Region      InvalidSignatureException
 ``X-Amz-Date`` more than 5 min off        InvalidSignatureException (expired)
 unknown access key id                     UnrecognizedClientException
+session token missing, wrong or extra     UnrecognizedClientException
 signature differs                         InvalidSignatureException
 same request seen again (replay)          InvalidSignatureException
 ========================================  =====================================
@@ -30,13 +31,12 @@ import logging
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Callable, Sequence
 
 import botocore.auth
 import botocore.credentials
-from botocore.awsrequest import AWSRequest, HTTPHeaders
 
 from .. import errors
 from ..identity import Principal, account_root
@@ -103,35 +103,94 @@ def parse_authorization(header: str | None) -> Authorization:
     return Authorization(scope[0], scope[1], scope[2], scope[3], signed, params["Signature"])
 
 
+class _SignedHeaders:
+    """The headers a client signed, as botocore's signer reads them (``set()``, ``get_all``)."""
+
+    __slots__ = ("_values",)
+
+    def __init__(self):
+        self._values: dict[str, list[str]] = {}
+
+    def add(self, name: str, value: str) -> None:
+        self._values.setdefault(name, []).append(value)  # repeated headers are all signed
+
+    def get(self, name: str, default=None):
+        values = self._values.get(name)
+        return values[0] if values else default
+
+    def get_all(self, name: str) -> list[str]:
+        return self._values.get(name, [])
+
+    def __iter__(self):
+        return iter(self._values)
+
+    def __contains__(self, name) -> bool:
+        return isinstance(name, str) and name.lower() in self._values
+
+    def __getitem__(self, name: str) -> str:
+        return self._values[name.lower()][0]
+
+
+@dataclass(slots=True)
+class _ReceivedRequest:
+    """A request as received, with the attributes botocore's SigV4 signer reads."""
+
+    method: str
+    url: str
+    headers: _SignedHeaders
+    body: bytes
+    context: dict
+    params: dict = field(default_factory=dict)
+
+
 class _RecomputingSigner(botocore.auth.SigV4Auth):
     """botocore's SigV4 signer, told exactly which headers the client signed."""
 
-    def __init__(self, credentials, service: str, region: str, signed: HTTPHeaders):
+    def __init__(self, credentials, service: str, region: str, signed: _SignedHeaders):
         super().__init__(credentials, service, region)
         self._signed = signed
 
     def headers_to_sign(self, request):
         return self._signed
 
+    def _sign(self, key, msg, hex=False):
+        # botocore derives the signing key (secret -> date -> Region -> service)
+        # with four HMACs on every request; the same inputs give the same key,
+        # so those steps are remembered. The signature itself is computed each time.
+        if hex:
+            return super()._sign(key, msg, hex=True)
+        step = _DERIVED_KEYS.get((key, msg))
+        if step is None:
+            step = super()._sign(key, msg)
+            if len(_DERIVED_KEYS) >= _MAX_DERIVED_KEYS:
+                _DERIVED_KEYS.clear()
+            _DERIVED_KEYS[(key, msg)] = step
+        return step
+
+
+_DERIVED_KEYS: dict[tuple[bytes, str], bytes] = {}
+_MAX_DERIVED_KEYS = 4096
+
 
 class SigV4Verifier:
     """Authenticates AWS JSON requests against a lab's access keys.
 
-    ``resolve_access_key(access_key_id) -> (principal, secret)`` raises
-    ``UnrecognizedClientException`` for unknown ids; ``region_allowed(name)``
+    ``authenticate(access_key_id, session_token) -> (principal, secret)`` raises
+    ``UnrecognizedClientException`` for unknown ids and for a session token
+    (``X-Amz-Security-Token``) that is missing, wrong or unexpected; ``region_allowed(name)``
     says whether a credential scope may name a Region; ``default_region()``
     and ``default_account()`` place a request that ``accept_any_signature``
     lets in without a credential scope or with an unknown key.
     ``wall_clock`` gives seconds since the epoch (the real time, not the lab's).
     """
 
-    def __init__(self, resolve_access_key: Callable[[str], tuple[Principal, str]],
+    def __init__(self, authenticate: Callable[[str, str | None], tuple[Principal, str]],
                  region_allowed: Callable[[str], bool], default_region: Callable[[], str],
                  default_account: Callable[[], str], *,
                  service: str = "kms", max_skew: timedelta = MAX_CLOCK_SKEW,
                  accept_any_signature: bool = False,
                  wall_clock: Callable[[], float] = time.time):
-        self.resolve_access_key = resolve_access_key
+        self.authenticate = authenticate
         self.region_allowed = region_allowed
         self.default_region = default_region
         self.default_account = default_account
@@ -142,6 +201,7 @@ class SigV4Verifier:
         self._seen: dict[tuple, float] = {}
         self._seen_order: deque[tuple[float, tuple]] = deque()
         self._lock = threading.Lock()
+        self._roots: dict[str, Principal] = {}
 
     def verify(self, method: str, path: str, query: str, headers: Sequence[tuple[str, str]],
                body: bytes) -> Authenticated:
@@ -151,7 +211,7 @@ class SigV4Verifier:
         """
         lookup = dict(headers)
         if self.accept_any_signature:
-            return self._accept_any(lookup)
+            return self.accept_any(lookup)
         auth = parse_authorization(lookup.get("authorization"))
         amz_date = lookup.get("x-amz-date")
         if not amz_date:
@@ -161,7 +221,7 @@ class SigV4Verifier:
         signed_at = _parse_amz_date(amz_date)
         self._check_scope(auth, amz_date)
         self._check_skew(signed_at, amz_date)
-        principal, secret = self.resolve_access_key(auth.access_key_id)
+        principal, secret = self.authenticate(auth.access_key_id, lookup.get("x-amz-security-token"))
         expected = self._signature(auth, secret, method, path, query, headers, body, amz_date)
         if not hmac.compare_digest(expected.encode(), auth.signature.encode("utf-8", "replace")):
             raise errors.InvalidSignatureException(_SIGNATURE_MISMATCH)
@@ -179,14 +239,17 @@ class SigV4Verifier:
             raise errors.InvalidSignatureException(
                 "Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date "
                 f"from HTTP: '{auth.date}' != '{amz_date[:8]}', from '{amz_date}'.")
-        self._check_region(auth)
+        self._check_region(auth.region)
 
-    def _check_region(self, auth: Authorization) -> None:
-        if not self.region_allowed(auth.region):
+    def _check_region(self, region: str) -> None:
+        if not self.region_allowed(region):
             raise errors.InvalidSignatureException(
-                f"Credential should be scoped to a valid region, not '{auth.region}'. ")
+                f"Credential should be scoped to a valid region, not '{region}'. ")
 
     def _check_skew(self, signed_at: datetime, amz_date: str) -> None:
+        limit = self.max_skew.total_seconds()
+        if -limit + 1 < signed_at.timestamp() - self.wall_clock() < limit - 1:
+            return  # well inside the window; the whole-second checks below decide near its edges
         now = datetime.fromtimestamp(self.wall_clock(), timezone.utc).replace(microsecond=0)
         stamp = now.strftime(_AMZ_DATE)
         minutes = int(self.max_skew.total_seconds() // 60)
@@ -203,14 +266,13 @@ class SigV4Verifier:
                    headers: Sequence[tuple[str, str]], body: bytes, amz_date: str) -> str:
         """The signature botocore computes for this request with ``secret``."""
         wanted = set(auth.signed_headers)
-        signed = HTTPHeaders()
+        signed = _SignedHeaders()
         for name, value in headers:
             if name in wanted:
-                signed[name] = value  # HTTPHeaders keeps repeated headers, as signing needs
+                signed.add(name, value)
         host = signed.get("host", "localhost")
         url = f"http://{host}{path or '/'}" + (f"?{query}" if query else "")
-        request = AWSRequest(method=method, url=url, headers=signed, data=body)
-        request.context["timestamp"] = amz_date
+        request = _ReceivedRequest(method, url, signed, body, {"timestamp": amz_date})
         signer = _RecomputingSigner(
             botocore.credentials.Credentials(auth.access_key_id, secret),
             auth.service, auth.region, signed)
@@ -242,30 +304,53 @@ class SigV4Verifier:
             self._seen[key] = expires
             self._seen_order.append((expires, key))
 
-    def _accept_any(self, lookup: dict[str, str]) -> Authenticated:
+    def _root(self) -> Principal:
+        """The default account's root, one object per account (the lab caches per principal)."""
+        account = self.default_account()
+        root = self._roots.get(account)
+        if root is None:
+            root = self._roots[account] = account_root(account)
+        return root
+
+    def accept_any(self, lookup: dict[str, str]) -> Authenticated:
         """Insecure test-harness mode: any signature; the access key id picks the principal.
 
         The Region still comes from the credential scope and must be served;
-        without a parsable Authorization header the caller is the account root
-        in the first Region.
+        without a credential scope the caller is the account root in the first
+        Region. Only the ``Credential=`` part of the header is read.
         """
+        scope = _credential_scope(lookup.get("authorization"))
+        if scope is None:
+            return Authenticated(self._root(), self.default_region(), None)
+        access_key_id, region = scope[0], scope[2]
+        self._check_region(region)
         try:
-            auth = parse_authorization(lookup.get("authorization"))
+            principal, _secret = self.authenticate(access_key_id,
+                                                   lookup.get("x-amz-security-token"))
         except errors.KMSError:
-            auth = None
-        if auth is None:
-            return Authenticated(account_root(self.default_account()), self.default_region(), None)
-        self._check_region(auth)
-        try:
-            principal, _secret = self.resolve_access_key(auth.access_key_id)
-        except errors.KMSError:
-            return Authenticated(account_root(self.default_account()), auth.region, None)
-        return Authenticated(principal, auth.region, auth.access_key_id)
+            return Authenticated(self._root(), region, None)
+        return Authenticated(principal, region, access_key_id)
+
+
+def _credential_scope(header: str | None) -> list[str] | None:
+    """``[access key id, date, region, service, "aws4_request"]`` from an Authorization header."""
+    if not header:
+        return None
+    start = header.find("Credential=")
+    if start < 0:
+        return None
+    end = header.find(",", start)
+    scope = header[start + 11:end if end >= 0 else None].strip().split("/")
+    return scope if len(scope) == 5 and all(scope) else None
 
 
 def _parse_amz_date(value: str) -> datetime:
     try:
-        return datetime.strptime(value, _AMZ_DATE).replace(tzinfo=timezone.utc)
+        if len(value) != 16 or value[8] != "T" or value[15] != "Z" or \
+                not (value[:8] + value[9:15]).isascii() or not (value[:8] + value[9:15]).isdigit():
+            raise ValueError(value)
+        return datetime(int(value[:4]), int(value[4:6]), int(value[6:8]), int(value[9:11]),
+                        int(value[11:13]), int(value[13:15]), tzinfo=timezone.utc)
     except ValueError:
         raise errors.IncompleteSignature(
             f"Date must be in ISO-8601 'basic format'. Got '{value}'. "
