@@ -133,10 +133,13 @@ class IdSource:
         return os.urandom(nbytes)
 
     def request_id(self) -> str:
-        """A request id in UUID form, cheap: a per-lab random prefix and a counter."""
-        with self._lock:
-            self._request_seq += 1
-            seq = self._request_seq
+        """A request id in UUID form, cheap: a per-lab random prefix and a counter.
+
+        Called with the lab's lock held (the request pipeline holds it), so the
+        counter needs no lock of its own.
+        """
+        self._request_seq += 1
+        seq = self._request_seq
         prefix = self._request_prefix
         if prefix is None:
             s = "%032x" % self._request_base

@@ -23,7 +23,8 @@ __all__ = ["IAMClient", "STSClient"]
 
 
 def _metadata(lab: "Lab") -> dict:
-    request_id = lab.ids.request_id()
+    with lab.lock:
+        request_id = lab.ids.request_id()
     return {"RequestId": request_id, "HTTPStatusCode": 200,
             "HTTPHeaders": {"x-amzn-requestid": request_id}, "RetryAttempts": 0}
 

@@ -126,6 +126,9 @@ class KMSService:
     # ------------------------------------------------------------ keys
     def resolve(self, key_identifier: str, *, cross_account: bool = True) -> Key:
         """Find the key a KeyId parameter names (any of the four forms)."""
+        key = self.keys.get(key_identifier)  # the common case: a bare key id of this service
+        if key is not None:
+            return key
         ref = arns.parse_key_identifier(key_identifier)
         service = self
         if ref.account is not None and ref.account != self.account:
