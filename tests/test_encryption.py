@@ -194,3 +194,14 @@ def test_data_keys_differ_each_call(kms, key_id):
     a = kms.generate_data_key(KeyId=key_id, KeySpec="AES_256")["Plaintext"]
     b = kms.generate_data_key(KeyId=key_id, KeySpec="AES_256")["Plaintext"]
     assert a != b
+
+
+@pytest.mark.parametrize("call", ["decrypt", "generate_data_key", "generate_random"])
+def test_recipient_is_refused_everywhere_alike(kms, key_id, call):
+    """A lab cannot verify a Nitro attestation document, so Recipient is refused, not ignored."""
+    recipient = {"KeyEncryptionAlgorithm": "RSAES_OAEP_SHA_256", "AttestationDocument": b"doc"}
+    blob = kms.encrypt(KeyId=key_id, Plaintext=b"p")["CiphertextBlob"]
+    params = {"decrypt": {"CiphertextBlob": blob}, "generate_data_key": {"KeyId": key_id, "KeySpec": "AES_256"},
+              "generate_random": {"NumberOfBytes": 8}}[call]
+    with pytest.raises(errors.ValidationException, match="Recipient"):
+        getattr(kms, call)(Recipient=recipient, **params)

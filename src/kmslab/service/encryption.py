@@ -11,7 +11,8 @@ from ..specs import RSA_OAEP_MAX_PLAINTEXT
 from .key import Key
 from .pipeline import Call
 from .registry import operation
-from .usage import key_material, refuse_encryption_context, require_algorithm, require_usage
+from .usage import (key_material, refuse_encryption_context, refuse_recipient,
+                    require_algorithm, require_usage)
 
 _SYMMETRIC = "SYMMETRIC_DEFAULT"
 _DATA_KEY_BYTES = {"AES_256": 32, "AES_128": 16}
@@ -139,6 +140,7 @@ def encrypt(call: Call, params: dict) -> dict:
            resolve_key=False)
 def decrypt(call: Call, params: dict) -> dict:
     """Decrypt: the key comes from the ciphertext; KeyId, if given, must name it."""
+    refuse_recipient(params, "Decrypt")
     blob = params.get("CiphertextBlob")
     if blob is None:
         if params.get("DryRun") and "IGNORE_CIPHERTEXT" in (params.get("DryRunModifiers") or ()):
@@ -203,6 +205,7 @@ def _data_key_length(params: dict) -> int:
 
 
 def _generate_data_key(call: Call, params: dict, operation: str) -> dict:
+    refuse_recipient(params, operation)
     key = call.key
     require_usage(key, "ENCRYPT_DECRYPT", operation)
     require_symmetric(key, operation)
@@ -232,6 +235,7 @@ def generate_data_key_without_plaintext(call: Call, params: dict) -> dict:
 @operation("GenerateRandom", key_param=None, iam_only=True, read_only=True)
 def generate_random(call: Call, params: dict) -> dict:
     """GenerateRandom: 1-1,024 random bytes from the OS CSPRNG."""
+    refuse_recipient(params, "GenerateRandom")
     n = params.get("NumberOfBytes")
     if n is None:
         raise errors.ValidationException(
