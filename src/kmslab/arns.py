@@ -99,6 +99,7 @@ class IdSource:
         self._request_base = self._rng.getrandbits(128)
         self._request_seq = 0
         self._request_prefix: str | None = None
+        self.last_request_id: str | None = None
 
     def _bits(self, n: int) -> int:
         with self._lock:
@@ -139,7 +140,16 @@ class IdSource:
         counter needs no lock of its own.
         """
         self._request_seq += 1
-        seq = self._request_seq
+        self.last_request_id = rid = self.request_id_at(self._request_seq)
+        return rid
+
+    @property
+    def last_request_seq(self) -> int:
+        """The counter of the last request id made (``request_id_at`` rebuilds it)."""
+        return self._request_seq
+
+    def request_id_at(self, seq: int) -> str:
+        """The request id this lab made as its ``seq``-th."""
         prefix = self._request_prefix
         if prefix is None:
             s = "%032x" % self._request_base
