@@ -227,10 +227,10 @@ def test_create_alias_needs_alias_permission_and_key_permission():
     with pytest.raises(errors.AccessDeniedException) as info:
         lab.client(as_="ed").create_alias(AliasName="alias/ed", TargetKeyId=key["KeyId"])
     assert f"on resource: arn:aws:kms:us-east-1:{A}:alias/ed" in info.value.message
-    assert kms.list_aliases()["Aliases"] == []
+    assert [a for a in kms.list_aliases()["Aliases"] if "TargetKeyId" in a] == []
     lab.iam.put_policy(lab.iam.user(A, "ed"), "policy", json.dumps(iam_allow("kms:CreateAlias")))
     lab.client(as_="ed").create_alias(AliasName="alias/ed", TargetKeyId=key["KeyId"])
-    assert [a["AliasName"] for a in kms.list_aliases()["Aliases"]] == ["alias/ed"]
+    assert [a["AliasName"] for a in kms.list_aliases()["Aliases"] if "TargetKeyId" in a] == ["alias/ed"]
 
 
 def test_request_alias_condition():

@@ -10,6 +10,11 @@ from kmslab.service import keys as keys_module
 from shapes import check_response
 
 
+def _ours(kms, **params):
+    """ListAliases without the predefined alias/aws/... entries that have no key yet."""
+    return [a for a in kms.list_aliases(**params)["Aliases"] if "TargetKeyId" in a]
+
+
 def test_create_key_defaults_match_aws(kms, lab):
     md = check_response("CreateKey", kms.create_key())["KeyMetadata"]
     assert md["KeySpec"] == md["CustomerMasterKeySpec"] == "SYMMETRIC_DEFAULT"
@@ -167,7 +172,7 @@ def test_deletion_destroys_key_aliases_and_ciphertexts(kms, lab, key_id):
         kms.describe_key(KeyId=key_id)
     with pytest.raises(errors.NotFoundException):
         kms.describe_key(KeyId="alias/doomed")
-    assert kms.list_aliases()["Aliases"] == []
+    assert _ours(kms) == []
     with pytest.raises(errors.InvalidCiphertextException):
         kms.decrypt(CiphertextBlob=blob)
     assert key_id not in [k["KeyId"] for k in kms.list_keys()["Keys"]]

@@ -25,7 +25,8 @@ def _kms_records(lab, account="111122223333"):
 
 
 def test_sse_kms_default_creates_aws_managed_key_on_first_use(lab, kms, s3):
-    assert kms.list_aliases()["Aliases"] == []
+    predefined = {a["AliasName"]: a for a in kms.list_aliases()["Aliases"]}
+    assert "TargetKeyId" not in predefined["alias/aws/s3"]  # predefined, no key yet (as AWS)
     out = s3.put_object(Bucket="reports", Key="q1.csv", Body=b"a,b\n1,2\n",
                         ServerSideEncryption="aws:kms")
     assert out["ServerSideEncryption"] == "aws:kms" and out["BucketKeyEnabled"] is False
@@ -35,7 +36,8 @@ def test_sse_kms_default_creates_aws_managed_key_on_first_use(lab, kms, s3):
     body = s3.get_object(Bucket="reports", Key="q1.csv")
     assert body["Body"].read() == b"a,b\n1,2\n" and body["SSEKMSKeyId"] == md["Arn"]
     s3.put_object(Bucket="reports", Key="q2.csv", Body=b"x", ServerSideEncryption="aws:kms")
-    assert len(kms.list_aliases()["Aliases"]) == 1  # created once
+    s3_aliases = [a for a in kms.list_aliases()["Aliases"] if a["AliasName"] == "alias/aws/s3"]
+    assert len(s3_aliases) == 1 and s3_aliases[0]["TargetKeyId"] == md["KeyId"]  # created once
 
 
 def test_aws_managed_key_cannot_be_changed(lab, kms, s3):

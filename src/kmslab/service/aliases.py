@@ -99,13 +99,32 @@ def delete_alias(call: Call, params: dict) -> dict:
     return {}
 
 
+#: Aliases AWS predefines in every account and Region for its services' AWS managed keys.
+#: Until a service creates its key, ListAliases lists them without a TargetKeyId.
+PREDEFINED_ALIASES = (
+    "alias/aws/acm", "alias/aws/dynamodb", "alias/aws/ebs", "alias/aws/elasticfilesystem",
+    "alias/aws/es", "alias/aws/glue", "alias/aws/kinesisvideo", "alias/aws/lambda",
+    "alias/aws/rds", "alias/aws/redshift", "alias/aws/s3", "alias/aws/secretsmanager",
+    "alias/aws/ssm", "alias/aws/xray",
+)
+
+
 @operation("ListAliases", key_param=None, iam_only=True, read_only=True)
 def list_aliases(call: Call, params: dict) -> dict:
-    """ListAliases: the account's aliases in this Region, or one key's (paged)."""
+    """ListAliases: the account's aliases in this Region, or one key's (paged).
+
+    As in AWS, the unfiltered list also holds the predefined ``alias/aws/...``
+    aliases that no AWS managed key stands behind yet (no TargetKeyId).
+    """
     svc = call.service
-    aliases = sorted(svc.aliases.values(), key=lambda a: a.name)
     key_identifier = params.get("KeyId")
     if key_identifier is not None:
         key = svc.resolve(key_identifier, cross_account=False)
-        aliases = [a for a in aliases if a.target_key_id == key.key_id]
-    return paginate([a.entry() for a in aliases], params, "Aliases")
+        entries = [a.entry() for a in sorted(svc.aliases.values(), key=lambda a: a.name)
+                   if a.target_key_id == key.key_id]
+        return paginate(entries, params, "Aliases")
+    entries = {a.name: a.entry() for a in svc.aliases.values()}
+    for name in PREDEFINED_ALIASES:
+        entries.setdefault(name, {"AliasName": name,
+                                  "AliasArn": arns.alias_arn(svc.region, svc.account, name)})
+    return paginate([entries[name] for name in sorted(entries)], params, "Aliases")
