@@ -36,7 +36,7 @@ class Call:
     """One request in flight: what handlers see (service, caller, key, time)."""
 
     __slots__ = ("service", "request", "op", "key", "now", "caller", "extra_keys",
-                 "audit_extra", "conditions", "material_id")
+                 "audit_extra", "material_id")
 
     def __init__(self, service: "KMSService", request: Request, op: Operation):
         self.service = service
@@ -47,7 +47,6 @@ class Call:
         self.caller: Principal = request.caller
         self.extra_keys: list[Key] = []  # other keys the call touched (ReEncrypt destination)
         self.audit_extra: dict[str, Any] = {}  # additionalEventData, responseElements extras
-        self.conditions: dict[str, Any] = {}  # request condition keys for policies
         self.material_id: str | None = None  # KeyMaterialId used, when the response has none
 
     @property
@@ -155,9 +154,6 @@ class KMSService:
 
     def key_count(self) -> int:
         return sum(1 for k in self.keys.values() if k.manager == "CUSTOMER")
-
-    def aliases_of(self, key: Key) -> list[str]:
-        return sorted(key.aliases)
 
 
 def paginate(items: list, params: dict, list_field: str, *, default_limit: int = 100) -> dict:
