@@ -8,6 +8,8 @@ import json
 import botocore.session
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
 
 import kmslab
 from kmslab import errors
@@ -132,6 +134,70 @@ def test_reencrypt_names_source_then_destination_and_both_keys_count_as_used(lab
         usage = kms.get_key_last_usage(KeyId=md["KeyId"])["KeyLastUsage"]
         assert usage["Operation"] == "ReEncrypt" and usage["CloudTrailEventId"] == rec["eventID"]
         assert usage["KmsRequestId"] == rec["requestID"]
+
+
+def test_calls_alike_still_log_what_differs(lab, kms):
+    """Repeated calls share their encoding; the caller, context, material and error never leak
+    from one record into another."""
+    key = kms.create_key()["KeyMetadata"]
+    context = {"Project": "Alpha"}
+    kms.encrypt(KeyId=key["KeyId"], Plaintext=SECRET, EncryptionContext=context)
+    context["Project"] = "Beta"  # the caller reuses its dict
+    kms.encrypt(KeyId=key["KeyId"], Plaintext=SECRET, EncryptionContext=context)
+    first, second = lab.audit.records()[-2:]
+    assert first["requestParameters"]["encryptionContext"] == {"Project": "Alpha"}
+    assert second["requestParameters"]["encryptionContext"] == {"Project": "Beta"}
+
+    kms.rotate_key_on_demand(KeyId=key["KeyId"])
+    kms.encrypt(KeyId=key["KeyId"], Plaintext=SECRET, EncryptionContext={"Project": "Alpha"})
+    rotated = _last(lab)
+    new_material = kms.describe_key(KeyId=key["KeyId"])["KeyMetadata"]["CurrentKeyMaterialId"]
+    assert rotated["additionalEventData"] == {"keyMaterialId": new_material}
+    assert first["additionalEventData"] == {"keyMaterialId": key["CurrentKeyMaterialId"]}
+    assert rotated["requestParameters"] == first["requestParameters"]
+
+    lab.add_user("bob", {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "kms:*", "Resource": "*"}]})
+    lab.client(as_="bob").encrypt(KeyId=key["KeyId"], Plaintext=SECRET,
+                                  EncryptionContext={"Project": "Alpha"})
+    assert _last(lab)["userIdentity"]["userName"] == "bob"
+    assert rotated["userIdentity"]["arn"] == lab.admin().arn
+
+    for missing in ("1234abcd-12ab-34cd-56ef-1234567890ab", "1234abcd-12ab-34cd-56ef-1234567890ac"):
+        with pytest.raises(errors.NotFoundException):
+            kms.encrypt(KeyId=missing, Plaintext=SECRET)
+        assert missing in _last(lab)["errorMessage"]
+    request_ids = [r["requestID"] for r in lab.audit.filter(event_type="AwsApiCall")]
+    assert len(request_ids) == len(set(request_ids))
+
+
+def test_reencrypt_logs_the_destination_material_of_each_call(lab, kms):
+    src = kms.create_key()["KeyMetadata"]
+    dst = kms.create_key()["KeyMetadata"]
+    blob = kms.encrypt(KeyId=src["KeyId"], Plaintext=SECRET)["CiphertextBlob"]
+    kms.re_encrypt(CiphertextBlob=blob, DestinationKeyId=dst["KeyId"])
+    before = _last(lab)["additionalEventData"]
+    kms.rotate_key_on_demand(KeyId=dst["KeyId"])
+    kms.re_encrypt(CiphertextBlob=blob, DestinationKeyId=dst["KeyId"])
+    after = _last(lab)["additionalEventData"]
+    rotated = kms.describe_key(KeyId=dst["KeyId"])["KeyMetadata"]["CurrentKeyMaterialId"]
+    assert before["destinationKeyMaterialId"] == dst["CurrentKeyMaterialId"] != rotated
+    assert after == {"destinationKeyMaterialId": rotated,
+                     "sourceKeyMaterialId": src["CurrentKeyMaterialId"]}
+
+
+def test_last_usage_is_the_newest_call_even_when_an_older_one_looked_the_same(lab, kms):
+    key = kms.create_key()["KeyMetadata"]["KeyId"]
+    blob = kms.encrypt(KeyId=key, Plaintext=SECRET, EncryptionContext=CONTEXT)["CiphertextBlob"]
+    lab.clock.advance(hours=1)
+    kms.decrypt(CiphertextBlob=blob, EncryptionContext=CONTEXT)
+    assert kms.get_key_last_usage(KeyId=key)["KeyLastUsage"]["Operation"] == "Decrypt"
+    lab.clock.advance(hours=1)
+    kms.encrypt(KeyId=key, Plaintext=SECRET, EncryptionContext=CONTEXT)
+    rec = _last(lab)
+    usage = kms.get_key_last_usage(KeyId=key)["KeyLastUsage"]
+    assert (usage["Operation"], usage["CloudTrailEventId"], usage["Timestamp"]) == \
+        ("Encrypt", rec["eventID"], lab.clock.now())
 
 
 def test_service_events_have_no_caller(lab, kms):
@@ -267,3 +333,67 @@ def test_get_key_last_usage_shapes_follow_botocore(lab, kms):
                      "CloudTrailEventId": rec["eventID"], "KmsRequestId": rec["requestID"]}
     with pytest.raises(errors.NotFoundException):
         kms.get_key_last_usage(KeyId="1234abcd-12ab-34cd-56ef-1234567890ab")
+
+
+class _Forgetful(dict):
+    """A cache that never keeps anything: every call is encoded from scratch."""
+
+    def __setitem__(self, key, value):
+        pass
+
+
+_steps = st.lists(st.tuples(
+    st.sampled_from(["encrypt", "decrypt", "re_encrypt", "generate_data_key", "rotate", "tick",
+                     "missing_key", "bob"]),
+    st.sampled_from(["a", "b"]), st.sampled_from(["Alpha", "Beta", None])), max_size=25)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_steps)
+@example([("encrypt", "a", "Alpha"), ("re_encrypt", "a", "Alpha"), ("rotate", "b", "Alpha"),
+          ("re_encrypt", "a", "Alpha"), ("bob", "a", None), ("encrypt", "a", None)])
+def test_sharing_the_encoding_of_alike_calls_changes_no_record(steps):
+    """The same calls, recorded with and without the cache of alike calls, give equal trails."""
+    trails = []
+    for cache in (dict, _Forgetful):
+        lab = kmslab.Lab(seed=5)
+        lab.audit._call_shapes = cache()
+        kms = lab.client()
+        lab.add_user("bob", {"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": "kms:*", "Resource": "*"}]})
+        clients = {"admin": kms, "bob": lab.client(as_="bob")}
+        keys = {name: kms.create_key()["KeyMetadata"]["KeyId"] for name in ("a", "b")}
+        context = {"Project": "Alpha"}  # one dict, changed between calls as callers do
+        blobs = {}
+        who = "admin"
+        for action, key, project in steps:
+            client = clients[who]
+            if project is None:
+                context.clear()
+            else:
+                context["Project"] = project
+            try:
+                if action == "encrypt":
+                    blobs[key] = client.encrypt(KeyId=keys[key], Plaintext=SECRET,
+                                                EncryptionContext=context)["CiphertextBlob"]
+                elif action == "decrypt" and key in blobs:
+                    client.decrypt(CiphertextBlob=blobs[key], EncryptionContext=context)
+                elif action == "re_encrypt" and key in blobs:
+                    client.re_encrypt(CiphertextBlob=blobs[key], SourceEncryptionContext=context,
+                                      DestinationKeyId=keys["b" if key == "a" else "a"])
+                elif action == "generate_data_key":
+                    client.generate_data_key(KeyId=keys[key], KeySpec="AES_256",
+                                             EncryptionContext=context)
+                elif action == "rotate":
+                    client.rotate_key_on_demand(KeyId=keys[key])
+                elif action == "tick":
+                    lab.clock.advance(minutes=5)
+                elif action == "missing_key":
+                    client.encrypt(KeyId="alias/" + key, Plaintext=SECRET)
+                elif action == "bob":
+                    who = "bob" if who == "admin" else "admin"
+            except errors.KMSError:
+                pass
+        trails.append((lab.audit.records(), {k: lab.audit.last_use(lab.key_arn(k))
+                                             for k in keys.values()}))
+    assert trails[0] == trails[1]

@@ -154,3 +154,23 @@ def test_bound_methods_of_kmslab_objects_survive(lab):
     lab.clock.schedule(lab.clock.now(), svc.keys[key].metadata, label="harmless")
     back = kmslab.Lab.from_bytes(lab.to_bytes(PASS), PASS)
     back.clock.advance(seconds=1)
+
+
+def test_a_lab_saved_by_kmslab_0_1_0_loads_with_its_trail():
+    """tests/data/lab-0.1.0.kmslab was written by kmslab 0.1.0 (one audit column per field)."""
+    data = os.path.join(os.path.dirname(__file__), "data")
+    with open(os.path.join(data, "lab-0.1.0.json")) as f:
+        expected = json.load(f)
+    lab = kmslab.Lab.load(os.path.join(data, "lab-0.1.0.kmslab"), passphrase="correct horse")
+    assert lab.audit.records() == expected["records"]
+    kms = lab.client()
+    usage = kms.get_key_last_usage(KeyId=expected["key_id"])["KeyLastUsage"]
+    assert usage["CloudTrailEventId"] == expected["last_usage"]
+    # the loaded lab keeps recording, request ids continue, and last usage moves on
+    blob = kms.encrypt(KeyId="alias/app", Plaintext=b"x", EncryptionContext={"Project": "Alpha"})
+    rec = lab.audit.records()[-1]
+    assert rec["eventName"] == "Encrypt" and rec["requestID"] == blob["ResponseMetadata"]["RequestId"]
+    assert rec["requestID"] not in {r.get("requestID") for r in expected["records"]}
+    usage = kms.get_key_last_usage(KeyId=expected["key_id"])["KeyLastUsage"]
+    assert usage["CloudTrailEventId"] == rec["eventID"]
+    assert len(lab.audit.filter(event_name="Decrypt", success=False)) == 1

@@ -97,9 +97,14 @@ class IdSource:
         self._rng = random.Random(seed) if seed is not None else random.SystemRandom()
         self._lock = threading.Lock()
         self._request_base = self._rng.getrandbits(128)
-        self._request_seq = 0
         self._request_prefix: str | None = None
+        self.request_seq = 0  # the counter of the last request id made (see request_id_at)
         self.last_request_id: str | None = None
+
+    def __setstate__(self, state: dict) -> None:
+        if "_request_seq" in state:  # a lab saved by kmslab 0.1.0
+            state["request_seq"] = state.pop("_request_seq")
+        self.__dict__.update(state)
 
     def _bits(self, n: int) -> int:
         with self._lock:
@@ -139,14 +144,9 @@ class IdSource:
         Called with the lab's lock held (the request pipeline holds it), so the
         counter needs no lock of its own.
         """
-        self._request_seq += 1
-        self.last_request_id = rid = self.request_id_at(self._request_seq)
+        self.request_seq += 1
+        self.last_request_id = rid = self.request_id_at(self.request_seq)
         return rid
-
-    @property
-    def last_request_seq(self) -> int:
-        """The counter of the last request id made (``request_id_at`` rebuilds it)."""
-        return self._request_seq
 
     def request_id_at(self, seq: int) -> str:
         """The request id this lab made as its ``seq``-th."""
@@ -159,4 +159,4 @@ class IdSource:
     def state(self) -> dict:
         return {"rng": self._rng.getstate() if isinstance(self._rng, random.Random) and
                 not isinstance(self._rng, random.SystemRandom) else None,
-                "request_base": self._request_base, "request_seq": self._request_seq}
+                "request_base": self._request_base, "request_seq": self.request_seq}

@@ -42,6 +42,7 @@ UTC = timezone.utc
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 _NONE = -1  # the code of an absent value (no key, no error, null requestParameters)
+_ALIKE_CACHE_SIZE = 1 << 16  # calls remembered for sharing their shape with later calls alike
 
 #: API error code -> the errorCode CloudTrail writes (KMS logs denials as AccessDenied)
 TRAIL_ERROR_CODES = {"AccessDeniedException": "AccessDenied"}
@@ -121,9 +122,44 @@ def _freeze(value):
     return value
 
 
-def _flat_map(value: dict) -> tuple:
-    """A hashable key for a map of strings (an encryption context)."""
-    return tuple(value.items())
+#: where a call's logged request members start in the tuple :func:`_alike_function` makes
+_PARAMS_AT = 9
+
+
+def _alike_function(operation: str, event: int, members: tuple[str, ...], shape
+                    ) -> Callable[[Any, Any, Any], tuple]:
+    """``alike(call, request, outcome)``: what makes calls of ``operation`` alike, hashable.
+
+    The event, the caller and where it called from, the keys, the outcome (key
+    material or error), then from ``_PARAMS_AT`` on the logged request members:
+    maps (an encryption context) as tuples of their items, lists of strings as
+    tuples, anything nested :func:`_freeze`. Generated per operation as one
+    expression, since it runs on every call; it raises TypeError or
+    AttributeError on values of the wrong type (a request that failed validation).
+    """
+    parts = []
+    for i, name in enumerate(members):
+        member = shape.members[name] if shape is not None else None
+        kind = member.type_name if member is not None else None
+        get = f"p.get({name!r})"
+        if kind == "map" and member.value.type_name not in ("structure", "map", "list"):
+            parts.append(f"(None if (v{i} := {get}) is None else tuple(v{i}.items()))")
+        elif kind == "list" and member.member.type_name not in ("structure", "map", "list"):
+            parts.append(f"(None if (v{i} := {get}) is None else tuple(v{i}))")
+        elif kind is None or kind in ("list", "map", "structure"):
+            parts.append(f"_freeze({get})")
+        else:
+            parts.append(get)
+    source = "\n    ".join([
+        "def alike(call, request, outcome):",
+        "p, key, extra = request.params, call.key, call.extra_keys",
+        f"return ({event}, id(call.caller), call.service, request.source_ip, request.user_agent,",
+        "        request.via_service, None if key is None else key.arn,",
+        "        tuple([k.arn for k in extra]) if extra else None, outcome,",
+        f"        {''.join(part + ', ' for part in parts)})"]) + "\n"
+    env = {"_freeze": _freeze}
+    exec(compile(source, f"<kmslab audit alike {operation}>", "exec"), env)
+    return env["alike"]
 
 
 def _read_only(value):
@@ -285,6 +321,20 @@ class LastUse(NamedTuple):
     request_id: str | None
 
 
+class Shape(NamedTuple):
+    """What a row shares with every call alike: codes into the pools (-1: absent).
+
+    Rows hold one shape code; a million Encrypt calls of one application with
+    a handful of encryption contexts are a handful of shapes.
+    """
+    event: int
+    origin: int
+    resources: int
+    params: int
+    additional: int
+    error: int
+
+
 def _principal_name(principal) -> str:
     kind = principal.type
     if kind == "Root":
@@ -302,10 +352,10 @@ def _resources(arns: tuple[str, ...]) -> Resources:
 
 
 class _OpInfo(NamedTuple):
+    name: str
     event: int
     logged: frozenset
-    members: tuple            # logged members, in model order
-    nested: tuple             # (index in members, how to make it hashable) for maps, lists...
+    alike: Callable[[Any, Any, Any], tuple]  # see _alike_function
     shape: Any
     tracked: bool
     defaults: dict
@@ -431,27 +481,25 @@ class AuditTable(NamedTuple):
     """A trail as dictionary-encoded columns: per-row codes plus the pools they index.
 
     ``rows`` selects rows of the full columns (a range for the whole trail).
-    Code -1 means absent. Pools: ``events`` (EventKind), ``origins`` (Origin),
-    ``resources`` (Resources), ``params`` (FrozenDict requestParameters),
-    ``additional`` (FrozenDict additionalEventData / serviceEventDetails),
-    ``errors`` ((errorCode, errorMessage)).
+    Each row holds a time and a ``shape`` code; ``shapes`` (:class:`Shape`)
+    hold codes into the pools: ``events`` (EventKind), ``origins`` (Origin),
+    ``resources_pool`` (Resources), ``params_pool`` (FrozenDict
+    requestParameters), ``additional_pool`` (FrozenDict additionalEventData /
+    serviceEventDetails), ``errors`` ((errorCode, errorMessage)). Code -1
+    means absent.
     """
 
     rows: range | list[int]
     time_us: array          # microseconds since 1970-01-01 UTC
-    event: array
-    origin: array
-    resources: array
-    params: array
-    additional: array
-    error: array
+    shape: array            # per row: its index in ``shapes``
+    shapes: list
     events: list
     origins: list
     resources_pool: list
     params_pool: list
     additional_pool: list
     errors: list
-    responses: list         # responseElements per row (None for most)
+    responses: dict         # row -> responseElements, for the rows that have them
     sorted: bool            # rows are in time order
     event_id: Callable[[int], str]
     request_id: Callable[[int], str | None]
@@ -460,42 +508,14 @@ class AuditTable(NamedTuple):
 # ----------------------------------------------------------------- the trail
 
 class _RequestIds:
-    """The requestID column, compactly: the lab's own ids as their counter, others as text.
+    """The requestID column of labs saved by kmslab 0.1.0 (read when loading one)."""
 
-    A request id the lab just made (``IdSource.request_id``) is stored as its
-    counter in an integer array and rebuilt on reading, so recording a call
-    keeps no string alive (a million records, a million fewer objects).
-    """
-
-    __slots__ = ("_ids", "_seq", "_other")
-
-    def __init__(self, ids):
-        self._ids = ids
-        self._seq = array("q")
-        self._other: dict[int, str | None] = {}
-
-    def append(self, request_id: str | None) -> None:
-        ids = self._ids
-        if request_id is not None and ids is not None and request_id is ids.last_request_id:
-            self._seq.append(ids.last_request_seq)
-        else:
-            self._other[len(self._seq)] = request_id
-            self._seq.append(-1)
-
-    def __getitem__(self, row: int) -> str | None:
-        seq = self._seq[row]
-        return self._other.get(row) if seq < 0 else self._ids.request_id_at(seq)
-
-    def __len__(self) -> int:
-        return len(self._seq)
-
-    def __getstate__(self):  # plain data for lab snapshots
-        return (self._ids, self._seq.tobytes(), self._other)
+    __slots__ = ("seq", "other")
 
     def __setstate__(self, state) -> None:
-        self._ids, raw, self._other = state
-        self._seq = array("q")
-        self._seq.frombytes(raw)
+        _ids, raw, self.other = state
+        self.seq = array("q")
+        self.seq.frombytes(raw)
 
 
 class AuditLog(_Trail):
@@ -509,20 +529,19 @@ class AuditLog(_Trail):
         self.tracking_start: datetime | None = clock.now() if clock is not None else None
         #: ``fn(key_identifier) -> key ARN`` for filters by alias (the lab sets it)
         self.key_resolver: Callable[[str], str] | None = None
-        # one entry per row
+        # one entry per row (the request ids last: a row is complete once its id is there)
         self._time = array("q")
-        self._event = array("i")
-        self._origin = array("i")
-        self._resources = array("i")
-        self._params = array("i")
-        self._additional = array("i")
-        self._error = array("i")
-        self._request_ids = _RequestIds(ids)
-        self._responses: list[FrozenDict | None] = []
+        self._shape = array("i")
+        # requestID: the lab's own ids as their counter (``IdSource.request_id_at``), so a
+        # million records keep no strings; -1 for the others, kept as given
+        self._request_seq = array("q")
+        self._other_request_ids: dict[int, str | None] = {}
+        self._responses: dict[int, FrozenDict] = {}  # responseElements of the rows that have them
         self._event_ids: list[str] | None = None   # imported trails keep their eventIDs
         self._overrides: dict[int, FrozenDict] = {}  # imported records kmslab would not render alike
         self._sorted = True
         # pools
+        self._shapes = _Pool()
         self._events = _Pool()
         self._origins = _Pool()
         self._resource_pool = _Pool()
@@ -530,18 +549,21 @@ class AuditLog(_Trail):
         self._additional_pool = _Pool()
         self._error_pool = _Pool()
         self._ops: dict[str, _OpInfo] = {}
-        self._callers: list = []
-        self._last_use: dict[str, int] = {}  # key ARN -> row of its last tracked use
+        self._callers: dict[int, Any] = {}  # the callers whose id() keys the two caches below
+        self._call_shapes: dict[tuple, int] = {}  # what makes calls alike -> their shape code
+        # GetKeyLastUsage: the last row of each shape; key ARN -> its tracked-use shapes
+        self._shape_last: list[int] = []
+        self._tracked_shapes: dict[str, list[int]] = {}
         self._last_now: datetime | None = None  # the last call's time and its microseconds
         self._last_us = 0
         base = ids.uuid4() if ids is not None else "00000000-0000-4000-8000-000000000000"
         self._event_prefix = base[:24]  # eventIDs: a per-trail prefix plus the row number
 
     def _rows(self):
-        return range(len(self._time))
+        return range(len(self._request_seq))
 
     def __len__(self) -> int:
-        return len(self._time)
+        return len(self._request_seq)
 
     def __getstate__(self) -> dict:
         """Plain data for lab snapshots: columns as bytes, no caches keyed by object ids."""
@@ -550,7 +572,8 @@ class AuditLog(_Trail):
             if isinstance(value, array):
                 state[name] = (value.typecode, value.tobytes())
         state["_ops"] = {}
-        state["_callers"] = []
+        state["_callers"] = {}
+        state["_call_shapes"] = {}
         state["_last_now"] = None
         origins = _Pool()
         origins.values = list(self._origins.values)
@@ -567,6 +590,24 @@ class AuditLog(_Trail):
                 column.frombytes(value[1])
                 state[name] = column
         self.__dict__.update(state)
+        if "_event" in state:
+            self._from_field_columns()
+
+    def _from_field_columns(self) -> None:
+        """Shapes from the one-column-per-field layout of labs saved by kmslab 0.1.0."""
+        fields = [self.__dict__.pop(name) for name in
+                  ("_event", "_origin", "_resources", "_params", "_additional", "_error")]
+        request_ids = self.__dict__.pop("_request_ids")
+        responses = self.__dict__.pop("_responses")
+        self.__dict__.pop("_last_use", None)
+        self._shapes, self._shape, self._shape_last = _Pool(), array("i"), []
+        self._tracked_shapes, self._call_shapes, self._callers = {}, {}, {}
+        for row, codes in enumerate(zip(*fields)):
+            code = self._shape_code(Shape(*codes))
+            self._shape.append(code)
+            self._shape_last[code] = row
+        self._request_seq, self._other_request_ids = request_ids.seq, request_ids.other
+        self._responses = {row: r for row, r in enumerate(responses) if r is not None}
 
     def __repr__(self) -> str:
         kind = "read-only " if self._read_only else ""
@@ -581,21 +622,12 @@ class AuditLog(_Trail):
         except Exception:
             shape = out_shape = None
         members = logged_members(name)
-        nested = []
-        for i, m in enumerate(members):
-            kind = shape.members[m] if shape is not None else None
-            if kind is not None and kind.type_name == "map":
-                nested.append((i, _flat_map))
-            elif kind is not None and kind.type_name == "list" and kind.member.type_name not in (
-                    "structure", "map", "list"):
-                nested.append((i, tuple))
-            elif kind is None or kind.type_name in ("list", "structure"):
-                nested.append((i, _freeze))
+        event = self._events.code((name, "AwsApiCall"),
+                                  lambda: EventKind(name, "AwsApiCall", bool(op.read_only)))
         info = _OpInfo(
-            event=self._events.code((name, "AwsApiCall"),
-                                    lambda: EventKind(name, "AwsApiCall", bool(op.read_only))),
-            logged=frozenset(members), members=members, nested=tuple(nested), shape=shape,
-            tracked=name in tracked_operations(), defaults=_DEFAULTED.get(name, {}),
+            name=name, event=event, logged=frozenset(members),
+            alike=_alike_function(name, event, members, shape),
+            shape=shape, tracked=name in tracked_operations(), defaults=_DEFAULTED.get(name, {}),
             key_id_as_arn=name in _KEY_ID_AS_ARN, response_members=RESPONSE_ELEMENTS.get(name),
             output_shape=out_shape)
         self._ops[name] = info
@@ -637,11 +669,98 @@ class AuditLog(_Trail):
         """Record one API call, success or failure (the pipeline's step 6).
 
         Called under the lab's lock, like everything that changes the lab.
+        Calls alike in all but time and request id (operation, caller and
+        origin, keys, logged parameters, key material or error) share a
+        :class:`Shape`, found with one lookup; a new one is encoded once.
         """
         if self._read_only:
             raise TypeError("an imported audit trail is read-only")
-        op = call.op
-        info = self._ops.get(op.name) or self._op_info(op)
+        info = self._ops.get(call.op.name) or self._op_info(call.op)
+        request = call.request
+        if error is None:
+            outcome = call.material_id or (response.get("KeyMaterialId") if response else None)
+            if outcome is None and response and "DestinationKeyMaterialId" in response:
+                outcome = (response["DestinationKeyMaterialId"], response.get("SourceKeyMaterialId"))
+            resp = self._response_elements(call, info, response) \
+                if info.response_members is not None or call.audit_extra else None
+        else:
+            outcome = self._error_code(error)  # an int: never a key material id (a str or None)
+            resp = None
+        try:
+            alike = info.alike(call, request, outcome)
+            shape = self._call_shapes.get(alike)
+        except (TypeError, AttributeError):  # a malformed request (wrong types): not shared
+            alike = shape = None
+        if shape is None:
+            values = alike[_PARAMS_AT:] if alike is not None else None
+            shape = self._shape_code(self._encode(call, info, response, error, values))
+            if alike is not None and not call.audit_extra:
+                if len(self._call_shapes) >= _ALIKE_CACHE_SIZE:  # a cache: starting over is safe
+                    self._call_shapes.clear()
+                self._call_shapes[alike] = shape
+
+        times = self._time
+        row = len(times)
+        now = call.now
+        if now is self._last_now:  # many calls share one tick of the virtual clock
+            us = self._last_us
+        else:
+            us = self._last_us = round(now.timestamp() * 1_000_000)
+            self._last_now = now
+            if row and us < times[-1]:
+                self._sorted = False
+        times.append(us)
+        self._shape.append(shape)
+        self._shape_last[shape] = row
+        if resp is not None:
+            self._responses[row] = resp
+        rid = request.request_id
+        ids = self._ids
+        if rid is ids.last_request_id and rid is not None:
+            self._request_seq.append(ids.request_seq)
+        else:
+            self._other_request_ids[row] = rid
+            self._request_seq.append(-1)
+
+    def _append(self, us: int, shape: Shape, request_id: str | None, response) -> None:
+        """Append one row (service events and imported records)."""
+        self._last_now = None  # the next call checks the time order again
+        times = self._time
+        if times and us < times[-1]:
+            self._sorted = False
+        row = len(times)
+        times.append(us)
+        code = self._shape_code(shape)
+        self._shape.append(code)
+        self._shape_last[code] = row
+        if response is not None:
+            self._responses[row] = response
+        self._other_request_ids[row] = request_id
+        self._request_seq.append(-1)
+
+    def _shape_code(self, shape: Shape) -> int:
+        code = self._shapes.index.get(shape)
+        if code is None:
+            code = self._shapes.add(shape, shape)
+            self._shape_last.append(-1)
+            kind = self._events.values[shape.event]
+            if shape.error == _NONE and shape.resources != _NONE and kind.type == "AwsApiCall" \
+                    and kind.name in tracked_operations():
+                for arn in self._resource_pool.values[shape.resources].arns:
+                    self._tracked_shapes.setdefault(arn, []).append(code)
+        return code
+
+    def _error_code(self, error) -> int:
+        ekey = (error.code, error.message)
+        ec = self._error_pool.index.get(ekey)
+        if ec is None:
+            ec = self._error_pool.add(ekey, (TRAIL_ERROR_CODES.get(error.code, error.code),
+                                             error.message))
+        return ec
+
+    def _encode(self, call, info: _OpInfo, response, error, values) -> Shape:
+        """The shape of a call: its event, origin, resources, requestParameters,
+        additionalEventData and error, each found in (or added to) its pool."""
         request = call.request
         service = call.service
         caller = call.caller
@@ -653,7 +772,7 @@ class AuditLog(_Trail):
         origin = self._origins.index.get(okey)
         if origin is None:
             origin = self._origins.add(okey, self._new_origin(caller, service, request))
-            self._callers.append(caller)  # keeps id(caller) from being reused by another object
+        self._callers[id(caller)] = caller  # keeps its id() from being reused by another object
 
         if key is None:
             res = _NONE
@@ -664,59 +783,18 @@ class AuditLog(_Trail):
                 arns = rkey if extra else (rkey,)
                 res = self._resource_pool.add(rkey, _resources(tuple(dict.fromkeys(arns))))
 
-        params = request.params
-        values = list(map(params.get, info.members))
-        try:
-            for i, hashable in info.nested:
-                if values[i] is not None:
-                    values[i] = hashable(values[i])
-            pkey = (op.name, key.arn if info.key_id_as_arn and key is not None else None, *values)
+        if values is None:
+            pc = self._param_pool.add(object(), self._new_params(info, request.params, key))
+        else:
+            pkey = (info.name, key.arn if info.key_id_as_arn and key is not None else None, values)
             pc = self._param_pool.index.get(pkey)
-        except (TypeError, AttributeError):  # a malformed request (wrong types): not shared
-            pkey, pc = object(), None
-        if pc is None:
-            pc = self._param_pool.add(pkey, self._new_params(info, params, key))
+            if pc is None:
+                pc = self._param_pool.add(pkey, self._new_params(info, request.params, key))
 
         if error is None:
-            ec = _NONE
-            mid = call.material_id or (response.get("KeyMaterialId") if response else None)
-            adc = self._additional_pool.index.get(mid) if mid is not None else None
-            if adc is None or call.audit_extra or key is None or key.custom_key_store_id:
-                adc = self._additional_code(call, response, key)
-            resp = self._response_elements(call, info, response) \
-                if info.response_members is not None or call.audit_extra else None
-        else:
-            ekey = (error.code, error.message)
-            ec = self._error_pool.index.get(ekey)
-            if ec is None:
-                ec = self._error_pool.add(ekey, (TRAIL_ERROR_CODES.get(error.code, error.code),
-                                                 error.message))
-            adc = _NONE
-            resp = None
-
-        now = call.now
-        if now is self._last_now:  # many calls share one tick of the virtual clock
-            us = self._last_us
-        else:
-            us = self._last_us = round(now.timestamp() * 1_000_000)
-            self._last_now = now
-        times = self._time
-        row = len(times)
-        if row and us < times[-1]:
-            self._sorted = False
-        times.append(us)
-        self._event.append(info.event)
-        self._origin.append(origin)
-        self._resources.append(res)
-        self._params.append(pc)
-        self._additional.append(adc)
-        self._error.append(ec)
-        self._request_ids.append(request.request_id)
-        self._responses.append(resp)  # the last column: a row is complete once it is here
-        if error is None and info.tracked and key is not None:
-            self._last_use[key.arn] = row
-            for k in extra:
-                self._last_use[k.arn] = row
+            return Shape(info.event, origin, res, pc, self._additional_code(call, response, key),
+                         _NONE)
+        return Shape(info.event, origin, res, pc, _NONE, self._error_code(error))
 
     def _additional_code(self, call, response: dict | None, key) -> int:
         explicit = call.audit_extra.get("additionalEventData")
@@ -764,17 +842,7 @@ class AuditLog(_Trail):
         adc = _NONE if not details else self._additional_pool.code(
             ("details", _freeze(details)), lambda: _read_only(details))
         us = (self._clock.now() - _EPOCH) // _MICROSECOND
-        if self._time and us < self._time[-1]:
-            self._sorted = False
-        self._time.append(us)
-        self._event.append(event)
-        self._origin.append(origin)
-        self._resources.append(res)
-        self._params.append(_NONE)
-        self._additional.append(adc)
-        self._error.append(_NONE)
-        self._request_ids.append(None)
-        self._responses.append(None)
+        self._append(us, Shape(event, origin, res, _NONE, adc, _NONE), None, None)
 
     # ------------------------------------------------------------ reading
     def event_id(self, row: int) -> str:
@@ -784,16 +852,18 @@ class AuditLog(_Trail):
         return f"{self._event_prefix}{row:012x}"
 
     def request_id(self, row: int) -> str | None:
-        return self._request_ids[row]
+        seq = self._request_seq[row]
+        return self._other_request_ids.get(row) if seq < 0 else self._ids.request_id_at(seq)
 
     def last_use(self, key_arn: str) -> LastUse | None:
         """The last successful tracked cryptographic operation on a key (GetKeyLastUsage)."""
-        row = self._last_use.get(key_arn)
-        if row is None:
+        row = max((self._shape_last[code] for code in self._tracked_shapes.get(key_arn, ())),
+                  default=-1)
+        if row < 0:
             return None
-        return LastUse(self._events.values[self._event[row]].name,
+        return LastUse(self._events.values[self._shapes.values[self._shape[row]].event].name,
                        _EPOCH + timedelta(microseconds=self._time[row]), self.event_id(row),
-                       self._request_ids[row])
+                       self.request_id(row))
 
     def record_at(self, row: int) -> dict:
         """One record in CloudTrail's JSON shape (a fresh dict)."""
@@ -801,8 +871,9 @@ class AuditLog(_Trail):
             original = self._overrides.get(row)
             if original is not None:
                 return _plain(original)
-        kind: EventKind = self._events.values[self._event[row]]
-        origin: Origin = self._origins.values[self._origin[row]]
+        shape: Shape = self._shapes.values[self._shape[row]]
+        kind: EventKind = self._events.values[shape.event]
+        origin: Origin = self._origins.values[shape.origin]
         api_call = kind.type == "AwsApiCall"
         rec: dict[str, Any] = {
             "eventVersion": EVENT_VERSION,
@@ -814,22 +885,22 @@ class AuditLog(_Trail):
             "sourceIPAddress": origin.source_ip,
             "userAgent": origin.user_agent,
         }
-        ec = self._error[row]
+        ec = shape.error
         if ec != _NONE:
             rec["errorCode"], rec["errorMessage"] = self._error_pool.values[ec]
-        pc = self._params[row]
+        pc = shape.params
         params = self._param_pool.values[pc] if pc != _NONE else None
         rec["requestParameters"] = _plain(params) if params else None  # no members: null
-        resp = self._responses[row]
+        resp = self._responses.get(row)
         rec["responseElements"] = _plain(resp) if resp is not None else None
-        ac = self._additional[row]
+        ac = shape.additional
         if api_call and ac != _NONE:
             rec["additionalEventData"] = _plain(self._additional_pool.values[ac])
         if api_call:
-            rec["requestID"] = self._request_ids[row]
+            rec["requestID"] = self.request_id(row)
         rec["eventID"] = self.event_id(row)
         rec["readOnly"] = kind.read_only
-        rc = self._resources[row]
+        rc = shape.resources
         if rc != _NONE:
             rec["resources"] = _plain(self._resource_pool.values[rc].rendered)
         rec["eventType"] = kind.type
@@ -843,18 +914,18 @@ class AuditLog(_Trail):
         return rec
 
     def _table(self, rows) -> AuditTable:
-        n = len(self._responses)  # rows complete in every column (records may keep coming)
+        n = len(self._request_seq)  # rows complete in every column (records may keep coming)
 
         def copy(col: array) -> array:
             return array(col.typecode, memoryview(col)[:n])
         return AuditTable(
             rows if not isinstance(rows, range) or rows.stop <= n else range(n),
-            copy(self._time), copy(self._event), copy(self._origin), copy(self._resources),
-            copy(self._params), copy(self._additional), copy(self._error),
+            copy(self._time), copy(self._shape), list(self._shapes.values),
             list(self._events.values), list(self._origins.values),
             list(self._resource_pool.values), list(self._param_pool.values),
             list(self._additional_pool.values), list(self._error_pool.values),
-            self._responses[:n], self._sorted, self.event_id, self.request_id)
+            {r: v for r, v in list(self._responses.items()) if r < n}, self._sorted,
+            self.event_id, self.request_id)
 
     # ------------------------------------------------------------ filtering
     def _key_arns(self, key: str) -> set[str]:
@@ -891,33 +962,32 @@ class AuditLog(_Trail):
             lo = _as_us(start) if start is not None else None
             hi = _as_us(end) if end is not None else None
             rows = [i for i in rows if (lo is None or times[i] >= lo) and (hi is None or times[i] < hi)]
-        tests: list[tuple[array, set]] = []
+        tests: list[tuple[int, set]] = []  # (a field of Shape, the codes it may hold)
         if event_name is not None or event_type is not None:
             names = {event_name} if isinstance(event_name, str) else \
                 set(event_name) if event_name is not None else None
             codes = {c for c, e in enumerate(self._events.values)
                      if (names is None or e.name in names) and (event_type is None or e.type == event_type)}
-            tests.append((self._event, codes))
+            tests.append((Shape._fields.index("event"), codes))
         if key is not None:
             arns = self._key_arns(key)
-            tests.append((self._resources, {c for c, r in enumerate(self._resource_pool.values)
-                                            if arns.intersection(r.arns)}))
+            tests.append((Shape._fields.index("resources"),
+                          {c for c, r in enumerate(self._resource_pool.values)
+                           if arns.intersection(r.arns)}))
         if principal is not None:
-            tests.append((self._origin, self._principal_origins(principal)))
+            tests.append((Shape._fields.index("origin"), self._principal_origins(principal)))
         if error_code is not None:
             wanted = {error_code} if isinstance(error_code, str) else set(error_code)
-            tests.append((self._error, {c for c, (code, _) in enumerate(self._error_pool.values)
-                                        if code in wanted or _api_code(code) in wanted}))
-        out = list(rows) if not tests and success is None else None
-        if out is None:
-            errs = self._error
-            out = []
-            for i in rows:
-                if success is not None and (errs[i] == _NONE) != success:
-                    continue
-                if all(col[i] in codes for col, codes in tests):
-                    out.append(i)
-        return out
+            tests.append((Shape._fields.index("error"),
+                          {c for c, (code, _) in enumerate(self._error_pool.values)
+                           if code in wanted or _api_code(code) in wanted}))
+        if not tests and success is None:
+            return list(rows)
+        shapes = {c for c, shape in enumerate(self._shapes.values)
+                  if (success is None or (shape.error == _NONE) == success)
+                  and all(shape[field] in codes for field, codes in tests)}
+        column = self._shape
+        return [i for i in rows if column[i] in shapes]
 
     # ------------------------------------------------------------ import
     @classmethod
@@ -983,25 +1053,12 @@ class AuditLog(_Trail):
             ec = self._error_pool.code(ekey, lambda: ekey)
         else:
             ec = _NONE
-        us = _parse_time(rec["eventTime"])
-        if self._time and us < self._time[-1]:
-            self._sorted = False
-        self._time.append(us)
-        self._event.append(event)
-        self._origin.append(org)
-        self._resources.append(res)
-        self._params.append(pc)
-        self._additional.append(adc)
-        self._error.append(ec)
-        self._request_ids.append(rec.get("requestID"))
         resp = rec.get("responseElements")
-        self._responses.append(_read_only(resp) if resp is not None else None)
+        self._append(_parse_time(rec["eventTime"]), Shape(event, org, res, pc, adc, ec),
+                     rec.get("requestID"), _read_only(resp) if resp is not None else None)
         self._event_ids.append(rec.get("eventID"))
         if self.record_at(row) != rec:  # a field kmslab does not model: keep the record as given
             self._overrides[row] = _read_only(rec)
-        if ec == _NONE and api_call and res != _NONE and kind_key[0] in tracked_operations():
-            for arn in self._resource_pool.values[res].arns:
-                self._last_use[arn] = row
 
 
 def _api_code(trail_code: str) -> str:

@@ -336,8 +336,9 @@ def audit_frame(audit, *, request_id: bool = False, expand_context: bool = False
     def codes(col, dtype=np.int32) -> np.ndarray:
         return np.frombuffer(col, dtype=dtype)[pick] if len(col) else np.empty(0, dtype)
 
-    ev, org, res, par, add, err = (codes(c) for c in (t.event, t.origin, t.resources, t.params,
-                                                      t.additional, t.error))
+    shape_fields = np.array(t.shapes, dtype=np.int32).reshape(-1, 6)
+    shape = codes(t.shape)
+    ev, org, res, par, add, err = (shape_fields[:, i][shape] for i in range(6))
     empty = FrozenDict()
     params = t.params_pool
     origins = t.origins
@@ -371,9 +372,15 @@ def audit_frame(audit, *, request_id: bool = False, expand_context: bool = False
         "encryptionContext": _decode(par, [_context(p, empty) for p in params], missing=empty),
         "requestParameters": _decode(par, [p or empty for p in params], missing=empty),
     }
-    responses = t.responses
-    columns["responseElements"] = (responses[pick] if whole else [responses[i] for i in pick])
     row_ids = rows if whole else pick.tolist()
+    responses = t.responses
+    if whole:
+        column = [None] * len(rows)
+        for row, value in responses.items():
+            column[row] = value
+    else:
+        column = [responses.get(i) for i in row_ids]
+    columns["responseElements"] = column
     columns["eventID"] = [t.event_id(i) for i in row_ids]
     if request_id:
         columns["requestID"] = [t.request_id(i) for i in row_ids]
