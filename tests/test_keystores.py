@@ -159,6 +159,14 @@ def test_key_in_cloudhsm_store_uses_cluster_material(lab, kms, cluster, connecte
         kms.decrypt(CiphertextBlob=blob, EncryptionContext={"a": "b"})
 
 
+def test_cryptographic_records_name_the_key_store(lab, kms, connected_store):
+    key_id = kms.create_key(Origin="AWS_CLOUDHSM", CustomKeyStoreId=connected_store)["KeyMetadata"]["KeyId"]
+    kms.encrypt(KeyId=key_id, Plaintext=b"x")
+    assert lab.audit.records()[-1]["additionalEventData"]["customKeyStoreId"] == connected_store
+    kms.describe_key(KeyId=key_id)  # not a cryptographic operation: no additionalEventData
+    assert "additionalEventData" not in lab.audit.records()[-1]
+
+
 def test_key_unavailable_when_cluster_has_no_active_hsm(lab, kms, cluster, connected_store):
     key_id = kms.create_key(Origin="AWS_CLOUDHSM", CustomKeyStoreId=connected_store)["KeyMetadata"]["KeyId"]
     cluster.delete_hsm()

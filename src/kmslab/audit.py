@@ -1,19 +1,25 @@
 """The audit trail: one immutable CloudTrail-shaped record per request, stored as columns.
 
 Every request, success or failure, and every action the service takes by
-itself (rotation, deletion, expiry), is recorded. Records are kept column by
-column and dictionary-encoded, as columnar formats do: each distinct
-requestParameters, principal, key, error... is stored once in a pool and the
-rows hold small integer codes. Appending a record is a handful of dict
-lookups and array appends; a DataFrame of a million records is built from the
-codes without touching the rows one by one; CloudTrail JSON is rendered on
-demand (:meth:`AuditLog.record_at`).
+itself (rotation, deletion, expiry), is recorded. Records are kept as columns
+and dictionary-encoded, as columnar formats do: each distinct
+requestParameters, principal, key, error... is stored once in a pool, and
+each distinct combination of them (a :class:`Shape`: what a million Encrypt
+calls of one application mostly share) once more. A row holds a shape code;
+eventTime and requestID are runs (the virtual clock ticks far less often than
+calls are made, and request ids count up with the rows). Recording a call is
+one lookup of what makes it alike to earlier calls and one array append; a
+DataFrame of a million records is built from the codes without touching the
+rows one by one; CloudTrail JSON is rendered on demand
+(:meth:`AuditLog.record_at`).
 
 What CloudTrail logs, kmslab logs: request members that are not blobs or
 sensitive (never plaintext, ciphertext or key material), the key ARN in
 ``resources``, ``responseElements`` only where CloudTrail has them (CreateKey's
-``keyMetadata``...), ``additionalEventData.keyMaterialId`` for symmetric
-cryptographic operations, ``errorCode``/``errorMessage`` on failures.
+``keyMetadata``, ImportKeyMaterial's ``keyId`` and ``keyMaterialId``...),
+``additionalEventData`` for cryptographic operations (the ``keyMaterialId`` of
+symmetric ones, the custom key store of a key in one), ``errorCode`` and
+``errorMessage`` on failures.
 
     >>> lab.audit.filter(event_name="Decrypt", key="alias/app").frame()
     >>> lab.audit.to_cloudtrail("trail.json")
@@ -28,7 +34,7 @@ import gzip
 import json
 import os
 from array import array
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Iterable, Iterator, NamedTuple
 
@@ -54,6 +60,8 @@ RESPONSE_ELEMENTS = {
     "CancelKeyDeletion": ("KeyId",),
     "CreateGrant": ("GrantId",),
     "RotateKeyOnDemand": ("KeyId",),
+    "ImportKeyMaterial": ("KeyId", "KeyMaterialId"),
+    "DeleteImportedKeyMaterial": ("KeyId", "KeyMaterialId"),
     "ReplicateKey": ("ReplicaKeyMetadata",),
 }
 
@@ -490,7 +498,8 @@ class AuditTable(NamedTuple):
     """
 
     rows: range | list[int]
-    time_us: array          # microseconds since 1970-01-01 UTC
+    time_starts: array      # eventTime as runs: from row time_starts[i] on, time_values[i]
+    time_values: array      # (microseconds since 1970-01-01 UTC)
     shape: array            # per row: its index in ``shapes``
     shapes: list
     events: list
@@ -521,20 +530,25 @@ class _RequestIds:
 class AuditLog(_Trail):
     """CloudTrail for the lab: ``len(lab.audit)``, ``lab.audit.records()``, ``.frame()``, ``.filter()``."""
 
-    def __init__(self, ids=None, clock=None, *, read_only: bool = False):
+    _read_only = False
+
+    def __init__(self, ids=None, clock=None):
         self._log = self
         self._ids = ids
         self._clock = clock
-        self._read_only = read_only
         self.tracking_start: datetime | None = clock.now() if clock is not None else None
         #: ``fn(key_identifier) -> key ARN`` for filters by alias (the lab sets it)
         self.key_resolver: Callable[[str], str] | None = None
-        # one entry per row (the request ids last: a row is complete once its id is there)
-        self._time = array("q")
+        # one shape code per row (appended last: a row is complete once its shape is there)
         self._shape = array("i")
-        # requestID: the lab's own ids as their counter (``IdSource.request_id_at``), so a
-        # million records keep no strings; -1 for the others, kept as given
-        self._request_seq = array("q")
+        # eventTime as runs: from row _time_starts[i] on, _time_values[i] microseconds (the
+        # virtual clock ticks far less often than calls are made)
+        self._time_starts, self._time_values = array("q"), array("q")
+        # requestID as runs of the lab's request counter (``IdSource.request_id_at``): from
+        # row _seq_starts[i] on, a row's counter is the row plus _seq_offsets[i], so a million
+        # records keep no strings; rows with any other id (or none) are in _other_request_ids
+        self._seq_starts, self._seq_offsets = array("q"), array("q")
+        self._seq_offset: int | None = None
         self._other_request_ids: dict[int, str | None] = {}
         self._responses: dict[int, FrozenDict] = {}  # responseElements of the rows that have them
         self._event_ids: list[str] | None = None   # imported trails keep their eventIDs
@@ -551,19 +565,20 @@ class AuditLog(_Trail):
         self._ops: dict[str, _OpInfo] = {}
         self._callers: dict[int, Any] = {}  # the callers whose id() keys the two caches below
         self._call_shapes: dict[tuple, int] = {}  # what makes calls alike -> their shape code
-        # GetKeyLastUsage: the last row of each shape; key ARN -> its tracked-use shapes
-        self._shape_last: list[int] = []
-        self._tracked_shapes: dict[str, list[int]] = {}
-        self._last_now: datetime | None = None  # the last call's time and its microseconds
-        self._last_us = 0
+        self._last_alike: tuple | None = None
+        self._last_shape = _NONE
+        # GetKeyLastUsage: key ARN -> the shapes of its tracked uses; (rows looked at, last row)
+        self._tracked_shapes: dict[str, set[int]] = {}
+        self._last_use: dict[str, tuple[int, int]] = {}
+        self._last_now: datetime | None = None  # the time of the last call recorded
         base = ids.uuid4() if ids is not None else "00000000-0000-4000-8000-000000000000"
         self._event_prefix = base[:24]  # eventIDs: a per-trail prefix plus the row number
 
     def _rows(self):
-        return range(len(self._request_seq))
+        return range(len(self._shape))
 
     def __len__(self) -> int:
-        return len(self._request_seq)
+        return len(self._shape)
 
     def __getstate__(self) -> dict:
         """Plain data for lab snapshots: columns as bytes, no caches keyed by object ids."""
@@ -574,6 +589,7 @@ class AuditLog(_Trail):
         state["_ops"] = {}
         state["_callers"] = {}
         state["_call_shapes"] = {}
+        state["_last_alike"] = None
         state["_last_now"] = None
         origins = _Pool()
         origins.values = list(self._origins.values)
@@ -599,14 +615,21 @@ class AuditLog(_Trail):
                   ("_event", "_origin", "_resources", "_params", "_additional", "_error")]
         request_ids = self.__dict__.pop("_request_ids")
         responses = self.__dict__.pop("_responses")
-        self.__dict__.pop("_last_use", None)
-        self._shapes, self._shape, self._shape_last = _Pool(), array("i"), []
-        self._tracked_shapes, self._call_shapes, self._callers = {}, {}, {}
+        times = self.__dict__.pop("_time")
+        for gone in ("_read_only", "_last_us"):
+            self.__dict__.pop(gone, None)
+        self._shapes, self._shape, self._tracked_shapes, self._last_use = _Pool(), array("i"), {}, {}
+        self._call_shapes, self._callers, self._last_now = {}, {}, None
+        self._last_alike, self._last_shape = None, _NONE
+        self._time_starts, self._time_values = array("q"), array("q")
+        self._seq_starts, self._seq_offsets, self._seq_offset = array("q"), array("q"), None
+        self._other_request_ids = request_ids.other
         for row, codes in enumerate(zip(*fields)):
-            code = self._shape_code(Shape(*codes))
-            self._shape.append(code)
-            self._shape_last[code] = row
-        self._request_seq, self._other_request_ids = request_ids.seq, request_ids.other
+            self._at_time(row, times[row])
+            seq = request_ids.seq[row]
+            if seq >= 0 and seq - row != self._seq_offset:
+                self._start_seq_run(row, seq - row)
+            self._shape.append(self._shape_code(Shape(*codes)))
         self._responses = {row: r for row, r in enumerate(responses) if r is not None}
 
     def __repr__(self) -> str:
@@ -656,11 +679,8 @@ class AuditLog(_Trail):
             return _read_only({_camel(k): v for k, v in logged.items()})
         return _read_only(_render(info.shape, logged))
 
-    def _response_elements(self, call, info: _OpInfo, response: dict) -> FrozenDict | None:
-        explicit = call.audit_extra.get("responseElements")
-        if explicit is not None:
-            return _read_only(explicit)
-        if info.response_members is None or info.output_shape is None:
+    def _response_elements(self, info: _OpInfo, response: dict) -> FrozenDict | None:
+        if info.output_shape is None:
             return None
         picked = {m: response[m] for m in info.response_members if m in response}
         return _read_only(_render(info.output_shape, picked)) if picked else None
@@ -671,83 +691,83 @@ class AuditLog(_Trail):
         Called under the lab's lock, like everything that changes the lab.
         Calls alike in all but time and request id (operation, caller and
         origin, keys, logged parameters, key material or error) share a
-        :class:`Shape`, found with one lookup; a new one is encoded once.
+        :class:`Shape`: found with one lookup (none when the call is like the
+        one before), encoded once.
         """
-        if self._read_only:
-            raise TypeError("an imported audit trail is read-only")
         info = self._ops.get(call.op.name) or self._op_info(call.op)
         request = call.request
-        if error is None:
-            outcome = call.material_id or (response.get("KeyMaterialId") if response else None)
-            if outcome is None and response and "DestinationKeyMaterialId" in response:
-                outcome = (response["DestinationKeyMaterialId"], response.get("SourceKeyMaterialId"))
-            resp = self._response_elements(call, info, response) \
-                if info.response_members is not None or call.audit_extra else None
-        else:
-            outcome = self._error_code(error)  # an int: never a key material id (a str or None)
-            resp = None
+        # the key material a cryptographic operation used, or the code of the error
+        outcome = call.material_id if error is None else self._error_code(error)
         try:
             alike = info.alike(call, request, outcome)
-            shape = self._call_shapes.get(alike)
+            if alike == self._last_alike:  # a call like the one before: no lookup
+                shape = self._last_shape
+            else:
+                shape = self._call_shapes.get(alike)
         except (TypeError, AttributeError):  # a malformed request (wrong types): not shared
             alike = shape = None
         if shape is None:
             values = alike[_PARAMS_AT:] if alike is not None else None
-            shape = self._shape_code(self._encode(call, info, response, error, values))
-            if alike is not None and not call.audit_extra:
+            shape = self._shape_code(self._encode(call, info, outcome, error, values))
+            if alike is not None:
                 if len(self._call_shapes) >= _ALIKE_CACHE_SIZE:  # a cache: starting over is safe
                     self._call_shapes.clear()
                 self._call_shapes[alike] = shape
+        self._last_alike, self._last_shape = alike, shape
 
-        times = self._time
-        row = len(times)
-        now = call.now
-        if now is self._last_now:  # many calls share one tick of the virtual clock
-            us = self._last_us
-        else:
-            us = self._last_us = round(now.timestamp() * 1_000_000)
-            self._last_now = now
-            if row and us < times[-1]:
-                self._sorted = False
-        times.append(us)
-        self._shape.append(shape)
-        self._shape_last[shape] = row
-        if resp is not None:
-            self._responses[row] = resp
+        shapes = self._shape
+        row = len(shapes)
+        if call.now is not self._last_now:  # many calls share one tick of the virtual clock
+            self._last_now = call.now
+            self._at_time(row, round(call.now.timestamp() * 1_000_000))
         rid = request.request_id
         ids = self._ids
         if rid is ids.last_request_id and rid is not None:
-            self._request_seq.append(ids.request_seq)
+            if ids.request_seq - row != self._seq_offset:
+                self._start_seq_run(row, ids.request_seq - row)
         else:
             self._other_request_ids[row] = rid
-            self._request_seq.append(-1)
+        if info.response_members is not None and error is None:
+            elements = self._response_elements(info, response)
+            if elements is not None:
+                self._responses[row] = elements
+        shapes.append(shape)
 
     def _append(self, us: int, shape: Shape, request_id: str | None, response) -> None:
         """Append one row (service events and imported records)."""
-        self._last_now = None  # the next call checks the time order again
-        times = self._time
-        if times and us < times[-1]:
-            self._sorted = False
-        row = len(times)
-        times.append(us)
-        code = self._shape_code(shape)
-        self._shape.append(code)
-        self._shape_last[code] = row
+        row = len(self._shape)
+        self._last_now = None  # the next call looks at the time again
+        self._at_time(row, us)
+        self._other_request_ids[row] = request_id
         if response is not None:
             self._responses[row] = response
-        self._other_request_ids[row] = request_id
-        self._request_seq.append(-1)
+        self._shape.append(self._shape_code(shape))
+
+    def _at_time(self, row: int, us: int) -> None:
+        """Row ``row`` happened at ``us``: a new run of eventTime unless the time is the same."""
+        values = self._time_values
+        if values and values[-1] == us:
+            return
+        if values and us < values[-1]:
+            self._sorted = False
+        self._time_starts.append(row)
+        values.append(us)
+
+    def _start_seq_run(self, row: int, offset: int) -> None:
+        """From ``row`` on, a row's request counter is the row plus ``offset``."""
+        self._seq_starts.append(row)
+        self._seq_offsets.append(offset)
+        self._seq_offset = offset
 
     def _shape_code(self, shape: Shape) -> int:
         code = self._shapes.index.get(shape)
         if code is None:
             code = self._shapes.add(shape, shape)
-            self._shape_last.append(-1)
             kind = self._events.values[shape.event]
             if shape.error == _NONE and shape.resources != _NONE and kind.type == "AwsApiCall" \
                     and kind.name in tracked_operations():
                 for arn in self._resource_pool.values[shape.resources].arns:
-                    self._tracked_shapes.setdefault(arn, []).append(code)
+                    self._tracked_shapes.setdefault(arn, set()).add(code)
         return code
 
     def _error_code(self, error) -> int:
@@ -758,7 +778,7 @@ class AuditLog(_Trail):
                                              error.message))
         return ec
 
-    def _encode(self, call, info: _OpInfo, response, error, values) -> Shape:
+    def _encode(self, call, info: _OpInfo, outcome, error, values) -> Shape:
         """The shape of a call: its event, origin, resources, requestParameters,
         additionalEventData and error, each found in (or added to) its pool."""
         request = call.request
@@ -791,47 +811,36 @@ class AuditLog(_Trail):
             if pc is None:
                 pc = self._param_pool.add(pkey, self._new_params(info, request.params, key))
 
-        if error is None:
-            return Shape(info.event, origin, res, pc, self._additional_code(call, response, key),
-                         _NONE)
-        return Shape(info.event, origin, res, pc, _NONE, self._error_code(error))
+        if error is not None:
+            return Shape(info.event, origin, res, pc, _NONE, self._error_code(error))
+        adc = self._additional_code(outcome, key) if info.tracked else _NONE
+        return Shape(info.event, origin, res, pc, adc, _NONE)
 
-    def _additional_code(self, call, response: dict | None, key) -> int:
-        explicit = call.audit_extra.get("additionalEventData")
-        if explicit is not None:
-            return self._additional_pool.code(("explicit", _freeze(explicit)),
-                                              lambda: _read_only(explicit))
-        if not response:
-            return _NONE
-        mid = call.material_id or response.get("KeyMaterialId")
+    def _additional_code(self, outcome: str | tuple | None, key) -> int:
+        """additionalEventData: the key material a cryptographic operation used (ReEncrypt:
+        destination and source), and the custom key store of a key in one."""
         store = key.custom_key_store_id if key is not None else None
-        if mid is None and "DestinationKeyMaterialId" in response:
-            akey = (response.get("DestinationKeyMaterialId"), response.get("SourceKeyMaterialId"))
-        elif mid is None and store is None:
+        if outcome is None and store is None:
             return _NONE
-        else:
-            akey = mid
-        if store is not None:
-            akey = (akey, store)
+        akey = outcome if store is None else (outcome, store)
         code = self._additional_pool.index.get(akey)
         if code is None:
             data: dict = {}
             if store is not None:
                 data["customKeyStoreId"] = store
-            if mid is not None:
-                data["keyMaterialId"] = mid
-            elif "DestinationKeyMaterialId" in response:
-                data["destinationKeyMaterialId"] = response["DestinationKeyMaterialId"]
-                if response.get("SourceKeyMaterialId"):
-                    data["sourceKeyMaterialId"] = response["SourceKeyMaterialId"]
+            if isinstance(outcome, tuple):
+                destination, source = outcome
+                data["destinationKeyMaterialId"] = destination
+                if source:
+                    data["sourceKeyMaterialId"] = source
+            elif outcome is not None:
+                data["keyMaterialId"] = outcome
             code = self._additional_pool.add(akey, FrozenDict(data))
         return code
 
     def record_service_event(self, event_name: str, *, account: str, region: str,
                              key_arn: str | None, details: dict | None = None) -> None:
         """Record an action KMS takes by itself (RotateKey, DeleteKey, DeleteExpiredKeyMaterial)."""
-        if self._read_only:
-            raise TypeError("an imported audit trail is read-only")
         event = self._events.code((event_name, "AwsServiceEvent"),
                                   lambda: EventKind(event_name, "AwsServiceEvent", False))
         origin = self._origins.code(("AwsServiceEvent", account, region), lambda: Origin(
@@ -852,17 +861,37 @@ class AuditLog(_Trail):
         return f"{self._event_prefix}{row:012x}"
 
     def request_id(self, row: int) -> str | None:
-        seq = self._request_seq[row]
-        return self._other_request_ids.get(row) if seq < 0 else self._ids.request_id_at(seq)
+        other = self._other_request_ids
+        if row in other:
+            return other[row]
+        offset = self._seq_offsets[bisect_right(self._seq_starts, row) - 1]
+        return self._ids.request_id_at(row + offset)
+
+    def time_us(self, row: int) -> int:
+        """A row's eventTime, in microseconds since 1970-01-01 UTC."""
+        return self._time_values[bisect_right(self._time_starts, row) - 1]
 
     def last_use(self, key_arn: str) -> LastUse | None:
-        """The last successful tracked cryptographic operation on a key (GetKeyLastUsage)."""
-        row = max((self._shape_last[code] for code in self._tracked_shapes.get(key_arn, ())),
-                  default=-1)
+        """The last successful tracked cryptographic operation on a key (GetKeyLastUsage).
+
+        The newest row with a shape that is a tracked use of the key; rows are
+        looked at once, newest first, and the answer kept for the next question.
+        """
+        uses = self._tracked_shapes.get(key_arn)
+        if not uses:
+            return None
+        seen, row = self._last_use.get(key_arn, (0, -1))
+        column = self._shape
+        n = len(column)
+        for newer in range(n - 1, seen - 1, -1):
+            if column[newer] in uses:
+                row = newer
+                break
+        self._last_use[key_arn] = (n, row)
         if row < 0:
             return None
-        return LastUse(self._events.values[self._shapes.values[self._shape[row]].event].name,
-                       _EPOCH + timedelta(microseconds=self._time[row]), self.event_id(row),
+        return LastUse(self._events.values[self._shapes.values[column[row]].event].name,
+                       _EPOCH + timedelta(microseconds=self.time_us(row)), self.event_id(row),
                        self.request_id(row))
 
     def record_at(self, row: int) -> dict:
@@ -878,7 +907,7 @@ class AuditLog(_Trail):
         rec: dict[str, Any] = {
             "eventVersion": EVENT_VERSION,
             "userIdentity": _plain(origin.identity),
-            "eventTime": _iso(self._time[row]),
+            "eventTime": _iso(self.time_us(row)),
             "eventSource": EVENT_SOURCE,
             "eventName": kind.name,
             "awsRegion": origin.region,
@@ -914,13 +943,15 @@ class AuditLog(_Trail):
         return rec
 
     def _table(self, rows) -> AuditTable:
-        n = len(self._request_seq)  # rows complete in every column (records may keep coming)
+        n = len(self._shape)  # rows complete in every column (records may keep coming)
+        runs = bisect_right(self._time_starts, n - 1) if n else 0
 
-        def copy(col: array) -> array:
-            return array(col.typecode, memoryview(col)[:n])
+        def copy(col: array, size: int) -> array:
+            return array(col.typecode, memoryview(col)[:size])
         return AuditTable(
             rows if not isinstance(rows, range) or rows.stop <= n else range(n),
-            copy(self._time), copy(self._shape), list(self._shapes.values),
+            copy(self._time_starts, runs), copy(self._time_values, runs), copy(self._shape, n),
+            list(self._shapes.values),
             list(self._events.values), list(self._origins.values),
             list(self._resource_pool.values), list(self._param_pool.values),
             list(self._additional_pool.values), list(self._error_pool.values),
@@ -953,15 +984,9 @@ class AuditLog(_Trail):
 
     def _select(self, rows, start, end, event_name, key, principal, success, event_type,
                 error_code) -> list[int]:
-        times = self._time
-        if (start is not None or end is not None) and self._sorted and isinstance(rows, range):
-            lo = bisect_left(times, _as_us(start)) if start is not None else 0
-            hi = bisect_left(times, _as_us(end)) if end is not None else len(times)
-            rows = range(max(lo, rows.start), min(hi, rows.stop))
-        elif start is not None or end is not None:
-            lo = _as_us(start) if start is not None else None
-            hi = _as_us(end) if end is not None else None
-            rows = [i for i in rows if (lo is None or times[i] >= lo) and (hi is None or times[i] < hi)]
+        if start is not None or end is not None:
+            rows = self._rows_between(rows, _as_us(start) if start is not None else None,
+                                      _as_us(end) if end is not None else None)
         tests: list[tuple[int, set]] = []  # (a field of Shape, the codes it may hold)
         if event_name is not None or event_type is not None:
             names = {event_name} if isinstance(event_name, str) else \
@@ -989,6 +1014,25 @@ class AuditLog(_Trail):
         column = self._shape
         return [i for i in rows if column[i] in shapes]
 
+    def _rows_between(self, rows, lo: int | None, hi: int | None):
+        """The rows of ``rows`` (ascending) with lo <= eventTime < hi (None: unbounded)."""
+        starts, values = self._time_starts, self._time_values
+        if self._sorted and isinstance(rows, range):  # the runs' times ascend: bisect them
+            n = len(self._shape)
+            first = bisect_left(values, lo) if lo is not None else 0
+            stop = bisect_left(values, hi) if hi is not None else len(values)
+            lo_row = starts[first] if first < len(starts) else n
+            hi_row = starts[stop] if stop < len(starts) else n
+            return range(max(lo_row, rows.start), min(hi_row, rows.stop))
+        out, run = [], 0
+        for row in rows:
+            while run + 1 < len(starts) and starts[run + 1] <= row:
+                run += 1
+            us = values[run]
+            if (lo is None or us >= lo) and (hi is None or us < hi):
+                out.append(row)
+        return out
+
     # ------------------------------------------------------------ import
     @classmethod
     def from_cloudtrail(cls, source) -> "AuditLog":
@@ -1005,16 +1049,16 @@ class AuditLog(_Trail):
 
     @classmethod
     def _from_records(cls, records: Iterable[dict]) -> "AuditLog":
-        log = cls(read_only=True)
+        log = _ImportedTrail()
         log._event_ids = []
         for rec in records:
             log._ingest(rec)
-        if log._time:
-            log.tracking_start = _EPOCH + timedelta(microseconds=min(log._time))
+        if log._time_values:
+            log.tracking_start = _EPOCH + timedelta(microseconds=min(log._time_values))
         return log
 
     def _ingest(self, rec: dict) -> None:
-        row = len(self._time)
+        row = len(self._shape)
         kind_key = (rec.get("eventName"), rec.get("eventType", "AwsApiCall"), bool(rec.get("readOnly")))
         event = self._events.code(kind_key, lambda: EventKind(*kind_key))
         api_call = kind_key[1] == "AwsApiCall"
@@ -1059,6 +1103,17 @@ class AuditLog(_Trail):
         self._event_ids.append(rec.get("eventID"))
         if self.record_at(row) != rec:  # a field kmslab does not model: keep the record as given
             self._overrides[row] = _read_only(rec)
+
+
+class _ImportedTrail(AuditLog):
+    """A trail read from CloudTrail JSON or JSON Lines: for reading only."""
+
+    _read_only = True
+
+    def record(self, *args, **kwargs) -> None:
+        raise TypeError("an imported audit trail is read-only")
+
+    record_service_event = record
 
 
 def _api_code(trail_code: str) -> str:

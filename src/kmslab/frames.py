@@ -307,6 +307,13 @@ def _decode(codes: np.ndarray, labels: list, missing: Any = None) -> pd.Categori
     return pd.Categorical.from_codes(remap[codes], categories=categories)
 
 
+def _expand_runs(starts, values, n: int) -> np.ndarray:
+    """Per-row values from runs (from row ``starts[i]`` on, ``values[i]``) over ``n`` rows."""
+    starts = np.frombuffer(starts, dtype=np.int64) if len(starts) else np.empty(0, np.int64)
+    values = np.frombuffer(values, dtype=np.int64) if len(values) else np.empty(0, np.int64)
+    return np.repeat(values, np.diff(np.append(starts, n)))
+
+
 def _times(time_us: np.ndarray) -> pd.Series:
     ns = (time_us * 1000).view("datetime64[ns]")
     return pd.Series(pd.DatetimeIndex(ns).tz_localize("UTC"))
@@ -343,7 +350,7 @@ def audit_frame(audit, *, request_id: bool = False, expand_context: bool = False
     params = t.params_pool
     origins = t.origins
     columns: dict[str, Any] = {
-        "eventTime": _times(codes(t.time_us, np.int64)),
+        "eventTime": _times(_expand_runs(t.time_starts, t.time_values, len(t.shape))[pick]),
         "eventName": _decode(ev, [e.name for e in t.events]),
         "eventType": _decode(ev, [e.type for e in t.events]),
         "readOnly": np.array([e.read_only for e in t.events] + [False], dtype=bool)[ev],

@@ -42,6 +42,7 @@ def _generate(call: Call, params: dict, operation_name: str) -> dict:
     private_der, public_der = new_key_pair(pair_spec)
     blob, material_id = encrypt_with(key, private_der, params.get("EncryptionContext"),
                                      SYMMETRIC_DEFAULT, operation_name)
+    call.material_id = material_id
     return {"PrivateKeyCiphertextBlob": blob, "PrivateKeyPlaintext": private_der,
             "PublicKey": public_der, "KeyId": key.arn, "KeyPairSpec": pair_spec,
             "KeyMaterialId": material_id}

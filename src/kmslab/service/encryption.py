@@ -160,7 +160,7 @@ def decrypt(call: Call, params: dict) -> dict:
     call.key = key
     out = {"KeyId": key.arn, "Plaintext": plaintext, "EncryptionAlgorithm": algorithm}
     if material_id:
-        out["KeyMaterialId"] = material_id
+        out["KeyMaterialId"] = call.material_id = material_id
     return out
 
 
@@ -191,6 +191,7 @@ def re_encrypt(call: Call, params: dict) -> dict:
         out["SourceKeyMaterialId"] = src_material
     if dest_material:
         out["DestinationKeyMaterialId"] = dest_material
+        call.material_id = (dest_material, src_material)
     return out
 
 
@@ -213,6 +214,7 @@ def _generate_data_key(call: Call, params: dict, operation: str) -> dict:
     plaintext = os.urandom(n)
     blob, material_id = encrypt_with(key, plaintext, params.get("EncryptionContext"), _SYMMETRIC,
                                      operation)
+    call.material_id = material_id
     return {"CiphertextBlob": blob, "Plaintext": plaintext, "KeyId": key.arn,
             "KeyMaterialId": material_id}
 

@@ -252,7 +252,6 @@ def import_key_material(call: Call, params: dict) -> dict:
     if key.state == "PendingImport" and all(v.import_state == "IMPORTED" for v in key.versions):
         key.state = "Enabled"
     key.revision += 1
-    call.audit_extra["responseElements"] = {"KeyId": key.arn, "KeyMaterialId": material_id}
     return {"KeyId": key.arn, "KeyMaterialId": material_id}
 
 

@@ -36,7 +36,7 @@ class Call:
     """One request in flight: what handlers see (service, caller, key, time)."""
 
     __slots__ = ("service", "request", "op", "key", "now", "caller", "extra_keys",
-                 "audit_extra", "material_id")
+                 "material_id")
 
     def __init__(self, service: "KMSService", request: Request, op: Operation):
         self.service = service
@@ -46,8 +46,8 @@ class Call:
         self.now: datetime = service.lab.clock.now()
         self.caller: Principal = request.caller
         self.extra_keys: list[Key] = []  # other keys the call touched (ReEncrypt destination)
-        self.audit_extra: dict[str, Any] = {}  # additionalEventData, responseElements extras
-        self.material_id: str | None = None  # KeyMaterialId used, when the response has none
+        # the KeyMaterialId a cryptographic operation used (ReEncrypt: destination, source)
+        self.material_id: str | tuple[str, str | None] | None = None
 
     @property
     def lab(self):
