@@ -489,8 +489,8 @@ class AuditTable(NamedTuple):
     """A trail as dictionary-encoded columns: per-row codes plus the pools they index.
 
     ``rows`` selects rows of the full columns (a range for the whole trail).
-    Each row holds a time and a ``shape`` code; ``shapes`` (:class:`Shape`)
-    hold codes into the pools: ``events`` (EventKind), ``origins`` (Origin),
+    Each row holds a ``shape`` code (its time is in the runs ``time_starts``
+    and ``time_values``); ``shapes`` (:class:`Shape`) hold codes into the pools: ``events`` (EventKind), ``origins`` (Origin),
     ``resources_pool`` (Resources), ``params_pool`` (FrozenDict
     requestParameters), ``additional_pool`` (FrozenDict additionalEventData /
     serviceEventDetails), ``errors`` ((errorCode, errorMessage)). Code -1
