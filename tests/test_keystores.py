@@ -161,6 +161,7 @@ def test_key_in_cloudhsm_store_uses_cluster_material(lab, kms, cluster, connecte
 
 def test_cryptographic_records_name_the_key_store(lab, kms, connected_store):
     key_id = kms.create_key(Origin="AWS_CLOUDHSM", CustomKeyStoreId=connected_store)["KeyMetadata"]["KeyId"]
+    assert lab.audit.records()[-1]["additionalEventData"] == {"customKeyStoreId": connected_store}
     kms.encrypt(KeyId=key_id, Plaintext=b"x")
     assert lab.audit.records()[-1]["additionalEventData"]["customKeyStoreId"] == connected_store
     kms.describe_key(KeyId=key_id)  # not a cryptographic operation: no additionalEventData

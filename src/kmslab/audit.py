@@ -17,9 +17,9 @@ What CloudTrail logs, kmslab logs: request members that are not blobs or
 sensitive (never plaintext, ciphertext or key material), the key ARN in
 ``resources``, ``responseElements`` only where CloudTrail has them (CreateKey's
 ``keyMetadata``, ImportKeyMaterial's ``keyId`` and ``keyMaterialId``...),
-``additionalEventData`` for cryptographic operations (the ``keyMaterialId`` of
-symmetric ones, the custom key store of a key in one), ``errorCode`` and
-``errorMessage`` on failures.
+``additionalEventData`` for cryptographic operations and CreateKey (the
+``keyMaterialId`` of symmetric ones, the custom key store of a key in one),
+``errorCode`` and ``errorMessage`` on failures.
 
     >>> lab.audit.filter(event_name="Decrypt", key="alias/app").frame()
     >>> lab.audit.to_cloudtrail("trail.json")
@@ -365,7 +365,7 @@ class _OpInfo(NamedTuple):
     logged: frozenset
     alike: Callable[[Any, Any, Any], tuple]  # see _alike_function
     shape: Any
-    tracked: bool
+    additional: bool          # logs additionalEventData (key material, custom key store)
     defaults: dict
     key_id_as_arn: bool
     response_members: tuple | None
@@ -650,7 +650,8 @@ class AuditLog(_Trail):
         info = _OpInfo(
             name=name, event=event, logged=frozenset(members),
             alike=_alike_function(name, event, members, shape),
-            shape=shape, tracked=name in tracked_operations(), defaults=_DEFAULTED.get(name, {}),
+            shape=shape, additional=name in tracked_operations() or name == "CreateKey",
+            defaults=_DEFAULTED.get(name, {}),
             key_id_as_arn=name in _KEY_ID_AS_ARN, response_members=RESPONSE_ELEMENTS.get(name),
             output_shape=out_shape)
         self._ops[name] = info
@@ -813,12 +814,12 @@ class AuditLog(_Trail):
 
         if error is not None:
             return Shape(info.event, origin, res, pc, _NONE, self._error_code(error))
-        adc = self._additional_code(outcome, key) if info.tracked else _NONE
+        adc = self._additional_code(outcome, key) if info.additional else _NONE
         return Shape(info.event, origin, res, pc, adc, _NONE)
 
     def _additional_code(self, outcome: str | tuple | None, key) -> int:
-        """additionalEventData: the key material a cryptographic operation used (ReEncrypt:
-        destination and source), and the custom key store of a key in one."""
+        """additionalEventData of cryptographic operations and CreateKey: the key material
+        used (ReEncrypt: destination and source), and the custom key store of a key in one."""
         store = key.custom_key_store_id if key is not None else None
         if outcome is None and store is None:
             return _NONE
