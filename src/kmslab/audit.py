@@ -946,12 +946,9 @@ class AuditLog(_Trail):
     def _table(self, rows) -> AuditTable:
         n = len(self._shape)  # rows complete in every column (records may keep coming)
         runs = bisect_right(self._time_starts, n - 1) if n else 0
-
-        def copy(col: array, size: int) -> array:
-            return array(col.typecode, memoryview(col)[:size])
-        return AuditTable(
+        return AuditTable(  # slices are copies, taken without holding the arrays' buffers
             rows if not isinstance(rows, range) or rows.stop <= n else range(n),
-            copy(self._time_starts, runs), copy(self._time_values, runs), copy(self._shape, n),
+            self._time_starts[:runs], self._time_values[:runs], self._shape[:n],
             list(self._shapes.values),
             list(self._events.values), list(self._origins.values),
             list(self._resource_pool.values), list(self._param_pool.values),
