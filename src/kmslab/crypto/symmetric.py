@@ -32,8 +32,7 @@ from __future__ import annotations
 
 import os
 import struct
-from dataclasses import dataclass
-from typing import Mapping
+from typing import Mapping, NamedTuple
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -129,9 +128,9 @@ class SymmetricMaterial(OpaqueHandle):
         return self._key
 
 
-@dataclass(frozen=True, slots=True)
-class BlobParts:
-    """The parts of a ciphertext blob, for Decrypt and for learners."""
+class BlobParts(NamedTuple):
+    """The parts of a ciphertext blob, for Decrypt and for learners (the key ARN's parts
+    split out once: Decrypt looks the key up by them)."""
 
     version: int
     key_arn: str
@@ -139,18 +138,9 @@ class BlobParts:
     nonce: bytes
     ciphertext: bytes  # GCM ciphertext followed by the tag
     header: bytes
-
-    @property
-    def key_id(self) -> str:
-        return self.key_arn.rsplit("/", 1)[-1]
-
-    @property
-    def region(self) -> str:
-        return self.key_arn.split(":")[3]
-
-    @property
-    def account(self) -> str:
-        return self.key_arn.split(":")[4]
+    region: str
+    account: str
+    key_id: str
 
     def describe(self) -> dict:
         """A learner-friendly view (sizes and ids; nothing secret is in a blob)."""
@@ -175,9 +165,11 @@ def parse_blob(blob: bytes) -> BlobParts:
         if len(blob) < end + NONCE_SIZE + TAG_SIZE:
             raise ValueError
         arn = blob[2:2 + n].decode("ascii")
-        if not arn.startswith("arn:") or arn.count(":") != 5:
+        scheme, _, _, region, account, resource = arn.split(":")
+        if scheme != "arn":
             raise ValueError
         return BlobParts(FORMAT_VERSION, arn, blob[2 + n:end].hex(), blob[end:end + NONCE_SIZE],
-                         blob[end + NONCE_SIZE:], blob[:end])
+                         blob[end + NONCE_SIZE:], blob[:end], region, account,
+                         resource.rsplit("/", 1)[-1])
     except (ValueError, IndexError, UnicodeDecodeError):
         raise errors.InvalidCiphertextException(_INVALID) from None
