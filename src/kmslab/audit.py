@@ -490,11 +490,11 @@ class AuditTable(NamedTuple):
 
     ``rows`` selects rows of the full columns (a range for the whole trail).
     Each row holds a ``shape`` code (its time is in the runs ``time_starts``
-    and ``time_values``); ``shapes`` (:class:`Shape`) hold codes into the pools: ``events`` (EventKind), ``origins`` (Origin),
-    ``resources_pool`` (Resources), ``params_pool`` (FrozenDict
-    requestParameters), ``additional_pool`` (FrozenDict additionalEventData /
-    serviceEventDetails), ``errors`` ((errorCode, errorMessage)). Code -1
-    means absent.
+    and ``time_values``); ``shapes`` (:class:`Shape`) hold codes into the
+    pools: ``events`` (EventKind), ``origins`` (Origin), ``resources_pool``
+    (Resources), ``params_pool`` (FrozenDict requestParameters),
+    ``additional_pool`` (FrozenDict additionalEventData / serviceEventDetails),
+    ``errors`` ((errorCode, errorMessage)). Code -1 means absent.
     """
 
     rows: range | list[int]
@@ -618,7 +618,8 @@ class AuditLog(_Trail):
         times = self.__dict__.pop("_time")
         for gone in ("_read_only", "_last_us"):
             self.__dict__.pop(gone, None)
-        self._shapes, self._shape, self._tracked_shapes, self._last_use = _Pool(), array("i"), {}, {}
+        self._shapes, self._shape = _Pool(), array("i")
+        self._tracked_shapes, self._last_use = {}, {}
         self._call_shapes, self._callers, self._last_now = {}, {}, None
         self._last_alike, self._last_shape = None, _NONE
         self._time_starts, self._time_values = array("q"), array("q")
@@ -781,7 +782,11 @@ class AuditLog(_Trail):
 
     def _encode(self, call, info: _OpInfo, outcome, error, values) -> Shape:
         """The shape of a call: its event, origin, resources, requestParameters,
-        additionalEventData and error, each found in (or added to) its pool."""
+        additionalEventData and error, each found in (or added to) its pool.
+
+        ``outcome`` is what :meth:`record` found: the key material used, or
+        the error's code when ``error`` is set.
+        """
         request = call.request
         service = call.service
         caller = call.caller
@@ -813,7 +818,7 @@ class AuditLog(_Trail):
                 pc = self._param_pool.add(pkey, self._new_params(info, request.params, key))
 
         if error is not None:
-            return Shape(info.event, origin, res, pc, _NONE, self._error_code(error))
+            return Shape(info.event, origin, res, pc, _NONE, outcome)
         adc = self._additional_code(outcome, key) if info.additional else _NONE
         return Shape(info.event, origin, res, pc, adc, _NONE)
 
