@@ -27,6 +27,7 @@ from typing import Any, Mapping
 
 from ..identity import Principal
 from .conditions import Condition, glob_regex
+from .global_keys import principal_keys
 
 __all__ = [
     "RequestContext", "PrincipalSpec", "ActionSpec", "ResourceSpec", "StatementResult",
@@ -35,10 +36,6 @@ __all__ = [
 
 #: principal match levels
 NO_MATCH, ACCOUNT, DIRECT = 0, 1, 2
-
-_PRINCIPAL_TYPE = {"Root": "Account", "IAMUser": "User", "AssumedRole": "AssumedRole",
-                   "FederatedUser": "FederatedUser"}
-
 
 @dataclass(slots=True)
 class RequestContext:
@@ -52,9 +49,11 @@ class RequestContext:
     key the request carries (``kms:ViaService``, ``aws:SourceIp``,
     ``aws:CurrentTime``, ``aws:ResourceTag/Project``...); keys it lacks are
     absent, so ``Null`` and ``...IfExists`` work. The caller's own keys
-    (``aws:PrincipalArn``, ``aws:PrincipalAccount``, ``aws:PrincipalType``,
-    ``aws:userid``, ``aws:username``, ``kms:CallerAccount``) and
-    ``aws:RequestedRegion`` are derived from ``principal`` and ``region``.
+    (``aws:PrincipalArn``, ``aws:PrincipalType``, ``aws:userid``, a role
+    session's ``aws:TokenIssueTime``..., see :mod:`.global_keys`;
+    ``kms:CallerAccount``) and ``aws:RequestedRegion`` are derived from
+    ``principal`` and ``region``; the service adds the other global keys
+    (:func:`.global_keys.request_keys`) to ``conditions``.
     ``grant_operation`` names the grant operation this request needs when it
     differs from the action (``ReEncryptFrom``/``ReEncryptTo``).
     """
@@ -69,6 +68,7 @@ class RequestContext:
     grant_operation: str | None = None
     _action_folded: str = field(default="", init=False, repr=False, compare=False)
     _keys: dict | None = field(default=None, init=False, repr=False, compare=False)
+    _named: dict | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self):
         self._action_folded = self.action.lower()
@@ -92,44 +92,44 @@ class RequestContext:
     def condition_keys(self) -> dict[str, Any]:
         """Every condition key of the request, by its case-folded name."""
         if self._keys is None:
-            self._keys = self._build_keys()
+            self._build_keys()
         return self._keys
+
+    def context_keys(self) -> dict[str, Any]:
+        """Every key of the request context, named as AWS writes them (what explanations show)."""
+        if self._named is None:
+            self._build_keys()
+        return dict(self._named)
 
     def lookup(self, folded_key: str) -> Any:
         """The request's value(s) for a (case-folded) condition key, or None if absent."""
         keys = self._keys if self._keys is not None else self.condition_keys()
         return keys.get(folded_key)
 
-    def _build_keys(self) -> dict[str, Any]:
+    def _build_keys(self) -> None:
         p = self.principal
-        keys: dict[str, Any] = {"aws:requestedregion": self.region}
-        if p.type == "AWSService":
-            keys["aws:principalisawsservice"] = "true"
-            if p.service:
-                keys["aws:principalservicename"] = p.service
-        else:
-            keys["aws:principalisawsservice"] = "false"
-            keys["aws:principalarn"] = p.policy_arn
-            keys["aws:principalaccount"] = p.account_id
-            keys["kms:calleraccount"] = p.account_id
-            keys["aws:principaltype"] = _PRINCIPAL_TYPE.get(p.type, p.type)
-            keys["aws:userid"] = p.account_id if p.type == "Root" else (p.principal_id or p.arn)
-            if p.type == "IAMUser" and p.name:
-                keys["aws:username"] = p.name
+        named: dict[str, Any] = {"aws:RequestedRegion": self.region}
+        named.update(principal_keys(p))
+        if p.type != "AWSService":
+            named["kms:CallerAccount"] = p.account_id
         ec = self.encryption_context
         if ec:
-            keys["kms:encryptioncontextkeys"] = list(ec)
+            named["kms:EncryptionContextKeys"] = list(ec)
             for k, v in ec.items():
-                folded = "kms:encryptioncontext:" + k.lower()
-                if folded in keys:  # keys differing only in case: both values count
-                    prev = keys[folded]
-                    keys[folded] = (prev if isinstance(prev, list) else [prev]) + [v]
-                else:
-                    keys[folded] = v
+                named["kms:EncryptionContext:" + k] = v
         for k, v in (self.conditions or {}).items():
             if v is not None:
-                keys[k.lower()] = v
-        return keys
+                named[k] = v
+        keys: dict[str, Any] = {}
+        for k, v in named.items():
+            folded = k.lower()
+            if folded in keys and folded.startswith("kms:encryptioncontext:"):
+                prev = keys[folded]  # context keys differing only in case: both values count
+                keys[folded] = (prev if isinstance(prev, list) else [prev]) + [v]
+            else:
+                keys[folded] = v
+        self._named = named
+        self._keys = keys
 
 
 # ----------------------------------------------------------------- matchers

@@ -4,10 +4,11 @@
 :class:`~kmslab.policy.RequestContext` and asks :func:`kmslab.policy.decide`,
 raising the decision's ``AccessDeniedException`` (with ``.explanation``) on
 a deny. Which condition keys a request carries, and from which parameter, is
-one table, :data:`REQUEST_CONDITIONS`; the keys every request carries
-(``kms:ViaService``, ``aws:SourceIp``, ``aws:CurrentTime``, the key's own
-``kms:KeySpec``/``kms:ResourceAliases``/``aws:ResourceTag/*``...) are added
-by :func:`request_context`.
+one table, :data:`REQUEST_CONDITIONS`; :func:`request_context` adds the
+global keys every request carries (:func:`kmslab.policy.request_keys`:
+``aws:SecureTransport``, ``aws:ViaAWSService``, ``aws:CurrentTime``,
+``aws:ResourceAccount``, ``aws:SourceIp``...), ``kms:ViaService`` and the
+key's own ``kms:KeySpec``/``kms:ResourceAliases``/``aws:ResourceTag/*``...
 
 Decisions are cached only when they cannot depend on the request: no
 statement of the key policy or of the caller's IAM policies has a
@@ -27,7 +28,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from .. import arns, errors
 from ..identity import Principal
 from ..policy import (LOCKOUT_MESSAGE, Decision, Policy, RequestContext, decide, parse_policy,
-                      would_lock_out)
+                      request_keys, would_lock_out)
 
 if TYPE_CHECKING:  # pragma: no cover
     from .key import Key
@@ -154,18 +155,23 @@ def _same_key(params: dict, dest: "Key") -> bool | None:
 
 def request_context(caller: Principal, op_name: str, action: str, key: "Key | None",
                     params: dict, *, region: str, now, via_service: str | None = None,
-                    source_ip: str | None = None, key_param: str | None = None,
-                    resource: str | None = None, destination: "Key | None" = None
-                    ) -> RequestContext:
+                    source_ip: str | None = None, user_agent: str | None = None,
+                    key_param: str | None = None, resource: str | None = None,
+                    destination: "Key | None" = None) -> RequestContext:
     """The RequestContext of one request: the engine's view of it.
 
-    ``destination`` is ReEncrypt's destination key (for kms:ReEncryptOnSameKey).
+    ``resource`` is the ARN authorized when there is no key (an alias ARN,
+    or the key ARN the lockout check asks about); ``destination`` is
+    ReEncrypt's destination key (for kms:ReEncryptOnSameKey).
     """
-    conditions: dict[str, Any] = {"aws:CurrentTime": now, "aws:EpochTime": int(now.timestamp())}
+    if key is not None:
+        resource, key_account = key.arn, key.account
+    else:
+        resource, key_account = resource or "*", caller.account_id
+    conditions = request_keys(caller, now=now, resource_account=key_account,
+                              user_agent=user_agent, source_ip=source_ip, via_service=via_service)
     if via_service:
         conditions["kms:ViaService"] = via_service
-    if source_ip:
-        conditions["aws:SourceIp"] = source_ip
     for name, source in REQUEST_CONDITIONS.get(op_name, {}).items():
         value = source(params, via_service, action)
         if value is not None:
@@ -188,11 +194,6 @@ def request_context(caller: Principal, op_name: str, action: str, key: "Key | No
             conditions["kms:ResourceAliases"] = sorted(key.aliases)
         for k, v in key.tags.items():
             conditions[f"aws:ResourceTag/{k}"] = v
-        resource = key.arn
-        key_account = key.account
-    else:
-        resource = resource or "*"
-        key_account = caller.account_id
     grant_operation = action.split(":", 1)[1] if action.startswith("kms:") else None
     return RequestContext(action, caller, resource, key_account, region,
                           encryption_context=_encryption_context(action, params),
@@ -269,8 +270,8 @@ class PolicyAuthorizer:
             resource = arns.alias_arn(svc.region, svc.account, alias)
         ctx = request_context(caller, op.name, action, key, params, region=call.service.region,
                               now=call.now, via_service=request.via_service,
-                              source_ip=request.source_ip, key_param=op.key_param,
-                              resource=resource,
+                              source_ip=request.source_ip, user_agent=request.user_agent,
+                              key_param=op.key_param, resource=resource,
                               destination=call.key if op.name == "ReEncrypt" else None)
         decision = self.decide(ctx, key, token_grants, only_grants=only_grants)
         if not decision.allowed:
@@ -341,10 +342,12 @@ class PolicyAuthorizer:
         if not bypass_lockout and caller.type != "AWSService":
             svc = call.service
             request = call.request
-            conditions = {"aws:CurrentTime": call.now, "aws:SourceIp": request.source_ip}
-            if request.via_service:
-                conditions["kms:ViaService"] = request.via_service
+            # the caller's next PutKeyPolicy, as it would arrive: same transport, no bypass
+            future = request_context(caller, "PutKeyPolicy", "kms:PutKeyPolicy", None, {},
+                                     region=svc.region, now=call.now,
+                                     via_service=request.via_service, source_ip=request.source_ip,
+                                     user_agent=request.user_agent, resource=key_arn)
             if would_lock_out(policy, caller, self.lab.iam.policies_for(caller), key_arn,
-                              svc.account, region=svc.region, conditions=conditions):
+                              svc.account, region=svc.region, conditions=future.conditions):
                 raise errors.MalformedPolicyDocumentException(LOCKOUT_MESSAGE)
         return policy
