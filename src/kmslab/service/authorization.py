@@ -76,7 +76,11 @@ _BY_DIRECTION = lambda src, dst: (  # noqa: E731
     lambda params, via_service, action: params.get(src if action == "kms:ReEncryptFrom" else dst)
     or _SYMMETRIC)
 
-#: condition keys taken from each operation's parameters (absent values are absent keys)
+#: condition keys taken from each operation's parameters (absent values are absent keys).
+#: A default fills a key in only where AWS KMS's condition-keys page says the key works
+#: without the parameter ("such as when you use the parameter's default value");
+#: kms:BypassPolicyLockoutSafetyCheck and kms:ExpirationModel are absent when the request
+#: omits the parameter (that page's own Null examples allow exactly those requests).
 REQUEST_CONDITIONS: dict[str, dict[str, Callable]] = {
     "Encrypt": {"kms:EncryptionAlgorithm": P("EncryptionAlgorithm", _SYMMETRIC)},
     "Decrypt": {"kms:EncryptionAlgorithm": P("EncryptionAlgorithm", _SYMMETRIC)},
@@ -95,12 +99,12 @@ REQUEST_CONDITIONS: dict[str, dict[str, Callable]] = {
     "DeriveSharedSecret": {"kms:KeyAgreementAlgorithm": P("KeyAgreementAlgorithm")},
     "GetParametersForImport": {"kms:WrappingAlgorithm": P("WrappingAlgorithm"),
                                "kms:WrappingKeySpec": P("WrappingKeySpec")},
-    "ImportKeyMaterial": {"kms:ExpirationModel": P("ExpirationModel", "KEY_MATERIAL_EXPIRES"),
+    "ImportKeyMaterial": {"kms:ExpirationModel": P("ExpirationModel"),
                           "kms:ValidTo": P("ValidTo")},
     "EnableKeyRotation": {"kms:RotationPeriodInDays": P("RotationPeriodInDays", 365)},
     "ScheduleKeyDeletion": {"kms:ScheduleKeyDeletionPendingWindowInDays": P("PendingWindowInDays", 30)},
-    "PutKeyPolicy": {"kms:BypassPolicyLockoutSafetyCheck": P("BypassPolicyLockoutSafetyCheck", False)},
-    "CreateKey": {"kms:BypassPolicyLockoutSafetyCheck": P("BypassPolicyLockoutSafetyCheck", False),
+    "PutKeyPolicy": {"kms:BypassPolicyLockoutSafetyCheck": P("BypassPolicyLockoutSafetyCheck")},
+    "CreateKey": {"kms:BypassPolicyLockoutSafetyCheck": P("BypassPolicyLockoutSafetyCheck"),
                   "kms:KeySpec": F(lambda p: p.get("KeySpec") or p.get("CustomerMasterKeySpec")
                                    or _SYMMETRIC),
                   "kms:KeyUsage": F(_create_key_usage),
