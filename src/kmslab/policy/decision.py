@@ -296,8 +296,18 @@ def _explain(r: StatementResult, ctx: RequestContext) -> str:
     if not r.resource:
         spec = st.resource or st.not_resource
         written = ", ".join(spec.written) if spec else "(no Resource)"
-        prefix = "NotResource " if st.resource is None and st.not_resource is not None else ""
-        return f"{ctx.resource} does not match {prefix}{written}"
+        unresolved = False
+        if spec is not None and spec.templates:
+            resolved = spec.resolve(ctx.lookup)
+            unresolved = any(text is None for _, text in resolved)
+            written += " (" + ", ".join(
+                f"{text} for this request" if text is not None else
+                f"{entry} has a policy variable without a value" for entry, text in resolved) + ")"
+        if st.resource is None and st.not_resource is not None:
+            if unresolved:
+                return f"NotResource {written}: the statement does not apply"
+            return f"{ctx.resource} is excluded by NotResource {written}"
+        return f"{ctx.resource} does not match {written}"
     if r.conditions is False:
         cond = r.failed_condition
         value = r.failed_value

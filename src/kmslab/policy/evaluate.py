@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from ..identity import Principal
-from .conditions import Condition, glob_regex
+from .conditions import Condition, glob_regex, literal_text, needs_request, substitute
 from .global_keys import principal_keys
 
 __all__ = [
@@ -217,24 +217,71 @@ class ActionSpec:
 
 
 class ResourceSpec:
-    """A compiled ``Resource``/``NotResource`` list (case-sensitive, wildcards)."""
+    """A compiled ``Resource``/``NotResource`` list (case-sensitive, wildcards).
 
-    __slots__ = ("all", "exact", "patterns", "written", "this_key")
+    With policy variables (Version 2012-10-17 only) an entry is resolved per
+    request, and only in the resource portion of the ARN, after the fifth
+    colon (IAM "Policy variables": "You can't use a variable to replace parts
+    of the ARN before the fifth colon"); a variable without a value makes
+    that entry match nothing.
+    """
 
-    def __init__(self, written: tuple[str, ...], *, key_policy: bool):
+    __slots__ = ("all", "exact", "patterns", "written", "this_key", "templates")
+
+    def __init__(self, written: tuple[str, ...], *, key_policy: bool, variables: bool = False):
         self.written = written
         self.this_key = key_policy
         self.all = "*" in written
-        self.exact = frozenset(r for r in written if "*" not in r and "?" not in r)
-        self.patterns = tuple(glob_regex(r) for r in written if r != "*" and ("*" in r or "?" in r))
+        resolved, templates = [], []
+        for r in written:
+            head, tail = _resource_portion(r)
+            if variables and "${" in tail:
+                if needs_request(tail):
+                    templates.append((r, head, tail))
+                    continue
+                r = head + substitute(tail, None)[0]  # only ${*}, ${?}, ${$}
+            resolved.append(r)
+        self.exact = frozenset(literal_text(r) for r in resolved if not _has_wildcard(r))
+        self.patterns = tuple(glob_regex(r) for r in resolved if r != "*" and _has_wildcard(r))
+        self.templates = tuple(templates)
 
-    def match(self, resource: str) -> bool:
+    @property
+    def depends_on_request(self) -> bool:
+        """True when an entry holds a policy variable resolved from the request."""
+        return bool(self.templates)
+
+    def resolve(self, lookup) -> list[tuple[str, str | None]]:
+        """Each templated entry as written and as this request resolves it (None: no value)."""
+        out = []
+        for written, head, tail in self.templates:
+            text, ok = substitute(tail, lookup)
+            out.append((written, head + literal_text(text) if ok else None))
+        return out
+
+    def match(self, resource: str, lookup=None) -> bool:
         if self.all or resource in self.exact:
             return True
         for p in self.patterns:
             if p.fullmatch(resource) is not None:
                 return True
+        if lookup is not None:
+            for _, head, tail in self.templates:
+                text, ok = substitute(tail, lookup)
+                if ok and glob_regex(head + text).fullmatch(resource) is not None:
+                    return True
         return False
+
+
+def _resource_portion(resource: str) -> tuple[str, str]:
+    """``arn:aws:kms:us-east-1:111122223333:`` and ``key/...``: where variables may be."""
+    parts = resource.split(":", 5)
+    if len(parts) < 6:
+        return resource, ""
+    return ":".join(parts[:5]) + ":", parts[5]
+
+
+def _has_wildcard(pattern: str) -> bool:
+    return "*" in pattern or "?" in pattern
 
 
 # --------------------------------------------------------------- evaluation
@@ -286,9 +333,12 @@ def evaluate_statement(stmt, ctx: RequestContext, source: str) -> StatementResul
         action = False  # a statement without Action has no effect
     # Resource
     if stmt.resource is not None:
-        resource = stmt.resource.match(ctx.resource)
+        resource = stmt.resource.match(ctx.resource, ctx.lookup)
     elif stmt.not_resource is not None:
-        resource = not stmt.not_resource.match(ctx.resource)
+        spec = stmt.not_resource
+        resource = not spec.match(ctx.resource, ctx.lookup)
+        if resource and spec.templates and any(r is None for _, r in spec.resolve(ctx.lookup)):
+            resource = False  # a variable without a value: the statement does not apply
     else:
         resource = False  # a statement without Resource has no effect
     if principal == NO_MATCH or not action or not resource:

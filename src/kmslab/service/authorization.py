@@ -12,9 +12,10 @@ key's own ``kms:KeySpec``/``kms:ResourceAliases``/``aws:ResourceTag/*``...
 
 Decisions are cached only when they cannot depend on the request: no
 statement of the key policy or of the caller's IAM policies has a
-Condition and no grant on the key has constraints. The cache key holds the
-key's ``revision`` (bumped by PutKeyPolicy, grants, aliases, tags) and the
-IAM ``revision``, so any change invalidates it.
+Condition or a policy variable in its Resource, and no grant on the key
+has constraints. The cache key holds the key's ``revision`` (bumped by
+PutKeyPolicy, grants, aliases, tags) and the IAM ``revision``, so any
+change invalidates it.
 
 ``OpenAuthorizer`` allows everything (useful to isolate a lesson from
 permissions, and the reference the authorization benchmark compares with).
@@ -223,8 +224,8 @@ class OpenAuthorizer:
         return doc
 
 
-def _has_conditions(policies) -> bool:
-    return any(st.conditions for pol in policies for st in pol.statements)
+def _depends_on_request(policies) -> bool:
+    return any(st.depends_on_request for pol in policies for st in pol.statements)
 
 
 class PolicyAuthorizer:
@@ -326,7 +327,7 @@ class PolicyAuthorizer:
         """True when no involved statement or grant depends on the request."""
         memo = self._static_keys.get(key.arn)
         if memo is None or memo[0] != key.revision:
-            static = not _has_conditions([self.key_policy(key)]) and not any(
+            static = not _depends_on_request([self.key_policy(key)]) and not any(
                 g.constraints for g in key.grants.values())
             memo = self._static_keys[key.arn] = (key.revision, static)
         if not memo[1]:
@@ -335,7 +336,7 @@ class PolicyAuthorizer:
         memo = self._static_callers.get(caller.arn)
         if memo is None or memo[0] != iam.revision:
             memo = self._static_callers[caller.arn] = (
-                iam.revision, not _has_conditions(iam.policies_for(caller)))
+                iam.revision, not _depends_on_request(iam.policies_for(caller)))
         return memo[1]
 
     # ------------------------------------------------------------ key policies
