@@ -150,6 +150,7 @@ def test_called_via_is_absent_direct_and_through_s3_present_through_dynamodb(wor
     via_s3 = dict(lab.explain("alice", "kms:Encrypt", key["KeyId"],
                               via_service="s3.us-east-1.amazonaws.com").context())
     assert via_s3["aws:ViaAWSService"] == "true" and "aws:CalledVia" not in via_s3
+    assert via_s3["aws:UserAgent"] == via_s3["aws:SourceIp"] == "s3.amazonaws.com"  # as S3 calls
 
 
 # ------------------------------------------------------------- always present, or absent

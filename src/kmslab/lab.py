@@ -29,6 +29,7 @@ from .iam import ADMINISTRATOR_ACCESS, IAM, IAMClient, IAMRole, IAMUser, STSClie
 from .metrics import MetricStore
 from .identity import Principal, account_root
 from .policy import Decision
+from .policy.global_keys import service_principal
 from .service import KMSService, Request
 from .service.authorization import PolicyAuthorizer, request_context
 from .service.key import Key
@@ -263,7 +264,7 @@ class Lab:
     def explain(self, principal: Principal | IAMUser | IAMRole | str | None, action: str,
                 key: str | Key | None, context: Mapping[str, str] | None = None, *,
                 region: str | None = None, via_service: str | None = None,
-                source_ip: str = "127.0.0.1", user_agent: str = "kmslab",
+                source_ip: str | None = None, user_agent: str | None = None,
                 grant_tokens: Iterable[str] = (),
                 conditions: Mapping[str, object] | None = None) -> Decision:
         """Would ``principal`` be allowed ``action`` on ``key``? A Decision that says why.
@@ -272,13 +273,18 @@ class Lab:
         ``"Encrypt"``; ``key`` any key id form (None or ``"*"`` for IAM-only
         actions such as kms:CreateKey); ``context`` the encryption context;
         ``via_service`` a service calling for the principal
-        (``"s3.us-east-1.amazonaws.com"``); ``conditions`` extra condition
-        keys (``{"aws:SourceIp": ...}``). The request context holds the global
-        keys every request carries (``aws:SecureTransport``, ``aws:CurrentTime``...).
+        (``"s3.us-east-1.amazonaws.com"``), which then is the request's source
+        and user agent unless ``source_ip``/``user_agent`` say otherwise (a direct
+        call: ``127.0.0.1`` and ``kmslab``); ``conditions`` extra condition keys
+        (``{"aws:SourceIp": ...}``). The request context holds the global keys
+        every request carries (``aws:SecureTransport``, ``aws:CurrentTime``...).
         Show it, or use ``.allowed``, ``.text()``, ``.records()``, ``.context()``.
         """
         caller = self.principal(principal)
         region = region or self.default_region
+        origin = service_principal(via_service) if via_service else None
+        source_ip = source_ip or origin or "127.0.0.1"
+        user_agent = user_agent or origin or "kmslab"
         if not action.startswith("kms:"):
             action = "kms:" + action
         op_name = action[4:]

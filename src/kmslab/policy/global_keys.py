@@ -41,7 +41,7 @@ from typing import Any, Mapping
 
 from ..identity import Principal
 
-__all__ = ["principal_keys", "request_keys", "CALLED_VIA_SERVICES"]
+__all__ = ["principal_keys", "request_keys", "service_principal", "CALLED_VIA_SERVICES"]
 
 #: aws:PrincipalType by CloudTrail identity type
 _PRINCIPAL_TYPE = {"Root": "Account", "IAMUser": "User", "AssumedRole": "AssumedRole",
@@ -79,7 +79,7 @@ def principal_keys(p: Principal) -> Mapping[str, Any]:
     return _principal_keys(p)
 
 
-def _service_principal(via_service: str) -> str:
+def service_principal(via_service: str) -> str:
     """``s3.us-east-1.amazonaws.com`` (kms:ViaService) -> ``s3.amazonaws.com``."""
     name, _, rest = via_service.partition(".")
     return f"{name}.amazonaws.com" if rest.endswith("amazonaws.com") else via_service
@@ -105,7 +105,7 @@ def request_keys(p: Principal, *, now: datetime, resource_account: str | None,
     if source_ip:
         keys["aws:SourceIp"] = source_ip
     if via_service is not None:
-        service = _service_principal(via_service)
+        service = service_principal(via_service)
         if service in CALLED_VIA_SERVICES:
             keys.update({"aws:CalledVia": [service], "aws:CalledViaFirst": service,
                          "aws:CalledViaLast": service})
