@@ -27,7 +27,7 @@ from typing import Any, Mapping
 
 from ..identity import Principal
 from .conditions import Condition, glob_regex, literal_text, needs_request, substitute
-from .global_keys import principal_keys
+from .global_keys import folded_principal_keys, principal_keys
 
 __all__ = [
     "RequestContext", "PrincipalSpec", "ActionSpec", "ResourceSpec", "StatementResult",
@@ -68,7 +68,6 @@ class RequestContext:
     grant_operation: str | None = None
     _action_folded: str = field(default="", init=False, repr=False, compare=False)
     _keys: dict | None = field(default=None, init=False, repr=False, compare=False)
-    _named: dict | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self):
         self._action_folded = self.action.lower()
@@ -92,24 +91,18 @@ class RequestContext:
     def condition_keys(self) -> dict[str, Any]:
         """Every condition key of the request, by its case-folded name."""
         if self._keys is None:
-            self._build_keys()
+            self._keys = self._build_keys()
         return self._keys
-
-    def context_keys(self) -> dict[str, Any]:
-        """Every key of the request context, named as AWS writes them (what explanations show)."""
-        if self._named is None:
-            self._build_keys()
-        return dict(self._named)
 
     def lookup(self, folded_key: str) -> Any:
         """The request's value(s) for a (case-folded) condition key, or None if absent."""
         keys = self._keys if self._keys is not None else self.condition_keys()
         return keys.get(folded_key)
 
-    def _build_keys(self) -> None:
+    def context_keys(self) -> dict[str, Any]:
+        """Every key of the request context, named as AWS writes them (what explanations show)."""
         p = self.principal
-        named: dict[str, Any] = {"aws:RequestedRegion": self.region}
-        named.update(principal_keys(p))
+        named: dict[str, Any] = {"aws:RequestedRegion": self.region, **principal_keys(p)}
         if p.type != "AWSService":
             named["kms:CallerAccount"] = p.account_id
         ec = self.encryption_context
@@ -120,16 +113,28 @@ class RequestContext:
         for k, v in (self.conditions or {}).items():
             if v is not None:
                 named[k] = v
-        keys: dict[str, Any] = {}
-        for k, v in named.items():
-            folded = k.lower()
-            if folded in keys and folded.startswith("kms:encryptioncontext:"):
-                prev = keys[folded]  # context keys differing only in case: both values count
-                keys[folded] = (prev if isinstance(prev, list) else [prev]) + [v]
-            else:
-                keys[folded] = v
-        self._named = named
-        self._keys = keys
+        return named
+
+    def _build_keys(self) -> dict[str, Any]:
+        p = self.principal
+        keys: dict[str, Any] = {"aws:requestedregion": self.region}
+        keys.update(folded_principal_keys(p))
+        if p.type != "AWSService":
+            keys["kms:calleraccount"] = p.account_id
+        ec = self.encryption_context
+        if ec:
+            keys["kms:encryptioncontextkeys"] = list(ec)
+            for k, v in ec.items():
+                folded = "kms:encryptioncontext:" + k.lower()
+                if folded in keys:  # keys differing only in case: both values count
+                    prev = keys[folded]
+                    keys[folded] = (prev if isinstance(prev, list) else [prev]) + [v]
+                else:
+                    keys[folded] = v
+        for k, v in (self.conditions or {}).items():
+            if v is not None:
+                keys[k.lower()] = v
+        return keys
 
 
 # ----------------------------------------------------------------- matchers

@@ -36,7 +36,6 @@ case-insensitive, so the engine folds them.
 from __future__ import annotations
 
 from datetime import datetime
-from functools import lru_cache
 from typing import Any, Mapping
 
 from ..identity import Principal
@@ -53,8 +52,7 @@ CALLED_VIA_SERVICES = frozenset({"athena.amazonaws.com", "cloudformation.amazona
                                  "dynamodb.amazonaws.com", "kms.amazonaws.com"})
 
 
-@lru_cache(maxsize=512)
-def _principal_keys(p: Principal) -> Mapping[str, Any]:
+def _principal_keys(p: Principal) -> dict[str, Any]:
     if p.type == "AWSService":
         keys: dict[str, Any] = {"aws:PrincipalIsAWSService": "true"}
         if p.service:
@@ -74,9 +72,29 @@ def _principal_keys(p: Principal) -> Mapping[str, Any]:
     return keys
 
 
+#: id(principal) -> (principal, keys, case-folded keys); holding the principal keeps its id unique
+_CACHE: dict[int, tuple[Principal, Mapping[str, Any], Mapping[str, Any]]] = {}
+_CACHE_LIMIT = 4096
+
+
+def _cached(p: Principal) -> tuple[Principal, Mapping[str, Any], Mapping[str, Any]]:
+    hit = _CACHE.get(id(p))
+    if hit is None or hit[0] is not p:
+        keys = _principal_keys(p)
+        if len(_CACHE) >= _CACHE_LIMIT:
+            _CACHE.clear()
+        hit = _CACHE[id(p)] = (p, keys, {k.lower(): v for k, v in keys.items()})
+    return hit
+
+
 def principal_keys(p: Principal) -> Mapping[str, Any]:
     """Who is calling: the global keys that depend on the principal alone (read-only)."""
-    return _principal_keys(p)
+    return _cached(p)[1]
+
+
+def folded_principal_keys(p: Principal) -> Mapping[str, Any]:
+    """:func:`principal_keys` by case-folded name, as the engine looks keys up (read-only)."""
+    return _cached(p)[2]
 
 
 def service_principal(via_service: str) -> str:
