@@ -263,9 +263,10 @@ class Decision:
             rows.append(f"<tr{style}>{cells}</tr>")
         table = ("<table><tr>" + "".join(f"<th>{k}</th>" for k in cols) + "</tr>"
                  + "".join(rows) + "</table>")
+        pairs = self.context()
         context = "".join(f"<tr><td><code>{html.escape(k)}</code></td><td>{html.escape(v)}</td></tr>"
-                          for k, v in self.context())
-        details = (f"<details><summary>Request context ({len(self.context())} keys)</summary>"
+                          for k, v in pairs)
+        details = (f"<details><summary>Request context ({len(pairs)} keys)</summary>"
                    f"<table>{context}</table></details>")
         return head + table + details
 

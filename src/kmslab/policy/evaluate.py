@@ -37,6 +37,7 @@ __all__ = [
 #: principal match levels
 NO_MATCH, ACCOUNT, DIRECT = 0, 1, 2
 
+
 @dataclass(slots=True)
 class RequestContext:
     """What one KMS request looks like to the authorization engine.
@@ -227,8 +228,9 @@ class ResourceSpec:
     With policy variables (Version 2012-10-17 only) an entry is resolved per
     request, and only in the resource portion of the ARN, after the fifth
     colon (IAM "Policy variables": "You can't use a variable to replace parts
-    of the ARN before the fifth colon"); a variable without a value makes
-    that entry match nothing.
+    of the ARN before the fifth colon"). A variable without a value makes a
+    Resource entry match nothing, and a NotResource statement not apply
+    (the page: the statement is invalid).
     """
 
     __slots__ = ("all", "exact", "patterns", "written", "this_key", "templates")
