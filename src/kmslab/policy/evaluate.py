@@ -266,12 +266,13 @@ class ResourceSpec:
         return out
 
     def match(self, resource: str, lookup=None) -> bool:
+        """Does an entry cover ``resource``? Entries with variables need ``lookup``."""
         if self.all or resource in self.exact:
             return True
         for p in self.patterns:
             if p.fullmatch(resource) is not None:
                 return True
-        if lookup is not None:
+        if self.templates and lookup is not None:
             for _, head, tail in self.templates:
                 text, ok = substitute(tail, lookup)
                 if ok and glob_regex(head + text).fullmatch(resource) is not None:
@@ -340,12 +341,15 @@ def evaluate_statement(stmt, ctx: RequestContext, source: str) -> StatementResul
         action = False  # a statement without Action has no effect
     # Resource
     if stmt.resource is not None:
-        resource = stmt.resource.match(ctx.resource, ctx.lookup)
+        spec = stmt.resource
+        resource = spec.match(ctx.resource, ctx.lookup if spec.templates else None)
     elif stmt.not_resource is not None:
         spec = stmt.not_resource
-        resource = not spec.match(ctx.resource, ctx.lookup)
-        if resource and spec.templates and any(r is None for _, r in spec.resolve(ctx.lookup)):
-            resource = False  # a variable without a value: the statement does not apply
+        if not spec.templates:
+            resource = not spec.match(ctx.resource)
+        else:
+            resource = not spec.match(ctx.resource, ctx.lookup) and all(
+                r is not None for _, r in spec.resolve(ctx.lookup))  # else: the statement is invalid
     else:
         resource = False  # a statement without Resource has no effect
     if principal == NO_MATCH or not action or not resource:
