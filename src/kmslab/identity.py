@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 
 __all__ = ["Principal", "account_root", "aws_service"]
@@ -28,6 +28,14 @@ class Principal:
     session_name: str | None = None
     service: str | None = None  # for AWSService principals, e.g. "s3.amazonaws.com"
     session_issued: datetime | None = None  # when STS issued an assumed-role session
+    mfa_authenticated_at: datetime | None = None  # when the session's MFA code was checked
+
+    def __setstate__(self, state) -> None:
+        # field values in order; labs saved before a field existed lack the last ones
+        names = [f.name for f in fields(self)]
+        values = dict(zip(names, state))
+        for f in fields(self):
+            object.__setattr__(self, f.name, values.get(f.name, f.default))
 
     @property
     def policy_arn(self) -> str:
@@ -48,7 +56,8 @@ class Principal:
             attributes = {}
             if self.session_issued is not None:
                 attributes["creationDate"] = self.session_issued.strftime("%Y-%m-%dT%H:%M:%SZ")
-            attributes["mfaAuthenticated"] = "false"
+            attributes["mfaAuthenticated"] = (
+                "false" if self.mfa_authenticated_at is None else "true")
             ident["sessionContext"] = {
                 "sessionIssuer": {
                     "type": "Role", "principalId": self.principal_id.split(":")[0],

@@ -29,6 +29,7 @@ from .iam import ADMINISTRATOR_ACCESS, IAM, IAMClient, IAMRole, IAMUser, STSClie
 from .metrics import MetricStore
 from .identity import Principal, account_root
 from .policy import Decision
+from .policy.global_keys import service_principal
 from .service import KMSService, Request
 from .service.authorization import PolicyAuthorizer, request_context
 from .service.key import Key
@@ -212,7 +213,7 @@ class Lab:
         """Resolve a caller: a Principal, user or role record, ARN, access key id, name, or None.
 
         A role (by name, ARN or record) becomes a session named ``kmslab``, as if
-        the role had been assumed; ``sts.assume_role`` is the way that checks
+        the role had been assumed now; ``sts.assume_role`` is the way that checks
         the trust policy.
         """
         if isinstance(who, Principal):
@@ -220,7 +221,7 @@ class Lab:
         if isinstance(who, IAMUser):
             return who.principal
         if isinstance(who, IAMRole):
-            return who.session("kmslab")
+            return who.session("kmslab", issued=self.clock.now())
         account = account or self.default_account
         if who is None:
             return self.admin(account)
@@ -236,17 +237,17 @@ class Lab:
             if who in iam.users:
                 return iam.users[who].principal
             if who in iam.roles:
-                return iam.roles[who].session("kmslab")
+                return iam.roles[who].session("kmslab", issued=self.clock.now())
             if parts[2] == "sts" and parts[5].startswith("assumed-role/"):
                 _, role_name, session = parts[5].split("/", 2)
-                return iam.role(parts[4], role_name).session(session)
+                return iam.role(parts[4], role_name).session(session, issued=self.clock.now())
             raise errors.NotFoundException(f"No principal {who!r} in the lab.")
         try:
             return iam.user(account, who).principal
         except errors.KMSError:
             pass
         try:
-            return iam.role(account, who).session("kmslab")
+            return iam.role(account, who).session("kmslab", issued=self.clock.now())
         except errors.KMSError:
             raise errors.NotFoundException(
                 f"No user or role named {who!r} in account {account}.") from None
@@ -263,18 +264,27 @@ class Lab:
     def explain(self, principal: Principal | IAMUser | IAMRole | str | None, action: str,
                 key: str | Key | None, context: Mapping[str, str] | None = None, *,
                 region: str | None = None, via_service: str | None = None,
-                source_ip: str = "127.0.0.1", grant_tokens: Iterable[str] = (),
+                source_ip: str | None = None, user_agent: str | None = None,
+                grant_tokens: Iterable[str] = (),
                 conditions: Mapping[str, object] | None = None) -> Decision:
         """Would ``principal`` be allowed ``action`` on ``key``? A Decision that says why.
 
         Makes no request and changes nothing. ``action`` is ``"kms:Encrypt"`` or
         ``"Encrypt"``; ``key`` any key id form (None or ``"*"`` for IAM-only
         actions such as kms:CreateKey); ``context`` the encryption context;
-        ``conditions`` extra condition keys (``{"aws:SourceIp": ...}``).
-        Show it, or use ``.allowed``, ``.text()``, ``.records()``.
+        ``via_service`` a service calling for the principal
+        (``"s3.us-east-1.amazonaws.com"``), which then is the request's source
+        and user agent unless ``source_ip``/``user_agent`` say otherwise (a direct
+        call: ``127.0.0.1`` and ``kmslab``); ``conditions`` extra condition keys
+        (``{"aws:SourceIp": ...}``). The request context holds the global keys
+        every request carries (``aws:SecureTransport``, ``aws:CurrentTime``...).
+        Show it, or use ``.allowed``, ``.text()``, ``.records()``, ``.context()``.
         """
         caller = self.principal(principal)
         region = region or self.default_region
+        origin = service_principal(via_service) if via_service else None
+        source_ip = source_ip or origin or "127.0.0.1"
+        user_agent = user_agent or origin or "kmslab"
         if not action.startswith("kms:"):
             action = "kms:" + action
         op_name = action[4:]
@@ -298,7 +308,7 @@ class Lab:
                 params["KeyId"] = key
         ctx = request_context(caller, op_name, action, resolved, params, region=region,
                               now=self.clock.now(), via_service=via_service, source_ip=source_ip,
-                              key_param="KeyId")
+                              user_agent=user_agent, key_param="KeyId")
         if conditions:
             ctx.conditions = {**ctx.conditions, **conditions}
         authorizer = self.authorizer

@@ -4,16 +4,18 @@
 :class:`~kmslab.policy.RequestContext` and asks :func:`kmslab.policy.decide`,
 raising the decision's ``AccessDeniedException`` (with ``.explanation``) on
 a deny. Which condition keys a request carries, and from which parameter, is
-one table, :data:`REQUEST_CONDITIONS`; the keys every request carries
-(``kms:ViaService``, ``aws:SourceIp``, ``aws:CurrentTime``, the key's own
-``kms:KeySpec``/``kms:ResourceAliases``/``aws:ResourceTag/*``...) are added
-by :func:`request_context`.
+one table, :data:`REQUEST_CONDITIONS`; :func:`request_context` adds the
+global keys every request carries (:func:`kmslab.policy.request_keys`:
+``aws:SecureTransport``, ``aws:ViaAWSService``, ``aws:CurrentTime``,
+``aws:ResourceAccount``, ``aws:SourceIp``...), ``kms:ViaService`` and the
+key's own ``kms:KeySpec``/``kms:ResourceAliases``/``aws:ResourceTag/*``...
 
 Decisions are cached only when they cannot depend on the request: no
 statement of the key policy or of the caller's IAM policies has a
-Condition and no grant on the key has constraints. The cache key holds the
-key's ``revision`` (bumped by PutKeyPolicy, grants, aliases, tags) and the
-IAM ``revision``, so any change invalidates it.
+Condition or a policy variable in its Resource, and no grant on the key
+has constraints. The cache key holds the key's ``revision`` (bumped by
+PutKeyPolicy, grants, aliases, tags) and the IAM ``revision``, so any
+change invalidates it.
 
 ``OpenAuthorizer`` allows everything (useful to isolate a lesson from
 permissions, and the reference the authorization benchmark compares with).
@@ -27,7 +29,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from .. import arns, errors
 from ..identity import Principal
 from ..policy import (LOCKOUT_MESSAGE, Decision, Policy, RequestContext, decide, parse_policy,
-                      would_lock_out)
+                      request_keys, would_lock_out)
 
 if TYPE_CHECKING:  # pragma: no cover
     from .key import Key
@@ -75,7 +77,11 @@ _BY_DIRECTION = lambda src, dst: (  # noqa: E731
     lambda params, via_service, action: params.get(src if action == "kms:ReEncryptFrom" else dst)
     or _SYMMETRIC)
 
-#: condition keys taken from each operation's parameters (absent values are absent keys)
+#: condition keys taken from each operation's parameters (absent values are absent keys).
+#: A default fills a key in only where AWS KMS's condition-keys page says the key works
+#: without the parameter ("such as when you use the parameter's default value");
+#: kms:BypassPolicyLockoutSafetyCheck and kms:ExpirationModel are absent when the request
+#: omits the parameter (that page's own Null examples allow exactly those requests).
 REQUEST_CONDITIONS: dict[str, dict[str, Callable]] = {
     "Encrypt": {"kms:EncryptionAlgorithm": P("EncryptionAlgorithm", _SYMMETRIC)},
     "Decrypt": {"kms:EncryptionAlgorithm": P("EncryptionAlgorithm", _SYMMETRIC)},
@@ -94,12 +100,12 @@ REQUEST_CONDITIONS: dict[str, dict[str, Callable]] = {
     "DeriveSharedSecret": {"kms:KeyAgreementAlgorithm": P("KeyAgreementAlgorithm")},
     "GetParametersForImport": {"kms:WrappingAlgorithm": P("WrappingAlgorithm"),
                                "kms:WrappingKeySpec": P("WrappingKeySpec")},
-    "ImportKeyMaterial": {"kms:ExpirationModel": P("ExpirationModel", "KEY_MATERIAL_EXPIRES"),
+    "ImportKeyMaterial": {"kms:ExpirationModel": P("ExpirationModel"),
                           "kms:ValidTo": P("ValidTo")},
     "EnableKeyRotation": {"kms:RotationPeriodInDays": P("RotationPeriodInDays", 365)},
     "ScheduleKeyDeletion": {"kms:ScheduleKeyDeletionPendingWindowInDays": P("PendingWindowInDays", 30)},
-    "PutKeyPolicy": {"kms:BypassPolicyLockoutSafetyCheck": P("BypassPolicyLockoutSafetyCheck", False)},
-    "CreateKey": {"kms:BypassPolicyLockoutSafetyCheck": P("BypassPolicyLockoutSafetyCheck", False),
+    "PutKeyPolicy": {"kms:BypassPolicyLockoutSafetyCheck": P("BypassPolicyLockoutSafetyCheck")},
+    "CreateKey": {"kms:BypassPolicyLockoutSafetyCheck": P("BypassPolicyLockoutSafetyCheck"),
                   "kms:KeySpec": F(lambda p: p.get("KeySpec") or p.get("CustomerMasterKeySpec")
                                    or _SYMMETRIC),
                   "kms:KeyUsage": F(_create_key_usage),
@@ -154,18 +160,23 @@ def _same_key(params: dict, dest: "Key") -> bool | None:
 
 def request_context(caller: Principal, op_name: str, action: str, key: "Key | None",
                     params: dict, *, region: str, now, via_service: str | None = None,
-                    source_ip: str | None = None, key_param: str | None = None,
-                    resource: str | None = None, destination: "Key | None" = None
-                    ) -> RequestContext:
+                    source_ip: str | None = None, user_agent: str | None = None,
+                    key_param: str | None = None, resource: str | None = None,
+                    destination: "Key | None" = None) -> RequestContext:
     """The RequestContext of one request: the engine's view of it.
 
-    ``destination`` is ReEncrypt's destination key (for kms:ReEncryptOnSameKey).
+    ``resource`` is the ARN authorized when there is no key (an alias ARN,
+    or the key ARN the lockout check asks about); ``destination`` is
+    ReEncrypt's destination key (for kms:ReEncryptOnSameKey).
     """
-    conditions: dict[str, Any] = {"aws:CurrentTime": now, "aws:EpochTime": int(now.timestamp())}
+    if key is not None:
+        resource, key_account = key.arn, key.account
+    else:
+        resource, key_account = resource or "*", caller.account_id
+    conditions = request_keys(caller, now=now, resource_account=key_account,
+                              user_agent=user_agent, source_ip=source_ip, via_service=via_service)
     if via_service:
         conditions["kms:ViaService"] = via_service
-    if source_ip:
-        conditions["aws:SourceIp"] = source_ip
     for name, source in REQUEST_CONDITIONS.get(op_name, {}).items():
         value = source(params, via_service, action)
         if value is not None:
@@ -188,11 +199,6 @@ def request_context(caller: Principal, op_name: str, action: str, key: "Key | No
             conditions["kms:ResourceAliases"] = sorted(key.aliases)
         for k, v in key.tags.items():
             conditions[f"aws:ResourceTag/{k}"] = v
-        resource = key.arn
-        key_account = key.account
-    else:
-        resource = resource or "*"
-        key_account = caller.account_id
     grant_operation = action.split(":", 1)[1] if action.startswith("kms:") else None
     return RequestContext(action, caller, resource, key_account, region,
                           encryption_context=_encryption_context(action, params),
@@ -218,8 +224,8 @@ class OpenAuthorizer:
         return doc
 
 
-def _has_conditions(policies) -> bool:
-    return any(st.conditions for pol in policies for st in pol.statements)
+def _depends_on_request(policies) -> bool:
+    return any(st.depends_on_request for pol in policies for st in pol.statements)
 
 
 class PolicyAuthorizer:
@@ -269,8 +275,8 @@ class PolicyAuthorizer:
             resource = arns.alias_arn(svc.region, svc.account, alias)
         ctx = request_context(caller, op.name, action, key, params, region=call.service.region,
                               now=call.now, via_service=request.via_service,
-                              source_ip=request.source_ip, key_param=op.key_param,
-                              resource=resource,
+                              source_ip=request.source_ip, user_agent=request.user_agent,
+                              key_param=op.key_param, resource=resource,
                               destination=call.key if op.name == "ReEncrypt" else None)
         decision = self.decide(ctx, key, token_grants, only_grants=only_grants)
         if not decision.allowed:
@@ -321,7 +327,7 @@ class PolicyAuthorizer:
         """True when no involved statement or grant depends on the request."""
         memo = self._static_keys.get(key.arn)
         if memo is None or memo[0] != key.revision:
-            static = not _has_conditions([self.key_policy(key)]) and not any(
+            static = not _depends_on_request([self.key_policy(key)]) and not any(
                 g.constraints for g in key.grants.values())
             memo = self._static_keys[key.arn] = (key.revision, static)
         if not memo[1]:
@@ -330,7 +336,7 @@ class PolicyAuthorizer:
         memo = self._static_callers.get(caller.arn)
         if memo is None or memo[0] != iam.revision:
             memo = self._static_callers[caller.arn] = (
-                iam.revision, not _has_conditions(iam.policies_for(caller)))
+                iam.revision, not _depends_on_request(iam.policies_for(caller)))
         return memo[1]
 
     # ------------------------------------------------------------ key policies
@@ -341,10 +347,12 @@ class PolicyAuthorizer:
         if not bypass_lockout and caller.type != "AWSService":
             svc = call.service
             request = call.request
-            conditions = {"aws:CurrentTime": call.now, "aws:SourceIp": request.source_ip}
-            if request.via_service:
-                conditions["kms:ViaService"] = request.via_service
+            # the caller's next PutKeyPolicy, as it would arrive: same transport, no bypass
+            future = request_context(caller, "PutKeyPolicy", "kms:PutKeyPolicy", None, {},
+                                     region=svc.region, now=call.now,
+                                     via_service=request.via_service, source_ip=request.source_ip,
+                                     user_agent=request.user_agent, resource=key_arn)
             if would_lock_out(policy, caller, self.lab.iam.policies_for(caller), key_arn,
-                              svc.account, region=svc.region, conditions=conditions):
+                              svc.account, region=svc.region, conditions=future.conditions):
                 raise errors.MalformedPolicyDocumentException(LOCKOUT_MESSAGE)
         return policy
