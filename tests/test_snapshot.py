@@ -153,7 +153,11 @@ def test_bound_methods_of_kmslab_objects_survive(lab):
     svc = lab.kms_service("111122223333", "us-east-1")
     lab.clock.schedule(lab.clock.now(), svc.keys[key].metadata, label="harmless")
     back = kmslab.Lab.from_bytes(lab.to_bytes(PASS), PASS)
+    (event,) = [e for e in back.clock.pending() if e.label == "harmless"]
+    # the method is bound to the loaded lab's key, not to a copy of the saved one
+    assert event.action.__self__ is back.kms_service("111122223333", "us-east-1").keys[key]
     back.clock.advance(seconds=1)
+    assert "harmless" not in [e.label for e in back.clock.pending()]
 
 
 def test_a_lab_saved_by_kmslab_0_1_0_loads_with_its_trail():
