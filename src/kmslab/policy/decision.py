@@ -93,9 +93,9 @@ def _evaluate_grant(grant, ctx: RequestContext, identity_allows: bool) -> GrantR
     if p.type == "AWSService":
         grantee = DIRECT if p.service and p.service in (service, grantee_arn) else NO_MATCH
     elif grantee_arn and grantee_arn in (p.arn, p.role_arn):
-        grantee = DIRECT
+        grantee = DIRECT   # the caller itself; the root user's ARN is its account's root ARN
     elif grantee_arn == f"arn:aws:iam::{p.account_id}:root":
-        grantee = DIRECT if p.type == "Root" else ACCOUNT
+        grantee = ACCOUNT  # another principal of the grantee account: its IAM policies decide
     else:
         grantee = NO_MATCH
     operation = ctx.operation in grant.operations
@@ -142,9 +142,6 @@ def _constraints_hold(constraints: Mapping | None, ctx: RequestContext) -> tuple
 
 
 # ------------------------------------------------------------------ Decision
-_OUTCOMES = ("Allow", "ExplicitDeny", "ImplicitDeny")
-
-
 class Decision:
     """The outcome of :func:`decide`, with every statement and grant it considered."""
 
@@ -188,11 +185,6 @@ class Decision:
         return exc
 
     # ----------------------------------------------------------- explanation
-    def _detail(self, step) -> str:
-        if isinstance(step, GrantResult):
-            return step.detail
-        return _explain(step, self.ctx)
-
     def records(self) -> list[dict]:
         """One flat row per statement and grant considered (for a DataFrame)."""
         rows = []
@@ -402,10 +394,8 @@ def decide(ctx: RequestContext, *, key_policy: Policy | None, identity_policies:
                         f"allows {ctx.action}", None)
 
     # 4. grants
-    grant_results = []
     for g in grants:
         gr = _evaluate_grant(g, ctx, bool(identity_allows))
-        grant_results.append(gr)
         steps.append(gr)
         if gr.applies:
             return Decision(ctx, "Allow", (gr,), steps,
