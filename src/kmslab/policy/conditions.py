@@ -40,14 +40,14 @@ _FROM_LITERAL = str.maketrans({v: k for k, v in _LITERAL.items()})
 _GLOB = {"*": ".*", "?": "."} | {v: re.escape(k) for k, v in _LITERAL.items()}
 
 
-def glob_regex(pattern: str, *, ignore_case: bool = False) -> re.Pattern:
-    """Compile an IAM wildcard pattern (``*`` any run, ``?`` one character).
+def glob_regex(pattern: str) -> re.Pattern:
+    """Compile an IAM wildcard pattern (``*`` any run, ``?`` one character), case-sensitive.
 
     Characters that came from ``${*}``/``${?}``/``${$}`` or from a substituted
     value are literal (see :func:`substitute`).
     """
     body = "".join(_GLOB.get(c) or re.escape(c) for c in pattern)
-    return re.compile(body, re.DOTALL | (re.IGNORECASE if ignore_case else 0))
+    return re.compile(body, re.DOTALL)
 
 
 def literal_text(pattern: str) -> str:
@@ -67,7 +67,7 @@ def _to_epoch(value: Any) -> float:
     text = str(value).strip()
     if re.fullmatch(r"-?\d+(\.\d+)?", text):
         return float(text)
-    dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    dt = datetime.fromisoformat(text)  # Python 3.11+ reads the "Z" suffix
     return (dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)).timestamp()
 
 
