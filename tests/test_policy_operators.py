@@ -448,3 +448,105 @@ def test_a_service_principal_statement_is_not_the_services_of_other_names(lab):
     assert not lab.explain(other, "kms:Encrypt", key, context).allowed
     assert not lab.explain(logs, "kms:Encrypt", key, {
         "aws:logs:arn": f"arn:aws:logs:us-east-1:{A}:log-group:db-1"}).allowed
+
+
+# ------------------------------------------------------------- how values are read
+def test_a_multivalued_key_is_no_value_as_a_variable(lab):
+    """IAM: only single-valued keys can be policy variables; kms:EncryptionContextKeys is not."""
+    variable = "${kms:EncryptionContextKeys}"
+    context = {"first": "first"}
+    assert not explain(lab, {"StringEquals": {"kms:EncryptionContext:first": variable}},
+                       context=context).allowed
+    assert explain(lab, {"StringNotEquals": {"kms:EncryptionContext:first": variable}},
+                   context=context).allowed
+    with_default = "${kms:EncryptionContextKeys, 'first'}"
+    assert explain(lab, {"StringEquals": {"kms:EncryptionContext:first": with_default}},
+                   context=context).allowed
+
+
+@pytest.mark.parametrize("default", ["ops,eu", "X-team", "team-X"])
+def test_a_default_value_is_the_text_between_its_quotes(lab, default):
+    d = explain(lab, {"StringEquals": {"kms:EncryptionContext:owner": f"${{aws:PrincipalTag/team, '{default}'}}"}},
+                context={"owner": default})
+    assert d.allowed, d.text()
+
+
+@pytest.mark.parametrize("condition", [
+    {"NumericLessThan": {WINDOW: "${aws:EpochTime}"}},
+    {"DateGreaterThan": {NOW: "${aws:TokenIssueTime}"}},
+    {"IpAddress": {"aws:SourceIp": "${aws:SourceIp}"}},
+])
+def test_variables_are_read_only_by_string_and_arn_operators(lab, condition):
+    """Elsewhere ``${...}`` is the value as written, which a number, date or address is not."""
+    (op, body), = condition.items()
+    (key, _), = body.items()
+    with pytest.raises(errors.MalformedPolicyDocumentException,
+                       match=rf"a value of {key} is not valid for the {op} condition operator"):
+        lab.client().create_key(Policy=doc(ROOT, under_test(condition)))
+
+
+@pytest.mark.parametrize("tz", ["Asia/Tokyo", "America/Los_Angeles"])
+def test_dates_without_a_zone_are_utc_whatever_the_machines_zone(lab, monkeypatch, tz):
+    import time
+    monkeypatch.setenv("TZ", tz)
+    time.tzset()
+    try:
+        naive_policy = {"DateEquals": {NOW: "2026-03-01T12:00:00"}}
+        assert explain(lab, naive_policy, conditions={NOW: T}).allowed
+        naive_request = T.replace(tzinfo=None)
+        assert explain(lab, {"DateEquals": {NOW: T_TEXT}}, conditions={NOW: naive_request}).allowed
+        tokyo = T.astimezone(timezone(timedelta(hours=9)))  # the same instant, another zone
+        assert explain(lab, {"DateEquals": {NOW: T_TEXT}}, conditions={NOW: tokyo}).allowed
+        assert not explain(lab, {"DateEquals": {NOW: T_TEXT}},
+                           conditions={NOW: tokyo.replace(tzinfo=timezone.utc)}).allowed
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
+
+
+@pytest.mark.parametrize("pattern,arn,matches", [
+    # each of the six parts on its own: a wildcard does not reach into the next part...
+    ("arn:aws:kms:*:key/1", f"arn:aws:kms:us-east-1:{A}:key/1", False),
+    ("arn:aws:s3:::*", "arn:aws:sns:us-east-1:1:t", False),
+    # ...except in the last one, the resource, which may hold colons
+    (f"arn:aws:logs:us-east-1:{A}:*", f"arn:aws:logs:us-east-1:{A}:log-group:app:*", True),
+    (f"arn:aws:logs:us-east-1:{A}:log-group:app-*",
+     f"arn:aws:logs:us-east-1:{A}:log-group:app-1:log-stream:x", True),
+    (f"arn:aws:logs:*:{A}:log-group:app-*", f"arn:aws:logs:eu-west-1:{A}:log-group:db", False),
+])
+def test_arn_operators_compare_part_by_part(lab, pattern, arn, matches):
+    for op in ("ArnLike", "ArnEquals"):
+        assert explain(lab, {op: {ARN: pattern}}, conditions={ARN: arn}).allowed is matches
+        assert explain(lab, {op.replace("Arn", "ArnNot"): {ARN: pattern}},
+                       conditions={ARN: arn}).allowed is not matches
+
+
+@pytest.mark.parametrize("condition,value,expected", [
+    ({"StringEquals": {"aws:MultiFactorAuthPresent": "false"}}, False, True),
+    ({"StringEquals": {"aws:MultiFactorAuthPresent": "true"}}, True, True),
+    ({"StringEquals": {"aws:MultiFactorAuthPresent": "true"}}, False, False),
+    ({"StringEquals": {"aws:MultiFactorAuthPresent": "TRUE"}}, True, False),
+    ({"BinaryEquals": {"x:blob": "aGVsbG8="}}, "aGVsbG8=", True),
+    ({"BinaryEquals": {"x:blob": "aGVsbG8="}}, "hello", False),
+    ({"IpAddress": {"aws:SourceIp": "203.0.113.9/24"}}, "203.0.113.200", True),  # host bits set
+    ({"IpAddress": {"aws:SourceIp": "203.0.113.9/24"}}, "203.0.114.1", False),
+])
+def test_values_of_another_type_are_read_as_the_operator_reads_them(lab, condition, value, expected):
+    (_, body), = condition.items()
+    (key, _), = body.items()
+    assert explain(lab, condition, conditions={key: value}).allowed is expected
+
+
+@pytest.mark.parametrize("condition,message", [
+    ({"StringEquals": "kms:ViaService"}, "condition operator StringEquals must map condition keys to values."),
+    ({"StringEquals": {}}, "condition operator StringEquals must map condition keys to values."),
+    ({"StringEquals": {"ViaService": "x"}},
+     "'ViaService' is not a valid condition key (expected prefix:name, such as kms:ViaService)."),
+    ({"StringEquals": {"kms:ViaService": [{"a": 1}]}},
+     "condition key kms:ViaService under StringEquals needs a string, number or boolean value, "
+     "or a list of them."),
+])
+def test_a_malformed_condition_block_says_what_is_wrong(lab, condition, message):
+    with pytest.raises(errors.MalformedPolicyDocumentException) as info:
+        lab.client().create_key(Policy=doc(ROOT, under_test(condition)))
+    assert info.value.message == f'Statement 2 (Sid "UnderTest"): {message}'
