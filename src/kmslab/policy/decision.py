@@ -111,11 +111,9 @@ def _evaluate_grant(grant, ctx: RequestContext, identity_allows: bool) -> GrantR
     elif not key:
         detail = "the grant is for another KMS key"
     else:
-        detail = ""
-    constraints = None
-    if grantee != NO_MATCH and operation and key:
         constraints, detail = _constraints_hold(grant.constraints, ctx)
-    return GrantResult(grant, grantee, operation, key, constraints, detail)
+        return GrantResult(grant, grantee, operation, key, constraints, detail)
+    return GrantResult(grant, grantee, operation, key, None, detail)
 
 
 def _constraints_hold(constraints: Mapping | None, ctx: RequestContext) -> tuple[bool, str]:
@@ -287,17 +285,15 @@ def _explain(r: StatementResult, ctx: RequestContext) -> str:
     if not r.action:
         return f"{ctx.action} does not match {st.actions_text()}"
     if not r.resource:
-        spec = st.resource or st.not_resource
-        written = ", ".join(spec.written) if spec else "(no Resource)"
-        unresolved = False
-        if spec is not None and spec.templates:
-            resolved = spec.resolve(ctx.lookup)
-            unresolved = any(text is None for _, text in resolved)
+        spec = st.resource or st.not_resource  # a statement has one of them (the parser says so)
+        written = ", ".join(spec.written)
+        resolved = spec.resolve(ctx.lookup) if spec.templates else []
+        if resolved:
             written += " (" + ", ".join(
                 f"{text} for this request" if text is not None else
                 f"{entry} has a policy variable without a value" for entry, text in resolved) + ")"
-        if st.resource is None and st.not_resource is not None:
-            if unresolved:
+        if st.resource is None:
+            if any(text is None for _, text in resolved):
                 return f"NotResource {written}: the statement does not apply"
             return f"{ctx.resource} is excluded by NotResource {written}"
         return f"{ctx.resource} does not match {written}"
