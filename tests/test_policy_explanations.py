@@ -407,3 +407,96 @@ def test_the_lockout_check_evaluates_the_keys_own_region():
     key = f"arn:aws:kms:us-east-1:{A}:key/k"
     assert would_lock_out(policy, root, (), key)  # us-east-1 unless told
     assert not would_lock_out(policy, root, (), key.replace("us-east-1", "eu-west-1"), region="eu-west-1")
+
+
+# ------------------------------------------------------------- resources and values
+def test_a_statement_for_other_resources_says_which(world):
+    lab = world
+    lab.add_user("dave", policy=iam(
+        {"Sid": "OtherKey", "Effect": "Allow", "Action": "kms:Encrypt",
+         "Resource": f"arn:aws:kms:us-east-1:{A}:key/other"},
+        {"Sid": "ByTag", "Effect": "Allow", "Action": "kms:Encrypt",
+         "Resource": f"arn:aws:kms:us-east-1:{A}:key/${{aws:ResourceTag/Owner}}"},
+        {"Sid": "NotThis", "Effect": "Allow", "Action": "kms:Encrypt",
+         "NotResource": [f"arn:aws:kms:us-east-1:{A}:key/*", f"arn:aws:kms:us-east-1:{A}:alias/*"]},
+        {"Sid": "NotTagged", "Effect": "Allow", "Action": "kms:Encrypt",
+         "NotResource": f"arn:aws:kms:us-east-1:{A}:key/${{aws:ResourceTag/Owner}}"}))
+    kms = lab.client()
+    key = kms.create_key()["KeyMetadata"]["Arn"]
+    by_tag = f"arn:aws:kms:us-east-1:{A}:key/${{aws:ResourceTag/Owner}}"
+
+    def details():
+        return {r["sid"]: r["detail"] for r in lab.explain("dave", "kms:Encrypt", key).records()}
+
+    untagged = details()
+    assert untagged["OtherKey"] == f"{key} does not match arn:aws:kms:us-east-1:{A}:key/other"
+    assert untagged["ByTag"] == (f"{key} does not match {by_tag} ({by_tag} has a policy variable "
+                                 "without a value)")
+    assert untagged["NotThis"] == (f"{key} is excluded by NotResource arn:aws:kms:us-east-1:{A}:key/*, "
+                                   f"arn:aws:kms:us-east-1:{A}:alias/*")
+    assert untagged["NotTagged"] == (f"NotResource {by_tag} ({by_tag} has a policy variable without "
+                                     "a value): the statement does not apply")
+    kms.tag_resource(KeyId=key, Tags=[{"TagKey": "Owner", "TagValue": "bob"}])
+    tagged = details()
+    assert tagged["ByTag"] == (f"{key} does not match {by_tag} (arn:aws:kms:us-east-1:{A}:key/bob "
+                               "for this request)")
+    assert tagged["NotTagged"] == "covers this request"
+
+
+def test_an_empty_list_is_no_value():
+    alice = Principal(ALICE, A, "IAMUser", "alice", "AIDAALICE")
+    policy = parse_policy(doc({"Sid": "Tagged", "Effect": "Allow", "Principal": {"AWS": ALICE},
+                               "Action": "kms:TagResource", "Resource": "*",
+                               "Condition": {"ForAnyValue:StringEquals": {"aws:TagKeys": "Owner"}}}))
+    ctx = RequestContext("kms:TagResource", alice, f"arn:aws:kms:us-east-1:{A}:key/k",
+                         conditions={"aws:TagKeys": []})
+    d = decide(ctx, key_policy=policy, identity_policies=())
+    assert d.records()[0]["detail"] == ('condition ForAnyValue:StringEquals: {"aws:TagKeys": "Owner"} '
+                                        "is false: the request has no aws:TagKeys")
+
+
+def test_an_allowed_request_has_no_access_denied_message(world):
+    d = explain(world, "alice", "kms:Encrypt", "direct")
+    with pytest.raises(ValueError, match="^the request is allowed; there is no AccessDenied message$"):
+        d.access_denied_message()
+
+
+def test_html_rows_follow_each_other(world):
+    html = explain(world, "alice", "kms:Encrypt", "direct")._repr_html_()
+    assert "</td></tr><tr><td>key policy</td><td>AliceUse</td>" in html
+    assert "</td></tr></table><details>" in html
+    assert "</code></td><td>alice</td></tr><tr><td><code>" in html
+
+
+# ------------------------------------------------------------- which statements decide
+KEY = f"arn:aws:kms:us-east-1:{A}:key/k"
+
+
+def _allow(principal, sid, action="kms:Encrypt"):
+    return {"Sid": sid, "Effect": "Allow", "Principal": {"AWS": principal}, "Action": action,
+            "Resource": "*"}
+
+
+def _identity(*sids, name=""):
+    return parse_policy(json.dumps(iam(*({"Sid": s, "Effect": "Allow", "Action": "kms:*",
+                                          "Resource": "*"} for s in sids))),
+                        kind="identity", name=name)
+
+
+def test_the_first_account_statement_and_the_first_iam_allow_decide():
+    bob = Principal(f"arn:aws:iam::{A}:user/bob", A, "IAMUser", "bob", "AIDABOB")
+    policy = parse_policy(doc(_allow(f"arn:aws:iam::{A}:root", "Root1"), _allow(A, "Root2")))
+    d = decide(RequestContext("kms:Encrypt", bob, KEY), key_policy=policy,
+               identity_policies=(_identity("I1", "I2"), _identity("I3")))
+    assert [s.statement.sid for s in d.decided_by] == ["Root1", "I1"]
+    assert [r["source"] for r in d.records()][2:] == [f"IAM policy of {bob.arn}"] * 3
+
+
+def test_across_accounts_the_first_key_statement_and_the_first_iam_allow_decide():
+    erin = Principal(f"arn:aws:iam::{B}:user/erin", B, "IAMUser", "erin", "AIDAERIN")
+    policy = parse_policy(doc(ROOT, _allow(f"arn:aws:iam::{B}:root", "Partner1"),
+                              _allow(B, "Partner2")))
+    d = decide(RequestContext("kms:Encrypt", erin, KEY), key_policy=policy,
+               identity_policies=(_identity("E1", "E2", name="partner-use"),))
+    assert [s.statement.sid for s in d.decided_by] == ["Partner1", "E1"]
+    assert d.records()[-1]["source"] == f"IAM policy partner-use of {erin.arn}"
