@@ -550,3 +550,14 @@ def test_a_malformed_condition_block_says_what_is_wrong(lab, condition, message)
     with pytest.raises(errors.MalformedPolicyDocumentException) as info:
         lab.client().create_key(Policy=doc(ROOT, under_test(condition)))
     assert info.value.message == f'Statement 2 (Sid "UnderTest"): {message}'
+
+
+@pytest.mark.parametrize("owner,path,allowed", [
+    ("team-a", "team-a/q1", True), ("team-a", "team-b/q1", False),
+    ("a*", "a*/q1", True), ("a*", "abc/q1", False),     # a substituted * is a literal *
+    ("a?", "a?/q1", True), ("a?", "ab/q1", False),      # and a substituted ? a literal ?
+])
+def test_a_substituted_value_is_literal_in_string_like(lab, owner, path, allowed):
+    d = explain(lab, {"StringLike": {"kms:EncryptionContext:path": "${kms:EncryptionContext:owner}/*"}},
+                context={"owner": owner, "path": path})
+    assert d.allowed is allowed
