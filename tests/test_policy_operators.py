@@ -73,6 +73,7 @@ CASES = [
     ({"StringEquals": {EC: "IT"}}, ABSENT, False),
     ({"StringNotEquals": {EC: "IT"}}, "IT", False),
     ({"StringNotEquals": {EC: "IT"}}, "HR", True),
+    ({"StringNotEquals": {EC: "IT"}}, "it", True),          # case-sensitive, as StringEquals
     ({"StringNotEquals": {EC: ["HR", "IT"]}}, "IT", False),
     ({"StringNotEquals": {EC: "IT"}}, ABSENT, True),
     ({"StringEqualsIgnoreCase": {EC: "IT"}}, "it", True),
@@ -561,3 +562,39 @@ def test_a_substituted_value_is_literal_in_string_like(lab, owner, path, allowed
     d = explain(lab, {"StringLike": {"kms:EncryptionContext:path": "${kms:EncryptionContext:owner}/*"}},
                 context={"owner": owner, "path": path})
     assert d.allowed is allowed
+
+
+NUMERIC = ["NumericEquals", "NumericNotEquals", "NumericLessThan", "NumericLessThanEquals",
+           "NumericGreaterThan", "NumericGreaterThanEquals"]
+DATE = ["DateEquals", "DateNotEquals", "DateLessThan", "DateLessThanEquals", "DateGreaterThan",
+        "DateGreaterThanEquals"]
+
+
+@pytest.mark.parametrize("operator", NUMERIC + DATE)
+def test_a_number_operator_takes_no_date_and_a_date_operator_no_word(lab, operator):
+    value = "1970-01-01T00:00:14Z" if operator in NUMERIC else "fourteen"
+    with pytest.raises(errors.MalformedPolicyDocumentException,
+                       match=f"is not valid for the {operator} condition operator"):
+        lab.client().create_key(Policy=doc(ROOT, under_test({operator: {WINDOW: value}})))
+
+
+@pytest.mark.parametrize("operator,seconds", [
+    ("NumericEquals", 14), ("NumericLessThan", 13), ("NumericLessThanEquals", 14),
+    ("NumericGreaterThan", 15), ("NumericGreaterThanEquals", 14)])
+def test_a_date_is_not_a_number_in_the_request_either(lab, operator, seconds):
+    """Read as epoch seconds the value would satisfy the operator; it is not a number."""
+    assert not explain(lab, {operator: {"kms:EncryptionContext:n": "14"}},
+                       context={"n": f"1970-01-01T00:00:{seconds:02d}Z"}).allowed
+    assert explain(lab, {operator: {"kms:EncryptionContext:n": "14"}},
+                   context={"n": str(seconds)}).allowed
+
+
+def test_a_condition_shows_what_it_tests(lab):
+    from kmslab.policy.conditions import compile_conditions
+    (single,) = compile_conditions({"StringEquals": {"kms:ViaService": "s3.us-east-1.amazonaws.com"}},
+                                   variables=True, where="Statement 1")
+    assert repr(single) == "Condition('StringEquals', 'kms:ViaService', ['s3.us-east-1.amazonaws.com'])"
+    assert single.describe() == 'StringEquals: {"kms:ViaService": "s3.us-east-1.amazonaws.com"}'
+    (several,) = compile_conditions({"ForAnyValue:StringLike": {"aws:TagKeys": ["a*", "b"]}},
+                                    variables=True, where="Statement 1")
+    assert several.describe() == 'ForAnyValue:StringLike: {"aws:TagKeys": ["a*", "b"]}'
