@@ -186,6 +186,8 @@ def test_text_of_a_cross_account_denial_with_grants(world):
         "is not the caller\n"
         f'    grant {ids["partner"]} [Allow]: does not apply: grantee is the account {B}, and no '
         "IAM policy of the caller allows kms:Decrypt\n")
+    # the account's grant does not reach a principal its IAM policies do not speak for
+    assert [r["principal_match"] for r in d.records()] == ["no", "no", "no"]
 
 
 def test_text_of_an_allow_by_grant(world):
@@ -464,6 +466,8 @@ def test_an_allowed_request_has_no_access_denied_message(world):
 def test_html_rows_follow_each_other(world):
     html = explain(world, "alice", "kms:Encrypt", "direct")._repr_html_()
     assert "</td></tr><tr><td>key policy</td><td>AliceUse</td>" in html
+    assert "<th>detail</th></tr><tr style='font-weight:bold'><td>key policy</td>" not in html
+    assert "<th>detail</th></tr><tr><td>key policy</td><td>Enable IAM User Permissions</td>" in html
     assert "</td></tr></table><details>" in html
     assert "</code></td><td>alice</td></tr><tr><td><code>" in html
 
