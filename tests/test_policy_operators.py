@@ -10,6 +10,8 @@ refusal, and the explanation names the condition and the request's value.
 """
 
 import json
+import os
+import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -486,23 +488,30 @@ def test_variables_are_read_only_by_string_and_arn_operators(lab, condition):
         lab.client().create_key(Policy=doc(ROOT, under_test(condition)))
 
 
-@pytest.mark.parametrize("tz", ["Asia/Tokyo", "America/Los_Angeles"])
-def test_dates_without_a_zone_are_utc_whatever_the_machines_zone(lab, monkeypatch, tz):
-    import time
-    monkeypatch.setenv("TZ", tz)
+@pytest.fixture(params=["Asia/Tokyo", "America/Los_Angeles"])
+def machine_zone(request):
+    """The process's local time zone set to somewhere other than UTC, for one test."""
+    original = os.environ.get("TZ")
+    os.environ["TZ"] = request.param
     time.tzset()
-    try:
-        naive_policy = {"DateEquals": {NOW: "2026-03-01T12:00:00"}}
-        assert explain(lab, naive_policy, conditions={NOW: T}).allowed
-        naive_request = T.replace(tzinfo=None)
-        assert explain(lab, {"DateEquals": {NOW: T_TEXT}}, conditions={NOW: naive_request}).allowed
-        tokyo = T.astimezone(timezone(timedelta(hours=9)))  # the same instant, another zone
-        assert explain(lab, {"DateEquals": {NOW: T_TEXT}}, conditions={NOW: tokyo}).allowed
-        assert not explain(lab, {"DateEquals": {NOW: T_TEXT}},
-                           conditions={NOW: tokyo.replace(tzinfo=timezone.utc)}).allowed
-    finally:
-        monkeypatch.delenv("TZ")
-        time.tzset()
+    yield request.param
+    if original is None:
+        del os.environ["TZ"]
+    else:
+        os.environ["TZ"] = original
+    time.tzset()
+
+
+def test_dates_without_a_zone_are_utc_whatever_the_machines_zone(lab, machine_zone):
+    assert time.localtime(T.timestamp()).tm_gmtoff != 0
+    naive_policy = {"DateEquals": {NOW: "2026-03-01T12:00:00"}}
+    assert explain(lab, naive_policy, conditions={NOW: T}).allowed
+    naive_request = T.replace(tzinfo=None)
+    assert explain(lab, {"DateEquals": {NOW: T_TEXT}}, conditions={NOW: naive_request}).allowed
+    tokyo = T.astimezone(timezone(timedelta(hours=9)))  # the same instant, another zone
+    assert explain(lab, {"DateEquals": {NOW: T_TEXT}}, conditions={NOW: tokyo}).allowed
+    assert not explain(lab, {"DateEquals": {NOW: T_TEXT}},
+                       conditions={NOW: tokyo.replace(tzinfo=timezone.utc)}).allowed
 
 
 @pytest.mark.parametrize("pattern,arn,matches", [
