@@ -33,7 +33,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["TableMutant", "table_mutants", "preload", "run_in_child"]
+__all__ = ["TableMutant", "table_mutants", "discover_tables", "missing_tables", "preload",
+           "run_in_child"]
 
 @dataclass
 class TableMutant:
@@ -179,18 +180,64 @@ def _regex_variants(pattern: str) -> list[tuple[str, str]]:
     return out
 
 
-def table_mutants(source: str, tables, alphabets=None, *, name: str = "table") -> list[TableMutant]:
+_CONSTRUCTORS = {"frozenset", "set", "tuple", "dict", "MappingProxyType", "re.compile",
+                 "struct.Struct", "str.maketrans"}
+_COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
+
+
+def _is_data(node) -> bool:
+    """A literal table or constant: displays, constants, names, and the constructors above."""
+    if isinstance(node, (ast.Constant, ast.Name, ast.Attribute)):
+        return True
+    if isinstance(node, (ast.Dict, ast.Set, ast.List, ast.Tuple)):
+        return True
+    if isinstance(node, ast.UnaryOp):
+        return _is_data(node.operand)
+    if isinstance(node, ast.BinOp):
+        return _is_data(node.left) and _is_data(node.right)
+    if isinstance(node, ast.Call):
+        return ast.unparse(node.func) in _CONSTRUCTORS and all(_is_data(a) for a in node.args)
+    return False
+
+
+def discover_tables(source: str) -> list[str]:
+    """The module-level names bound to data (a table or a constant), in source order.
+
+    Left out: ``__dunder__`` names, plain aliases (``_ = OK``), and values built by a
+    comprehension (derived from another table, which is mutated instead).
+    """
+    names = []
+    for stmt in ast.parse(source).body:
+        target = value = None
+        if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1:
+            target, value = stmt.targets[0], stmt.value
+        elif isinstance(stmt, ast.AnnAssign) and stmt.value is not None:
+            target, value = stmt.target, stmt.value
+        if (isinstance(target, ast.Name) and not target.id.startswith("__")
+                and not isinstance(value, ast.Name) and _is_data(value)
+                and not any(isinstance(n, _COMPREHENSIONS) for n in ast.walk(value))
+                and target.id not in names):
+            names.append(target.id)
+    return names
+
+
+def missing_tables(source: str, tables) -> list[str]:
+    """Which of ``tables`` the module does not bind (renamed or moved since the area was written)."""
+    found = {label.split("[")[0] for _, label, _, _ in _table_statements(ast.parse(source), set(tables))}
+    return [t for t in tables if t not in found]
+
+
+def table_mutants(source: str, tables=None, alphabets=None, *, name: str = "table") -> list[TableMutant]:
     """Every one-entry change to the module-level ``tables`` of ``source`` (see the module docstring).
 
-    ``alphabets`` maps a table to the values its cells may hold (source text, the "no rule"
-    value first); mutant ids are ``name:1``, ``name:2``...
+    ``tables`` None: every table :func:`discover_tables` finds; names the module does not
+    bind are skipped (see :func:`missing_tables`). ``alphabets`` maps a table to the values
+    its cells may hold (source text, the "no rule" value first); mutant ids are ``name:1``...
     """
     alphabets = alphabets or {}
+    tables = discover_tables(source) if tables is None else tables
     tree = ast.parse(source)
     statements = _table_statements(tree, set(tables))
-    missing = set(tables) - {label.split("[")[0] for _, label, _, _ in statements}
-    if missing:
-        raise ValueError(f"no module-level table named {sorted(missing)}")
     dict_keys: dict[str, list] = {}
     for _, label, value, _ in statements:
         node = value.args[0] if isinstance(value, ast.Call) and value.args else value
