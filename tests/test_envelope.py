@@ -680,6 +680,10 @@ def test_parse_shows_structure_but_no_secrets(kms, keys):
     data_key = kms.data_keys[-1]
     for secret in (b"TOP-SECRET", data_key.hex().encode(), data_key):
         assert secret.decode("latin-1") not in shown
+    edk = info.encrypted_data_keys[1]  # the blob KMS returned: usable, not displayed
+    assert edk.ciphertext.hex() not in shown and len(edk.ciphertext) == edk.ciphertext_length
+    assert kms.decrypt(CiphertextBlob=edk.ciphertext,
+                       EncryptionContext=info.encryption_context)["Plaintext"] == data_key
 
 
 def test_message_lengths_are_deterministic(kms, keys):

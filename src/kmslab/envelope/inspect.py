@@ -1,15 +1,15 @@
 """Look inside a message without decrypting it: ``parse(message) -> MessageInfo``.
 
 Everything shown is what anyone holding the message can read anyway: the
-header fields, which KMS keys wrapped the data key, the frame layout. No
-plaintext, data key or message key is ever shown; the encrypted data keys
-appear only as their lengths.
+header fields, which KMS keys wrapped the data key, the frame layout, the
+signature's size. No plaintext, data key or message key is ever shown; the
+encrypted data keys appear only as their lengths.
 """
 
 from __future__ import annotations
 
 import html
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .format import CONTENT_TYPE_FRAMED, TAG_LENGTH, body_layout, parse_header, read_footer
 from .message import byte_view
@@ -20,11 +20,16 @@ __all__ = ["parse", "MessageInfo", "DataKeyInfo", "FrameInfo"]
 
 @dataclass(frozen=True, slots=True)
 class DataKeyInfo:
-    """One encrypted data key: who wrapped it (for ``aws-kms``, the KMS key ARN) and its size."""
+    """One encrypted data key: who wrapped it (for ``aws-kms``, the KMS key ARN) and its size.
+
+    ``ciphertext`` is the encrypted data key itself (the ``CiphertextBlob`` KMS
+    returned): not secret, but not shown either.
+    """
 
     provider_id: str
     key_arn: str
     ciphertext_length: int
+    ciphertext: bytes = field(default=b"", repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,7 +147,8 @@ def parse(message: bytes) -> MessageInfo:
         signed=header.algorithm.signed,
         message_id=header.message_id.hex(),
         encryption_context=dict(header.encryption_context),
-        encrypted_data_keys=tuple(DataKeyInfo(e.provider_id, e.key_arn, len(e.ciphertext))
+        encrypted_data_keys=tuple(DataKeyInfo(e.provider_id, e.key_arn, len(e.ciphertext),
+                                              e.ciphertext)
                                   for e in header.encrypted_data_keys),
         content_type="framed" if header.content_type == CONTENT_TYPE_FRAMED else "non-framed",
         frame_length=header.frame_length,
