@@ -22,9 +22,9 @@ from .errors import (ContextMismatchError, FrameAuthenticationError, HeaderAuthe
 from .format import (_AAD_TAIL, _FINAL_HEAD, _U16, _U32, DEFAULT_FRAME_LENGTH, FINAL,
                      FINAL_FRAME_LABEL, FINAL_FRAME_OVERHEAD, FINAL_MARKER, FRAME_LABEL, HEADER_IV,
                      IV_LENGTH, MAX_FRAME_LENGTH, MAX_SEQUENCE_NUMBER, MESSAGE_ID_LENGTH, REGULAR,
-                     REGULAR_FRAME_OVERHEAD, Frame, Header, body_layout,
-                     check_reserved_context, frame_aad, frame_iv, header_body, parse_header,
-                     read_footer, serialize_context)
+                     REGULAR_FRAME_OVERHEAD, SINGLE, SINGLE_BLOCK_LABEL, TAG_LENGTH, Frame,
+                     Header, body_layout, check_reserved_context, frame_aad, frame_iv,
+                     header_body, parse_header, read_footer, serialize_context)
 from .materials import DecryptionMaterials, decryption_materials, encryption_materials
 from .signing import PUBLIC_KEY_ENTRY, SIGNATURE_LENGTH, new_digest, sign, verify
 from .suite import DEFAULT_ALGORITHM, Algorithm, as_algorithm, check_commitment, derive_message_key
@@ -128,7 +128,7 @@ def encrypt(kms, plaintext: bytes, key_ids: Sequence[str],
     for seq in range(1, regular + 1):
         iv = frame_iv(seq)
         _U32.pack_into(out, pos, seq)
-        out[pos + 4:pos + 4 + IV_LENGTH] = iv
+        _U32.pack_into(out, pos + 12, seq)  # the IV: 8 zero bytes (already) + sequence number
         encrypt_into(iv, view[start:start + frame_length],
                      aad_prefix + _AAD_TAIL.pack(seq, frame_length),
                      out_view[pos + 4 + IV_LENGTH:pos + step])
@@ -196,16 +196,24 @@ def open_message(kms, header: Header, encryption_context, key_ids,
 
 def open_frame(aead: AESGCM, message_id: bytes, frame: Frame, iv, sealed, out) -> None:
     """Decrypt one frame's content and tag (``sealed``) into ``out``, or raise."""
-    seq, kind = frame.sequence_number, frame.kind
+    seq = frame.sequence_number
     if iv != frame_iv(seq):
-        raise FrameAuthenticationError(
-            f"{_frame_name(frame)} has an IV other than the one the format prescribes "
-            "(8 zero bytes and the sequence number): the message was altered")
+        raise bad_iv(frame)
     try:
-        aead.decrypt_into(iv, sealed, frame_aad(message_id, kind, seq, frame.length), out)
+        aead.decrypt_into(iv, sealed, frame_aad(message_id, frame.kind, seq, frame.length), out)
     except InvalidTag:
-        raise FrameAuthenticationError(f"{_frame_name(frame)} failed authentication: the message "
-                                       "was altered (no plaintext was released)") from None
+        raise frame_failed(frame) from None
+
+
+def bad_iv(frame: Frame) -> FrameAuthenticationError:
+    return FrameAuthenticationError(
+        f"{_frame_name(frame)} has an IV other than the one the format prescribes "
+        "(8 zero bytes and the sequence number): the message was altered")
+
+
+def frame_failed(frame: Frame) -> FrameAuthenticationError:
+    return FrameAuthenticationError(f"{_frame_name(frame)} failed authentication: the message "
+                                    "was altered (no plaintext was released)")
 
 
 def _frame_name(frame: Frame) -> str:
@@ -240,12 +248,22 @@ def decrypt(kms, message: bytes, encryption_context: Mapping[str, str] | None = 
     signature = read_footer(view, body_end, header.algorithm)
     out = bytearray(sum(frame.length for frame in frames))
     out_view = memoryview(out)
-    message_id, written = header.message_id, 0
+    labels = {REGULAR: header.message_id + FRAME_LABEL, FINAL: header.message_id + FINAL_FRAME_LABEL,
+              SINGLE: header.message_id + SINGLE_BLOCK_LABEL}
+    decrypt_into, written = aead.decrypt_into, 0
     try:
-        for frame in frames:
-            open_frame(aead, message_id, frame, bytes(view[frame.iv:frame.iv + IV_LENGTH]),
-                       view[frame.content:frame.end], out_view[written:written + frame.length])
-            written += frame.length
+        for frame in frames:  # open_frame, unrolled: this loop runs once per frame
+            seq, _, iv_at, content, length, kind = frame
+            iv = frame_iv(seq)
+            if view[iv_at:iv_at + IV_LENGTH] != iv:
+                raise bad_iv(frame)
+            try:
+                decrypt_into(iv, view[content:content + length + TAG_LENGTH],
+                             labels[kind] + _AAD_TAIL.pack(seq, length),
+                             out_view[written:written + length])
+            except InvalidTag:
+                raise frame_failed(frame) from None
+            written += length
         if signature is not None:
             digest = new_digest()
             digest.update(view[:body_end])
