@@ -83,7 +83,8 @@ every header and body byte (103 bytes as the SDKs write it; see :mod:`.signing`)
 
 kmslab's default frame length is 1 MiB: few frames, so little framing
 overhead, and about two frames of memory when streaming. The SDK's default
-is 4,096 bytes; both read any length from 1 byte to 1 GiB.
+is 4,096 bytes. kmslab writes and reads frame lengths from 1 byte to 1 GiB,
+the SDK up to 2 GiB - 1.
 """
 
 from __future__ import annotations

@@ -11,7 +11,8 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass, field
 
-from .format import CONTENT_TYPE_FRAMED, TAG_LENGTH, body_layout, parse_header, read_footer
+from .format import (CONTENT_TYPE_FRAMED, REGULAR, TAG_LENGTH, body_layout, parse_header,
+                     read_footer)
 from .message import byte_view
 from .signing import PUBLIC_KEY_ENTRY
 
@@ -138,7 +139,7 @@ def parse(message: bytes) -> MessageInfo:
     header = parse_header(view)
     layout, body_end = body_layout(view, header)
     signature = read_footer(view, body_end, header.algorithm)
-    frames = tuple(FrameInfo(f.sequence_number, f.kind != "regular", f.start, f.length,
+    frames = tuple(FrameInfo(f.sequence_number, f.kind != REGULAR, f.start, f.length,
                              f.end - f.start, f.kind) for f in layout)
     return MessageInfo(
         format_version=header.version,
