@@ -243,3 +243,15 @@ def test_over_http():
         _round_trip_both_ways(boto3.session.Session().client(
             "kms", endpoint_url=url, region_name="us-east-1", aws_access_key_id="AKIAANY",
             aws_secret_access_key="any", config=Config(retries={"total_max_attempts": 1})))
+
+
+def test_the_envelope_explorer_takes_apart_an_sdk_message(world):
+    from kmslab.widgets import EnvelopeExplorer
+    kms, arns, client = world
+    message, _ = client.encrypt(source=MESSAGE, key_provider=sdk_provider(kms, arns[:2]),
+                                encryption_context=CONTEXT)
+    explorer = EnvelopeExplorer(kms)
+    assert explorer.show_message(message)
+    shown = explorer.steps[2].value
+    assert "AES_256_GCM_HKDF_SHA512_COMMIT_KEY_ECDSA_P384" in shown
+    assert arns[0] in shown and arns[1] in shown and "4,096 bytes" in shown
