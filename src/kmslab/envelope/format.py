@@ -45,8 +45,10 @@ header auth tag         16     AES-GCM tag under the message key, IV = 12 zero b
                                plaintext, AAD = every header byte above
 ======================  =====  =============================================================
 
-KMS sees the same encryption context (with the public key, for the signing
-suite) on GenerateDataKey, Encrypt and Decrypt, so KMS checks it too.
+The message key and the key commitment come from the data key by
+HKDF-SHA512 with the message id as salt (see :mod:`.suite`). KMS sees the
+same encryption context (with the public key, for the signing suite) on
+GenerateDataKey, Encrypt and Decrypt, so KMS checks it too.
 
 Body (framed)
 =============
