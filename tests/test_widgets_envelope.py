@@ -77,3 +77,13 @@ def test_latency_lab_sliders_update_the_table(lab):
     assert view.table.value != before and set(view.frame["rtt_ms"]) == {200}
     view.caching.value = False
     assert "envelope+cache" not in view.table.value
+
+
+def test_show_message_takes_apart_a_message_and_names_a_bad_one(kms, key_id):
+    explorer = EnvelopeExplorer(kms)
+    message = kmslab.envelope.encrypt(kms, b"shown, not decrypted", [key_id], {"a": "b"})
+    assert explorer.show_message(message)
+    assert "0x0578" in explorer.steps[2].value and "ECDSA P-384" in explorer.steps[2].value
+    assert explorer.steps[0].value == explorer.steps[3].value == ""
+    assert not explorer.show_message(b"not a message at all")
+    assert explorer.error.shown and "UnsupportedFormatError" in explorer.error.value

@@ -4,12 +4,14 @@ Without a cache every encrypted message costs a GenerateDataKey call (plus
 one Encrypt per extra key) and every decrypted message a Decrypt call. With
 one, a data key is reused:
 
-* for encryption, under the same key ids and the same encryption context,
-  until the entry is older than ``max_age`` seconds, or reusing it would
-  take it past ``max_messages`` messages or ``max_bytes`` plaintext bytes.
-  Then the entry is dropped and KMS is asked for a fresh data key;
-* for decryption, keyed by the message's encrypted data keys and context,
-  until the entry is older than ``max_age``.
+* for encryption, under the same algorithm suite, key ids and encryption
+  context, until the entry is older than ``max_age`` seconds, or reusing it
+  would take it past ``max_messages`` messages or ``max_bytes`` plaintext
+  bytes. Then the entry is dropped and KMS is asked for a fresh data key.
+  For the signing suite the entry keeps its signing key too (KMS bound the
+  data key to the context that holds its public half), as the SDK's does;
+* for decryption, keyed by the message's suite, encrypted data keys and
+  context, until the entry is older than ``max_age``.
 
 A message larger than ``max_bytes`` on its own bypasses the cache. The
 least recently used entry goes when ``capacity`` is reached. ``hits`` and

@@ -5,7 +5,11 @@ Strategies (encryption of each payload):
 * ``direct``: send the payload to KMS Encrypt in 4,096-byte chunks:
   ceil(size / 4096) calls, each carrying its chunk (base64) both ways;
 * ``envelope``: one GenerateDataKey, then AES-GCM locally
-  (:func:`kmslab.envelope.encrypt`);
+  (:func:`kmslab.envelope.encrypt` with the committing suite without a
+  signature, ``AES_256_GCM_HKDF_SHA512_COMMIT_KEY``: the model's local time
+  prices AES-GCM only. The signed default adds a key pair and a signature
+  per message and a SHA-384 pass over it; its KMS calls are the same, their
+  encryption context one entry longer);
 * ``envelope+cache``: the same with a :class:`~kmslab.envelope.DataKeyCache`,
   so most messages make no KMS call at all.
 
@@ -30,6 +34,7 @@ from typing import Sequence
 from .. import envelope
 from ..envelope.format import DEFAULT_FRAME_LENGTH
 from ..envelope.message import start_message
+from ..envelope.suite import Algorithm
 from .model import LatencyModel, direct_chunks, operation_family
 from .timeline import CallRecord, SimulationResult, Trace, simulate
 
@@ -39,6 +44,7 @@ __all__ = ["compare", "STRATEGIES", "direct_trace", "record_trace", "time_traces
 STRATEGIES = ("direct", "envelope", "envelope+cache")
 DEFAULT_SIZES = (100, 4096, 64 << 10, 1 << 20, 16 << 20, 1 << 30)
 CONTEXT = {"purpose": "kmslab latency lab"}
+SUITE = Algorithm.AES_256_GCM_HKDF_SHA512_COMMIT_KEY
 
 
 class _Recorder:
@@ -114,9 +120,10 @@ def record_trace(strategy: str, recorder: _Recorder, key_id: str, size: int, cac
         return Trace(recorder.take(), 0.0)
     use_cache = cache if strategy == "envelope+cache" else None
     if run:
-        envelope.encrypt(recorder, bytes(size), [key_id], CONTEXT, cache=use_cache)
+        envelope.encrypt(recorder, bytes(size), [key_id], CONTEXT, algorithm=SUITE,
+                         cache=use_cache)
     else:  # the KMS side of envelope.encrypt, without encrypting the payload
-        start_message(recorder, [key_id], CONTEXT, DEFAULT_FRAME_LENGTH, use_cache, size)
+        start_message(recorder, [key_id], CONTEXT, SUITE, DEFAULT_FRAME_LENGTH, use_cache, size)
     local = model.local_s(size)
     recorder.elapsed += local
     return Trace(recorder.take(), local)

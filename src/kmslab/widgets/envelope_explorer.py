@@ -9,7 +9,8 @@
 4. Decrypt: Decrypt unwraps the data key, the data is decrypted locally.
 
 The widget watches the calls ``kmslab.envelope`` makes through the client,
-so steps 1 and 2 show the very data key the message uses.
+so steps 1 and 2 show the very data key the message uses. ``show_message``
+takes apart any AWS Encryption SDK message instead, the SDK's own included.
 """
 
 from __future__ import annotations
@@ -143,3 +144,17 @@ class EnvelopeExplorer(widgets.VBox):
             f"Round trip: <b>{'the same text' if ok else 'MISMATCH'}</b> "
             f"({html.escape(str(len(recovered)))} bytes).</p>")
         return True
+
+    def show_message(self, message: bytes) -> bool:
+        """Show the parts of any AWS Encryption SDK message (step 3 only). True on success."""
+        for step in self.steps:
+            step.value = ""
+
+        def show() -> bool:
+            info = envelope.parse(message)
+            self.message = bytes(message)
+            self.steps[2].value = ("<h4>3. The message</h4>"
+                                   f"<p>A {len(self.message)}-byte message, taken apart without "
+                                   "decrypting anything.</p>" + info._repr_html_())
+            return True
+        return self.error.run(show) is not None
