@@ -209,6 +209,42 @@ def test_replayed_request_is_refused(server):
     assert len(server.lab.keys) == 1
 
 
+@pytest.mark.parametrize("content_type", [None, "application/json", "text/plain",
+                                          "application/x-amz-json-1.0"])
+def test_a_wrong_content_type_names_no_operation(server, content_type):
+    extra = {"Content-Type": content_type} if content_type else {}
+    request = AWSRequest("POST", server.url + "/", data=b"{}", headers={
+        "X-Amz-Target": "TrentService.CreateKey", **extra})
+    SigV4Auth(Credentials(ALICE_KEY_ID, ALICE_SECRET), "kms", "us-east-1").add_auth(request)
+    status, code, message = error_of(raw(server, headers=dict(request.headers.items())))
+    assert (status, code) == (400, "UnknownOperationException")
+    assert "application/x-amz-json-1.1" in message
+    assert server.lab.calls == []
+
+
+def test_content_type_parameters_are_ignored(server):
+    # Smithy's protocol test AwsJson11MustSupportParametersInContentType
+    headers = signed(server, extra={"Content-Type": "application/x-amz-json-1.1; charset=utf-8"})
+    assert raw(server, headers=headers)[0] == 200
+
+
+def test_a_repeated_target_names_no_operation(server):
+    conn = http.client.HTTPConnection(server.host, server.port, timeout=5)
+    headers = signed(server)
+    conn.putrequest("POST", "/", skip_accept_encoding=True)
+    for name, value in headers.items():
+        conn.putheader(name, value)
+    conn.putheader("X-Amz-Target", "TrentService.CreateKey")  # a second one, added on the way
+    conn.putheader("Content-Length", "2")
+    conn.endheaders(b"{}")
+    response = conn.getresponse()
+    document = json.loads(response.read())
+    conn.close()
+    assert response.status == 400
+    assert document["__type"] == "InvalidSignatureException"  # the signature covers one target
+    assert server.lab.calls == []
+
+
 def test_identical_sdk_calls_in_the_same_second_are_not_replays(server):
     kms = client(server)
     for _ in range(3):  # identical requests, signed within the same second
