@@ -297,6 +297,8 @@ def test_accept_any_signature_selects_principal():
     ("TrentService.Encrypt", b'{"KeyId": 1, "Plaintext": "AA=="}', "SerializationException"),
     ("TrentService.Encrypt", b'{"KeyId": "k", "Plaintext": "%%%"}', "SerializationException"),
     ("TrentService.Encrypt", b"\xff\xfe\x00", "SerializationException"),
+    ("TrentService.GenerateRandom", b'{"NumberOfBytes": 1e400}', "SerializationException"),
+    ("TrentService.ListKeys", b'{"Limit": -1e400}', "SerializationException"),
 ])
 def test_bad_requests_get_aws_errors(server, target, body, code):
     headers = signed(server, target=target, body=body)
