@@ -595,9 +595,11 @@ def cli_serve(argv: Sequence[str] | None = None, *, lab_factory: Callable[..., o
         lab_options["seed"] = args.seed
 
     endpoint = args.public_url or f"http://{args.host}:{args.port}"
+    seed_document = _read_seed_file(args.seed_file) if args.seed_file else None
 
     def new_lab():
-        lab = _seeded_lab(args.seed_file) if args.seed_file else lab_factory(**lab_options)
+        lab = (_seeded_lab(seed_document, args.seed_file) if args.seed_file
+               else lab_factory(**lab_options))
         for region in args.regions or ():
             lab.kms_service(lab.default_account, region)  # enable the Region
         if args.classroom:
@@ -622,13 +624,28 @@ def cli_serve(argv: Sequence[str] | None = None, *, lab_factory: Callable[..., o
     return 0
 
 
-def _seeded_lab(path: str):
-    """``--seed-file``: the lab a seed file describes (its errors name the wrong place)."""
-    from ..seed import SeedError, from_seed
+def _read_seed_file(path: str):
+    """``--seed-file``: the checked seed document, read once (a reset builds from it again).
+
+    A wrong file ends ``kmslab serve`` with its error, naming the wrong place; never a
+    traceback."""
+    from ..seed import SeedError, read_seed, validate
     try:
-        return from_seed(path)
+        return validate(read_seed(path))
     except (SeedError, OSError) as exc:
         raise SystemExit(f"kmslab serve: --seed-file {path}: {exc}") from None
+
+
+def _seeded_lab(document, path: str):
+    """The lab a checked seed document describes (what the AWS API refuses is a SeedError too)."""
+    from ..seed import SeedError, from_seed
+    try:
+        return from_seed(document)
+    except SeedError as exc:
+        raise SystemExit(f"kmslab serve: --seed-file {path}: {exc}") from None
+    except Exception as exc:  # noqa: BLE001 - a learner's server ends with a message, not a traceback
+        raise SystemExit(f"kmslab serve: --seed-file {path}: cannot build the lab it describes: "
+                         f"{type(exc).__name__}: {exc}") from None
 
 
 def _snapshot_options(args, new_lab: Callable[[], object]):
