@@ -93,7 +93,8 @@ class KMSService:
             raise errors.UnknownOperationException(
                 f"The operation {request.operation} is not supported by kmslab.", request.operation)
         lab = self.lab
-        self._before_lock(op, request)
+        if op.prepare is not None or background_generations():
+            self._before_lock(op, request)
         with lab.lock:
             if not request.request_id:
                 request.request_id = lab.ids.request_id()
@@ -139,7 +140,8 @@ class KMSService:
         (GenerateDataKeyPair's RSA key pair). Nothing here decides anything:
         the key is looked up again, and every check made, under the lock.
         """
-        if op.key_param is not None and op.resolve_key:
+        # with no background generation running (the common case) no key is waiting for one
+        if op.key_param is not None and op.resolve_key and background_generations():
             identifier = request.params.get(op.key_param)
             if type(identifier) is str:
                 try:
