@@ -19,9 +19,9 @@ access keys of a lab IAM user. The app is plain ASGI served by uvicorn
 Bodies are capped (``max_body_bytes``, larger ones get a 413); request heads
 are capped too, a request that trickles in slower than ``client_timeout`` is
 cut off, and one client may hold only so many connections
-(:mod:`kmslab.interop.connections`). KMS and admin calls run in worker
-threads, so a slow call (an RSA_4096 key pair) holds up no other learner's
-connection. No input can take the server down: anything unexpected becomes a
+(:mod:`kmslab.interop.connections`). A KMS call that may be slow, and every
+admin call, runs in a worker thread (see :class:`KmsApp`), so one learner's
+RSA_4096 key pair holds up no other learner's ListKeys. No input can take the server down: anything unexpected becomes a
 500 ``KMSInternalException`` with a request id (the log shows the same id)
 and the next request is served. Every answer, refusals included, is AWS JSON.
 """
