@@ -51,7 +51,8 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 from .. import errors
-from ..crypto.wrapping import WrappingKey, check_import_compatibility, check_wrapping_parameters
+from ..crypto.wrapping import (WRAPPING_KEY_SPECS, WrappingKey, check_import_compatibility,
+                               check_wrapping_parameters)
 from .key import Key, KeyMaterialVersion
 from .pipeline import Call
 from .registry import operation
@@ -102,7 +103,14 @@ def _utc(value: datetime) -> datetime:
 
 
 # ------------------------------------------------------------------ GetParametersForImport
-@operation("GetParametersForImport")
+def _prepare_wrapping_key(request) -> None:
+    """Before the lab's lock: the RSA wrapping key (an RSA_4096 one takes up to a second or two)."""
+    spec = request.params.get("WrappingKeySpec")
+    if type(spec) is str and spec in WRAPPING_KEY_SPECS:
+        request.prepared = WrappingKey.generate(spec)
+
+
+@operation("GetParametersForImport", prepare=_prepare_wrapping_key)
 def get_parameters_for_import(call: Call, params: dict) -> dict:
     """GetParametersForImport: an RSA wrapping public key and an import token, valid 24 hours."""
     key = call.key
@@ -113,7 +121,10 @@ def get_parameters_for_import(call: Call, params: dict) -> dict:
     key.import_parameters[:] = [p for p in key.import_parameters if p.valid_to > now]
     if len(key.import_parameters) >= _MAX_LIVE_TOKENS:
         del key.import_parameters[:len(key.import_parameters) - _MAX_LIVE_TOKENS + 1]
-    record = ImportParameters(call.lab.ids.token(64), key.arn, WrappingKey.generate(spec), algorithm,
+    wrapping_key = call.request.prepared
+    if wrapping_key is None:
+        wrapping_key = WrappingKey.generate(spec)
+    record = ImportParameters(call.lab.ids.token(64), key.arn, wrapping_key, algorithm,
                               now + IMPORT_TOKEN_LIFETIME)
     key.import_parameters.append(record)
     return {"KeyId": key.arn, "ImportToken": record.token,

@@ -10,6 +10,11 @@ adapter, the HTTP server)::
     5 run the operation handler
     6 record the audit event, success or failure
     7 charge simulated latency and request quotas (hooks)
+
+Steps 1-7 run under the lab's lock, one call at a time. Slow work that needs no
+lab state (an RSA key pair for GenerateDataKeyPair, waiting for an RSA key
+still being generated) is done before the lock is taken, so it holds up only
+its own caller.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from .. import arns, errors
+from ..crypto.asymmetric import AsymmetricMaterial, background_generations
 from ..identity import Principal
 from . import states
 from .key import Alias, Key
@@ -29,7 +35,7 @@ from .request import Request
 if TYPE_CHECKING:  # pragma: no cover
     from ..lab import Lab
 
-__all__ = ["KMSService", "Call", "paginate"]
+__all__ = ["KMSService", "Call", "paginate", "waits_before_lock"]
 
 
 class Call:
@@ -87,6 +93,8 @@ class KMSService:
             raise errors.UnknownOperationException(
                 f"The operation {request.operation} is not supported by kmslab.", request.operation)
         lab = self.lab
+        if op.prepare is not None or background_generations():
+            self._before_lock(op, request)
         with lab.lock:
             if not request.request_id:
                 request.request_id = lab.ids.request_id()
@@ -122,6 +130,30 @@ class KMSService:
             "RetryAttempts": 0}
         return response
 
+    def _before_lock(self, op: Operation, request: Request) -> None:
+        """Slow work that changes no lab state, done before the lab's lock is taken.
+
+        The lock serializes every call in the lab, so whatever runs while it is
+        held holds up everyone else. Two waits happen here instead: for a key
+        whose RSA material is still being generated (CreateKey returns before
+        the prime search ends), and for the operation's own ``prepare``
+        (GenerateDataKeyPair's RSA key pair). Nothing here decides anything:
+        the key is looked up again, and every check made, under the lock.
+        """
+        # with no background generation running (the common case) no key is waiting for one
+        if op.key_param is not None and op.resolve_key and background_generations():
+            identifier = request.params.get(op.key_param)
+            if type(identifier) is str:
+                try:
+                    version = self.resolve(identifier, cross_account=op.cross_account).current
+                except errors.KMSError:
+                    version = None
+                material = version.material if version is not None else None
+                if isinstance(material, AsymmetricMaterial) and not material.is_ready():
+                    material.wait()
+        if op.prepare is not None:
+            op.prepare(request)
+
     # ------------------------------------------------------------ keys
     def resolve(self, key_identifier: str, *, cross_account: bool = True) -> Key:
         """Find the key a KeyId parameter names (any of the four forms)."""
@@ -154,6 +186,23 @@ class KMSService:
 
     def key_count(self) -> int:
         return sum(1 for k in self.keys.values() if k.manager == "CUSTOMER")
+
+
+def waits_before_lock(operation: str) -> bool:
+    """Whether a call of ``operation`` may wait for slow work before taking the lab's lock.
+
+    True for an operation with a ``prepare`` (it makes an RSA key pair), and
+    for any operation naming a key while an RSA key is still being generated
+    in the background. A front end serving many callers on one thread (the
+    HTTP server's event loop) runs such a call on a worker thread. Asked while
+    holding the lab's lock, the answer cannot turn True before the lock is
+    released: background generations start only in calls that hold it.
+    """
+    op = OPERATIONS.get(operation)
+    if op is None:
+        return False
+    return op.prepare is not None or (op.key_param is not None and op.resolve_key
+                                      and background_generations() > 0)
 
 
 def paginate(items: list, params: dict, list_field: str, *, default_limit: int = 100) -> dict:

@@ -18,7 +18,9 @@ class Operation:
     ListKeys...); ``cross_account`` says whether a key in another account may
     be named (AWS's "Cross-account use" column); ``read_only`` and
     ``data_event`` feed the audit record; ``dry_run`` marks operations with a
-    DryRun parameter.
+    DryRun parameter; ``prepare(request)`` does an operation's slow work that
+    needs no lab state (generating an RSA key pair) before the lab's lock is
+    taken, leaving its result in ``request.prepared`` for the handler.
     """
 
     name: str
@@ -31,6 +33,7 @@ class Operation:
     crypto: bool = False
     dry_run: bool = False
     resolve_key: bool = True  # False when the handler resolves (Decrypt from the blob)
+    prepare: Callable | None = None
 
 
 OPERATIONS: dict[str, Operation] = {}
@@ -38,10 +41,12 @@ OPERATIONS: dict[str, Operation] = {}
 
 def operation(name: str, *, key_param: str | None = "KeyId", iam_only: bool = False,
               cross_account: bool = False, read_only: bool = False, crypto: bool = False,
-              dry_run: bool = False, resolve_key: bool = True, action: str | None = None):
+              dry_run: bool = False, resolve_key: bool = True, action: str | None = None,
+              prepare: Callable | None = None):
     """Register a handler ``fn(call, params) -> dict`` for the AWS operation ``name``."""
     def register(fn: Callable) -> Callable:
         OPERATIONS[name] = Operation(name, fn, key_param, action or f"kms:{name}", iam_only,
-                                     cross_account, read_only, crypto, dry_run, resolve_key)
+                                     cross_account, read_only, crypto, dry_run, resolve_key,
+                                     prepare)
         return fn
     return register
