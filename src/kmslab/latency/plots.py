@@ -1,11 +1,12 @@
 """Figures for the latency lab (matplotlib; each returns a Figure, nothing is shown).
 
-Each takes the DataFrame :func:`kmslab.latency.compare` returns.
+Each takes the DataFrame :func:`kmslab.latency.compare` returns, and returns a
+:class:`kmslab.figure.Figure`: a notebook shows it as a picture whatever was imported before.
 """
 
 from __future__ import annotations
 
-from matplotlib.figure import Figure
+from ..figure import Figure
 
 __all__ = ["plot_latency_vs_size", "plot_calls_and_cost", "plot_rtt_effect", "plot_cache_effect"]
 
