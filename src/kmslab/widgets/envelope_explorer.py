@@ -9,7 +9,9 @@
 4. Decrypt: Decrypt unwraps the data key, the data is decrypted locally.
 
 The widget watches the calls ``kmslab.envelope`` makes through the client,
-so steps 1 and 2 show the very data key the message uses.
+so steps 1 and 2 show the very data key the message uses. Listing the keys
+(ListKeys, DescribeKey, ListAliases) is the widget's own reading: it carries
+the user agent ``kmslab-widgets/EnvelopeExplorer``.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import ipywidgets as widgets
 
 from .. import envelope
 from ._base import (ErrorBox, client_of, html_table, key_labels, list_all_keys, note_html,
-                    parse_context)
+                    parse_context, widget_client)
 from ._blob import blob_parts
 
 __all__ = ["EnvelopeExplorer"]
@@ -63,6 +65,7 @@ class EnvelopeExplorer(widgets.VBox):
 
     def __init__(self, kms):
         self.client = client_of(kms)
+        self.reader = widget_client(kms, "EnvelopeExplorer")
         self.text = widgets.Textarea(value="Meet me at the library at noon.",
                                      description="Your text", layout=widgets.Layout(width="600px"))
         self.key = widgets.Dropdown(description="KMS key")
@@ -87,7 +90,7 @@ class EnvelopeExplorer(widgets.VBox):
 
     def refresh(self) -> None:
         """Offer the symmetric encryption keys that are enabled."""
-        kms = self.client
+        kms = self.reader
         usable = []
         for key_id in list_all_keys(kms):
             meta = kms.describe_key(KeyId=key_id)["KeyMetadata"]
