@@ -68,7 +68,8 @@ class AuditLogViewer(widgets.VBox):
         self.principal = widgets.Dropdown(description="Principal", options=[ALL], value=ALL,
                                           layout=widgets.Layout(width="420px"))
         self.outcome = widgets.ToggleButtons(options=["all", "success", "failure"], value="all",
-                                             description="Outcome")
+                                             description="Outcome",
+                                             style={"button_width": "80px"})
         self.hide_widget_calls = widgets.Checkbox(
             value=True, description="hide the widgets' own calls (user agent kmslab-widgets/...)",
             indent=False, layout=widgets.Layout(width="auto"))
@@ -87,8 +88,8 @@ class AuditLogViewer(widgets.VBox):
             widgets.HBox([widgets.HTML("<b>Audit log</b>"), self.refresh_button]),
             widgets.HBox([self.since, self.until]),
             widgets.HBox([self.operation, self.key]),
-            widgets.HBox([self.principal, self.outcome]),
-            self.hide_widget_calls, self.summary, self.table, self.more_button])
+            self.principal, widgets.HBox([self.outcome, self.hide_widget_calls]),
+            self.summary, self.table, self.more_button])
         self.add_class("kmslab-audit-viewer")
         self.refresh()
         if live:

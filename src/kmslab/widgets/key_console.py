@@ -133,7 +133,7 @@ class KeyConsole(widgets.VBox):
         for r in rows:
             state = r["KeyState"]
             if r["DeletionDate"] is not None:
-                state += f" (deleted {r['DeletionDate']:%Y-%m-%d})"
+                state += f" (deletion on {r['DeletionDate']:%Y-%m-%d})"
             shown.append([short_id(r["KeyId"]), r["Aliases"], r["Description"], r["KeySpec"],
                           r["KeyUsage"], state, r["Origin"], r["Rotation"]])
         self.table.value = html_table(COLUMNS, shown, empty="(no customer managed keys yet)",

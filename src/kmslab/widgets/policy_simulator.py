@@ -28,7 +28,8 @@ ACTIONS = ("kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey", "kms:ReEncryptFr
            "kms:CreateAlias")
 
 #: how an explanation is shown: long lines wrap inside the widget instead of running off its edge
-_WRAP = "white-space:pre-wrap;overflow-wrap:anywhere;word-break:break-word;max-width:100%;margin:0"
+_WRAP = ("white-space:pre-wrap;overflow-wrap:anywhere;word-break:break-word;max-width:100%;"
+         "margin:0;font-family:monospace;font-size:12px;line-height:1.45")
 
 
 def _step_name(step) -> str:
