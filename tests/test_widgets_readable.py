@@ -169,3 +169,21 @@ def test_an_allow_through_iam_names_both_statements(lab, key_id, who):
     simulator.evaluate()
     assert "key policy, Sid &quot;Enable IAM User Permissions&quot; and IAM policy" in \
         simulator.verdict.value
+
+
+def test_a_restricted_callers_widgets_ask_only_what_it_may(lab, kms, key_id):
+    kms.create_key(Description="second")
+    nobody = lab.client(as_=lab.add_user("nobody").arn)
+    reader_only = lab.add_user("reader", policy={"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Action": ["kms:ListKeys", "kms:DescribeKey"], "Resource": "*"}]})
+    reader = lab.client(as_=reader_only.arn)
+    empty = KeyConsole(nobody)
+    assert empty.rows == [] and "may not ListKeys" in empty.table.value
+    console = KeyConsole(reader)
+    assert len(console.rows) == 2 and {r["Rotation"] for r in console.rows} == {"-"}
+    SignVerifyPlayground(nobody)
+    EnvelopeExplorer(reader)
+    assert [(r["eventName"], r["errorCode"]) for r in lab.audit.records() if "errorCode" in r] == []
+    assert {r["userIdentity"]["arn"] for r in _widget_records(lab)} == {reader_only.arn}
+    console.create_button.click()          # the learner's own request: refused, and shown
+    assert console.error.code == "AccessDeniedException"

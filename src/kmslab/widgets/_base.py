@@ -13,7 +13,7 @@ from typing import Any, Callable, Iterable, Sequence
 import ipywidgets as widgets
 
 __all__ = ["ErrorBox", "client_of", "widget_client", "WIDGET_USER_AGENT", "is_widget_call", "lab_of",
-           "html_table", "supports", "allowed_in_state", "figure_png", "short_id", "list_all_keys",
+           "html_table", "supports", "allowed_in_state", "permitted", "figure_png", "short_id", "list_all_keys",
            "key_labels", "note_html", "parse_context", "error_code"]
 
 #: the user agent of the requests a widget makes on its own (``kmslab-widgets/KeyConsole``)
@@ -61,6 +61,19 @@ def allowed_in_state(operation: str, key_state: str) -> bool:
 
     row = states.TABLE.get(operation)
     return row is None or row.get(key_state, states.OK) == states.OK
+
+
+def permitted(client, operation: str, key_id: str | None = None) -> bool:
+    """Whether the client's caller may call ``operation`` (on ``key_id``), asked without a request.
+
+    A kmslab client asks its lab (``lab.explain``: key policy, IAM policies,
+    grants), so a widget never makes a call that AWS would refuse with
+    AccessDeniedException. Another boto3-shaped client is assumed allowed.
+    """
+    lab, caller = getattr(client, "lab", None), getattr(client, "caller", None)
+    if lab is None or caller is None or not hasattr(lab, "explain"):
+        return True
+    return lab.explain(caller, operation, key_id, region=client.meta.region_name).allowed
 
 
 def lab_of(lab_or_client):

@@ -23,7 +23,7 @@ import ipywidgets as widgets
 
 from .. import envelope
 from ._base import (ErrorBox, client_of, html_table, key_labels, list_all_keys, note_html,
-                    parse_context, widget_client)
+                    parse_context, permitted, widget_client)
 from ._blob import blob_parts
 
 __all__ = ["EnvelopeExplorer"]
@@ -92,13 +92,15 @@ class EnvelopeExplorer(widgets.VBox):
         """Offer the symmetric encryption keys that are enabled."""
         kms = self.reader
         usable = []
-        for key_id in list_all_keys(kms):
+        for key_id in list_all_keys(kms) if permitted(kms, "ListKeys") else []:
+            if not permitted(kms, "DescribeKey", key_id):
+                continue
             meta = kms.describe_key(KeyId=key_id)["KeyMetadata"]
             if meta["KeySpec"] == "SYMMETRIC_DEFAULT" and meta["KeyUsage"] == "ENCRYPT_DECRYPT" \
                     and meta["KeyState"] == "Enabled":
                 usable.append(key_id)
         current = self.key.value
-        self.key.options = key_labels(kms, usable)
+        self.key.options = key_labels(kms, usable, None if permitted(kms, "ListAliases") else {})
         if current in usable:
             self.key.value = current
         elif usable:

@@ -5,7 +5,7 @@ ScheduleKeyDeletion, CancelKeyDeletion, RotateKeyOnDemand, CreateAlias);
 the table is rebuilt from ListKeys, DescribeKey, ListAliases and
 GetKeyRotationStatus after each one, and AWS's errors appear inline. The
 rebuilding reads carry the user agent ``kmslab-widgets/KeyConsole`` and ask
-only what the key's state allows, so they never fail.
+only what the caller's permissions and the key's state allow, so they never fail.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from __future__ import annotations
 import ipywidgets as widgets
 
 from ._base import (ErrorBox, aliases_by_key, allowed_in_state, client_of, html_table, key_labels,
-                    list_all_keys, note_html, short_id, widget_client)
+                    list_all_keys, note_html, permitted, short_id, widget_client)
 
 __all__ = ["KeyConsole"]
 
@@ -104,7 +104,8 @@ class KeyConsole(widgets.VBox):
     def _rotation(self, key_id: str, meta: dict) -> str:
         if meta["KeySpec"] != "SYMMETRIC_DEFAULT" or meta.get("Origin") != "AWS_KMS":
             return "n/a"
-        if not allowed_in_state("GetKeyRotationStatus", meta["KeyState"]):
+        if not allowed_in_state("GetKeyRotationStatus", meta["KeyState"]) \
+                or not permitted(self.reader, "GetKeyRotationStatus", key_id):
             return "-"
         status = self.reader.get_key_rotation_status(KeyId=key_id)
         if not status.get("KeyRotationEnabled"):
@@ -115,9 +116,17 @@ class KeyConsole(widgets.VBox):
     def refresh(self) -> None:
         """Rebuild the table and the key selector from the service (ListKeys, DescribeKey...)."""
         kms = self.reader
-        aliases = aliases_by_key(kms)
-        rows = []
+        if not permitted(kms, "ListKeys"):
+            self.rows = []
+            self.table.value = note_html("This caller may not ListKeys: no keys to show.")
+            self.key.options = []
+            return
+        aliases = aliases_by_key(kms) if permitted(kms, "ListAliases") else {}
+        rows, hidden = [], 0
         for key_id in list_all_keys(kms):
+            if not permitted(kms, "DescribeKey", key_id):
+                hidden += 1
+                continue
             meta = kms.describe_key(KeyId=key_id)["KeyMetadata"]
             if meta.get("KeyManager") == "AWS":
                 continue
@@ -137,7 +146,8 @@ class KeyConsole(widgets.VBox):
             shown.append([short_id(r["KeyId"]), r["Aliases"], r["Description"], r["KeySpec"],
                           r["KeyUsage"], state, r["Origin"], r["Rotation"]])
         self.table.value = html_table(COLUMNS, shown, empty="(no customer managed keys yet)",
-                                      nowrap=("KeyId", "KeySpec", "KeyUsage", "KeyState"))
+                                      nowrap=("KeyId", "KeySpec", "KeyUsage", "KeyState")) + (
+            note_html(f"{hidden} more key(s) this caller may not DescribeKey") if hidden else "")
         selected = self.key.value
         options = key_labels(kms, [r["KeyId"] for r in rows], aliases)
         self.key.options = options

@@ -12,7 +12,7 @@ import hashlib
 
 import ipywidgets as widgets
 
-from ._base import ErrorBox, client_of, key_labels, list_all_keys, widget_client
+from ._base import ErrorBox, client_of, key_labels, list_all_keys, permitted, widget_client
 
 __all__ = ["SignVerifyPlayground"]
 
@@ -55,12 +55,16 @@ class SignVerifyPlayground(widgets.VBox):
     def refresh(self) -> None:
         """Offer the enabled SIGN_VERIFY keys."""
         keys = []
-        for key_id in list_all_keys(self.reader):
+        listed = list_all_keys(self.reader) if permitted(self.reader, "ListKeys") else []
+        for key_id in listed:
+            if not permitted(self.reader, "DescribeKey", key_id):
+                continue
             meta = self.reader.describe_key(KeyId=key_id)["KeyMetadata"]
             if meta["KeyUsage"] == "SIGN_VERIFY" and meta["KeyState"] == "Enabled":
                 keys.append(key_id)
         current = self.key.value
-        self.key.options = key_labels(self.reader, keys)
+        self.key.options = key_labels(self.reader, keys,
+                                      None if permitted(self.reader, "ListAliases") else {})
         if current in keys:
             self.key.value = current
         elif keys:
