@@ -45,8 +45,8 @@ def test_copy_writes_every_notebook_and_keeps_the_learners_work(tmp_path):
     lines.clear()
     assert tutorials.main([str(tmp_path), "--no-lab"], out=lines.append) == 0
     assert mine.read_text() == "my answers"
-    assert lines[1] == "kept 20 already there (--force overwrites): " + ", ".join(
-        [p.name for p in NOTEBOOKS] + ["README.md"])
+    assert lines == [f"wrote 0 of 20 files (19 notebooks) to {tmp_path}",
+                     "kept 20 already there, as they are (--force overwrites them)"]
     tutorials.main([str(tmp_path), "--no-lab", "--force"], out=lines.append)
     assert mine.read_bytes() == NOTEBOOKS[0].read_bytes()
 
@@ -68,6 +68,10 @@ def test_jupyterlab_starts_in_the_folder(tmp_path, monkeypatch):
     assert cli(["tutorials", str(tmp_path)]) == 0
     assert calls == [(tutorials.lab_command(tmp_path), tmp_path)]
     assert (tmp_path / "12_widgets_tour.ipynb").is_file()
+    assert cli(["tutorials", str(tmp_path), "--port=9000", "--no-browser"]) == 0
+    assert calls[-1][0][-3:] == ["--port=9000", "--no-browser", "01_getting_started.ipynb"]
+    with pytest.raises(SystemExit):
+        tutorials.main([str(tmp_path), "another-folder"])
 
 
 def test_without_jupyterlab_it_says_how_to_get_it_and_copies_nothing(tmp_path, monkeypatch):

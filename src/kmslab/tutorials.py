@@ -4,6 +4,7 @@
     kmslab tutorials                          # ./kmslab-tutorials, JupyterLab on the first notebook
     kmslab tutorials my-folder --dry-run      # what it would copy and start, doing nothing
     kmslab tutorials --student handout        # for trainers: the notebooks without solutions
+    kmslab tutorials --port=9000 --no-browser # options it does not know go to JupyterLab
 
 The notebooks ship inside the package (``kmslab/notebooks`` in a wheel; the
 repository's top-level ``notebooks/`` in a source checkout). A copy never
@@ -87,9 +88,9 @@ def copy_tutorials(folder: Path, *, student: bool = False, force: bool = False,
     return done
 
 
-def lab_command(folder: Path) -> list[str]:
-    """The command that starts JupyterLab in ``folder`` on the first notebook."""
-    return [sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={folder}", FIRST]
+def lab_command(folder: Path, options: list[str] = ()) -> list[str]:
+    """The command that starts JupyterLab in ``folder`` on the first notebook (``options`` added)."""
+    return [sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={folder}", *options, FIRST]
 
 
 def _jupyterlab_version() -> str | None:
@@ -113,7 +114,10 @@ def main(argv: list[str] | None = None, out: Callable[[str], None] = print) -> i
                         help="overwrite notebooks already in the folder")
     parser.add_argument("--no-lab", action="store_true",
                         help="copy the notebooks but do not start JupyterLab")
-    args = parser.parse_args(argv)
+    args, lab_options = parser.parse_known_args(argv)
+    unknown = [o for o in lab_options if not o.startswith("-")]
+    if unknown:
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     student = args.student is not None
     folder = (args.student if student else Path(args.folder)).resolve()
     version = None if student or args.no_lab else _jupyterlab_version()
@@ -129,10 +133,10 @@ def main(argv: list[str] | None = None, out: Callable[[str], None] = print) -> i
     kind = "student notebooks (no solutions)" if student else "notebooks"
     out(f"{verb} {len(copied)} of {len(done)} files ({notebooks} {kind}) to {folder}")
     if kept:
-        out(f"kept {len(kept)} already there (--force overwrites): {', '.join(kept)}")
+        out(f"kept {len(kept)} already there, as they are (--force overwrites them)")
     if student or args.no_lab:
         return 0
-    command = lab_command(folder)
+    command = lab_command(folder, lab_options)
     if args.dry_run:
         out(f"would start JupyterLab {version}: {' '.join(command)}")
         return 0
