@@ -53,7 +53,8 @@ def _make_method(op_name: str):
         for name in stamps:
             if name in params:
                 params[name] = _coerce_timestamp(params[name])
-        return self._lab.handle(op_name, params, region=self._region, caller=self._caller)
+        return self._lab.handle(op_name, params, region=self._region, caller=self._caller,
+                                user_agent=self._user_agent)
 
     sig_params = [inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)]
     for name, s in members.items():
@@ -99,12 +100,17 @@ class Paginator:
 
 
 class KMSClient:
-    """A boto3-shaped AWS KMS client bound to a lab, a Region and a caller."""
+    """A boto3-shaped AWS KMS client bound to a lab, a Region and a caller.
 
-    def __init__(self, lab: "Lab", region: str, caller: Principal):
+    ``user_agent`` is what the audit records as the request's ``userAgent``
+    (boto3's ``Config(user_agent_extra=...)`` plays that part on AWS).
+    """
+
+    def __init__(self, lab: "Lab", region: str, caller: Principal, *, user_agent: str = "kmslab"):
         self._lab = lab
         self._region = region
         self._caller = caller
+        self._user_agent = user_agent
         self.exceptions = SimpleNamespace(**errors.ERRORS, ClientError=errors.ClientError)
         self.meta = SimpleNamespace(region_name=region, service_model=kms_model(),
                                     endpoint_url=f"https://kms.{region}.amazonaws.com",

@@ -1,6 +1,7 @@
 """matplotlib figures of a lab: activity over time, denied vs allowed, a key's versions, the
-key-state table. Each function returns the Axes it drew on (pass ``ax=`` to draw into yours)
-and never calls ``plt.show()``.
+key-state table. Each function returns the Axes it drew on (pass ``ax=`` to draw into yours).
+Without ``ax=``, it draws a new :class:`kmslab.figure.Figure` (no pyplot, nothing shown behind
+your back) and the Axes it returns is a picture: the last expression of a cell shows it.
 
     >>> from kmslab import plots
     >>> plots.activity(lab.audit.frame(), by="eventName", freq="1D")
@@ -9,10 +10,13 @@ and never calls ``plt.show()``.
 
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
+import matplotlib
+import matplotlib.colors as mcolors
+import matplotlib.patches as mpatches
 import numpy as np
 import pandas as pd
 
+from . import figure
 from .service import states
 
 __all__ = ["activity", "denied_vs_allowed", "key_versions_timeline", "key_state_table",
@@ -21,8 +25,17 @@ __all__ = ["activity", "denied_vs_allowed", "key_versions_timeline", "key_state_
 
 def _axes(ax, figsize=(9, 4)):
     if ax is None:
-        _, ax = plt.subplots(figsize=figsize, layout="constrained")
+        _, ax = figure.subplots(figsize=figsize)
     return ax
+
+
+def _legend_beside(ax, title: str, *, reverse: bool = False) -> None:
+    """The legend right of the plot, where it covers no data (stacked areas: top entry first)."""
+    handles, labels = ax.get_legend_handles_labels()
+    if reverse:
+        handles, labels = handles[::-1], labels[::-1]
+    ax.legend(handles, labels, title=title, loc="upper left", bbox_to_anchor=(1.01, 1),
+              fontsize=8, title_fontsize=8, frameon=False)
 
 
 def _frame(trail) -> pd.DataFrame:
@@ -40,6 +53,7 @@ def activity(trail, *, by: str = "eventName", freq: str = "1h", ax=None):
         counts = (df.groupby([pd.Grouper(key="eventTime", freq=freq), by], observed=True)
                   .size().unstack(fill_value=0))
         counts.plot(ax=ax, drawstyle="steps-post")
+        _legend_beside(ax, by)
     ax.set_title(f"KMS requests per {freq} by {by}")
     ax.set_xlabel("time (UTC)")
     ax.set_ylabel("requests")
@@ -57,8 +71,9 @@ def denied_vs_allowed(trail, *, freq: str = "1h", ax=None):
                   .unstack(fill_value=0))
         order = ["succeeded"] + sorted(c for c in counts.columns if c != "succeeded")
         counts = counts[[c for c in order if c in counts.columns]]
-        colors = ["tab:green"] + list(plt.get_cmap("Reds")(np.linspace(0.45, 0.9, len(order) - 1)))
+        colors = ["tab:green"] + list(matplotlib.colormaps["Reds"](np.linspace(0.45, 0.9, len(order) - 1)))
         counts.plot.area(ax=ax, color=colors[:len(counts.columns)], linewidth=0)
+        _legend_beside(ax, "outcome", reverse=True)
     ax.set_title(f"Allowed and failed requests per {freq}")
     ax.set_xlabel("time (UTC)")
     ax.set_ylabel("requests")
@@ -111,12 +126,12 @@ def key_state_table(operations=None, *, ax=None):
                 grid[i, j] = 1 + errors_seen.index(name)
     ax = _axes(ax, figsize=(9, 0.28 * len(ops) + 1.5))
     palette = ["#d8f0d8", "#f4a582", "#d6604d", "#b2182b", "#92c5de"][:1 + len(errors_seen)]
-    cmap = plt.matplotlib.colors.ListedColormap(palette)
+    cmap = mcolors.ListedColormap(palette)
     ax.imshow(grid, aspect="auto", cmap=cmap, vmin=-0.5, vmax=len(palette) - 0.5)
     ax.set_xticks(range(len(cols)), cols, rotation=35, ha="right")
     ax.set_yticks(range(len(ops)), ops, fontsize=8)
-    handles = [plt.matplotlib.patches.Patch(color=palette[0], label="allowed")] + [
-        plt.matplotlib.patches.Patch(color=palette[i + 1], label=n) for i, n in enumerate(errors_seen)]
+    handles = [mpatches.Patch(color=palette[0], label="allowed")] + [
+        mpatches.Patch(color=palette[i + 1], label=n) for i, n in enumerate(errors_seen)]
     ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8)
     ax.set_title("Which operations each key state allows")
     return ax

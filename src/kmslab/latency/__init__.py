@@ -18,7 +18,6 @@ from .compare import DEFAULT_SIZES, STRATEGIES, compare
 from .model import (ENCRYPT_PLAINTEXT_LIMIT, PRICE_PER_REQUEST_USD, REQUEST_QUOTAS,
                     LatencyModel, direct_calls, operation_family)
 from .network import SimulatedNetwork
-from .plots import plot_cache_effect, plot_calls_and_cost, plot_latency_vs_size, plot_rtt_effect
 from .timeline import CallRecord, SimulationResult, TokenBucket, Trace, simulate
 
 __all__ = [
@@ -27,3 +26,18 @@ __all__ = [
     "operation_family", "TokenBucket", "Trace", "CallRecord", "SimulationResult", "simulate",
     "plot_latency_vs_size", "plot_calls_and_cost", "plot_rtt_effect", "plot_cache_effect",
 ]
+
+# The figures need matplotlib, which is slow to import: it loads on first use of a plot.
+_PLOTS = ("plot_latency_vs_size", "plot_calls_and_cost", "plot_rtt_effect", "plot_cache_effect")
+
+
+def __getattr__(name: str):
+    if name in _PLOTS:
+        from . import plots
+
+        return getattr(plots, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_PLOTS))
