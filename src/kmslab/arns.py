@@ -71,7 +71,7 @@ def parse_key_identifier(text: str) -> KeyRef:
             return KeyRef(text, "key_arn", key_id=rest, region=region, account=account)
         return KeyRef(text, "alias_arn", alias_name="alias/" + rest, region=region, account=account)
     if text.startswith(ALIAS_PREFIX):
-        return KeyRef(text, "alias", alias_name=text)
+        return KeyRef(text, "alias_name", alias_name=text)
     return KeyRef(text, "key_id", key_id=text)
 
 

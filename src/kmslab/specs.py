@@ -14,7 +14,7 @@ from types import MappingProxyType
 __all__ = [
     "KeySpecInfo", "KEY_SPECS", "key_spec", "ALGORITHM_FIELDS", "SIGNING_ALGORITHMS",
     "ENCRYPTION_ALGORITHMS", "MAC_ALGORITHMS", "DATA_KEY_PAIR_SPECS", "RSA_OAEP_MAX_PLAINTEXT",
-    "SYMMETRIC_DEFAULT", "GRANT_OPERATIONS_BY_USAGE",
+    "SYMMETRIC_DEFAULT",
 ]
 
 SYMMETRIC_DEFAULT = "SYMMETRIC_DEFAULT"
@@ -116,15 +116,4 @@ RSA_OAEP_MAX_PLAINTEXT = MappingProxyType({
     "RSA_2048": {"RSAES_OAEP_SHA_1": 214, "RSAES_OAEP_SHA_256": 190},
     "RSA_3072": {"RSAES_OAEP_SHA_1": 342, "RSAES_OAEP_SHA_256": 318},
     "RSA_4096": {"RSAES_OAEP_SHA_1": 470, "RSAES_OAEP_SHA_256": 446},
-})
-
-#: grant operations that make sense for each key usage (CreateGrant validation)
-GRANT_OPERATIONS_BY_USAGE = MappingProxyType({
-    "ENCRYPT_DECRYPT": frozenset({"Decrypt", "Encrypt", "GenerateDataKey", "GenerateDataKeyWithoutPlaintext",
-                                  "ReEncryptFrom", "ReEncryptTo", "GenerateDataKeyPair",
-                                  "GenerateDataKeyPairWithoutPlaintext", "GetPublicKey"}),
-    "SIGN_VERIFY": frozenset({"Sign", "Verify", "GetPublicKey"}),
-    "GENERATE_VERIFY_MAC": frozenset({"GenerateMac", "VerifyMac"}),
-    "KEY_AGREEMENT": frozenset({"DeriveSharedSecret", "GetPublicKey"}),
-    "ENCAPSULATE_DECAPSULATE": frozenset({"Encapsulate", "Decapsulate", "GetPublicKey"}),
 })

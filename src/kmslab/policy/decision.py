@@ -31,6 +31,7 @@ from typing import Mapping, Protocol, Sequence
 
 from .. import errors
 from ..identity import Principal
+from ..operations import EC_GRANT_OPERATIONS
 from .document import Policy, Statement
 from .evaluate import ACCOUNT, DIRECT, NO_MATCH, RequestContext, StatementResult, evaluate_statement
 
@@ -40,12 +41,6 @@ __all__ = ["decide", "Decision", "GrantLike", "GrantResult", "would_lock_out",
 #: AWS KMS's MalformedPolicyDocumentException message for the lockout safety check
 LOCKOUT_MESSAGE = "The new key policy will not allow you to update the key policy in the future."
 
-#: grant operations whose requests carry an encryption context; grant constraints
-#: apply only to these (DescribeKey, RetireGrant... ignore them)
-EC_GRANT_OPERATIONS = frozenset({
-    "Encrypt", "Decrypt", "ReEncryptFrom", "ReEncryptTo", "GenerateDataKey",
-    "GenerateDataKeyWithoutPlaintext", "GenerateDataKeyPair", "GenerateDataKeyPairWithoutPlaintext",
-})
 
 
 class GrantLike(Protocol):

@@ -52,6 +52,7 @@ from typing import TYPE_CHECKING
 
 from .. import errors
 from ..crypto.wrapping import WrappingKey, check_import_compatibility, check_wrapping_parameters
+from . import states
 from .key import Key, KeyMaterialVersion
 from .pipeline import Call
 from .registry import operation
@@ -249,9 +250,10 @@ def import_key_material(call: Call, params: dict) -> dict:
     elif key.symmetric_encryption and version.description is None:
         version.description = ""
     _schedule_expiry(lab, key, version)
-    if key.state == "PendingImport" and all(v.import_state == "IMPORTED" for v in key.versions):
-        key.state = "Enabled"
-    key.revision += 1
+    if key.state == "PendingImport":
+        complete = all(v.import_state == "IMPORTED" for v in key.versions)
+        states.transition(key, "ImportKeyMaterial" if complete
+                          else "ImportKeyMaterial, other material still missing")
     return {"KeyId": key.arn, "KeyMaterialId": material_id}
 
 
@@ -289,9 +291,7 @@ def _delete_material(key: Key, version: KeyMaterialVersion) -> None:
     version.material = None  # its ciphertexts fail until the same material is imported again
     version.import_state = "PENDING_IMPORT"
     version.valid_to = None
-    if key.state not in ("PendingDeletion", "PendingReplicaDeletion"):
-        key.state = "PendingImport"
-    key.revision += 1
+    states.transition(key, "key material deleted or expired")
 
 
 def expire_material(lab: "Lab", key: Key, version: KeyMaterialVersion) -> None:

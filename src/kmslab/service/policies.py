@@ -38,29 +38,27 @@ def _policy_name(params: dict) -> str:
     return name
 
 
-@operation("GetKeyPolicy", read_only=True)
+@operation("GetKeyPolicy")
 def get_key_policy(call: Call, params: dict) -> dict:
     """GetKeyPolicy: the key policy document, as it was stored."""
     name = _policy_name(params)
     return {"Policy": call.key.policy, "PolicyName": name}
 
 
-@operation("PutKeyPolicy")
+@operation("PutKeyPolicy", check=lambda call, params: _policy_name(params))
 def put_key_policy(call: Call, params: dict) -> dict:
     """PutKeyPolicy: replace the key policy (validated; lockout safety check)."""
     key = call.key
-    _policy_name(params)
     if key.manager == "AWS":
         raise errors.UnsupportedOperationException(
             f"{key.arn} is an AWS managed key; its key policy cannot be changed.")
     doc = check_policy(call, params["Policy"], key.arn, params.get("BypassPolicyLockoutSafetyCheck"))
-    key.policy = params["Policy"]
     key.policy_doc = doc
-    key.revision += 1
+    key.policy = params["Policy"]  # the record moves its revision: cached decisions are dropped
     return {}
 
 
-@operation("ListKeyPolicies", read_only=True)
+@operation("ListKeyPolicies")
 def list_key_policies(call: Call, params: dict) -> dict:
     """ListKeyPolicies: always the one policy named ``default``."""
     return {"PolicyNames": [POLICY_NAME], "Truncated": False}

@@ -146,7 +146,6 @@ def rotate(lab: "Lab", key: Key, rotation_type: str) -> KeyMaterialVersion:
     new.state = "CURRENT"
     new.rotation_type = rotation_type
     new.rotation_date = now
-    key.revision += 1
     lab.audit.record_service_event(
         "RotateKey", account=key.account, region=key.region, key_arn=key.arn,
         details={"rotationType": rotation_type, "keyId": key.key_id,
@@ -253,7 +252,6 @@ def enable_key_rotation(call: Call, params: dict) -> dict:
     key.rotation_enabled = True
     key.rotation_period_days = days
     key.next_rotation = call.now + timedelta(days=days)
-    key.revision += 1
     schedule_automatic_rotation(call.lab, key)
     if key.multi_region:
         synchronize(call.lab, key)
@@ -267,14 +265,13 @@ def disable_key_rotation(call: Call, params: dict) -> dict:
     _require_automatic_rotation_allowed(key)
     key.rotation_enabled = False
     key.next_rotation = None
-    key.revision += 1
     schedule_automatic_rotation(call.lab, key)
     if key.multi_region:
         synchronize(call.lab, key)
     return {}
 
 
-@operation("GetKeyRotationStatus", cross_account=True, read_only=True)
+@operation("GetKeyRotationStatus")
 def get_key_rotation_status(call: Call, params: dict) -> dict:
     """GetKeyRotationStatus: enabled?, period, next date, and an on-demand rotation in progress.
 
@@ -342,7 +339,7 @@ def rotate_key_on_demand(call: Call, params: dict) -> dict:
     return {"KeyId": key.arn}
 
 
-@operation("ListKeyRotations", read_only=True)
+@operation("ListKeyRotations")
 def list_key_rotations(call: Call, params: dict) -> dict:
     """ListKeyRotations: the key's rotations (ROTATIONS_ONLY) or all its materials (ALL_KEY_MATERIAL)."""
     key = call.key
@@ -350,5 +347,5 @@ def list_key_rotations(call: Call, params: dict) -> dict:
     if reason:
         raise errors.UnsupportedOperationException(reason)
     include_all = params.get("IncludeKeyMaterial", "ROTATIONS_ONLY") == "ALL_KEY_MATERIAL"
-    return paginate(rotation_history(key, include_all), params, "Rotations")
+    return paginate(call, rotation_history(key, include_all), "Rotations")
 
