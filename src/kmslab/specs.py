@@ -20,9 +20,11 @@ __all__ = [
 SYMMETRIC_DEFAULT = "SYMMETRIC_DEFAULT"
 
 _RSA_ENC = ("RSAES_OAEP_SHA_1", "RSAES_OAEP_SHA_256")
+#: in the order DescribeKey lists them (API Reference example "To get details about an RSA
+#: asymmetric KMS key", botocore's examples-1.json): PKCS #1 v1.5 before PSS
 _RSA_SIGN = (
-    "RSASSA_PSS_SHA_256", "RSASSA_PSS_SHA_384", "RSASSA_PSS_SHA_512",
     "RSASSA_PKCS1_V1_5_SHA_256", "RSASSA_PKCS1_V1_5_SHA_384", "RSASSA_PKCS1_V1_5_SHA_512",
+    "RSASSA_PSS_SHA_256", "RSASSA_PSS_SHA_384", "RSASSA_PSS_SHA_512",
 )
 
 #: KeyMetadata field that lists the algorithms for each key usage
