@@ -374,13 +374,14 @@ class _Trail:
         """The dictionary-encoded columns behind these records (what frames are built from)."""
         return self._log._table(self._rows())
 
-    def frame(self, *, request_id: bool = False, expand_context: bool = False):
+    def frame(self, *, request_id: bool = True, expand_context: bool = False):
         """The records as a pandas DataFrame, one row per record, oldest first.
 
         Real dtypes: ``eventTime`` is datetime64[ns, UTC]; repeated strings are
         categoricals; ``readOnly`` and ``success`` are booleans; the encryption
         context and requestParameters are dict columns (categorical: each
-        distinct dict once). ``request_id=True`` adds the requestID column;
+        distinct dict once); requestID, the column to join with a response's
+        ``ResponseMetadata.RequestId`` (``request_id=False`` leaves it out);
         ``expand_context=True`` adds one ``encryptionContext.<key>`` column per
         context key. See :func:`kmslab.frames.audit_frame`.
         """
