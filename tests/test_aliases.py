@@ -27,11 +27,12 @@ def test_create_list_delete(kms, lab, key_id):
 
 
 @pytest.mark.parametrize("name, code", [
-    ("no-prefix", "InvalidAliasNameException"),
-    ("alias/", "InvalidAliasNameException"),
+    ("no-prefix", "ValidationException"),
+    ("alias/", "ValidationException"),
     ("alias/has space", "ValidationException"),
     ("alias/bad!char", "ValidationException"),
-    ("alias/aws/mine", "InvalidAliasNameException"),
+    ("alias/my:alias", "ValidationException"),
+    ("alias/aws/mine", "NotAuthorizedException"),
     ("alias/" + "a" * 251, "ValidationException"),
 ])
 def test_alias_naming_rules(kms, key_id, name, code):
