@@ -99,6 +99,7 @@ class Grant:
         return (self.grantee_principal == params.get("GranteePrincipal")
                 and self.grantee_service_principal == params.get("GranteeServicePrincipal")
                 and self.retiring_principal == params.get("RetiringPrincipal")
+                and self.retiring_service_principal == params.get("RetiringServicePrincipal")
                 and sorted(self.operations) == sorted(params["Operations"])
                 and (self.constraints or None) == (params.get("Constraints") or None))
 
@@ -130,7 +131,15 @@ def _validate(call: Call, key: Key, params: dict) -> dict | None:
         raise errors.ValidationException(
             "You must specify either GranteePrincipal or GranteeServicePrincipal, but not both.")
     _check_principal(grantee, "GranteePrincipal", call)
-    _check_principal(params.get("RetiringPrincipal"), "RetiringPrincipal", call)
+    retiring, retiring_service = params.get("RetiringPrincipal"), params.get("RetiringServicePrincipal")
+    if retiring is not None and retiring_service is not None:
+        raise errors.ValidationException(
+            "You can specify either RetiringPrincipal or RetiringServicePrincipal, but not both.")
+    if service is not None and retiring is None and retiring_service is None:
+        raise errors.ValidationException(
+            "A grant for a GranteeServicePrincipal must have a RetiringPrincipal or a "
+            "RetiringServicePrincipal.")
+    _check_principal(retiring, "RetiringPrincipal", call)
     constraints = params.get("Constraints") or None
     if constraints:
         kinds = [k for k in ("EncryptionContextEquals", "EncryptionContextSubset") if k in constraints]
