@@ -85,8 +85,11 @@ def synchronize(lab: "Lab", primary: Key) -> None:
 
     Called after anything changes them on the primary (replication, rotation).
     Each replica gets its own version records pointing at the same material,
-    so deleting a replica never destroys the primary's material.
+    so deleting a replica never destroys the primary's material. Imported key
+    material is imported into each key on its own: only the state of the
+    versions a replica has (CURRENT, NON_CURRENT) follows the primary.
     """
+    imported = primary.origin == "EXTERNAL"
     for replica in related_keys(lab, primary):
         if replica is primary:
             continue
@@ -95,10 +98,13 @@ def synchronize(lab: "Lab", primary: Key) -> None:
         for v in primary.versions:
             mine = known.get(v.material_id)
             if mine is None:
-                replica.versions.append(replace(v))
-                changed = True
-            elif mine.state != v.state or mine.material is not v.material:
-                mine.state, mine.material = v.state, v.material
+                if not imported:  # imported material is imported into each replica
+                    replica.versions.append(replace(v))
+                    changed = True
+            elif mine.state != v.state or (not imported and mine.material is not v.material):
+                mine.state = v.state
+                if not imported:
+                    mine.material = v.material
                 changed = True
         for name in _SHARED_ROTATION:
             if getattr(replica, name) != getattr(primary, name):

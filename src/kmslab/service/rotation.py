@@ -56,7 +56,7 @@ from typing import TYPE_CHECKING
 from .. import errors
 from ..crypto.factory import generate_material
 from .key import Key, KeyMaterialVersion
-from .multiregion import is_replica, synchronize
+from .multiregion import is_replica, related_keys, synchronize
 from .pipeline import Call, paginate
 from .registry import operation
 
@@ -96,6 +96,21 @@ def _require_not_replica(key: Key) -> None:
         raise errors.UnsupportedOperationException(
             f"{key.arn} is a multi-Region replica key. Rotation is managed on the primary key "
             f"and synchronized to its replicas.")
+
+
+def _require_replicas_imported(lab: "Lab", primary: Key, material_id: str) -> None:
+    """A multi-Region primary with imported material rotates on demand only once every replica
+    has the new material (API Reference, ImportKeyMaterial: "You must do this for every replica
+    Region key before you can perform the RotateKeyOnDemand operation on the primary Region key")."""
+    for replica in related_keys(lab, primary):
+        if replica is primary:
+            continue
+        version = replica.version(material_id)
+        if version is None or version.import_state != "IMPORTED":
+            raise errors.KMSInvalidStateException(
+                f"{replica.arn} does not have key material {material_id}. Import the same key "
+                f"material into every replica key (ImportType EXISTING_KEY_MATERIAL) before you "
+                f"rotate the primary key on demand.")
 
 
 def _require_automatic_rotation_allowed(key: Key) -> None:
@@ -305,10 +320,6 @@ def rotate_key_on_demand(call: Call, params: dict) -> dict:
         raise errors.UnsupportedOperationException(
             f"{key.arn} is an AWS managed key; you cannot rotate its key material on demand.")
     if key.origin == "EXTERNAL":
-        if key.multi_region:
-            raise errors.UnsupportedOperationException(
-                f"{key.arn} is a multi-Region key with imported key material; kmslab does not "
-                f"model multi-Region imported key rotation.")
         if key.state == "PendingImport":
             raise errors.KMSInvalidStateException(f"{key.arn} is pending import.")
         pending = [v for v in key.versions if v.state == "PENDING_ROTATION"]
@@ -316,6 +327,8 @@ def rotate_key_on_demand(call: Call, params: dict) -> dict:
             raise errors.KMSInvalidStateException(
                 f"{key.arn} has no imported key material in PENDING_ROTATION state. Import new key "
                 f"material with ImportType NEW_KEY_MATERIAL before you rotate on demand.")
+        if key.multi_region:
+            _require_replicas_imported(lab, key, pending[0].material_id)
     if key.on_demand_started is not None:
         raise errors.ConflictException(
             f"An on-demand rotation of {key.arn} is already in progress.")
