@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from ..operations import OperationSpec, spec
+from .usage import key_check
 
 __all__ = ["Route", "ROUTES", "OPERATIONS", "Outcome", "operation"]
 
@@ -81,8 +82,6 @@ def operation(name: str, *, check: Callable | None = None, locate: Callable | No
     key = op_spec.key
     named_key = key is not None and key.param is not None and key.locate is None \
         and key.from_ciphertext is None and op_spec.source is None
-
-    from .usage import key_check
 
     def register(fn: Callable) -> Callable:
         ROUTES[name] = Route(op_spec, fn, check, locate, named_key,
