@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import base64
 from datetime import datetime
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from .. import arns, errors
@@ -40,7 +41,7 @@ __all__ = ["KMSService", "Call", "paginate"]
 
 _SYMMETRIC = "SYMMETRIC_DEFAULT"
 _DRY_RUN = "The request would have succeeded, but the DryRun option is set."
-_NO_HINTS: dict = {}
+_NO_HINTS = MappingProxyType({})  # an authorization with no hints
 
 
 class Call:
