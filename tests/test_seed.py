@@ -93,7 +93,7 @@ def test_yaml_seed_files(tmp_path):
     (_doc(key_spec="HMAC_256", key_usage="ENCRYPT_DECRYPT"), "accounts[0].keys[0].key_usage", "GENERATE_VERIFY_MAC"),
     (_doc(rotations=2, origin="EXTERNAL"), "accounts[0].keys[0].rotations", "only symmetric"),
     (_doc(rotation={"enabled": True, "period_days": 30}), "accounts[0].keys[0].rotation", "greater than or equal to 90"),
-    (_doc(aliases=["my-alias"]), "accounts[0].keys[0].aliases[0]", "InvalidAliasNameException"),
+    (_doc(aliases=["my-alias"]), "accounts[0].keys[0].aliases[0]", "Alias must start with the prefix"),
     (_doc(policy={"Version": "2012-10-17", "Statement": [
         {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111122223333:user/nobody"},
          "Action": "kms:Encrypt", "Resource": "*"}]}), "accounts[0].keys[0]", "MalformedPolicyDocument"),

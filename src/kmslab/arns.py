@@ -71,23 +71,26 @@ def parse_key_identifier(text: str) -> KeyRef:
             return KeyRef(text, "key_arn", key_id=rest, region=region, account=account)
         return KeyRef(text, "alias_arn", alias_name="alias/" + rest, region=region, account=account)
     if text.startswith(ALIAS_PREFIX):
-        return KeyRef(text, "alias", alias_name=text)
+        return KeyRef(text, "alias_name", alias_name=text)
     return KeyRef(text, "key_id", key_id=text)
 
 
 def validate_alias_name(name: str) -> None:
-    """CreateAlias/UpdateAlias naming rules (InvalidAliasNameException)."""
+    """AWS's alias name rules (CreateAlias, UpdateAlias, DeleteAlias), with AWS's errors.
+
+    The model's pattern (``^[a-zA-Z0-9:/_-]+$``) has been checked already; then:
+    a name must start with ``alias/`` (ValidationException), must not start
+    with ``alias/aws/``, reserved for AWS managed keys (NotAuthorizedException,
+    with an empty message), and must not contain ``:`` (ValidationException).
+    """
     if not name.startswith(ALIAS_PREFIX) or name == ALIAS_PREFIX:
-        raise errors.InvalidAliasNameException(
-            f"Alias must start with the prefix \"alias/\". Please see "
-            f"https://docs.aws.amazon.com/kms/latest/developerguide/kms-alias.html")
-    if not _ALIAS_NAME.match(name):
-        raise errors.InvalidAliasNameException(
-            f"Alias {name} contains characters that are not allowed. An alias name can contain "
-            f"only alphanumeric characters, forward slashes (/), underscores (_), and dashes (-).")
+        raise errors.ValidationException(
+            'Alias must start with the prefix "alias/". Please see '
+            "https://docs.aws.amazon.com/kms/latest/developerguide/kms-alias.html")
     if name.startswith(RESERVED_ALIAS_PREFIX):
-        raise errors.InvalidAliasNameException(
-            f"Your alias name {name} begins with alias/aws/, which is reserved for AWS managed keys.")
+        raise errors.NotAuthorizedException("")
+    if not _ALIAS_NAME.match(name):
+        raise errors.ValidationException(f"{name} contains invalid characters for an alias")
 
 
 class IdSource:

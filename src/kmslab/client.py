@@ -1,9 +1,12 @@
 """The boto3-shaped KMS client: ``kms.create_key()``, ``kms.encrypt(KeyId=..., Plaintext=...)``.
 
 Method names, parameter names, response shapes and errors are boto3's. Each
-method is built from AWS's service model, so Shift-Tab in Jupyter shows the
-real parameters and AWS's own description of the operation; every call goes
-through the lab's one request pipeline.
+method is built from AWS's service model and kmslab's operation table, so
+Shift-Tab in Jupyter shows the real parameters, AWS's own description of the
+operation and how kmslab serves it (which key forms it takes, cross-account
+use, the permission, DryRun, and the module that holds its behaviour);
+``kms.encrypt??`` shows that module's code. Every call goes through the lab's
+one request pipeline.
 """
 
 from __future__ import annotations
@@ -17,8 +20,8 @@ from botocore import xform_name
 
 from . import errors
 from .identity import Principal
-from .service.model import doc_text, kms_model, operation_model
-from .service.registry import OPERATIONS
+from .operations.model import doc_text, kms_model, paginators
+from .service.registry import ROUTES, Route
 
 if TYPE_CHECKING:  # pragma: no cover
     from .lab import Lab
@@ -37,8 +40,32 @@ def _coerce_timestamp(value):
     return value
 
 
-def _make_method(op_name: str):
-    model = operation_model(op_name)
+_FORM_NAMES = {"key_id": "key id", "key_arn": "key ARN", "alias_name": "alias name",
+               "alias_arn": "alias ARN"}
+
+
+def _facts(route: Route) -> list[str]:
+    """How kmslab serves the operation: from its OperationSpec, and where its code lives."""
+    spec = route.spec
+    handler = route.handler
+    lines = ["How kmslab serves it:"]
+    if spec.key is not None and spec.key.param:
+        forms = ", ".join(_FORM_NAMES[f] for f in ("key_id", "key_arn", "alias_name", "alias_arn")
+                          if f in spec.key.forms)
+        lines.append(f"  {spec.key.param}: {forms}"
+                     + ("; the ciphertext names a symmetric key" if spec.key.from_ciphertext else ""))
+    lines.append(f"  cross-account: {'yes' if spec.cross_account else 'no'}; permission: "
+                 f"{spec.action} ({'IAM policy' if spec.iam_only else 'key policy'}); DryRun: "
+                 f"{'yes' if spec.dry_run else 'no'}")
+    lines.append(f"  behaviour: {handler.__module__}.{handler.__name__} (kms.{xform_name(spec.name)}?? "
+                 f"shows it); facts: kmslab.operations.spec({spec.name!r}); key states: "
+                 f"kmslab.service.states")
+    return lines
+
+
+def _make_method(route: Route):
+    op_name = route.name
+    model = route.spec
     shape = model.input_shape
     members = shape.members if shape is not None else {}
     required = set(shape.required_members) if shape is not None else set()
@@ -66,14 +93,17 @@ def _make_method(op_name: str):
             default=inspect.Parameter.empty if name in required else None,
             annotation=annotation))
     method.__signature__ = inspect.Signature(sig_params, return_annotation=dict)
-    lines = [doc_text(model.documentation, 900), "", "Parameters (AWS names):"]
+    from .operations.model import operation_model
+    lines = [doc_text(operation_model(op_name).documentation, 900), "", "Parameters (AWS names):"]
     for name, s in members.items():
         req = "required" if name in required else "optional"
         lines.append(f"  {name} ({s.type_name}, {req}): {doc_text(s.documentation, 160)}")
-    lines += ["", f"Same as boto3's kms.{xform_name(op_name)}(); runs in the kmslab lab."]
+    lines += ["", *_facts(route), "",
+              f"Same as boto3's kms.{xform_name(op_name)}(); runs in the kmslab lab."]
     method.__doc__ = "\n".join(lines)
     method.__name__ = xform_name(op_name)
     method.__qualname__ = f"KMSClient.{method.__name__}"
+    method.__wrapped__ = route.handler  # ``kms.encrypt??`` shows the code of the operation
     return method
 
 
@@ -146,26 +176,13 @@ def _op_name(name: str) -> str:
     return name
 
 
-_PAGINATORS: dict | None = None
-
-
 def _paginators() -> dict:
-    global _PAGINATORS
-    if _PAGINATORS is None:
-        import botocore.session
-        model = botocore.session.get_session().get_paginator_model("kms")
-        _PAGINATORS = {}
-        for op in kms_model().operation_names:
-            try:
-                _PAGINATORS[op] = model.get_paginator(op)
-            except ValueError:
-                pass
-    return _PAGINATORS
+    return paginators()
 
 
 def install_methods() -> None:
     """Give KMSClient one method per operation kmslab serves (idempotent)."""
-    for op_name in OPERATIONS:
+    for op_name, route in ROUTES.items():
         attr = xform_name(op_name)
         if not hasattr(KMSClient, attr):
-            setattr(KMSClient, attr, _make_method(op_name))
+            setattr(KMSClient, attr, _make_method(route))

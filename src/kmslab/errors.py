@@ -119,6 +119,7 @@ _TABLE = [
     ("IncompleteSignature", "The request signature is incomplete or malformed."),
     ("MissingAuthenticationTokenException", "The request carries no authentication token."),
     ("UnknownOperationException", "The operation is not known to the service."),
+    ("NotAuthorizedException", "The caller may not act on this resource (an alias/aws/ name)."),
     ("SerializationException", "The request body could not be parsed."),
     ("InvalidClientTokenId", "The access key id does not exist."),
     ("ExpiredTokenException", "The security token has expired."),

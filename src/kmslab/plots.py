@@ -137,25 +137,44 @@ def key_state_table(operations=None, *, ax=None):
     return ax
 
 
+#: where each key state sits in the diagram: creation on the left, deletion on the right
+_STATE_POSITIONS = {
+    states.NEW: (0.0, 0.0), "Creating": (1.6, 1.7), "PendingImport": (1.6, -1.7),
+    "Updating": (3.4, 2.5), "Enabled": (3.4, 0.9), "Disabled": (3.4, -0.9),
+    "Unavailable": (4.5, -2.8), "PendingReplicaDeletion": (5.4, 1.7),
+    "PendingDeletion": (5.4, -0.9), states.DELETED: (7.0, -0.9),
+}
+
+
 def key_state_transitions(*, ax=None):
-    """The key-state diagram: states as nodes on a circle, transitions as labelled arrows
-    (``kmslab.service.states.transition_table()``)."""
-    edges = states.transition_table()
-    nodes = list(dict.fromkeys([n for a, _, b in edges for n in (a, b)]))
+    """The key-state diagram, drawn from the state machine the service runs
+    (``kmslab.service.states.TRANSITIONS``): states as nodes, each change of state as an
+    arrow labelled with the events that cause it (an event into a state is named once)."""
+    edges: dict[tuple[str, str], list[str]] = {}
+    for a, event, b in states.transition_table():
+        edges.setdefault((a, b), []).append(event)
+    nodes = list(dict.fromkeys([n for a, b in edges for n in (a, b)]))
     angle = np.linspace(0, 2 * np.pi, len(nodes), endpoint=False)
-    pos = {n: (np.cos(a), np.sin(a)) for n, a in zip(nodes, angle)}
-    ax = _axes(ax, figsize=(9, 9))
-    for a, label, b in edges:
+    pos = {n: _STATE_POSITIONS.get(n, (3.5 + 3 * np.cos(t), 3 * np.sin(t))) for n, t in zip(nodes, angle)}
+    ax = _axes(ax, figsize=(11, 7))
+    named = set()
+    for (a, b), events in edges.items():
         (x0, y0), (x1, y1) = pos[a], pos[b]
         ax.annotate("", xy=(x1, y1), xytext=(x0, y0),
-                    arrowprops=dict(arrowstyle="->", color="gray", shrinkA=18, shrinkB=18,
-                                    connectionstyle="arc3,rad=0.15"))
-        ax.text((x0 + x1) / 2, (y0 + y1) / 2, label, fontsize=6, ha="center", color="dimgray")
+                    arrowprops=dict(arrowstyle="->", color="gray", shrinkA=22, shrinkB=22,
+                                    connectionstyle="arc3,rad=0.12"))
+        label = "\n".join(e for e in events if (e, b) not in named)
+        named.update((e, b) for e in events)
+        if label:
+            ax.text(x0 + (x1 - x0) * 0.55, y0 + (y1 - y0) * 0.55, label, fontsize=6.5,
+                    ha="center", va="center", color="dimgray",
+                    bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="none", alpha=0.8))
     for n, (x, y) in pos.items():
         ax.text(x, y, n, ha="center", va="center", fontsize=9,
                 bbox=dict(boxstyle="round", fc="#e8f0fe" if not n.startswith("(") else "white"))
-    ax.set_xlim(-1.4, 1.4)
-    ax.set_ylim(-1.4, 1.4)
+    xs, ys = zip(*pos.values())
+    ax.set_xlim(min(xs) - 0.9, max(xs) + 0.9)
+    ax.set_ylim(min(ys) - 0.7, max(ys) + 0.7)
     ax.set_axis_off()
     ax.set_title("Key states and transitions")
     return ax

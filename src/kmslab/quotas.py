@@ -33,6 +33,8 @@ from typing import TYPE_CHECKING, Mapping
 
 from . import errors
 from .latency.timeline import TokenBucket
+from .operations import (ASYMMETRIC_QUOTA_OPERATIONS, DATA_KEY_PAIR_QUOTA_OPERATIONS, OWN_QUOTAS,
+                         SYMMETRIC_QUOTA_OPERATIONS, specs)
 
 if TYPE_CHECKING:  # pragma: no cover
     from .lab import Lab
@@ -49,11 +51,16 @@ RSA = "Cryptographic operations (RSA) request rate"
 ECC = "Cryptographic operations (ECC) request rate"
 ML_DSA = "Cryptographic operations (ML-DSA) request rate"
 
-#: the operations that share the cryptographic-operations quotas
-SYMMETRIC_OPERATIONS = ("Decrypt", "Encrypt", "GenerateDataKey", "GenerateDataKeyWithoutPlaintext",
-                        "GenerateMac", "GenerateRandom", "ReEncrypt", "VerifyMac")
-ASYMMETRIC_OPERATIONS = ("Encrypt", "Decrypt", "ReEncrypt", "Sign", "Verify", "DeriveSharedSecret")
-DATA_KEY_PAIR_OPERATIONS = ("GenerateDataKeyPair", "GenerateDataKeyPairWithoutPlaintext")
+# Which quota each operation counts against is its ``quota`` fact in the operation table
+# (kmslab.operations): "cryptographic" (the shared quota of the key's type), "data key pair"
+# (one quota per KeyPairSpec), its own rate in requests per second, or None.
+_QUOTA = {name: spec.quota for name, spec in specs().items()}
+
+#: the operations that share the cryptographic-operations quotas: the symmetric one (symmetric
+#: encryption and HMAC keys, and GenerateRandom) and the asymmetric ones (by key type)
+SYMMETRIC_OPERATIONS = SYMMETRIC_QUOTA_OPERATIONS
+ASYMMETRIC_OPERATIONS = ASYMMETRIC_QUOTA_OPERATIONS
+DATA_KEY_PAIR_OPERATIONS = DATA_KEY_PAIR_QUOTA_OPERATIONS
 
 #: key spec family (``kmslab.specs``) -> the cryptographic-operations quota it counts against
 _FAMILY_QUOTA = {"SYMMETRIC": SYMMETRIC, "HMAC": SYMMETRIC, "RSA": RSA, "ECC": ECC,
@@ -62,23 +69,8 @@ _FAMILY_QUOTA = {"SYMMETRIC": SYMMETRIC, "HMAC": SYMMETRIC, "RSA": RSA, "ECC": E
 _PAIR_RATES = {"ECC_NIST_P256": 25, "ECC_NIST_P384": 10, "ECC_NIST_P521": 5,
                "ECC_SECG_P256K1": 25, "RSA_2048": 1, "RSA_3072": 0.5, "RSA_4096": 0.1, "SM2": 25}
 
-_OPERATION_RATES = {
-    "DescribeKey": 2_000, "GetPublicKey": 2_000, "ListResourceTags": 2_000,
-    "GetKeyPolicy": 1_000, "GetKeyRotationStatus": 1_000,
-    "ListAliases": 500, "ListKeys": 500,
-    "ListGrants": 100, "ListKeyPolicies": 100, "ListRetirableGrants": 100,
-    "CreateGrant": 50,
-    "RetireGrant": 30, "RevokeGrant": 30,
-    "DeleteAlias": 15, "EnableKeyRotation": 15, "PutKeyPolicy": 15, "ScheduleKeyDeletion": 15,
-    "TagResource": 10,
-    **{op: 5 for op in (
-        "CancelKeyDeletion", "ConnectCustomKeyStore", "CreateAlias", "CreateCustomKeyStore",
-        "CreateKey", "DeleteCustomKeyStore", "DeleteImportedKeyMaterial", "DescribeCustomKeyStores",
-        "DisableKey", "DisableKeyRotation", "DisconnectCustomKeyStore", "EnableKey",
-        "ImportKeyMaterial", "UntagResource", "UpdateAlias", "UpdateCustomKeyStore",
-        "UpdateKeyDescription", "ReplicateKey", "UpdatePrimaryRegion")},
-    "GetParametersForImport": 0.25,
-}
+#: operation -> its own request quota (requests per second), from the operation table
+_OPERATION_RATES = OWN_QUOTAS
 
 #: quota name -> (default requests per second, the operations it applies to)
 REQUEST_QUOTAS: Mapping[str, tuple[float, str]] = MappingProxyType({
@@ -130,7 +122,7 @@ def quota_name(operation: str, *, key_family: str | None = None,
             if key_pair_spec in _PAIR_RATES else None
     if operation == "GenerateRandom":
         return SYMMETRIC
-    if operation in SYMMETRIC_OPERATIONS or operation in ASYMMETRIC_OPERATIONS:
+    if _QUOTA.get(operation) == "cryptographic":
         return _FAMILY_QUOTA.get(key_family or "SYMMETRIC")
     return f"{operation} request rate" if operation in _OPERATION_RATES else None
 
@@ -204,7 +196,7 @@ class RequestQuotas:
         params = call.params if isinstance(call.params, dict) else {}
         family = None
         op = call.op.name
-        if op in SYMMETRIC_OPERATIONS or op in ASYMMETRIC_OPERATIONS:
+        if _QUOTA.get(op) == "cryptographic":
             family = self._key_family(call, params)
             if family == "AWS_OWNED":  # requests with AWS owned keys do not count
                 return

@@ -60,6 +60,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, mldsa, mlkem,
 from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
 
 from kmslab import errors, specs
+from kmslab.crypto.backing import AsymmetricEncryptionKey, KemKey, KeyAgreementKey, SigningKey
 from kmslab.crypto.handle import _CONSTRUCT, OpaqueHandle, require_export_token
 
 __all__ = [
@@ -244,11 +245,15 @@ def _public_spki(public_key) -> bytes:
                                    serialization.PublicFormat.SubjectPublicKeyInfo)
 
 
-class AsymmetricMaterial(OpaqueHandle):
+class AsymmetricMaterial(OpaqueHandle, AsymmetricEncryptionKey, SigningKey, KeyAgreementKey,
+                         KemKey):
     """The private key of one asymmetric KMS key; it never shows or hands out the key.
 
     Build one with :meth:`generate` (CreateKey) or :meth:`from_pkcs8`
     (ImportKeyMaterial). ``repr`` names the key spec only; pickling is refused.
+    One class serves every asymmetric key spec, so it declares every asymmetric
+    backing-key interface; each method refuses an algorithm its spec and usage
+    do not offer.
     """
 
     __slots__ = ("_key", "_pending", "_public", "_public_object")

@@ -39,6 +39,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from .. import errors
+from .backing import SealingKey
 from .handle import _CONSTRUCT, OpaqueHandle, require_export_token
 
 __all__ = ["SymmetricMaterial", "BlobParts", "parse_blob", "encode_context", "FORMAT_VERSION",
@@ -62,11 +63,12 @@ def encode_context(context: Mapping[str, str] | None) -> bytes:
     return b"".join(parts)
 
 
-class SymmetricMaterial(OpaqueHandle):
+class SymmetricMaterial(OpaqueHandle, SealingKey):
     """One 256-bit AES-GCM backing key: the secret never leaves this object.
 
-    Not printable, not picklable; ``encrypt`` and ``decrypt`` are all it
-    offers (plus the token-guarded export for lab snapshots).
+    Not printable, not picklable; ``seal`` and ``open`` (its
+    :class:`~kmslab.crypto.backing.SealingKey` interface) are all it offers
+    (plus the token-guarded export for lab snapshots).
     """
 
     __slots__ = ("_aead", "_key", "_prefixes")
@@ -106,15 +108,15 @@ class SymmetricMaterial(OpaqueHandle):
             self._prefixes[k] = prefix
         return prefix
 
-    def encrypt(self, key_arn: str, material_id: str, plaintext: bytes,
-                context: Mapping[str, str] | None = None) -> bytes:
+    def seal(self, key_arn: str, material_id: str, plaintext: bytes,
+             context: Mapping[str, str] | None = None) -> bytes:
         """Encrypt ``plaintext`` into a version-1 ciphertext blob."""
         header = self.header(key_arn, material_id)
         nonce = os.urandom(NONCE_SIZE)
         aad = header + encode_context(context) if context else header
         return header + nonce + self._aead.encrypt(nonce, plaintext, aad)
 
-    def decrypt(self, parts: "BlobParts", context: Mapping[str, str] | None = None) -> bytes:
+    def open(self, parts: "BlobParts", context: Mapping[str, str] | None = None) -> bytes:
         """Decrypt a parsed blob; any mismatch raises InvalidCiphertextException."""
         aad = parts.header + encode_context(context) if context else parts.header
         try:

@@ -47,12 +47,11 @@ Decoder = Callable[[Any], Any]
 Encoder = Callable[[Any], Any]
 
 
-@functools.cache
 def service_model():
-    """botocore's KMS service model (loaded once)."""
-    import botocore.session
+    """botocore's KMS service model (kmslab loads it once: :mod:`kmslab.operations.model`)."""
+    from ..operations.model import kms_model
 
-    return botocore.session.get_session().get_service_model("kms")
+    return kms_model()
 
 
 # ---------------------------------------------------------------- decoding

@@ -29,6 +29,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Mapping
 
+from ..operations import OWN_QUOTAS, SYMMETRIC_QUOTA_OPERATIONS
+
 __all__ = ["LatencyModel", "ENCRYPT_PLAINTEXT_LIMIT", "PRICE_PER_REQUEST_USD",
            "REQUEST_QUOTAS", "OPERATION_FAMILY", "operation_family", "json_bytes"]
 
@@ -37,23 +39,18 @@ ENCRYPT_PLAINTEXT_LIMIT = 4096
 #: AWS KMS: $0.03 per 10,000 requests (symmetric; most Regions).
 PRICE_PER_REQUEST_USD = 0.03 / 10_000
 
-_SYMMETRIC = ("Decrypt", "Encrypt", "GenerateDataKey", "GenerateDataKeyWithoutPlaintext",
-              "GenerateMac", "GenerateRandom", "ReEncrypt", "VerifyMac")
-#: operation -> quota family (AWS "Request quotas" page); others have their own quota
-OPERATION_FAMILY = MappingProxyType({op: "symmetric cryptographic operations" for op in _SYMMETRIC})
+_OTHER_QUOTA = 5  # CreateKey, CreateAlias, EnableKey, DisableKey... : 5 each
+#: operation -> quota family (AWS "Request quotas" page, the operation table's ``quota``);
+#: others have their own quota
+OPERATION_FAMILY = MappingProxyType({op: "symmetric cryptographic operations"
+                                     for op in SYMMETRIC_QUOTA_OPERATIONS})
 
-#: requests per second, account and Region, AWS defaults
+#: requests per second, account and Region, AWS defaults (the operation table's own quotas
+#: besides the common 5 per second)
 REQUEST_QUOTAS = MappingProxyType({
     "symmetric cryptographic operations": 10_000,
-    "DescribeKey": 2_000, "GetPublicKey": 2_000, "ListResourceTags": 2_000,
-    "GetKeyPolicy": 1_000, "GetKeyRotationStatus": 1_000,
-    "ListAliases": 500, "ListKeys": 500,
-    "ListGrants": 100, "ListKeyPolicies": 100, "ListRetirableGrants": 100,
-    "CreateGrant": 50, "RetireGrant": 30, "RevokeGrant": 30,
-    "DeleteAlias": 15, "EnableKeyRotation": 15, "PutKeyPolicy": 15, "ScheduleKeyDeletion": 15,
-    "TagResource": 10, "GetParametersForImport": 0.25,
+    **{op: rate for op, rate in OWN_QUOTAS.items() if rate != _OTHER_QUOTA},
 })
-_OTHER_QUOTA = 5  # CreateKey, CreateAlias, EnableKey, DisableKey... : 5 each
 
 
 def operation_family(operation: str) -> str:

@@ -33,11 +33,13 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from .. import arns, errors
+from ..crypto.backing import SealingKey
 from ..crypto.symmetric import SymmetricMaterial
 from .key import Key, KeyMaterialVersion
+from . import states
 from .pipeline import Call, paginate
 from .policies import policy_for_new_key
-from .registry import operation
+from .registry import Outcome, operation
 from .tags import tags_for_new_key
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -99,11 +101,12 @@ class CustomKeyStore:
         return out
 
 
-class CloudHsmKeyMaterial:
+class CloudHsmKeyMaterial(SealingKey):
     """The key record's pointer to key material held in a CloudHSM cluster.
 
-    It holds no secret: every encrypt/decrypt is a command to the cluster,
-    found by id at the time of use (so a deleted HSM or cluster is felt at once).
+    A :class:`~kmslab.crypto.backing.SealingKey` that holds no secret: every
+    seal/open is a command to the cluster, found by id at the time of use (so
+    a deleted HSM or cluster is felt at once).
     """
 
     __slots__ = ("_lab", "cluster_id", "handle")
@@ -120,7 +123,7 @@ class CloudHsmKeyMaterial:
             raise errors.KeyUnavailableException(f"{key_arn} is unavailable.")
         return cluster
 
-    def encrypt(self, key_arn, material_id, plaintext, context=None) -> bytes:
+    def seal(self, key_arn, material_id, plaintext, context=None) -> bytes:
         from ..world.cloudhsm import ClusterUnavailable
         try:
             return self._cluster(key_arn).encrypt(self.handle, key_arn, material_id, plaintext,
@@ -128,7 +131,7 @@ class CloudHsmKeyMaterial:
         except ClusterUnavailable:
             raise errors.KeyUnavailableException(f"{key_arn} is unavailable.") from None
 
-    def decrypt(self, parts, context=None) -> bytes:
+    def open(self, parts, context=None) -> bytes:
         from ..world.cloudhsm import ClusterUnavailable
         try:
             return self._cluster(parts.key_arn).decrypt(self.handle, parts, context)
@@ -136,8 +139,8 @@ class CloudHsmKeyMaterial:
             raise errors.KeyUnavailableException(f"{parts.key_arn} is unavailable.") from None
 
 
-class ExternalKeyMaterial:
-    """Double encryption for a key in an external key store.
+class ExternalKeyMaterial(SealingKey):
+    """Double encryption for a key in an external key store (a :class:`SealingKey`).
 
     The plaintext is encrypted first by the external key (``XksKeyId``) in the
     external key manager, through the proxy, then by key material KMS holds
@@ -159,18 +162,18 @@ class ExternalKeyMaterial:
             raise errors.KeyUnavailableException(f"{key_arn} is unavailable.")
         return proxy
 
-    def encrypt(self, key_arn, material_id, plaintext, context=None) -> bytes:
+    def seal(self, key_arn, material_id, plaintext, context=None) -> bytes:
         from ..world.xks import ProxyUnavailable
         try:
             inner = self._proxy(key_arn).encrypt(self.xks_key_id, key_arn, plaintext,
                                                  key_arn.encode())
         except ProxyUnavailable:
             raise errors.KeyUnavailableException(f"{key_arn} is unavailable.") from None
-        return self._kms_half.encrypt(key_arn, material_id, inner, context)
+        return self._kms_half.seal(key_arn, material_id, inner, context)
 
-    def decrypt(self, parts, context=None) -> bytes:
+    def open(self, parts, context=None) -> bytes:
         from ..world.xks import ProxyUnavailable
-        inner = self._kms_half.decrypt(parts, context)
+        inner = self._kms_half.open(parts, context)
         try:
             return self._proxy(parts.key_arn).decrypt(self.xks_key_id, parts.key_arn, inner,
                                                       parts.key_arn.encode())
@@ -203,7 +206,7 @@ class CustomKeyStores:
         return store
 
     # ------------------------------------------------------------ hooks the core calls
-    def create_key(self, call: Call, params: dict, spec, usage: str) -> dict:
+    def create_key(self, call: Call, params: dict, spec, usage: str) -> Outcome:
         """CreateKey with Origin AWS_CLOUDHSM / EXTERNAL_KEY_STORE (or a CustomKeyStoreId)."""
         svc = call.service
         origin = params.get("Origin", "AWS_KMS")
@@ -246,14 +249,14 @@ class CustomKeyStores:
             material = self._new_external_key(store, xks_key_id)
         key = Key(key_id=key_id, arn=arn, account=svc.account, region=svc.region, created=call.now,
                   spec=spec, usage=usage, origin=store.store_type,
-                  description=params.get("Description", ""), policy=policy_text,
+                  description=params.get("Description", ""), state=states.initial("CreateKey"),
+                  policy=policy_text,
                   policy_doc=policy_doc, tags=tags, custom_key_store_id=store.store_id,
                   cloudhsm_cluster_id=store.cluster_id, xks_key_id=xks_key_id)
         key.versions.append(KeyMaterialVersion(self._lab.ids.key_material_id(), material, call.now))
         svc.keys[key_id] = key
         store.key_ids.add(key_id)
-        call.key = key
-        return {"KeyMetadata": key.metadata()}
+        return Outcome({"KeyMetadata": key.metadata()}, key=key)
 
     def _new_cluster_key(self, store: CustomKeyStore, key_id: str) -> CloudHsmKeyMaterial:
         from ..world.cloudhsm import ClusterUnavailable
@@ -350,8 +353,9 @@ class CustomKeyStores:
         for key_id in list(store.key_ids):
             key = self._key(store, key_id)
             if key is not None and key.state == "Unavailable":
-                key.state = store.saved_states.pop(key_id, "Enabled")
-                key.revision += 1
+                disabled = store.saved_states.pop(key_id, "Enabled") == "Disabled"
+                states.transition(key, "ConnectCustomKeyStore, key disabled meanwhile" if disabled
+                                  else "ConnectCustomKeyStore")
         store.saved_states.clear()
 
     def _connection_problem(self, store: CustomKeyStore) -> str | None:
@@ -394,8 +398,7 @@ class CustomKeyStores:
             key = self._key(store, key_id)
             if key is not None and key.state in ("Enabled", "Disabled"):
                 store.saved_states[key_id] = key.state
-                key.state = "Unavailable"
-                key.revision += 1
+                states.transition(key, "DisconnectCustomKeyStore")
 
 
 def _finish_connect(stores: CustomKeyStores, store: CustomKeyStore) -> None:
@@ -467,7 +470,7 @@ def _check_proxy(call: Call, endpoint: str, path: str, connectivity: str | None,
             "The proxy credentials failed to authenticate to the external key store proxy.")
 
 
-@operation("CreateCustomKeyStore", key_param=None, iam_only=True)
+@operation("CreateCustomKeyStore")
 def create_custom_key_store(call: Call, params: dict) -> dict:
     """CreateCustomKeyStore: a CloudHSM key store or an external key store (DISCONNECTED)."""
     svc = call.service
@@ -514,7 +517,7 @@ def create_custom_key_store(call: Call, params: dict) -> dict:
     return {"CustomKeyStoreId": store_id}
 
 
-@operation("DescribeCustomKeyStores", key_param=None, iam_only=True, read_only=True)
+@operation("DescribeCustomKeyStores")
 def describe_custom_key_stores(call: Call, params: dict) -> dict:
     """DescribeCustomKeyStores: all stores, or the one named by id or name (paged)."""
     svc = call.service
@@ -530,10 +533,10 @@ def describe_custom_key_stores(call: Call, params: dict) -> dict:
         if not stores:
             raise errors.CustomKeyStoreNotFoundException(
                 f"Custom key store named {name} does not exist in this account and Region.")
-    return paginate([s.entry() for s in stores], params, "CustomKeyStores")
+    return paginate(call, [s.entry() for s in stores], "CustomKeyStores")
 
 
-@operation("ConnectCustomKeyStore", key_param=None, iam_only=True)
+@operation("ConnectCustomKeyStore")
 def connect_custom_key_store(call: Call, params: dict) -> dict:
     """ConnectCustomKeyStore: starts connecting (CONNECTING); DescribeCustomKeyStores tells the end."""
     store = _store(call, params["CustomKeyStoreId"])
@@ -552,7 +555,7 @@ def connect_custom_key_store(call: Call, params: dict) -> dict:
     return {}
 
 
-@operation("DisconnectCustomKeyStore", key_param=None, iam_only=True)
+@operation("DisconnectCustomKeyStore")
 def disconnect_custom_key_store(call: Call, params: dict) -> dict:
     """DisconnectCustomKeyStore: DISCONNECTED; the store's keys become Unavailable."""
     store = _store(call, params["CustomKeyStoreId"])
@@ -563,7 +566,7 @@ def disconnect_custom_key_store(call: Call, params: dict) -> dict:
     return {}
 
 
-@operation("UpdateCustomKeyStore", key_param=None, iam_only=True)
+@operation("UpdateCustomKeyStore")
 def update_custom_key_store(call: Call, params: dict) -> dict:
     """UpdateCustomKeyStore: rename any time; other properties only while DISCONNECTED."""
     store = _store(call, params["CustomKeyStoreId"])
@@ -628,7 +631,7 @@ def update_custom_key_store(call: Call, params: dict) -> dict:
     return {}
 
 
-@operation("DeleteCustomKeyStore", key_param=None, iam_only=True)
+@operation("DeleteCustomKeyStore")
 def delete_custom_key_store(call: Call, params: dict) -> dict:
     """DeleteCustomKeyStore: only a DISCONNECTED store with no KMS keys (the cluster is untouched)."""
     store = _store(call, params["CustomKeyStoreId"])

@@ -41,7 +41,6 @@ def tag_resource(call: Call, params: dict) -> dict:
     if len(merged) > MAX_TAGS:
         raise errors.LimitExceededException(f"A KMS key can have at most {MAX_TAGS} tags.")
     key.tags = merged
-    key.revision += 1
     return {}
 
 
@@ -54,14 +53,13 @@ def untag_resource(call: Call, params: dict) -> dict:
     for k in params["TagKeys"]:
         if k.lower().startswith("aws:"):
             raise errors.TagException("Tags beginning with aws: are reserved and cannot be used.")
-    for k in params["TagKeys"]:
-        key.tags.pop(k, None)
-    key.revision += 1
+    gone = set(params["TagKeys"])
+    key.tags = {k: v for k, v in key.tags.items() if k not in gone}
     return {}
 
 
-@operation("ListResourceTags", read_only=True)
+@operation("ListResourceTags")
 def list_resource_tags(call: Call, params: dict) -> dict:
     """ListResourceTags: the key's tags, sorted by tag key (paged)."""
     tags = [{"TagKey": k, "TagValue": v} for k, v in sorted(call.key.tags.items())]
-    return paginate(tags, params, "Tags", default_limit=50)
+    return paginate(call, tags, "Tags")

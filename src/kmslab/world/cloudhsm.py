@@ -132,12 +132,12 @@ class CloudHsmCluster:
                 context) -> bytes:
         """Encrypt inside the cluster (AES-256-GCM); logged in the cluster's audit log."""
         material = self._use(handle, "Encrypt")
-        return material.encrypt(key_arn, material_id, plaintext, context)
+        return material.seal(key_arn, material_id, plaintext, context)
 
     def decrypt(self, handle: str, parts, context) -> bytes:
         """Decrypt inside the cluster; logged in the cluster's audit log."""
         material = self._use(handle, "Decrypt")
-        return material.decrypt(parts, context)
+        return material.open(parts, context)
 
     def _use(self, handle: str, command: str) -> SymmetricMaterial:
         self._require_active()

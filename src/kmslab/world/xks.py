@@ -115,13 +115,13 @@ class XksProxy:
     def encrypt(self, key_id: str, key_arn: str, plaintext: bytes, aad: bytes) -> bytes:
         """The proxy API's Encrypt: AES-GCM under the external key."""
         material = self._use(key_id, "Encrypt")
-        return material.encrypt(key_arn, "0" * 64, plaintext, {"kms-aad": aad.hex()})
+        return material.seal(key_arn, "0" * 64, plaintext, {"kms-aad": aad.hex()})
 
     def decrypt(self, key_id: str, key_arn: str, ciphertext: bytes, aad: bytes) -> bytes:
         """The proxy API's Decrypt."""
         from ..crypto.symmetric import parse_blob
         material = self._use(key_id, "Decrypt")
-        return material.decrypt(parse_blob(ciphertext), {"kms-aad": aad.hex()})
+        return material.open(parse_blob(ciphertext), {"kms-aad": aad.hex()})
 
     def _use(self, key_id: str, command: str) -> SymmetricMaterial:
         self._require_reachable()
