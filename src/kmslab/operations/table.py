@@ -296,11 +296,11 @@ OPERATIONS: dict[str, dict] = {
     },
     "ListRetirableGrants": {"policy": "iam", "read_only": True, "quota": 100, "limit": _LIST_100},
     "RetireGrant": {
-        "locate": "grant", "cross_account": True, "policy": "grant", "grant": True, "quota": 30,
+        "locate": "grant", "cross_account": True, "policy": "grant", "grant": True, "quota": 50,
         "notes": "forms: the KeyId text asks for the key ARN; a key id of the caller's own "
                  "account is taken too, aliases are not",
     },
-    "RevokeGrant": {"key": "KeyId", "cross_account": True, "quota": 30, "conditions": _VIA_AWS},
+    "RevokeGrant": {"key": "KeyId", "cross_account": True, "quota": 50, "conditions": _VIA_AWS},
     # ------------------------------------------------------------ rotation
     "EnableKeyRotation": {
         "key": "KeyId", "quota": 15, "custom_key_store": False,
@@ -309,23 +309,23 @@ OPERATIONS: dict[str, dict] = {
     "DisableKeyRotation": {"key": "KeyId", "quota": 5, "custom_key_store": False},
     "GetKeyRotationStatus": {"key": "KeyId", "cross_account": True, "read_only": True,
                              "quota": 1_000},
-    "RotateKeyOnDemand": {"key": "KeyId", "custom_key_store": False, "response_logged": ("KeyId",)},
-    "ListKeyRotations": {"key": "KeyId", "read_only": True, "limit": _LIST_1000},
-    "GetKeyLastUsage": {"key": "KeyId", "read_only": True},
+    "RotateKeyOnDemand": {"key": "KeyId", "quota": 5, "custom_key_store": False, "response_logged": ("KeyId",)},
+    "ListKeyRotations": {"key": "KeyId", "read_only": True, "quota": 100, "limit": _LIST_1000},
+    "GetKeyLastUsage": {"key": "KeyId", "read_only": True, "quota": 5},
     # ------------------------------------------------------------ imported key material
     "GetParametersForImport": {
-        "key": "KeyId", "quota": 0.25, "custom_key_store": False,
+        "key": "KeyId", "quota": 1, "custom_key_store": False,
         "conditions": {"kms:WrappingAlgorithm": ("param", "WrappingAlgorithm", None),
                        "kms:WrappingKeySpec": ("param", "WrappingKeySpec", None)},
     },
     "ImportKeyMaterial": {
-        "key": "KeyId", "quota": 5, "custom_key_store": False,
+        "key": "KeyId", "quota": 15, "custom_key_store": False,
         "response_logged": ("KeyId", "KeyMaterialId"),
         "conditions": {"kms:ExpirationModel": ("param", "ExpirationModel", None),
                        "kms:ValidTo": ("param", "ValidTo", None)},
     },
     "DeleteImportedKeyMaterial": {
-        "key": "KeyId", "quota": 5, "custom_key_store": False,
+        "key": "KeyId", "quota": 15, "custom_key_store": False,
         "response_logged": ("KeyId", "KeyMaterialId"),
     },
     # ------------------------------------------------------------ multi-Region keys

@@ -13,16 +13,16 @@ from __future__ import annotations
 
 import ipywidgets as widgets
 
-from .. import latency
+from .. import latency, quotas
 from ._base import ErrorBox, figure_png, note_html, widget_client
 
 __all__ = ["LatencyLab"]
 
 SIZES = (("100 B", 100), ("4 KiB", 4096), ("64 KiB", 64 << 10), ("1 MiB", 1 << 20),
          ("16 MiB", 16 << 20))
-QUOTAS = (("5 /s", 5), ("50 /s", 50), ("500 /s", 500), ("10,000 /s", 10_000))
-#: AWS's default quota for symmetric cryptographic operations (requests per second)
-AWS_DEFAULT_QUOTA = 10_000
+#: symmetric request quotas to try (AWS's defaults are 10,000, 20,000 or 100,000 by Region)
+QUOTAS = (("5 /s", 5), ("50 /s", 50), ("500 /s", 500), ("10,000 /s", 10_000),
+          ("20,000 /s", 20_000), ("100,000 /s", 100_000))
 TABLE_COLUMNS = ["strategy", "kms_calls", "latency_s", "total_s", "throttles", "retries",
                  "failed", "cost_usd"]
 #: payloads up to this size are really encrypted; larger ones are computed from the model
@@ -40,13 +40,17 @@ class LatencyLab(widgets.VBox):
                                      continuous_update=False)
         self.size = widgets.SelectionSlider(options=SIZES, value=1 << 20, description="Payload",
                                             continuous_update=False)
-        self.quota = widgets.SelectionSlider(options=QUOTAS, value=10_000, description="Quota",
-                                             continuous_update=False,
+        self.region = latency.region_of(self.client)
+        #: AWS's default symmetric quota in the lab's Region (requests per second)
+        self.aws_default = int(quotas.default_rate(quotas.SYMMETRIC, self.region))
+        self.quota = widgets.SelectionSlider(options=QUOTAS, value=self.aws_default,
+                                             description="Quota", continuous_update=False,
                                              layout=widgets.Layout(width="420px"))
         self.concurrency = widgets.IntSlider(value=1, min=1, max=64, description="Clients",
                                              continuous_update=False,
                                              tooltip="messages encrypted in parallel")
-        self.quota_note = widgets.HTML(note_html(f"AWS's default: {AWS_DEFAULT_QUOTA:,} /s"))
+        self.quota_note = widgets.HTML(note_html(
+            f"AWS's default in {self.region}: {self.aws_default:,} /s"))
         self.caching = widgets.Checkbox(value=True, description="data key caching")
         self.error = ErrorBox()
         self.summary = widgets.HTML()
@@ -80,9 +84,8 @@ class LatencyLab(widgets.VBox):
         if self.key_id is None:
             self.key_id = self.client.create_key(
                 Description="LatencyLab key")["KeyMetadata"]["KeyId"]
-        quotas = dict(latency.REQUEST_QUOTAS)
-        quotas["symmetric cryptographic operations"] = self.quota.value
-        model = latency.LatencyModel(rtt_ms=self.rtt.value, quotas=quotas)
+        model = latency.LatencyModel(rtt_ms=self.rtt.value, region=self.region,
+                                     quotas={quotas.SYMMETRIC: self.quota.value})
         sizes = sorted({size for _, size in SIZES})
         frame = latency.compare(self.client, sizes=sizes, strategies=self.strategies(),
                                 model=model, requests=self.requests,
@@ -92,7 +95,7 @@ class LatencyLab(widgets.VBox):
         rows = frame[frame["size_bytes"] == self.size.value][TABLE_COLUMNS]
         self.summary.value = note_html(
             f"{self.requests} messages of {self.size.label}, RTT {self.rtt.value} ms, quota "
-            f"{self.quota.label}{' (AWS default)' if self.quota.value == AWS_DEFAULT_QUOTA else ''}, "
+            f"{self.quota.label}{' (AWS default)' if self.quota.value == self.aws_default else ''}, "
             f"{self.concurrency.value} client(s) in parallel")
         self.table.value = rows.to_html(index=False, float_format=lambda x: f"{x:.4g}",
                                         classes="kmslab-table")
