@@ -175,10 +175,12 @@ class Header(NamedTuple):
 
     @property
     def length(self) -> int:
+        """Header bytes, the authentication tag included: where the body starts."""
         return len(self.body) + TAG_LENGTH
 
     @property
     def suite_id(self) -> int:
+        """The algorithm suite's two-byte id as a number (``0x0578`` or ``0x0478``)."""
         return self.algorithm.value
 
     @property
@@ -199,6 +201,7 @@ class Frame(NamedTuple):
 
     @property
     def end(self) -> int:
+        """The offset just past this frame's tag: where the next frame starts."""
         return self.content + self.length + TAG_LENGTH
 
 
@@ -401,6 +404,7 @@ def _parse_header(buf: bytes) -> Header:
 
 
 def frame_mismatch(expected: int, found: int) -> FrameAuthenticationError:
+    """The error for a frame out of sequence: frames missing, reordered or duplicated."""
     return FrameAuthenticationError(
         f"expected frame {expected}, found frame {found}: frames are missing, "
         "reordered or duplicated")
