@@ -35,6 +35,7 @@ def _fragment_key_states(kind):
 #: name -> (how the text is parsed, the function that makes it)
 FRAGMENTS = {
     "tutorials": ("markdown", lambda: render.tutorial_table(sources.notebooks())),
+    "tutorials-toctree": ("markdown", lambda: render.tutorial_toctree(sources.notebooks())),
     "faq": ("markdown", lambda: render.faq_table(sources.faq(), sources.notebooks())),
     "faq-count": ("markdown", lambda: str(len(sources.faq()))),
     "key-state-table": ("markdown", lambda: _fragment_key_states("table")),

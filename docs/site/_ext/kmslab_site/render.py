@@ -35,6 +35,13 @@ def tutorial_table(notebooks: list[sources.Notebook]) -> str:
     return _table(["#", "Tutorial", "What it covers"], rows)
 
 
+def tutorial_toctree(notebooks: list[sources.Notebook]) -> str:
+    """The hidden table of contents of the tutorials: numbered titles, in learning order."""
+    entries = [f"{int(n.stem[:2])}. {n.title} <notebooks/{n.stem}>" if n.stem[:2].isdigit()
+               else f"notebooks/{n.stem}" for n in notebooks]
+    return "\n".join(["```{toctree}", ":hidden:", ""] + entries + ["```"])
+
+
 def faq_table(entries: list[sources.FaqEntry], notebooks: list[sources.Notebook],
               prefix: str = "") -> str:
     """Every FAQ question, linked to the tutorial section whose cells answer it."""
