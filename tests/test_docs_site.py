@@ -262,7 +262,7 @@ def test_the_faq_page_lists_every_question_linked_to_its_section(site):
     page = Page(site / "faq.html")
     rows = [(cells, hrefs) for cells, hrefs in page.rows if cells and cells[0].isdigit()]
     assert len(rows) == 45
-    for entry, (cells, hrefs) in zip(faq, rows):
+    for entry, (cells, hrefs) in zip(faq, rows, strict=True):
         assert cells[0] == str(entry.number) and cells[1] == entry.question
         stem = Path(entry.notebook).stem
         # the link goes to the section whose heading is the one named in the map
@@ -299,7 +299,7 @@ def test_the_key_state_table_marks_each_refusal_with_its_error():
               for number, code, message in re.findall(r"^(\d+)\. `(\w+)`: (.+)$", markdown, re.M)}
     row = next(line for line in markdown.splitlines() if line.startswith("| Encrypt |"))
     cells = [c.strip() for c in row.strip("|").split("|")][1:]
-    for state, cell in zip(rules.states, cells):
+    for state, cell in zip(rules.states, cells, strict=True):
         refusal = rules.allowed["Encrypt"][state]
         if refusal is None:
             assert cell == "✓"

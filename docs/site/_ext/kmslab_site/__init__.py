@@ -37,7 +37,6 @@ FRAGMENTS = {
     "tutorials": ("markdown", lambda: render.tutorial_table(sources.notebooks())),
     "tutorials-toctree": ("markdown", lambda: render.tutorial_toctree(sources.notebooks())),
     "faq": ("markdown", lambda: render.faq_table(sources.faq(), sources.notebooks())),
-    "faq-count": ("markdown", lambda: str(len(sources.faq()))),
     "key-state-table": ("markdown", lambda: _fragment_key_states("table")),
     "key-state-transitions": ("markdown", lambda: _fragment_key_states("transitions")),
     "key-state-diagram": ("html", lambda: _fragment_key_states("diagram")),

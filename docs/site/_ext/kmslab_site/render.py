@@ -42,13 +42,12 @@ def tutorial_toctree(notebooks: list[sources.Notebook]) -> str:
     return "\n".join(["```{toctree}", ":hidden:", ""] + entries + ["```"])
 
 
-def faq_table(entries: list[sources.FaqEntry], notebooks: list[sources.Notebook],
-              prefix: str = "") -> str:
+def faq_table(entries: list[sources.FaqEntry], notebooks: list[sources.Notebook]) -> str:
     """Every FAQ question, linked to the tutorial section whose cells answer it."""
     titles = {notebook.path.name: notebook.title for notebook in notebooks}
     rows = []
     for entry in entries:
-        target = f"{prefix}notebooks/{entry.notebook}#{sources.heading_anchor(entry.section)}"
+        target = f"notebooks/{entry.notebook}#{sources.heading_anchor(entry.section)}"
         rows.append([str(entry.number), entry.question, f"[{entry.section}]({target})",
                      titles.get(entry.notebook, entry.notebook)])
     return _table(["#", "Question", "Answered in the section", "of the tutorial"], rows)
