@@ -39,6 +39,7 @@ class KMSError(ClientError):
 
     @property
     def request_id(self) -> str:
+        """The id of the request that failed (``x-amzn-RequestId``), as boto3 reports it."""
         return self.response["ResponseMetadata"]["RequestId"]
 
     def __str__(self) -> str:

@@ -50,10 +50,12 @@ class KeySpecInfo:
 
     @property
     def symmetric(self) -> bool:
+        """Whether the key's material is one secret (SYMMETRIC_DEFAULT and the HMAC specs)."""
         return self.family in ("SYMMETRIC", "HMAC")
 
     @property
     def asymmetric(self) -> bool:
+        """Whether the key is a key pair (RSA, ECC, Edwards, ML-DSA, ML-KEM, SM2)."""
         return not self.symmetric
 
     def __reduce__(self):
@@ -100,6 +102,7 @@ KEY_SPECS: MappingProxyType = MappingProxyType({s.name: s for s in [
 
 
 def key_spec(name: str) -> KeySpecInfo:
+    """The row of ``KEY_SPECS`` for the KeySpec ``name`` (KeyError for an unknown name)."""
     return KEY_SPECS[name]
 
 

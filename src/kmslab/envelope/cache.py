@@ -72,10 +72,12 @@ class DataKeyCache:
 
     @property
     def hits(self) -> int:
+        """Lookups answered from the cache, encryption and decryption together."""
         return self.encrypt_hits + self.decrypt_hits
 
     @property
     def misses(self) -> int:
+        """Lookups that found nothing usable and so cost KMS calls."""
         return self.encrypt_misses + self.decrypt_misses
 
     def stats(self) -> dict:
@@ -127,6 +129,7 @@ class DataKeyCache:
         self._put(key, _Entry(materials, self._clock(), 1, plaintext_length))
 
     def take_for_decrypt(self, key: tuple):
+        """Cached materials for a message with these encrypted data keys, or None (expired ones go)."""
         with self._lock:
             entry = self._entries.get(key)
             if entry is not None:
@@ -140,6 +143,7 @@ class DataKeyCache:
             return None
 
     def put_for_decrypt(self, key: tuple, materials) -> None:
+        """Store the materials KMS has just decrypted, for the next message that carries the same keys."""
         self._put(key, _Entry(materials, self._clock()))
 
     def _put(self, key: tuple, entry: _Entry) -> None:

@@ -30,13 +30,14 @@ AAD                     var    the encryption context: pair count (2), then per 
                                by the key's UTF-8 bytes: key length (2), key, value length
                                (2), value (UTF-8). The signing suite adds
                                ``aws-crypto-public-key``. Readable by anyone: never secret
-EDK count               2      number of encrypted data keys (at least 1)
-  provider id length    2      \\
-  provider id           var     | for every encrypted data key (EDK):
-  provider info length  2       | provider id ``aws-kms``; provider info = the ARN of the
-  provider info         var     | KMS key that wrapped it; EDK = the ``CiphertextBlob``
-  EDK length            2       | of GenerateDataKey (first key) or Encrypt (the others)
-  EDK                   var    /
+EDK count               2      number of encrypted data keys (EDKs, at least 1); then for each:
+  provider id length    2
+  provider id           var    ``aws-kms``
+  provider info length  2
+  provider info         var    the ARN of the KMS key that wrapped the data key
+  EDK length            2
+  EDK                   var    the ``CiphertextBlob`` of GenerateDataKey (first key) or
+                               Encrypt (the others)
 content type            1      ``02``: framed (``01``, non-framed, is read, never written)
 frame length            4      plaintext bytes in every regular frame (0 if non-framed)
 algorithm suite data    32     the key commitment, checked in constant time before anything
@@ -61,7 +62,7 @@ regular frame
   IV                    12            8 zero bytes + the sequence number (4)
   encrypted content     frame length  AES-256-GCM of exactly frame length bytes
   tag                   16            GCM tag
-final frame (always present, even for an empty plaintext)
+final frame                           always present, even for an empty plaintext
   sequence number end   4             ``FF FF FF FF``
   sequence number       4             the next number in order
   IV                    12            8 zero bytes + the sequence number
@@ -174,10 +175,12 @@ class Header(NamedTuple):
 
     @property
     def length(self) -> int:
+        """Header bytes, the authentication tag included: where the body starts."""
         return len(self.body) + TAG_LENGTH
 
     @property
     def suite_id(self) -> int:
+        """The algorithm suite's two-byte id as a number (``0x0578`` or ``0x0478``)."""
         return self.algorithm.value
 
     @property
@@ -198,6 +201,7 @@ class Frame(NamedTuple):
 
     @property
     def end(self) -> int:
+        """The offset just past this frame's tag: where the next frame starts."""
         return self.content + self.length + TAG_LENGTH
 
 
@@ -400,6 +404,7 @@ def _parse_header(buf: bytes) -> Header:
 
 
 def frame_mismatch(expected: int, found: int) -> FrameAuthenticationError:
+    """The error for a frame out of sequence: frames missing, reordered or duplicated."""
     return FrameAuthenticationError(
         f"expected frame {expected}, found frame {found}: frames are missing, "
         "reordered or duplicated")

@@ -69,6 +69,7 @@ class MessageInfo:
 
     @property
     def plaintext_length(self) -> int:
+        """Plaintext bytes in the whole message: the frames' contents added up."""
         return sum(f.plaintext_length for f in self.frames)
 
     @property

@@ -33,6 +33,7 @@ __all__ = ["encrypt", "decrypt"]
 
 
 def byte_view(data) -> memoryview:
+    """A flat, one-byte-per-item memoryview of any bytes-like object (no copy)."""
     view = memoryview(data)
     return view if view.format == "B" and view.ndim == 1 else view.cast("B")
 
@@ -206,12 +207,14 @@ def open_frame(aead: AESGCM, message_id: bytes, frame: Frame, iv, sealed, out) -
 
 
 def bad_iv(frame: Frame) -> FrameAuthenticationError:
+    """The error for a frame whose IV is not the one the format prescribes."""
     return FrameAuthenticationError(
         f"{_frame_name(frame)} has an IV other than the one the format prescribes "
         "(8 zero bytes and the sequence number): the message was altered")
 
 
 def frame_failed(frame: Frame) -> FrameAuthenticationError:
+    """The error for a frame whose GCM tag does not verify (no plaintext is released)."""
     return FrameAuthenticationError(f"{_frame_name(frame)} failed authentication: the message "
                                     "was altered (no plaintext was released)")
 
@@ -225,6 +228,7 @@ def _frame_name(frame: Frame) -> str:
 
 
 def verify_signature(materials: DecryptionMaterials, signature: bytes, digest) -> None:
+    """Check the footer's ECDSA P-384 signature over the digest of the header and body."""
     verify(materials.verification_key, signature, digest.finalize())
 
 

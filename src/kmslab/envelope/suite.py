@@ -59,6 +59,7 @@ class Algorithm(IntEnum):
 
     @property
     def id_bytes(self) -> bytes:
+        """The suite id as the two bytes a message header carries."""
         return self.value.to_bytes(2, "big")
 
     def __repr__(self) -> str:

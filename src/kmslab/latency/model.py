@@ -130,12 +130,15 @@ class LatencyModel:
         return nbytes * 8 / (self.bandwidth_mbps * 1e6)
 
     def service_s(self, operation: str) -> float:
+        """Seconds the service spends on one ``operation`` once the request has arrived."""
         return self.service_ms.get(operation, self.default_service_ms) / 1e3
 
     def request_bytes(self, params: dict) -> int:
+        """Bytes a request with ``params`` puts on the wire: HTTP and signing overhead plus its JSON."""
         return self.request_overhead_bytes + json_bytes(params)
 
     def response_bytes(self, response: dict | None) -> int:
+        """Bytes a response brings back: HTTP overhead plus its JSON (none for an empty response)."""
         return self.response_overhead_bytes + (json_bytes(response) if response else 0)
 
     def call_s(self, operation: str, request_bytes: int, response_bytes: int) -> float:

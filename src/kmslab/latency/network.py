@@ -67,6 +67,7 @@ class SimulatedNetwork:
 
     @property
     def cost_usd(self) -> float:
+        """What the calls made so far would cost on AWS, at the model's price per request."""
         return self.calls * self.model.price_per_request_usd
 
     def charge_local(self, seconds: float) -> None:
