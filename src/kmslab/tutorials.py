@@ -101,6 +101,7 @@ def _jupyterlab_version() -> str | None:
 
 
 def main(argv: list[str] | None = None, out: Callable[[str], None] = print) -> int:
+    """``kmslab tutorials``: copy the notebooks to a folder and open JupyterLab there."""
     parser = argparse.ArgumentParser(
         prog="kmslab tutorials",
         description="Copy the tutorial notebooks to a folder and open JupyterLab there.")

@@ -78,6 +78,7 @@ class PublicKeyHolder(BackingKey):
     _required = ("public_key_der",)
 
     def public_key_der(self) -> bytes:
+        """The public key, DER-encoded SubjectPublicKeyInfo (what GetPublicKey returns)."""
         raise NotImplementedError
 
 
@@ -89,9 +90,11 @@ class AsymmetricEncryptionKey(PublicKeyHolder):
     _required = ("encrypt", "decrypt")
 
     def encrypt(self, algorithm: str, plaintext: bytes) -> bytes:
+        """RSAES-OAEP ciphertext of ``plaintext`` with ``algorithm`` (RSAES_OAEP_SHA_1/256)."""
         raise NotImplementedError
 
     def decrypt(self, algorithm: str, ciphertext: bytes) -> bytes:
+        """The plaintext of an RSAES-OAEP ``ciphertext`` (InvalidCiphertextException otherwise)."""
         raise NotImplementedError
 
 
@@ -103,9 +106,11 @@ class SigningKey(PublicKeyHolder):
     _required = ("sign", "verify")
 
     def sign(self, algorithm: str, message: bytes, message_type: str = "RAW") -> bytes:
+        """A signature of ``message`` (RAW, or a DIGEST that is never hashed again, or EXTERNAL_MU)."""
         raise NotImplementedError
 
     def verify(self, algorithm: str, message: bytes, message_type: str, signature: bytes) -> bool:
+        """Whether ``signature`` is valid for ``message`` (the service raises on False, as Verify does)."""
         raise NotImplementedError
 
 
@@ -117,9 +122,11 @@ class MacKey(BackingKey):
     _required = ("generate_mac", "verify_mac")
 
     def generate_mac(self, algorithm: str, message: bytes) -> bytes:
+        """The HMAC of ``message`` with ``algorithm`` (HMAC_SHA_224 ... HMAC_SHA_512)."""
         raise NotImplementedError
 
     def verify_mac(self, algorithm: str, message: bytes, mac: bytes) -> bool:
+        """Whether ``mac`` is the HMAC of ``message``, compared in constant time."""
         raise NotImplementedError
 
 
@@ -131,6 +138,7 @@ class KeyAgreementKey(PublicKeyHolder):
     _required = ("derive_shared_secret",)
 
     def derive_shared_secret(self, algorithm: str, peer_public_key_der: bytes) -> bytes:
+        """The raw ECDH shared secret with the peer's DER public key (ECDH only)."""
         raise NotImplementedError
 
 
@@ -142,9 +150,11 @@ class KemKey(PublicKeyHolder):
     _required = ("encapsulate", "decapsulate")
 
     def encapsulate(self, algorithm: str):
+        """A fresh shared secret and its ML-KEM ciphertext: ``(shared_secret, ciphertext)``."""
         raise NotImplementedError
 
     def decapsulate(self, algorithm: str, ciphertext: bytes) -> bytes:
+        """The shared secret an ML-KEM ``ciphertext`` encapsulates."""
         raise NotImplementedError
 
 

@@ -99,6 +99,7 @@ class ConnectionLimits:
         return peer
 
     def closed(self, peer: tuple[str, int] | None) -> None:
+        """Count a connection from ``peer`` as closed (it frees a place under the caps)."""
         if peer is None:
             return
         self.open_connections -= 1
@@ -122,6 +123,7 @@ class ConnectionLimits:
         return timeout
 
     def head_too_large(self) -> bytes:
+        """The raw 400 response for a request head over the size limit, in AWS JSON."""
         return raw_error_response("400 Bad Request", RequestHeaderSectionTooLarge(
             f"Your request header section exceeds the maximum allowed size "
             f"({self.max_head_bytes} bytes)."))

@@ -122,6 +122,7 @@ class OperationSpec:
 
     @property
     def read_only(self) -> bool:
+        """Whether CloudTrail logs the operation as read-only (``readOnly``)."""
         return self.audit.read_only
 
     @property

@@ -130,18 +130,22 @@ class Key:
         self.revision += 1
 
     def add_grant(self, grant) -> None:
+        """Attach a grant (CreateGrant); the key's revision moves, so cached decisions expire."""
         self.grants[grant.grant_id] = grant
         self.revision += 1
 
     def remove_grant(self, grant_id: str) -> None:
+        """Detach a grant (RetireGrant, RevokeGrant); the revision moves."""
         del self.grants[grant_id]
         self.revision += 1
 
     def add_alias(self, name: str) -> None:
+        """Record an alias pointing at this key (CreateAlias, UpdateAlias); the revision moves."""
         self.aliases.add(name)
         self.revision += 1
 
     def remove_alias(self, name: str) -> None:
+        """Forget an alias (DeleteAlias, UpdateAlias to another key); the revision moves."""
         self.aliases.discard(name)
         self.revision += 1
 

@@ -70,6 +70,7 @@ class Route:
 
     @property
     def name(self) -> str:
+        """The AWS operation name (``"Encrypt"``)."""
         return self.spec.name
 
 
