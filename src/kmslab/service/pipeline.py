@@ -133,13 +133,22 @@ class KMSService:
                 f"The operation {request.operation} is not supported by kmslab.", request.operation)
         op = route.spec
         lab = self.lab
+        params = request.params
+        if None in params.values():  # a member given as None is a member not given, as in JSON
+            request.params = {name: value for name, value in params.items() if value is not None}
+        early = None
         if route.prepare is not None or background_generations():
-            self._before_lock(route, request)
+            try:
+                self._before_lock(route, request)
+            except Exception as failure:  # audited below, under the lock, like any failure
+                early = failure
         with lab.lock:
             if not request.request_id:
                 request.request_id = lab.ids.request_id()
             call = Call(self, request, op)
             try:
+                if early is not None:
+                    raise early
                 if lab.hooks.active:
                     lab.hooks.before(call)
                 params = request.params
@@ -173,12 +182,12 @@ class KMSService:
                     raise errors.DryRunOperationException(_DRY_RUN)
                 response = call._take(route.handler(call, params))  # 6
             except errors.KMSError as err:
-                err.operation_name = op.name
-                err.response["ResponseMetadata"]["RequestId"] = request.request_id
-                lab.audit.record(call, None, err)               # 7
-                if lab.hooks.active:
-                    lab.hooks.after(call, None, err)
+                self._failed(call, err)                         # 7
                 raise
+            except Exception as bug:  # a bug in kmslab: still an AWS answer, still audited
+                err = errors.internal_error(bug, op.name)
+                self._failed(call, err)
+                raise err from bug
             lab.audit.record(call, response, None)
             if lab.hooks.active:
                 lab.hooks.after(call, response, None)
@@ -188,6 +197,15 @@ class KMSService:
             "HTTPHeaders": {"x-amzn-requestid": rid, "content-type": "application/x-amz-json-1.1"},
             "RetryAttempts": 0}
         return response
+
+    def _failed(self, call: Call, err: errors.KMSError) -> None:
+        """Step 7 for a failed call: the error names its operation and request id; audited."""
+        lab = self.lab
+        err.operation_name = call.op.name
+        err.response["ResponseMetadata"]["RequestId"] = call.request.request_id
+        lab.audit.record(call, None, err)
+        if lab.hooks.active:
+            lab.hooks.after(call, None, err)
 
     def _before_lock(self, route: Route, request: Request) -> None:
         """Slow work that changes no lab state, done before the lab's lock is taken.
