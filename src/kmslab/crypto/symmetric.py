@@ -21,7 +21,10 @@ The header (the first 34+n bytes) and the encryption context are bound as
 additional authenticated data, so changing any byte of the blob, or
 decrypting with a different encryption context, fails authentication. The
 context is canonicalised (sorted by key, length-prefixed UTF-8), so the order
-of its pairs does not matter. ``parse_blob`` shows the parts of a blob.
+of its pairs does not matter; AWS documents no limit on its size, and the
+canonical form carries any (2-byte lengths, or 4-byte ones for a context
+with more than 65,535 pairs or a longer key or value). ``parse_blob`` shows
+the parts of a blob.
 
 Unlike AWS, kmslab does not derive a fresh key per request from the backing
 key and a nonce; random 96-bit GCM nonces under one backing key are safe far
@@ -53,14 +56,27 @@ _INVALID = "The ciphertext is invalid: it is corrupted, incomplete, or was encry
 
 
 def encode_context(context: Mapping[str, str] | None) -> bytes:
-    """Canonical bytes of an encryption context (order-independent)."""
+    """Canonical bytes of an encryption context (order-independent, injective).
+
+    Pairs sorted by key, each key and value UTF-8 with a 2-byte length, after a
+    2-byte pair count. A context that does not fit 2-byte counts starts with two
+    zero bytes instead (a count no other context has: an empty context is no
+    bytes at all) and uses 4-byte counts and lengths throughout.
+    """
     if not context:
         return b""
-    parts = [struct.pack(">H", len(context))]
-    for k in sorted(context):
-        kb, vb = k.encode(), context[k].encode()
-        parts.append(struct.pack(">H", len(kb)) + kb + struct.pack(">H", len(vb)) + vb)
-    return b"".join(parts)
+    pairs = [(k.encode(), context[k].encode()) for k in sorted(context)]
+    try:
+        return _pack_context(">H", pairs)
+    except struct.error:  # more than 65,535 pairs, or a key or value that long
+        return b"\0\0" + _pack_context(">I", pairs)
+
+
+def _pack_context(size: str, pairs: list[tuple[bytes, bytes]]) -> bytes:
+    out = [struct.pack(size, len(pairs))]
+    for kb, vb in pairs:
+        out.append(struct.pack(size, len(kb)) + kb + struct.pack(size, len(vb)) + vb)
+    return b"".join(out)
 
 
 class SymmetricMaterial(OpaqueHandle, SealingKey):
