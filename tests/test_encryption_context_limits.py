@@ -5,7 +5,7 @@ AWS documents the encryption context as string pairs that "can include Unicode c
 operations; a grant constraint may hold "up to 8 encryption context pairs", each value at most
 384 characters (CreateGrant's Constraints text). A string with a lone surrogate is not Unicode
 text: it is refused with ValidationException, as every string member is, and audited. A context
-that simply does not match is InvalidCiphertextException.
+that simply does not match is InvalidCiphertextException, whose message AWS leaves empty.
 """
 
 import pytest
@@ -106,6 +106,17 @@ def test_large_contexts_bind_like_any_other(kms, key_id, context):
     changed[next(iter(changed))] += "!"
     with pytest.raises(errors.InvalidCiphertextException):
         kms.decrypt(CiphertextBlob=blob, EncryptionContext=changed)
+
+
+def test_a_context_that_does_not_match_has_aws_s_empty_message(lab, kms, key_id):
+    blob = kms.encrypt(KeyId=key_id, Plaintext=b"p", EncryptionContext={"a": "b"})["CiphertextBlob"]
+    for context in (None, {"a": "c"}, {"a": "b", "extra": "x"}):
+        with pytest.raises(errors.InvalidCiphertextException) as info:
+            kms.decrypt(CiphertextBlob=blob, **({"EncryptionContext": context} if context else {}))
+        assert info.value.message == "" and info.value.response["Error"]["Message"] == ""
+        assert "encryption context" in info.value.explanation  # what the learner is told
+        assert lab.audit.records()[-1]["errorCode"] == "InvalidCiphertextException"
+    assert kms.decrypt(CiphertextBlob=blob, EncryptionContext={"a": "b"})["Plaintext"] == b"p"
 
 
 @pytest.mark.parametrize("kind", ["EncryptionContextEquals", "EncryptionContextSubset"])

@@ -45,7 +45,8 @@ from .. import errors
 from .backing import SealingKey
 from .handle import _CONSTRUCT, OpaqueHandle, require_export_token
 
-__all__ = ["SymmetricMaterial", "BlobParts", "parse_blob", "encode_context", "FORMAT_VERSION",
+__all__ = ["SymmetricMaterial", "BlobParts", "parse_blob", "encode_context", "invalid_ciphertext",
+           "FORMAT_VERSION",
            "TAG_SIZE", "NONCE_SIZE"]
 
 FORMAT_VERSION = 1
@@ -53,6 +54,12 @@ NONCE_SIZE = 12
 TAG_SIZE = 16
 MATERIAL_ID_SIZE = 32
 _INVALID = "The ciphertext is invalid: it is corrupted, incomplete, or was encrypted under a different encryption context."
+
+
+def invalid_ciphertext(explanation: str = _INVALID) -> errors.KMSError:
+    """InvalidCiphertextException as AWS words it for a symmetric ciphertext: no message at all
+    (nothing about what failed); kmslab's reason is in ``explanation``."""
+    return errors.InvalidCiphertextException("", explanation=explanation)
 
 
 def encode_context(context: Mapping[str, str] | None) -> bytes:
@@ -138,7 +145,7 @@ class SymmetricMaterial(OpaqueHandle, SealingKey):
         try:
             return self._aead.decrypt(parts.nonce, parts.ciphertext, aad)
         except InvalidTag:
-            raise errors.InvalidCiphertextException(_INVALID) from None
+            raise invalid_ciphertext() from None
 
     def export_raw(self, token: object) -> bytes:
         """The raw key, only for encrypted lab snapshots (needs the snapshot token)."""
@@ -190,4 +197,4 @@ def parse_blob(blob: bytes) -> BlobParts:
                          blob[end + NONCE_SIZE:], blob[:end], region, account,
                          resource.rsplit("/", 1)[-1])
     except (ValueError, IndexError, UnicodeDecodeError):
-        raise errors.InvalidCiphertextException(_INVALID) from None
+        raise invalid_ciphertext() from None

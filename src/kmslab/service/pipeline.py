@@ -331,8 +331,11 @@ class KMSService:
             if not cross_account:
                 raise errors.NotFoundException(f"Key '{key_identifier}' does not exist")
             service = self.lab.kms_service(ref.account, ref.region or self.region, create=False)
-        if ref.region is not None and ref.region != self.region:
-            raise errors.NotFoundException(f"Key '{key_identifier}' does not exist")
+        if ref.region is not None and ref.region != self.region:  # AWS's words
+            raise errors.NotFoundException(
+                f"Invalid arn {ref.region}",
+                explanation=f"{key_identifier} is in {ref.region}; this request is served in "
+                            f"{self.region}, and a KMS key is used in its own Region only.")
         if service is None:
             raise errors.NotFoundException(f"Key '{key_identifier}' does not exist")
         if ref.alias_name is not None:
