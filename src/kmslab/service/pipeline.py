@@ -48,6 +48,12 @@ __all__ = ["KMSService", "Call", "paginate", "waits_before_lock"]
 _SYMMETRIC = "SYMMETRIC_DEFAULT"
 _DRY_RUN = "The request would have succeeded, but the DryRun option is set."
 _NO_HINTS = MappingProxyType({})  # an authorization with no hints
+#: AWS's answer for a ciphertext whose key is deleted, in another Region, or not the caller's
+_CIPHERTEXT_KEY_DENIED = ("The ciphertext refers to a customer master key that does not exist, "
+                          "does not exist in this region, or you are not allowed to access.")
+#: IncorrectKeyException's text as AWS words it (Developer Guide, CloudTrail Decrypt example)
+_INCORRECT_KEY = ("The key ID in the request does not identify a CMK that can perform this "
+                  "operation.")
 
 
 class Call:
@@ -166,10 +172,12 @@ class KMSService:
                 if op.policy == "key":                          # 3
                     key = call.key
                     if key is not None and slot.action is not None:
-                        lab.authorizer.authorize(call, key, slot.action, _NO_HINTS)
+                        if slot.from_ciphertext is None:
+                            lab.authorizer.authorize(call, key, slot.action, _NO_HINTS)
+                        else:
+                            self._authorize_ciphertext_key(call, key, slot.action)
                     if op.source is not None:
-                        lab.authorizer.authorize(call, call.extra_keys[0], op.source.action,
-                                                 _NO_HINTS)
+                        self._authorize_ciphertext_key(call, call.extra_keys[0], op.source.action)
                 elif op.policy == "iam":
                     lab.authorizer.authorize(call, None, op.action, _NO_HINTS)
                 if call.key is not None:                        # 4
@@ -256,7 +264,8 @@ class KMSService:
     def _key_from_ciphertext(self, call: Call, slot: KeySlot, params: dict, *, source: bool) -> Key:
         """The key a ciphertext names (a symmetric blob names its key; an asymmetric
         ciphertext does not, so the request's key member must). A key member that names
-        another key than the blob is IncorrectKeyException (the audit names the key given)."""
+        another key than the blob, or a key that cannot decrypt at all (an HMAC, signing or
+        key agreement key), is IncorrectKeyException (the audit names the key given)."""
         op = call.op
         identifier = params.get(slot.param)
         named = None if identifier is None else self.resolve(
@@ -272,6 +281,8 @@ class KMSService:
                     f"{slot.param} is required when DryRunModifiers is IGNORE_CIPHERTEXT.")
             return named
         if named is not None and not named.symmetric_encryption:
+            if named.usage != "ENCRYPT_DECRYPT":
+                _incorrect_key(call, named, source)
             return named  # an asymmetric ciphertext: the key is the one named
         if named is None and slot.algorithm is not None:
             algorithm = params.get(slot.algorithm[0])
@@ -282,15 +293,24 @@ class KMSService:
         parts = parse_blob(blob)
         key = self._key_for_blob(parts)
         if named is not None and named is not key:
-            if source:
-                call.extra_keys.append(named)
-            else:
-                call.key = named
-            raise errors.IncorrectKeyException(
-                "The key ID in the request does not identify a KMS key that can perform this "
-                "operation.")
+            _incorrect_key(call, named, source)
         call.ciphertext = parts
         return key
+
+    def _authorize_ciphertext_key(self, call: Call, key: Key, action: str) -> None:
+        """Step 3 for the key a symmetric ciphertext names (Decrypt, ReEncrypt's source).
+
+        A caller the key's policies do not allow gets the same AccessDeniedException as
+        for a key that does not exist, so a ciphertext never tells whether its key exists
+        (kmslab's own reason stays in the error's ``explanation``).
+        """
+        try:
+            self.lab.authorizer.authorize(call, key, action, _NO_HINTS)
+        except errors.AccessDeniedException as denied:
+            if call.ciphertext is None:  # the request named the key: an ordinary denial
+                raise
+            raise errors.AccessDeniedException(_CIPHERTEXT_KEY_DENIED,
+                                               explanation=denied.explanation) from None
 
     def _key_for_blob(self, parts) -> Key:
         """The key a ciphertext blob names; multi-Region keys decrypt in any related Region."""
@@ -303,10 +323,13 @@ class KMSService:
             owner = self.lab.kms_service(parts.account, self.region, create=False)
             key = owner.keys.get(key_id) if owner is not None else None
         if key is None:
-            # The header is authenticated, so a blob naming a key that does not exist
-            # (deleted, or tampered with) is simply an invalid ciphertext.
-            raise errors.InvalidCiphertextException(
-                "The ciphertext refers to a KMS key that does not exist, or not in this Region.")
+            # AWS answers a key that is deleted, in another Region, or not the caller's
+            # to use with one AccessDeniedException: nobody learns whether a key exists.
+            raise errors.AccessDeniedException(
+                _CIPHERTEXT_KEY_DENIED,
+                explanation=f"The ciphertext names {parts.key_arn}, and no such key exists in "
+                            f"{self.region}: it was deleted, or it is in another Region (only "
+                            f"a multi-Region key has related keys in other Regions).")
         return key
 
     # ------------------------------------------------------------ keys
@@ -359,6 +382,16 @@ class KMSService:
 
     def key_count(self) -> int:
         return sum(1 for k in self.keys.values() if k.manager == "CUSTOMER")
+
+
+def _incorrect_key(call: Call, named: Key, source: bool) -> None:
+    """IncorrectKeyException for a key member naming a key that cannot decrypt the ciphertext;
+    the audit names the key given."""
+    if source:
+        call.extra_keys.append(named)
+    else:
+        call.key = named
+    raise errors.IncorrectKeyException(_INCORRECT_KEY)
 
 
 def _names_a_key(slot: KeySlot | None) -> bool:
