@@ -14,9 +14,10 @@
 import json
 
 import pytest
+from botocore import xform_name
 
 import kmslab
-from kmslab import errors
+from kmslab import errors, operations
 from kmslab.crypto.symmetric import parse_blob
 
 LAB_SEED = 52
@@ -56,6 +57,24 @@ def test_a_deleted_keys_ciphertext_is_access_denied(lab, kms):
     _denied(lambda: kms.re_encrypt(CiphertextBlob=blob, SourceEncryptionContext={"a": "b"},
                                    DestinationKeyId=dest))
     _denied(lambda: kms.decrypt(CiphertextBlob=blob, DryRun=True))  # found before DryRun stops
+
+
+def _ciphertext_operations():
+    """Every operation whose key (or source key) a ciphertext names, from the operation table."""
+    return sorted(name for name, spec in operations.specs().items()
+                  if any(slot is not None and slot.from_ciphertext for slot in (spec.key, spec.source)))
+
+
+def test_every_operation_taking_a_ciphertext_gives_the_same_answer(lab, kms):
+    names = _ciphertext_operations()
+    assert names == ["Decrypt", "ReEncrypt"]
+    blob = _deleted_key_blob(lab, kms)
+    params = {"Decrypt": {"EncryptionContext": {"a": "b"}},
+              "ReEncrypt": {"SourceEncryptionContext": {"a": "b"},
+                            "DestinationKeyId": kms.create_key()["KeyMetadata"]["KeyId"]}}
+    for name in names:
+        _denied(lambda: getattr(kms, xform_name(name))(CiphertextBlob=blob, **params[name]))
+        assert lab.audit.records()[-1]["eventName"] == name
 
 
 def test_a_ciphertext_from_another_region_is_access_denied(lab, kms):
