@@ -8,8 +8,10 @@ itself does is its handler (:mod:`kmslab.service.registry`)::
     1 validate params against AWS's model and the documented ranges (ValidationException)
     2 find the keys: the key member in the forms the operation accepts (key id, key ARN,
       alias name, alias ARN), the key a symmetric ciphertext names (Decrypt, ReEncrypt's
-      source), or the key the operation locates (DeleteAlias, RetireGrant)  (NotFoundException)
-    3 authorize: key policy + IAM policy + grants, for each key   (AccessDeniedException)
+      source), or the key the operation locates (DeleteAlias, RetireGrant)  (NotFoundException;
+      for a ciphertext's key that does not exist here, AccessDeniedException)
+    3 authorize: key policy + IAM policy + grants, for each key   (AccessDeniedException;
+      for a ciphertext's key, AWS's one answer whatever the reason)
     4 check each key: the key-state table, custom key store support, key usage, key spec
       and algorithm; then the operation's own checks of the request
     5 DryRun: stop here, before any effect (DryRunOperationException)
@@ -19,7 +21,9 @@ itself does is its handler (:mod:`kmslab.service.registry`)::
 Steps 1-7 run under the lab's lock, one call at a time. Slow work that needs no
 lab state (an RSA key pair for GenerateDataKeyPair, waiting for an RSA key
 still being generated) is done before the lock is taken, so it holds up only
-its own caller.
+its own caller. Any exception that is not a KMS error, from any step or from the
+work before the lock, is a bug in kmslab: the caller gets KMSInternalException
+(the bug is its ``__cause__``) and the trail records it like any failed call.
 """
 
 from __future__ import annotations
