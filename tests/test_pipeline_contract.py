@@ -115,7 +115,7 @@ def test_dry_run_reports_the_operations_own_checks(kms, keys):
                          Operations=["Sign"], DryRun=True)
     with pytest.raises(errors.InvalidKeyUsageException):
         kms.sign(KeyId=keys["hmac"], Message=b"m", SigningAlgorithm="ECDSA_SHA_256", DryRun=True)
-    with pytest.raises(errors.ValidationException, match="too long"):
+    with pytest.raises(errors.ValidationException, match="cannot encrypt data larger than 190 bytes"):
         kms.encrypt(KeyId=keys["rsa"], Plaintext=b"x" * 300, EncryptionAlgorithm="RSAES_OAEP_SHA_256",
                     DryRun=True)
     with pytest.raises(errors.NotFoundException):

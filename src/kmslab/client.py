@@ -30,14 +30,28 @@ __all__ = ["KMSClient"]
 
 
 def _coerce_timestamp(value):
+    """A timestamp as boto3 takes one (datetime, epoch seconds, ISO 8601 text) as a datetime;
+    what is none of these is passed on as it is, for the service to refuse."""
     if isinstance(value, datetime):
         return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return datetime.fromtimestamp(value, timezone.utc)
-    if isinstance(value, str):
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    try:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return datetime.fromtimestamp(value, timezone.utc)
+        if isinstance(value, str):
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    except (ValueError, OverflowError, OSError):
+        pass
     return value
+
+
+def _coerce_blob(value):
+    """Text for a blob member as UTF-8 bytes, as boto3 does; text UTF-8 cannot encode (a lone
+    surrogate) is passed on as it is, for the service to refuse."""
+    try:
+        return value.encode("utf-8")
+    except UnicodeEncodeError:
+        return value
 
 
 _FORM_NAMES = {"key_id": "key id", "key_arn": "key ARN", "alias_name": "alias name",
@@ -76,7 +90,7 @@ def _make_method(route: Route):
         for name in blobs:
             value = params.get(name)
             if isinstance(value, str):
-                params[name] = value.encode("utf-8")
+                params[name] = _coerce_blob(value)
         for name in stamps:
             if name in params:
                 params[name] = _coerce_timestamp(params[name])

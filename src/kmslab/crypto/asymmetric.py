@@ -419,9 +419,10 @@ class AsymmetricMaterial(OpaqueHandle, AsymmetricEncryptionKey, SigningKey, KeyA
                     "Message type DIGEST is incompatible with signing algorithm ED25519_SHA_512.")
             expected = _algorithm_hash(algorithm).digest_size
             if len(message) != expected:
-                raise errors.ValidationException(
-                    f"Digest is invalid length for algorithm {algorithm}: a {expected}-byte digest is "
-                    f"required, got {len(message)} bytes.")
+                raise errors.ValidationException(  # AWS's words
+                    f"Digest is invalid length for algorithm {algorithm}.",
+                    explanation=f"A {expected}-byte digest is required; the message has "
+                                f"{len(message)} bytes.")
         elif algorithm == "ED25519_PH_SHA_512":
             raise errors.ValidationException(
                 "Message type RAW is incompatible with signing algorithm ED25519_PH_SHA_512.")
@@ -502,7 +503,7 @@ class AsymmetricMaterial(OpaqueHandle, AsymmetricEncryptionKey, SigningKey, KeyA
         if not 1 <= len(plaintext) <= limit:
             raise errors.ValidationException(
                 f"Algorithm {algorithm} and key spec {self._spec} cannot encrypt data larger than "
-                f"{limit} bytes (got {len(plaintext)} bytes).")
+                f"{limit} bytes.", explanation=f"The plaintext has {len(plaintext)} bytes.")
         return self._public_key.encrypt(plaintext, self._oaep(algorithm))
 
     def decrypt(self, algorithm: str, ciphertext: bytes) -> bytes:

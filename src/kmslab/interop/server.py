@@ -16,6 +16,15 @@ access keys of a lab IAM user. The app is plain ASGI served by uvicorn
   was started with one (``--snapshot PATH``); it is also written on shutdown
   (Ctrl-C, SIGTERM).
 
+The lab's clock: with ``clock="wall"`` (``kmslab serve``'s default) it moves
+forward with real time while the server runs, on top of any admin advance, so
+what AWS does "after a few seconds" happens by itself (a replica key leaves
+``Creating`` about ten seconds after ReplicateKey, and tools that poll
+DescribeKey see it ``Enabled``); time starts from the lab's own start, not from
+today. With ``clock="manual"`` (``--clock manual``, and the default of
+:func:`make_server` and :class:`ServerThread`) it moves only on ``POST
+/_kmslab/clock/advance``, so timestamps are the same on every run.
+
 Bodies are capped (``max_body_bytes``, larger ones get a 413); request heads
 are capped too, a request that trickles in slower than ``client_timeout`` is
 cut off, and one client may hold only so many connections
@@ -38,6 +47,7 @@ import signal
 import socket
 import sys
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
@@ -49,7 +59,8 @@ from .connections import (MAX_CONNECTIONS_PER_CLIENT, ConnectionLimits, RequestT
                           http_protocol_class)
 from .sigv4 import SigV4Verifier
 
-__all__ = ["KmsApp", "LabHolder", "serve", "ServerThread", "cli_serve", "make_server",
+__all__ = ["KmsApp", "LabHolder", "WallClockPace", "CLOCK_MODES", "serve", "ServerThread",
+           "cli_serve", "make_server",
            "ConnectionLimits", "DEFAULT_PORT", "MAX_BODY_BYTES"]
 
 log = logging.getLogger("kmslab.serve")
@@ -105,6 +116,37 @@ class LabHolder:
         return self.lab
 
 
+#: how the lab's clock moves while served: with real time, or only when an admin moves it
+CLOCK_MODES = ("wall", "manual")
+
+
+class WallClockPace:
+    """Moves a served lab's virtual clock forward by the real time that passes.
+
+    Called before each request: the lab's clock advances by the time elapsed
+    since the previous call (as measured by ``monotonic``), firing whatever
+    fell due, in order. The lab's clock starts where the lab starts; admin
+    advances add to it.
+    """
+
+    def __init__(self, monotonic: Callable[[], float] = time.monotonic):
+        self._monotonic = monotonic
+        self._lock = threading.Lock()
+        self._last = monotonic()
+
+    def restart(self) -> None:
+        """A new lab is served (``POST /_kmslab/reset``): count from now."""
+        with self._lock:
+            self._last = self._monotonic()
+
+    def catch_up(self, lab) -> None:
+        with self._lock:
+            now = self._monotonic()
+            elapsed, self._last = now - self._last, now
+        if elapsed > 0:
+            lab.clock.advance(seconds=elapsed)
+
+
 class KmsApp:
     """The ASGI application: routes, body limits, authentication, admin calls.
 
@@ -116,14 +158,19 @@ class KmsApp:
     pair, made outside the lab's lock) holds up nobody else's connection, and
     a quick one costs no thread switch. ``limits`` are the connection limits
     the HTTP protocol keeps; a request on a connection opened beyond them is
-    answered ``ThrottlingException``.
+    answered ``ThrottlingException``. ``clock``: ``"wall"`` moves the lab's
+    clock with real time before each call (:class:`WallClockPace`),
+    ``"manual"`` leaves it to the admin route.
     """
 
     def __init__(self, holder: LabHolder, *, admin_token: str | None = None,
                  accept_any_signature: bool = False, max_body_bytes: int = MAX_BODY_BYTES,
                  regions: Sequence[str] | None = None, limits: ConnectionLimits | None = None,
-                 worker_threads: int = WORKER_THREADS):
+                 worker_threads: int = WORKER_THREADS, clock: str = "manual"):
+        if clock not in CLOCK_MODES:
+            raise ValueError(f"clock must be one of {CLOCK_MODES}, not {clock!r}")
         self.holder = holder
+        self.pace = WallClockPace() if clock == "wall" else None
         self.admin_token = admin_token
         self.max_body_bytes = max_body_bytes
         self.regions = tuple(regions) if regions else None
@@ -214,6 +261,8 @@ class KmsApp:
         except errors.KMSError as error:
             return protocol.encode_error(error)
         client = scope.get("client") or _NO_CLIENT
+        if self.pace is not None:
+            self.pace.catch_up(lab)
         return protocol.serve_json_request(
             lab, lookup.get("x-amz-target"), body, region=who.region,
             caller=who.principal, source_ip=client[0], user_agent=lookup.get("user-agent", ""))
@@ -269,6 +318,8 @@ class KmsApp:
             body = await self._read_body(_header(scope, b"content-length"), receive)
             if path == "/_kmslab/reset":
                 lab = await self._in_worker(self.holder.reset_lab)
+                if self.pace is not None:
+                    self.pace.restart()
                 return _json_reply(200, {"reset": True, "now": lab.clock.now().isoformat()})
             now = await self._in_worker(self._advance_clock, _clock_step(body))
             return _json_reply(200, {"now": now.isoformat()})
@@ -277,6 +328,8 @@ class KmsApp:
 
     def _advance_clock(self, step: dict[str, float]):
         with self.holder.lock:
+            if self.pace is not None:
+                self.pace.catch_up(self.holder.lab)
             return self.holder.lab.clock.advance(**step)
 
     async def _save(self) -> protocol.Reply:
@@ -390,20 +443,22 @@ def make_server(lab, host: str = "127.0.0.1", port: int = DEFAULT_PORT, *,
                 accept_any_signature: bool = False, max_body_bytes: int = MAX_BODY_BYTES,
                 client_timeout: float = CLIENT_TIMEOUT, regions: Sequence[str] | None = None,
                 log_level: str = "warning", save: Callable[[object], str] | None = None,
-                limits: ConnectionLimits | None = None, http_parser: str = "auto"):
+                limits: ConnectionLimits | None = None, http_parser: str = "auto",
+                clock: str = "manual"):
     """A configured ``uvicorn.Server`` for ``lab`` (not yet running) and its app.
 
     ``regions`` limits the Regions clients may sign for (default: any AWS Region);
     ``save(lab) -> where`` enables ``POST /_kmslab/save``; ``limits``: connections
     per client and in all, request head size (:class:`ConnectionLimits`);
-    ``http_parser``: ``"auto"``, ``"httptools"`` or ``"h11"``.
+    ``http_parser``: ``"auto"``, ``"httptools"`` or ``"h11"``; ``clock``: ``"manual"``
+    (moved by the admin route only) or ``"wall"`` (moves with real time too).
     """
     import uvicorn
 
     limits = limits or ConnectionLimits()
     holder = LabHolder(lab, reset, save=save)
     app = KmsApp(holder, admin_token=admin_token, accept_any_signature=accept_any_signature,
-                 max_body_bytes=max_body_bytes, regions=regions, limits=limits)
+                 max_body_bytes=max_body_bytes, regions=regions, limits=limits, clock=clock)
     config = uvicorn.Config(
         app, host=host, port=port, lifespan="off", access_log=False, log_level=log_level,
         http=http_protocol_class(limits, client_timeout, http_parser), timeout_keep_alive=5,
@@ -419,21 +474,25 @@ def serve(lab, host: str = "127.0.0.1", port: int = DEFAULT_PORT, *,
           accept_any_signature: bool = False, max_body_bytes: int = MAX_BODY_BYTES,
           client_timeout: float = CLIENT_TIMEOUT, regions: Sequence[str] | None = None,
           log_level: str = "info", save: Callable[[object], str] | None = None,
-          limits: ConnectionLimits | None = None) -> None:
+          limits: ConnectionLimits | None = None, clock: str = "manual") -> None:
     """Serve ``lab`` as a KMS endpoint until interrupted (Ctrl-C or SIGTERM).
 
     Prints the endpoint and the admin token (a random one unless given).
     ``save(lab) -> where``: write a snapshot on ``POST /_kmslab/save`` and on shutdown.
+    ``clock``: ``"manual"`` or ``"wall"`` (see the module's docstring).
     """
     admin_token = admin_token or secrets.token_urlsafe(24)
     server, _app = make_server(lab, host, port, reset=reset, admin_token=admin_token,
                                accept_any_signature=accept_any_signature,
                                max_body_bytes=max_body_bytes, client_timeout=client_timeout,
-                               regions=regions, log_level=log_level, save=save, limits=limits)
+                               regions=regions, log_level=log_level, save=save, limits=limits,
+                               clock=clock)
     if accept_any_signature:
         print(INSECURE_WARNING, file=sys.stderr, flush=True)
     print(f"kmslab KMS endpoint: http://{host}:{port}  (Regions: "
-          f"{', '.join(regions) if regions else 'any'}; account {lab.default_account})", flush=True)
+          f"{', '.join(regions) if regions else 'any'}; account {lab.default_account}; clock: "
+          f"{'moves with real time' if clock == 'wall' else 'moved by the admin route only'})",
+          flush=True)
     print(f"admin token: {admin_token}", flush=True)
     try:
         with _stop_on_signals():
@@ -486,7 +545,8 @@ class ServerThread:
                  accept_any_signature: bool = False, max_body_bytes: int = MAX_BODY_BYTES,
                  client_timeout: float = CLIENT_TIMEOUT, regions: Sequence[str] | None = None,
                  save: Callable[[object], str] | None = None,
-                 limits: ConnectionLimits | None = None, http_parser: str = "auto"):
+                 limits: ConnectionLimits | None = None, http_parser: str = "auto",
+                 clock: str = "manual"):
         self.admin_token = admin_token or secrets.token_urlsafe(24)
         if accept_any_signature:
             log.warning(INSECURE_WARNING)
@@ -498,7 +558,7 @@ class ServerThread:
             lab, host, self.port, reset=reset, admin_token=self.admin_token,
             accept_any_signature=accept_any_signature, max_body_bytes=max_body_bytes,
             client_timeout=client_timeout, regions=regions, save=save, limits=limits,
-            http_parser=http_parser)
+            http_parser=http_parser, clock=clock)
         self._thread: threading.Thread | None = None
 
     @property
@@ -575,6 +635,13 @@ def _parser() -> argparse.ArgumentParser:
                         default=MAX_CONNECTIONS_PER_CLIENT,
                         help="connections one client address may hold at once (default "
                              f"{MAX_CONNECTIONS_PER_CLIENT}; raise it for a class behind one NAT)")
+    parser.add_argument("--clock", choices=CLOCK_MODES, default="wall",
+                        help="how the lab's clock moves: 'wall' (default) with real time, so "
+                             "what AWS does after a few seconds (a replica key leaving "
+                             "Creating) happens by itself; 'manual' only on POST "
+                             "/_kmslab/clock/advance, for timestamps that repeat run after run. "
+                             "Either way the clock starts at the lab's start and admin advances "
+                             "add to it")
     parser.add_argument("--log-level", default="info")
     return parser
 
@@ -620,7 +687,7 @@ def cli_serve(argv: Sequence[str] | None = None, *, lab_factory: Callable[..., o
     serve(lab, args.host, args.port, reset=new_lab, admin_token=args.admin_token,
           accept_any_signature=args.accept_any_signature, max_body_bytes=args.max_body_bytes,
           regions=args.regions, log_level=args.log_level, save=save,
-          limits=ConnectionLimits(per_client=args.max_connections_per_client))
+          limits=ConnectionLimits(per_client=args.max_connections_per_client), clock=args.clock)
     return 0
 
 

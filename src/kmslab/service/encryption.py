@@ -14,6 +14,7 @@ import os
 
 from .. import errors
 from ..crypto.backing import AsymmetricEncryptionKey, SealingKey
+from ..crypto.symmetric import invalid_ciphertext
 from ..specs import RSA_OAEP_MAX_PLAINTEXT
 from .key import Key
 from .pipeline import Call
@@ -27,10 +28,10 @@ _DATA_KEY_BYTES = {"AES_256": 32, "AES_128": 16}
 def check_rsa_plaintext(key: Key, algorithm: str, size: int) -> None:
     """RSAES-OAEP takes at most ``RSA_OAEP_MAX_PLAINTEXT`` bytes (ValidationException)."""
     limit = RSA_OAEP_MAX_PLAINTEXT[key.spec.name][algorithm]
-    if size > limit:
+    if size > limit:  # AWS's words
         raise errors.ValidationException(
-            f"Plaintext of {size} bytes is too long for {key.spec.name} with {algorithm}: "
-            f"the limit is {limit} bytes.")
+            f"Algorithm {algorithm} and key spec {key.spec.name} cannot encrypt data larger than "
+            f"{limit} bytes.", explanation=f"The plaintext has {size} bytes.")
 
 
 def encrypt_with(key: Key, plaintext: bytes, context: dict | None,
@@ -68,12 +69,11 @@ def decrypt_ciphertext(call: Call, key: Key, ciphertext: bytes, context: dict | 
     parts = call.ciphertext
     version = key.version(parts.key_material_id)
     if version is None or version.material is None:
-        raise errors.InvalidCiphertextException(
+        raise invalid_ciphertext(
             "The ciphertext refers to key material that this KMS key does not have.")
     material = version.material
     if not isinstance(material, SealingKey):
-        raise errors.InvalidCiphertextException(
-            "The ciphertext refers to key material that cannot decrypt it.")
+        raise invalid_ciphertext("The ciphertext refers to key material that cannot decrypt it.")
     return material.open(parts, context), _SYMMETRIC, version.material_id
 
 
@@ -200,10 +200,8 @@ def generate_random(call: Call, params: dict) -> dict:
     """GenerateRandom: 1-1,024 random bytes from the OS CSPRNG."""
     refuse_recipient(params, "GenerateRandom")
     n = params.get("NumberOfBytes")
-    if n is None:
-        raise errors.ValidationException(
-            "1 validation error detected: Value null at 'numberOfBytes' failed to satisfy "
-            "constraint: Member must not be null")
+    if n is None:  # AWS's words (the model does not mark NumberOfBytes required)
+        raise errors.ValidationException("NumberOfBytes is required.")
     if params.get("CustomKeyStoreId"):
         call.lab.custom_key_stores.check_generate_random(call, params["CustomKeyStoreId"])
     return {"Plaintext": os.urandom(n)}

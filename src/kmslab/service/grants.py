@@ -151,10 +151,31 @@ def _validate(call: Call, key: Key, params: dict) -> dict | None:
             raise errors.ValidationException(
                 "Encryption context grant constraints are valid only for symmetric encryption "
                 "KMS keys.")
+        for kind in kinds:
+            _check_constraint_context(kind, constraints[kind])
     if service is not None and not (constraints or {}).get("SourceArn"):
         raise errors.ValidationException(
             "A grant for a GranteeServicePrincipal must have a SourceArn constraint.")
     return constraints
+
+
+#: CreateGrant's Constraints text: "Each constraint value can include up to 8 encryption
+#: context pairs. The encryption context value in each constraint cannot exceed 384 characters."
+MAX_CONSTRAINT_PAIRS, MAX_CONSTRAINT_VALUE = 8, 384
+
+
+def _check_constraint_context(kind: str, context: dict) -> None:
+    """An encryption context grant constraint within AWS's documented limits (ValidationException)."""
+    if len(context) > MAX_CONSTRAINT_PAIRS:
+        raise errors.ValidationException(
+            f"The {kind} grant constraint has {len(context)} encryption context pairs; each "
+            f"constraint can include up to {MAX_CONSTRAINT_PAIRS}.")
+    for name, value in context.items():
+        if len(value) > MAX_CONSTRAINT_VALUE:
+            raise errors.ValidationException(
+                f"The value of {name!r} in the {kind} grant constraint has {len(value)} "
+                f"characters; an encryption context value in a constraint cannot exceed "
+                f"{MAX_CONSTRAINT_VALUE}.")
 
 
 def _new_token(call: Call, grant: Grant) -> str:

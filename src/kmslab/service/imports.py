@@ -159,9 +159,9 @@ def _expiration(params: dict, now: datetime) -> tuple[str, datetime | None]:
             raise errors.ValidationException(
                 "ValidTo is not valid when ExpirationModel is KEY_MATERIAL_DOES_NOT_EXPIRE.")
         return model, None
-    if valid_to is None:
+    if valid_to is None:  # AWS's words
         raise errors.ValidationException(
-            "ValidTo is required when ExpirationModel is KEY_MATERIAL_EXPIRES.")
+            "A validTo date must be set if the ExpirationModel is KEY_MATERIAL_EXPIRES")
     valid_to = _utc(valid_to)
     if valid_to <= now:
         raise errors.ValidationException("ValidTo must be a date and time in the future.")

@@ -221,7 +221,10 @@ class Key:
         return md
 
     def _expiration_model(self) -> str | None:
-        models = [v.expiration_model for v in self.versions if v.expiration_model]
+        """ExpirationModel of the imported material the key has now: none once it is deleted
+        (DescribeKey after DeleteImportedKeyMaterial has no ExpirationModel in AWS's answer)."""
+        models = [v.expiration_model for v in self.versions
+                  if v.expiration_model and v.import_state == "IMPORTED"]
         if "KEY_MATERIAL_EXPIRES" in models:
             return "KEY_MATERIAL_EXPIRES"
         return models[-1] if models else None

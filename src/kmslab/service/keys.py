@@ -32,11 +32,12 @@ def _pick_spec(params: dict):
         # AWS's default is ENCRYPT_DECRYPT for every spec; KeyUsage is "required"
         # for any spec that cannot encrypt (ECC, Ed25519, ML-DSA, ML-KEM, HMAC)
         usage = "ENCRYPT_DECRYPT"
-        if usage not in spec.usages:
+        if usage not in spec.usages:  # AWS's words
             raise errors.ValidationException(
-                f"You must specify a KeyUsage value for a KMS key with the {spec.name} key spec: "
-                f"the default, ENCRYPT_DECRYPT, is not compatible with it. Valid values for "
-                f"{spec.name} are {', '.join(spec.usages)}.")
+                "You must specify a KeyUsage value for all KMS keys except for symmetric "
+                "encryption keys.",
+                explanation=f"The default, ENCRYPT_DECRYPT, is not compatible with key spec "
+                            f"{spec.name}; valid values are {', '.join(spec.usages)}.")
     if usage not in spec.usages:
         raise errors.ValidationException(
             f"KeyUsage {usage} is not compatible with KeySpec {spec.name}.")

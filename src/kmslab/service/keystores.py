@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING
 
 from .. import arns, errors
 from ..crypto.backing import SealingKey
-from ..crypto.symmetric import SymmetricMaterial
+from ..crypto.symmetric import SymmetricMaterial, encode_context, parse_blob
 from .key import Key, KeyMaterialVersion
 from . import states
 from .pipeline import Call, paginate
@@ -101,12 +101,37 @@ class CustomKeyStore:
         return out
 
 
+#: AWS: "AWS KMS cryptographic operations return KMSInvalidStateException for all failures
+#: related to the external configuration or connection state" of a custom key store (the
+#: CloudHSM and external key store troubleshooting pages); these are the pages' messages.
+_CLOUDHSM_UNREACHABLE = "KMS cannot communicate with your CloudHSM cluster"
+_XKS_MESSAGES = {
+    "XKS_PROXY_NOT_REACHABLE": (
+        "AWS KMS cannot communicate with the external key store proxy. Verify that your "
+        "external key store proxy is active and is connected to the network, and that its URI "
+        "path and endpoint URI or VPC service name are correct in your external key store."),
+    "KEY_NOT_FOUND": ("The external key store proxy rejected the request because it could not "
+                      "find the external key."),
+    "KEY_DISABLED": ("The external key store proxy rejected the request because the external "
+                     "key is not enabled in the external key manager."),
+    "INVALID_CIPHERTEXT": (
+        "The external key store proxy rejected the request because the specified ciphertext or "
+        "additional authenticated data is corrupted, missing, or otherwise invalid."),
+}
+_XKS_BAD_INNER = ("The ciphertext that the external key store proxy submitted for decryption, "
+                  "or the encryption context, is corrupted, missing, or otherwise invalid.")
+
+
+def _store_failure(message: str, explanation: str) -> errors.KMSError:
+    return errors.KMSInvalidStateException(message, explanation=explanation)
+
+
 class CloudHsmKeyMaterial(SealingKey):
     """The key record's pointer to key material held in a CloudHSM cluster.
 
     A :class:`~kmslab.crypto.backing.SealingKey` that holds no secret: every
     seal/open is a command to the cluster, found by id at the time of use (so
-    a deleted HSM or cluster is felt at once).
+    a deleted HSM or cluster is felt at once, as KMSInvalidStateException).
     """
 
     __slots__ = ("_lab", "cluster_id", "handle")
@@ -117,34 +142,47 @@ class CloudHsmKeyMaterial(SealingKey):
     def __repr__(self) -> str:
         return f"<CloudHsmKeyMaterial {self.cluster_id} handle {self.handle}>"
 
-    def _cluster(self, key_arn: str):
+    def _cluster(self):
         cluster = self._lab.cloudhsm.get(self.cluster_id)
         if cluster is None:
-            raise errors.KeyUnavailableException(f"{key_arn} is unavailable.")
+            raise _store_failure(_CLOUDHSM_UNREACHABLE,
+                                 f"The CloudHSM cluster {self.cluster_id} was deleted.")
         return cluster
+
+    def _failure(self, key_arn: str, exc) -> errors.KMSError:
+        if exc.reason == "KEY_NOT_FOUND":
+            return _store_failure(
+                f"The key material for {key_arn} is not in its AWS CloudHSM cluster.",
+                f"Key handle {self.handle} was deleted from cluster {self.cluster_id}; restore "
+                f"it from a backup of the cluster.")
+        return _store_failure(_CLOUDHSM_UNREACHABLE,
+                              f"Cluster {self.cluster_id} has no active HSM.")
 
     def seal(self, key_arn, material_id, plaintext, context=None) -> bytes:
         from ..world.cloudhsm import ClusterUnavailable
         try:
-            return self._cluster(key_arn).encrypt(self.handle, key_arn, material_id, plaintext,
-                                                  context)
-        except ClusterUnavailable:
-            raise errors.KeyUnavailableException(f"{key_arn} is unavailable.") from None
+            return self._cluster().encrypt(self.handle, key_arn, material_id, plaintext, context)
+        except ClusterUnavailable as exc:
+            raise self._failure(key_arn, exc) from None
 
     def open(self, parts, context=None) -> bytes:
         from ..world.cloudhsm import ClusterUnavailable
         try:
-            return self._cluster(parts.key_arn).decrypt(self.handle, parts, context)
-        except ClusterUnavailable:
-            raise errors.KeyUnavailableException(f"{parts.key_arn} is unavailable.") from None
+            return self._cluster().decrypt(self.handle, parts, context)
+        except ClusterUnavailable as exc:
+            raise self._failure(parts.key_arn, exc) from None
 
 
 class ExternalKeyMaterial(SealingKey):
     """Double encryption for a key in an external key store (a :class:`SealingKey`).
 
-    The plaintext is encrypted first by the external key (``XksKeyId``) in the
-    external key manager, through the proxy, then by key material KMS holds
-    for the KMS key; decryption undoes both. Either half alone reveals nothing.
+    As AWS KMS does it: the plaintext is encrypted first with key material KMS
+    holds for the KMS key, then that ciphertext by the external key
+    (``XksKeyId``) in the external key manager, through the proxy, with the
+    blob's header and the encryption context as its additional authenticated
+    data. Decryption undoes both, the external key first. Either half alone
+    reveals nothing. Every failure on the proxy's side, a wrong encryption
+    context included, is KMSInvalidStateException, as AWS answers.
     """
 
     __slots__ = ("_lab", "_store", "xks_key_id", "_kms_half")
@@ -156,32 +194,43 @@ class ExternalKeyMaterial(SealingKey):
     def __repr__(self) -> str:
         return f"<ExternalKeyMaterial {self.xks_key_id} via {self._store.xks_endpoint}>"
 
-    def _proxy(self, key_arn: str):
+    def _proxy(self):
+        from ..world.xks import ProxyUnavailable
         proxy = self._lab.xks.find(self._store.xks_endpoint, self._store.xks_path)
         if proxy is None:
-            raise errors.KeyUnavailableException(f"{key_arn} is unavailable.")
+            raise ProxyUnavailable("no proxy at the store's URI", "XKS_PROXY_NOT_REACHABLE")
         return proxy
+
+    def _failure(self, exc) -> errors.KMSError:
+        return _store_failure(_XKS_MESSAGES[exc.reason],
+                              f"External key {self.xks_key_id} via {self._store.xks_endpoint}"
+                              f"{self._store.xks_path}: {exc}.")
 
     def seal(self, key_arn, material_id, plaintext, context=None) -> bytes:
         from ..world.xks import ProxyUnavailable
+        header = self._kms_half.header(key_arn, material_id)
+        inner = self._kms_half.seal(key_arn, material_id, plaintext, context)[len(header):]
         try:
-            inner = self._proxy(key_arn).encrypt(self.xks_key_id, key_arn, plaintext,
-                                                 key_arn.encode())
-        except ProxyUnavailable:
-            raise errors.KeyUnavailableException(f"{key_arn} is unavailable.") from None
-        return self._kms_half.seal(key_arn, material_id, inner, context)
+            outer = self._proxy().encrypt(self.xks_key_id, key_arn, inner,
+                                          header + encode_context(context))
+        except ProxyUnavailable as exc:
+            raise self._failure(exc) from None
+        return header + outer
 
     def open(self, parts, context=None) -> bytes:
         from ..world.xks import ProxyUnavailable
-        inner = self._kms_half.open(parts, context)
         try:
-            return self._proxy(parts.key_arn).decrypt(self.xks_key_id, parts.key_arn, inner,
-                                                      parts.key_arn.encode())
-        except ProxyUnavailable:
-            raise errors.KeyUnavailableException(f"{parts.key_arn} is unavailable.") from None
+            inner = self._proxy().decrypt(self.xks_key_id, parts.key_arn,
+                                          parts.nonce + parts.ciphertext,
+                                          parts.header + encode_context(context))
+        except ProxyUnavailable as exc:
+            raise self._failure(exc) from None
+        try:
+            return self._kms_half.open(parse_blob(parts.header + inner), context)
         except errors.InvalidCiphertextException:
-            raise errors.InvalidCiphertextException(
-                "The external key manager could not decrypt the ciphertext.") from None
+            raise _store_failure(_XKS_BAD_INNER,
+                                 "The inner ciphertext the proxy returned did not decrypt with "
+                                 "the KMS key's own key material.") from None
 
 
 class CustomKeyStores:

@@ -7,7 +7,8 @@ AWS KMS rules modelled here (GenerateMac and VerifyMac API reference):
   ``InvalidKeyUsageException``;
 * the Message is 1..4,096 bytes; the MAC is a standard RFC 2104 HMAC;
 * VerifyMac compares in constant time and never answers ``MacValid: False``:
-  a mismatch raises ``KMSInvalidMacException``.
+  a mismatch raises ``KMSInvalidMacException``, with an empty message as AWS
+  sends it (kmslab's reason is the exception's ``explanation``).
 
 The key usage and the MAC algorithm are the operation table's rules, checked
 by the pipeline; with ``DryRun`` it stops after them.
@@ -39,7 +40,7 @@ def verify_mac(call: Call, params: dict) -> dict:
     key = call.key
     algorithm = params["MacAlgorithm"]
     if not backing_key(key, MacKey).verify_mac(algorithm, params["Message"], params["Mac"]):
-        raise errors.KMSInvalidMacException(
-            "The HMAC verification failed: the MAC does not match the message, the MAC "
-            "algorithm and this KMS key.")
+        raise errors.KMSInvalidMacException(  # AWS's message is empty
+            "", explanation="The MAC does not match the message, the MAC algorithm and this "
+                            "KMS key.")
     return {"KeyId": key.arn, "MacValid": True, "MacAlgorithm": algorithm}

@@ -27,8 +27,30 @@ __all__ = ["kms_model", "operation_model", "validator", "camel", "doc_text"]
 _TYPES = {
     "string": (str,), "blob": (bytes, bytearray, memoryview), "integer": (int,), "long": (int,),
     "boolean": (bool,), "list": (list, tuple), "map": (dict,), "structure": (dict,),
-    "timestamp": (datetime, int, float), "double": (int, float), "float": (int, float),
+    "timestamp": (datetime,), "double": (int, float), "float": (int, float),
 }
+
+
+def is_text(value: str) -> bool:
+    """Whether a str is Unicode text that UTF-8 can carry (no lone surrogate code points).
+
+    Python strings may hold lone surrogates (from JSON's ``"\\ud800"`` or
+    ``surrogateescape``); AWS strings are UTF-8 on the wire, so such a value is
+    not a string the API takes.
+    """
+    if value.isascii():
+        return True
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _not_text(value: str, path: str) -> str:
+    bad = next(c for c in value if "\ud800" <= c <= "\udfff")
+    return (f"Value at '{path}' failed to satisfy constraint: Member must be a string of "
+            f"Unicode characters (U+{ord(bad):04X} is a lone surrogate, which UTF-8 cannot encode)")
 
 
 def _checks_for(shape) -> list[Callable[[Any, str, list], None]]:
@@ -48,6 +70,11 @@ def _checks_for(shape) -> list[Callable[[Any, str, list], None]]:
                 f"1 validation error detected: Value{show(value)} at '{path}' failed to satisfy "
                 f"constraint: Member must be of type {tname}")
     checks.append(type_check)
+    if tname == "string":
+        def text_check(value, path, out):
+            if not is_text(value):
+                out.append(_not_text(value, path))
+        checks.append(text_check)
 
     if "min" in meta or "max" in meta:
         lo, hi = meta.get("min"), meta.get("max")
@@ -147,6 +174,9 @@ def _scalar_test(shape, var: str, env: dict) -> str | None:
     tname_key = f"T_{tname}"
     env[tname_key] = _TYPES[tname]
     tests = [f"isinstance({var}, {tname_key})"]
+    if tname == "string":
+        env["TEXT"] = is_text
+        tests.append(f"({var}.isascii() or TEXT({var}))")
     if tname in ("integer", "long"):
         tests.append(f"not isinstance({var}, bool)")
     size = var if tname in ("integer", "long") else f"len({var})"

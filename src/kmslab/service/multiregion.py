@@ -216,9 +216,10 @@ def replicate_key(call: Call, params: dict) -> Outcome:
         call.now + REPLICA_CREATION_TIME, partial(_replica_ready, lab, replica),
         label=f"replica {replica.arn} ready")
     _record_synchronization(lab, replica, primary)
-    return Outcome({"ReplicaKeyMetadata": replica.metadata(), "ReplicaPolicy": policy_text,
-                    "ReplicaTags": [{"TagKey": k, "TagValue": v} for k, v in tags.items()]},
-                   other_keys=(replica,))
+    out = {"ReplicaKeyMetadata": replica.metadata(), "ReplicaPolicy": policy_text}
+    if tags:  # AWS's response has no ReplicaTags when the replica has no tags
+        out["ReplicaTags"] = [{"TagKey": k, "TagValue": v} for k, v in tags.items()]
+    return Outcome(out, other_keys=(replica,))
 
 
 @operation("UpdatePrimaryRegion")

@@ -8,8 +8,10 @@ itself does is its handler (:mod:`kmslab.service.registry`)::
     1 validate params against AWS's model and the documented ranges (ValidationException)
     2 find the keys: the key member in the forms the operation accepts (key id, key ARN,
       alias name, alias ARN), the key a symmetric ciphertext names (Decrypt, ReEncrypt's
-      source), or the key the operation locates (DeleteAlias, RetireGrant)  (NotFoundException)
-    3 authorize: key policy + IAM policy + grants, for each key   (AccessDeniedException)
+      source), or the key the operation locates (DeleteAlias, RetireGrant)  (NotFoundException;
+      for a ciphertext's key that does not exist here, AccessDeniedException)
+    3 authorize: key policy + IAM policy + grants, for each key   (AccessDeniedException;
+      for a ciphertext's key, AWS's one answer whatever the reason)
     4 check each key: the key-state table, custom key store support, key usage, key spec
       and algorithm; then the operation's own checks of the request
     5 DryRun: stop here, before any effect (DryRunOperationException)
@@ -19,7 +21,9 @@ itself does is its handler (:mod:`kmslab.service.registry`)::
 Steps 1-7 run under the lab's lock, one call at a time. Slow work that needs no
 lab state (an RSA key pair for GenerateDataKeyPair, waiting for an RSA key
 still being generated) is done before the lock is taken, so it holds up only
-its own caller.
+its own caller. Any exception that is not a KMS error, from any step or from the
+work before the lock, is a bug in kmslab: the caller gets KMSInternalException
+(the bug is its ``__cause__``) and the trail records it like any failed call.
 """
 
 from __future__ import annotations
@@ -48,6 +52,12 @@ __all__ = ["KMSService", "Call", "paginate", "waits_before_lock"]
 _SYMMETRIC = "SYMMETRIC_DEFAULT"
 _DRY_RUN = "The request would have succeeded, but the DryRun option is set."
 _NO_HINTS = MappingProxyType({})  # an authorization with no hints
+#: AWS's answer for a ciphertext whose key is deleted, in another Region, or not the caller's
+_CIPHERTEXT_KEY_DENIED = ("The ciphertext refers to a customer master key that does not exist, "
+                          "does not exist in this region, or you are not allowed to access.")
+#: IncorrectKeyException's text as AWS words it (Developer Guide, CloudTrail Decrypt example)
+_INCORRECT_KEY = ("The key ID in the request does not identify a CMK that can perform this "
+                  "operation.")
 
 
 class Call:
@@ -133,13 +143,22 @@ class KMSService:
                 f"The operation {request.operation} is not supported by kmslab.", request.operation)
         op = route.spec
         lab = self.lab
+        params = request.params
+        if None in params.values():  # a member given as None is a member not given, as in JSON
+            request.params = {name: value for name, value in params.items() if value is not None}
+        early = None
         if route.prepare is not None or background_generations():
-            self._before_lock(route, request)
+            try:
+                self._before_lock(route, request)
+            except Exception as failure:  # audited below, under the lock, like any failure
+                early = failure
         with lab.lock:
             if not request.request_id:
                 request.request_id = lab.ids.request_id()
             call = Call(self, request, op)
             try:
+                if early is not None:
+                    raise early
                 if lab.hooks.active:
                     lab.hooks.before(call)
                 params = request.params
@@ -157,10 +176,12 @@ class KMSService:
                 if op.policy == "key":                          # 3
                     key = call.key
                     if key is not None and slot.action is not None:
-                        lab.authorizer.authorize(call, key, slot.action, _NO_HINTS)
+                        if slot.from_ciphertext is None:
+                            lab.authorizer.authorize(call, key, slot.action, _NO_HINTS)
+                        else:
+                            self._authorize_ciphertext_key(call, key, slot.action)
                     if op.source is not None:
-                        lab.authorizer.authorize(call, call.extra_keys[0], op.source.action,
-                                                 _NO_HINTS)
+                        self._authorize_ciphertext_key(call, call.extra_keys[0], op.source.action)
                 elif op.policy == "iam":
                     lab.authorizer.authorize(call, None, op.action, _NO_HINTS)
                 if call.key is not None:                        # 4
@@ -173,12 +194,12 @@ class KMSService:
                     raise errors.DryRunOperationException(_DRY_RUN)
                 response = call._take(route.handler(call, params))  # 6
             except errors.KMSError as err:
-                err.operation_name = op.name
-                err.response["ResponseMetadata"]["RequestId"] = request.request_id
-                lab.audit.record(call, None, err)               # 7
-                if lab.hooks.active:
-                    lab.hooks.after(call, None, err)
+                self._failed(call, err)                         # 7
                 raise
+            except Exception as bug:  # a bug in kmslab: still an AWS answer, still audited
+                err = errors.internal_error(bug, op.name)
+                self._failed(call, err)
+                raise err from bug
             lab.audit.record(call, response, None)
             if lab.hooks.active:
                 lab.hooks.after(call, response, None)
@@ -188,6 +209,15 @@ class KMSService:
             "HTTPHeaders": {"x-amzn-requestid": rid, "content-type": "application/x-amz-json-1.1"},
             "RetryAttempts": 0}
         return response
+
+    def _failed(self, call: Call, err: errors.KMSError) -> None:
+        """Step 7 for a failed call: the error names its operation and request id; audited."""
+        lab = self.lab
+        err.operation_name = call.op.name
+        err.response["ResponseMetadata"]["RequestId"] = call.request.request_id
+        lab.audit.record(call, None, err)
+        if lab.hooks.active:
+            lab.hooks.after(call, None, err)
 
     def _before_lock(self, route: Route, request: Request) -> None:
         """Slow work that changes no lab state, done before the lab's lock is taken.
@@ -238,7 +268,8 @@ class KMSService:
     def _key_from_ciphertext(self, call: Call, slot: KeySlot, params: dict, *, source: bool) -> Key:
         """The key a ciphertext names (a symmetric blob names its key; an asymmetric
         ciphertext does not, so the request's key member must). A key member that names
-        another key than the blob is IncorrectKeyException (the audit names the key given)."""
+        another key than the blob, or a key that cannot decrypt at all (an HMAC, signing or
+        key agreement key), is IncorrectKeyException (the audit names the key given)."""
         op = call.op
         identifier = params.get(slot.param)
         named = None if identifier is None else self.resolve(
@@ -254,6 +285,8 @@ class KMSService:
                     f"{slot.param} is required when DryRunModifiers is IGNORE_CIPHERTEXT.")
             return named
         if named is not None and not named.symmetric_encryption:
+            if named.usage != "ENCRYPT_DECRYPT":
+                _incorrect_key(call, named, source)
             return named  # an asymmetric ciphertext: the key is the one named
         if named is None and slot.algorithm is not None:
             algorithm = params.get(slot.algorithm[0])
@@ -264,15 +297,24 @@ class KMSService:
         parts = parse_blob(blob)
         key = self._key_for_blob(parts)
         if named is not None and named is not key:
-            if source:
-                call.extra_keys.append(named)
-            else:
-                call.key = named
-            raise errors.IncorrectKeyException(
-                "The key ID in the request does not identify a KMS key that can perform this "
-                "operation.")
+            _incorrect_key(call, named, source)
         call.ciphertext = parts
         return key
+
+    def _authorize_ciphertext_key(self, call: Call, key: Key, action: str) -> None:
+        """Step 3 for the key a symmetric ciphertext names (Decrypt, ReEncrypt's source).
+
+        A caller the key's policies do not allow gets the same AccessDeniedException as
+        for a key that does not exist, so a ciphertext never tells whether its key exists
+        (kmslab's own reason stays in the error's ``explanation``).
+        """
+        try:
+            self.lab.authorizer.authorize(call, key, action, _NO_HINTS)
+        except errors.AccessDeniedException as denied:
+            if call.ciphertext is None:  # the request named the key: an ordinary denial
+                raise
+            raise errors.AccessDeniedException(_CIPHERTEXT_KEY_DENIED,
+                                               explanation=denied.explanation) from None
 
     def _key_for_blob(self, parts) -> Key:
         """The key a ciphertext blob names; multi-Region keys decrypt in any related Region."""
@@ -285,10 +327,13 @@ class KMSService:
             owner = self.lab.kms_service(parts.account, self.region, create=False)
             key = owner.keys.get(key_id) if owner is not None else None
         if key is None:
-            # The header is authenticated, so a blob naming a key that does not exist
-            # (deleted, or tampered with) is simply an invalid ciphertext.
-            raise errors.InvalidCiphertextException(
-                "The ciphertext refers to a KMS key that does not exist, or not in this Region.")
+            # AWS answers a key that is deleted, in another Region, or not the caller's
+            # to use with one AccessDeniedException: nobody learns whether a key exists.
+            raise errors.AccessDeniedException(
+                _CIPHERTEXT_KEY_DENIED,
+                explanation=f"The ciphertext names {parts.key_arn}, and no such key exists in "
+                            f"{self.region}: it was deleted, or it is in another Region (only "
+                            f"a multi-Region key has related keys in other Regions).")
         return key
 
     # ------------------------------------------------------------ keys
@@ -313,8 +358,11 @@ class KMSService:
             if not cross_account:
                 raise errors.NotFoundException(f"Key '{key_identifier}' does not exist")
             service = self.lab.kms_service(ref.account, ref.region or self.region, create=False)
-        if ref.region is not None and ref.region != self.region:
-            raise errors.NotFoundException(f"Key '{key_identifier}' does not exist")
+        if ref.region is not None and ref.region != self.region:  # AWS's words
+            raise errors.NotFoundException(
+                f"Invalid arn {ref.region}",
+                explanation=f"{key_identifier} is in {ref.region}; this request is served in "
+                            f"{self.region}, and a KMS key is used in its own Region only.")
         if service is None:
             raise errors.NotFoundException(f"Key '{key_identifier}' does not exist")
         if ref.alias_name is not None:
@@ -338,6 +386,16 @@ class KMSService:
 
     def key_count(self) -> int:
         return sum(1 for k in self.keys.values() if k.manager == "CUSTOMER")
+
+
+def _incorrect_key(call: Call, named: Key, source: bool) -> None:
+    """IncorrectKeyException for a key member naming a key that cannot decrypt the ciphertext;
+    the audit names the key given."""
+    if source:
+        call.extra_keys.append(named)
+    else:
+        call.key = named
+    raise errors.IncorrectKeyException(_INCORRECT_KEY)
 
 
 def _names_a_key(slot: KeySlot | None) -> bool:

@@ -8,7 +8,8 @@ AWS KMS rules modelled here (Sign, Verify and GetPublicKey API reference):
   signs the given digest as is, never hashing it again (its length must match
   the algorithm); EXTERNAL_MU is ML-DSA's 64-byte mu.
 * Verify never answers ``SignatureValid: False``: a signature that does not
-  verify raises ``KMSInvalidSignatureException``.
+  verify raises ``KMSInvalidSignatureException``, with an empty message as AWS
+  sends it (kmslab's reason is the exception's ``explanation``).
 * GetPublicKey returns the DER SubjectPublicKeyInfo of an asymmetric key,
   with its KeySpec, KeyUsage and the algorithms for that usage; symmetric
   and HMAC keys have no public key (``UnsupportedOperationException``).
@@ -48,9 +49,9 @@ def verify(call: Call, params: dict) -> dict:
     message_type = params.get("MessageType") or "RAW"
     if not backing_key(key, SigningKey).verify(algorithm, params["Message"], message_type,
                                                params["Signature"]):
-        raise errors.KMSInvalidSignatureException(
-            "The signature verification failed: the signature does not match the message, "
-            "the message type, the signing algorithm and this KMS key.")
+        raise errors.KMSInvalidSignatureException(  # AWS's message is empty
+            "", explanation="The signature does not match the message, the message type, the "
+                            "signing algorithm and this KMS key.")
     return {"KeyId": key.arn, "SignatureValid": True, "SigningAlgorithm": algorithm}
 
 

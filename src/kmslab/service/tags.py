@@ -10,12 +10,19 @@ MAX_TAGS = 50
 
 
 def validate_tags(tags: list[dict]) -> dict[str, str]:
-    """Tag list -> dict, with AWS's TagException rules (reserved ``aws:`` prefix)."""
+    """Tag list -> dict, with AWS's TagException rules: the reserved ``aws:`` prefix, and one
+    tag per tag key in a request (CreateKey, TagResource, ReplicateKey)."""
     out: dict[str, str] = {}
     for tag in tags:
         k, v = tag["TagKey"], tag["TagValue"]
         if k.lower().startswith("aws:"):
             raise errors.TagException("Tags beginning with aws: are reserved and cannot be used.")
+        if k in out:
+            raise errors.TagException(
+                "Duplicate tag keys",
+                explanation=f"The request names tag key {k!r} more than once; a key has one "
+                            f"value per tag key (TagResource replaces the value of a key it "
+                            f"already has).")
         out[k] = v
     if len(out) > MAX_TAGS:
         raise errors.LimitExceededException(f"A KMS key can have at most {MAX_TAGS} tags.")

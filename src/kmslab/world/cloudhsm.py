@@ -27,7 +27,11 @@ _AZ_SUFFIXES = "abcdef"
 
 
 class ClusterUnavailable(Exception):
-    """The cluster cannot serve a command (no active HSM, key missing, kmsuser locked out)."""
+    """The cluster cannot serve a command; ``reason``: ``NO_ACTIVE_HSM`` or ``KEY_NOT_FOUND``."""
+
+    def __init__(self, message: str, reason: str = "NO_ACTIVE_HSM"):
+        super().__init__(message)
+        self.reason = reason
 
 
 @dataclass(slots=True)
@@ -144,7 +148,8 @@ class CloudHsmCluster:
         material = self._keys.get(handle)
         if material is None:
             self._log(command, key_handle=handle, result="key not found")
-            raise ClusterUnavailable(f"key handle {handle} is not in cluster {self.cluster_id}")
+            raise ClusterUnavailable(f"key handle {handle} is not in cluster {self.cluster_id}",
+                                     "KEY_NOT_FOUND")
         self._log(command, key_handle=handle)
         return material
 
