@@ -140,6 +140,7 @@ class WallClockPace:
             self._last = self._monotonic()
 
     def catch_up(self, lab) -> None:
+        """Move the lab's clock by the real time elapsed since the last call (``--clock wall``)."""
         with self._lock:
             now = self._monotonic()
             elapsed, self._last = now - self._last, now
