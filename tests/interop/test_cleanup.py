@@ -142,3 +142,13 @@ def test_what_clean_up_cannot_do_it_says(served, capsys):
         "clean-up (kmslab-tutorial=15_multi_region_keys): 2 keys scheduled for deletion in 7 days")
     assert {key_in(served, arn).state for arn in (primary, replica)} <= {
         "PendingDeletion", "PendingReplicaDeletion"}
+
+
+def test_in_a_notebook_the_report_is_a_note():
+    done = cleanup.CleanUpReport("01_getting_started", scheduled=["k1", "k2"], aliases_deleted=["alias/<x>"])
+    assert repr(done) == ("clean-up (kmslab-tutorial=01_getting_started): 2 keys scheduled for deletion "
+                          "in 7 days (the minimum); 1 alias deleted: alias/<x>")
+    assert "alias/&lt;x&gt;" in done._repr_html_() and "#1a7f37" in done._repr_html_()
+    stuck = cleanup.CleanUpReport("15", failed=["ScheduleKeyDeletion k: KMSInvalidStateException"])
+    assert repr(stuck).splitlines()[1] == "clean-up could not finish: ScheduleKeyDeletion k: KMSInvalidStateException"
+    assert "#9a6700" in stuck._repr_html_()

@@ -11,6 +11,7 @@ import botocore.client
 import pytest
 
 import kmslab
+from kmslab.interop.connect import SkipNote
 from kmslab.interop.server import ServerThread
 
 SRC = str(Path(__file__).resolve().parents[2] / "src")
@@ -134,3 +135,11 @@ def test_now_is_the_labs_clock_or_the_real_time(aws_kms):
     assert kmslab.now(kmslab.connect(lab=lab)) == lab.clock.now()
     assert kmslab.now(kmslab.connect(lab=lab, backend="botocore")) == lab.clock.now()
     assert abs(kmslab.now(aws_kms) - datetime.now(timezone.utc)) < timedelta(minutes=1)
+
+
+def test_in_a_notebook_the_skip_line_is_a_muted_note_that_escapes_what_it_shows():
+    note = SkipNote("reads <the trail>", aws="CloudTrail & Athena.")
+    assert repr(note) == "skipped: needs the kmslab lab (reads <the trail>). On AWS: CloudTrail & Athena."
+    shown = note._repr_html_()
+    assert "(reads &lt;the trail&gt;)" in shown and "CloudTrail &amp; Athena." in shown
+    assert "<the trail>" not in shown and shown.startswith("<div class='kmslab-skipped'")

@@ -28,8 +28,10 @@ import threading
 import weakref
 from dataclasses import dataclass, field
 
-__all__ = ["TAG_KEY", "MIN_PENDING_WINDOW_DAYS", "TutorialResources", "track", "clean_up",
-           "resources_of"]
+from .connect import show
+
+__all__ = ["TAG_KEY", "MIN_PENDING_WINDOW_DAYS", "TutorialResources", "CleanUpReport", "track",
+           "clean_up", "remove", "resources_of"]
 
 TAG_KEY = "kmslab-tutorial"
 #: ScheduleKeyDeletion's shortest waiting period (7 to 30 days)
@@ -146,6 +148,17 @@ class CleanUpReport:
         out = [f"clean-up ({TAG_KEY}={self.tutorial}): {keys}; {aliases}"]
         return out + [f"clean-up could not finish: {reason}" for reason in self.failed]
 
+    def __repr__(self) -> str:
+        return "\n".join(self.lines())
+
+    def _repr_html_(self) -> str:
+        from html import escape
+
+        color = "#9a6700" if self.failed else "#1a7f37"
+        return (f"<div class='kmslab-clean-up' style='border-left:4px solid {color};"
+                "background:#f6f8fa;padding:4px 10px;white-space:normal'>"
+                + "<br>".join(escape(line) for line in self.lines()) + "</div>")
+
 
 def _count(items: list, singular: str, plural: str | None = None) -> str:
     return f"{len(items)} {singular if len(items) == 1 else plural or singular + 's'}"
@@ -156,14 +169,14 @@ def clean_up(client) -> None:
 
     ``client`` is one from ``kmslab.connect(..., tutorial=...)``; every key and
     alias of that tutorial is cleaned up, in every Region its clients used.
-    Prints one line saying what was done. A lab's client (or one that was not
-    given a tutorial) has nothing to clean up, and nothing is printed.
+    Prints one line saying what was done (in a notebook, the :class:`CleanUpReport`
+    shows it as a note). A lab's client (or one that was not given a tutorial)
+    has nothing to clean up, and nothing is printed.
     """
     resources = _TRACKED.get(client)
     if resources is None:
         return None
-    for line in remove(resources).lines():
-        print(line)
+    show(remove(resources))
     return None
 
 

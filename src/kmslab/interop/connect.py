@@ -41,8 +41,8 @@ import os
 import warnings
 from datetime import datetime, timezone
 
-__all__ = ["connect", "requires_lab", "lab_only", "lab_of", "now", "skip_line", "BACKENDS",
-           "BACKEND_ENV", "ENDPOINT_ENV", "SKIP_PREFIX"]
+__all__ = ["connect", "requires_lab", "lab_only", "lab_of", "now", "skip_line", "SkipNote",
+           "BACKENDS", "BACKEND_ENV", "ENDPOINT_ENV", "SKIP_PREFIX"]
 
 BACKEND_ENV = "KMSLAB_BACKEND"
 ENDPOINT_ENV = "KMSLAB_ENDPOINT_URL"
@@ -140,12 +140,45 @@ def requires_lab(client, what: str = "", *, aws: str = "") -> bool:
             lab.clock.advance(days=7)
 
     which prints ``skipped: needs the kmslab lab (moves the lab's clock 7 days).
-    On AWS: the key is deleted 7 days after ScheduleKeyDeletion.`` against AWS.
+    On AWS: the key is deleted 7 days after ScheduleKeyDeletion.`` against AWS
+    (in a notebook, a :class:`SkipNote` shows the same as a muted note).
     """
     if lab_of(client) is not None:
         return True
-    print(skip_line(what, aws))
+    show(SkipNote(what, aws))
     return False
+
+
+class SkipNote:
+    """What a skipped block shows: :func:`skip_line` as text, a muted note in a notebook."""
+
+    def __init__(self, what: str = "", aws: str = ""):
+        self.what, self.aws = what, aws
+
+    def __repr__(self) -> str:
+        return skip_line(self.what, self.aws)
+
+    def _repr_html_(self) -> str:
+        from html import escape
+
+        why = f" ({escape(self.what)})" if self.what else ""
+        instead = (f"<br><i>On AWS:</i> {escape(self.aws.rstrip('.'))}." if self.aws else "")
+        return ("<div class='kmslab-skipped' style='border-left:4px solid #8c959f;"
+                "background:#f6f8fa;color:#57606a;padding:4px 10px;white-space:normal'>"
+                f"<b>Skipped:</b> needs the kmslab lab{why}.{instead}</div>")
+
+
+def show(note) -> None:
+    """In a notebook, display ``note`` (its text and its HTML); elsewhere, print its text."""
+    import sys
+
+    shell = getattr(sys.modules.get("IPython"), "get_ipython", lambda: None)()
+    if shell is not None and getattr(shell, "kernel", None) is not None:
+        from IPython.display import display
+
+        display(note)
+    else:
+        print(note)
 
 
 def lab_only(client, what: str = "", *, aws: str = ""):
