@@ -14,11 +14,10 @@ from __future__ import annotations
 
 import json
 import threading
-from functools import partial
 from datetime import datetime, timedelta
 from typing import Iterable, Mapping
 
-from . import arns, errors
+from . import arns, errors, operations
 from .arns import IdSource
 from .audit import AuditLog
 from .clock import VirtualClock
@@ -289,16 +288,18 @@ class Lab:
             action = "kms:" + action
         op_name = action[4:]
         params: dict = {}
+        try:  # the operation and key the action is checked for (kms:ReEncryptFrom: ReEncrypt's source)
+            spec, slot = operations.slot_for_action(action)
+            op_name = spec.name
+        except KeyError:  # an action of no single operation (kms:ReEncrypt*...)
+            slot = None
         if context:
             params["EncryptionContext"] = dict(context)
-            if op_name == "ReEncryptFrom":
-                params["SourceEncryptionContext"] = dict(context)
-            elif op_name == "ReEncryptTo":
-                params["DestinationEncryptionContext"] = dict(context)
-            elif op_name == "CreateGrant":
+            member = slot.context if slot is not None else None
+            if member == "Constraints":
                 params["Constraints"] = {"EncryptionContextSubset": dict(context)}
-        if op_name in ("ReEncryptFrom", "ReEncryptTo"):
-            op_name = "ReEncrypt"
+            elif member:
+                params[member] = dict(context)
         resolved = None
         if isinstance(key, Key):
             resolved = key
@@ -382,57 +383,6 @@ class Lab:
         return svc.handle(Request(operation, params, caller, region, source_ip, user_agent,
                                   via_service))
 
-    # ------------------------------------------------------------ key lifecycle events
-    def schedule_deletion(self, key: Key, days: int, now: datetime) -> None:
-        """ScheduleKeyDeletion's effect: PendingDeletion now, deleted when the window ends."""
-        key.rotation_status_before_deletion = key.rotation_enabled
-        key.state = "PendingDeletion"
-        key.deletion_date = now + timedelta(days=days)
-        key.pending_window_days = days
-        key.revision += 1
-        key.scheduled["deletion"] = self.clock.schedule(
-            key.deletion_date, partial(_delete_key, self, key), label=f"delete {key.key_id}")
-
-    def cancel_deletion(self, key: Key) -> None:
-        """CancelKeyDeletion's effect: the key comes back Disabled."""
-        event = key.scheduled.pop("deletion", None)
-        if event is not None:
-            event.cancel()
-        key.state = "Disabled"
-        key.deletion_date = None
-        key.pending_window_days = None
-        key.revision += 1
-
-    def _delete_key(self, key: Key) -> None:
-        """The end of the waiting period: the key and all its material are destroyed."""
-        svc = self.kms_service(key.account, key.region)
-        if svc.keys.get(key.key_id) is not key:
-            return
-        del svc.keys[key.key_id]
-        if key.custom_key_store_id:
-            self.custom_key_stores.on_key_deleted(key)
-        for name in list(key.aliases):
-            svc.aliases.pop(name, None)
-        key.aliases.clear()
-        if key.multi_region:
-            from .service import multiregion
-            multiregion.on_key_deleted(self, key)
-        for version in key.versions:
-            version.material = None  # destroyed: its ciphertexts can never be decrypted
-        for event in key.scheduled.values():
-            event.cancel()
-        key.scheduled.clear()
-        key.state = "Deleted"
-        self.audit.record_service_event("DeleteKey", account=key.account, region=key.region,
-                                        key_arn=key.arn, details={"keyId": key.key_id})
-        self.events.emit("KMS CMK Deletion", account=key.account, region=key.region,
-                         resources=[key.arn], detail={"key-id": key.key_id})
-
-    def on_key_enabled(self, key: Key) -> None:
-        """EnableKey hook: a rotation that fell due while the key was disabled happens now."""
-        from .service.rotation import catch_up
-        catch_up(self, key)
-
     # ------------------------------------------------------------ snapshots
     def save(self, path, passphrase: str | bytes) -> None:
         """Save the whole lab to ``path``, encrypted under ``passphrase`` (atomic write)."""
@@ -478,8 +428,10 @@ class Lab:
 
 
 def _delete_key(lab: Lab, key: Key) -> None:
-    """Scheduled action: delete a key whose waiting period ended."""
-    lab._delete_key(key)
+    """Scheduled action of labs saved before deletion moved to the service
+    (:func:`kmslab.service.lifecycle.delete_key`)."""
+    from .service.lifecycle import delete_key
+    delete_key(lab, key)
 
 def _json(policy: str | Mapping) -> str:
     return policy if isinstance(policy, str) else json.dumps(policy, indent=2)

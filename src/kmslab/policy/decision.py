@@ -32,6 +32,7 @@ from typing import Mapping, Protocol, Sequence
 
 from .. import errors
 from ..identity import Principal
+from ..operations import EC_GRANT_OPERATIONS
 from .document import Policy, Statement
 from .evaluate import ACCOUNT, DIRECT, NO_MATCH, RequestContext, StatementResult, evaluate_statement
 
@@ -41,12 +42,6 @@ __all__ = ["decide", "Decision", "GrantLike", "GrantResult", "would_lock_out",
 #: AWS KMS's MalformedPolicyDocumentException message for the lockout safety check
 LOCKOUT_MESSAGE = "The new key policy will not allow you to update the key policy in the future."
 
-#: grant operations whose requests carry an encryption context; grant constraints
-#: apply only to these (DescribeKey, RetireGrant... ignore them)
-EC_GRANT_OPERATIONS = frozenset({
-    "Encrypt", "Decrypt", "ReEncryptFrom", "ReEncryptTo", "GenerateDataKey",
-    "GenerateDataKeyWithoutPlaintext", "GenerateDataKeyPair", "GenerateDataKeyPairWithoutPlaintext",
-})
 
 
 class GrantLike(Protocol):
@@ -126,13 +121,16 @@ def _constraints_hold(constraints: Mapping | None, ctx: RequestContext) -> tuple
                        f"aws:SourceArn {ctx.lookup('aws:sourcearn')!r}")
     if ctx.operation not in EC_GRANT_OPERATIONS:
         return True, "grants this operation (encryption context constraints do not apply to it)"
+    # "in a grant constraint, the key in each key-value pair is not case sensitive, but the
+    # value is case sensitive" (API Reference, GrantConstraints)
+    folded = {k.lower(): v for k, v in request_ec.items()}
     equals = constraints.get("EncryptionContextEquals")
-    if equals is not None and dict(equals) != request_ec:
+    if equals is not None and {k.lower(): v for k, v in equals.items()} != folded:
         return False, (f"EncryptionContextEquals {dict(equals)} is not exactly the request's "
                        f"encryption context {request_ec}")
     subset = constraints.get("EncryptionContextSubset")
     if subset is not None:
-        missing = {k: v for k, v in subset.items() if request_ec.get(k) != v}
+        missing = {k: v for k, v in subset.items() if folded.get(k.lower()) != v}
         if missing:
             return False, (f"EncryptionContextSubset requires {missing}, missing from the "
                            f"request's encryption context {request_ec}")

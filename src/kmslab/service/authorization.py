@@ -4,8 +4,9 @@
 :class:`~kmslab.policy.RequestContext` and asks :func:`kmslab.policy.decide`,
 raising the decision's ``AccessDeniedException`` (with ``.explanation``) on
 a deny. Which condition keys a request carries, and from which parameter, is
-one table, :data:`REQUEST_CONDITIONS`; :func:`request_context` adds the
-global keys every request carries (:func:`kmslab.policy.request_keys`:
+each operation's ``conditions`` in the operation table
+(:mod:`kmslab.operations.table`), computed here; :func:`request_context` adds
+the global keys every request carries (:func:`kmslab.policy.request_keys`:
 ``aws:SecureTransport``, ``aws:ViaAWSService``, ``aws:CurrentTime``,
 ``aws:ResourceAccount``, ``aws:SourceIp``...), ``kms:ViaService`` and the
 key's own ``kms:KeySpec``/``kms:ResourceAliases``/``aws:ResourceTag/*``...
@@ -26,20 +27,25 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any, Callable
 
-from .. import arns, errors
+from .. import arns, errors, operations
 from ..identity import Principal
 from ..policy import (LOCKOUT_MESSAGE, Decision, Policy, RequestContext, decide, parse_policy,
                       request_keys, would_lock_out)
 
 if TYPE_CHECKING:  # pragma: no cover
+    from ..operations import KeySlot
     from .key import Key
 
-__all__ = ["OpenAuthorizer", "PolicyAuthorizer", "REQUEST_CONDITIONS", "request_context"]
+__all__ = ["OpenAuthorizer", "PolicyAuthorizer", "request_context"]
 
 _SYMMETRIC = "SYMMETRIC_DEFAULT"
 
 
-# ----------------------------------------------------------------- the table
+# ----------------------------------------------------------------- condition values
+# Which condition keys a request carries, and from which member, is each operation's
+# ``conditions`` in the operation table (kmslab.operations.table); the values that are
+# not a member's value are computed here, by name.
+
 def _grant_constraint_type(params: dict) -> list[str] | None:
     constraints = params.get("Constraints") or {}
     kinds = [k for k in ("EncryptionContextEquals", "EncryptionContextSubset") if k in constraints]
@@ -54,87 +60,14 @@ def _request_tags(params: dict) -> dict[str, Any]:
     return out
 
 
-def _create_key_usage(params: dict) -> str:
+def _requested_key_spec(params: dict) -> str:
+    return params.get("KeySpec") or params.get("CustomerMasterKeySpec") or _SYMMETRIC
+
+
+def _requested_key_usage(params: dict) -> str:
     from ..specs import KEY_SPECS
-    spec = KEY_SPECS.get(params.get("KeySpec") or params.get("CustomerMasterKeySpec") or _SYMMETRIC)
+    spec = KEY_SPECS.get(_requested_key_spec(params))
     return params.get("KeyUsage") or (spec.default_usage if spec else None) or "ENCRYPT_DECRYPT"
-
-
-def P(name: str, default: Any = None) -> Callable:
-    """Condition value = request parameter ``name`` (or ``default`` when absent)."""
-    return lambda params, via_service, action: params.get(name, default)
-
-
-def F(fn: Callable[[dict], Any]) -> Callable:
-    """Condition value computed from the parameters."""
-    return lambda params, via_service, action: fn(params)
-
-
-#: kms:GrantIsForAWSResource: true only when an integrated service calls on the caller's behalf
-_VIA = lambda params, via_service, action: via_service is not None  # noqa: E731
-#: ReEncrypt: the source parameter for kms:ReEncryptFrom, the destination one for kms:ReEncryptTo
-_BY_DIRECTION = lambda src, dst: (  # noqa: E731
-    lambda params, via_service, action: params.get(src if action == "kms:ReEncryptFrom" else dst)
-    or _SYMMETRIC)
-
-#: condition keys taken from each operation's parameters (absent values are absent keys).
-#: A default fills a key in only where AWS KMS's condition-keys page says the key works
-#: without the parameter ("such as when you use the parameter's default value");
-#: kms:BypassPolicyLockoutSafetyCheck and kms:ExpirationModel are absent when the request
-#: omits the parameter (that page's own Null examples allow exactly those requests).
-REQUEST_CONDITIONS: dict[str, dict[str, Callable]] = {
-    "Encrypt": {"kms:EncryptionAlgorithm": P("EncryptionAlgorithm", _SYMMETRIC)},
-    "Decrypt": {"kms:EncryptionAlgorithm": P("EncryptionAlgorithm", _SYMMETRIC)},
-    "ReEncrypt": {"kms:EncryptionAlgorithm": _BY_DIRECTION("SourceEncryptionAlgorithm",
-                                                           "DestinationEncryptionAlgorithm")},
-    "GenerateDataKey": {"kms:EncryptionAlgorithm": lambda p, r, a: _SYMMETRIC},
-    "GenerateDataKeyWithoutPlaintext": {"kms:EncryptionAlgorithm": lambda p, r, a: _SYMMETRIC},
-    "GenerateDataKeyPair": {"kms:DataKeyPairSpec": P("KeyPairSpec"),
-                            "kms:EncryptionAlgorithm": lambda p, r, a: _SYMMETRIC},
-    "GenerateDataKeyPairWithoutPlaintext": {"kms:DataKeyPairSpec": P("KeyPairSpec"),
-                                            "kms:EncryptionAlgorithm": lambda p, r, a: _SYMMETRIC},
-    "Sign": {"kms:SigningAlgorithm": P("SigningAlgorithm"), "kms:MessageType": P("MessageType", "RAW")},
-    "Verify": {"kms:SigningAlgorithm": P("SigningAlgorithm"), "kms:MessageType": P("MessageType", "RAW")},
-    "GenerateMac": {"kms:MacAlgorithm": P("MacAlgorithm")},
-    "VerifyMac": {"kms:MacAlgorithm": P("MacAlgorithm")},
-    "DeriveSharedSecret": {"kms:KeyAgreementAlgorithm": P("KeyAgreementAlgorithm")},
-    "GetParametersForImport": {"kms:WrappingAlgorithm": P("WrappingAlgorithm"),
-                               "kms:WrappingKeySpec": P("WrappingKeySpec")},
-    "ImportKeyMaterial": {"kms:ExpirationModel": P("ExpirationModel"),
-                          "kms:ValidTo": P("ValidTo")},
-    "EnableKeyRotation": {"kms:RotationPeriodInDays": P("RotationPeriodInDays", 365)},
-    "ScheduleKeyDeletion": {"kms:ScheduleKeyDeletionPendingWindowInDays": P("PendingWindowInDays", 30)},
-    "PutKeyPolicy": {"kms:BypassPolicyLockoutSafetyCheck": P("BypassPolicyLockoutSafetyCheck")},
-    "CreateKey": {"kms:BypassPolicyLockoutSafetyCheck": P("BypassPolicyLockoutSafetyCheck"),
-                  "kms:KeySpec": F(lambda p: p.get("KeySpec") or p.get("CustomerMasterKeySpec")
-                                   or _SYMMETRIC),
-                  "kms:KeyUsage": F(_create_key_usage),
-                  "kms:KeyOrigin": P("Origin", "AWS_KMS"),
-                  "kms:MultiRegion": P("MultiRegion", False),
-                  "kms:MultiRegionKeyType": F(lambda p: "PRIMARY" if p.get("MultiRegion") else None)},
-    "CreateGrant": {"kms:GrantOperations": P("Operations"),
-                    "kms:GranteePrincipal": P("GranteePrincipal"),
-                    "kms:RetiringPrincipal": P("RetiringPrincipal"),
-                    "kms:GrantConstraintType": F(_grant_constraint_type),
-                    "kms:GrantIsForAWSResource": _VIA},
-    "ListGrants": {"kms:GranteePrincipal": P("GranteePrincipal"),
-                   "kms:GrantIsForAWSResource": _VIA},
-    "RevokeGrant": {"kms:GrantIsForAWSResource": _VIA},
-    "UntagResource": {"aws:TagKeys": P("TagKeys")},
-    "ReplicateKey": {"kms:ReplicaRegion": P("ReplicaRegion")},
-    "UpdatePrimaryRegion": {"kms:PrimaryRegion": P("PrimaryRegion")},
-}
-
-#: where each action finds the encryption context its conditions and grant constraints read
-_EC_PARAM = {"kms:ReEncryptFrom": "SourceEncryptionContext",
-             "kms:ReEncryptTo": "DestinationEncryptionContext"}
-
-
-def _encryption_context(action: str, params: dict) -> dict | None:
-    if action == "kms:CreateGrant":
-        constraints = params.get("Constraints") or {}
-        return constraints.get("EncryptionContextEquals") or constraints.get("EncryptionContextSubset")
-    return params.get(_EC_PARAM.get(action, "EncryptionContext"))
 
 
 def _requested_alias(params: dict, key_param: str | None) -> str | None:
@@ -142,6 +75,50 @@ def _requested_alias(params: dict, key_param: str | None) -> str | None:
     if isinstance(ident, str) and (ident.startswith("alias/") or ":alias/" in ident):
         return "alias/" + ident.split(":alias/", 1)[-1].removeprefix("alias/")
     return None
+
+
+#: ("derived", name) condition sources of the operation table -> fn(params, request, key_param,
+#: destination) returning the value (None: the key is absent) or, for request tags, a dict
+_DERIVED: dict[str, Callable] = {
+    "requested_key_spec": lambda p, via, kp, dest: _requested_key_spec(p),
+    "requested_key_usage": lambda p, via, kp, dest: _requested_key_usage(p),
+    "requested_multi_region_key_type": lambda p, via, kp, dest:
+        "PRIMARY" if p.get("MultiRegion") else None,
+    "grant_constraint_type": lambda p, via, kp, dest: _grant_constraint_type(p),
+    # kms:GrantIsForAWSResource: true only when an integrated service calls on the caller's behalf
+    "grant_is_for_aws_resource": lambda p, via, kp, dest: via is not None,
+    "request_tags": lambda p, via, kp, dest: _request_tags(p),
+    "request_alias": lambda p, via, kp, dest: _requested_alias(p, kp),
+    "reencrypt_on_same_key": lambda p, via, kp, dest: _same_key(p, dest),
+}
+
+
+def _condition_values(slot_conditions, params: dict, via_service: str | None,
+                      key_param: str | None, destination) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, source in slot_conditions.items():
+        kind = source[0]
+        if kind == "param":
+            value = params.get(source[1], source[2])
+        elif kind == "const":
+            value = source[1]
+        else:
+            value = _DERIVED[source[1]](params, via_service, key_param, destination)
+            if isinstance(value, dict):  # several keys at once (aws:RequestTag/*)
+                out.update(value)
+                continue
+        if value is not None:
+            out[name] = value
+    return out
+
+
+def _encryption_context(slot: "KeySlot | None", params: dict) -> dict | None:
+    """The encryption context conditions and grant constraints read (the slot's member)."""
+    member = slot.context if slot is not None else None
+    if member == "Constraints":
+        constraints = params.get("Constraints") or {}
+        return constraints.get("EncryptionContextEquals") or constraints.get("EncryptionContextSubset")
+    return params.get(member) if member else None
 
 
 def _same_key(params: dict, dest: "Key") -> bool | None:
@@ -177,19 +154,12 @@ def request_context(caller: Principal, op_name: str, action: str, key: "Key | No
                               user_agent=user_agent, source_ip=source_ip, via_service=via_service)
     if via_service:
         conditions["kms:ViaService"] = via_service
-    for name, source in REQUEST_CONDITIONS.get(op_name, {}).items():
-        value = source(params, via_service, action)
-        if value is not None:
-            conditions[name] = value
-    if op_name in ("CreateKey", "TagResource"):
-        conditions.update(_request_tags(params))
-    if op_name == "ReEncrypt":
-        same = _same_key(params, destination)
-        if same is not None:
-            conditions["kms:ReEncryptOnSameKey"] = same
-    alias = _requested_alias(params, key_param)
-    if alias:
-        conditions["kms:RequestAlias"] = alias
+    op = operations.specs().get(op_name)
+    slot = op.slot(action) if op is not None else None
+    if op is not None:
+        conditions.update(_condition_values(slot.conditions if slot is not None else op.conditions,
+                                            params, via_service, slot.param if slot else key_param,
+                                            destination))
     if key is not None:
         conditions.update({"kms:KeySpec": key.spec.name, "kms:KeyUsage": key.usage,
                            "kms:KeyOrigin": key.origin, "kms:MultiRegion": key.multi_region})
@@ -201,7 +171,8 @@ def request_context(caller: Principal, op_name: str, action: str, key: "Key | No
             conditions[f"aws:ResourceTag/{k}"] = v
     grant_operation = action.split(":", 1)[1] if action.startswith("kms:") else None
     return RequestContext(action, caller, resource, key_account, region,
-                          encryption_context=_encryption_context(action, params),
+                          encryption_context=_encryption_context(slot, params) if op is not None
+                          else params.get("EncryptionContext"),
                           conditions=conditions, grant_operation=grant_operation)
 
 
