@@ -86,7 +86,7 @@ _POLICY_TESTS = ("tests/test_policy_conditions.py", "tests/test_policy_operators
 AREAS = {
     "states": Area(
         "kmslab/service/states.py",
-        ("tests/test_key_states.py", "tests/test_keys.py", "tests/test_imports.py",
+        ("tests/test_key_state_table.py", "tests/test_key_states.py", "tests/test_state_machine.py", "tests/test_keys.py", "tests/test_imports.py",
          "tests/test_multiregion.py", "tests/test_keystores.py", "tests/test_rotation.py",
          "tests/test_grants.py", "tests/test_aliases.py", "tests/test_encryption.py"),
         alphabets={name: ("_", "1", "2", "3", "4", "5", "6", "11", "14", "15")
