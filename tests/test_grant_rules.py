@@ -6,6 +6,7 @@ Reference; "Grants in AWS KMS" and "Retiring and revoking grants" in the Develop
 "Grants per KMS key: 50,000" in "Resource quotas".
 """
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -385,3 +386,79 @@ def test_a_grant_entry_shows_its_name_and_constraints(world):
     assert entry["Constraints"] == {"EncryptionContextEquals": {"a": "b"}}
     assert list(entry) == ["KeyId", "GrantId", "Name", "CreationDate", "GranteePrincipal",
                            "IssuingAccount", "Operations", "Constraints"]
+
+
+def test_a_name_returns_the_same_service_grant_only_for_the_same_service_principals(world):
+    lab, kms, key, users = world
+    base = dict(KeyId=key["KeyId"], Name="trail", Operations=["GenerateDataKey"],
+                GranteeServicePrincipal="cloudtrail.amazonaws.com",
+                RetiringServicePrincipal="cloudtrail.amazonaws.com",
+                Constraints={"SourceArn": f"arn:aws:cloudtrail:us-east-1:{A}:trail/audit"})
+    first = kms.create_grant(**base)["GrantId"]
+    assert kms.create_grant(**base)["GrantId"] == first
+    assert kms.create_grant(**dict(base, GranteeServicePrincipal="s3.amazonaws.com"))["GrantId"] != first
+    assert kms.create_grant(**dict(base, RetiringServicePrincipal="s3.amazonaws.com"))["GrantId"] != first
+    assert len(_grant_ids(kms, key)) == 3
+
+
+def test_a_grant_shows_itself_without_its_token(world):
+    lab, kms, key, users = world
+    out = kms.create_grant(KeyId=key["KeyId"], GranteePrincipal=users["bob"].arn,
+                           Operations=["Encrypt", "Decrypt"])
+    grant = lab.kms_service(A, "us-east-1").keys[key["KeyId"]].grants[out["GrantId"]]
+    assert repr(grant) == f"<Grant {out['GrantId'][:12]}... {users['bob'].arn} ['Encrypt', 'Decrypt']>"
+    service = kms.create_grant(KeyId=key["KeyId"], GranteeServicePrincipal="cloudtrail.amazonaws.com",
+                               RetiringPrincipal=users["bob"].arn, Operations=["Encrypt"],
+                               Constraints={"SourceArn": f"arn:aws:cloudtrail:us-east-1:{A}:trail/a"})
+    grant = lab.kms_service(A, "us-east-1").keys[key["KeyId"]].grants[service["GrantId"]]
+    assert repr(grant) == f"<Grant {service['GrantId'][:12]}... cloudtrail.amazonaws.com ['Encrypt']>"
+
+
+def test_revoke_grant_names_a_grant_of_the_key(world):
+    lab, kms, key, users = world
+    other = kms.create_key()["KeyMetadata"]
+    grant = kms.create_grant(KeyId=other["KeyId"], GranteePrincipal=users["bob"].arn,
+                             Operations=["Encrypt"])["GrantId"]
+    with pytest.raises(errors.InvalidGrantIdException) as caught:
+        kms.revoke_grant(KeyId=key["KeyId"], GrantId="not-a-grant")
+    assert caught.value.message == "Invalid grant ID not-a-grant"
+    with pytest.raises(errors.NotFoundException) as caught:
+        kms.revoke_grant(KeyId=key["KeyId"], GrantId=grant)   # a grant of another key
+    assert caught.value.message == f"Grant ID {grant} not found for key {key['Arn']}."
+    assert _grant_ids(kms, other) == [grant]
+
+
+@pytest.fixture
+def key_without_root(world):
+    """A key whose policy speaks for the administrator only: the account's root user gets
+    nothing from the policy, so only the grant rules let it retire."""
+    lab, kms, _, users = world
+    admin = lab.principal().arn
+    policy = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": admin}, "Action": "kms:*", "Resource": "*"}]}
+    key = kms.create_key(Policy=json.dumps(policy))["KeyMetadata"]
+    root = lab.client(as_="root")
+    with pytest.raises(errors.AccessDeniedException):
+        root.describe_key(KeyId=key["Arn"])
+    return key, root
+
+
+def test_the_issuing_accounts_root_retires_even_when_the_key_policy_gives_it_nothing(
+        world, key_without_root):
+    lab, kms, _, users = world
+    key, root = key_without_root
+    grant = kms.create_grant(KeyId=key["KeyId"], GranteePrincipal=users["bob"].arn,
+                             Operations=["Encrypt"])
+    root.retire_grant(KeyId=key["Arn"], GrantId=grant["GrantId"])
+    assert _grant_ids(kms, key) == []
+
+
+def test_an_account_named_as_retiring_principal_retires_through_its_root_user(
+        world, key_without_root):
+    lab, kms, _, users = world
+    key, _ = key_without_root
+    grant = kms.create_grant(KeyId=key["KeyId"], GranteePrincipal=users["bob"].arn,
+                             RetiringPrincipal=f"arn:aws:iam::{B}:root", Operations=["Encrypt"])
+    _refused_retire(lab.client(as_="dave"), kms, key, grant)      # a user of the issuing account
+    lab.client(as_="root", account=B).retire_grant(KeyId=key["Arn"], GrantId=grant["GrantId"])
+    assert _grant_ids(kms, key) == []

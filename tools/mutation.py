@@ -112,7 +112,7 @@ AREAS = {
         doc="CreateGrant, ListGrants, RetireGrant, RevokeGrant and the grant operation sets"),
     "envelope": Area(
         "kmslab/envelope/format.py",
-        ("tests/test_envelope.py", "tests/test_envelope_cache.py", "tests/test_widgets_envelope.py"),
+        ("tests/test_envelope_parser.py", "tests/test_envelope.py", "tests/test_envelope_cache.py", "tests/test_widgets_envelope.py"),
         doc="the client-side envelope message format: header, frames, the parser"),
     "blob": Area(
         "kmslab/crypto/symmetric.py",

@@ -289,7 +289,7 @@ def _key_of(call: Call, key_arn: str) -> Key | None:
     return svc.keys.get(parts[5].split("/", 1)[1]) if svc is not None else None
 
 
-def _may_retire(call: Call, key: Key, grant: Grant) -> bool:
+def _may_retire(call: Call, grant: Grant) -> bool:
     """RetireGrant: the retiring principal, the grantee when the grant includes
     RetireGrant, or the issuing account (its root, or an IAM allow of kms:RetireGrant)."""
     p = call.caller
@@ -318,8 +318,8 @@ def _check_retire(call: Call, params: dict) -> None:
     """Permission to retire "is determined primarily by the grant" (:func:`_may_retire`);
     otherwise the policies decide, where only this grant's own RetireGrant counts."""
     key, grant = _find_grant(call, params)
-    if not _may_retire(call, key, grant):
-        call.authorize(key, "kms:RetireGrant", grants=(grant,))
+    if not _may_retire(call, grant):
+        call.authorize(key, grants=(grant,))
 
 
 @operation("RetireGrant", locate=_grant_key, check=_check_retire)
