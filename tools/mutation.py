@@ -116,7 +116,8 @@ AREAS = {
         doc="the client-side envelope message format: header, frames, the parser"),
     "blob": Area(
         "kmslab/crypto/symmetric.py",
-        ("tests/test_encryption.py", "tests/test_rotation.py", "tests/test_imports.py",
+        ("tests/test_ciphertext_blob.py", "tests/test_encryption.py", "tests/test_rotation.py",
+         "tests/test_imports.py",
          "tests/test_multiregion.py", "tests/test_keys.py", "tests/test_validation.py"),
         doc="the symmetric ciphertext blob: format, parse, encrypt, decrypt"),
 }
