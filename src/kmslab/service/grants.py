@@ -161,7 +161,8 @@ def _validate(call: Call, key: Key, params: dict) -> dict | None:
 
 #: CreateGrant's Constraints text: "Each constraint value can include up to 8 encryption
 #: context pairs. The encryption context value in each constraint cannot exceed 384 characters."
-MAX_CONSTRAINT_PAIRS, MAX_CONSTRAINT_VALUE = 8, 384
+MAX_CONSTRAINT_PAIRS = 8
+MAX_CONSTRAINT_VALUE = 384
 
 
 def _check_constraint_context(kind: str, context: dict) -> None:
