@@ -294,9 +294,8 @@ def _may_retire(call: Call, grant: Grant) -> bool:
     """RetireGrant: the retiring principal, the grantee when the grant includes
     RetireGrant, or the issuing account (its root, or an IAM allow of kms:RetireGrant)."""
     p = call.caller
-    me = {p.arn, p.role_arn} - {None}
-    if grant.retiring_principal in me or (
-            grant.retiring_principal == f"arn:aws:iam::{p.account_id}:root" and p.type == "Root"):
+    me = {p.arn, p.role_arn} - {None}  # an account as retiring principal: its root user's ARN
+    if grant.retiring_principal in me:
         return True
     if grant.grantee_principal in me and "RetireGrant" in grant.operations:
         return True
