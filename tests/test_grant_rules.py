@@ -178,11 +178,15 @@ def test_retiring_a_grant_before_it_takes_effect_cancels_its_pending_effect(worl
     f"arn:aws:s3:::{A}-bucket",                # not IAM or STS
     f"arn:aws:iam::{A}:user/",                 # no name
     f"arn:aws:sts::{A}:assumed-role/app",      # no session
+    f"arn:aws:sts::{A}:assumed-role/app/",     # an empty session name
+    f"arn:aws:sts::{A}:federated-user/",       # no federated user's name
+    f"arn:aws:iam::{A}:role/",                 # no role name
     f"xarn:aws:iam::{A}:user/bob",             # anything before
     f"arn:aws:iam::{A}:root/x",                # anything after root
 ])
 def test_a_malformed_principal_arn_is_refused(world, arn):
     lab, kms, key, users = world
+    lab.add_role("app", trusted=[f"arn:aws:iam::{A}:root"])
     for field in ("GranteePrincipal", "RetiringPrincipal"):
         params = {"GranteePrincipal": users["bob"].arn, field: arn}
         with pytest.raises(errors.InvalidArnException) as caught:
@@ -197,7 +201,8 @@ def test_a_malformed_principal_arn_is_refused(world, arn):
 def test_each_principal_form_is_accepted(world):
     lab, kms, key, users = world
     role = lab.add_role("app", trusted=[f"arn:aws:iam::{A}:root"])
-    for arn in (users["bob"].arn, f"arn:aws:iam::{A}:root", f"arn:aws:iam::{B}:root", role.arn):
+    for arn in (users["bob"].arn, f"arn:aws:iam::{A}:root", f"arn:aws:iam::{B}:root", role.arn,
+                f"arn:aws:sts::{A}:assumed-role/app/session-1", f"arn:aws:sts::{A}:federated-user/carol"):
         out = kms.create_grant(KeyId=key["KeyId"], GranteePrincipal=arn, RetiringPrincipal=arn,
                                Operations=["Encrypt"])
         assert out["GrantId"] in _grant_ids(kms, key)
