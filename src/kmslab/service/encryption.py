@@ -46,6 +46,8 @@ def encrypt_with(key: Key, plaintext: bytes, context: dict | None, algorithm: st
     """
     if algorithm == _SYMMETRIC:
         version = key.current
+        if version is None or version.material is None:  # imported material deleted
+            raise errors.KMSInvalidStateException(f"{key.arn} is pending import.")
         return version.material.encrypt(key.arn, version.material_id, plaintext, context), \
             version.material_id
     refuse_encryption_context(key, context)
