@@ -459,13 +459,6 @@ class Lab:
         from . import seed
         return seed.to_seed(self)
 
-    def __getstate__(self) -> dict:
-        state = dict(self.__dict__)
-        state["hooks"] = Hooks()  # attachments (widgets, callbacks) are not state
-        state["request_quotas"] = None  # a hook too: off in a loaded lab
-        state["faults"] = Faults(self)  # injected faults are hooks too
-        return state
-
 
 def _delete_key(lab: Lab, key: Key) -> None:
     """Scheduled action: delete a key whose waiting period ended."""

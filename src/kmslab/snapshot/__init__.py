@@ -1,0 +1,145 @@
+"""Save and restore a whole lab, encrypted under a passphrase.
+
+``lab.save(path, passphrase=...)`` writes everything a learner built and
+``kmslab.Lab.load(path, passphrase=...)`` brings it back; ``lab.to_bytes(...)``
+and ``Lab.from_bytes(...)`` do the same in memory (a notebook's download and
+upload buttons).
+
+A snapshot is *data*, in two layers (``docs/snapshot-format.md``):
+
+* the sealed envelope (:mod:`kmslab.crypto.sealing`): scrypt + AES-256-GCM,
+  its KDF parameters checked before any work, so a wrong passphrase, any
+  change or a costly header is refused before anything is read;
+* inside, the payload (:mod:`.payload`): a JSON header line and a JSON
+  document of plain values saying what the lab is (:mod:`.document`).
+
+Loading builds a new lab with kmslab's own constructors from those values:
+nothing is unpickled, evaluated or imported, no code or class name is taken
+from the file, key material comes back only through the crypto layer's
+documented constructors. Anything wrong, anywhere, is a :class:`SnapshotError`
+with a message a learner can act on; nothing half-loaded ever replaces a lab.
+
+Hooks, event subscribers, alarm actions, injected faults and request quotas
+are attachments (callbacks), not state: they are not saved. An action a
+notebook scheduled on the clock is not kmslab's either; a lab holding one is
+refused with a message saying so.
+
+Writes are atomic (:mod:`.files`); :class:`~kmslab.snapshot.autosave.AutoSaver`
+keeps a file up to date while a lab is served.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Callable
+
+from ..crypto import sealing
+from ..crypto.sealing import SealingKey
+from ..plaindata import DataError
+from . import document as _document
+from .actions import ActionError
+from .files import remove_stale_temporaries, write_atomic
+from .payload import LEGACY_FORMAT, SnapshotError, decode, encode
+
+__all__ = ["save_bytes", "load_bytes", "save", "load", "SnapshotError", "SealingKey",
+           "to_document", "from_document", "seal_document", "PAYLOAD_FORMAT", "LEGACY_FORMAT",
+           "remove_stale_temporaries"]
+
+#: the payload format this kmslab writes and reads
+PAYLOAD_FORMAT = _document.FORMAT
+
+
+def _sealing_key(passphrase: str | bytes | None, key: SealingKey | None) -> SealingKey:
+    if key is not None:
+        if not isinstance(key, SealingKey):
+            raise SnapshotError("key must be a kmslab.crypto.sealing.SealingKey")
+        return key
+    if passphrase is None:
+        raise SnapshotError("saving a lab needs a passphrase (or a SealingKey derived from one)")
+    try:
+        return SealingKey.derive(passphrase)
+    except sealing.SealError as exc:
+        raise SnapshotError(str(exc)) from None
+
+
+# ----------------------------------------------------------------- documents
+
+def to_document(lab, *, cache: dict | None = None) -> dict:
+    """The lab as a plain-data document (what a snapshot holds, before sealing).
+
+    ``cache``: see :func:`kmslab.snapshot.document.write` (savers that save often keep one).
+    """
+    with lab.lock:
+        try:
+            return _document.write(lab, cache)
+        except ActionError as exc:
+            raise SnapshotError(f"this lab cannot be saved: {exc}") from None
+
+
+def from_document(document: Any):
+    """A new lab from a plain-data document (SnapshotError naming anything wrong)."""
+    try:
+        return _document.read(document)
+    except DataError as exc:
+        raise SnapshotError(f"this snapshot cannot be loaded: {exc}") from None
+    except SnapshotError:
+        raise
+    except Exception as exc:  # a check missed above: still never anything but SnapshotError
+        raise SnapshotError(f"this snapshot cannot be loaded: {type(exc).__name__}: {exc}"
+                            ) from exc
+
+
+def seal_document(document: dict, key: SealingKey, *, lab_time: str = "") -> bytes:
+    """A sealed snapshot holding ``document`` (as :func:`save_bytes` seals a lab's)."""
+    return key.seal(encode(document, lab_time))
+
+
+# ----------------------------------------------------------------- bytes
+
+def save_bytes(lab, passphrase: str | bytes | None = None, *, key: SealingKey | None = None,
+               cache: dict | None = None) -> bytes:
+    """The lab as sealed snapshot bytes.
+
+    ``key``: a :class:`~kmslab.crypto.sealing.SealingKey` derived once from
+    the passphrase, so a frequent saver pays for scrypt once; ``cache``: a dict
+    kept between saves, so what did not change is not encoded again.
+    """
+    sealing_key = _sealing_key(passphrase, key)
+    with lab.lock:  # the document is a copy: encoding and sealing happen outside the lock
+        document = to_document(lab, cache=cache)
+        lab_time = lab.clock.now().isoformat()
+    return seal_document(document, sealing_key, lab_time=lab_time)
+
+
+def load_bytes(data: bytes, passphrase: str | bytes):
+    """A lab from sealed snapshot bytes (SnapshotError if it cannot be loaded)."""
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise SnapshotError(f"a snapshot is bytes, not {type(data).__name__}")
+    try:
+        payload = sealing.unseal(bytes(data), passphrase)
+    except sealing.SealError as exc:
+        raise SnapshotError(str(exc)) from None
+    _header, document = decode(payload)
+    return from_document(document)
+
+
+# ----------------------------------------------------------------- files
+
+def save(lab, path: str | os.PathLike, passphrase: str | bytes | None = None, *,
+         key: SealingKey | None = None, cache: dict | None = None,
+         _writer: Callable[[Any, bytes], None] | None = None) -> None:
+    """Write a sealed snapshot atomically (temporary file, fsync, rename).
+
+    Temporaries left by an earlier save of ``path`` that crashed are removed.
+    """
+    write_atomic(path, save_bytes(lab, passphrase, key=key, cache=cache), _writer=_writer)
+
+
+def load(path: str | os.PathLike, passphrase: str | bytes):
+    """Read a sealed snapshot file into a new lab (SnapshotError if it cannot be loaded)."""
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read()
+    except (OSError, TypeError, ValueError) as exc:
+        raise SnapshotError(f"cannot read the snapshot {path!r}: {exc}") from exc
+    return load_bytes(data, passphrase)
