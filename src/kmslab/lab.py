@@ -425,13 +425,18 @@ class Lab:
 
     # ------------------------------------------------------------ snapshots
     def save(self, path, passphrase: str | bytes) -> None:
-        """Save the whole lab to ``path``, encrypted under ``passphrase`` (atomic write)."""
+        """Save the whole lab to ``path``, encrypted under ``passphrase`` (atomic write).
+
+        The snapshot is a data document (``docs/snapshot-format.md``); SnapshotError if the
+        lab holds an action your own code scheduled on the clock.
+        """
         from . import snapshot
         snapshot.save(self, path, passphrase)
 
     @classmethod
     def load(cls, path, passphrase: str | bytes) -> "Lab":
-        """A lab saved with :meth:`save` (SnapshotError on a wrong passphrase or any change)."""
+        """A lab saved with :meth:`save`; SnapshotError (saying why) for a wrong passphrase,
+        any change, damage, a format this kmslab does not read, or anything else wrong."""
         from . import snapshot
         return snapshot.load(path, passphrase)
 
@@ -442,7 +447,7 @@ class Lab:
 
     @classmethod
     def from_bytes(cls, data: bytes, passphrase: str | bytes) -> "Lab":
-        """A lab from :meth:`to_bytes` output."""
+        """A lab from :meth:`to_bytes` output (SnapshotError as for :meth:`load`)."""
         from . import snapshot
         return snapshot.load_bytes(data, passphrase)
 
