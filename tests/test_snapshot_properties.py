@@ -76,10 +76,22 @@ def build_lab() -> kmslab.Lab:
     kms.schedule_key_deletion(KeyId=doomed, PendingWindowInDays=7)
     lab.client(account=OTHER).create_key()
     lab.clock.advance(hours=1)
+    # one of every kind of action kmslab schedules, in flight
+    lab.grant_delay = timedelta(minutes=2)
+    kms.create_grant(KeyId=app, GranteePrincipal=lab.principal("alice").arn, Operations=["Encrypt"])
+    lab.on_demand_rotation_delay = timedelta(hours=1)
+    kms.rotate_key_on_demand(KeyId=kms.create_key()["KeyMetadata"]["KeyId"])
+    kms.disconnect_custom_key_store(CustomKeyStoreId=store["CustomKeyStoreId"])
+    kms.connect_custom_key_store(CustomKeyStoreId=store["CustomKeyStoreId"])
+    kms.replicate_key(KeyId=mrk, ReplicaRegion="us-west-2")
+    kms.update_primary_region(KeyId=mrk, PrimaryRegion="eu-west-1")
     return lab
 
 
 BASE = snapshot.to_document(build_lab())
+for _service in BASE["services"]:  # outstanding import tokens hold RSA keys, slow to re-validate;
+    for _key in _service["keys"]:  # the round-trip and attack tests load those
+        _key["import_parameters"] = []
 
 
 def _paths(value, path=()):
@@ -169,10 +181,12 @@ def _load(data: bytes):
 
 
 def test_the_base_document_loads_and_works():
+    from kmslab.snapshot.actions import ACTIONS
+    assert {e["action"]["kind"] for e in BASE["clock"]["events"]} == set(ACTIONS)
     assert _load(_seal(BASE)) is not None
 
 
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(json_values)
 @example({"lab": {}, "ids": {}, "clock": {}, "accounts": [], "iam": {}, "services": [], "audit": {}})
 def test_random_trees_give_a_snapshot_error_or_a_lab_that_works(tree):
@@ -195,7 +209,7 @@ def _set(document, path, value):
 _DELETE = object()
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.sampled_from(PATHS), st.one_of(json_values, st.just(_DELETE)))
 @example(("audit", "rows"), 10 ** 9)
 @example(("audit", "shape"), "AAAAAP////8=")

@@ -98,11 +98,9 @@ def describe_action(action: Callable, lab, label: str) -> dict:
     if len(args) != len(kind.params):
         raise ActionError(f"scheduled action {kind.name} ({label}) has unexpected arguments")
     out: dict[str, Any] = {"kind": kind.name}
-    key = None
     for name, value in zip(kind.params, args):
         if name in ("key", "new_key"):
             out[name] = _key_arn(value, lab, f"scheduled action {kind.name} ({label})")
-            key = value if name == "key" else key
         elif name == "store":
             out[name] = value.store_id
         elif name == "material":
@@ -143,11 +141,24 @@ def rebuild_action(node, lab, keys: dict, stores: dict) -> Callable:
             args.append(version)
         else:
             args.append(part.choice(STATES))
+    _check_preconditions(kind, node, args)
     if kind.passes_stores:
         args.insert(0, lab.custom_key_stores)
     elif kind.passes_lab:
         args.insert(0, lab)
     return partial(kind.function, *args)
+
+
+def _check_preconditions(kind: ActionKind, node, args: list) -> None:
+    """What kmslab schedules an action for holds of the keys it names (a crafted file aside)."""
+    if kind.name == "PrimaryUpdateDone" and not all(
+            key.multi_region and isinstance(key.multi_region_config, dict) for key in args[:2]):
+        raise node.fail("UpdatePrimaryRegion completes for multi-Region keys only")
+    if kind.name == "OnDemandRotation":
+        key = args[0]
+        if key.origin == "EXTERNAL" and not any(v.state == "PENDING_ROTATION" for v in key.versions):
+            raise node.fail("an imported key rotates on demand to material waiting in "
+                            "PENDING_ROTATION")
 
 
 def describe_gauge(value_at: Callable, lab) -> dict:

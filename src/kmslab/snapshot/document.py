@@ -569,8 +569,9 @@ class _Reader:
         elif not node["rng"].null:
             raise node["rng"].fail("an unseeded lab draws its ids from the operating system")
         next_key_id = node["next_key_id"].opt_str()
-        if next_key_id is not None and not arns.is_key_id(next_key_id):
-            raise node["next_key_id"].fail("expected a key id")
+        if next_key_id is not None and (not arns.is_key_id(next_key_id) or any(
+                next_key_id in svc.keys for svc in lab._services.values())):
+            raise node["next_key_id"].fail("expected the id of a key not made yet")
         lab.ids.restore(rng_state=rng_state, request_base=int(base_text, 16),
                         request_seq=node["request_seq"].int(0, 2 ** 62) if node.has("request_seq")
                         else 0, next_key_id=next_key_id)
@@ -783,8 +784,11 @@ class _Reader:
             raise node["versions"].fail("two versions have the same material id")
         if origin != "EXTERNAL" and (key.current is None or key.current.material is None):
             raise node["versions"].fail(f"a key with origin {origin} has current key material")
-        if key.rotation_enabled and (key.rotation_period_days is None or key.next_rotation is None):
-            raise node["rotation_enabled"].fail("automatic rotation needs a period and a next date")
+        if key.rotation_enabled and (key.rotation_period_days is None or key.next_rotation is None
+                                     or spec.name != "SYMMETRIC_DEFAULT" or origin != "AWS_KMS"):
+            raise node["rotation_enabled"].fail(
+                "automatic rotation is for symmetric keys of origin AWS_KMS, with a period and a "
+                "next date")
         if key.state in ("PendingDeletion", "PendingReplicaDeletion") \
                 and key.pending_window_days is None:
             raise node["pending_window_days"].fail(f"a key in state {key.state} has its window")
@@ -1075,6 +1079,8 @@ class _Reader:
                         required=("name", "account", "region", "created"))
             bucket = BucketRecord(item["name"].str(nonempty=True), _account(item["account"]),
                                   _region(item["region"]), _check_time(item["created"]))
+            if bucket.account not in lab.accounts:
+                raise item["account"].fail("this account is not in the lab")
             for obj in item["objects"].list() if item.has("objects") else ():
                 stored = self.stored_object(obj)
                 bucket.objects[stored.key] = stored
