@@ -363,3 +363,21 @@ def test_subscribers_and_hooks_are_attachments_not_state(lab):
     back.clock.advance(days=8)
     assert [e["detail-type"] for e in back.events] == ["KMS CMK Deletion"]
     assert seen and all(not isinstance(s, dict) for s in seen)  # the copy told no one
+
+
+def test_times_come_back_in_the_offset_they_were_given(lab):
+    """A ValidTo given in +02:00 is the same instant, and the same text, after a load."""
+    from datetime import timedelta, timezone
+
+    from kmslab import byok
+    kms = lab.client()
+    ext = kms.create_key(Origin="EXTERNAL")["KeyMetadata"]["KeyId"]
+    valid_to = (lab.clock.now() + timedelta(days=3)).astimezone(timezone(timedelta(hours=2)))
+    byok.import_key_material(kms, ext, os.urandom(32), valid_to=valid_to)
+    other = kms.create_key(Origin="EXTERNAL")["KeyMetadata"]["KeyId"]
+    byok.import_key_material(kms, other, os.urandom(32), valid_to=valid_to.astimezone(timezone.utc))
+    back = kmslab.Lab.from_bytes(lab.to_bytes(PASS), PASS).client()
+    for key in (ext, other):
+        before = kms.describe_key(KeyId=key)["KeyMetadata"]["ValidTo"]
+        after = back.describe_key(KeyId=key)["KeyMetadata"]["ValidTo"]
+        assert after == before and after.isoformat() == before.isoformat()

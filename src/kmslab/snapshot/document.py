@@ -119,7 +119,7 @@ class _Writer:
     def __init__(self, lab, cache: dict | None = None):
         self.lab = lab
         self.cache = cache
-        self.times: dict[datetime, str] = {}  # a virtual clock stamps many things alike
+        self.times: dict[tuple, str] = {}  # a virtual clock stamps many things alike
         self.pending = sorted(e for e in lab.clock._queue if not e.cancelled)
         self.live = {id(e) for e in self.pending}
         # key material read at the last save, by handle (handles never change); kept for the
@@ -133,9 +133,10 @@ class _Writer:
     def time(self, when: datetime | None) -> str | None:
         if when is None:
             return None
-        text = self.times.get(when)
+        key = (when, when.utcoffset())  # equal instants in two offsets are two texts
+        text = self.times.get(key)
         if text is None:
-            text = self.times[when] = encode_time(when)
+            text = self.times[key] = encode_time(when)
         return text
 
     def log(self, entries: list[dict]) -> list[dict]:
