@@ -381,3 +381,43 @@ def test_times_come_back_in_the_offset_they_were_given(lab):
         before = kms.describe_key(KeyId=key)["KeyMetadata"]["ValidTo"]
         after = back.describe_key(KeyId=key)["KeyMetadata"]["ValidTo"]
         assert after == before and after.isoformat() == before.isoformat()
+
+
+def _iso(value):
+    if isinstance(value, dict):
+        return {k: _iso(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_iso(v) for v in value]
+    return value.isoformat() if hasattr(value, "isoformat") else value
+
+
+def test_a_snapshot_of_payload_format_2_keeps_loading():
+    """tests/data/lab-format2.kmslab was saved when payload format 2 began (passphrase "format
+    two"); lab-format2.json holds what that lab showed. Every later kmslab loads it into the
+    same lab: changing how the code holds a lab must not break the labs learners saved."""
+    import base64
+
+    expected = json.loads((DATA / "lab-format2.json").read_text())
+    lab = kmslab.Lab.load(DATA / "lab-format2.kmslab", "format two")
+    assert lab.audit.records() == expected["records"]
+    assert lab.clock.now().isoformat() == expected["now"]
+    assert [[e.when.isoformat(), e.label] for e in lab.clock.pending()] == expected["pending"]
+    kms = lab.client()
+    for key_id, metadata in expected["keys"].items():
+        assert _iso(kms.describe_key(KeyId=key_id)["KeyMetadata"]) == metadata
+    assert _iso(kms.list_aliases()["Aliases"]) == expected["aliases"]
+    assert _iso(kms.list_key_rotations(KeyId=expected["app"])["Rotations"]) == expected["rotations"]
+    signer = next(k for k, md in expected["keys"].items() if md["KeySpec"] == "ECC_NIST_P256")
+    assert base64.b64encode(kms.get_public_key(KeyId=signer)["PublicKey"]).decode() == \
+        expected["public_key"]
+    assert kms.decrypt(CiphertextBlob=base64.b64decode(expected["blob"]),
+                       EncryptionContext={"course": "kms-101"})["Plaintext"] == \
+        expected["plaintext"].encode()
+    assert kms.verify_mac(KeyId=expected["mac_key"], Message=b"m", MacAlgorithm="HMAC_SHA_256",
+                          Mac=base64.b64decode(expected["mac"]))["MacValid"]
+    alice = lab.client(as_="alice")
+    assert alice.decrypt(CiphertextBlob=base64.b64decode(expected["blob"]),
+                         EncryptionContext={"course": "kms-101"})["Plaintext"]
+    lab.clock.advance(days=7)
+    with pytest.raises(errors.NotFoundException):
+        kms.describe_key(KeyId=expected["doomed"])
