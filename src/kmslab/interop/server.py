@@ -245,7 +245,7 @@ class KmsApp:
             return protocol.encode_error(error)
 
     async def _save(self) -> protocol.Reply:
-        """``POST /_kmslab/save``: the snapshot is sealed off the event loop (scrypt takes a moment)."""
+        """``POST /_kmslab/save``: the snapshot is written off the event loop (a disk can be slow)."""
         try:
             where = await asyncio.to_thread(self.holder.save_lab)
         except errors.KMSError as error:
