@@ -220,6 +220,7 @@ _DELETE = object()
 @example(("lab", "regions"), ["mars-north-1"])
 @example(("ids", "rng", "state", 624), 10 ** 6)
 @example(("audit", "time_values"), "AAAAAAAAAIA=")
+@example(("audit", "params", 0), None)
 def test_a_document_changed_anywhere_gives_a_snapshot_error_or_a_lab_that_works(path, value):
     document = copy.deepcopy(BASE)
     try:

@@ -998,8 +998,7 @@ class _StoreReader:
                 store.resource_pool.index.setdefault(arns[0] if len(arns) == 1 else arns, code)
         for i, item in enumerate(self.list("params")):
             where = f"audit.params[{i}]"
-            store.param_pool.values.append(
-                None if item is None else _read_only(_request_parameters(item, where)))
+            store.param_pool.values.append(_read_only(_request_parameters(item, where)))
         for i, item in enumerate(self.list("additional")):
             data = _additional(item, f"audit.additional[{i}]")
             store.additional_pool.add(("details", _freeze(data)), _read_only(data))
