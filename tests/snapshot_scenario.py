@@ -223,7 +223,7 @@ def observables(lab) -> dict:
                       for p in lab.xks.proxies.values()]
     out["settings"] = (lab.key_quota, lab.grant_delay, lab.on_demand_rotation_delay, lab.regions,
                        lab.default_account, lab.default_region, lab.seed, lab.ids.seeded,
-                       lab.iam.revision, len(lab.grant_tokens), lab.audit.tracking_start)
+                       len(lab.grant_tokens), lab.audit.tracking_start)
     out["metrics"] = (lab.metrics.list_metrics(), lab.metrics.describe_alarms(),
                       lab.metrics.frame().to_dict("list"),
                       [lab.metrics.alarm_history(a["AlarmName"]) for a in lab.metrics.describe_alarms()])

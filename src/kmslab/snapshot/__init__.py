@@ -64,14 +64,15 @@ def _sealing_key(passphrase: str | bytes | None, key: SealingKey | None) -> Seal
 
 # ----------------------------------------------------------------- documents
 
-def to_document(lab, *, cache: dict | None = None) -> dict:
+def to_document(lab, *, cache: dict | None = None, keys_unchanged: bool = False) -> dict:
     """The lab as a plain-data document (what a snapshot holds, before sealing).
 
-    ``cache``: see :func:`kmslab.snapshot.document.write` (savers that save often keep one).
+    ``cache``, ``keys_unchanged``: see :func:`kmslab.snapshot.document.write` (savers that
+    save often keep a cache).
     """
     with lab.lock:
         try:
-            return _document.write(lab, cache)
+            return _document.write(lab, cache, keys_unchanged=keys_unchanged)
         except ActionError as exc:
             raise SnapshotError(f"this lab cannot be saved: {exc}") from None
 
@@ -97,16 +98,17 @@ def seal_document(document: dict, key: SealingKey, *, lab_time: str = "") -> byt
 # ----------------------------------------------------------------- bytes
 
 def save_bytes(lab, passphrase: str | bytes | None = None, *, key: SealingKey | None = None,
-               cache: dict | None = None) -> bytes:
+               cache: dict | None = None, keys_unchanged: bool = False) -> bytes:
     """The lab as sealed snapshot bytes.
 
     ``key``: a :class:`~kmslab.crypto.sealing.SealingKey` derived once from
     the passphrase, so a frequent saver pays for scrypt once; ``cache``: a dict
-    kept between saves, so what did not change is not encoded again.
+    kept between saves, so what did not change is not encoded again (``keys_unchanged``: see
+    :func:`kmslab.snapshot.document.write`).
     """
     sealing_key = _sealing_key(passphrase, key)
     with lab.lock:  # the document is a copy: encoding and sealing happen outside the lock
-        document = to_document(lab, cache=cache)
+        document = to_document(lab, cache=cache, keys_unchanged=keys_unchanged)
         lab_time = lab.clock.now().isoformat()
     return seal_document(document, sealing_key, lab_time=lab_time)
 
@@ -126,13 +128,14 @@ def load_bytes(data: bytes, passphrase: str | bytes):
 # ----------------------------------------------------------------- files
 
 def save(lab, path: str | os.PathLike, passphrase: str | bytes | None = None, *,
-         key: SealingKey | None = None, cache: dict | None = None,
+         key: SealingKey | None = None, cache: dict | None = None, keys_unchanged: bool = False,
          _writer: Callable[[Any, bytes], None] | None = None) -> None:
     """Write a sealed snapshot atomically (temporary file, fsync, rename).
 
     Temporaries left by an earlier save of ``path`` that crashed are removed.
     """
-    write_atomic(path, save_bytes(lab, passphrase, key=key, cache=cache), _writer=_writer)
+    write_atomic(path, save_bytes(lab, passphrase, key=key, cache=cache,
+                                  keys_unchanged=keys_unchanged), _writer=_writer)
 
 
 def load(path: str | os.PathLike, passphrase: str | bytes):

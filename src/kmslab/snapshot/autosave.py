@@ -8,19 +8,21 @@
 
 Saving after *every* call would make each call pay for a save. Instead a
 call that changes the lab marks it changed, and a background thread saves at
-most once per ``interval`` (0.5 s by default): the first change after a save
-is written within ``interval`` plus the time of one save, whatever happens
-next, and a burst of changes costs one save. Calls that only read are
-audited, and the audit trail is part of the lab, so they are saved too, with
-the next save, at the latest after ``read_interval`` (10 s by default).
+most once per ``interval`` (1 s by default): a change is written by the next
+save, which starts at most ``interval`` after it, whatever happens next, and a
+burst of changes costs one save. Calls that only read are audited, and the
+audit trail is part of the lab, so they are saved too, with the next save, at
+the latest after ``read_interval`` (10 s by default).
 
 A save costs milliseconds, not a scrypt run: the key is derived from the
 passphrase once, when the saver is made, and the saver keeps a cache so that
 keys that did not change and audit records already written are not encoded
-again. A large lab costs more to save, so saves then space out: the next save
-waits ``BUSY_RATIO`` (20) times the processor time the last one took (at most
-5% of a processor goes to saving), but never more than ``MAX_GAP`` (1 s), so
-at most about a second of changes can be lost, however large the lab.
+again. When only calls that never change an existing key were made since the
+last save (:data:`KEY_PRESERVING`: cryptographic operations, reads, CreateKey,
+aliases) and the clock did not move, the keys written last time are not even
+looked at; every ``FULL_EVERY`` seconds a save looks at all of them anyway. A
+lab so large that a save takes longer than half the interval is saved less
+often (twice the time a save takes), so that serving always comes first.
 
 A failed save (a full disk) is reported through ``on_error`` and retried a
 few seconds later; the previous file stays as it was (writes are atomic).
@@ -36,18 +38,25 @@ import time
 from typing import Callable
 
 from ..crypto.sealing import SealingKey
-from . import save
+from . import seal_document, to_document, write_atomic
 
 __all__ = ["AutoSaver", "DEFAULT_INTERVAL", "DEFAULT_READ_INTERVAL"]
 
 log = logging.getLogger("kmslab.snapshot")
 
-DEFAULT_INTERVAL = 0.5
+DEFAULT_INTERVAL = 1.0
 DEFAULT_READ_INTERVAL = 10.0
-#: the next save waits this many times the processor time the previous one took ...
-BUSY_RATIO = 20
-#: ... but never longer than this (seconds): what a kill -9 can lose, plus one save
-MAX_GAP = 1.0
+#: a save looks at every key at least this often (seconds), whatever the calls were
+FULL_EVERY = 10.0
+
+#: operations that never change a key record that exists: cryptographic operations and reads
+#: (they are audited, nothing else), CreateKey (a new key) and the alias operations (an alias
+#: belongs to its Region; a key's aliases are found from them)
+KEY_PRESERVING = frozenset({
+    "Encrypt", "Decrypt", "ReEncrypt", "GenerateDataKey", "GenerateDataKeyWithoutPlaintext",
+    "GenerateDataKeyPair", "GenerateDataKeyPairWithoutPlaintext", "GenerateRandom", "Sign",
+    "Verify", "GenerateMac", "VerifyMac", "DeriveSharedSecret", "Encapsulate", "Decapsulate",
+    "CreateKey", "CreateAlias", "UpdateAlias", "DeleteAlias"})
 _RETRY_AFTER = 5.0
 
 
@@ -70,6 +79,9 @@ class AutoSaver:
         self._last_start = -math.inf
         self._gap = self.interval   # the least time between the starts of two saves
         self._cache: dict = {}      # what the last save encoded (see snapshot.document.write)
+        self._keys_touched = True   # a call that may change a key was made since the last save
+        self._clock_at = None       # the lab's time at the last save
+        self._last_full = -math.inf  # when a save last looked at every key
         self._stopping = False
         self._thread: threading.Thread | None = None
         self._on_error = on_error or (lambda exc: log.warning("saving %s failed: %s", self.path, exc))
@@ -90,14 +102,24 @@ class AutoSaver:
         if old is not None:
             old.hooks.remove(self._after_call)
         lab.hooks.add_after(self._after_call)
+        self._cache = {}
         self.changed()
 
     def _after_call(self, call, response, error) -> None:
         """The pipeline's after-hook: every call is audited; most also change the lab."""
-        self.changed(read_only=bool(call.op.read_only))
+        op = call.op
+        read_only = bool(op.read_only)
+        if not read_only and op.name not in KEY_PRESERVING:
+            self._keys_touched = True
+        self._note(read_only)
 
     def changed(self, *, read_only: bool = False) -> None:
-        """Note a change: a save becomes due within ``interval`` (``read_interval`` for reads)."""
+        """Note a change (of anything): a save becomes due within ``interval``
+        (``read_interval`` when only reads were made)."""
+        self._keys_touched = True
+        self._note(read_only)
+
+    def _note(self, read_only: bool) -> None:
         due = time.monotonic() + (self.read_interval if read_only else self.interval)
         if due < self._due:
             with self._cond:
@@ -114,17 +136,28 @@ class AutoSaver:
                 raise RuntimeError("the AutoSaver watches no lab yet")
             with self._cond:
                 self._due = math.inf
-                self._last_start = time.monotonic()
+                self._last_start = started = time.monotonic()
             cpu = time.thread_time()
             try:
-                save(lab, self.path, key=self._key, cache=self._cache)
+                with lab.lock:  # what changed is known exactly: calls note it under this lock
+                    now = lab.clock.now()
+                    full = self._keys_touched or now != self._clock_at \
+                        or started - self._last_full >= FULL_EVERY
+                    self._keys_touched = False
+                    document = to_document(lab, cache=self._cache, keys_unchanged=not full)
+                self._clock_at = now
+                if full:
+                    self._last_full = started
+                # encoding, sealing and writing need no lock: the document is a copy
+                write_atomic(self.path, seal_document(document, self._key,
+                                                      lab_time=now.isoformat()))
             except BaseException:
+                self._keys_touched = True
                 self._cache.clear()
                 with self._cond:  # not saved: try again a little later
                     self._due = min(self._due, time.monotonic() + _RETRY_AFTER)
                 raise
-            cost = time.thread_time() - cpu
-            self._gap = min(max(self.interval, BUSY_RATIO * cost), max(self.interval, MAX_GAP))
+            self._gap = max(self.interval, 2 * (time.thread_time() - cpu))
             self.saves += 1
         return self.path
 

@@ -18,7 +18,9 @@ in :mod:`kmslab.snapshot.actions`, key material goes through the crypto
 layer's documented constructors.
 
 Key state and the other fields of a key are set in exactly one place,
-:func:`_restore_key`.
+:func:`_restore_key`. Caches are not what a lab is and are not saved: the
+revision counters the authorizer keys its decisions by start again in a
+loaded lab, whose authorizer starts empty.
 """
 
 from __future__ import annotations
@@ -101,7 +103,7 @@ def _dumps(value) -> str:
     return json.dumps(value, separators=(",", ":"), allow_nan=False)
 
 
-def write(lab, cache: dict | None = None) -> dict:
+def write(lab, cache: dict | None = None, *, keys_unchanged: bool = False) -> dict:
     """The lab as a plain-data document (call with the lab's lock held).
 
     With ``cache`` (a dict kept between calls, empty at first), the two large
@@ -109,16 +111,22 @@ def write(lab, cache: dict | None = None) -> dict:
     that did not change and audit records already written are not encoded
     again. Without it, everything is plain values.
 
+    ``keys_unchanged``: the caller knows that no key written at the last call
+    with this cache has changed since (only calls that never change a key were
+    made, and the clock did not move): their text is reused without looking
+    at them again; new keys are written.
+
     Raises :class:`~kmslab.snapshot.actions.ActionError` if the lab holds
     something that is not kmslab's (an action a notebook scheduled on the clock).
     """
-    return _Writer(lab, cache).document()
+    return _Writer(lab, cache, keys_unchanged).document()
 
 
 class _Writer:
-    def __init__(self, lab, cache: dict | None = None):
+    def __init__(self, lab, cache: dict | None = None, keys_unchanged: bool = False):
         self.lab = lab
         self.cache = cache
+        self.keys_unchanged = keys_unchanged and cache is not None and "keys" in cache
         self.times: dict[tuple, str] = {}  # a virtual clock stamps many things alike
         self.pending = sorted(e for e in lab.clock._queue if not e.cancelled)
         self.live = {id(e) for e in self.pending}
@@ -170,6 +178,8 @@ class _Writer:
             if self.cache is not None else lab.audit.to_data(),
         }
         if self.cache is not None:
+            if self.keys_unchanged:  # the keys not looked at keep their material's entries
+                self.materials = {**self.materials_before, **self.materials}
             self.cache["materials"] = self.materials
         return document
 
@@ -196,7 +206,7 @@ class _Writer:
     # ------------------------------------------------------------ IAM
     def iam(self, iam) -> dict:
         return {
-            "accounts": sorted(iam.accounts), "revision": iam.revision,
+            "accounts": sorted(iam.accounts),
             "users": [{"name": u.name, "account_id": u.account_id, "user_id": u.user_id,
                        "arn": u.arn, "created": self.time(u.created), "path": u.path,
                        "policies": {n: p.text for n, p in u.policies.items()}}
@@ -238,11 +248,15 @@ class _Writer:
             now[id(svc)] = (svc, head, text)
             parts.append((b"," if i else b"") + text + b',"keys":[')
             for j, key in enumerate(svc.keys.values()):
-                doc = self.key(key)
                 entry = before.get(id(key))
-                text = entry[2] if entry is not None and entry[0] is key and entry[1] == doc \
-                    else _dumps(doc).encode()
-                now[id(key)] = (key, doc, text)
+                if self.keys_unchanged and entry is not None and entry[0] is key:
+                    now[id(key)] = entry  # as written last time (the caller knows)
+                    text = entry[2]
+                else:
+                    doc = self.key(key)
+                    text = entry[2] if entry is not None and entry[0] is key and entry[1] == doc \
+                        else _dumps(doc).encode()
+                    now[id(key)] = (key, doc, text)
                 if j:
                     parts.append(b",")
                 parts.append(text)
@@ -279,7 +293,6 @@ class _Writer:
                 for p in key.import_parameters],
             "scheduled": {name: seq for name, event in key.scheduled.items()
                           if (seq := self.scheduled_seq(event)) is not None},
-            "revision": key.revision,
         }
 
     def version(self, v, key) -> dict:
@@ -621,7 +634,7 @@ class _Reader:
         return found
 
     def iam(self, lab) -> None:
-        node = self.root["iam"].object({"accounts", "revision", "users", "roles", "access_keys"})
+        node = self.root["iam"].object({"accounts", "users", "roles", "access_keys"})
         iam = lab.iam
         iam.accounts.clear()
         iam.users.clear()
@@ -629,7 +642,6 @@ class _Reader:
         iam.access_keys.clear()
         if node.has("accounts"):
             iam.accounts.update(_account(n) for n in node["accounts"].list())
-        iam.revision = node["revision"].int(0, 2 ** 62) if node.has("revision") else 0
         for item in node["users"].list() if node.has("users") else ():
             item.object({"name", "account_id", "user_id", "arn", "created", "path", "policies"},
                         required=("name", "account_id", "user_id", "arn", "created"))
@@ -729,7 +741,7 @@ class _Reader:
                      "custom_key_store_id", "cloudhsm_cluster_id", "xks_key_id", "rotation_enabled",
                      "rotation_period_days", "next_rotation", "rotation_status_before_deletion",
                      "on_demand_rotations", "on_demand_started", "grants", "import_parameters",
-                     "scheduled", "revision"},
+                     "scheduled"},
                     required=("key_id", "created", "key_spec", "key_usage", "state", "policy"))
         key_id = node["key_id"].str()
         if not arns.is_key_id(key_id):
@@ -776,8 +788,7 @@ class _Reader:
             rotation_status_before_deletion=node["rotation_status_before_deletion"].opt_bool(),
             on_demand_rotations=node["on_demand_rotations"].int(0, 10 ** 6)
             if node.has("on_demand_rotations") else 0,
-            on_demand_started=_opt_time(node["on_demand_started"]),
-            revision=node["revision"].int(0, 2 ** 62) if node.has("revision") else 0)
+            on_demand_started=_opt_time(node["on_demand_started"]))
         for item in node["versions"].list() if node.has("versions") else ():
             key.versions.append(self.version(item, key, lab, store))
         ids = [v.material_id for v in key.versions]

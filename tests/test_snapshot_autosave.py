@@ -1,0 +1,136 @@
+"""AutoSaver: a lab saved shortly after it changes, coalesced, and always saved as it is."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+import kmslab
+from kmslab import snapshot
+from kmslab.crypto import sealing
+from kmslab.crypto.sealing import SealingKey
+from kmslab.snapshot.autosave import KEY_PRESERVING, AutoSaver
+
+sys.path.insert(0, str(Path(__file__).parent))
+from snapshot_scenario import build_rich_lab  # noqa: E402
+
+PASS = "autosave"
+KEY = SealingKey.derive(PASS, log_n=10)
+
+
+def _saved_document(path):
+    return snapshot.payload.decode(sealing.unseal(Path(path).read_bytes(), PASS))[1]
+
+
+def _fresh_document(lab):
+    return json.loads(json.dumps(snapshot.to_document(lab)))
+
+
+def test_every_save_holds_the_lab_as_it_is_whatever_changed_since_the_last(tmp_path):
+    """Saves that skip the keys (only calls that never change a key since the last save) and
+    saves that look at every key both write exactly what a fresh save writes."""
+    lab = kmslab.Lab(seed=6)
+    keep = build_rich_lab(lab)
+    saver = AutoSaver(tmp_path / "lab.kmslab", KEY)
+    saver.watch(lab)
+    kms = lab.client()
+    app, off = keep["keys"]["app"], keep["keys"]["off"]
+    steps = [
+        lambda: kms.encrypt(KeyId=app, Plaintext=b"x"),                      # keys untouched
+        lambda: kms.create_key(Description="new"),                           # a new key
+        lambda: kms.create_alias(AliasName="alias/more", TargetKeyId=off),   # an alias
+        lambda: kms.tag_resource(KeyId=off, Tags=[{"TagKey": "a", "TagValue": "b"}]),
+        lambda: kms.encrypt(KeyId=app, Plaintext=b"y"),
+        lambda: kms.disable_key(KeyId=app),
+        lambda: kms.describe_key(KeyId=app),
+        lambda: lab.clock.advance(days=6),                                   # a key is deleted
+        lambda: kms.update_alias(AliasName="alias/more", TargetKeyId=app),
+        lambda: kms.schedule_key_deletion(KeyId=off, PendingWindowInDays=7),
+        lambda: kms.generate_data_key(KeyId=keep["keys"]["mrk"], KeySpec="AES_256"),
+    ]
+    for step in steps:
+        step()
+        saver.save_now()
+        assert _saved_document(saver.path) == _fresh_document(lab)
+
+
+def test_a_change_made_without_a_call_is_saved_once_noted(tmp_path):
+    lab = kmslab.Lab(seed=6)
+    kms = lab.client()
+    key = kms.create_key()["KeyMetadata"]["KeyId"]
+    saver = AutoSaver(tmp_path / "lab.kmslab", KEY)
+    saver.watch(lab)
+    saver.save_now()
+    lab.kms_service("111122223333", "us-east-1").keys[key].description = "changed by hand"
+    kms.encrypt(KeyId=key, Plaintext=b"x")  # a call that never changes a key
+    saver.changed()                         # ... and the change said
+    saver.save_now()
+    assert _saved_document(saver.path) == _fresh_document(lab)
+
+
+def test_the_operations_that_skip_the_keys_are_kmslabs_own():
+    from kmslab.service.registry import OPERATIONS
+    assert KEY_PRESERVING <= set(OPERATIONS)
+    changes_keys = {"TagResource", "UntagResource", "UpdateKeyDescription", "PutKeyPolicy",
+                    "EnableKey", "DisableKey", "ScheduleKeyDeletion", "CancelKeyDeletion",
+                    "EnableKeyRotation", "DisableKeyRotation", "RotateKeyOnDemand", "CreateGrant",
+                    "RetireGrant", "RevokeGrant", "ImportKeyMaterial", "GetParametersForImport",
+                    "DeleteImportedKeyMaterial", "ReplicateKey", "UpdatePrimaryRegion",
+                    "ConnectCustomKeyStore", "DisconnectCustomKeyStore", "UpdateCustomKeyStore"}
+    assert not KEY_PRESERVING & changes_keys
+
+
+def test_a_burst_of_changes_costs_few_saves(tmp_path):
+    lab = kmslab.Lab(seed=2)
+    saver = AutoSaver(tmp_path / "burst.kmslab", KEY, interval=0.5)
+    saver.watch(lab)
+    saver.start()
+    try:
+        client = lab.client()
+        for _ in range(200):
+            client.create_key()
+        deadline = time.monotonic() + 10
+        while saver.saves < 1 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.7)
+    finally:
+        saver.stop()
+    assert 1 <= saver.saves <= 4  # coalesced, not one save per call
+    back = kmslab.Lab.load(tmp_path / "burst.kmslab", PASS)
+    assert len(back.client().list_keys(Limit=1000)["Keys"]) == 200
+
+
+def test_a_failed_save_is_reported_keeps_the_file_and_is_tried_again(tmp_path, monkeypatch):
+    lab = kmslab.Lab(seed=2)
+    lab.client().create_key()
+    errors = []
+    saver = AutoSaver(tmp_path / "lab.kmslab", KEY, on_error=errors.append)
+    saver.watch(lab)
+    saver.save_now()
+    before = saver.path and Path(saver.path).read_bytes()
+    from kmslab.snapshot import autosave
+
+    def full_disk(path, data, **kwargs):
+        raise OSError("No space left on device")
+
+    monkeypatch.setattr(autosave, "write_atomic", full_disk)
+    key_id = lab.client().create_key()["KeyMetadata"]["KeyId"]
+    with pytest.raises(OSError):
+        saver.save_now()
+    assert Path(saver.path).read_bytes() == before
+    monkeypatch.undo()
+    saver.save_now()
+    back = kmslab.Lab.load(saver.path, PASS)
+    assert back.client().describe_key(KeyId=key_id)
+    assert _saved_document(saver.path) == _fresh_document(lab)
+
+
+def test_a_saver_needs_a_derived_key_and_a_lab(tmp_path):
+    with pytest.raises(TypeError):
+        AutoSaver(tmp_path / "x.kmslab", PASS)
+    with pytest.raises(RuntimeError, match="watches no lab"):
+        AutoSaver(tmp_path / "x.kmslab", KEY).save_now()
