@@ -24,7 +24,9 @@ A file asking for more is refused at once, whatever the passphrase.
 
 A :class:`SealingKey` is derived once and seals any number of payloads
 (each with a fresh nonce), so a server that saves often pays for scrypt
-once, at start.
+once, at start. It also seals the records of a snapshot's journal
+(:meth:`SealingKey.seal_frame`: ``nonce || AES-256-GCM``, bound to the
+snapshot and the record's place as additional data).
 """
 
 from __future__ import annotations
@@ -36,8 +38,8 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
-__all__ = ["seal", "unseal", "SealError", "SealingKey", "MAGIC", "FORMAT_VERSION", "peek_version",
-           "check_kdf_parameters", "DEFAULT_LOG_N", "MAX_KDF_WORK"]
+__all__ = ["seal", "unseal", "open_sealed", "sealed_id", "SealError", "SealingKey", "MAGIC",
+           "FORMAT_VERSION", "peek_version", "check_kdf_parameters", "DEFAULT_LOG_N", "MAX_KDF_WORK"]
 
 MAGIC = b"KMSLAB-SNAPSHOT\n"
 FORMAT_VERSION = 1
@@ -115,6 +117,21 @@ class SealingKey:
         header = _HEADER.pack(MAGIC, FORMAT_VERSION, _KDF_SCRYPT, *self._params, self._salt, nonce)
         return header + self._aead.encrypt(nonce, payload, header)
 
+    def seal_frame(self, data: bytes, context: bytes) -> bytes:
+        """``nonce || AES-256-GCM(data)`` bound to ``context`` (additional data): one record of
+        a snapshot's journal, which names the snapshot and the record's place in ``context``."""
+        nonce = os.urandom(12)
+        return nonce + self._aead.encrypt(nonce, data, context)
+
+    def open_frame(self, frame: bytes, context: bytes) -> bytes:
+        """The data of a :meth:`seal_frame` record (SealError for any change or another context)."""
+        if len(frame) < 12 + _TAG:
+            raise SealError("a journal record is too short")
+        try:
+            return self._aead.decrypt(frame[:12], frame[12:], context)
+        except InvalidTag:
+            raise SealError("a journal record was modified, or belongs elsewhere") from None
+
     def __repr__(self) -> str:
         log_n, r, p = self._params
         return f"<SealingKey scrypt N=2**{log_n} r={r} p={p} (key hidden)>"
@@ -139,11 +156,22 @@ def peek_version(sealed: bytes) -> int:
     return _HEADER.unpack_from(sealed)[1]
 
 
+def sealed_id(sealed: bytes) -> bytes:
+    """What names one sealed snapshot: its nonce (fresh for every seal; a journal refers to it)."""
+    peek_version(sealed)
+    return bytes(sealed[_HEADER.size - 12:_HEADER.size])
+
+
 def unseal(sealed: bytes, passphrase: str | bytes) -> bytes:
     """Open sealed data; SealError for a wrong passphrase, any change, or an unknown version.
 
     Everything in the header is checked before the key is derived.
     """
+    return open_sealed(sealed, passphrase)[0]
+
+
+def open_sealed(sealed: bytes, passphrase: str | bytes) -> tuple[bytes, "SealingKey"]:
+    """:func:`unseal`, and the key it derived (to open the snapshot's journal with)."""
     version = peek_version(sealed)
     sealed = bytes(sealed)
     _, _, kdf, log_n, r, p, salt, nonce = _HEADER.unpack_from(sealed)
@@ -156,8 +184,8 @@ def unseal(sealed: bytes, passphrase: str | bytes) -> bytes:
     check_kdf_parameters(kdf, log_n, r, p)
     passphrase = _passphrase_bytes(passphrase)
     header = sealed[:_HEADER.size]
+    key = SealingKey(_derive(passphrase, salt, log_n, r, p), salt, log_n, r, p)
     try:
-        return AESGCM(_derive(passphrase, salt, log_n, r, p)).decrypt(
-            nonce, sealed[_HEADER.size:], header)
+        return key._aead.decrypt(nonce, sealed[_HEADER.size:], header), key
     except InvalidTag:
         raise SealError("wrong passphrase, or the snapshot was modified or truncated") from None
