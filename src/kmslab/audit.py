@@ -32,6 +32,7 @@ from __future__ import annotations
 import base64
 import functools
 import gzip
+import itertools
 import json
 import os
 import sys
@@ -40,7 +41,7 @@ from bisect import bisect_left, bisect_right
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Iterable, Iterator, NamedTuple
 
-__all__ = ["AuditLog", "AuditView", "AuditTable", "AuditStore", "AuditDataError", "LastUse",
+__all__ = ["AuditLog", "AuditView", "AuditTable", "AuditStore", "AuditDataError", "RawJSON", "LastUse",
            "FrozenDict", "logged_members", "EVENT_VERSION", "TRAIL_ERROR_CODES", "RESPONSE_ELEMENTS"]
 
 EVENT_VERSION = "1.11"
@@ -556,14 +557,31 @@ def _column(text: Any, typecode: str, what: str) -> array:
 
 def _plain_data(value):
     """A pool value as plain JSON data: read-only dicts and tuples become dicts and lists;
-    a key that is not a string (a request that failed validation) becomes its text."""
+    a key that is not a string (a request that failed validation) becomes its text, as JSON
+    writes it, and so does any other value JSON has no form for."""
     if isinstance(value, dict):
-        return {k if isinstance(k, str) else str(k): _plain_data(v) for k, v in value.items()}
+        return {_key_text(k): _plain_data(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [_plain_data(v) for v in value]
     if value is None or isinstance(value, (str, bool, int, float)):
         return value
     return str(value)
+
+
+def _key_text(key) -> str:
+    if isinstance(key, str):
+        return key
+    if key is None or isinstance(key, (bool, int, float)):
+        return json.dumps(key)  # true, null, 12, 1.5: as JSON writes a key of these types
+    return str(key)
+
+
+def _json_text(value) -> str:
+    """A pool value as compact JSON text (read-only dicts and tuples are written as they are)."""
+    try:
+        return _dumps(value)
+    except TypeError:  # a key or value JSON has no form for: write its plain data instead
+        return _dumps(_plain_data(value))
 
 
 class AuditDataError(ValueError):
@@ -804,28 +822,16 @@ class AuditStore:
         if cache.get("store") is not self:
             cache.clear()
             cache["store"] = self
-        growing = (
-            ("other_request_ids", lambda: list(self.other_request_ids.items()), list),
-            ("responses", lambda: list(self.responses.items()),
-             lambda item: [item[0], _plain_data(item[1])]),
-            ("shapes", lambda: self.shapes.values, list),
-            ("events", lambda: self.events.values, lambda e: [e.name, e.type, e.read_only]),
-            ("origins", lambda: self.origins.values, _origin_data),
-            ("resources", lambda: self.resource_pool.values, _resources_data),
-            ("params", lambda: self.param_pool.values, _plain_data),
-            ("additional", lambda: self.additional_pool.values, _plain_data),
-            ("errors", lambda: self.error_pool.values, list),
-        )
         parts = [_dumps(self.to_data_head())[:-1].encode()]
-        for name, entries, encode in growing:
+        for name in self._GROWING:
             done, pieces = cache.get(name, (0, []))
-            values = entries()
-            if len(values) > done:
-                new = ",".join(_dumps(encode(v)) for v in values[done:]).encode()
-                pieces = [*pieces, b",", new] if pieces else [new]
-                if len(pieces) > 64:  # keep the pieces few
-                    pieces = [b"".join(pieces)]
-                cache[name] = (len(values), pieces)
+            entries = self._growing(name)
+            if len(entries) > done:
+                items = entries.items() if isinstance(entries, dict) else entries
+                text = _TEXT[name]
+                new = ",".join(text(v) for v in itertools.islice(items, done, None)).encode()
+                self._extend_cache(cache, name, len(entries), new)
+                pieces = cache[name][1]
             parts.append(f',"{name}":['.encode())
             parts.extend(pieces)
             parts.append(b"]")
@@ -836,6 +842,59 @@ class AuditStore:
                 [[row, _plain_data(r)] for row, r in self.overrides.items()]).encode())
         parts.append(b"}")
         return parts
+
+    _GROWING = ("other_request_ids", "responses", "shapes", "events", "origins", "resources",
+                "params", "additional", "errors")
+
+    def _growing(self, name: str) -> list | dict:
+        return {"other_request_ids": self.other_request_ids, "responses": self.responses,
+                "shapes": self.shapes.values, "events": self.events.values,
+                "origins": self.origins.values, "resources": self.resource_pool.values,
+                "params": self.param_pool.values, "additional": self.additional_pool.values,
+                "errors": self.error_pool.values}[name]
+
+    def marks(self) -> dict:
+        """How much of each column and pool there is now (what :meth:`tail` counts from)."""
+        out = {"rows": len(self.shape), "time_starts": len(self.time_starts),
+               "seq_starts": len(self.seq_starts)}
+        out.update({name: len(self._growing(name)) for name in self._GROWING})
+        return out
+
+    def tail(self, marks: dict, cache: dict | None = None) -> dict:
+        """What was appended since ``marks`` (from :meth:`marks`), as plain data: the new rows'
+        codes, the new runs, the new pool entries. Rows and pool entries never change once
+        written, so the tail and what was saved before make the whole store (a snapshot's
+        journal holds tails).
+
+        ``cache``: the one :meth:`to_json_parts` keeps; when it stands at ``marks``, the new
+        entries' text goes into it too, so the next whole store is not encoded again.
+        """
+        if self.event_ids is not None or self.overrides:
+            raise ValueError("an imported trail is saved whole, not in tails")
+        out: dict[str, Any] = {
+            "from": dict(marks), "rows": len(self.shape), "sorted": self.sorted,
+            "shape": _column_data(self.shape[marks["rows"]:]),
+            "time_starts": _column_data(self.time_starts[marks["time_starts"]:]),
+            "time_values": _column_data(self.time_values[marks["time_starts"]:]),
+            "seq_starts": _column_data(self.seq_starts[marks["seq_starts"]:]),
+            "seq_offsets": _column_data(self.seq_offsets[marks["seq_starts"]:])}
+        shared = cache is not None and cache.get("store") is self
+        for name in self._GROWING:
+            entries = self._growing(name)
+            items = entries.items() if isinstance(entries, dict) else entries
+            new = ",".join(_TEXT[name](v) for v in itertools.islice(items, marks[name], None))
+            out[name] = RawJSON(f"[{new}]")  # JSON text, ready to write
+            if shared and new and cache.get(name, (0, []))[0] == marks[name]:
+                self._extend_cache(cache, name, len(entries), new.encode())
+        return out
+
+    @staticmethod
+    def _extend_cache(cache: dict, name: str, count: int, new: bytes) -> None:
+        _, pieces = cache.get(name, (0, []))
+        pieces = [*pieces, b",", new] if pieces else [new]
+        if len(pieces) > 64:  # keep the pieces few
+            pieces = [b"".join(pieces)]
+        cache[name] = (count, pieces)
 
     def to_data_head(self) -> dict:
         """The small part of :meth:`to_data`: counts, flags and the columns (not the pools)."""
@@ -864,6 +923,24 @@ def _dumps(value) -> str:
     return json.dumps(value, separators=(",", ":"), allow_nan=False)
 
 
+class RawJSON(str):
+    """JSON text standing for a value in a document being written (see ``AuditStore.tail``)."""
+
+
+#: how each growing part of a store is written as JSON text, entry by entry
+_TEXT = {
+    "other_request_ids": lambda item: _dumps([item[0], item[1]]),
+    "responses": lambda item: f"[{item[0]},{_json_text(item[1])}]",
+    "shapes": lambda shape: _dumps(list(shape)),
+    "events": lambda e: _dumps([e.name, e.type, e.read_only]),
+    "origins": lambda o: _dumps(_origin_data(o)),
+    "resources": lambda r: _dumps(_resources_data(r)),
+    "params": _json_text,
+    "additional": _json_text,
+    "errors": lambda error: _dumps(list(error)),
+}
+
+
 def _origin_data(o: Origin) -> dict:
     return {"identity": _plain_data(o.identity), "arn": o.arn, "type": o.type, "name": o.name,
             "account": o.account, "region": o.region, "source_ip": o.source_ip,
@@ -872,9 +949,18 @@ def _origin_data(o: Origin) -> dict:
 
 def _resources_data(resources: Resources) -> dict:
     out: dict[str, Any] = {"arns": list(resources.arns)}
-    if resources != _resources(resources.arns):  # an imported record's own rendering
+    if not _rendered_as_kmslab_does(resources):  # an imported record's own rendering
         out["rendered"] = _plain_data(resources.rendered)
     return out
+
+
+def _rendered_as_kmslab_does(resources: Resources) -> bool:
+    """Whether ``resources.rendered`` is what :func:`_resources` makes of its ARNs."""
+    arns, rendered = resources.arns, resources.rendered
+    return len(arns) == len(rendered) and all(
+        len(r) == 3 and r.get("ARN") == a and r.get("type") == "AWS::KMS::Key"
+        and isinstance(a, str) and a.count(":") >= 5 and r.get("accountId") == a.split(":")[4]
+        for a, r in zip(arns, rendered))
 
 
 class _StoreReader:
@@ -1159,6 +1245,14 @@ class AuditLog(_Trail):
         """The trail as plain data (lab snapshots): its store's columns and pools."""
         return {"tracking_start": None if self.tracking_start is None else
                 self.tracking_start.isoformat(), **self._store.to_data()}
+
+    def marks(self) -> dict:
+        """How far the trail goes now (see :meth:`AuditStore.marks`)."""
+        return self._store.marks()
+
+    def tail(self, marks: dict, cache: dict | None = None) -> dict:
+        """The records appended since ``marks``, as plain data (see :meth:`AuditStore.tail`)."""
+        return self._store.tail(marks, cache)
 
     def to_json_parts(self, cache: dict) -> list[bytes]:
         """:meth:`to_data` as JSON pieces, encoding only what was recorded since the last call
