@@ -276,7 +276,8 @@ def test_stale_temporaries_of_dead_processes_are_removed_by_the_next_save(rich_l
         busy = tmp_path / f".kmslab-snapshot-lab.kmslab.{sleeper.pid}.def456.tmp"  # still writing
         other = tmp_path / f".kmslab-snapshot-other.kmslab.{dead}.ghi789.tmp"      # another target
         mine = tmp_path / "notes.tmp"
-        for f in (stale, busy, other, mine):
+        journal = tmp_path / f".kmslab-snapshot-lab.kmslab.journal.{dead}.jkl012.tmp"
+        for f in (stale, busy, other, mine, journal):
             f.write_bytes(b"half a snapshot")
         lab.save(path, PASS)
         assert sorted(p.name for p in tmp_path.iterdir()) == sorted(

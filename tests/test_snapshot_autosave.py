@@ -11,7 +11,6 @@ import pytest
 
 import kmslab
 from kmslab import snapshot
-from kmslab.crypto import sealing
 from kmslab.crypto.sealing import SealingKey
 from kmslab.snapshot.autosave import KEY_PRESERVING, AutoSaver
 
@@ -23,7 +22,8 @@ KEY = SealingKey.derive(PASS, log_n=10)
 
 
 def _saved_document(path):
-    return snapshot.payload.decode(sealing.unseal(Path(path).read_bytes(), PASS))[1]
+    """What a load of ``path`` reads: the snapshot with its journal applied."""
+    return snapshot.read_document(path, PASS)
 
 
 def _fresh_document(lab):
@@ -111,17 +111,21 @@ def test_a_failed_save_is_reported_keeps_the_file_and_is_tried_again(tmp_path, m
     saver = AutoSaver(tmp_path / "lab.kmslab", KEY, on_error=errors.append)
     saver.watch(lab)
     saver.save_now()
-    before = saver.path and Path(saver.path).read_bytes()
+    before = _saved_document(saver.path)
     from kmslab.snapshot import autosave
 
-    def full_disk(path, data, **kwargs):
+    def full_disk(*args, **kwargs):
         raise OSError("No space left on device")
 
     monkeypatch.setattr(autosave, "write_atomic", full_disk)
-    key_id = lab.client().create_key()["KeyMetadata"]["KeyId"]
+    monkeypatch.setattr(autosave.journal, "append", full_disk)
+    key_id = lab.client().create_key()["KeyMetadata"]["KeyId"]  # a journal record
     with pytest.raises(OSError):
         saver.save_now()
-    assert Path(saver.path).read_bytes() == before
+    lab.client().tag_resource(KeyId=key_id, Tags=[{"TagKey": "t", "TagValue": "v"}])  # whole
+    with pytest.raises(OSError):
+        saver.save_now()
+    assert _saved_document(saver.path) == before
     monkeypatch.undo()
     saver.save_now()
     back = kmslab.Lab.load(saver.path, PASS)

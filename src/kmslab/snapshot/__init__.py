@@ -37,13 +37,14 @@ from ..crypto import sealing
 from ..crypto.sealing import SealingKey
 from ..plaindata import DataError
 from . import document as _document
+from . import journal
 from .actions import ActionError
 from .files import remove_stale_temporaries, write_atomic
 from .payload import LEGACY_FORMAT, SnapshotError, decode, encode
 
 __all__ = ["save_bytes", "load_bytes", "save", "load", "SnapshotError", "SealingKey",
-           "to_document", "from_document", "seal_document", "PAYLOAD_FORMAT", "LEGACY_FORMAT",
-           "remove_stale_temporaries"]
+           "to_document", "from_document", "read_document", "seal_document", "PAYLOAD_FORMAT",
+           "LEGACY_FORMAT", "remove_stale_temporaries"]
 
 #: the payload format this kmslab writes and reads
 PAYLOAD_FORMAT = _document.FORMAT
@@ -75,6 +76,9 @@ def to_document(lab, *, cache: dict | None = None, keys_unchanged: bool = False)
             return _document.write(lab, cache, keys_unchanged=keys_unchanged)
         except ActionError as exc:
             raise SnapshotError(f"this lab cannot be saved: {exc}") from None
+        except (TypeError, ValueError) as exc:  # a value with no plain-data form
+            raise SnapshotError(f"this lab holds something that is not plain data and cannot "
+                                f"be saved: {exc}") from None
 
 
 def from_document(document: Any):
@@ -132,17 +136,39 @@ def save(lab, path: str | os.PathLike, passphrase: str | bytes | None = None, *,
          _writer: Callable[[Any, bytes], None] | None = None) -> None:
     """Write a sealed snapshot atomically (temporary file, fsync, rename).
 
-    Temporaries left by an earlier save of ``path`` that crashed are removed.
+    Temporaries left by an earlier save of ``path`` that crashed are removed, and so is a
+    journal of the file's earlier writing (:mod:`.journal`): the new snapshot holds it all.
     """
     write_atomic(path, save_bytes(lab, passphrase, key=key, cache=cache,
                                   keys_unchanged=keys_unchanged), _writer=_writer)
+    try:
+        os.remove(journal.path_of(path))
+    except FileNotFoundError:
+        pass
 
 
 def load(path: str | os.PathLike, passphrase: str | bytes):
-    """Read a sealed snapshot file into a new lab (SnapshotError if it cannot be loaded)."""
+    """Read a sealed snapshot file into a new lab, with its journal if it has one
+    (SnapshotError if it cannot be loaded)."""
+    return from_document(read_document(path, passphrase))
+
+
+def read_document(path: str | os.PathLike, passphrase: str | bytes) -> Any:
+    """The document of a sealed snapshot file, its journal applied (not checked yet: see
+    :func:`from_document`)."""
     try:
         with open(path, "rb") as fh:
             data = fh.read()
     except (OSError, TypeError, ValueError) as exc:
         raise SnapshotError(f"cannot read the snapshot {path!r}: {exc}") from exc
-    return load_bytes(data, passphrase)
+    try:
+        payload, key = sealing.open_sealed(data, passphrase)
+    except sealing.SealError as exc:
+        raise SnapshotError(str(exc)) from None
+    _header, document = decode(payload)
+    records = journal.read(path, key, sealing.sealed_id(data))
+    if records and not isinstance(document, dict):
+        raise SnapshotError("this snapshot cannot be loaded: its document is not an object")
+    for number, record in enumerate(records):
+        document = journal.apply(document, record, number)
+    return document

@@ -20,9 +20,14 @@ keys that did not change and audit records already written are not encoded
 again. When only calls that never change an existing key were made since the
 last save (:data:`KEY_PRESERVING`: cryptographic operations, reads, CreateKey,
 aliases) and the clock did not move, the keys written last time are not even
-looked at; every ``FULL_EVERY`` seconds a save looks at all of them anyway. A
-lab so large that a save takes longer than half the interval is saved less
-often (twice the time a save takes), so that serving always comes first.
+looked at, and the save only appends what changed (new keys, new audit
+records, small parts that changed) to the snapshot's journal
+(:mod:`kmslab.snapshot.journal`): its cost follows the change, not the size
+of the lab. The whole snapshot is written again (and its journal started
+afresh) after any other call, when the journal has grown to the snapshot's
+size, and at least every ``FULL_EVERY`` seconds. A lab so large that a save
+takes longer than half the interval is saved less often (twice the time a
+save takes), so that serving always comes first.
 
 A failed save (a full disk) is reported through ``on_error`` and retried a
 few seconds later; the previous file stays as it was (writes are atomic).
@@ -38,7 +43,10 @@ import time
 from typing import Callable
 
 from ..crypto.sealing import SealingKey
-from . import seal_document, to_document, write_atomic
+from ..crypto.sealing import sealed_id
+from . import journal, seal_document, to_document, write_atomic
+from .document import marks as document_marks
+from .document import write_delta
 
 __all__ = ["AutoSaver", "DEFAULT_INTERVAL", "DEFAULT_READ_INTERVAL"]
 
@@ -46,8 +54,11 @@ log = logging.getLogger("kmslab.snapshot")
 
 DEFAULT_INTERVAL = 1.0
 DEFAULT_READ_INTERVAL = 10.0
-#: a save looks at every key at least this often (seconds), whatever the calls were
-FULL_EVERY = 10.0
+#: a save looks at every key (and writes the whole snapshot) at least this often (seconds)
+FULL_EVERY = 60.0
+#: a journal grows to the size of its snapshot (at least this many bytes) before the whole
+#: snapshot is written again
+JOURNAL_MIN = 1 << 20
 
 #: operations that never change a key record that exists: cryptographic operations and reads
 #: (they are audited, nothing else), CreateKey (a new key) and the alias operations (an alias
@@ -85,8 +96,12 @@ class AutoSaver:
         self._stopping = False
         self._thread: threading.Thread | None = None
         self._on_error = on_error or (lambda exc: log.warning("saving %s failed: %s", self.path, exc))
-        #: how many saves were written (background and on demand)
+        #: how many saves were written (background and on demand), and how many of them
+        #: wrote the whole snapshot (the others appended a record to its journal)
         self.saves = 0
+        self.full_saves = 0
+        self._journal: dict | None = None  # the journal of the snapshot this saver last wrote
+        self._marks: dict | None = None    # where the lab stood at the last save
 
     def __repr__(self) -> str:
         state = "running" if self._thread and self._thread.is_alive() else "stopped"
@@ -95,14 +110,16 @@ class AutoSaver:
     # ------------------------------------------------------------ what to save
     def watch(self, lab) -> None:
         """Save ``lab`` from now on (replacing any lab watched before) and mark it changed."""
-        with self._cond:
-            old, self._lab = self._lab, lab
-        if old is lab:
-            return
-        if old is not None:
-            old.hooks.remove(self._after_call)
-        lab.hooks.add_after(self._after_call)
-        self._cache = {}
+        with self._save_lock:
+            with self._cond:
+                old, self._lab = self._lab, lab
+            if old is lab:
+                return
+            if old is not None:
+                old.hooks.remove(self._after_call)
+            lab.hooks.add_after(self._after_call)
+            self._cache = {}
+            self._journal = self._marks = None
         self.changed()
 
     def _after_call(self, call, response, error) -> None:
@@ -144,15 +161,35 @@ class AutoSaver:
                     full = self._keys_touched or now != self._clock_at \
                         or started - self._last_full >= FULL_EVERY
                     self._keys_touched = False
-                    document = to_document(lab, cache=self._cache, keys_unchanged=not full)
+                    journal_open = self._journal is not None and self._marks is not None and \
+                        self._journal["size"] < max(JOURNAL_MIN, self._journal["base_size"])
+                    if not full and journal_open:  # only what changed, appended to the journal
+                        record, marks = write_delta(lab, self._marks, self._cache)
+                    else:
+                        record = None
+                        document = to_document(lab, cache=self._cache, keys_unchanged=not full)
+                        marks = document_marks(lab, document)
                 self._clock_at = now
                 if full:
                     self._last_full = started
-                # encoding, sealing and writing need no lock: the document is a copy
-                write_atomic(self.path, seal_document(document, self._key,
-                                                      lab_time=now.isoformat()))
+                # encoding, sealing and writing need no lock: records and documents are copies
+                if record is not None:
+                    self._journal["size"] += journal.append(
+                        self.path, self._key, self._journal["id"], self._journal["number"], record)
+                    self._journal["number"] += 1
+                    self._marks = marks
+                else:
+                    self._journal = self._marks = None
+                    data = seal_document(document, self._key, lab_time=now.isoformat())
+                    write_atomic(self.path, data)
+                    snapshot_id = sealed_id(data)
+                    self._journal = {"id": snapshot_id, "number": 0, "base_size": len(data),
+                                     "size": journal.start(self.path, snapshot_id)}
+                    self._marks = marks
+                    self.full_saves += 1
             except BaseException:
                 self._keys_touched = True
+                self._journal = self._marks = None
                 self._cache.clear()
                 with self._cond:  # not saved: try again a little later
                     self._due = min(self._due, time.monotonic() + _RETRY_AFTER)

@@ -56,7 +56,7 @@ from ..world.s3 import BucketRecord, StoredObject
 from ..world.xks import ExternalKey, XksProxy
 from . import actions
 
-__all__ = ["write", "read", "FORMAT", "JSONText"]
+__all__ = ["write", "read", "marks", "write_delta", "FORMAT", "JSONText", "SECTIONS"]
 
 #: the payload format this module writes and reads
 FORMAT = 2
@@ -122,6 +122,67 @@ def write(lab, cache: dict | None = None, *, keys_unchanged: bool = False) -> di
     return _Writer(lab, cache, keys_unchanged).document()
 
 
+#: the parts of a document a journal record holds whole when they changed
+SECTIONS = ("lab", "ids", "clock", "accounts", "iam", "grant_tokens", "custom_key_stores",
+            "cloudhsm_clusters", "xks_proxies", "s3", "events", "metrics")
+
+
+def marks(lab, document: dict | None = None) -> dict:
+    """Where a lab stands, to write what changes from here on as a journal record (lock held).
+
+    ``document``: the document just written (its small sections are not encoded again).
+    """
+    writer = _Writer(lab)
+    sections = {name: document[name] for name in SECTIONS} if document is not None \
+        else writer.sections()
+    return {"sections": {name: _dumps(value) for name, value in sections.items()},
+            "keys": {(svc.account, svc.region): {id(k): k for k in svc.keys.values()}
+                     for svc in lab._services.values()},
+            "heads": {(svc.account, svc.region): _dumps(writer.service(svc, keys=False))
+                      for svc in lab._services.values()},
+            "audit": lab.audit.marks()}
+
+
+def write_delta(lab, since: dict, cache: dict | None = None) -> tuple[dict, dict]:
+    """A journal record: what changed since ``since`` (from :func:`marks`), and the new marks.
+
+    For a caller that knows no key written before has changed (as ``keys_unchanged`` of
+    :func:`write`): it holds the new keys, the Regions' aliases when they changed, the audit
+    records appended, and every small section that changed, whole. Lock held.
+
+    ``cache``: :func:`write`'s; what the record encodes goes into it, so the next whole
+    snapshot does not encode it again.
+    """
+    writer = _Writer(lab)
+    key_cache = cache.setdefault("keys", {}) if cache is not None else None
+    sections = writer.sections()
+    texts = {name: _dumps(value) for name, value in sections.items()}
+    services, keys, heads = [], {}, {}
+    for svc in lab._services.values():
+        where = (svc.account, svc.region)
+        known = since["keys"].get(where, {})
+        now = dict(known)
+        new = []
+        for key in svc.keys.values():
+            if known.get(id(key)) is not key:
+                doc = writer.key(key)
+                text = _dumps(doc).encode()
+                if key_cache is not None:
+                    key_cache[id(key)] = (key, doc, text)
+                new.append(text)
+                now[id(key)] = key
+        head = writer.service(svc, keys=False)
+        heads[where] = head_text = _dumps(head)
+        if new or head_text != since["heads"].get(where):
+            services.append({**head, "keys": JSONText([b"[", b",".join(new), b"]"])})
+        keys[where] = now
+    audit_cache = cache.get("audit") if cache is not None else None
+    delta = {"sections": {name: value for name, value in sections.items()
+                          if texts[name] != since["sections"].get(name)},
+             "services": services, "audit": lab.audit.tail(since["audit"], audit_cache)}
+    return delta, {"sections": texts, "keys": keys, "heads": heads, "audit": lab.audit.marks()}
+
+
 class _Writer:
     def __init__(self, lab, cache: dict | None = None, keys_unchanged: bool = False):
         self.lab = lab
@@ -150,9 +211,10 @@ class _Writer:
     def log(self, entries: list[dict]) -> list[dict]:
         return [{**e, "time": self.time(e.get("time"))} for e in entries]
 
-    def document(self) -> dict:
+    def sections(self) -> dict:
+        """Every part of the document but the two large ones (``services`` and ``audit``)."""
         lab = self.lab
-        document = {
+        return {
             "lab": {"seed": lab.seed, "default_account": lab.default_account,
                     "default_region": lab.default_region, "regions": list(lab.regions),
                     "key_quota": lab.key_quota, "grant_delay_us": _us(lab.grant_delay),
@@ -163,8 +225,6 @@ class _Writer:
                           "admin": _principal(entry["admin"]), "root": _principal(entry["root"])}
                          for account, entry in lab.accounts.items()],
             "iam": self.iam(lab.iam),
-            "services": self.services_json() if self.cache is not None else
-            [self.service(svc) for svc in lab._services.values()],
             "grant_tokens": self.grant_tokens(lab),
             "custom_key_stores": [self.store(s) for s in lab.custom_key_stores.stores.values()],
             "cloudhsm_clusters": [self.cluster(c) for c in lab.cloudhsm.clusters.values()],
@@ -174,9 +234,15 @@ class _Writer:
             "events": [{**e, "time": self.time(e["time"]), "resources": list(e["resources"]),
                         "detail": dict(e["detail"])} for e in lab.events._events],
             "metrics": self.metrics(lab.metrics),
-            "audit": JSONText(lab.audit.to_json_parts(self.cache.setdefault("audit", {})))
-            if self.cache is not None else lab.audit.to_data(),
         }
+
+    def document(self) -> dict:
+        lab = self.lab
+        document = self.sections()
+        document["services"] = self.services_json() if self.cache is not None else \
+            [self.service(svc) for svc in lab._services.values()]
+        document["audit"] = JSONText(lab.audit.to_json_parts(self.cache.setdefault("audit", {}))) \
+            if self.cache is not None else lab.audit.to_data()
         if self.cache is not None:
             if self.keys_unchanged:  # the keys not looked at keep their material's entries
                 self.materials = {**self.materials_before, **self.materials}

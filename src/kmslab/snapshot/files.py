@@ -44,7 +44,8 @@ def _alive(pid: int) -> bool:
 
 
 def remove_stale_temporaries(path: str | os.PathLike) -> list[str]:
-    """Remove the temporaries of saves of ``path`` whose process is gone; returns their names.
+    """Remove the temporaries of saves of ``path`` (and of its journal) whose process is gone;
+    returns their names.
 
     Only files named like kmslab's own temporaries for this target are looked
     at; this process's temporaries are removed unless a save is writing them now.
@@ -60,7 +61,9 @@ def remove_stale_temporaries(path: str | os.PathLike) -> list[str]:
         name = entry.name
         if not (name.startswith(stem) and name.endswith(_SUFFIX)):
             continue
-        pid_text = name[len(stem):].split(".", 1)[0]
+        rest = name[len(stem):]
+        rest = rest[len("journal."):] if rest.startswith("journal.") else rest  # its journal's
+        pid_text = rest.split(".", 1)[0]
         if not pid_text.isdigit():
             continue
         with _writing_lock:
