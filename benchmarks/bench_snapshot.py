@@ -120,7 +120,7 @@ def serve_main(path: str, port: int, autosave: bool) -> None:
     if autosave:
         saver = AutoSaver(path, SealingKey.derive(PASS))
     serve(lab, "127.0.0.1", port, accept_any_signature=True, log_level="warning",
-          autosave=saver, save=(lambda lab: saver.save_now()) if saver else None)
+          autosave=saver, save=(lambda lab: saver.save_now(whole=True)) if saver else None)
 
 
 def cpu_seconds(pid: int) -> float:

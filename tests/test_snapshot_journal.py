@@ -171,3 +171,15 @@ def test_crafted_records_give_a_snapshot_error_or_a_lab(served, record):
     back.client().list_keys()
     back.audit.records()
     back.frame("keys")
+
+
+def test_saving_on_demand_writes_the_whole_snapshot(served):
+    """POST /_kmslab/save and a server's shutdown: the file alone then holds the lab."""
+    lab, kms, saver = served
+    kms.create_key()
+    saver.save_now()
+    assert len(_records(saver.path)[1]) == 1
+    saver.save_now(whole=True)
+    assert _records(saver.path)[1] == []
+    os.remove(journal.path_of(saver.path))
+    assert _fresh(kmslab.Lab.load(saver.path, PASS)) == _fresh(lab)

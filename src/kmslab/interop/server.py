@@ -702,8 +702,8 @@ def _snapshot_options(args, new_lab: Callable[[], object]):
     except SealError as exc:
         raise SystemExit(f"kmslab serve: --snapshot: {exc}") from None
 
-    def save(lab) -> str:
+    def save(lab) -> str:  # POST /_kmslab/save, shutdown: the file alone holds the lab
         autosave.watch(lab)
-        return autosave.save_now()
+        return autosave.save_now(whole=True)
 
     return lab, save, autosave

@@ -145,8 +145,12 @@ class AutoSaver:
                     self._cond.notify()
 
     # ------------------------------------------------------------ saving
-    def save_now(self) -> str:
-        """Save the watched lab now (a change noted meanwhile is saved by the next save)."""
+    def save_now(self, *, whole: bool = False) -> str:
+        """Save the watched lab now (a change noted meanwhile is saved by the next save).
+
+        ``whole``: write the whole snapshot (its journal starts afresh), so the file alone holds
+        the lab (``POST /_kmslab/save``, shutdown).
+        """
         with self._save_lock:
             lab = self._lab
             if lab is None:
@@ -161,7 +165,8 @@ class AutoSaver:
                     full = self._keys_touched or now != self._clock_at \
                         or started - self._last_full >= FULL_EVERY
                     self._keys_touched = False
-                    journal_open = self._journal is not None and self._marks is not None and \
+                    journal_open = not whole and self._journal is not None and \
+                        self._marks is not None and \
                         self._journal["size"] < max(JOURNAL_MIN, self._journal["base_size"])
                     if not full and journal_open:  # only what changed, appended to the journal
                         record, marks = write_delta(lab, self._marks, self._cache)
