@@ -71,7 +71,7 @@ def test_the_whole_snapshot_is_written_again_when_the_journal_outgrows_it(served
     from kmslab.snapshot import autosave
     monkeypatch.setattr(autosave, "JOURNAL_MIN", 0)
     base = os.path.getsize(saver.path)
-    while os.path.getsize(journal.path_of(saver.path)) < base:
+    while os.path.getsize(journal.path_of(saver.path)) < autosave.JOURNAL_RATIO * base:
         kms.create_key(Description="x" * 2000)
         saver.save_now()
     full = saver.full_saves

@@ -919,8 +919,9 @@ class AuditStore:
         return _StoreReader(data).read(cls, request_id_at)
 
 
-def _dumps(value) -> str:
-    return json.dumps(value, separators=(",", ":"), allow_nan=False)
+#: one encoder for every compact JSON text a store writes (json.dumps with options builds one
+#: per call)
+_dumps = json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode
 
 
 class RawJSON(str):

@@ -24,8 +24,8 @@ looked at, and the save only appends what changed (new keys, new audit
 records, small parts that changed) to the snapshot's journal
 (:mod:`kmslab.snapshot.journal`): its cost follows the change, not the size
 of the lab. The whole snapshot is written again (and its journal started
-afresh) after any other call, when the journal has grown to the snapshot's
-size, and at least every ``FULL_EVERY`` seconds. A lab so large that a save
+afresh) after any other call, when the journal has grown to twice the
+snapshot's size, and at least every ``FULL_EVERY`` seconds. A lab so large that a save
 takes longer than half the interval is saved less often (twice the time a
 save takes), so that serving always comes first.
 
@@ -56,9 +56,11 @@ DEFAULT_INTERVAL = 1.0
 DEFAULT_READ_INTERVAL = 10.0
 #: a save looks at every key (and writes the whole snapshot) at least this often (seconds)
 FULL_EVERY = 60.0
-#: a journal grows to the size of its snapshot (at least this many bytes) before the whole
-#: snapshot is written again
-JOURNAL_MIN = 1 << 20
+#: a journal grows to twice the size of its snapshot (at least this many bytes) before the whole
+#: snapshot is written again: writing whole snapshots then costs at most half as much as the
+#: journal did, and a load reads at most three times the snapshot
+JOURNAL_MIN = 8 << 20
+JOURNAL_RATIO = 2
 
 #: operations that never change a key record that exists: cryptographic operations and reads
 #: (they are audited, nothing else), CreateKey (a new key) and the alias operations (an alias
@@ -167,7 +169,8 @@ class AutoSaver:
                     self._keys_touched = False
                     journal_open = not whole and self._journal is not None and \
                         self._marks is not None and \
-                        self._journal["size"] < max(JOURNAL_MIN, self._journal["base_size"])
+                        self._journal["size"] < max(JOURNAL_MIN,
+                                                    JOURNAL_RATIO * self._journal["base_size"])
                     if not full and journal_open:  # only what changed, appended to the journal
                         record, marks = write_delta(lab, self._marks, self._cache)
                     else:

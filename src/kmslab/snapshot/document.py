@@ -99,8 +99,8 @@ class JSONText(list):
     """A part of a document already encoded: pieces of JSON (bytes) to join (see :func:`write`)."""
 
 
-def _dumps(value) -> str:
-    return json.dumps(value, separators=(",", ":"), allow_nan=False)
+#: compact JSON text (one encoder for all: json.dumps with options builds one per call)
+_dumps = json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode
 
 
 def write(lab, cache: dict | None = None, *, keys_unchanged: bool = False) -> dict:

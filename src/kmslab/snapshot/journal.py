@@ -41,7 +41,7 @@ from typing import Any
 
 from ..audit import RawJSON
 from ..crypto.sealing import SealError, SealingKey
-from .document import SECTIONS, JSONText
+from .document import SECTIONS, JSONText, _dumps
 from .files import write_atomic
 from .payload import SnapshotError
 
@@ -73,12 +73,13 @@ def start(snapshot_path, snapshot_id: bytes) -> int:
 def append(snapshot_path, key: SealingKey, snapshot_id: bytes, number: int, record: dict) -> int:
     """Append one record (flushed to disk before returning); returns the bytes appended."""
     context = _header(snapshot_id) + _LENGTH.pack(number)
+    pieces: list[bytes] = []
     try:
-        text = _encode(record)
+        _encode(record, pieces)
     except (TypeError, ValueError) as exc:
         raise SnapshotError(f"this lab holds something that is not plain data and cannot be "
                             f"saved: {exc}") from None
-    frame = key.seal_frame(text.encode(), context)
+    frame = key.seal_frame(b"".join(pieces), context)
     data = _LENGTH.pack(len(frame)) + frame
     with open(path_of(snapshot_path), "ab") as fh:
         fh.write(data)
@@ -87,18 +88,28 @@ def append(snapshot_path, key: SealingKey, snapshot_id: bytes, number: int, reco
     return len(data)
 
 
-def _encode(value) -> str:
-    """Compact JSON; the parts written as JSON already (keys, audit entries) are used as they are."""
+def _encode(value, out: list[bytes]) -> None:
+    """Compact JSON, as pieces appended to ``out``; the parts written as JSON already (new keys,
+    audit entries) are used as they are."""
     if isinstance(value, RawJSON):
-        return value
-    if isinstance(value, JSONText):
-        return b"".join(value).decode()
-    if isinstance(value, dict):
-        return "{" + ",".join(f"{json.dumps(name)}:{_encode(part)}"
-                              for name, part in value.items()) + "}"
-    if isinstance(value, list) and any(isinstance(v, (dict, JSONText)) for v in value):
-        return "[" + ",".join(_encode(v) for v in value) + "]"
-    return json.dumps(value, separators=(",", ":"), allow_nan=False)
+        out.append(value.encode())
+    elif isinstance(value, JSONText):
+        out.extend(value)
+    elif isinstance(value, dict):
+        out.append(b"{")
+        for i, (name, part) in enumerate(value.items()):
+            out.append(b"," + _dumps(name).encode() + b":" if i else _dumps(name).encode() + b":")
+            _encode(part, out)
+        out.append(b"}")
+    elif isinstance(value, list) and any(isinstance(v, (dict, JSONText)) for v in value):
+        out.append(b"[")
+        for i, part in enumerate(value):
+            if i:
+                out.append(b",")
+            _encode(part, out)
+        out.append(b"]")
+    else:
+        out.append(_dumps(value).encode())
 
 
 def read(snapshot_path, key: SealingKey, snapshot_id: bytes) -> list[dict]:

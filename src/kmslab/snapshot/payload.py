@@ -22,7 +22,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from .. import __version__
-from .document import FORMAT, JSONText
+from .document import FORMAT, JSONText, _dumps
 
 __all__ = ["SnapshotError", "encode", "decode", "LEGACY_FORMAT"]
 
@@ -46,7 +46,7 @@ def encode(document: dict, lab_time: str) -> bytes:
             if isinstance(value, JSONText):  # encoded already (a saver's cache)
                 pieces.extend(value)
             else:
-                pieces.append(json.dumps(value, separators=(",", ":"), allow_nan=False).encode())
+                pieces.append(_dumps(value).encode())
     except (TypeError, ValueError) as exc:
         raise SnapshotError(f"this lab holds something that is not plain data and cannot be "
                             f"saved: {exc}") from None
