@@ -4,7 +4,7 @@
     saver.watch(lab)        # every call through the lab's pipeline marks it changed
     saver.start()           # a background thread saves, coalesced
     ...
-    saver.stop()            # then a final saver.save_now()
+    saver.stop()            # then a final saver.save_now(whole=True)
 
 Saving after *every* call would make each call pay for a save. Instead a
 call that changes the lab marks it changed, and a background thread saves at
@@ -25,9 +25,9 @@ records, small parts that changed) to the snapshot's journal
 (:mod:`kmslab.snapshot.journal`): its cost follows the change, not the size
 of the lab. The whole snapshot is written again (and its journal started
 afresh) after any other call, when the journal has grown to twice the
-snapshot's size, and at least every ``FULL_EVERY`` seconds. A lab so large that a save
-takes longer than half the interval is saved less often (twice the time a
-save takes), so that serving always comes first.
+snapshot's size, and at least every ``FULL_EVERY`` seconds. A lab so large
+that a save takes longer than half the interval is saved less often (twice
+the time a save takes), so that serving always comes first.
 
 A failed save (a full disk) is reported through ``on_error`` and retried a
 few seconds later; the previous file stays as it was (writes are atomic).
@@ -42,8 +42,7 @@ import threading
 import time
 from typing import Callable
 
-from ..crypto.sealing import SealingKey
-from ..crypto.sealing import sealed_id
+from ..crypto.sealing import SealingKey, sealed_id
 from . import journal, seal_document, to_document, write_atomic
 from .document import marks as document_marks
 from .document import write_delta
@@ -57,8 +56,8 @@ DEFAULT_READ_INTERVAL = 10.0
 #: a save looks at every key (and writes the whole snapshot) at least this often (seconds)
 FULL_EVERY = 60.0
 #: a journal grows to twice the size of its snapshot (at least this many bytes) before the whole
-#: snapshot is written again: writing whole snapshots then costs at most half as much as the
-#: journal did, and a load reads at most three times the snapshot
+#: snapshot is written again: whole snapshots then cost, over time, about one and a half times
+#: what the journal did, and a load reads at most three times the snapshot
 JOURNAL_MIN = 8 << 20
 JOURNAL_RATIO = 2
 
