@@ -19,7 +19,7 @@ import pandas as pd
 
 import kmslab
 from kmslab.service.pipeline import Call
-from kmslab.service.registry import OPERATIONS
+from kmslab.operations import spec
 from kmslab.service.request import Request
 
 
@@ -81,7 +81,7 @@ def million(n: int):
             params["KeySpec"] = "AES_256"
         if op == "Decrypt":
             params = {"CiphertextBlob": b"\0" * 64, "EncryptionContext": params["EncryptionContext"]}
-        call = Call(svc, Request(op, params, alice, lab.default_region), OPERATIONS[op])
+        call = Call(svc, Request(op, params, alice, lab.default_region), spec(op))
         call.key = svc.keys[md["KeyId"]]
         response = {"KeyMaterialId": md["CurrentKeyMaterialId"]} if op != "DescribeKey" else {}
         prepared.append((call, response))

@@ -1,17 +1,22 @@
-"""Envelope encryption speed: kmslab vs raw AES-GCM vs the AWS Encryption SDK.
+"""Envelope encryption speed: kmslab vs the AWS Encryption SDK, suite for suite, and raw AES-GCM.
 
 Run: PYTHONPATH=src python benchmarks/bench_envelope.py
 
-Prints the median time of encrypt and decrypt for 1 KiB and 16 MiB
-messages: kmslab.envelope (against kmslab's in-process KMS, with and without
-a data-key cache), one raw ``cryptography`` AESGCM call over the same bytes,
-and, when ``aws_encryption_sdk`` is importable (a benchmark-only
-dependency), the Encryption SDK in its default configuration (committing
-suite with ECDSA P-384 signature, 4 KiB frames) and its fastest one (64 KiB
-frames, committing suite without signature), with a caching CMM for 1 KiB.
-The SDK gets a raw AES wrapping key (a crypto-only comparison): no KMS call
-on its side, while kmslab's uncached rows include an in-process
-GenerateDataKey/Decrypt.
+Both libraries write the same messages (the SDK's format version 2), so the
+comparison is like with like: the same suite, the same frame length.
+
+* 16 MiB: kmslab and the SDK, each suite (``..._COMMIT_KEY`` unsigned,
+  ``..._COMMIT_KEY_ECDSA_P384`` signed) with 64 KiB frames; kmslab with its
+  default 1 MiB frames and the SDK with its default 4 KiB frames; one raw
+  ``cryptography`` AESGCM call over the same bytes (the unsigned floor) and
+  one SHA-384 over them (the signed suite's floor: its signature covers
+  every byte).
+* 1 KiB with a data-key cache on both sides (kmslab's DataKeyCache, the
+  SDK's caching CMM): the per-message cost once KMS is out of the way.
+
+The SDK gets a raw AES wrapping key (no KMS call on its side); kmslab's
+uncached rows include an in-process GenerateDataKey or Decrypt call.
+Medians of interleaved batches; ratios are of medians.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from __future__ import annotations
 import os
 import sys
 
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -27,14 +33,11 @@ from _timing import interleaved  # noqa: E402
 import kmslab  # noqa: E402
 from kmslab import envelope  # noqa: E402
 
-SIZES = {"1 KiB": 1 << 10, "16 MiB": 16 << 20}
-
-
-def medians_s(contenders: dict, size: int) -> dict:
-    """Median seconds per call of each contender, batches interleaved (fewer for large sizes)."""
-    if size <= 4096:
-        return interleaved(contenders, number=1000, repeat=9)
-    return interleaved(contenders, number=2, repeat=7)
+SIGNED = envelope.Algorithm.AES_256_GCM_HKDF_SHA512_COMMIT_KEY_ECDSA_P384
+UNSIGNED = envelope.Algorithm.AES_256_GCM_HKDF_SHA512_COMMIT_KEY
+SUITES = {"unsigned": UNSIGNED, "signed": SIGNED}
+LARGE, SMALL = 16 << 20, 1 << 10
+FRAME = 64 << 10
 
 
 def fmt(seconds: float) -> str:
@@ -42,9 +45,10 @@ def fmt(seconds: float) -> str:
 
 
 def sdk_setup():
+    """The SDK with a raw AES wrapping key, plain and behind a caching CMM; None if absent."""
     try:
         import aws_encryption_sdk
-        from aws_encryption_sdk.identifiers import (Algorithm, CommitmentPolicy, EncryptionKeyType,
+        from aws_encryption_sdk.identifiers import (CommitmentPolicy, EncryptionKeyType,
                                                     WrappingAlgorithm)
         from aws_encryption_sdk.internal.crypto.wrapping_keys import WrappingKey
         from aws_encryption_sdk.key_providers.raw import RawMasterKeyProvider
@@ -63,12 +67,79 @@ def sdk_setup():
     provider.add_master_key(b"bench-key")
     client = aws_encryption_sdk.EncryptionSDKClient(
         commitment_policy=CommitmentPolicy.REQUIRE_ENCRYPT_REQUIRE_DECRYPT)
-    cache = aws_encryption_sdk.LocalCryptoMaterialsCache(capacity=100)
     cached = aws_encryption_sdk.CachingCryptoMaterialsManager(
-        master_key_provider=provider, cache=cache, max_age=600.0, max_messages_encrypted=2**32)
-    fastest = {"algorithm": Algorithm.AES_256_GCM_HKDF_SHA512_COMMIT_KEY, "frame_length": 65536}
-    return {"client": client, "provider": provider, "cached": cached, "fastest": fastest,
+        master_key_provider=provider, cache=aws_encryption_sdk.LocalCryptoMaterialsCache(capacity=100),
+        max_age=600.0, max_messages_encrypted=2**32)
+    return {"client": client, "provider": provider, "cached": cached,
+            "algorithm": {name: getattr(aws_encryption_sdk.Algorithm, suite.name)
+                          for name, suite in SUITES.items()},
             "version": aws_encryption_sdk.__version__}
+
+
+def large_contenders(kms, key, context, sdk, data) -> dict:
+    """Encrypt and decrypt of ``data`` by every contender, as zero-argument callables."""
+    out = {}
+    aes, nonce = AESGCM(os.urandom(32)), os.urandom(12)
+    sealed = aes.encrypt(nonce, data, None)
+    out["raw AESGCM encrypt"] = lambda: aes.encrypt(nonce, data, None)
+    out["raw AESGCM decrypt"] = lambda: aes.decrypt(nonce, sealed, None)
+
+    def sha384():
+        digest = hashes.Hash(hashes.SHA384())
+        digest.update(data)
+        return digest.finalize()
+    out["SHA-384 of the data"] = sha384
+
+    def kmslab_pair(label, suite, frame_length):
+        message = envelope.encrypt(kms, data, [key], context, algorithm=suite,
+                                   frame_length=frame_length)
+        out[f"kmslab {label} encrypt"] = lambda: envelope.encrypt(
+            kms, data, [key], context, algorithm=suite, frame_length=frame_length)
+        out[f"kmslab {label} decrypt"] = lambda: envelope.decrypt(kms, message, context)
+
+    def sdk_pair(label, suite, frame_length):
+        client, provider = sdk["client"], sdk["provider"]
+        options = {"algorithm": sdk["algorithm"][suite], "frame_length": frame_length}
+        message = client.encrypt(source=data, key_provider=provider, encryption_context=context,
+                                 **options)[0]
+        out[f"SDK {label} encrypt"] = lambda: client.encrypt(
+            source=data, key_provider=provider, encryption_context=context, **options)[0]
+        out[f"SDK {label} decrypt"] = lambda: client.decrypt(source=message, key_provider=provider)
+
+    for name, suite in SUITES.items():
+        kmslab_pair(f"{name} 64K", suite, FRAME)
+        if sdk:
+            sdk_pair(f"{name} 64K", name, FRAME)
+    kmslab_pair("unsigned 1M", UNSIGNED, envelope.DEFAULT_FRAME_LENGTH)
+    kmslab_pair("signed 1M", SIGNED, envelope.DEFAULT_FRAME_LENGTH)
+    if sdk:
+        sdk_pair("signed 4K", "signed", 4096)
+    return out
+
+
+def small_cached_contenders(kms, key, context, sdk, data) -> dict:
+    out = {}
+    for name, suite in SUITES.items():
+        cache = envelope.DataKeyCache(max_age=600)
+        message = envelope.encrypt(kms, data, [key], context, algorithm=suite, cache=cache)
+        out[f"kmslab {name} encrypt (cache)"] = (
+            lambda suite=suite, cache=cache: envelope.encrypt(kms, data, [key], context,
+                                                               algorithm=suite, cache=cache))
+        out[f"kmslab {name} decrypt (cache)"] = (
+            lambda message=message, cache=cache: envelope.decrypt(kms, message, context,
+                                                                   cache=cache))
+        if sdk:
+            client, cmm = sdk["client"], sdk["cached"]
+            algorithm = sdk["algorithm"][name]
+
+            def sdk_encrypt(algorithm=algorithm):
+                return client.encrypt(source=data, materials_manager=cmm,
+                                      encryption_context=context, algorithm=algorithm)[0]
+            sdk_message = sdk_encrypt()
+            out[f"SDK {name} encrypt (cache)"] = sdk_encrypt
+            out[f"SDK {name} decrypt (cache)"] = (
+                lambda m=sdk_message: client.decrypt(source=m, materials_manager=cmm))
+    return out
 
 
 def main() -> int:
@@ -77,79 +148,32 @@ def main() -> int:
     key = kms.create_key()["KeyMetadata"]["Arn"]
     context = {"purpose": "benchmark"}
     sdk = sdk_setup()
-    results: dict[tuple[str, str], float] = {}
-    for label, size in SIZES.items():
-        data = os.urandom(size)
-        contenders = {}
-        aes = AESGCM(os.urandom(32))
-        nonce = os.urandom(12)
-        sealed = aes.encrypt(nonce, data, None)
-        contenders["raw AESGCM encrypt"] = lambda: aes.encrypt(nonce, data, None)
-        contenders["raw AESGCM decrypt"] = lambda: aes.decrypt(nonce, sealed, None)
-
-        message = envelope.encrypt(kms, data, [key], context)
-        contenders["kmslab encrypt"] = (
-            lambda: envelope.encrypt(kms, data, [key], context))
-        contenders["kmslab decrypt"] = (
-            lambda: envelope.decrypt(kms, message, context))
-        cache = envelope.DataKeyCache(max_age=600)
-        contenders["kmslab encrypt (cache)"] = (
-            lambda: envelope.encrypt(kms, data, [key], context, cache=cache))
-        contenders["kmslab decrypt (cache)"] = (
-            lambda: envelope.decrypt(kms, message, context, cache=cache))
-
-        if sdk:
-            client, provider = sdk["client"], sdk["provider"]
-
-            def sdk_encrypt(**options):
-                return client.encrypt(source=data, key_provider=provider,
-                                      encryption_context=context, **options)[0]
-
-            default_message = sdk_encrypt()
-            fast_message = sdk_encrypt(**sdk["fastest"])
-            contenders["SDK default encrypt"] = sdk_encrypt
-            contenders["SDK default decrypt"] = (
-                lambda: client.decrypt(source=default_message, key_provider=provider))
-            contenders["SDK fastest encrypt"] = lambda: sdk_encrypt(**sdk["fastest"])
-            contenders["SDK fastest decrypt"] = (
-                lambda: client.decrypt(source=fast_message, key_provider=provider))
-            if size <= 4096:
-                cmm = sdk["cached"]
-                for config, options in (("default", {}), ("fastest", dict(sdk["fastest"]))):
-                    def cached_encrypt(options=options):
-                        return client.encrypt(source=data, materials_manager=cmm,
-                                              encryption_context=context, **options)[0]
-                    cached_message = cached_encrypt()
-                    contenders[f"SDK {config} encrypt (cache)"] = cached_encrypt
-                    contenders[f"SDK {config} decrypt (cache)"] = (
-                        lambda m=cached_message: client.decrypt(source=m, materials_manager=cmm))
-
-        for name, seconds in medians_s(contenders, size).items():
-            results[label, name] = seconds
+    large = interleaved(large_contenders(kms, key, context, sdk, os.urandom(LARGE)),
+                        number=2, repeat=7)
+    small = interleaved(small_cached_contenders(kms, key, context, sdk, os.urandom(SMALL)),
+                        number=200, repeat=7)
 
     print(f"python {sys.version.split()[0]}; AWS Encryption SDK: "
           f"{sdk['version'] + ' (raw AES wrapping key, no KMS)' if sdk else 'not installed'}")
-    for label in SIZES:
+    for label, size, results in (("16 MiB", LARGE, large), ("1 KiB, data-key cache", SMALL, small)):
         print(f"\n{label}")
-        for (size_label, name), seconds in results.items():
-            if size_label == label:
-                mbps = SIZES[label] / seconds / 1e6
-                print(f"  {name:30s} {fmt(seconds)}  {mbps:9.1f} MB/s")
+        for name, seconds in results.items():
+            print(f"  {name:34s} {fmt(seconds)}  {size / seconds / 1e6:9.1f} MB/s")
 
-    def ratio(label, a, b):
-        if (label, a) in results and (label, b) in results:
-            print(f"  {label}: {a} / {b} = {results[label, a] / results[label, b]:.2f}x")
+    def ratio(results, a, b, target=""):
+        if a in results and b in results:
+            print(f"  {a} / {b} = {results[a] / results[b]:.2f}x {target}")
 
-    print("\nratios (target in brackets)")
+    print("\nratios (targets in brackets)")
     for op in ("encrypt", "decrypt"):
-        ratio("16 MiB", f"kmslab {op} (cache)", f"raw AESGCM {op}")  # [<= 1.25]
-        ratio("16 MiB", f"kmslab {op}", f"raw AESGCM {op}")  # [<= 1.25]
-        ratio("16 MiB", f"SDK default {op}", f"kmslab {op}")  # [>= 20]
-        ratio("16 MiB", f"SDK fastest {op}", f"kmslab {op}")  # [>= 4]
-        ratio("1 KiB", f"SDK default {op} (cache)", f"kmslab {op} (cache)")  # [>= 20]
-        ratio("1 KiB", f"SDK fastest {op} (cache)", f"kmslab {op} (cache)")  # [>= 20]
-    print("  targets: kmslab/raw <= 1.25 at 16 MiB; SDK default/kmslab >= 20 and SDK fastest/kmslab"
-          " >= 4 at 16 MiB; SDK cached/kmslab cached >= 20 at 1 KiB")
+        ratio(large, f"kmslab unsigned 1M {op}", f"raw AESGCM {op}", "[<= 1.25]")
+        ratio(large, f"kmslab unsigned 64K {op}", f"raw AESGCM {op}")
+        ratio(large, f"SDK unsigned 64K {op}", f"kmslab unsigned 64K {op}", "[>= 4]")
+        ratio(large, f"SDK signed 64K {op}", f"kmslab signed 64K {op}", "[>= 4]")
+        ratio(large, f"kmslab signed 64K {op}", "SHA-384 of the data")
+        ratio(large, f"SDK signed 4K {op}", f"kmslab signed 1M {op}")
+        for name in SUITES:
+            ratio(small, f"SDK {name} {op} (cache)", f"kmslab {name} {op} (cache)")
     return 0
 
 

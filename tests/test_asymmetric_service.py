@@ -21,9 +21,11 @@ from shapes import check_response as assert_matches_output_shape
 MESSAGE = b"Pay 100 EUR to Alice. Ref 2025-001."
 HASHES = {"SHA_256": hashes.SHA256, "SHA_384": hashes.SHA384, "SHA_512": hashes.SHA512}
 
-# AWS's table (reference section 1.3), written out here rather than read from kmslab.specs
-RSA_SIGNING = ["RSASSA_PSS_SHA_256", "RSASSA_PSS_SHA_384", "RSASSA_PSS_SHA_512",
-               "RSASSA_PKCS1_V1_5_SHA_256", "RSASSA_PKCS1_V1_5_SHA_384", "RSASSA_PKCS1_V1_5_SHA_512"]
+# AWS's table (reference section 1.3), written out here rather than read from kmslab.specs;
+# in the order DescribeKey lists them (the API Reference's DescribeKey example of an RSA
+# signing key, botocore's examples-1.json): PKCS #1 v1.5 first
+RSA_SIGNING = ["RSASSA_PKCS1_V1_5_SHA_256", "RSASSA_PKCS1_V1_5_SHA_384", "RSASSA_PKCS1_V1_5_SHA_512",
+               "RSASSA_PSS_SHA_256", "RSASSA_PSS_SHA_384", "RSASSA_PSS_SHA_512"]
 EXPECTED_ALGORITHMS = {
     ("SYMMETRIC_DEFAULT", "ENCRYPT_DECRYPT"): {"EncryptionAlgorithms": ["SYMMETRIC_DEFAULT"]},
     ("RSA_2048", "ENCRYPT_DECRYPT"): {"EncryptionAlgorithms": ["RSAES_OAEP_SHA_1", "RSAES_OAEP_SHA_256"]},

@@ -106,6 +106,8 @@ def call(lab, who, op, key, context, via):
 EC2 = "ec2.us-east-1.amazonaws.com"
 NO_RESOURCE, NO_IDENTITY = "no resource-based", "no identity-based"
 DENY_RESOURCE, DENY_IDENTITY = "explicit deny in a resource-based", "explicit deny in an identity-based"
+CIPHERTEXT_KEY_DENIED = ("The ciphertext refers to a customer master key that does not exist, does "
+                         "not exist in this region, or you are not allowed to access.")
 
 # principal, operation, key, encryption context, ViaService -> expected
 TABLE = [
@@ -171,9 +173,14 @@ def test_decision_table(world, who, op, key, context, via, expected):
     caller = lab.principal("root", B) if who == "root-B" else \
         lab.principal(who, B if who in ("erin", "frank") else None)
     assert err.response["Error"]["Code"] == "AccessDeniedException"
-    assert err.message.startswith(
+    denial = err.explanation.access_denied_message()
+    assert denial.startswith(
         f"User: {caller.arn} is not authorized to perform: kms:{op} on resource: {meta['Arn']} ")
-    assert expected in err.message
+    assert expected in denial
+    if op == "Decrypt":  # the key came from the ciphertext: AWS does not say whether it exists
+        assert err.message == CIPHERTEXT_KEY_DENIED
+    else:
+        assert err.message == denial
     assert err.explanation is not None and not err.explanation.allowed
     assert lab.kms_service(A, "us-east-1").keys[meta["KeyId"]].state == before
     last = lab.audit.records()[-1]
@@ -199,8 +206,9 @@ def test_deny_all_denies_every_operation(world):
         for op, params in ops.items():
             if op != "Decrypt":
                 params = {"KeyId": key["Arn"], **params}
-            with pytest.raises(errors.AccessDeniedException, match=DENY_RESOURCE):
+            with pytest.raises(errors.AccessDeniedException) as info:
                 lab.handle(op, params, caller=alice)
+            assert DENY_RESOURCE in info.value.explanation.access_denied_message()
         assert lab.kms_service(A, "us-east-1").keys[key["KeyId"]].state == "Enabled"
     finally:
         lab.iam.delete_policy(lab.iam.user(A, "alice"), "all")
@@ -254,8 +262,15 @@ def test_reencrypt_decides_on_both_keys():
     dst = kms.create_key()["KeyMetadata"]["Arn"]
     blob = kms.encrypt(KeyId=src, Plaintext=b"x")["CiphertextBlob"]
     lab.add_user("hal", policy=iam_allow("kms:ReEncryptTo"))
-    with pytest.raises(errors.AccessDeniedException, match=f"kms:ReEncryptFrom on resource: {src}"):
+    with pytest.raises(errors.AccessDeniedException) as info:
         lab.client(as_="hal").re_encrypt(CiphertextBlob=blob, DestinationKeyId=dst)
+    # the source key came from the ciphertext: AWS's answer does not say whether it exists
+    assert info.value.message == CIPHERTEXT_KEY_DENIED
+    assert f"kms:ReEncryptFrom on resource: {src}" in info.value.explanation.access_denied_message()
+    lab.add_user("ida", policy=iam_allow("kms:ReEncryptFrom"))
+    with pytest.raises(errors.AccessDeniedException,  # the destination is named: the usual message
+                       match=f"kms:ReEncryptTo on resource: {dst} because"):
+        lab.client(as_="ida").re_encrypt(CiphertextBlob=blob, DestinationKeyId=dst)
     lab.iam.put_policy(lab.iam.user(A, "hal"), "policy",
                        json.dumps(iam_allow(["kms:ReEncryptFrom", "kms:ReEncryptTo"])))
     assert lab.client(as_="hal").re_encrypt(CiphertextBlob=blob, DestinationKeyId=dst)["KeyId"] == dst

@@ -93,6 +93,30 @@ def test_entries_are_per_context_and_key_list(kms, arn):
                          "GenerateDataKey", "Encrypt"]
 
 
+def test_entries_are_per_algorithm_suite(kms, arn):
+    cache = DataKeyCache(max_age=60)
+    kms.calls.clear()
+    for algorithm in (envelope.Algorithm.AES_256_GCM_HKDF_SHA512_COMMIT_KEY,
+                      envelope.Algorithm.AES_256_GCM_HKDF_SHA512_COMMIT_KEY_ECDSA_P384) * 2:
+        envelope.encrypt(kms, b"x", [arn], {"a": "1"}, algorithm=algorithm, cache=cache)
+    assert kms.calls == ["GenerateDataKey", "GenerateDataKey"]
+
+
+def test_a_cached_signed_entry_keeps_its_signing_key(kms, arn):
+    """As the SDK's caching CMM: the data key was bound (by KMS) to the context holding the
+    public key, so the entry reuses the key pair too; every message still verifies."""
+    cache = DataKeyCache(max_age=60)
+    messages = [envelope.encrypt(kms, b"m%d" % i, [arn], {"a": "1"}, cache=cache)
+                for i in range(3)]
+    keys = {envelope.parse(m).encryption_context["aws-crypto-public-key"] for m in messages}
+    assert len(keys) == 1 and kms.calls.count("GenerateDataKey") == 1
+    assert [envelope.decrypt(kms, m, {"a": "1"}, cache=cache) for m in messages] == \
+        [b"m0", b"m1", b"m2"]
+    assert kms.calls.count("Decrypt") == 1  # one entry decrypts all three
+    fresh = envelope.encrypt(kms, b"m", [arn], {"a": "1"})
+    assert envelope.parse(fresh).encryption_context["aws-crypto-public-key"] not in keys
+
+
 def test_capacity_evicts_least_recently_used(kms, arn):
     cache = DataKeyCache(max_age=60, capacity=2)
     kms_calls_for(kms, arn, cache, [1], {"n": "1"})

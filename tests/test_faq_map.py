@@ -40,6 +40,32 @@ def _headings(notebook: Path) -> set[str]:
             for line in "".join(cell["source"]).splitlines() if line.startswith("## ")}
 
 
+def _sections(notebook: Path) -> dict[str, dict]:
+    """``## heading`` -> its markdown lines and code cells, up to the next ``## `` heading.
+
+    A markdown cell may end one section and start the next: its lines before a
+    heading belong to the section above.
+    """
+    cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
+    sections: dict[str, dict] = {}
+    current = None
+    for cell in cells:
+        source = "".join(cell["source"])
+        if cell["cell_type"] == "code":
+            if current is not None:
+                sections[current]["code"].append(source)
+            continue
+        if cell["cell_type"] != "markdown":
+            continue
+        for line in source.splitlines():
+            if line.startswith("## "):
+                current = line.rstrip()
+                sections.setdefault(current, {"lines": [], "code": []})
+            elif current is not None:
+                sections[current]["lines"].append(line)
+    return sections
+
+
 ROWS = _faq_rows(README.read_text(encoding="utf-8"))
 
 
@@ -69,6 +95,21 @@ def test_the_named_section_exists(number, question, target, section):
         f"question {number}: {target} has no markdown heading '## {section}'"
 
 
+@pytest.mark.parametrize("number,question,target,section", ROWS, ids=[f"Q{r[0]}" for r in ROWS])
+def test_the_named_section_runs_code_and_names_its_question(number, question, target, section):
+    notebook = NOTEBOOKS / target
+    if not notebook.is_file():
+        pytest.skip(f"{target} is missing (reported by test_the_named_section_exists)")
+    found = _sections(notebook).get(f"## {section}")
+    assert found is not None, f"question {number}: no section '## {section}' in {target}"
+    assert any(code.strip() for code in found["code"]), \
+        f"question {number}: section '{section}' of {target} has no code cell: it must run the answer"
+    faq_lines = [line for line in found["lines"] if line.startswith("*FAQ ")]
+    assert faq_lines, f"question {number}: section '{section}' of {target} has no '*FAQ {number}: ...*' line"
+    named = {int(n) for n in re.findall(r"\d+", faq_lines[0].split(":")[0])}
+    assert number in named, f"question {number}: the FAQ line of '{section}' names {sorted(named)}"
+
+
 def test_the_parser_finds_rows_and_rejects_a_missing_heading(tmp_path):
     text = ("| # | Question | Notebook | Section |\n|---|---|---|---|\n"
             "| 7 | Where is my data encrypted? | [x.ipynb](x.ipynb) | Three places |\n")
@@ -79,3 +120,18 @@ def test_the_parser_finds_rows_and_rejects_a_missing_heading(tmp_path):
         {"cell_type": "code", "source": ["## Three places"]}]}))
     assert "## Three places" not in _headings(notebook)
     assert "## Two places" in _headings(notebook)
+
+
+def test_a_section_without_code_or_faq_line_is_caught(tmp_path):
+    notebook = tmp_path / "y.ipynb"
+    notebook.write_text(json.dumps({"cells": [
+        {"cell_type": "markdown", "source": ["## Talk only\n", "\n", "*FAQ 7: Where?*\n"]},
+        {"cell_type": "markdown", "source": ["Still talking.\n", "## Runs\n", "*FAQ 8: How?*"]},
+        {"cell_type": "code", "source": ["print('answer')"]},
+        {"cell_type": "markdown", "source": ["## No line\n"]},
+        {"cell_type": "code", "source": ["1 + 1"]}]}))
+    sections = _sections(notebook)
+    assert sections["## Talk only"]["code"] == [] and "*FAQ 7: Where?*" in sections["## Talk only"]["lines"]
+    assert "Still talking." in sections["## Talk only"]["lines"]
+    assert sections["## Runs"]["code"] == ["print('answer')"]
+    assert not [line for line in sections["## No line"]["lines"] if line.startswith("*FAQ ")]

@@ -3,6 +3,7 @@
 import pytest
 
 from kmslab import errors
+from kmslab.crypto.symmetric import parse_blob
 from shapes import check_response
 
 
@@ -155,7 +156,8 @@ def test_key_in_cloudhsm_store_uses_cluster_material(lab, kms, cluster, connecte
     assert used.count("Encrypt") == 2 and used.count("Decrypt") == 2
     # the cluster really holds the material: remove it and the key cannot decrypt
     cluster.delete_key(cluster.key_handles()[0])
-    with pytest.raises(errors.KeyUnavailableException):
+    # AWS: cryptographic operations fail with KMSInvalidStateException for every key store problem
+    with pytest.raises(errors.KMSInvalidStateException, match="is not in its AWS CloudHSM cluster"):
         kms.decrypt(CiphertextBlob=blob, EncryptionContext={"a": "b"})
 
 
@@ -170,10 +172,14 @@ def test_cryptographic_records_name_the_key_store(lab, kms, connected_store):
 
 def test_key_unavailable_when_cluster_has_no_active_hsm(lab, kms, cluster, connected_store):
     key_id = kms.create_key(Origin="AWS_CLOUDHSM", CustomKeyStoreId=connected_store)["KeyMetadata"]["KeyId"]
+    kms.encrypt(KeyId=key_id, Plaintext=b"x")
     cluster.delete_hsm()
     cluster.delete_hsm()
-    with pytest.raises(errors.KeyUnavailableException):
+    # the CloudHSM troubleshooting page's message, a 400
+    with pytest.raises(errors.KMSInvalidStateException) as info:
         kms.encrypt(KeyId=key_id, Plaintext=b"x")
+    assert info.value.message == "KMS cannot communicate with your CloudHSM cluster"
+    assert "no active HSM" in info.value.explanation and info.value.status == 400
     assert kms.describe_key(KeyId=key_id)["KeyMetadata"]["KeyState"] == "Enabled"
     with pytest.raises(errors.CloudHsmClusterInvalidConfigurationException):
         kms.create_key(Origin="AWS_CLOUDHSM", CustomKeyStoreId=connected_store)
@@ -285,7 +291,8 @@ def test_external_key_store_double_encryption(lab, kms, proxy):
     assert kms.decrypt(CiphertextBlob=blob)["Plaintext"] == b"hyok"
     assert [r["command"] for r in proxy.audit_log].count("Decrypt") == 1
     proxy.disable_external_key("ext-1")  # the owner pulls the key: KMS cannot decrypt
-    with pytest.raises(errors.KeyUnavailableException):
+    with pytest.raises(errors.KMSInvalidStateException,
+                       match="the external key is not enabled in the external key manager"):
         kms.decrypt(CiphertextBlob=blob)
     proxy.enable_external_key("ext-1")
     assert kms.decrypt(CiphertextBlob=blob)["Plaintext"] == b"hyok"
@@ -348,3 +355,91 @@ def test_keys_in_a_store_cannot_rotate_or_import(lab, kms, connected_store):
     with pytest.raises(errors.UnsupportedOperationException):
         kms.get_parameters_for_import(KeyId=key_id, WrappingAlgorithm="RSAES_OAEP_SHA_256",
                                       WrappingKeySpec="RSA_2048")
+
+
+# ------------------------------------------------ failures of cryptographic operations
+# AWS (external key store troubleshooting page): "AWS KMS cryptographic operations return
+# KMSInvalidStateException for all failures related to the external configuration or
+# connection state of the external key store"; the CloudHSM page shows the same exception.
+
+@pytest.fixture
+def xks_key(lab, kms, proxy):
+    store_id = _create_xks_store(kms, proxy)
+    kms.connect_custom_key_store(CustomKeyStoreId=store_id)
+    lab.clock.advance(minutes=1)
+    return kms.create_key(Origin="EXTERNAL_KEY_STORE", CustomKeyStoreId=store_id,
+                          XksKeyId="ext-1")["KeyMetadata"]["KeyId"]
+
+
+def _fails_as_store_problem(call, message, lab):
+    with pytest.raises(errors.KMSInvalidStateException) as info:
+        call()
+    assert info.value.message == message and info.value.status == 400
+    record = lab.audit.records()[-1]
+    assert record["errorCode"] == "KMSInvalidStateException" and record["errorMessage"] == message
+    return info.value
+
+
+def test_xks_failures_in_cryptographic_operations_are_invalid_state(lab, kms, proxy, xks_key):
+    blob = kms.encrypt(KeyId=xks_key, Plaintext=b"hyok", EncryptionContext={"a": "b"})["CiphertextBlob"]
+    proxy.reachable = False
+    unreachable = ("AWS KMS cannot communicate with the external key store proxy. Verify that "
+                   "your external key store proxy is active and is connected to the network, and "
+                   "that its URI path and endpoint URI or VPC service name are correct in your "
+                   "external key store.")
+    _fails_as_store_problem(lambda: kms.encrypt(KeyId=xks_key, Plaintext=b"x"), unreachable, lab)
+    _fails_as_store_problem(lambda: kms.generate_data_key(KeyId=xks_key, KeySpec="AES_256"),
+                            unreachable, lab)
+    _fails_as_store_problem(lambda: kms.decrypt(CiphertextBlob=blob, EncryptionContext={"a": "b"}),
+                            unreachable, lab)
+    proxy.reachable = True
+    proxy.delete_external_key("ext-1")
+    _fails_as_store_problem(
+        lambda: kms.re_encrypt(CiphertextBlob=blob, SourceEncryptionContext={"a": "b"},
+                               DestinationKeyId=kms.create_key()["KeyMetadata"]["KeyId"]),
+        "The external key store proxy rejected the request because it could not find the "
+        "external key.", lab)
+    # the key's own state is untouched: KMS cannot see the external key manager's
+    assert kms.describe_key(KeyId=xks_key)["KeyMetadata"]["KeyState"] == "Enabled"
+
+
+def test_xks_wrong_context_is_rejected_by_the_proxy(lab, kms, proxy, xks_key):
+    """The external key encrypts last, with the encryption context as AAD, so a wrong context
+    is the proxy's refusal: KMSInvalidStateException (the Decrypt failure CloudTrail example)."""
+    blob = kms.encrypt(KeyId=xks_key, Plaintext=b"hyok", EncryptionContext={"a": "b"})["CiphertextBlob"]
+    _fails_as_store_problem(
+        lambda: kms.decrypt(CiphertextBlob=blob, EncryptionContext={"a": "c"}),
+        "The external key store proxy rejected the request because the specified ciphertext or "
+        "additional authenticated data is corrupted, missing, or otherwise invalid.", lab)
+    assert [r.get("result") for r in proxy.audit_log if r["command"] == "Decrypt"] == \
+        ["invalid ciphertext or AAD"]
+    assert kms.decrypt(CiphertextBlob=blob, EncryptionContext={"a": "b"})["Plaintext"] == b"hyok"
+
+
+def test_xks_double_encryption_order(lab, kms, proxy, xks_key):
+    """KMS's own key material encrypts first, the external key last (CreateKey XksKeyId text):
+    the outer layer of the ciphertext is the external key manager's, so removing the external
+    key leaves nothing KMS could decrypt alone; and a ciphertext that is not the external key
+    manager's never reaches KMS's own key material."""
+    blob = kms.encrypt(KeyId=xks_key, Plaintext=b"layers")["CiphertextBlob"]
+    parts = parse_blob(blob)
+    store = lab.kms_service("111122223333", "us-east-1").keys[xks_key]
+    material = store.current.material
+    # the proxy opens the outer layer; the inner one is KMS's, bound to the same header
+    inner = proxy.decrypt("ext-1", parts.key_arn, parts.nonce + parts.ciphertext, parts.header)
+    assert material._kms_half.open(parse_blob(parts.header + inner)) == b"layers"
+    tampered = bytearray(blob)
+    tampered[-1] ^= 1
+    _fails_as_store_problem(lambda: kms.decrypt(CiphertextBlob=bytes(tampered)),
+                            "The external key store proxy rejected the request because the "
+                            "specified ciphertext or additional authenticated data is corrupted, "
+                            "missing, or otherwise invalid.", lab)
+
+
+def test_cloudhsm_cluster_deleted_is_invalid_state(lab, kms, cluster, connected_store):
+    key_id = kms.create_key(Origin="AWS_CLOUDHSM", CustomKeyStoreId=connected_store)["KeyMetadata"]["KeyId"]
+    blob = kms.encrypt(KeyId=key_id, Plaintext=b"x")["CiphertextBlob"]
+    lab.cloudhsm.delete_cluster(cluster.cluster_id)
+    err = _fails_as_store_problem(lambda: kms.decrypt(CiphertextBlob=blob),
+                                  "KMS cannot communicate with your CloudHSM cluster", lab)
+    assert "was deleted" in err.explanation

@@ -113,14 +113,62 @@ def test_closed_form_equals_event_simulation():
 def test_throttling_when_the_rate_exceeds_the_quota(lab, key):
     common = dict(sizes=[1000], strategies=["envelope"], requests=300, concurrency=40,
                   rtt_ms=1.0, key_id=key["KeyId"], seed=3)
-    calm = latency.compare(lab, background_rps=0, **common)
-    busy = latency.compare(lab, background_rps=9_900, **common)  # 100 rps left for us
+    calm = latency.compare(lab, background_rps=0, region="eu-north-1", **common)
+    busy = latency.compare(lab, background_rps=9_900, region="eu-north-1", **common)  # 100 left
     assert calm["throttles"].iloc[0] == 0
     assert busy["throttles"].iloc[0] > 0 and busy["retries"].iloc[0] > 0
     assert busy["total_s"].iloc[0] > 2.0  # 300 requests at ~100 per second
     assert busy["total_s"].iloc[0] > 50 * calm["total_s"].iloc[0]
-    again = latency.compare(lab, background_rps=9_900, **common)
+    again = latency.compare(lab, background_rps=9_900, region="eu-north-1", **common)
     pd.testing.assert_frame_equal(busy, again)  # seeded: the same jitter, the same numbers
+    # the same traffic in us-east-1, the lab's Region, whose default quota is 100,000 per second
+    virginia = latency.compare(lab, background_rps=9_900, **common)
+    assert virginia["throttles"].iloc[0] == 0
+
+
+@pytest.mark.parametrize("region,expected", [
+    ("eu-north-1", 10_000), ("ap-south-1", 10_000), ("sa-east-1", 10_000),
+    ("us-east-2", 20_000), ("ap-southeast-1", 20_000), ("ap-southeast-2", 20_000),
+    ("ap-northeast-1", 20_000), ("eu-central-1", 20_000), ("eu-west-2", 20_000),
+    ("us-east-1", 100_000), ("us-west-2", 100_000), ("eu-west-1", 100_000)])
+def test_the_region_sets_the_default_symmetric_quota(region, expected):
+    model = LatencyModel(region=region)
+    for operation in ("Encrypt", "Decrypt", "GenerateDataKey", "ReEncrypt", "GenerateMac"):
+        assert model.quota_rps(operation) == expected
+    assert model.quota_rps("CreateKey") == 5  # the same everywhere
+    assert LatencyModel(region=region, background_rps=100).quota_rps("Encrypt") == expected - 100
+
+
+def test_the_model_reads_the_quota_table_of_kmslab_quotas(monkeypatch):
+    from kmslab import quotas
+    for name in quotas.REQUEST_QUOTAS:
+        for region in ("us-east-1", "eu-west-2", "af-south-1", "cn-north-1"):
+            assert LatencyModel(region=region).quota(name) == quotas.default_rate(name, region)
+    monkeypatch.setattr(quotas, "default_rate", lambda name, region: 7.0)  # one home: no copy
+    assert LatencyModel().quota_rps("Encrypt") == LatencyModel().quota_rps("CreateKey") == 7.0
+
+
+def test_a_changed_quota_wins_over_the_default_and_bad_ones_are_refused():
+    symmetric = "Cryptographic operations (symmetric) request rate"
+    model = LatencyModel(region="eu-west-2", quotas={symmetric: 50, "CreateKey": 1})
+    assert model.quota_rps("Decrypt") == 50 and model.quota_rps("CreateKey") == 1
+    assert model.quota_rps("DescribeKey") == 2_000
+    with pytest.raises(ValueError, match="no request quota"):
+        LatencyModel(quotas={"symmetric cryptographic operations": 10})
+    with pytest.raises(ValueError, match="positive"):
+        LatencyModel(quotas={symmetric: 0})
+    assert LatencyModel().quota_rps("Encapsulate") == math.inf  # AWS publishes no quota
+
+
+def test_compare_and_the_network_take_the_clients_region(lab, key):
+    stockholm = lab.client(region_name="eu-north-1")
+    stockholm_key = stockholm.create_key()["KeyMetadata"]["KeyId"]
+    common = dict(sizes=[1000], strategies=["envelope"], requests=300, concurrency=40,
+                  rtt_ms=1.0, background_rps=9_900, seed=3)
+    assert latency.compare(stockholm, key_id=stockholm_key, **common)["throttles"].iloc[0] > 0
+    assert latency.compare(lab, key_id=key["KeyId"], **common)["throttles"].iloc[0] == 0
+    assert SimulatedNetwork(stockholm).model.region == "eu-north-1"
+    assert SimulatedNetwork(lab.client()).model.quota_rps("Encrypt") == 100_000
 
 
 def test_token_bucket():
@@ -139,7 +187,7 @@ def test_backoff_is_full_jitter_exponential_capped():
 
 
 def test_quota_table():
-    model = LatencyModel(background_rps=100)
+    model = LatencyModel(region="eu-north-1", background_rps=100)
     assert model.quota_rps("Decrypt") == model.quota_rps("GenerateDataKey") == 9_900
     assert latency.operation_family("Encrypt") == latency.operation_family("ReEncrypt")
     assert LatencyModel().quota_rps("CreateKey") == 5
@@ -157,13 +205,13 @@ def test_simulated_network_charges_real_calls(lab, key):
 
 
 def test_simulated_network_throttles_retries_and_gives_up(lab, key):
-    busy = LatencyModel(rtt_ms=20, background_rps=9_990)  # 10 requests per second left
+    busy = LatencyModel(rtt_ms=20, region="ap-south-1", background_rps=9_990)  # 10 per second left
     net = SimulatedNetwork(lab.client(), busy, seed=2)
     for _ in range(40):
         net.encrypt(KeyId=key["KeyId"], Plaintext=b"x")
     assert net.calls == 40 and net.throttles > 0 and net.retries == net.throttles
-    strict = SimulatedNetwork(lab.client(), LatencyModel(rtt_ms=20, background_rps=9_990,
-                                                         max_attempts=1))
+    strict = SimulatedNetwork(lab.client(), LatencyModel(rtt_ms=20, region="ap-south-1",
+                                                         background_rps=9_990, max_attempts=1))
     with pytest.raises(kmslab.errors.ThrottlingException) as caught:
         for _ in range(40):
             strict.encrypt(KeyId=key["KeyId"], Plaintext=b"x")

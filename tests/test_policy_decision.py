@@ -286,8 +286,10 @@ def test_grant_encryption_context_equals_is_exact():
     g = Grant("g", alice.arn, ("Decrypt",), {"EncryptionContextEquals": {"Dept": "IT"}})
     assert grant_decision(alice, "kms:Decrypt", [g], ec={"Dept": "IT"}).allowed
     assert not grant_decision(alice, "kms:Decrypt", [g], ec={"Dept": "IT", "x": "y"}).allowed
-    assert not grant_decision(alice, "kms:Decrypt", [g], ec={"dept": "IT"}).allowed
+    assert not grant_decision(alice, "kms:Decrypt", [g], ec={"Dept": "it"}).allowed
     assert not grant_decision(alice, "kms:Decrypt", [g]).allowed
+    # "the key in each key-value pair is not case sensitive, but the value is" (GrantConstraints)
+    assert grant_decision(alice, "kms:Decrypt", [g], ec={"dept": "IT"}).allowed
 
 
 def test_grant_encryption_context_subset():

@@ -67,17 +67,29 @@ def test_symmetric_rsa_and_ecc_quotas_are_counted_separately(lab, kms):
 
 def test_generate_data_key_pair_has_a_quota_per_key_pair_spec(lab, kms):
     key = kms.create_key()["KeyMetadata"]["KeyId"]
-    lab.enable_request_quotas()
+    lab.enable_request_quotas({"GenerateDataKeyPair (RSA_2048) request rate": 2})
+    kms.generate_data_key_pair_without_plaintext(KeyId=key, KeyPairSpec="RSA_2048")
     kms.generate_data_key_pair_without_plaintext(KeyId=key, KeyPairSpec="RSA_2048")
     _throttled(lambda: kms.generate_data_key_pair(KeyId=key, KeyPairSpec="RSA_2048"))
-    kms.generate_data_key_pair(KeyId=key, KeyPairSpec="ECC_NIST_P256")  # its own quota: 25/s
-    lab.clock.advance(seconds=1)
+    kms.generate_data_key_pair(KeyId=key, KeyPairSpec="ECC_NIST_P256")  # its own quota: 100/s
+    kms.generate_data_key_pair(KeyId=key, KeyPairSpec="ECC_NIST_EDWARDS25519")
+    lab.clock.advance(seconds=0.5)
     kms.generate_data_key_pair(KeyId=key, KeyPairSpec="RSA_2048")
+
+
+def test_ecc_key_pairs_come_a_hundred_per_second_by_default(lab, kms):
+    key = kms.create_key()["KeyMetadata"]["KeyId"]
+    lab.enable_request_quotas()
+    for _ in range(100):
+        kms.generate_data_key_pair_without_plaintext(KeyId=key, KeyPairSpec="ECC_NIST_P256")
+    _throttled(lambda: kms.generate_data_key_pair_without_plaintext(
+        KeyId=key, KeyPairSpec="ECC_NIST_P256"))
+    kms.generate_data_key_pair_without_plaintext(KeyId=key, KeyPairSpec="ECC_NIST_P384")
 
 
 def test_quotas_below_one_per_second_admit_one_request_per_interval(lab, kms):
     key = kms.create_key(Origin="EXTERNAL")["KeyMetadata"]["KeyId"]
-    lab.enable_request_quotas()  # GetParametersForImport: 0.25 per second
+    lab.enable_request_quotas({"GetParametersForImport": 0.25})  # one every four seconds
     args = dict(KeyId=key, WrappingAlgorithm="RSAES_OAEP_SHA_256", WrappingKeySpec="RSA_2048")
     kms.get_parameters_for_import(**args)
     lab.clock.advance(seconds=3)
@@ -134,14 +146,41 @@ def test_table_has_aws_defaults_and_regional_symmetric_quota():
     assert frame["Cryptographic operations (RSA) request rate"] == 1_000
     assert frame["Cryptographic operations (ECC) request rate"] == 1_000
     assert frame["Cryptographic operations (ML-DSA) request rate"] == 1_000
-    assert frame["GenerateDataKeyPair (RSA_2048) request rate"] == 1
-    assert frame["GenerateDataKeyPair (RSA_4096) request rate"] == 0.1
+    assert frame["GenerateDataKeyPair (RSA_2048) request rate"] == 20
+    assert frame["GenerateDataKeyPair (RSA_3072) request rate"] == 4
+    assert frame["GenerateDataKeyPair (RSA_4096) request rate"] == 1
+    assert frame["GenerateDataKeyPair (ECC_NIST_P256) request rate"] == 100
+    assert frame["GenerateDataKeyPair (ECC_NIST_EDWARDS25519) request rate"] == 100
     assert frame["DescribeKey request rate"] == 2_000
     assert frame["CreateKey request rate"] == 5
     assert frame["CreateGrant request rate"] == 50
-    assert frame["GetParametersForImport request rate"] == 0.25
-    ohio = quotas.table("us-east-2").set_index("quota")["requests_per_second"]
-    assert ohio["Cryptographic operations (symmetric) request rate"] == 20_000
+    assert frame["RetireGrant request rate"] == frame["RevokeGrant request rate"] == 50
+    assert frame["ImportKeyMaterial request rate"] == 15
+    assert frame["DeleteImportedKeyMaterial request rate"] == 15
+    assert frame["GetParametersForImport request rate"] == 1
+    assert frame["RotateKeyOnDemand request rate"] == frame["GetKeyLastUsage request rate"] == 5
+    assert frame["ListKeyRotations request rate"] == 100
+    symmetric = "Cryptographic operations (symmetric) request rate"
+    for region in ("us-east-2", "ap-southeast-1", "ap-southeast-2", "ap-northeast-1",
+                   "eu-central-1", "eu-west-2"):
+        assert quotas.table(region).set_index("quota")["requests_per_second"][symmetric] == 20_000
+    for region in ("us-east-1", "us-west-2", "eu-west-1"):
+        assert quotas.table(region).set_index("quota")["requests_per_second"][symmetric] == 100_000
+    beijing = quotas.table("cn-north-1").set_index("quota")["requests_per_second"]
+    assert beijing["GenerateDataKeyPair (RSA_2048) request rate"] == 1
+    assert beijing["GenerateDataKeyPair (RSA_4096) request rate"] == 0.1
+    assert beijing[symmetric] == 10_000
+
+
+def test_the_lab_enforces_the_regional_symmetric_default(lab, kms):
+    enforced = lab.enable_request_quotas()
+    symmetric = "Cryptographic operations (symmetric) request rate"
+    assert enforced.limit(symmetric, "us-east-1") == 100_000
+    assert enforced.limit(symmetric, "eu-west-2") == 20_000
+    assert enforced.limit(symmetric, "eu-north-1") == 10_000
+    assert enforced.limit("CreateKey", "eu-west-2") == 5
+    with pytest.raises(ValueError):
+        quotas.default_rate("symmetric cryptographic operations", "us-east-1")
 
 
 def test_every_named_operation_is_a_kms_operation():

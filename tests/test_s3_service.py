@@ -154,11 +154,12 @@ def test_s3_errors(lab, s3):
 
 def test_aws_managed_key_rotates_every_year(lab, kms, s3):
     s3.put_object(Bucket="reports", Key="k", Body=b"x", ServerSideEncryption="aws:kms")
-    status = kms.get_key_rotation_status(KeyId="alias/aws/s3")
+    key_id = kms.describe_key(KeyId="alias/aws/s3")["KeyMetadata"]["KeyId"]  # these take no alias
+    status = kms.get_key_rotation_status(KeyId=key_id)
     assert status["KeyRotationEnabled"] is True and status["RotationPeriodInDays"] == 365
     lab.clock.advance(days=366)
-    rotations = kms.list_key_rotations(KeyId="alias/aws/s3")["Rotations"]
+    rotations = kms.list_key_rotations(KeyId=key_id)["Rotations"]
     assert [r["RotationType"] for r in rotations] == ["AUTOMATIC"]
     with pytest.raises((errors.AccessDeniedException, errors.UnsupportedOperationException)):
-        kms.disable_key_rotation(KeyId="alias/aws/s3")
+        kms.disable_key_rotation(KeyId=key_id)
     assert s3.get_object(Bucket="reports", Key="k")["Body"].read() == b"x"  # old version kept

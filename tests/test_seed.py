@@ -2,7 +2,9 @@
 
 import json
 import os
+import re
 import stat
+import subprocess
 import sys
 from pathlib import Path
 
@@ -91,7 +93,7 @@ def test_yaml_seed_files(tmp_path):
     (_doc(key_spec="HMAC_256", key_usage="ENCRYPT_DECRYPT"), "accounts[0].keys[0].key_usage", "GENERATE_VERIFY_MAC"),
     (_doc(rotations=2, origin="EXTERNAL"), "accounts[0].keys[0].rotations", "only symmetric"),
     (_doc(rotation={"enabled": True, "period_days": 30}), "accounts[0].keys[0].rotation", "greater than or equal to 90"),
-    (_doc(aliases=["my-alias"]), "accounts[0].keys[0].aliases[0]", "InvalidAliasNameException"),
+    (_doc(aliases=["my-alias"]), "accounts[0].keys[0].aliases[0]", "Alias must start with the prefix"),
     (_doc(policy={"Version": "2012-10-17", "Statement": [
         {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111122223333:user/nobody"},
          "Action": "kms:Encrypt", "Resource": "*"}]}), "accounts[0].keys[0]", "MalformedPolicyDocument"),
@@ -171,3 +173,139 @@ def test_yaml_without_pyyaml_says_how_to_fix(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "yaml", None)
     with pytest.raises(seed.SeedError, match="install PyYAML"):
         kmslab.Lab.from_seed(path)
+
+
+# ----------------------------------------------------------------- malformed seeds
+
+def _account(**fields):
+    return {"accounts": [{"id": "111122223333", **fields}]}
+
+
+def _role(**fields):
+    return _account(roles=[{"name": "r", **fields}])
+
+
+@pytest.mark.parametrize("document, where, says", [
+    # account ids are ASCII digits only
+    ({"accounts": [{"id": "١١١١٢٢٢٢٣٣٣٣"}]}, "accounts[0].id", "digits 0-9"),
+    ({"accounts": [{"id": "１１１１２２２２３３３３"}]}, "accounts[0].id", "digits 0-9"),
+    # dates whose rotations (and the lab's other dates) would fall off the calendar
+    ({"start": "9999-12-01T00:00:00Z", **_account(keys=[{"rotation": {"enabled": True}}])},
+     "start", "outside the times a lab can hold"),
+    ({"clock": "9999-12-31T23:59:59Z", **_account()}, "clock", "outside the times"),
+    ({"start": "0001-01-01T00:00:00+05:00", **_account()}, "start", "outside the times"),
+    (_doc(origin="EXTERNAL", testing_only_plaintext_key_material_hex="00" * 32,
+          testing_only_valid_to="9999-12-31T23:59:59Z"),
+     "accounts[0].keys[0].testing_only_valid_to", "outside the times"),
+    # numbers
+    ({"seed": 10 ** 30, **_account()}, "seed", "too large"),
+    ({"seed": float("inf"), **_account()}, "seed", "not a finite number"),
+    (_doc(policy={"Statement": [{"Condition": {"x": float("nan")}}]}),
+     "accounts[0].keys[0].policy.Statement[0].Condition.x", "not a finite number"),
+    (_doc(rotations=-3), "accounts[0].keys[0].rotations", "negative"),
+    (_doc(rotation={"enabled": True, "period_days": "365"}),
+     "accounts[0].keys[0].rotation.period_days", "whole number of days"),
+    # strings where booleans belong
+    (_doc(rotation={"enabled": "yes"}), "accounts[0].keys[0].rotation.enabled", "true or false"),
+    (_doc(enabled="false"), "accounts[0].keys[0].enabled", "true or false"),
+    (_account(users=[{"name": "bob", "access_key": "true"}]), "accounts[0].users[0].access_key",
+     "true or false"),
+    ({"kmslab_seed": True, **_account()}, "kmslab_seed", "not the format"),
+    # empty objects (or other non-text) where a principal or a name belongs
+    (_role(trusted=[{}]), "accounts[0].roles[0].trusted[0]", "account id (text)"),
+    (_role(trusted=[123456789012]), "accounts[0].roles[0].trusted[0]", "account id (text)"),
+    (_role(trust_policy={"Statement": [{"Effect": "Allow", "Principal": {},
+                                        "Action": "sts:AssumeRole"}]}),
+     "accounts[0].roles[0].trust_policy", "MalformedPolicyDocument"),
+    (_account(users=[{"name": 5}]), "accounts[0].users[0].name", "user name"),
+    (_account(roles=[{"name": None}]), "accounts[0].roles[0].name", "role name"),
+    (_account(name=5), "accounts[0].name", "text"),
+    (_doc(key_usage=["ENCRYPT_DECRYPT"]), "accounts[0].keys[0].key_usage", "key usage"),
+    # too many access keys for one user (AWS: 2)
+    (_account(users=[{"name": "bob", "access_key": True}] * 3), "accounts[0].users[2].access_key",
+     "AWS allows 2 per user"),
+    # the document itself
+    ([], "", "must be an object"),
+    (None, "", "must be an object"),
+    ("", "", "must be an object"),
+    # text that is not Unicode, field names that are not text, nesting
+    (_account(name="\ud800"), "accounts[0].name", "lone surrogate"),
+    (_doc(tags={"\udc00": "x"}), "accounts[0].keys[0].tags", "not valid Unicode text"),
+    (_doc(tags={1: "x"}), "accounts[0].keys[0].tags", "field names are text"),
+    (_doc(policy=json.loads("[" * 40 + "]" * 40)), "accounts[0].keys[0].policy" + "[0]" * 27,
+     "more than 32 levels"),
+])
+def test_malformed_documents_say_where(document, where, says):
+    with pytest.raises(seed.SeedError) as exc:
+        if isinstance(document, str):  # a str is a file name to from_seed
+            seed.validate(document)
+        else:
+            kmslab.Lab.from_seed(document, allow_testing_material=True)
+    assert exc.value.path == where
+    assert says in str(exc.value)
+    assert str(exc.value).startswith(f"{where or 'document'}: ")
+
+
+def test_two_access_keys_per_user_are_fine(tmp_path):
+    import configparser
+
+    creds = tmp_path / "credentials"
+    lab = kmslab.Lab.from_seed(_account(users=[{"name": "bob", "access_key": True}] * 2),
+                               credentials_file=creds)
+    profiles = configparser.ConfigParser()
+    profiles.read(creds)
+    assert profiles.sections() == ["bob", "bob-2"]
+    for profile in profiles.sections():
+        key_id = profiles[profile]["aws_access_key_id"]
+        assert lab.authenticate(key_id)[0].arn == "arn:aws:iam::111122223333:user/bob"
+
+
+@pytest.mark.parametrize("name, content, says", [
+    ("latin1.json", '{"accounts": [{"id": "111122223333", "name": "café"}]}'.encode("latin-1"),
+     "latin1.json is not UTF-8 text: byte 0xe9 at offset"),
+    ("utf16.json", '{"accounts": []}'.encode("utf-16"), "utf16.json is not UTF-8 text"),
+    ("deep.json", b"[" * 100_000 + b"]" * 100_000, "deep.json nests objects or lists too deeply"),
+    ("big.json", b'{"seed": ' + b"9" * 5000 + b', "accounts": []}', "a number too long to read"),
+    ("inf.json", b'{"seed": 1e400, "accounts": [{"id": "111122223333"}]}', "seed: is not a finite"),
+    ("list.json", b"[]", "document: must be an object, not list"),
+    ("null.json", b"null", "document: must be an object, not NoneType"),
+])
+def test_malformed_files_say_why(tmp_path, name, content, says):
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(seed.SeedError, match=re.escape(says)):
+        kmslab.Lab.from_seed(path)
+
+
+@pytest.mark.parametrize("content, says", [
+    (b'a: &a [x, x]\nb: [*a, *a]\naccounts: [{id: "111122223333"}]\n', "YAML aliases"),
+    (b'start: 2025-01-01T00:00:00Z\naccounts: [{id: "111122223333"}]\n',
+     "start: is a YAML value of type datetime"),
+    (b'accounts: [{id: "111122223333", name: !!binary aGk=}]\n', "accounts[0].name: is a YAML value"),
+    (b"[" * 100_000 + b"]" * 100_000, "nests mappings or lists too deeply"),
+    (b"seed: " + b"9" * 5000 + b"\naccounts: []\n", "a number too long to read"),
+    (b"", "document: must be an object, not NoneType"),
+    (b"- 1\n", "document: must be an object, not list"),
+    ('accounts: [{id: "111122223333", name: café}]'.encode("latin-1"), "is not UTF-8 text"),
+])
+def test_malformed_yaml_files_say_why(tmp_path, content, says):
+    pytest.importorskip("yaml")
+    path = tmp_path / "class.yaml"
+    path.write_bytes(content)
+    with pytest.raises(seed.SeedError, match=re.escape(says)):
+        kmslab.Lab.from_seed(path)
+
+
+@pytest.mark.parametrize("content", [b"[]", b'{"accounts": [{"id": "\\u0661' + b"1" * 11 + b'"}]}',
+                                     '{"accounts": [}'.encode(), b"\xff\xfe"])
+def test_serve_with_a_malformed_seed_file_prints_the_error_not_a_traceback(tmp_path, content):
+    pytest.importorskip("uvicorn")
+    path = tmp_path / "class.json"
+    path.write_bytes(content)
+    result = subprocess.run(
+        [sys.executable, "-m", "kmslab", "serve", "--port", "0", "--seed-file", str(path)],
+        capture_output=True, text=True, timeout=120,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent / "src")})
+    assert result.returncode != 0
+    assert result.stderr.startswith(f"kmslab serve: --seed-file {path}: ")
+    assert "Traceback" not in result.stderr + result.stdout

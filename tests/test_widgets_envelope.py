@@ -77,3 +77,23 @@ def test_latency_lab_sliders_update_the_table(lab):
     assert view.table.value != before and set(view.frame["rtt_ms"]) == {200}
     view.caching.value = False
     assert "envelope+cache" not in view.table.value
+
+
+def test_show_message_takes_apart_a_message_and_names_a_bad_one(kms, key_id):
+    explorer = EnvelopeExplorer(kms)
+    message = kmslab.envelope.encrypt(kms, b"shown, not decrypted", [key_id], {"a": "b"})
+    assert explorer.show_message(message)
+    assert "0x0578" in explorer.steps[2].value and "ECDSA P-384" in explorer.steps[2].value
+    assert explorer.steps[0].value == explorer.steps[3].value == ""
+    assert not explorer.show_message(b"not a message at all")
+    assert explorer.error.shown and "UnsupportedFormatError" in explorer.error.value
+
+
+def test_latency_lab_starts_at_aws_default_quota_for_the_labs_region():
+    virginia = LatencyLab(kmslab.Lab(seed=1), requests=1)
+    assert virginia.quota.value == 100_000 and "us-east-1: 100,000 /s" in virginia.quota_note.value
+    assert "(AWS default)" in virginia.summary.value
+    london = LatencyLab(kmslab.Lab(seed=1, region="eu-west-2"), requests=1)
+    assert london.quota.value == 20_000 and "eu-west-2: 20,000 /s" in london.quota_note.value
+    london.quota.value = 10_000
+    assert "(AWS default)" not in london.summary.value

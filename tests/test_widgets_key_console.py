@@ -58,7 +58,7 @@ def test_schedule_and_cancel_deletion(console, kms, key_id):
     console.window.value = 7
     console.schedule_button.click()
     assert console.state_of(key_id) == "PendingDeletion"
-    assert "deleted 2025-01-08" in console.table.value
+    assert "PendingDeletion (deletion on 2025-01-08)" in console.table.value
     console.enable_button.click()  # not allowed while pending deletion
     assert console.error.code == "KMSInvalidStateException"
     assert kms.describe_key(KeyId=key_id)["KeyMetadata"]["KeyState"] == "PendingDeletion"

@@ -2,6 +2,10 @@
 """Execute every notebook in notebooks/ (or those named) in place, then strip what changes on
 every run: per-cell ``metadata.execution`` timestamps and stored widget state.
 
+A notebook whose metadata says ``"kmslab": {"keep_widget_state": true}`` (the
+widgets tour) keeps the state of its widgets instead, so that GitHub, nbviewer
+or a static site without a kernel can still draw them.
+
 The kernel runs in notebooks/ with ``src`` first on PYTHONPATH, so it imports
 this checkout's kmslab. ``--strip-only`` only strips, without executing.
 Check the result with ``pytest --nbval notebooks/``.
@@ -22,9 +26,16 @@ NOTEBOOKS = ROOT / "notebooks"
 SRC = ROOT / "src"
 
 
+def keeps_widget_state(nb: nbformat.NotebookNode) -> bool:
+    """Whether the notebook asks to keep its widgets' state (``metadata.kmslab.keep_widget_state``)."""
+    return bool(nb.metadata.get("kmslab", {}).get("keep_widget_state"))
+
+
 def strip_noise(nb: nbformat.NotebookNode) -> bool:
-    """Remove execution timestamps and widget state; True if anything was removed."""
-    changed = nb.metadata.pop("widgets", None) is not None
+    """Remove execution timestamps and (unless kept) widget state; True if anything was removed."""
+    changed = False
+    if not keeps_widget_state(nb):
+        changed = nb.metadata.pop("widgets", None) is not None
     for cell in nb.cells:
         changed |= cell.metadata.pop("execution", None) is not None
     return changed
@@ -33,7 +44,7 @@ def strip_noise(nb: nbformat.NotebookNode) -> bool:
 def execute(nb: nbformat.NotebookNode, *, timeout: int = 600) -> None:
     """Run every cell top to bottom in a fresh kernel started in notebooks/."""
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3", record_timing=False,
-                            store_widget_state=False,
+                            store_widget_state=keeps_widget_state(nb),
                             resources={"metadata": {"path": str(NOTEBOOKS)}})
     client.execute()
 

@@ -1,5 +1,7 @@
 """kmslab: a faithful AWS KMS inside a Python process, for learning and teaching.
 
+Start with a client::
+
     import kmslab
     kms = kmslab.client()            # a ready KMS in a default lab
     lab = kmslab.Lab(seed=7)         # or your own simulated world

@@ -38,14 +38,17 @@ REGIONS = (
 
 
 def key_arn(region: str, account: str, key_id: str) -> str:
+    """The ARN of a KMS key: ``arn:aws:kms:<region>:<account>:key/<key id>``."""
     return f"arn:aws:kms:{region}:{account}:key/{key_id}"
 
 
 def alias_arn(region: str, account: str, alias_name: str) -> str:
+    """The ARN of an alias; ``alias_name`` includes its ``alias/`` prefix."""
     return f"arn:aws:kms:{region}:{account}:{alias_name}"
 
 
 def is_key_id(text: str) -> bool:
+    """Whether ``text`` is a key id: a UUID, or ``mrk-`` and 32 hex digits (multi-Region)."""
     return bool(_KEY_ID.match(text))
 
 
@@ -71,23 +74,26 @@ def parse_key_identifier(text: str) -> KeyRef:
             return KeyRef(text, "key_arn", key_id=rest, region=region, account=account)
         return KeyRef(text, "alias_arn", alias_name="alias/" + rest, region=region, account=account)
     if text.startswith(ALIAS_PREFIX):
-        return KeyRef(text, "alias", alias_name=text)
+        return KeyRef(text, "alias_name", alias_name=text)
     return KeyRef(text, "key_id", key_id=text)
 
 
 def validate_alias_name(name: str) -> None:
-    """CreateAlias/UpdateAlias naming rules (InvalidAliasNameException)."""
+    """AWS's alias name rules (CreateAlias, UpdateAlias, DeleteAlias), with AWS's errors.
+
+    The model's pattern (``^[a-zA-Z0-9:/_-]+$``) has been checked already; then:
+    a name must start with ``alias/`` (ValidationException), must not start
+    with ``alias/aws/``, reserved for AWS managed keys (NotAuthorizedException,
+    with an empty message), and must not contain ``:`` (ValidationException).
+    """
     if not name.startswith(ALIAS_PREFIX) or name == ALIAS_PREFIX:
-        raise errors.InvalidAliasNameException(
-            f"Alias must start with the prefix \"alias/\". Please see "
-            f"https://docs.aws.amazon.com/kms/latest/developerguide/kms-alias.html")
-    if not _ALIAS_NAME.match(name):
-        raise errors.InvalidAliasNameException(
-            f"Alias {name} contains characters that are not allowed. An alias name can contain "
-            f"only alphanumeric characters, forward slashes (/), underscores (_), and dashes (-).")
+        raise errors.ValidationException(
+            'Alias must start with the prefix "alias/". Please see '
+            "https://docs.aws.amazon.com/kms/latest/developerguide/kms-alias.html")
     if name.startswith(RESERVED_ALIAS_PREFIX):
-        raise errors.InvalidAliasNameException(
-            f"Your alias name {name} begins with alias/aws/, which is reserved for AWS managed keys.")
+        raise errors.NotAuthorizedException("")
+    if not _ALIAS_NAME.match(name):
+        raise errors.ValidationException(f"{name} contains invalid characters for an alias")
 
 
 class IdSource:
@@ -106,9 +112,11 @@ class IdSource:
             return self._rng.getrandbits(n)
 
     def uuid4(self) -> str:
+        """A version-4 UUID from this source (reproducible when seeded)."""
         return str(uuid.UUID(int=self._bits(128), version=4))
 
     def key_id(self, multi_region: bool = False) -> str:
+        """The id of a new key: a UUID, or ``mrk-`` + 32 hex digits for a multi-Region key."""
         preset = self.__dict__.pop("_next_key_id", None)
         if preset is not None:
             return preset
@@ -123,6 +131,7 @@ class IdSource:
         self._next_key_id = key_id
 
     def hex(self, nbytes: int) -> str:
+        """``nbytes`` random bytes from this source as hex (ids only, never key material)."""
         return f"{self._bits(8 * nbytes):0{2 * nbytes}x}"
 
     def key_material_id(self) -> str:

@@ -42,7 +42,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Iterable, Iterator, NamedTuple
 
 __all__ = ["AuditLog", "AuditView", "AuditTable", "AuditStore", "AuditDataError", "RawJSON", "LastUse",
-           "FrozenDict", "logged_members", "EVENT_VERSION", "TRAIL_ERROR_CODES", "RESPONSE_ELEMENTS"]
+           "FrozenDict", "logged_members", "EVENT_VERSION", "TRAIL_ERROR_CODES"]
 
 EVENT_VERSION = "1.11"
 EVENT_SOURCE = "kms.amazonaws.com"
@@ -59,28 +59,9 @@ _FIRST_US, _LAST_US = 0, (_LAST - _EPOCH) // _MICROSECOND
 #: API error code -> the errorCode CloudTrail writes (KMS logs denials as AccessDenied)
 TRAIL_ERROR_CODES = {"AccessDeniedException": "AccessDenied"}
 
-#: operation -> response members CloudTrail logs as responseElements (everything else: null)
-RESPONSE_ELEMENTS = {
-    "CreateKey": ("KeyMetadata",),
-    "ScheduleKeyDeletion": ("KeyId", "KeyState", "DeletionDate"),
-    "CancelKeyDeletion": ("KeyId",),
-    "CreateGrant": ("GrantId",),
-    "RotateKeyOnDemand": ("KeyId",),
-    "ImportKeyMaterial": ("KeyId", "KeyMaterialId"),
-    "DeleteImportedKeyMaterial": ("KeyId", "KeyMaterialId"),
-    "ReplicateKey": ("ReplicaKeyMetadata",),
-}
-
-#: request members CloudTrail always shows, with the value KMS used when the caller omitted them
-_DEFAULTED = {
-    "Encrypt": {"EncryptionAlgorithm": "SYMMETRIC_DEFAULT"},
-    "Decrypt": {"EncryptionAlgorithm": "SYMMETRIC_DEFAULT"},
-    "ReEncrypt": {"SourceEncryptionAlgorithm": "SYMMETRIC_DEFAULT",
-                  "DestinationEncryptionAlgorithm": "SYMMETRIC_DEFAULT"},
-}
-
-#: operations whose logged keyId is the ARN of the key actually used (resolved from the blob)
-_KEY_ID_AS_ARN = frozenset({"Decrypt"})
+# What CloudTrail logs for each operation (readOnly, responseElements, members logged with
+# their default, keyId as the ARN, additionalEventData) is the operation's ``audit`` facts in
+# the operation table (kmslab.operations); the request members it logs come from the model.
 
 _TLS_VERSION, _CIPHER_SUITE = "TLSv1.3", "TLS_AES_256_GCM_SHA384"
 
@@ -252,16 +233,15 @@ def _render(shape, value):
 
 @functools.cache
 def _model():
-    from .service.model import kms_model  # the model is data; imported lazily
+    from .operations.model import kms_model  # the model is data; imported lazily
     return kms_model()
 
 
-@functools.cache
 def _input_shape(operation: str):
-    try:
-        return _model().operation_model(operation).input_shape
-    except Exception:
-        return None
+    """The request shape of ``operation``: its OperationSpec's (None for a name KMS does not have)."""
+    from .operations import specs
+    op = specs().get(operation)
+    return None if op is None else op.input_shape
 
 
 @functools.cache
@@ -278,14 +258,9 @@ def logged_members(operation: str) -> tuple[str, ...]:
 
 @functools.cache
 def tracked_operations() -> frozenset[str]:
-    """The operations GetKeyLastUsage tracks (the model's KeyLastUsageTrackingOperation enum)."""
-    try:
-        return frozenset(_model().shape_for("KeyLastUsageTrackingOperation").enum)
-    except Exception:  # an older botocore without GetKeyLastUsage
-        return frozenset({"Decrypt", "Encrypt", "GenerateDataKey", "GenerateDataKeyPair",
-                          "GenerateDataKeyPairWithoutPlaintext",
-                          "GenerateDataKeyWithoutPlaintext", "ReEncrypt", "Sign", "Verify",
-                          "GenerateMac", "VerifyMac", "DeriveSharedSecret"})
+    """The operations GetKeyLastUsage tracks (their ``audit.tracked`` fact)."""
+    from .operations import specs
+    return frozenset(name for name, spec in specs().items() if spec.audit.tracked)
 
 
 # ----------------------------------------------------------------- pools
@@ -413,13 +388,14 @@ class _Trail:
         """The dictionary-encoded columns behind these records (what frames are built from)."""
         return self._log._table(self._rows())
 
-    def frame(self, *, request_id: bool = False, expand_context: bool = False):
+    def frame(self, *, request_id: bool = True, expand_context: bool = False):
         """The records as a pandas DataFrame, one row per record, oldest first.
 
         Real dtypes: ``eventTime`` is datetime64[ns, UTC]; repeated strings are
         categoricals; ``readOnly`` and ``success`` are booleans; the encryption
         context and requestParameters are dict columns (categorical: each
-        distinct dict once). ``request_id=True`` adds the requestID column;
+        distinct dict once); requestID, the column to join with a response's
+        ``ResponseMetadata.RequestId`` (``request_id=False`` leaves it out);
         ``expand_context=True`` adds one ``encryptionContext.<key>`` column per
         context key. See :func:`kmslab.frames.audit_frame`.
         """
@@ -695,6 +671,7 @@ class AuditStore:
         return f"{self.event_prefix}{row:012x}"
 
     def request_id(self, row: int) -> str | None:
+        """The requestID of a row (a service event of KMS itself may have none)."""
         other = self.other_request_ids
         if row in other:
             return other[row]
@@ -1286,22 +1263,19 @@ class AuditLog(_Trail):
 
     # ------------------------------------------------------------ recording
     def _op_info(self, op) -> _OpInfo:
+        """What the trail needs to know of an operation: its OperationSpec's audit facts."""
         name = op.name
-        try:
-            model = _model().operation_model(name)
-            shape, out_shape = model.input_shape, model.output_shape
-        except Exception:
-            shape = out_shape = None
+        facts = op.audit
+        shape, out_shape = op.input_shape, op.output_shape
         members = logged_members(name)
         event = self._store.events.code((name, "AwsApiCall"),
-                                        lambda: EventKind(name, "AwsApiCall", bool(op.read_only)))
+                                        lambda: EventKind(name, "AwsApiCall", facts.read_only))
         info = _OpInfo(
             name=name, event=event, logged=frozenset(members),
             alike=_alike_function(name),
-            shape=shape, additional=name in tracked_operations() or name == "CreateKey",
-            defaults=_DEFAULTED.get(name, {}),
-            key_id_as_arn=name in _KEY_ID_AS_ARN, response_members=RESPONSE_ELEMENTS.get(name),
-            output_shape=out_shape)
+            shape=shape, additional=facts.additional_data,
+            defaults=dict(facts.defaults_logged), key_id_as_arn=facts.key_id_as_arn,
+            response_members=facts.response_logged, output_shape=out_shape)
         self._ops[name] = info
         return info
 
@@ -1483,6 +1457,7 @@ class AuditLog(_Trail):
         return self._store.event_id(row)
 
     def request_id(self, row: int) -> str | None:
+        """The requestID of a row (see :meth:`AuditStore.request_id`)."""
         return self._store.request_id(row)
 
     def time_us(self, row: int) -> int:

@@ -47,6 +47,7 @@ class ImportSteps:
     key_material_id: str | None = None
 
     def add(self, name: str, explanation: str, **facts: Any) -> None:
+        """Record the next step: its name, what it does, and the facts it produced."""
         self.steps.append(ImportStep(len(self.steps) + 1, name, explanation, facts))
 
     def frame(self):

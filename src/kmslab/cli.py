@@ -1,4 +1,5 @@
-"""The ``kmslab`` command: ``kmslab demo`` (headless walkthrough), ``kmslab serve`` (HTTP endpoint)."""
+"""The ``kmslab`` command: ``kmslab demo`` (headless walkthrough), ``kmslab tutorials`` (the
+notebooks in JupyterLab), ``kmslab serve`` (HTTP endpoint)."""
 
 from __future__ import annotations
 
@@ -14,10 +15,15 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="a headless walkthrough: create, encrypt, delete a key")
     demo.add_argument("--seed", type=int, default=7)
+    sub.add_parser("tutorials", add_help=False,
+                   help="copy the tutorial notebooks to a folder and open JupyterLab there")
     sub.add_parser("serve", help="serve the AWS KMS JSON API over HTTP", add_help=False)
     if argv[:1] == ["serve"]:
         from .interop import cli_serve
         return cli_serve(argv[1:])
+    if argv[:1] == ["tutorials"]:
+        from .tutorials import main as tutorials
+        return tutorials(argv[1:])
     args = parser.parse_args(argv)
     if args.command == "demo":
         from .demo import run_demo

@@ -32,6 +32,7 @@ class ScheduledEvent:
     cancelled: bool = field(default=False, compare=False)
 
     def cancel(self) -> None:
+        """Cancel the action: the clock skips it when its time comes."""
         self.cancelled = True
 
 
@@ -57,6 +58,7 @@ class VirtualClock:
         return self._now
 
     def timestamp(self) -> float:
+        """The clock's time as POSIX seconds (a time source for caches and rate limits)."""
         return self._now.timestamp()
 
     def advance(self, delta: timedelta | None = None, *, days: float = 0, hours: float = 0,

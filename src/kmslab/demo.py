@@ -67,10 +67,13 @@ def run_demo(seed: int = 7, out: Callable[[str], None] = print) -> None:
     except errors.KMSError as err:
         out(f"Decrypt of the old ciphertext -> {err.code}: the data is unrecoverable")
 
-    step("The audit trail recorded every request")
+    step("The audit trail recorded every request, and what KMS did on its own")
     counts: dict[str, int] = {}
     for rec in lab.audit.records():
         name = rec["eventName"] + (f" ({rec['errorCode']})" if "errorCode" in rec else "")
+        if rec.get("eventType") == "AwsServiceEvent":     # no one called it: KMS did
+            name += (" (made by KMS itself, when the 7-day waiting period ended)"
+                     if rec["eventName"] == "DeleteKey" else " (made by KMS itself)")
         counts[name] = counts.get(name, 0) + 1
     for name, n in counts.items():
         out(f"{n:3d}  {name}")

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from botocore.exceptions import ClientError
 
-__all__ = ["KMSError", "ERRORS", "error_class"]
+__all__ = ["KMSError", "ERRORS", "error_class", "internal_error"]
 
 
 class KMSError(ClientError):
@@ -25,13 +25,18 @@ class KMSError(ClientError):
 
     code = "KMSError"
     status = 400
-    #: set by the authorization layer on AccessDeniedException
+    #: what kmslab can tell a learner beyond AWS's message: the authorization
+    #: layer's decision on AccessDeniedException, the reason behind an error whose
+    #: AWS message is empty (KMSInvalidSignatureException, InvalidCiphertextException...)
     explanation = None
 
-    def __init__(self, message: str = "", operation_name: str | None = None):
+    def __init__(self, message: str = "", operation_name: str | None = None, *,
+                 explanation=None):
         Exception.__init__(self, message)
         self.message = message
         self.operation_name = operation_name
+        if explanation is not None:
+            self.explanation = explanation
         self.response = {
             "Error": {"Code": self.code, "Message": message},
             "ResponseMetadata": {"RequestId": "", "HTTPStatusCode": self.status},
@@ -39,6 +44,7 @@ class KMSError(ClientError):
 
     @property
     def request_id(self) -> str:
+        """The id of the request that failed (``x-amzn-RequestId``), as boto3 reports it."""
         return self.response["ResponseMetadata"]["RequestId"]
 
     def __str__(self) -> str:
@@ -119,6 +125,7 @@ _TABLE = [
     ("IncompleteSignature", "The request signature is incomplete or malformed."),
     ("MissingAuthenticationTokenException", "The request carries no authentication token."),
     ("UnknownOperationException", "The operation is not known to the service."),
+    ("NotAuthorizedException", "The caller may not act on this resource (an alias/aws/ name)."),
     ("SerializationException", "The request body could not be parsed."),
     ("InvalidClientTokenId", "The access key id does not exist."),
     ("ExpiredTokenException", "The security token has expired."),
@@ -146,3 +153,22 @@ def error_class(code: str) -> type[KMSError]:
         return ERRORS[code]
     except KeyError:
         return ERRORS.setdefault(code, _error(code, f"AWS error {code}."))
+
+
+#: KMSInternalException's text in AWS's API Reference
+INTERNAL_MESSAGE = ("The request was rejected because an internal exception occurred. "
+                    "The request can be retried.")
+
+
+def internal_error(cause: BaseException, operation: str | None = None) -> KMSError:
+    """The KMSInternalException a request gets when kmslab itself fails (a bug).
+
+    The message is AWS's; ``explanation`` names what failed without repeating
+    its text (which may quote the request); the failure is the exception's
+    ``__cause__``.
+    """
+    where = f" serving {operation}" if operation else ""
+    return ERRORS["KMSInternalException"](
+        INTERNAL_MESSAGE, operation,
+        explanation=f"kmslab failed with {type(cause).__name__}{where}: a bug in kmslab, not "
+                    f"AWS behaviour. Please report it with the request id.")

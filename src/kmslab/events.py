@@ -25,6 +25,7 @@ class EventBus:
 
     def emit(self, detail_type: str, *, account: str, region: str, resources: list[str],
              detail: dict) -> dict:
+        """Publish one event from ``aws.kms``: record it, hand it to the subscribers, return it."""
         event = {
             "version": "0",
             "id": self._ids.uuid4(),

@@ -319,7 +319,7 @@ def _times(time_us: np.ndarray) -> pd.Series:
     return pd.Series(pd.DatetimeIndex(ns).tz_localize("UTC"))
 
 
-def audit_frame(audit, *, request_id: bool = False, expand_context: bool = False) -> pd.DataFrame:
+def audit_frame(audit, *, request_id: bool = True, expand_context: bool = False) -> pd.DataFrame:
     """The audit trail (a trail or a filtered view) as a DataFrame, one row per record.
 
     Columns: eventTime (datetime64[ns, UTC]); eventName, eventType, errorCode,
@@ -330,8 +330,9 @@ def audit_frame(audit, *, request_id: bool = False, expand_context: bool = False
     source), encryptionAlgorithm, keyMaterialId (categoricals); readOnly and
     success (bool); encryptionContext and requestParameters (read-only dicts,
     empty when absent; categorical, so each distinct dict is stored once);
-    responseElements (dict or None); eventID (str); with ``request_id=True``
-    requestID; with ``expand_context=True`` one ``encryptionContext.<key>``
+    responseElements (dict or None); eventID (str); requestID (str: the
+    ``ResponseMetadata.RequestId`` of the call, to join with; ``request_id=False``
+    leaves it out); with ``expand_context=True`` one ``encryptionContext.<key>``
     column per context key. Oldest first, newest last.
     """
     from .audit import FrozenDict

@@ -28,6 +28,7 @@ class Principal:
     session_name: str | None = None
     service: str | None = None  # for AWSService principals, e.g. "s3.amazonaws.com"
     session_issued: datetime | None = None  # when STS issued an assumed-role session
+    mfa_authenticated_at: datetime | None = None  # when the session's MFA code was checked
 
     @property
     def policy_arn(self) -> str:
@@ -48,7 +49,8 @@ class Principal:
             attributes = {}
             if self.session_issued is not None:
                 attributes["creationDate"] = self.session_issued.strftime("%Y-%m-%dT%H:%M:%SZ")
-            attributes["mfaAuthenticated"] = "false"
+            attributes["mfaAuthenticated"] = (
+                "false" if self.mfa_authenticated_at is None else "true")
             ident["sessionContext"] = {
                 "sessionIssuer": {
                     "type": "Role", "principalId": self.principal_id.split(":")[0],

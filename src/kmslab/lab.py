@@ -14,11 +14,10 @@ from __future__ import annotations
 
 import json
 import threading
-from functools import partial
 from datetime import datetime, timedelta
 from typing import Iterable, Mapping
 
-from . import arns, errors
+from . import arns, errors, operations
 from .arns import IdSource
 from .audit import AuditLog
 from .clock import VirtualClock
@@ -29,6 +28,7 @@ from .iam import ADMINISTRATOR_ACCESS, IAM, IAMClient, IAMRole, IAMUser, STSClie
 from .metrics import MetricStore
 from .identity import Principal, account_root
 from .policy import Decision
+from .policy.global_keys import service_principal
 from .service import KMSService, Request
 from .service.authorization import PolicyAuthorizer, request_context
 from .service.key import Key
@@ -212,7 +212,7 @@ class Lab:
         """Resolve a caller: a Principal, user or role record, ARN, access key id, name, or None.
 
         A role (by name, ARN or record) becomes a session named ``kmslab``, as if
-        the role had been assumed; ``sts.assume_role`` is the way that checks
+        the role had been assumed now; ``sts.assume_role`` is the way that checks
         the trust policy.
         """
         if isinstance(who, Principal):
@@ -220,7 +220,7 @@ class Lab:
         if isinstance(who, IAMUser):
             return who.principal
         if isinstance(who, IAMRole):
-            return who.session("kmslab")
+            return who.session("kmslab", issued=self.clock.now())
         account = account or self.default_account
         if who is None:
             return self.admin(account)
@@ -236,17 +236,17 @@ class Lab:
             if who in iam.users:
                 return iam.users[who].principal
             if who in iam.roles:
-                return iam.roles[who].session("kmslab")
+                return iam.roles[who].session("kmslab", issued=self.clock.now())
             if parts[2] == "sts" and parts[5].startswith("assumed-role/"):
                 _, role_name, session = parts[5].split("/", 2)
-                return iam.role(parts[4], role_name).session(session)
+                return iam.role(parts[4], role_name).session(session, issued=self.clock.now())
             raise errors.NotFoundException(f"No principal {who!r} in the lab.")
         try:
             return iam.user(account, who).principal
         except errors.KMSError:
             pass
         try:
-            return iam.role(account, who).session("kmslab")
+            return iam.role(account, who).session("kmslab", issued=self.clock.now())
         except errors.KMSError:
             raise errors.NotFoundException(
                 f"No user or role named {who!r} in account {account}.") from None
@@ -263,32 +263,43 @@ class Lab:
     def explain(self, principal: Principal | IAMUser | IAMRole | str | None, action: str,
                 key: str | Key | None, context: Mapping[str, str] | None = None, *,
                 region: str | None = None, via_service: str | None = None,
-                source_ip: str = "127.0.0.1", grant_tokens: Iterable[str] = (),
+                source_ip: str | None = None, user_agent: str | None = None,
+                grant_tokens: Iterable[str] = (),
                 conditions: Mapping[str, object] | None = None) -> Decision:
         """Would ``principal`` be allowed ``action`` on ``key``? A Decision that says why.
 
         Makes no request and changes nothing. ``action`` is ``"kms:Encrypt"`` or
         ``"Encrypt"``; ``key`` any key id form (None or ``"*"`` for IAM-only
         actions such as kms:CreateKey); ``context`` the encryption context;
-        ``conditions`` extra condition keys (``{"aws:SourceIp": ...}``).
-        Show it, or use ``.allowed``, ``.text()``, ``.records()``.
+        ``via_service`` a service calling for the principal
+        (``"s3.us-east-1.amazonaws.com"``), which then is the request's source
+        and user agent unless ``source_ip``/``user_agent`` say otherwise (a direct
+        call: ``127.0.0.1`` and ``kmslab``); ``conditions`` extra condition keys
+        (``{"aws:SourceIp": ...}``). The request context holds the global keys
+        every request carries (``aws:SecureTransport``, ``aws:CurrentTime``...).
+        Show it, or use ``.allowed``, ``.text()``, ``.records()``, ``.context()``.
         """
         caller = self.principal(principal)
         region = region or self.default_region
+        origin = service_principal(via_service) if via_service else None
+        source_ip = source_ip or origin or "127.0.0.1"
+        user_agent = user_agent or origin or "kmslab"
         if not action.startswith("kms:"):
             action = "kms:" + action
         op_name = action[4:]
         params: dict = {}
+        try:  # the operation and key the action is checked for (kms:ReEncryptFrom: ReEncrypt's source)
+            spec, slot = operations.slot_for_action(action)
+            op_name = spec.name
+        except KeyError:  # an action of no single operation (kms:ReEncrypt*...)
+            slot = None
         if context:
             params["EncryptionContext"] = dict(context)
-            if op_name == "ReEncryptFrom":
-                params["SourceEncryptionContext"] = dict(context)
-            elif op_name == "ReEncryptTo":
-                params["DestinationEncryptionContext"] = dict(context)
-            elif op_name == "CreateGrant":
+            member = slot.context if slot is not None else None
+            if member == "Constraints":
                 params["Constraints"] = {"EncryptionContextSubset": dict(context)}
-        if op_name in ("ReEncryptFrom", "ReEncryptTo"):
-            op_name = "ReEncrypt"
+            elif member:
+                params[member] = dict(context)
         resolved = None
         if isinstance(key, Key):
             resolved = key
@@ -298,7 +309,7 @@ class Lab:
                 params["KeyId"] = key
         ctx = request_context(caller, op_name, action, resolved, params, region=region,
                               now=self.clock.now(), via_service=via_service, source_ip=source_ip,
-                              key_param="KeyId")
+                              user_agent=user_agent, key_param="KeyId")
         if conditions:
             ctx.conditions = {**ctx.conditions, **conditions}
         authorizer = self.authorizer
@@ -372,57 +383,6 @@ class Lab:
         return svc.handle(Request(operation, params, caller, region, source_ip, user_agent,
                                   via_service))
 
-    # ------------------------------------------------------------ key lifecycle events
-    def schedule_deletion(self, key: Key, days: int, now: datetime) -> None:
-        """ScheduleKeyDeletion's effect: PendingDeletion now, deleted when the window ends."""
-        key.rotation_status_before_deletion = key.rotation_enabled
-        key.state = "PendingDeletion"
-        key.deletion_date = now + timedelta(days=days)
-        key.pending_window_days = days
-        key.revision += 1
-        key.scheduled["deletion"] = self.clock.schedule(
-            key.deletion_date, partial(_delete_key, self, key), label=f"delete {key.key_id}")
-
-    def cancel_deletion(self, key: Key) -> None:
-        """CancelKeyDeletion's effect: the key comes back Disabled."""
-        event = key.scheduled.pop("deletion", None)
-        if event is not None:
-            event.cancel()
-        key.state = "Disabled"
-        key.deletion_date = None
-        key.pending_window_days = None
-        key.revision += 1
-
-    def _delete_key(self, key: Key) -> None:
-        """The end of the waiting period: the key and all its material are destroyed."""
-        svc = self.kms_service(key.account, key.region)
-        if svc.keys.get(key.key_id) is not key:
-            return
-        del svc.keys[key.key_id]
-        if key.custom_key_store_id:
-            self.custom_key_stores.on_key_deleted(key)
-        for name in list(key.aliases):
-            svc.aliases.pop(name, None)
-        key.aliases.clear()
-        if key.multi_region:
-            from .service import multiregion
-            multiregion.on_key_deleted(self, key)
-        for version in key.versions:
-            version.material = None  # destroyed: its ciphertexts can never be decrypted
-        for event in key.scheduled.values():
-            event.cancel()
-        key.scheduled.clear()
-        key.state = "Deleted"
-        self.audit.record_service_event("DeleteKey", account=key.account, region=key.region,
-                                        key_arn=key.arn, details={"keyId": key.key_id})
-        self.events.emit("KMS CMK Deletion", account=key.account, region=key.region,
-                         resources=[key.arn], detail={"key-id": key.key_id})
-
-    def on_key_enabled(self, key: Key) -> None:
-        """EnableKey hook: a rotation that fell due while the key was disabled happens now."""
-        from .service.rotation import catch_up
-        catch_up(self, key)
-
     # ------------------------------------------------------------ snapshots
     def save(self, path, passphrase: str | bytes) -> None:
         """Save the whole lab to ``path``, encrypted under ``passphrase`` (atomic write).
@@ -464,10 +424,6 @@ class Lab:
         from . import seed
         return seed.to_seed(self)
 
-
-def _delete_key(lab: Lab, key: Key) -> None:
-    """Scheduled action: delete a key whose waiting period ended."""
-    lab._delete_key(key)
 
 def _json(policy: str | Mapping) -> str:
     return policy if isinstance(policy, str) else json.dumps(policy, indent=2)

@@ -58,6 +58,7 @@ class Alarm:
     history: list = field(default_factory=list, repr=False)
 
     def describe(self) -> dict:
+        """The alarm as CloudWatch's DescribeAlarms lists it (name, metric, threshold, state)."""
         return {"AlarmName": self.name, "Namespace": self.namespace, "MetricName": self.metric_name,
                 "Dimensions": [{"Name": k, "Value": v} for k, v in self.dimensions],
                 "Threshold": self.threshold, "ComparisonOperator": self.comparison,
@@ -132,6 +133,7 @@ class MetricStore:
         return alarm
 
     def describe_alarms(self) -> list[dict]:
+        """Every alarm, as CloudWatch's DescribeAlarms lists them."""
         return [a.describe() for a in self._alarms.values()]
 
     def alarm_history(self, alarm_name: str) -> list[dict]:

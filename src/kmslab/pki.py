@@ -77,6 +77,7 @@ class KmsSigner:
 
     @property
     def hash_algorithm(self) -> hashes.HashAlgorithm:
+        """The hash the signing algorithm uses (SHA-256, -384 or -512), as ``cryptography`` names it."""
         return _HASHES[self.signing_algorithm[-3:]]()
 
     def sign_digest(self, digest: bytes) -> bytes:
@@ -154,6 +155,7 @@ class KmsCertificateAuthority:
 
     @property
     def public_key(self):
+        """The CA's public key (its KMS key's public half), which verifies what the CA signs."""
         return self.signer.public_key
 
     def _now(self, at: datetime | None) -> datetime:

@@ -106,6 +106,7 @@ class Node:
         return Node(self.value.get(name), f"{self.path}.{name}")
 
     def has(self, name: str) -> bool:
+        """Whether this object has the field ``name`` with a value (null reads as absent)."""
         self._expect(isinstance(self.value, dict), "an object")
         return self.value.get(name) is not None
 
@@ -133,6 +134,7 @@ class Node:
     # ------------------------------------------------------------ scalars
     @property
     def null(self) -> bool:
+        """Whether the value is null (or the field is missing)."""
         return self.value is None
 
     def optional(self, read: Callable[["Node"], Any]) -> Any:
@@ -140,6 +142,7 @@ class Node:
         return None if self.value is None else read(self)
 
     def str(self, *, nonempty: bool = False, max_len: int | None = None) -> str:
+        """A string (``nonempty``: not empty; at most ``max_len`` characters)."""
         self._expect(isinstance(self.value, str), "a string")
         if nonempty and not self.value:
             raise self.fail("expected a non-empty string")
@@ -148,6 +151,7 @@ class Node:
         return self.value
 
     def opt_str(self, **options) -> str | None:
+        """None for null, else :meth:`str`."""
         return None if self.value is None else self.str(**options)
 
     def choice(self, allowed: Iterable[str]) -> str:
@@ -159,28 +163,34 @@ class Node:
         return self.value
 
     def opt_choice(self, allowed: Iterable[str]) -> str | None:
+        """None for null, else :meth:`choice`."""
         return None if self.value is None else self.choice(allowed)
 
     def int(self, lo: int | None = None, hi: int | None = None) -> int:
+        """An integer (not a boolean) in ``[lo, hi]``."""
         self._expect(isinstance(self.value, int) and not isinstance(self.value, bool), "an integer")
         if (lo is not None and self.value < lo) or (hi is not None and self.value > hi):
             raise self.fail(f"expected an integer in [{lo}, {hi}], found {self.value}")
         return self.value
 
     def opt_int(self, lo: int | None = None, hi: int | None = None) -> int | None:
+        """None for null, else :meth:`int`."""
         return None if self.value is None else self.int(lo, hi)
 
     def number(self) -> float:
+        """A finite number (integer or float; not a boolean, NaN or infinity), as a float."""
         self._expect(isinstance(self.value, (int, float)) and not isinstance(self.value, bool)
                      and self.value == self.value and abs(self.value) != float("inf"),
                      "a finite number")
         return float(self.value)
 
     def bool(self) -> bool:
+        """``true`` or ``false``."""
         self._expect(isinstance(self.value, bool), "true or false")
         return self.value
 
     def opt_bool(self) -> bool | None:
+        """None for null, else :meth:`bool`."""
         return None if self.value is None else self.bool()
 
     def time(self) -> datetime:
@@ -195,6 +205,7 @@ class Node:
         return when
 
     def opt_time(self) -> datetime | None:
+        """None for null, else :meth:`time`."""
         return None if self.value is None else self.time()
 
     def bytes(self, *, length: int | None = None, max_len: int | None = None) -> bytes:
@@ -211,6 +222,7 @@ class Node:
         return data
 
     def opt_bytes(self, **options) -> bytes | None:
+        """None for null, else :meth:`bytes`."""
         return None if self.value is None else self.bytes(**options)
 
     def str_map(self) -> dict[str, str]:
@@ -221,6 +233,7 @@ class Node:
         return out
 
     def str_list(self) -> list[str]:
+        """An array whose elements are all strings."""
         return [node.str() for node in self.list()]
 
     def json(self, *, depth: int = 32) -> Any:
@@ -242,5 +255,6 @@ class Node:
         return self.value
 
     def json_object(self, *, depth: int = 32) -> dict:
+        """An object of plain values (see :meth:`json`)."""
         self._expect(isinstance(self.value, dict), "an object")
         return self.json(depth=depth)

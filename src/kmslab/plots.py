@@ -1,6 +1,7 @@
 """matplotlib figures of a lab: activity over time, denied vs allowed, a key's versions, the
-key-state table. Each function returns the Axes it drew on (pass ``ax=`` to draw into yours)
-and never calls ``plt.show()``.
+key-state table. Each function returns the Axes it drew on (pass ``ax=`` to draw into yours).
+Without ``ax=``, it draws a new :class:`kmslab.figure.Figure` (no pyplot, nothing shown behind
+your back) and the Axes it returns is a picture: the last expression of a cell shows it.
 
     >>> from kmslab import plots
     >>> plots.activity(lab.audit.frame(), by="eventName", freq="1D")
@@ -9,10 +10,13 @@ and never calls ``plt.show()``.
 
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
+import matplotlib
+import matplotlib.colors as mcolors
+import matplotlib.patches as mpatches
 import numpy as np
 import pandas as pd
 
+from . import figure
 from .service import states
 
 __all__ = ["activity", "denied_vs_allowed", "key_versions_timeline", "key_state_table",
@@ -21,8 +25,17 @@ __all__ = ["activity", "denied_vs_allowed", "key_versions_timeline", "key_state_
 
 def _axes(ax, figsize=(9, 4)):
     if ax is None:
-        _, ax = plt.subplots(figsize=figsize, layout="constrained")
+        _, ax = figure.subplots(figsize=figsize)
     return ax
+
+
+def _legend_beside(ax, title: str, *, reverse: bool = False) -> None:
+    """The legend right of the plot, where it covers no data (stacked areas: top entry first)."""
+    handles, labels = ax.get_legend_handles_labels()
+    if reverse:
+        handles, labels = handles[::-1], labels[::-1]
+    ax.legend(handles, labels, title=title, loc="upper left", bbox_to_anchor=(1.01, 1),
+              fontsize=8, title_fontsize=8, frameon=False)
 
 
 def _frame(trail) -> pd.DataFrame:
@@ -40,6 +53,7 @@ def activity(trail, *, by: str = "eventName", freq: str = "1h", ax=None):
         counts = (df.groupby([pd.Grouper(key="eventTime", freq=freq), by], observed=True)
                   .size().unstack(fill_value=0))
         counts.plot(ax=ax, drawstyle="steps-post")
+        _legend_beside(ax, by)
     ax.set_title(f"KMS requests per {freq} by {by}")
     ax.set_xlabel("time (UTC)")
     ax.set_ylabel("requests")
@@ -57,8 +71,9 @@ def denied_vs_allowed(trail, *, freq: str = "1h", ax=None):
                   .unstack(fill_value=0))
         order = ["succeeded"] + sorted(c for c in counts.columns if c != "succeeded")
         counts = counts[[c for c in order if c in counts.columns]]
-        colors = ["tab:green"] + list(plt.get_cmap("Reds")(np.linspace(0.45, 0.9, len(order) - 1)))
+        colors = ["tab:green"] + list(matplotlib.colormaps["Reds"](np.linspace(0.45, 0.9, len(order) - 1)))
         counts.plot.area(ax=ax, color=colors[:len(counts.columns)], linewidth=0)
+        _legend_beside(ax, "outcome", reverse=True)
     ax.set_title(f"Allowed and failed requests per {freq}")
     ax.set_xlabel("time (UTC)")
     ax.set_ylabel("requests")
@@ -111,36 +126,55 @@ def key_state_table(operations=None, *, ax=None):
                 grid[i, j] = 1 + errors_seen.index(name)
     ax = _axes(ax, figsize=(9, 0.28 * len(ops) + 1.5))
     palette = ["#d8f0d8", "#f4a582", "#d6604d", "#b2182b", "#92c5de"][:1 + len(errors_seen)]
-    cmap = plt.matplotlib.colors.ListedColormap(palette)
+    cmap = mcolors.ListedColormap(palette)
     ax.imshow(grid, aspect="auto", cmap=cmap, vmin=-0.5, vmax=len(palette) - 0.5)
     ax.set_xticks(range(len(cols)), cols, rotation=35, ha="right")
     ax.set_yticks(range(len(ops)), ops, fontsize=8)
-    handles = [plt.matplotlib.patches.Patch(color=palette[0], label="allowed")] + [
-        plt.matplotlib.patches.Patch(color=palette[i + 1], label=n) for i, n in enumerate(errors_seen)]
+    handles = [mpatches.Patch(color=palette[0], label="allowed")] + [
+        mpatches.Patch(color=palette[i + 1], label=n) for i, n in enumerate(errors_seen)]
     ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8)
     ax.set_title("Which operations each key state allows")
     return ax
 
 
+#: where each key state sits in the diagram: creation on the left, deletion on the right
+_STATE_POSITIONS = {
+    states.NEW: (0.0, 0.0), "Creating": (1.6, 1.7), "PendingImport": (1.6, -1.7),
+    "Updating": (3.4, 2.5), "Enabled": (3.4, 0.9), "Disabled": (3.4, -0.9),
+    "Unavailable": (4.5, -2.8), "PendingReplicaDeletion": (5.4, 1.7),
+    "PendingDeletion": (5.4, -0.9), states.DELETED: (7.0, -0.9),
+}
+
+
 def key_state_transitions(*, ax=None):
-    """The key-state diagram: states as nodes on a circle, transitions as labelled arrows
-    (``kmslab.service.states.transition_table()``)."""
-    edges = states.transition_table()
-    nodes = list(dict.fromkeys([n for a, _, b in edges for n in (a, b)]))
+    """The key-state diagram, drawn from the state machine the service runs
+    (``kmslab.service.states.TRANSITIONS``): states as nodes, each change of state as an
+    arrow labelled with the events that cause it (an event into a state is named once)."""
+    edges: dict[tuple[str, str], list[str]] = {}
+    for a, event, b in states.transition_table():
+        edges.setdefault((a, b), []).append(event)
+    nodes = list(dict.fromkeys([n for a, b in edges for n in (a, b)]))
     angle = np.linspace(0, 2 * np.pi, len(nodes), endpoint=False)
-    pos = {n: (np.cos(a), np.sin(a)) for n, a in zip(nodes, angle)}
-    ax = _axes(ax, figsize=(9, 9))
-    for a, label, b in edges:
+    pos = {n: _STATE_POSITIONS.get(n, (3.5 + 3 * np.cos(t), 3 * np.sin(t))) for n, t in zip(nodes, angle)}
+    ax = _axes(ax, figsize=(11, 7))
+    named = set()
+    for (a, b), events in edges.items():
         (x0, y0), (x1, y1) = pos[a], pos[b]
         ax.annotate("", xy=(x1, y1), xytext=(x0, y0),
-                    arrowprops=dict(arrowstyle="->", color="gray", shrinkA=18, shrinkB=18,
-                                    connectionstyle="arc3,rad=0.15"))
-        ax.text((x0 + x1) / 2, (y0 + y1) / 2, label, fontsize=6, ha="center", color="dimgray")
+                    arrowprops=dict(arrowstyle="->", color="gray", shrinkA=22, shrinkB=22,
+                                    connectionstyle="arc3,rad=0.12"))
+        label = "\n".join(e for e in events if (e, b) not in named)
+        named.update((e, b) for e in events)
+        if label:
+            ax.text(x0 + (x1 - x0) * 0.55, y0 + (y1 - y0) * 0.55, label, fontsize=6.5,
+                    ha="center", va="center", color="dimgray",
+                    bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="none", alpha=0.8))
     for n, (x, y) in pos.items():
         ax.text(x, y, n, ha="center", va="center", fontsize=9,
                 bbox=dict(boxstyle="round", fc="#e8f0fe" if not n.startswith("(") else "white"))
-    ax.set_xlim(-1.4, 1.4)
-    ax.set_ylim(-1.4, 1.4)
+    xs, ys = zip(*pos.values())
+    ax.set_xlim(min(xs) - 0.9, max(xs) + 0.9)
+    ax.set_ylim(min(ys) - 0.7, max(ys) + 0.7)
     ax.set_axis_off()
     ax.set_title("Key states and transitions")
     return ax

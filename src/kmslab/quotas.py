@@ -5,8 +5,12 @@ AWS KMS throttles a request that would exceed a request quota with
 Region (a cross-account request counts against the caller's account), and
 some depend on the key: the cryptographic operations share one quota per key
 type (symmetric, RSA, ECC, ML-DSA), and GenerateDataKeyPair has one quota per
-key pair spec. Values are AWS's published defaults (Developer Guide, "Request
-quotas"); every one is adjustable in AWS, and in the lab through ``overrides``.
+key pair spec. Some defaults differ by Region: the symmetric quota is 10,000
+per second, 20,000 in six Regions and 100,000 in three (:data:`BY_REGION`).
+Values are AWS's published defaults (Developer Guide, "Request quotas"); every
+one is adjustable in AWS, and in the lab through ``overrides``. This module is
+the one home of these numbers: the latency model (:mod:`kmslab.latency`) reads
+them too.
 
 The check is off by default: the lab clock does not move between calls, so
 every request of a notebook happens at the same simulated instant. Turn it on
@@ -21,9 +25,10 @@ Each quota is a token bucket holding one second's budget (at least one
 request): requests at the same instant share it, and it refills at the
 quota's rate as ``lab.clock`` advances. The check runs as a hook before the
 request is validated, so a throttled request is audited as a failure and
-costs nothing else. Operations with no published quota (RotateKeyOnDemand,
-ListKeyRotations, GetKeyLastUsage, Encapsulate, Decapsulate, and
-GenerateDataKeyPair for Ed25519 and ML-KEM pairs) are never throttled.
+costs nothing else. Operations with no published quota (Encapsulate,
+Decapsulate, and GenerateDataKeyPair for ML-KEM pairs) are never throttled.
+The quota AWS sets on each custom key store (1,800 cryptographic operations
+per second, shared by its keys) is not modelled.
 """
 
 from __future__ import annotations
@@ -32,14 +37,17 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Mapping
 
 from . import errors
-from .latency.timeline import TokenBucket
+from .operations import (ASYMMETRIC_QUOTA_OPERATIONS, DATA_KEY_PAIR_QUOTA_OPERATIONS, OWN_QUOTAS,
+                         SYMMETRIC_QUOTA_OPERATIONS, specs)
 
 if TYPE_CHECKING:  # pragma: no cover
     from .lab import Lab
+    from .latency.timeline import TokenBucket
     from .service.pipeline import Call
 
 __all__ = ["RequestQuotas", "REQUEST_QUOTAS", "RESOURCE_QUOTAS", "SYMMETRIC_BY_REGION",
-           "quota_name", "table", "resource_table", "THROTTLING_MESSAGE"]
+           "BY_REGION", "SYMMETRIC", "canonical_name", "default_rate", "quota_name", "table",
+           "resource_table", "THROTTLING_MESSAGE"]
 
 #: AWS's message for a throttled request
 THROTTLING_MESSAGE = "Rate exceeded"
@@ -49,36 +57,27 @@ RSA = "Cryptographic operations (RSA) request rate"
 ECC = "Cryptographic operations (ECC) request rate"
 ML_DSA = "Cryptographic operations (ML-DSA) request rate"
 
-#: the operations that share the cryptographic-operations quotas
-SYMMETRIC_OPERATIONS = ("Decrypt", "Encrypt", "GenerateDataKey", "GenerateDataKeyWithoutPlaintext",
-                        "GenerateMac", "GenerateRandom", "ReEncrypt", "VerifyMac")
-ASYMMETRIC_OPERATIONS = ("Encrypt", "Decrypt", "ReEncrypt", "Sign", "Verify", "DeriveSharedSecret")
-DATA_KEY_PAIR_OPERATIONS = ("GenerateDataKeyPair", "GenerateDataKeyPairWithoutPlaintext")
+# Which quota each operation counts against is its ``quota`` fact in the operation table
+# (kmslab.operations): "cryptographic" (the shared quota of the key's type), "data key pair"
+# (one quota per KeyPairSpec), its own rate in requests per second, or None.
+_QUOTA = {name: spec.quota for name, spec in specs().items()}
+
+#: the operations that share the cryptographic-operations quotas: the symmetric one (symmetric
+#: encryption and HMAC keys, and GenerateRandom) and the asymmetric ones (by key type)
+SYMMETRIC_OPERATIONS = SYMMETRIC_QUOTA_OPERATIONS
+ASYMMETRIC_OPERATIONS = ASYMMETRIC_QUOTA_OPERATIONS
+DATA_KEY_PAIR_OPERATIONS = DATA_KEY_PAIR_QUOTA_OPERATIONS
 
 #: key spec family (``kmslab.specs``) -> the cryptographic-operations quota it counts against
 _FAMILY_QUOTA = {"SYMMETRIC": SYMMETRIC, "HMAC": SYMMETRIC, "RSA": RSA, "ECC": ECC,
                  "EDWARDS": ECC, "SM2": ECC, "ML_DSA": ML_DSA}
 
-_PAIR_RATES = {"ECC_NIST_P256": 25, "ECC_NIST_P384": 10, "ECC_NIST_P521": 5,
-               "ECC_SECG_P256K1": 25, "RSA_2048": 1, "RSA_3072": 0.5, "RSA_4096": 0.1, "SM2": 25}
+_PAIR_RATES = {"ECC_NIST_P256": 100, "ECC_NIST_P384": 100, "ECC_NIST_P521": 100,
+               "ECC_SECG_P256K1": 100, "ECC_NIST_EDWARDS25519": 100,
+               "RSA_2048": 20, "RSA_3072": 4, "RSA_4096": 1, "SM2": 25}
 
-_OPERATION_RATES = {
-    "DescribeKey": 2_000, "GetPublicKey": 2_000, "ListResourceTags": 2_000,
-    "GetKeyPolicy": 1_000, "GetKeyRotationStatus": 1_000,
-    "ListAliases": 500, "ListKeys": 500,
-    "ListGrants": 100, "ListKeyPolicies": 100, "ListRetirableGrants": 100,
-    "CreateGrant": 50,
-    "RetireGrant": 30, "RevokeGrant": 30,
-    "DeleteAlias": 15, "EnableKeyRotation": 15, "PutKeyPolicy": 15, "ScheduleKeyDeletion": 15,
-    "TagResource": 10,
-    **{op: 5 for op in (
-        "CancelKeyDeletion", "ConnectCustomKeyStore", "CreateAlias", "CreateCustomKeyStore",
-        "CreateKey", "DeleteCustomKeyStore", "DeleteImportedKeyMaterial", "DescribeCustomKeyStores",
-        "DisableKey", "DisableKeyRotation", "DisconnectCustomKeyStore", "EnableKey",
-        "ImportKeyMaterial", "UntagResource", "UpdateAlias", "UpdateCustomKeyStore",
-        "UpdateKeyDescription", "ReplicateKey", "UpdatePrimaryRegion")},
-    "GetParametersForImport": 0.25,
-}
+#: operation -> its own request quota (requests per second), from the operation table
+_OPERATION_RATES = OWN_QUOTAS
 
 #: quota name -> (default requests per second, the operations it applies to)
 REQUEST_QUOTAS: Mapping[str, tuple[float, str]] = MappingProxyType({
@@ -92,12 +91,21 @@ REQUEST_QUOTAS: Mapping[str, tuple[float, str]] = MappingProxyType({
     **{f"{op} request rate": (rate, op) for op, rate in _OPERATION_RATES.items()},
 })
 
-#: Regions where the shared symmetric quota is higher than 10,000 per second
-SYMMETRIC_BY_REGION: Mapping[str, int] = MappingProxyType({
-    **{r: 20_000 for r in ("us-east-2", "ap-southeast-1", "ap-southeast-2", "ap-northeast-1",
-                           "eu-central-1", "eu-west-2")},
-    **{r: 100_000 for r in ("us-east-1", "us-west-2", "eu-west-1")},
+_CHINA = ("cn-north-1", "cn-northwest-1")
+
+#: quota name -> {Region: requests per second} where AWS's default differs from REQUEST_QUOTAS
+BY_REGION: Mapping[str, Mapping[str, float]] = MappingProxyType({
+    SYMMETRIC: MappingProxyType({
+        **{r: 20_000 for r in ("us-east-2", "ap-southeast-1", "ap-southeast-2", "ap-northeast-1",
+                               "eu-central-1", "eu-west-2")},
+        **{r: 100_000 for r in ("us-east-1", "us-west-2", "eu-west-1")},
+    }),
+    **{f"GenerateDataKeyPair ({spec}) request rate": MappingProxyType({r: rate for r in _CHINA})
+       for spec, rate in (("RSA_2048", 1), ("RSA_3072", 0.5), ("RSA_4096", 0.1))},
 })
+
+#: Regions where the shared symmetric quota is higher than 10,000 per second
+SYMMETRIC_BY_REGION: Mapping[str, float] = BY_REGION[SYMMETRIC]
 
 #: resource quotas, per account and Region (or per key): name -> (default, adjustable)
 RESOURCE_QUOTAS: Mapping[str, tuple[int, str]] = MappingProxyType({
@@ -112,9 +120,8 @@ RESOURCE_QUOTAS: Mapping[str, tuple[int, str]] = MappingProxyType({
 
 def default_rate(name: str, region: str) -> float:
     """AWS's default for quota ``name`` in ``region`` (requests per second)."""
-    if name == SYMMETRIC:
-        return SYMMETRIC_BY_REGION.get(region, REQUEST_QUOTAS[SYMMETRIC][0])
-    return REQUEST_QUOTAS[name][0]
+    name = canonical_name(name)
+    return BY_REGION.get(name, {}).get(region, REQUEST_QUOTAS[name][0])
 
 
 def quota_name(operation: str, *, key_family: str | None = None,
@@ -130,12 +137,13 @@ def quota_name(operation: str, *, key_family: str | None = None,
             if key_pair_spec in _PAIR_RATES else None
     if operation == "GenerateRandom":
         return SYMMETRIC
-    if operation in SYMMETRIC_OPERATIONS or operation in ASYMMETRIC_OPERATIONS:
+    if _QUOTA.get(operation) == "cryptographic":
         return _FAMILY_QUOTA.get(key_family or "SYMMETRIC")
     return f"{operation} request rate" if operation in _OPERATION_RATES else None
 
 
-def _canonical(name: str) -> str:
+def canonical_name(name: str) -> str:
+    """The quota's full name: ``"CreateKey"`` -> ``"CreateKey request rate"``; ValueError if none."""
     if name in REQUEST_QUOTAS:
         return name
     if f"{name} request rate" in REQUEST_QUOTAS:
@@ -146,7 +154,7 @@ def _canonical(name: str) -> str:
 def table(region: str = "us-east-1", overrides: Mapping[str, float] | None = None):
     """A DataFrame of the request quotas in ``region``: quota, requests_per_second, applies_to."""
     import pandas as pd
-    limits = {_canonical(k): float(v) for k, v in (overrides or {}).items()}
+    limits = {canonical_name(k): float(v) for k, v in (overrides or {}).items()}
     rows = [{"quota": name, "requests_per_second": limits.get(name, default_rate(name, region)),
              "applies_to": applies_to} for name, (_, applies_to) in REQUEST_QUOTAS.items()]
     return pd.DataFrame(rows)
@@ -169,7 +177,7 @@ class RequestQuotas:
 
     def __init__(self, lab: "Lab", overrides: Mapping[str, float] | None = None):
         self.lab = lab
-        self.overrides = {_canonical(k): float(v) for k, v in (overrides or {}).items()}
+        self.overrides = {canonical_name(k): float(v) for k, v in (overrides or {}).items()}
         for name, rate in self.overrides.items():
             if rate <= 0:
                 raise ValueError(f"{name} must be a positive number of requests per second")
@@ -182,7 +190,7 @@ class RequestQuotas:
 
     def limit(self, name: str, region: str) -> float:
         """Requests per second allowed for quota ``name`` in ``region``."""
-        name = _canonical(name)
+        name = canonical_name(name)
         return self.overrides.get(name, default_rate(name, region))
 
     def table(self, region: str | None = None):
@@ -204,7 +212,7 @@ class RequestQuotas:
         params = call.params if isinstance(call.params, dict) else {}
         family = None
         op = call.op.name
-        if op in SYMMETRIC_OPERATIONS or op in ASYMMETRIC_OPERATIONS:
+        if _QUOTA.get(op) == "cryptographic":
             family = self._key_family(call, params)
             if family == "AWS_OWNED":  # requests with AWS owned keys do not count
                 return
@@ -216,6 +224,7 @@ class RequestQuotas:
         bucket = self._buckets.get(where)
         now = call.now.timestamp()
         if bucket is None:
+            from .latency.timeline import TokenBucket  # latency reads this module's table
             rate = self.limit(name, svc.region)
             bucket = self._buckets[where] = TokenBucket(rate, start=now)
         counts = self._counts.setdefault(where, [0, 0])

@@ -14,15 +14,17 @@ from types import MappingProxyType
 __all__ = [
     "KeySpecInfo", "KEY_SPECS", "key_spec", "ALGORITHM_FIELDS", "SIGNING_ALGORITHMS",
     "ENCRYPTION_ALGORITHMS", "MAC_ALGORITHMS", "DATA_KEY_PAIR_SPECS", "RSA_OAEP_MAX_PLAINTEXT",
-    "SYMMETRIC_DEFAULT", "GRANT_OPERATIONS_BY_USAGE",
+    "SYMMETRIC_DEFAULT",
 ]
 
 SYMMETRIC_DEFAULT = "SYMMETRIC_DEFAULT"
 
 _RSA_ENC = ("RSAES_OAEP_SHA_1", "RSAES_OAEP_SHA_256")
+#: in the order DescribeKey lists them (API Reference example "To get details about an RSA
+#: asymmetric KMS key", botocore's examples-1.json): PKCS #1 v1.5 before PSS
 _RSA_SIGN = (
-    "RSASSA_PSS_SHA_256", "RSASSA_PSS_SHA_384", "RSASSA_PSS_SHA_512",
     "RSASSA_PKCS1_V1_5_SHA_256", "RSASSA_PKCS1_V1_5_SHA_384", "RSASSA_PKCS1_V1_5_SHA_512",
+    "RSASSA_PSS_SHA_256", "RSASSA_PSS_SHA_384", "RSASSA_PSS_SHA_512",
 )
 
 #: KeyMetadata field that lists the algorithms for each key usage
@@ -48,10 +50,12 @@ class KeySpecInfo:
 
     @property
     def symmetric(self) -> bool:
+        """Whether the key's material is one secret (SYMMETRIC_DEFAULT and the HMAC specs)."""
         return self.family in ("SYMMETRIC", "HMAC")
 
     @property
     def asymmetric(self) -> bool:
+        """Whether the key is a key pair (RSA, ECC, Edwards, ML-DSA, ML-KEM, SM2)."""
         return not self.symmetric
 
     def algorithms(self, usage: str) -> dict[str, list[str]]:
@@ -95,6 +99,7 @@ KEY_SPECS: MappingProxyType = MappingProxyType({s.name: s for s in [
 
 
 def key_spec(name: str) -> KeySpecInfo:
+    """The row of ``KEY_SPECS`` for the KeySpec ``name`` (KeyError for an unknown name)."""
     return KEY_SPECS[name]
 
 
@@ -113,15 +118,4 @@ RSA_OAEP_MAX_PLAINTEXT = MappingProxyType({
     "RSA_2048": {"RSAES_OAEP_SHA_1": 214, "RSAES_OAEP_SHA_256": 190},
     "RSA_3072": {"RSAES_OAEP_SHA_1": 342, "RSAES_OAEP_SHA_256": 318},
     "RSA_4096": {"RSAES_OAEP_SHA_1": 470, "RSAES_OAEP_SHA_256": 446},
-})
-
-#: grant operations that make sense for each key usage (CreateGrant validation)
-GRANT_OPERATIONS_BY_USAGE = MappingProxyType({
-    "ENCRYPT_DECRYPT": frozenset({"Decrypt", "Encrypt", "GenerateDataKey", "GenerateDataKeyWithoutPlaintext",
-                                  "ReEncryptFrom", "ReEncryptTo", "GenerateDataKeyPair",
-                                  "GenerateDataKeyPairWithoutPlaintext", "GetPublicKey"}),
-    "SIGN_VERIFY": frozenset({"Sign", "Verify", "GetPublicKey"}),
-    "GENERATE_VERIFY_MAC": frozenset({"GenerateMac", "VerifyMac"}),
-    "KEY_AGREEMENT": frozenset({"DeriveSharedSecret", "GetPublicKey"}),
-    "ENCAPSULATE_DECAPSULATE": frozenset({"Encapsulate", "Decapsulate", "GetPublicKey"}),
 })

@@ -88,3 +88,32 @@ def test_admin_clock_and_reset(served):
     with pytest.raises(urllib.error.HTTPError) as refused:
         admin(url, "/_kmslab/reset", token="student")
     assert refused.value.code == 403
+
+
+def test_the_connection_cap_per_client_is_an_option(monkeypatch, tmp_path):
+    from kmslab.interop import server
+    from interop_fakes import FakeLab
+
+    served_with = {}
+    monkeypatch.setattr(server, "serve", lambda lab, *args, **options: served_with.update(options))
+    assert server.cli_serve(["--max-connections-per-client", "200"], lab_factory=FakeLab) == 0
+    assert served_with["limits"].per_client == 200
+    assert server.cli_serve([], lab_factory=FakeLab) == 0
+    assert served_with["limits"].per_client == server.MAX_CONNECTIONS_PER_CLIENT == 64
+
+
+def test_a_seed_file_is_read_once_and_every_reset_builds_from_it(monkeypatch, tmp_path):
+    from kmslab.interop import server
+
+    path = tmp_path / "class.json"
+    path.write_text(json.dumps({"seed": 3, "accounts": [{"id": "111122223333", "keys": [
+        {"key_id": "1234abcd-12ab-34cd-56ef-1234567890ab"}]}]}))
+    served_with = {}
+    monkeypatch.setattr(server, "serve", lambda lab, *args, **options: served_with.update(
+        options, lab=lab))
+    assert server.cli_serve(["--seed-file", str(path)]) == 0
+    path.write_text("not a seed any more")  # a reset does not read the file again
+    again = served_with["reset"]()
+    for lab in (served_with["lab"], again):
+        assert [k["KeyId"] for k in lab.client().list_keys()["Keys"]] == [
+            "1234abcd-12ab-34cd-56ef-1234567890ab"]

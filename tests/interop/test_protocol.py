@@ -129,6 +129,21 @@ def test_integer_and_timestamp_types():
         "ValidTo": datetime(2025, 1, 1, 9, 0, tzinfo=timezone.utc)}
 
 
+@pytest.mark.parametrize("number", [b"1e400", b"-1e400", b"1e10", b"2147483648", b"-2147483649",
+                                    b"9" * 400, b"2147483648.0"])
+def test_a_number_beyond_an_integer_is_serialization_exception(number):
+    with pytest.raises(errors.SerializationException) as caught:
+        protocol.decode_request("GenerateRandom", b'{"NumberOfBytes": ' + number + b"}")
+    assert caught.value.message == "NUMBER_VALUE is out of range for an Integer"
+
+
+@pytest.mark.parametrize("number, value", [(b"2147483647", 2 ** 31 - 1), (b"-2147483648", -2 ** 31),
+                                           (b"32.9", 32), (b"1e3", 1000), (b"-0.5", 0)])
+def test_a_number_within_an_integer_is_truncated_as_coral_does(number, value):
+    assert protocol.decode_request("GenerateRandom", b'{"NumberOfBytes": ' + number + b"}") == {
+        "NumberOfBytes": value}
+
+
 def test_unknown_members_and_nulls_are_ignored():
     assert protocol.decode_request("DescribeKey", b'{"KeyId": "k", "Extra": 1, "GrantTokens": null}') \
         == {"KeyId": "k"}

@@ -19,13 +19,28 @@ SIGNED_AT = datetime(2025, 6, 1, 12, 0, 0, tzinfo=timezone.utc)
 BODY = b'{"KeyId":"alias/x","Plaintext":"aGk="}'
 
 
-def botocore_signed(secret=ALICE_SECRET, region="us-east-1", headers=None):
+class _SignerLeavingOut(SigV4Auth):
+    """botocore's signer, leaving some headers out of SignedHeaders."""
+
+    def __init__(self, *args, leave_out=()):
+        super().__init__(*args)
+        self.leave_out = leave_out
+
+    def headers_to_sign(self, request):
+        headers = super().headers_to_sign(request)
+        for name in self.leave_out:
+            del headers[name]
+        return headers
+
+
+def botocore_signed(secret=ALICE_SECRET, region="us-east-1", headers=None, leave_out=()):
     request = AWSRequest("POST", "http://127.0.0.1:4599/", data=BODY, headers={
         "X-Amz-Target": "TrentService.Encrypt", "Content-Type": "application/x-amz-json-1.1",
         **(headers or {})})
     with mock.patch.object(botocore.auth, "get_current_datetime",
                            lambda: SIGNED_AT.replace(tzinfo=None)):
-        SigV4Auth(Credentials(ALICE_KEY_ID, secret), "kms", region).add_auth(request)
+        _SignerLeavingOut(Credentials(ALICE_KEY_ID, secret), "kms", region,
+                          leave_out=leave_out).add_auth(request)
     request.headers["Host"] = "127.0.0.1:4599"
     return [(k.lower(), v) for k, v in request.headers.items()]
 
@@ -75,6 +90,48 @@ def test_any_signed_header_changed_breaks_the_signature():
 def test_unsigned_headers_may_change():
     check, _ = verifier()
     check.verify("POST", "/", "", botocore_signed() + [("user-agent", "anything")], BODY)
+
+
+@pytest.mark.parametrize("leave_out", [("x-amz-target",), ("content-type",),
+                                       ("content-type", "x-amz-target")])
+def test_target_and_content_type_must_be_signed(leave_out):
+    check, _ = verifier()
+    headers = botocore_signed(leave_out=leave_out)
+    assert all(name not in parse_authorization(dict(headers)["authorization"]).signed_headers
+               for name in leave_out)
+    with pytest.raises(errors.InvalidSignatureException) as caught:
+        check.verify("POST", "/", "", headers, BODY)
+    assert caught.value.message.startswith(
+        f"There were headers present in the request which were not signed: {', '.join(leave_out)}.")
+    # so a target nobody signed cannot be swapped in on the way
+    swapped = [(k, "TrentService.ScheduleKeyDeletion" if k == "x-amz-target" else v)
+               for k, v in headers]
+    with pytest.raises(errors.InvalidSignatureException):
+        check.verify("POST", "/", "", swapped, BODY)
+
+
+def test_a_request_without_those_headers_needs_no_signature_of_them():
+    check, _ = verifier()
+    request = AWSRequest("POST", "http://127.0.0.1:4599/", data=BODY, headers={})
+    with mock.patch.object(botocore.auth, "get_current_datetime",
+                           lambda: SIGNED_AT.replace(tzinfo=None)):
+        SigV4Auth(Credentials(ALICE_KEY_ID, ALICE_SECRET), "kms", "us-east-1").add_auth(request)
+    request.headers["Host"] = "127.0.0.1:4599"
+    check.verify("POST", "/", "", [(k.lower(), v) for k, v in request.headers.items()], BODY)
+
+
+def test_a_replay_is_accepted_within_the_window_as_aws_does():
+    now = [SIGNED_AT]
+    lab = FakeLab()
+    check = SigV4Verifier(lab.authenticate, lambda r: r in lab.regions, lambda: lab.regions[0],
+                          lambda: lab.default_account, wall_clock=lambda: now[0].timestamp())
+    headers = botocore_signed()
+    for minute in (0, 1, 4):
+        now[0] = SIGNED_AT.replace(minute=minute)
+        assert check.verify("POST", "/", "", headers, BODY).principal == lab.alice
+    now[0] = SIGNED_AT.replace(minute=6)
+    with pytest.raises(errors.InvalidSignatureException, match="Signature expired"):
+        check.verify("POST", "/", "", headers, BODY)
 
 
 def test_payload_hash_header_must_match_the_body():

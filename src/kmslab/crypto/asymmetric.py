@@ -47,8 +47,11 @@ ENCRYPT_DECRYPT or SIGN_VERIFY) is key metadata and checked by the service.
 from __future__ import annotations
 
 import hashlib
+import os
+import sys
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as futures_wait
 from typing import NamedTuple
 
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
@@ -57,12 +60,13 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, mldsa, mlkem,
 from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
 
 from kmslab import errors, specs
+from kmslab.crypto.backing import AsymmetricEncryptionKey, KemKey, KeyAgreementKey, SigningKey
 from kmslab.crypto.handle import _CONSTRUCT, OpaqueHandle, require_export_token
 
 __all__ = [
     "AsymmetricMaterial", "Encapsulation", "generate_data_key_pair", "ASYMMETRIC_SPECS",
     "MESSAGE_TYPES", "MAX_MESSAGE_BYTES", "ML_DSA_MU_BYTES", "ML_KEM_CIPHERTEXT_BYTES",
-    "BACKGROUND_SPECS",
+    "BACKGROUND_SPECS", "generate_rsa_private_key", "background_generations",
 ]
 
 #: largest Message Sign/Verify accept (the model's PlaintextType)
@@ -96,12 +100,66 @@ _keygen_pool_lock = threading.Lock()
 
 
 def _keygen_executor() -> ThreadPoolExecutor:
-    """Two worker threads for slow key generation (OpenSSL releases the GIL meanwhile)."""
+    """Two worker threads for slow key generation (OpenSSL releases the GIL meanwhile).
+
+    Every RSA prime search runs here, whoever asks (CreateKey, GenerateDataKeyPair,
+    GetParametersForImport), so however many arrive at once they use at most two
+    cores and queue for them in order. On Linux the workers run at a lower CPU
+    priority (nice +10): a quick call from someone else (ListKeys, Encrypt) gets a
+    core at once instead of sharing it with a prime search.
+    """
     global _keygen_pool
     with _keygen_pool_lock:
         if _keygen_pool is None:
-            _keygen_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="kmslab-keygen")
+            _keygen_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="kmslab-keygen",
+                                              initializer=_lower_priority)
         return _keygen_pool
+
+
+_background_generations = 0  # not finished yet; guarded by _keygen_pool_lock
+
+
+def _count_background_generation(future: Future) -> None:
+    global _background_generations
+    with _keygen_pool_lock:
+        _background_generations += 1
+    future.add_done_callback(_background_generation_done)
+
+
+def _background_generation_done(_future: Future) -> None:
+    global _background_generations
+    with _keygen_pool_lock:
+        _background_generations -= 1
+
+
+def background_generations() -> int:
+    """How many keys :meth:`AsymmetricMaterial.generate_in_background` is still generating."""
+    return _background_generations
+
+
+def _lower_priority() -> None:
+    """Lower the calling thread's CPU priority where threads have their own (Linux)."""
+    if sys.platform.startswith("linux"):
+        try:
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+        except OSError:  # pragma: no cover - not allowed here: the priority stays as it was
+            pass
+
+
+def generate_rsa_private_key(bits: int) -> rsa.RSAPrivateKey:
+    """A new RSA private key (e = 65537), made by the keygen workers; the caller waits for it."""
+    return _keygen_executor().submit(_rsa_private_key, bits).result()
+
+
+def _rsa_private_key(bits: int) -> rsa.RSAPrivateKey:
+    return rsa.generate_private_key(public_exponent=65537, key_size=bits)
+
+
+def _new_private_key(spec: str):
+    """A new private key for ``spec``; an RSA one is made by the keygen workers."""
+    if spec in _RSA_BITS:
+        return generate_rsa_private_key(_RSA_BITS[spec])
+    return _generate_private_key(spec)
 
 # the hash each algorithm name ends with (SHAKE_256 for ML-DSA is internal to it)
 _HASHES = {"SHA_1": hashes.SHA1, "SHA_256": hashes.SHA256, "SHA_384": hashes.SHA384,
@@ -137,7 +195,7 @@ def _asymmetric_spec(spec: str) -> str:
 
 def _generate_private_key(spec: str):
     if spec in _RSA_BITS:
-        return rsa.generate_private_key(public_exponent=65537, key_size=_RSA_BITS[spec])
+        return _rsa_private_key(_RSA_BITS[spec])
     if spec in _EC_CURVES:
         return ec.generate_private_key(_EC_CURVES[spec]())
     return {**_EDWARDS, **_ML_DSA, **_ML_KEM}[spec].generate()
@@ -187,11 +245,15 @@ def _public_spki(public_key) -> bytes:
                                    serialization.PublicFormat.SubjectPublicKeyInfo)
 
 
-class AsymmetricMaterial(OpaqueHandle):
+class AsymmetricMaterial(OpaqueHandle, AsymmetricEncryptionKey, SigningKey, KeyAgreementKey,
+                         KemKey):
     """The private key of one asymmetric KMS key; it never shows or hands out the key.
 
     Build one with :meth:`generate` (CreateKey) or :meth:`from_pkcs8`
     (ImportKeyMaterial). ``repr`` names the key spec only; pickling is refused.
+    One class serves every asymmetric key spec, so it declares every asymmetric
+    backing-key interface; each method refuses an algorithm its spec and usage
+    do not offer.
     """
 
     __slots__ = ("_key", "_pending", "_public", "_public_object")
@@ -233,6 +295,14 @@ class AsymmetricMaterial(OpaqueHandle):
         """True once the key exists (False only while a background generation is running)."""
         return self._key is not None or self._pending.done()
 
+    def wait(self) -> None:
+        """Block until a background generation has finished (at once if there is none).
+
+        Raises nothing: a generation that failed fails the first use of the key.
+        """
+        if self._key is None:
+            futures_wait((self._pending,))
+
     # -- construction ----------------------------------------------------------------
 
     @classmethod
@@ -252,7 +322,9 @@ class AsymmetricMaterial(OpaqueHandle):
         releases the GIL while it searches, so a notebook keeps running.
         """
         spec = _asymmetric_spec(spec)
-        return cls(spec, _keygen_executor().submit(_generate_private_key, spec), _CONSTRUCT)
+        future = _keygen_executor().submit(_generate_private_key, spec)
+        _count_background_generation(future)
+        return cls(spec, future, _CONSTRUCT)
 
     @classmethod
     def from_pkcs8(cls, spec: str, der: bytes) -> "AsymmetricMaterial":
@@ -347,9 +419,10 @@ class AsymmetricMaterial(OpaqueHandle):
                     "Message type DIGEST is incompatible with signing algorithm ED25519_SHA_512.")
             expected = _algorithm_hash(algorithm).digest_size
             if len(message) != expected:
-                raise errors.ValidationException(
-                    f"Digest is invalid length for algorithm {algorithm}: a {expected}-byte digest is "
-                    f"required, got {len(message)} bytes.")
+                raise errors.ValidationException(  # AWS's words
+                    f"Digest is invalid length for algorithm {algorithm}.",
+                    explanation=f"A {expected}-byte digest is required; the message has "
+                                f"{len(message)} bytes.")
         elif algorithm == "ED25519_PH_SHA_512":
             raise errors.ValidationException(
                 "Message type RAW is incompatible with signing algorithm ED25519_PH_SHA_512.")
@@ -430,7 +503,7 @@ class AsymmetricMaterial(OpaqueHandle):
         if not 1 <= len(plaintext) <= limit:
             raise errors.ValidationException(
                 f"Algorithm {algorithm} and key spec {self._spec} cannot encrypt data larger than "
-                f"{limit} bytes (got {len(plaintext)} bytes).")
+                f"{limit} bytes.", explanation=f"The plaintext has {len(plaintext)} bytes.")
         return self._public_key.encrypt(plaintext, self._oaep(algorithm))
 
     def decrypt(self, algorithm: str, ciphertext: bytes) -> bytes:
@@ -502,5 +575,5 @@ def generate_data_key_pair(spec: str) -> tuple[bytes, bytes]:
     _asymmetric_spec(spec)
     if spec not in specs.DATA_KEY_PAIR_SPECS:
         raise ValueError(f"{spec!r} is not a DataKeyPairSpec")
-    private_key = _generate_private_key(spec)
+    private_key = _new_private_key(spec)
     return _private_pkcs8(private_key), _public_spki(private_key.public_key())

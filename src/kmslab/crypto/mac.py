@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives import hmac as crypto_hmac
 
 from kmslab import errors, specs
+from kmslab.crypto.backing import MacKey
 from kmslab.crypto.handle import _CONSTRUCT, OpaqueHandle, require_export_token
 
 __all__ = ["HmacMaterial", "HMAC_KEY_BYTES", "HMAC_IMPORT_KEY_BYTES", "MAX_MESSAGE_BYTES"]
@@ -46,7 +47,7 @@ def _hmac_spec(spec: str) -> str:
     return spec
 
 
-class HmacMaterial(OpaqueHandle):
+class HmacMaterial(OpaqueHandle, MacKey):
     """The secret key of one HMAC KMS key; it never shows or hands out the key.
 
     Build one with :meth:`generate` (CreateKey) or :meth:`from_bytes`

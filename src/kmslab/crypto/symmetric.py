@@ -21,7 +21,10 @@ The header (the first 34+n bytes) and the encryption context are bound as
 additional authenticated data, so changing any byte of the blob, or
 decrypting with a different encryption context, fails authentication. The
 context is canonicalised (sorted by key, length-prefixed UTF-8), so the order
-of its pairs does not matter. ``parse_blob`` shows the parts of a blob.
+of its pairs does not matter; AWS documents no limit on its size, and the
+canonical form carries any (2-byte lengths, or 4-byte ones for a context
+with more than 65,535 pairs or a longer key or value). ``parse_blob`` shows
+the parts of a blob.
 
 Unlike AWS, kmslab does not derive a fresh key per request from the backing
 key and a nonce; random 96-bit GCM nonces under one backing key are safe far
@@ -39,9 +42,11 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from .. import errors
+from .backing import SealingKey
 from .handle import _CONSTRUCT, OpaqueHandle, require_export_token
 
-__all__ = ["SymmetricMaterial", "BlobParts", "parse_blob", "encode_context", "FORMAT_VERSION",
+__all__ = ["SymmetricMaterial", "BlobParts", "parse_blob", "encode_context", "invalid_ciphertext",
+           "FORMAT_VERSION",
            "TAG_SIZE", "NONCE_SIZE"]
 
 FORMAT_VERSION = 1
@@ -51,22 +56,42 @@ MATERIAL_ID_SIZE = 32
 _INVALID = "The ciphertext is invalid: it is corrupted, incomplete, or was encrypted under a different encryption context."
 
 
+def invalid_ciphertext(explanation: str = _INVALID) -> errors.KMSError:
+    """InvalidCiphertextException as AWS words it for a symmetric ciphertext: no message at all
+    (nothing about what failed); kmslab's reason is in ``explanation``."""
+    return errors.InvalidCiphertextException("", explanation=explanation)
+
+
 def encode_context(context: Mapping[str, str] | None) -> bytes:
-    """Canonical bytes of an encryption context (order-independent)."""
+    """Canonical bytes of an encryption context (order-independent, injective).
+
+    Pairs sorted by key, each key and value UTF-8 with a 2-byte length, after a
+    2-byte pair count. A context that does not fit 2-byte counts starts with two
+    zero bytes instead (a count no other context has: an empty context is no
+    bytes at all) and uses 4-byte counts and lengths throughout.
+    """
     if not context:
         return b""
-    parts = [struct.pack(">H", len(context))]
-    for k in sorted(context):
-        kb, vb = k.encode(), context[k].encode()
-        parts.append(struct.pack(">H", len(kb)) + kb + struct.pack(">H", len(vb)) + vb)
-    return b"".join(parts)
+    pairs = [(k.encode(), context[k].encode()) for k in sorted(context)]
+    try:
+        return _pack_context(">H", pairs)
+    except struct.error:  # more than 65,535 pairs, or a key or value that long
+        return b"\0\0" + _pack_context(">I", pairs)
 
 
-class SymmetricMaterial(OpaqueHandle):
+def _pack_context(size: str, pairs: list[tuple[bytes, bytes]]) -> bytes:
+    out = [struct.pack(size, len(pairs))]
+    for kb, vb in pairs:
+        out.append(struct.pack(size, len(kb)) + kb + struct.pack(size, len(vb)) + vb)
+    return b"".join(out)
+
+
+class SymmetricMaterial(OpaqueHandle, SealingKey):
     """One 256-bit AES-GCM backing key: the secret never leaves this object.
 
-    Not printable, not picklable; ``encrypt`` and ``decrypt`` are all it
-    offers (plus the token-guarded export for lab snapshots).
+    Not printable, not picklable; ``seal`` and ``open`` (its
+    :class:`~kmslab.crypto.backing.SealingKey` interface) are all it offers
+    (plus the token-guarded export for lab snapshots).
     """
 
     __slots__ = ("_aead", "_key", "_prefixes")
@@ -106,21 +131,21 @@ class SymmetricMaterial(OpaqueHandle):
             self._prefixes[k] = prefix
         return prefix
 
-    def encrypt(self, key_arn: str, material_id: str, plaintext: bytes,
-                context: Mapping[str, str] | None = None) -> bytes:
+    def seal(self, key_arn: str, material_id: str, plaintext: bytes,
+             context: Mapping[str, str] | None = None) -> bytes:
         """Encrypt ``plaintext`` into a version-1 ciphertext blob."""
         header = self.header(key_arn, material_id)
         nonce = os.urandom(NONCE_SIZE)
         aad = header + encode_context(context) if context else header
         return header + nonce + self._aead.encrypt(nonce, plaintext, aad)
 
-    def decrypt(self, parts: "BlobParts", context: Mapping[str, str] | None = None) -> bytes:
+    def open(self, parts: "BlobParts", context: Mapping[str, str] | None = None) -> bytes:
         """Decrypt a parsed blob; any mismatch raises InvalidCiphertextException."""
         aad = parts.header + encode_context(context) if context else parts.header
         try:
             return self._aead.decrypt(parts.nonce, parts.ciphertext, aad)
         except InvalidTag:
-            raise errors.InvalidCiphertextException(_INVALID) from None
+            raise invalid_ciphertext() from None
 
     def export_raw(self, token: object) -> bytes:
         """The raw key, only for encrypted lab snapshots (needs the snapshot token)."""
@@ -172,4 +197,4 @@ def parse_blob(blob: bytes) -> BlobParts:
                          blob[end + NONCE_SIZE:], blob[:end], region, account,
                          resource.rsplit("/", 1)[-1])
     except (ValueError, IndexError, UnicodeDecodeError):
-        raise errors.InvalidCiphertextException(_INVALID) from None
+        raise invalid_ciphertext() from None

@@ -49,6 +49,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from kmslab import errors
 from kmslab.crypto.handle import _CONSTRUCT, OpaqueHandle, require_export_token
+from kmslab.crypto.asymmetric import generate_rsa_private_key
 
 __all__ = [
     "WrappingKey", "wrap_key_material", "check_wrapping_parameters", "check_import_compatibility",
@@ -146,9 +147,7 @@ class WrappingKey(OpaqueHandle):
         """A new RSA wrapping key pair of ``wrapping_key_spec`` (RSA_2048/3072/4096)."""
         if wrapping_key_spec not in WRAPPING_KEY_SPECS:
             check_wrapping_parameters("RSAES_OAEP_SHA_256", wrapping_key_spec)  # raises the AWS error
-        return cls(wrapping_key_spec,
-                   rsa.generate_private_key(public_exponent=65537,
-                                            key_size=WRAPPING_KEY_SPECS[wrapping_key_spec]),
+        return cls(wrapping_key_spec, generate_rsa_private_key(WRAPPING_KEY_SPECS[wrapping_key_spec]),
                    _CONSTRUCT)
 
     @classmethod

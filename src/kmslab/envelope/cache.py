@@ -4,12 +4,14 @@ Without a cache every encrypted message costs a GenerateDataKey call (plus
 one Encrypt per extra key) and every decrypted message a Decrypt call. With
 one, a data key is reused:
 
-* for encryption, under the same key ids and the same encryption context,
-  until the entry is older than ``max_age`` seconds, or reusing it would
-  take it past ``max_messages`` messages or ``max_bytes`` plaintext bytes.
-  Then the entry is dropped and KMS is asked for a fresh data key;
-* for decryption, keyed by the message's encrypted data keys and context,
-  until the entry is older than ``max_age``.
+* for encryption, under the same algorithm suite, key ids and encryption
+  context, until the entry is older than ``max_age`` seconds, or reusing it
+  would take it past ``max_messages`` messages or ``max_bytes`` plaintext
+  bytes. Then the entry is dropped and KMS is asked for a fresh data key.
+  For the signing suite the entry keeps its signing key too (KMS bound the
+  data key to the context that holds its public half), as the SDK's does;
+* for decryption, keyed by the message's suite, encrypted data keys and
+  context, until the entry is older than ``max_age``.
 
 A message larger than ``max_bytes`` on its own bypasses the cache. The
 least recently used entry goes when ``capacity`` is reached. ``hits`` and
@@ -70,10 +72,12 @@ class DataKeyCache:
 
     @property
     def hits(self) -> int:
+        """Lookups answered from the cache, encryption and decryption together."""
         return self.encrypt_hits + self.decrypt_hits
 
     @property
     def misses(self) -> int:
+        """Lookups that found nothing usable and so cost KMS calls."""
         return self.encrypt_misses + self.decrypt_misses
 
     def stats(self) -> dict:
@@ -125,6 +129,7 @@ class DataKeyCache:
         self._put(key, _Entry(materials, self._clock(), 1, plaintext_length))
 
     def take_for_decrypt(self, key: tuple):
+        """Cached materials for a message with these encrypted data keys, or None (expired ones go)."""
         with self._lock:
             entry = self._entries.get(key)
             if entry is not None:
@@ -138,6 +143,7 @@ class DataKeyCache:
             return None
 
     def put_for_decrypt(self, key: tuple, materials) -> None:
+        """Store the materials KMS has just decrypted, for the next message that carries the same keys."""
         self._put(key, _Entry(materials, self._clock()))
 
     def _put(self, key: tuple, entry: _Entry) -> None:

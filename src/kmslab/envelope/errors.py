@@ -20,6 +20,7 @@ __all__ = [
     "HeaderAuthenticationError",
     "FrameAuthenticationError",
     "TruncatedMessageError",
+    "SignatureVerificationError",
 ]
 
 
@@ -68,4 +69,13 @@ class FrameAuthenticationError(DecryptionError):
 
 
 class TruncatedMessageError(DecryptionError):
-    """The message ends before its final frame: it was cut short."""
+    """The message ends before its final frame or its signature: it was cut short."""
+
+
+class SignatureVerificationError(DecryptionError):
+    """The ECDSA signature in the footer does not verify (signing suite only).
+
+    Every frame decrypted, so the message was made with the right data key,
+    but not by the holder of the signing key whose public half the header
+    names: it was altered or forged by someone able to decrypt the data key.
+    """

@@ -1,38 +1,39 @@
 """Encrypt and decrypt whole messages in memory (the simple path: two calls).
 
-``encrypt`` asks KMS for a data key (GenerateDataKey, plus Encrypt for every
-extra key id), derives this message's key, writes the header and the frames
-into one preallocated buffer. ``decrypt`` reads the header, checks the
-encryption context, asks KMS to decrypt one encrypted data key, checks the
-key commitment and the header tag, then every frame's tag; it returns
-plaintext only when all of it verified. The byte layout is in
-:mod:`kmslab.envelope.format`.
+``encrypt`` gets a data key from KMS (GenerateDataKey, plus Encrypt for
+every extra key id), derives this message's key, writes the header and the
+frames into one preallocated buffer, and, for the signing suite, signs it.
+``decrypt`` reads the header, checks the encryption context, asks KMS to
+decrypt one encrypted data key, checks the key commitment and the header
+tag, every frame's tag, then the signature; it returns plaintext only when
+all of it verified. The byte layout is in :mod:`kmslab.envelope.format`.
 """
 
 from __future__ import annotations
 
 import os
-import struct
-from typing import Mapping, Sequence
+from typing import Mapping, NamedTuple, Sequence
 
 from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from .errors import (ContextMismatchError, FrameAuthenticationError, HeaderAuthenticationError,
-                     MalformedMessageError, TruncatedMessageError)
-from .format import (DEFAULT_FRAME_LENGTH, FINAL_FRAME_OVERHEAD, FINAL_MARKER, HEADER_NONCE,
-                     MAX_FRAME_LENGTH, MAX_SEQUENCE_NUMBER, MESSAGE_ID_LENGTH,
-                     REGULAR_FRAME_OVERHEAD, TAG_LENGTH, Header, frame_aad, frame_nonce,
-                     header_body, parse_header, serialize_context)
-from .materials import decrypt_data_key, encryption_materials
-from .suite import check_commitment, derive_message_key, extract
+                     SignatureVerificationError)
+from .format import (_AAD_TAIL, _FINAL_HEAD, _U16, _U32, DEFAULT_FRAME_LENGTH, FINAL,
+                     FINAL_FRAME_LABEL, FINAL_FRAME_OVERHEAD, FINAL_MARKER, FRAME_LABEL, HEADER_IV,
+                     IV_LENGTH, MAX_FRAME_LENGTH, MAX_SEQUENCE_NUMBER, MESSAGE_ID_LENGTH, REGULAR,
+                     REGULAR_FRAME_OVERHEAD, SINGLE, SINGLE_BLOCK_LABEL, TAG_LENGTH, Frame,
+                     Header, body_layout, check_reserved_context, frame_aad, frame_iv,
+                     header_body, parse_header, read_footer, serialize_context)
+from .materials import DecryptionMaterials, decryption_materials, encryption_materials
+from .signing import PUBLIC_KEY_ENTRY, SIGNATURE_LENGTH, new_digest, sign, verify
+from .suite import DEFAULT_ALGORITHM, Algorithm, as_algorithm, check_commitment, derive_message_key
 
 __all__ = ["encrypt", "decrypt"]
 
-_U32 = struct.Struct(">I")
-_FINAL_PREFIX = struct.Struct(">III")
-
 
 def byte_view(data) -> memoryview:
+    """A flat, one-byte-per-item memoryview of any bytes-like object (no copy)."""
     view = memoryview(data)
     return view if view.format == "B" and view.ndim == 1 else view.cast("B")
 
@@ -42,81 +43,122 @@ def _check_frame_length(frame_length: int) -> None:
         raise ValueError(f"frame_length must be an int from 1 to {MAX_FRAME_LENGTH}")
 
 
+class Sealer(NamedTuple):
+    """What writing one message needs once its header is built."""
+
+    aead: AESGCM
+    message_id: bytes
+    header: bytes
+    signing_key: object  # None for the unsigned suite
+
+
 def start_message(kms, key_ids: Sequence[str], encryption_context: Mapping[str, str] | None,
-                  frame_length: int, cache, plaintext_length: int | None):
-    """Get materials and build the header: returns (aead, message id, header bytes)."""
+                  algorithm, frame_length: int, cache, plaintext_length: int | None) -> Sealer:
+    """Check the arguments, get materials (KMS or cache) and build the header."""
     if isinstance(key_ids, str):
         raise TypeError("key_ids must be a list of key ids, e.g. [key_id], not a string")
     key_ids = list(key_ids)
     if not key_ids:
         raise ValueError("key_ids must name at least one KMS key")
     _check_frame_length(frame_length)
+    algorithm = as_algorithm(algorithm)
     context = dict(encryption_context or {})
-    context_bytes = serialize_context(context)
-    cache_key = (tuple(key_ids), context_bytes)
-    materials = encryption_materials(kms, key_ids, context, cache, cache_key, plaintext_length)
+    check_reserved_context(context)
+    cache_key = (algorithm, tuple(key_ids), serialize_context(context))
+    materials = encryption_materials(kms, key_ids, context, algorithm, cache, cache_key,
+                                     plaintext_length)
     message_id = os.urandom(MESSAGE_ID_LENGTH)
-    aead, commitment = derive_message_key(materials.prk, message_id)
-    body = header_body(message_id, context_bytes, materials.edk_bytes, frame_length, commitment)
-    return aead, message_id, body + aead.encrypt(HEADER_NONCE, b"", body)
+    aead, commitment = derive_message_key(materials.data_key, algorithm, message_id)
+    body = header_body(algorithm, message_id, materials.context_bytes, materials.edk_bytes,
+                       frame_length, commitment)
+    return Sealer(aead, message_id, body + aead.encrypt(HEADER_IV, b"", body),
+                  materials.signing_key)
 
 
 def frame_split(plaintext_length: int, frame_length: int) -> tuple[int, int]:
     """(number of regular frames, final frame's content length) for a plaintext.
 
     The final frame holds the last 0..frame_length bytes: a plaintext that is an
-    exact multiple of the frame length ends with a full final frame.
+    exact multiple of the frame length ends with a full final frame (the
+    format allows an empty final frame too, and readers accept both).
     """
     regular = (plaintext_length - 1) // frame_length if plaintext_length else 0
     return regular, plaintext_length - regular * frame_length
 
 
+def signed_footer(signing_key, digest) -> bytes:
+    """The footer: signature length (2) and the signature of the finished digest."""
+    signature = sign(signing_key, digest.finalize())
+    return _U16.pack(len(signature)) + signature
+
+
 def encrypt(kms, plaintext: bytes, key_ids: Sequence[str],
             encryption_context: Mapping[str, str] | None = None, *,
+            algorithm: Algorithm | int | str = DEFAULT_ALGORITHM,
             frame_length: int = DEFAULT_FRAME_LENGTH, cache=None) -> bytearray:
     """Encrypt ``plaintext`` under a fresh (or cached) data key; returns the message.
 
-    The message is returned in the buffer it was written into (a bytearray,
-    usable wherever bytes are), saving a copy of a large message.
+    The message is an AWS Encryption SDK message (format version 2), returned
+    in the buffer it was written into (a bytearray, usable wherever bytes are).
     ``kms`` is any boto3-shaped KMS client. The data key comes from
-    GenerateDataKey under ``key_ids[0]`` and is wrapped with Encrypt under each
-    other key id: any one of them can decrypt. ``encryption_context`` is bound
-    to the message (and sent to KMS). ``cache`` is a :class:`DataKeyCache`.
-    KMS errors reach the caller unchanged.
+    GenerateDataKey under ``key_ids[0]`` and is wrapped with Encrypt under
+    each other key id: any one of them can decrypt. ``encryption_context`` is
+    bound to the message (and sent to KMS); keys starting ``aws-crypto-`` are
+    reserved. ``algorithm`` is the suite: the signed
+    ``AES_256_GCM_HKDF_SHA512_COMMIT_KEY_ECDSA_P384`` (default, as in the SDK)
+    or ``AES_256_GCM_HKDF_SHA512_COMMIT_KEY`` (no signature: faster, but
+    anyone who can decrypt could also forge). ``cache`` is a
+    :class:`DataKeyCache`. KMS errors reach the caller unchanged.
     """
     view = byte_view(plaintext)
     size = len(view)
-    aead, message_id, header = start_message(kms, key_ids, encryption_context, frame_length,
-                                             cache, size)
+    aead, message_id, header, signing_key = start_message(
+        kms, key_ids, encryption_context, algorithm, frame_length, cache, size)
     regular, final_length = frame_split(size, frame_length)
     if regular + 1 > MAX_SEQUENCE_NUMBER:
         raise ValueError("plaintext too large for this frame length; use larger frames")
     step = frame_length + REGULAR_FRAME_OVERHEAD
-    out = bytearray(len(header) + regular * step + FINAL_FRAME_OVERHEAD + final_length)
+    body_end = len(header) + regular * step + FINAL_FRAME_OVERHEAD + final_length
+    footer = 2 + SIGNATURE_LENGTH if signing_key is not None else 0
+    out = bytearray(body_end + footer)
     out[:len(header)] = header
     out_view = memoryview(out)
     pos, start = len(header), 0
     encrypt_into = aead.encrypt_into
+    aad_prefix = message_id + FRAME_LABEL
     for seq in range(1, regular + 1):
+        iv = frame_iv(seq)
         _U32.pack_into(out, pos, seq)
-        encrypt_into(frame_nonce(seq), view[start:start + frame_length],
-                     frame_aad(message_id, False, seq, frame_length),
-                     out_view[pos + 4:pos + step])
+        _U32.pack_into(out, pos + 12, seq)  # the IV: 8 zero bytes (already) + sequence number
+        encrypt_into(iv, view[start:start + frame_length],
+                     aad_prefix + _AAD_TAIL.pack(seq, frame_length),
+                     out_view[pos + 4 + IV_LENGTH:pos + step])
         pos += step
         start += frame_length
     seq = regular + 1
-    _FINAL_PREFIX.pack_into(out, pos, FINAL_MARKER, seq, final_length)
-    encrypt_into(frame_nonce(seq), view[start:], frame_aad(message_id, True, seq, final_length),
-                 out_view[pos + 12:])
+    iv = frame_iv(seq)
+    _FINAL_HEAD.pack_into(out, pos, FINAL_MARKER, seq, iv, final_length)
+    encrypt_into(iv, view[start:], message_id + FINAL_FRAME_LABEL + _AAD_TAIL.pack(seq, final_length),
+                 out_view[pos + _FINAL_HEAD.size:body_end])
+    if signing_key is not None:
+        digest = new_digest()
+        digest.update(out_view[:body_end])
+        out_view[body_end:] = signed_footer(signing_key, digest)
     return out
 
 
 def check_context(header: Header, expected: Mapping[str, str] | None) -> None:
-    """Raise :class:`ContextMismatchError` unless ``expected`` equals the bound context."""
+    """Raise :class:`ContextMismatchError` unless ``expected`` equals the bound context.
+
+    The signing suite's ``aws-crypto-public-key`` entry is the library's, not
+    the caller's: it is compared only when ``expected`` names it.
+    """
     if expected is None:
         return
     expected = dict(expected)
     bound = header.encryption_context
+    if PUBLIC_KEY_ENTRY in bound and PUBLIC_KEY_ENTRY not in expected:
+        bound = {k: v for k, v in bound.items() if k != PUBLIC_KEY_ENTRY}
     if expected == bound:
         return
     missing = sorted(set(bound) - set(expected))
@@ -129,102 +171,109 @@ def check_context(header: Header, expected: Mapping[str, str] | None) -> None:
                                "message (" + "; ".join(parts) + ")")
 
 
-def open_message(kms, header: Header, encryption_context, key_ids, cache):
-    """Check context, get the data key, check commitment and header tag: returns the AEAD."""
+def open_message(kms, header: Header, encryption_context, key_ids,
+                 cache) -> tuple[AESGCM, DecryptionMaterials]:
+    """Check the context, get the data key, check commitment and header tag."""
     check_context(header, encryption_context)
     if isinstance(key_ids, str):
         raise TypeError("key_ids must be a list of key ids, not a string")
     key_filter = tuple(key_ids) if key_ids is not None else None
     cache_key = (header.context_and_keys, key_filter)
-    prk = cache.take_for_decrypt(cache_key) if cache is not None else None
-    fresh = prk is None
+    materials = cache.take_for_decrypt(cache_key) if cache is not None else None
+    fresh = materials is None
     if fresh:
-        prk = extract(decrypt_data_key(kms, header.encrypted_data_keys,
-                                       header.encryption_context, key_filter))
-    aead, commitment = derive_message_key(prk, header.message_id)
+        materials = decryption_materials(kms, header, key_filter)
+    aead, commitment = derive_message_key(materials.data_key, header.algorithm, header.message_id)
     check_commitment(header.commitment, commitment)
     try:
-        aead.decrypt(HEADER_NONCE, header.tag, header.body)
+        aead.decrypt(HEADER_IV, header.tag, header.body)
     except InvalidTag:
         raise HeaderAuthenticationError("the header failed authentication: it was altered "
                                         "after encryption") from None
     if fresh and cache is not None:
-        cache.put_for_decrypt(cache_key, prk)
-    return aead
+        cache.put_for_decrypt(cache_key, materials)
+    return aead, materials
 
 
-def frame_mismatch(expected: int, found: int) -> FrameAuthenticationError:
+def open_frame(aead: AESGCM, message_id: bytes, frame: Frame, iv, sealed, out) -> None:
+    """Decrypt one frame's content and tag (``sealed``) into ``out``, or raise."""
+    seq = frame.sequence_number
+    if iv != frame_iv(seq):
+        raise bad_iv(frame)
+    try:
+        aead.decrypt_into(iv, sealed, frame_aad(message_id, frame.kind, seq, frame.length), out)
+    except InvalidTag:
+        raise frame_failed(frame) from None
+
+
+def bad_iv(frame: Frame) -> FrameAuthenticationError:
+    """The error for a frame whose IV is not the one the format prescribes."""
     return FrameAuthenticationError(
-        f"expected frame {expected}, found frame {found}: frames are missing, "
-        "reordered or duplicated")
+        f"{_frame_name(frame)} has an IV other than the one the format prescribes "
+        "(8 zero bytes and the sequence number): the message was altered")
 
 
-def frame_failed(seq: int, final: bool) -> FrameAuthenticationError:
-    kind = "final frame" if final else "frame"
-    return FrameAuthenticationError(f"{kind} {seq} failed authentication: the message was "
-                                    "altered (no plaintext was released)")
+def frame_failed(frame: Frame) -> FrameAuthenticationError:
+    """The error for a frame whose GCM tag does not verify (no plaintext is released)."""
+    return FrameAuthenticationError(f"{_frame_name(frame)} failed authentication: the message "
+                                    "was altered (no plaintext was released)")
 
 
-def frame_layout(view: memoryview, pos: int, frame_length: int) -> list[tuple[int, int, int, bool]]:
-    """Walk the frames without decrypting: [(sequence, ciphertext offset, length, final)]."""
-    frames, seq, size = [], 1, len(view)
-    while True:
-        if pos + 4 > size:
-            raise TruncatedMessageError(f"the message ends after {seq - 1} frame(s) without a "
-                                        "final frame: it was truncated")
-        (marker,) = _U32.unpack_from(view, pos)
-        if marker == FINAL_MARKER:
-            if pos + 12 > size:
-                raise TruncatedMessageError("the message ends inside its final frame")
-            _, found, length = _FINAL_PREFIX.unpack_from(view, pos)
-            if found != seq:
-                raise frame_mismatch(seq, found)
-            if length > frame_length:
-                raise MalformedMessageError(f"the final frame claims {length} bytes, more than "
-                                            f"the frame length {frame_length}")
-            end = pos + 12 + length + TAG_LENGTH
-            if end > size:
-                raise TruncatedMessageError("the message ends inside its final frame")
-            frames.append((seq, pos + 12, length, True))
-            if end != size:
-                raise MalformedMessageError(f"{size - end} unexpected bytes follow the final frame")
-            return frames
-        if marker != seq:
-            raise frame_mismatch(seq, marker)
-        end = pos + 4 + frame_length + TAG_LENGTH
-        if end > size:
-            raise TruncatedMessageError(f"the message ends inside frame {seq}")
-        frames.append((seq, pos + 4, frame_length, False))
-        pos, seq = end, seq + 1
-        if seq > MAX_SEQUENCE_NUMBER:
-            raise MalformedMessageError("too many frames")
+def _frame_name(frame: Frame) -> str:
+    if frame.kind == REGULAR:
+        return f"frame {frame.sequence_number}"
+    if frame.kind == FINAL:
+        return f"final frame {frame.sequence_number}"
+    return "the non-framed body"
+
+
+def verify_signature(materials: DecryptionMaterials, signature: bytes, digest) -> None:
+    """Check the footer's ECDSA P-384 signature over the digest of the header and body."""
+    verify(materials.verification_key, signature, digest.finalize())
 
 
 def decrypt(kms, message: bytes, encryption_context: Mapping[str, str] | None = None, *,
             key_ids: Sequence[str] | None = None, cache=None) -> bytearray:
-    """Decrypt a message made by :func:`encrypt`; returns the plaintext (a bytearray).
+    """Decrypt an AWS Encryption SDK message (from kmslab or the SDK); returns the plaintext.
 
+    Both committing suites are read; the suite is named in the message.
     ``encryption_context``, when given, must equal the context bound in the
-    message exactly (else :class:`ContextMismatchError`, before any KMS call).
+    message exactly (else :class:`ContextMismatchError`, before any KMS call);
+    the signing suite's own ``aws-crypto-public-key`` entry need not be given.
     ``key_ids``, when given, limits which KMS keys are asked to decrypt the
-    data key (key ARNs, key ids or aliases). Every tag is verified before any
-    plaintext is returned; failures raise a :class:`DecryptionError` leaf.
+    data key (key ARNs, key ids or aliases). Every tag and the signature are
+    verified before any plaintext is returned (a bytearray); failures raise a
+    :class:`DecryptionError` leaf.
     """
     view = byte_view(message)
     header = parse_header(view)
-    aead = open_message(kms, header, encryption_context, key_ids, cache)
-    frames = frame_layout(view, header.length, header.frame_length)
-    out = bytearray(sum(length for _, _, length, _ in frames))
+    aead, materials = open_message(kms, header, encryption_context, key_ids, cache)
+    frames, body_end = body_layout(view, header)
+    signature = read_footer(view, body_end, header.algorithm)
+    out = bytearray(sum(frame.length for frame in frames))
     out_view = memoryview(out)
-    message_id, written = header.message_id, 0
-    decrypt_into = aead.decrypt_into
-    for seq, offset, length, final in frames:
-        try:
-            decrypt_into(frame_nonce(seq), view[offset:offset + length + TAG_LENGTH],
-                         frame_aad(message_id, final, seq, length),
-                         out_view[written:written + length])
-        except InvalidTag:
-            out_view[:] = bytes(len(out))  # do not leave unverified plaintext behind
-            raise frame_failed(seq, final) from None
-        written += length
+    labels = {REGULAR: header.message_id + FRAME_LABEL, FINAL: header.message_id + FINAL_FRAME_LABEL,
+              SINGLE: header.message_id + SINGLE_BLOCK_LABEL}
+    decrypt_into, written = aead.decrypt_into, 0
+    try:
+        for frame in frames:  # open_frame, unrolled: this loop runs once per frame
+            seq, _, iv_at, content, length, kind = frame
+            iv = frame_iv(seq)
+            if view[iv_at:iv_at + IV_LENGTH] != iv:
+                raise bad_iv(frame)
+            try:
+                decrypt_into(iv, view[content:content + length + TAG_LENGTH],
+                             labels[kind] + _AAD_TAIL.pack(seq, length),
+                             out_view[written:written + length])
+            except InvalidTag:
+                raise frame_failed(frame) from None
+            written += length
+        if signature is not None:
+            digest = new_digest()
+            digest.update(view[:body_end])
+            verify_signature(materials, signature, digest)
+    except (FrameAuthenticationError, SignatureVerificationError):
+        out_view[:] = bytes(len(out))  # do not leave unverified plaintext behind
+        raise
     return out
+

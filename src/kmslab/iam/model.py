@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 
 from .. import errors
 from ..identity import Principal
-from ..policy import Policy, RequestContext, decide, parse_policy
+from ..policy import Policy, RequestContext, decide, parse_policy, request_keys
 
 __all__ = ["IAM", "IAMUser", "IAMRole", "AccessKey", "ADMINISTRATOR_ACCESS"]
 
@@ -202,6 +202,10 @@ class IAM:
             return any(r.account_id == account and r.name == role for r in self.roles.values())
         return False
 
+    def _global_keys(self, caller: Principal, resource_account: str) -> dict:
+        """The global keys of an IAM or STS request (IAM's endpoint is in us-east-1, over TLS)."""
+        return request_keys(caller, now=self._clock.now(), resource_account=resource_account)
+
     def policies_for(self, principal: Principal) -> tuple[Policy, ...]:
         """The identity policies that apply to a caller (its user's, or its role's)."""
         if principal.type == "IAMUser":
@@ -214,7 +218,8 @@ class IAM:
 
     def authorize(self, caller: Principal, action: str, resource: str) -> None:
         """IAM's own permission check for IAM actions (``iam:CreateUser``...): AccessDenied."""
-        ctx = RequestContext(action, caller, resource, caller.account_id)
+        ctx = RequestContext(action, caller, resource, caller.account_id,
+                             conditions=self._global_keys(caller, caller.account_id))
         decision = decide(ctx, key_policy=None, identity_policies=self.policies_for(caller),
                           key_policy_applies=False)
         if not decision.allowed:
@@ -351,7 +356,8 @@ class IAM:
 
     def explain_assume_role(self, caller: Principal, role: IAMRole):
         """The decision on ``sts:AssumeRole``: trust policy plus the caller's IAM policies."""
-        ctx = RequestContext("sts:AssumeRole", caller, role.arn, role.account_id)
+        ctx = RequestContext("sts:AssumeRole", caller, role.arn, role.account_id,
+                             conditions=self._global_keys(caller, role.account_id))
         return decide(ctx, key_policy=role.trust_policy,
                       identity_policies=self.policies_for(caller))
 

@@ -13,9 +13,10 @@ HTTP server):
 * every response carries ``x-amzn-RequestId``.
 
 Each operation gets a codec compiled once from its shapes: decoding checks
-JSON types as AWS does (a number where a string belongs is a
-``SerializationException``) and converts blobs and timestamps; encoding only
-walks the members that hold blobs or timestamps.
+JSON types as AWS does (a number where a string belongs, or a number too big
+for an integer member such as ``1e400``, is a ``SerializationException``) and
+converts blobs and timestamps; encoding only walks the members that hold blobs
+or timestamps.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import base64
 import binascii
 import functools
 import json
+import math
 import os
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -45,12 +47,11 @@ Decoder = Callable[[Any], Any]
 Encoder = Callable[[Any], Any]
 
 
-@functools.cache
 def service_model():
-    """botocore's KMS service model (loaded once)."""
-    import botocore.session
+    """botocore's KMS service model (kmslab loads it once: :mod:`kmslab.operations.model`)."""
+    from ..operations.model import kms_model
 
-    return botocore.session.get_session().get_service_model("kms")
+    return kms_model()
 
 
 # ---------------------------------------------------------------- decoding
@@ -82,12 +83,30 @@ def _decode_string(value):
     raise _type_error(value, "string")
 
 
-def _decode_integer(value):
-    if type(value) is int:
+def _integer_decoder(kind: str, bits: int) -> Decoder:
+    """A decoder for a JSON number in an ``integer`` (32-bit) or ``long`` (64-bit) member.
+
+    Coral truncates a fractional number into an integer member; a number outside
+    the member's range (``1e400`` parses as infinity, ``1e10`` overflows an
+    Integer) cannot be converted at all: SerializationException.
+    """
+    low, high = -2 ** (bits - 1), 2 ** (bits - 1) - 1
+
+    def decode(value):
+        if type(value) is float:
+            if not math.isfinite(value) or not low <= value < high + 1:
+                raise _out_of_range(kind)
+            value = int(value)
+        elif type(value) is not int:
+            raise _type_error(value, kind)
+        if not low <= value <= high:
+            raise _out_of_range(kind)
         return value
-    if type(value) is float:  # Coral truncates JSON numbers into integer members
-        return int(value)
-    raise _type_error(value, "integer")
+    return decode
+
+
+def _out_of_range(kind: str) -> errors.KMSError:
+    return errors.SerializationException(f"NUMBER_VALUE is out of range for {_ARTICLE[kind]}")
 
 
 def _decode_boolean(value):
@@ -118,7 +137,8 @@ def _decode_timestamp(value):
 
 
 _SCALAR_DECODERS: dict[str, Decoder] = {
-    "string": _decode_string, "integer": _decode_integer, "long": _decode_integer,
+    "string": _decode_string, "integer": _integer_decoder("integer", 32),
+    "long": _integer_decoder("long", 64),
     "boolean": _decode_boolean, "blob": _decode_blob, "timestamp": _decode_timestamp,
 }
 

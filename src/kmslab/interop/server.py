@@ -18,10 +18,23 @@ access keys of a lab IAM user. The app is plain ASGI served by uvicorn
   :class:`kmslab.snapshot.autosave.AutoSaver`), so a server killed outright
   loses at most about a second of the class's work.
 
-Bodies are capped (``max_body_bytes``, larger ones get a 413), a request head
-or body that trickles in slower than ``client_timeout`` is cut off, and no
-input can take the server down: anything unexpected becomes a 500
-``KMSInternalException`` and the next request is served.
+The lab's clock: with ``clock="wall"`` (``kmslab serve``'s default) it moves
+forward with real time while the server runs, on top of any admin advance, so
+what AWS does "after a few seconds" happens by itself (a replica key leaves
+``Creating`` about ten seconds after ReplicateKey, and tools that poll
+DescribeKey see it ``Enabled``); time starts from the lab's own start, not from
+today. With ``clock="manual"`` (``--clock manual``, and the default of
+:func:`make_server` and :class:`ServerThread`) it moves only on ``POST
+/_kmslab/clock/advance``, so timestamps are the same on every run.
+
+Bodies are capped (``max_body_bytes``, larger ones get a 413); request heads
+are capped too, a request that trickles in slower than ``client_timeout`` is
+cut off, and one client may hold only so many connections
+(:mod:`kmslab.interop.connections`). A KMS call that may be slow, and every
+admin call, runs in a worker thread (see :class:`KmsApp`), so one learner's
+RSA_4096 key pair holds up no other learner's ListKeys. No input can take the server down: anything unexpected becomes a
+500 ``KMSInternalException`` with a request id (the log shows the same id)
+and the next request is served. Every answer, refusals included, is AWS JSON.
 """
 
 from __future__ import annotations
@@ -36,15 +49,21 @@ import signal
 import socket
 import sys
 import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
 from .. import arns, errors
+from ..service.pipeline import waits_before_lock
 from . import protocol
+from .connections import (MAX_CONNECTIONS_PER_CLIENT, ConnectionLimits, RequestTimeoutException,
+                          http_protocol_class)
 from .sigv4 import SigV4Verifier
 
-__all__ = ["KmsApp", "LabHolder", "serve", "ServerThread", "cli_serve", "make_server",
-           "DEFAULT_PORT", "MAX_BODY_BYTES"]
+__all__ = ["KmsApp", "LabHolder", "WallClockPace", "CLOCK_MODES", "serve", "ServerThread",
+           "cli_serve", "make_server",
+           "ConnectionLimits", "DEFAULT_PORT", "MAX_BODY_BYTES"]
 
 log = logging.getLogger("kmslab.serve")
 
@@ -52,6 +71,8 @@ DEFAULT_PORT = 4599
 #: larger than any valid KMS request (a 32 KB policy, 6 KB blobs in base64...)
 MAX_BODY_BYTES = 1024 * 1024
 CLIENT_TIMEOUT = 10.0
+#: threads serving KMS and admin calls: more than one client's connections may keep busy
+WORKER_THREADS = 2 * MAX_CONNECTIONS_PER_CLIENT
 _JSON = [(b"content-type", b"application/json")]
 INSECURE_WARNING = (
     "WARNING: kmslab serve is accepting ANY signature (--accept-any-signature). "
@@ -65,13 +86,6 @@ class RequestEntityTooLargeException(errors.KMSError):
 
     code = "RequestEntityTooLargeException"
     status = 413
-
-
-class RequestTimeoutException(errors.KMSError):
-    """The client did not send its request body in time."""
-
-    code = "RequestTimeoutException"
-    status = 408
 
 
 @dataclass
@@ -117,17 +131,69 @@ class LabHolder:
         return self.lab
 
 
+#: how the lab's clock moves while served: with real time, or only when an admin moves it
+CLOCK_MODES = ("wall", "manual")
+
+
+class WallClockPace:
+    """Moves a served lab's virtual clock forward by the real time that passes.
+
+    Called before each request: the lab's clock advances by the time elapsed
+    since the previous call (as measured by ``monotonic``), firing whatever
+    fell due, in order. The lab's clock starts where the lab starts; admin
+    advances add to it.
+    """
+
+    def __init__(self, monotonic: Callable[[], float] = time.monotonic):
+        self._monotonic = monotonic
+        self._lock = threading.Lock()
+        self._last = monotonic()
+
+    def restart(self) -> None:
+        """A new lab is served (``POST /_kmslab/reset``): count from now."""
+        with self._lock:
+            self._last = self._monotonic()
+
+    def catch_up(self, lab) -> None:
+        """Move the lab's clock by the real time elapsed since the last call (``--clock wall``)."""
+        with self._lock:
+            now = self._monotonic()
+            elapsed, self._last = now - self._last, now
+        if elapsed > 0:
+            lab.clock.advance(seconds=elapsed)
+
+
 class KmsApp:
-    """The ASGI application: routes, body limits, authentication, admin calls."""
+    """The ASGI application: routes, body limits, authentication, admin calls.
+
+    The event loop never waits for the lab. A KMS call (authentication, then
+    ``lab.handle``) is served on the loop only when the lab's lock is free at
+    that moment and the call cannot wait for slow work before taking it
+    (:func:`kmslab.service.pipeline.waits_before_lock`); every other call, and
+    every admin call, runs in a worker thread. So a slow call (an RSA_4096 key
+    pair, made outside the lab's lock) holds up nobody else's connection, and
+    a quick one costs no thread switch. ``limits`` are the connection limits
+    the HTTP protocol keeps; a request on a connection opened beyond them is
+    answered ``ThrottlingException``. ``clock``: ``"wall"`` moves the lab's
+    clock with real time before each call (:class:`WallClockPace`),
+    ``"manual"`` leaves it to the admin route.
+    """
 
     def __init__(self, holder: LabHolder, *, admin_token: str | None = None,
                  accept_any_signature: bool = False, max_body_bytes: int = MAX_BODY_BYTES,
-                 regions: Sequence[str] | None = None):
+                 regions: Sequence[str] | None = None, limits: ConnectionLimits | None = None,
+                 worker_threads: int = WORKER_THREADS, clock: str = "manual"):
+        if clock not in CLOCK_MODES:
+            raise ValueError(f"clock must be one of {CLOCK_MODES}, not {clock!r}")
         self.holder = holder
+        self.pace = WallClockPace() if clock == "wall" else None
         self.admin_token = admin_token
         self.max_body_bytes = max_body_bytes
         self.regions = tuple(regions) if regions else None
+        self.limits = limits or ConnectionLimits()
         self._all_regions = frozenset(arns.REGIONS)
+        self._workers = ThreadPoolExecutor(max_workers=worker_threads,
+                                           thread_name_prefix="kmslab-serve")
         self.verifier = SigV4Verifier(
             self._authenticate, self._region_allowed, self._default_region,
             lambda: self.holder.lab.default_account, accept_any_signature=accept_any_signature)
@@ -158,14 +224,21 @@ class KmsApp:
         try:
             reply = await self._route(scope, receive)
         except Exception:  # the server must keep serving whatever happens
-            log.exception("unexpected error serving %s %s", scope.get("method"), scope.get("path"))
+            request_id = protocol.new_request_id()
+            log.exception("unexpected error serving %s %s (request id %s)", scope.get("method"),
+                          scope.get("path"), request_id)
             reply = protocol.encode_error(errors.KMSInternalException(
-                "An internal error occurred. Retry the request."))
+                "An internal error occurred. Retry the request."), request_id)
         await send({"type": "http.response.start", "status": reply.status,
                     "headers": [(_header_name(k), v.encode("latin-1")) for k, v in reply.headers]})
         await send({"type": "http.response.body", "body": reply.body})
 
     async def _route(self, scope, receive) -> protocol.Reply:
+        refusal = self.limits.refusal(scope.get("client"))
+        if refusal is not None:  # a connection beyond the limits: answered, then closed
+            reply = protocol.encode_error(refusal)
+            reply.headers.append(("Connection", "close"))
+            return reply
         method, path = scope["method"], scope["path"]
         if path.startswith("/_kmslab/"):
             return await self._admin(method, path, scope, receive)
@@ -178,20 +251,46 @@ class KmsApp:
         if method != "POST" or path != "/":
             return protocol.encode_error(errors.UnknownOperationException(
                 f"KMS answers POST / only, not {method} {path}."))
+        lab = self.holder.lab
+        lock = getattr(lab, "lock", None)
+        if lock is not None and lock.acquire(blocking=False):
+            # Nobody is in the lab: a call that cannot wait before taking the lab's
+            # lock is served right here, saving two thread switches.
+            try:
+                if not waits_before_lock(_operation_named(lookup.get("x-amz-target"))):
+                    return self._serve_kms(lab, scope, lookup, body)
+            finally:
+                lock.release()
+        return await self._in_worker(self._serve_kms, lab, scope, lookup, body)
+
+    def _serve_kms(self, lab, scope, lookup: dict[str, str], body: bytes) -> protocol.Reply:
+        """One KMS call: authenticate, check the protocol, ``lab.handle``."""
         try:
             if self.verifier.accept_any_signature:
                 who = self.verifier.accept_any(lookup)
             else:
-                headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in raw_headers]
-                who = self.verifier.verify(method, path,
+                headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]
+                who = self.verifier.verify(scope["method"], scope["path"],
                                            scope.get("query_string", b"").decode("latin-1"),
                                            headers, body)
+            _check_content_type(lookup.get("content-type"))
         except errors.KMSError as error:
             return protocol.encode_error(error)
         client = scope.get("client") or _NO_CLIENT
+        if self.pace is not None:
+            self.pace.catch_up(lab)
         return protocol.serve_json_request(
-            self.holder.lab, lookup.get("x-amz-target"), body, region=who.region,
+            lab, lookup.get("x-amz-target"), body, region=who.region,
             caller=who.principal, source_ip=client[0], user_agent=lookup.get("user-agent", ""))
+
+    async def _in_worker(self, fn: Callable, *args):
+        """``fn(*args)`` in a worker thread; the event loop serves other connections meanwhile."""
+        return await asyncio.get_running_loop().run_in_executor(
+            self._workers, functools.partial(fn, *args))
+
+    def close(self) -> None:
+        """Let the worker threads end once their calls are done (the server has stopped)."""
+        self._workers.shutdown(wait=False, cancel_futures=True)
 
     async def _read_body(self, content_length: str | None, receive) -> bytes:
         if content_length is not None:
@@ -202,7 +301,7 @@ class KmsApp:
             if declared > self.max_body_bytes:
                 raise self._too_large()
         # A body that trickles in is cut off by the connection's request deadline
-        # (see _http_protocol), which answers 408 and closes: receive() then
+        # (see connections.py), which answers 408 and closes: receive() then
         # reports the disconnection.
         chunks, size, more = [], 0, True
         while more:
@@ -234,15 +333,22 @@ class KmsApp:
         try:
             body = await self._read_body(_header(scope, b"content-length"), receive)
             if path == "/_kmslab/reset":
-                lab = self.holder.reset_lab()
+                lab = await self._in_worker(self.holder.reset_lab)
+                if self.pace is not None:
+                    self.pace.restart()
                 return _json_reply(200, {"reset": True, "now": lab.clock.now().isoformat()})
-            step = _clock_step(body)
-            with self.holder.lock:
-                now = self.holder.lab.clock.advance(**step)
-            self.holder.changed()
+            now = await self._in_worker(self._advance_clock, _clock_step(body))
             return _json_reply(200, {"now": now.isoformat()})
         except errors.KMSError as error:
             return protocol.encode_error(error)
+
+    def _advance_clock(self, step: dict[str, float]):
+        with self.holder.lock:
+            if self.pace is not None:
+                self.pace.catch_up(self.holder.lab)
+            now = self.holder.lab.clock.advance(**step)
+        self.holder.changed()
+        return now
 
     async def _save(self) -> protocol.Reply:
         """``POST /_kmslab/save``: the snapshot is written off the event loop (a disk can be slow)."""
@@ -267,14 +373,38 @@ _ADMIN_ROUTES = (("POST", "/_kmslab/reset"), ("POST", "/_kmslab/clock/advance"),
                  ("POST", "/_kmslab/save"))
 _NO_CLIENT = ("127.0.0.1", 0)
 #: the request headers the KMS route reads (a signed request's others are read by the verifier)
-_ROUTE_HEADERS = (b"content-length", b"x-amz-target", b"user-agent", b"authorization",
-                  b"x-amz-security-token")
+_ROUTE_HEADERS = frozenset((b"content-length", b"content-type", b"x-amz-target", b"user-agent",
+                            b"authorization", b"x-amz-security-token"))
 
 
 def _request_headers(raw_headers) -> dict[str, str]:
-    """The headers the route needs, decoded; the last of a repeated header wins, as in a dict."""
-    raw = dict(raw_headers)
-    return {name.decode(): raw[name].decode("latin-1") for name in _ROUTE_HEADERS if name in raw}
+    """The headers the route needs, decoded; a repeated header's values are joined with commas
+    (as HTTP reads them, and as SigV4 signs them): two X-Amz-Target headers name no operation."""
+    out: dict[str, str] = {}
+    for name, value in raw_headers:
+        if name in _ROUTE_HEADERS:
+            key, text = name.decode(), value.decode("latin-1")
+            out[key] = f"{out[key]},{text}" if key in out else text
+    return out
+
+
+def _operation_named(target: str | None) -> str:
+    """The operation an X-Amz-Target names, unchecked (``TrentService.Encrypt`` -> ``Encrypt``)."""
+    return (target or "").rpartition(".")[2]
+
+
+def _check_content_type(value: str | None) -> None:
+    """AWS JSON 1.1 requests are ``application/x-amz-json-1.1``.
+
+    Parameters such as ``; charset=utf-8`` are ignored (the Smithy protocol
+    test AwsJson11MustSupportParametersInContentType); any other type, or
+    none, matches no KMS operation, and AWS answers UnknownOperationException.
+    """
+    if value is not None and value.partition(";")[0].strip().lower() == protocol.CONTENT_TYPE:
+        return
+    raise errors.UnknownOperationException(
+        f"KMS operations take Content-Type {protocol.CONTENT_TYPE}"
+        + (f", not {value!r}." if value is not None else "; the request has none."))
 
 
 @functools.lru_cache(maxsize=64)
@@ -326,130 +456,34 @@ async def _lifespan(receive, send) -> None:
             return
 
 
-class _OneWriteTransport:
-    """A transport that sends each HTTP response in one ``send()``.
-
-    uvicorn writes a response's head and body separately: two system calls,
-    and on loopback each one also runs the receiving side's TCP stack. While
-    a response is in flight its writes are held and go out together when it
-    completes (or the connection closes). Anything else passes straight through.
-    """
-
-    __slots__ = ("_transport", "_protocol", "_held")
-
-    def __init__(self, transport, protocol):
-        self._transport = transport
-        self._protocol = protocol
-        self._held: list[bytes] = []
-
-    def write(self, data: bytes) -> None:
-        cycle = self._protocol.cycle
-        if cycle is not None and cycle.response_started and not cycle.response_complete:
-            self._held.append(data)
-        else:
-            self.flush()
-            self._transport.write(data)
-
-    def flush(self) -> None:
-        if self._held:
-            held, self._held = self._held, []
-            self._transport.write(held[0] if len(held) == 1 else b"".join(held))
-
-    def close(self) -> None:
-        self.flush()
-        self._transport.close()
-
-    def is_closing(self) -> bool:
-        return self._transport.is_closing()
-
-    def __getattr__(self, name: str):
-        return getattr(self._transport, name)
-
-
-def _http_protocol(timeout: float):
-    """uvicorn's HTTP/1.1 protocol, with one write per response and a request deadline.
-
-    uvicorn times out idle keep-alive connections but not a client that
-    trickles its request in. Here each request must arrive in full within
-    ``timeout`` of the connection being ready for it: a connection still
-    without a request head is closed, a request whose body is still coming is
-    answered ``408 RequestTimeoutException`` and closed. One timer per
-    connection does it (no per-request timer in the app). The fast
-    ``httptools`` parser is used when installed (``kmslab[server]``), else ``h11``.
-    """
-    try:
-        from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol as Base
-    except ImportError:
-        from uvicorn.protocols.http.h11_impl import H11Protocol as Base
-
-    class KmsHttpProtocol(Base):
-        _deadline_timer = None
-
-        def connection_made(self, transport):
-            super().connection_made(transport)
-            self.transport = _OneWriteTransport(transport, self)
-            self._arm_deadline()
-
-        def on_response_complete(self):
-            self.transport.flush()
-            super().on_response_complete()
-            self._arm_deadline()
-
-        def connection_lost(self, exc):
-            if self._deadline_timer is not None:
-                self._deadline_timer.cancel()
-            super().connection_lost(exc)
-
-        def _arm_deadline(self):
-            if self._deadline_timer is not None:
-                self._deadline_timer.cancel()  # one pending deadline per connection
-            self._deadline_timer = self.loop.call_later(timeout, self._deadline, self.cycle)
-
-        def _deadline(self, cycle_when_armed):
-            if self.transport.is_closing():
-                return
-            cycle = self.cycle
-            if cycle is cycle_when_armed:  # no new request head arrived in time
-                self.transport.close()
-            elif cycle.more_body and not cycle.response_started:  # its body is still coming
-                self.transport.write(_request_timeout_response())
-                self.transport.close()
-
-    return KmsHttpProtocol
-
-
-def _request_timeout_response() -> bytes:
-    """The raw 408 a request whose body arrives too slowly gets, before its connection closes."""
-    reply = protocol.encode_error(RequestTimeoutException(
-        "Your socket connection to the server was not read from or written to within the "
-        "timeout period."))
-    head = [b"HTTP/1.1 408 Request Timeout"]
-    head += [f"{name}: {value}".encode("latin-1") for name, value in reply.headers]
-    head.append(b"connection: close")
-    return b"\r\n".join(head) + b"\r\n\r\n" + reply.body
-
-
 def make_server(lab, host: str = "127.0.0.1", port: int = DEFAULT_PORT, *,
                 reset: Callable[[], object] | None = None, admin_token: str | None = None,
                 accept_any_signature: bool = False, max_body_bytes: int = MAX_BODY_BYTES,
                 client_timeout: float = CLIENT_TIMEOUT, regions: Sequence[str] | None = None,
                 log_level: str = "warning", save: Callable[[object], str] | None = None,
-                autosave=None):
+                autosave=None, limits: ConnectionLimits | None = None, http_parser: str = "auto",
+                clock: str = "manual"):
     """A configured ``uvicorn.Server`` for ``lab`` (not yet running) and its app.
 
     ``regions`` limits the Regions clients may sign for (default: any AWS Region);
     ``save(lab) -> where`` enables ``POST /_kmslab/save``; ``autosave`` (an
-    :class:`~kmslab.snapshot.autosave.AutoSaver`, started by the caller) watches the lab served.
+    :class:`~kmslab.snapshot.autosave.AutoSaver`, started by the caller) watches the lab served;
+    ``limits``: connections per client and in all, request head size (:class:`ConnectionLimits`);
+    ``http_parser``: ``"auto"``, ``"httptools"`` or ``"h11"``; ``clock``: ``"manual"``
+    (moved by the admin route only) or ``"wall"`` (moves with real time too).
     """
     import uvicorn
 
+    limits = limits or ConnectionLimits()
     holder = LabHolder(lab, reset, save=save, autosave=autosave)
     app = KmsApp(holder, admin_token=admin_token, accept_any_signature=accept_any_signature,
-                 max_body_bytes=max_body_bytes, regions=regions)
+                 max_body_bytes=max_body_bytes, regions=regions, limits=limits, clock=clock)
     config = uvicorn.Config(
         app, host=host, port=port, lifespan="off", access_log=False, log_level=log_level,
-        http=_http_protocol(client_timeout), timeout_keep_alive=5,
-        limit_concurrency=512, h11_max_incomplete_event_size=64 * 1024,
+        http=http_protocol_class(limits, client_timeout, http_parser), timeout_keep_alive=5,
+        # the protocol keeps the connection limits and answers them in AWS JSON; h11's own
+        # head limit sits above the protocol's, which counts a whole read (<= 256 KiB) late
+        limit_concurrency=None, h11_max_incomplete_event_size=limits.max_head_bytes + 512 * 1024,
         timeout_graceful_shutdown=2, proxy_headers=False, server_header=False)
     return uvicorn.Server(config), app
 
@@ -459,25 +493,28 @@ def serve(lab, host: str = "127.0.0.1", port: int = DEFAULT_PORT, *,
           accept_any_signature: bool = False, max_body_bytes: int = MAX_BODY_BYTES,
           client_timeout: float = CLIENT_TIMEOUT, regions: Sequence[str] | None = None,
           log_level: str = "info", save: Callable[[object], str] | None = None,
-          autosave=None) -> None:
+          autosave=None, limits: ConnectionLimits | None = None, clock: str = "manual") -> None:
     """Serve ``lab`` as a KMS endpoint until interrupted (Ctrl-C or SIGTERM).
 
     Prints the endpoint and the admin token (a random one unless given).
     ``save(lab) -> where``: write a snapshot on ``POST /_kmslab/save`` and on shutdown;
     ``autosave``: an :class:`~kmslab.snapshot.autosave.AutoSaver` that also saves while serving.
+    ``clock``: ``"manual"`` or ``"wall"`` (see the module's docstring).
     """
     admin_token = admin_token or secrets.token_urlsafe(24)
     server, _app = make_server(lab, host, port, reset=reset, admin_token=admin_token,
                                accept_any_signature=accept_any_signature,
                                max_body_bytes=max_body_bytes, client_timeout=client_timeout,
                                regions=regions, log_level=log_level, save=save,
-                               autosave=autosave)
+                               autosave=autosave, limits=limits, clock=clock)
     if autosave is not None:
         autosave.start()
     if accept_any_signature:
         print(INSECURE_WARNING, file=sys.stderr, flush=True)
     print(f"kmslab KMS endpoint: http://{host}:{port}  (Regions: "
-          f"{', '.join(regions) if regions else 'any'}; account {lab.default_account})", flush=True)
+          f"{', '.join(regions) if regions else 'any'}; account {lab.default_account}; clock: "
+          f"{'moves with real time' if clock == 'wall' else 'moved by the admin route only'})",
+          flush=True)
     print(f"admin token: {admin_token}", flush=True)
     try:
         with _stop_on_signals():
@@ -487,6 +524,7 @@ def serve(lab, host: str = "127.0.0.1", port: int = DEFAULT_PORT, *,
     finally:
         if autosave is not None:
             autosave.stop()
+        _app.close()
         if save is not None:
             print(f"lab saved to {_app.holder.save_lab()}", flush=True)
 
@@ -530,7 +568,9 @@ class ServerThread:
                  reset: Callable[[], object] | None = None, admin_token: str | None = None,
                  accept_any_signature: bool = False, max_body_bytes: int = MAX_BODY_BYTES,
                  client_timeout: float = CLIENT_TIMEOUT, regions: Sequence[str] | None = None,
-                 save: Callable[[object], str] | None = None, autosave=None):
+                 save: Callable[[object], str] | None = None, autosave=None,
+                 limits: ConnectionLimits | None = None, http_parser: str = "auto",
+                 clock: str = "manual"):
         self.admin_token = admin_token or secrets.token_urlsafe(24)
         if accept_any_signature:
             log.warning(INSECURE_WARNING)
@@ -541,7 +581,8 @@ class ServerThread:
         self._server, self.app = make_server(
             lab, host, self.port, reset=reset, admin_token=self.admin_token,
             accept_any_signature=accept_any_signature, max_body_bytes=max_body_bytes,
-            client_timeout=client_timeout, regions=regions, save=save, autosave=autosave)
+            client_timeout=client_timeout, regions=regions, save=save, autosave=autosave,
+            limits=limits, http_parser=http_parser, clock=clock)
         self._thread: threading.Thread | None = None
 
     @property
@@ -568,6 +609,7 @@ class ServerThread:
         if self._thread is not None:
             self._thread.join(5)
         self._socket.close()
+        self.app.close()
 
     def __enter__(self) -> str:
         return self.start()
@@ -614,6 +656,17 @@ def _parser() -> argparse.ArgumentParser:
                         help="the endpoint learners use, written into their config "
                              "(default http://HOST:PORT)")
     parser.add_argument("--max-body-bytes", type=int, default=MAX_BODY_BYTES)
+    parser.add_argument("--max-connections-per-client", type=int, metavar="N",
+                        default=MAX_CONNECTIONS_PER_CLIENT,
+                        help="connections one client address may hold at once (default "
+                             f"{MAX_CONNECTIONS_PER_CLIENT}; raise it for a class behind one NAT)")
+    parser.add_argument("--clock", choices=CLOCK_MODES, default="wall",
+                        help="how the lab's clock moves: 'wall' (default) with real time, so "
+                             "what AWS does after a few seconds (a replica key leaving "
+                             "Creating) happens by itself; 'manual' only on POST "
+                             "/_kmslab/clock/advance, for timestamps that repeat run after run. "
+                             "Either way the clock starts at the lab's start and admin advances "
+                             "add to it")
     parser.add_argument("--log-level", default="info")
     return parser
 
@@ -634,9 +687,11 @@ def cli_serve(argv: Sequence[str] | None = None, *, lab_factory: Callable[..., o
         lab_options["seed"] = args.seed
 
     endpoint = args.public_url or f"http://{args.host}:{args.port}"
+    seed_document = _read_seed_file(args.seed_file) if args.seed_file else None
 
     def new_lab():
-        lab = _seeded_lab(args.seed_file) if args.seed_file else lab_factory(**lab_options)
+        lab = (_seeded_lab(seed_document, args.seed_file) if args.seed_file
+               else lab_factory(**lab_options))
         for region in args.regions or ():
             lab.kms_service(lab.default_account, region)  # enable the Region
         if args.classroom:
@@ -656,17 +711,33 @@ def cli_serve(argv: Sequence[str] | None = None, *, lab_factory: Callable[..., o
     lab, save, autosave = _snapshot_options(args, new_lab)
     serve(lab, args.host, args.port, reset=new_lab, admin_token=args.admin_token,
           accept_any_signature=args.accept_any_signature, max_body_bytes=args.max_body_bytes,
-          regions=args.regions, log_level=args.log_level, save=save, autosave=autosave)
+          regions=args.regions, log_level=args.log_level, save=save, autosave=autosave,
+          limits=ConnectionLimits(per_client=args.max_connections_per_client), clock=args.clock)
     return 0
 
 
-def _seeded_lab(path: str):
-    """``--seed-file``: the lab a seed file describes (its errors name the wrong place)."""
-    from ..seed import SeedError, from_seed
+def _read_seed_file(path: str):
+    """``--seed-file``: the checked seed document, read once (a reset builds from it again).
+
+    A wrong file ends ``kmslab serve`` with its error, naming the wrong place; never a
+    traceback."""
+    from ..seed import SeedError, read_seed, validate
     try:
-        return from_seed(path)
+        return validate(read_seed(path))
     except (SeedError, OSError) as exc:
         raise SystemExit(f"kmslab serve: --seed-file {path}: {exc}") from None
+
+
+def _seeded_lab(document, path: str):
+    """The lab a checked seed document describes (what the AWS API refuses is a SeedError too)."""
+    from ..seed import SeedError, from_seed
+    try:
+        return from_seed(document)
+    except SeedError as exc:
+        raise SystemExit(f"kmslab serve: --seed-file {path}: {exc}") from None
+    except Exception as exc:  # noqa: BLE001 - a learner's server ends with a message, not a traceback
+        raise SystemExit(f"kmslab serve: --seed-file {path}: cannot build the lab it describes: "
+                         f"{type(exc).__name__}: {exc}") from None
 
 
 def _snapshot_options(args, new_lab: Callable[[], object]):

@@ -5,22 +5,32 @@ The signature is recomputed with botocore's own signer
 secret of the access key named in the credential scope, and compared in
 constant time. The checks, in AWS's order, and their errors:
 
-========================================  =====================================
-no ``Authorization`` header               MissingAuthenticationTokenException
-header or ``X-Amz-Date`` malformed        IncompleteSignature
-scope: wrong service, date or Region      InvalidSignatureException
-``X-Amz-Date`` more than 5 min off        InvalidSignatureException (expired)
-unknown access key id                     UnrecognizedClientException
-session token missing, wrong or extra     UnrecognizedClientException
-signature differs                         InvalidSignatureException
-same request seen again (replay)          InvalidSignatureException
-========================================  =====================================
+=========================================  ====================================
+no ``Authorization`` header                MissingAuthenticationTokenException
+header or ``X-Amz-Date`` malformed         IncompleteSignature
+scope: wrong service, date or Region       InvalidSignatureException
+``X-Amz-Date`` more than 5 min off         InvalidSignatureException (expired)
+unknown access key id                      UnrecognizedClientException
+session token missing, wrong or extra      UnrecognizedClientException
+signature differs                          InvalidSignatureException
+``X-Amz-Target`` or ``Content-Type`` sent  InvalidSignatureException
+but not signed
+=========================================  ====================================
 
-Replays: AWS relies on TLS and the 5-minute window; kmslab also refuses a
-byte-identical request (same signature and same per-invocation SDK headers)
-seen within the window. Two genuine identical calls in the same second sign
-identically, so SDK invocation ids (``amz-sdk-invocation-id``,
-``amz-sdk-request``) tell them apart.
+What the signature covers: the method, path, query, body and the headers the
+client lists in ``SignedHeaders``. ``X-Amz-Target`` (which operation) and
+``Content-Type`` must be among them when present (botocore and the other AWS
+SDKs always sign both), so the operation of a signed request cannot be
+changed on its way.
+
+Replays: as AWS does, kmslab accepts a correctly signed request again, as
+often as it arrives, while its ``X-Amz-Date`` is within 5 minutes of the
+server's clock; it keeps no record of signatures seen. (Two genuine calls
+with the same parameters in the same second carry the same signature, so
+refusing a repeated signature would refuse them; SDK invocation ids are not
+signed, so they cannot tell a replay apart.) What keeps a request from being
+captured and replayed is TLS: on a shared network, put ``kmslab serve``
+behind a TLS-terminating proxy.
 """
 
 from __future__ import annotations
@@ -28,9 +38,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
-import threading
 import time
-from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Callable, Sequence
@@ -42,7 +50,7 @@ from .. import errors
 from ..identity import Principal, account_root
 
 __all__ = ["Authorization", "Authenticated", "SigV4Verifier", "parse_authorization",
-           "MAX_CLOCK_SKEW"]
+           "MAX_CLOCK_SKEW", "MUST_BE_SIGNED"]
 
 log = logging.getLogger(__name__)
 
@@ -50,8 +58,8 @@ MAX_CLOCK_SKEW = timedelta(minutes=5)
 ALGORITHM = "AWS4-HMAC-SHA256"
 _AMZ_DATE = "%Y%m%dT%H%M%SZ"
 _UNSIGNED = "UNSIGNED-PAYLOAD"
-# Unsigned headers SDKs vary per call and per retry: a replayed request repeats them.
-_INVOCATION_HEADERS = ("amz-sdk-invocation-id", "amz-sdk-request")
+#: headers that must be signed when a request carries them: they choose the operation
+MUST_BE_SIGNED = ("content-type", "x-amz-target")
 _SIGNATURE_MISMATCH = (
     "The request signature we calculated does not match the signature you provided. "
     "Check your AWS Secret Access Key and signing method. Consult the service "
@@ -198,9 +206,6 @@ class SigV4Verifier:
         self.max_skew = max_skew
         self.accept_any_signature = accept_any_signature
         self.wall_clock = wall_clock
-        self._seen: dict[tuple, float] = {}
-        self._seen_order: deque[tuple[float, tuple]] = deque()
-        self._lock = threading.Lock()
         self._roots: dict[str, Principal] = {}
 
     def verify(self, method: str, path: str, query: str, headers: Sequence[tuple[str, str]],
@@ -226,7 +231,7 @@ class SigV4Verifier:
         if not hmac.compare_digest(expected.encode(), auth.signature.encode("utf-8", "replace")):
             raise errors.InvalidSignatureException(_SIGNATURE_MISMATCH)
         self._check_payload_hash(lookup, body)
-        self._check_replay(auth, lookup, signed_at)
+        _check_signed_headers(auth, lookup)
         return Authenticated(principal, auth.region, auth.access_key_id)
 
     # ------------------------------------------------------------ the checks
@@ -288,22 +293,6 @@ class SigV4Verifier:
                 f"The request declares {what} in 'x-amz-content-sha256' that does not match "
                 "the SHA-256 of its body.")
 
-    def _check_replay(self, auth: Authorization, lookup: dict, signed_at: datetime) -> None:
-        key = (auth.signature, *(lookup.get(name) for name in _INVOCATION_HEADERS))
-        expires = signed_at.timestamp() + self.max_skew.total_seconds()
-        now = self.wall_clock()
-        with self._lock:
-            while self._seen_order and self._seen_order[0][0] < now:
-                _, old = self._seen_order.popleft()
-                if self._seen.get(old, 0) < now:
-                    self._seen.pop(old, None)
-            if key in self._seen:
-                raise errors.InvalidSignatureException(
-                    "The request signature has already been used: a replayed request is "
-                    "refused within the 5-minute signing window.")
-            self._seen[key] = expires
-            self._seen_order.append((expires, key))
-
     def _root(self) -> Principal:
         """The default account's root, one object per account (the lab caches per principal)."""
         account = self.default_account()
@@ -330,6 +319,15 @@ class SigV4Verifier:
         except errors.KMSError:
             return Authenticated(self._root(), region, None)
         return Authenticated(principal, region, access_key_id)
+
+
+def _check_signed_headers(auth: Authorization, lookup: dict[str, str]) -> None:
+    unsigned = [name for name in MUST_BE_SIGNED
+                if name in lookup and name not in auth.signed_headers]
+    if unsigned:
+        raise errors.InvalidSignatureException(
+            "There were headers present in the request which were not signed: "
+            f"{', '.join(unsigned)}. Sign them (list them in SignedHeaders).")
 
 
 def _credential_scope(header: str | None) -> list[str] | None:

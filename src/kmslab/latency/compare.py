@@ -5,7 +5,11 @@ Strategies (encryption of each payload):
 * ``direct``: send the payload to KMS Encrypt in 4,096-byte chunks:
   ceil(size / 4096) calls, each carrying its chunk (base64) both ways;
 * ``envelope``: one GenerateDataKey, then AES-GCM locally
-  (:func:`kmslab.envelope.encrypt`);
+  (:func:`kmslab.envelope.encrypt` with the committing suite without a
+  signature, ``AES_256_GCM_HKDF_SHA512_COMMIT_KEY``: the model's local time
+  prices AES-GCM only. The signed default adds a key pair and a signature
+  per message and a SHA-384 pass over it; its KMS calls are the same, their
+  encryption context one entry longer);
 * ``envelope+cache``: the same with a :class:`~kmslab.envelope.DataKeyCache`,
   so most messages make no KMS call at all.
 
@@ -30,7 +34,8 @@ from typing import Sequence
 from .. import envelope
 from ..envelope.format import DEFAULT_FRAME_LENGTH
 from ..envelope.message import start_message
-from .model import LatencyModel, direct_chunks, operation_family
+from ..envelope.suite import Algorithm
+from .model import LatencyModel, direct_chunks, operation_family, region_of
 from .timeline import CallRecord, SimulationResult, Trace, simulate
 
 __all__ = ["compare", "STRATEGIES", "direct_trace", "record_trace", "time_traces",
@@ -39,6 +44,7 @@ __all__ = ["compare", "STRATEGIES", "direct_trace", "record_trace", "time_traces
 STRATEGIES = ("direct", "envelope", "envelope+cache")
 DEFAULT_SIZES = (100, 4096, 64 << 10, 1 << 20, 16 << 20, 1 << 30)
 CONTEXT = {"purpose": "kmslab latency lab"}
+SUITE = Algorithm.AES_256_GCM_HKDF_SHA512_COMMIT_KEY
 
 
 class _Recorder:
@@ -114,9 +120,10 @@ def record_trace(strategy: str, recorder: _Recorder, key_id: str, size: int, cac
         return Trace(recorder.take(), 0.0)
     use_cache = cache if strategy == "envelope+cache" else None
     if run:
-        envelope.encrypt(recorder, bytes(size), [key_id], CONTEXT, cache=use_cache)
+        envelope.encrypt(recorder, bytes(size), [key_id], CONTEXT, algorithm=SUITE,
+                         cache=use_cache)
     else:  # the KMS side of envelope.encrypt, without encrypting the payload
-        start_message(recorder, [key_id], CONTEXT, DEFAULT_FRAME_LENGTH, use_cache, size)
+        start_message(recorder, [key_id], CONTEXT, SUITE, DEFAULT_FRAME_LENGTH, use_cache, size)
     local = model.local_s(size)
     recorder.elapsed += local
     return Trace(recorder.take(), local)
@@ -172,6 +179,7 @@ def compare(kms_or_lab, sizes: Sequence[int] = DEFAULT_SIZES,
             strategies: Sequence[str] = STRATEGIES, *,
             rtt_ms: float | Sequence[float] = 20.0, bandwidth_mbps: float = 100.0,
             requests: int = 10, concurrency: int = 1, background_rps: float = 0.0,
+            region: str | None = None,
             cache_max_age_s: float = 300.0, cache_max_messages: int = 2**32,
             model: LatencyModel | None = None, key_id: str | None = None, seed: int = 0,
             measure: bool = False, run_limit_bytes: int = 1 << 20):
@@ -180,8 +188,10 @@ def compare(kms_or_lab, sizes: Sequence[int] = DEFAULT_SIZES,
     ``kms_or_lab``: a lab (its default client is used) or any boto3-shaped KMS
     client. ``rtt_ms`` may be a list (one set of rows per value). A ``model``
     replaces ``bandwidth_mbps`` and ``background_rps`` (and ``rtt_ms`` unless
-    that is a list). Payloads up to ``run_limit_bytes`` are really encrypted. ``concurrency`` workers share the request
-    quota with ``background_rps`` of other traffic. ``measure=True`` adds the
+    that is a list). Payloads up to ``run_limit_bytes`` are really encrypted. ``concurrency``
+    workers share the request quota with ``background_rps`` of other traffic; the quota is
+    AWS's default in ``region`` (the client's Region unless given; a ``model`` brings its
+    own unless ``region`` is given). ``measure=True`` adds the
     real in-process time per message (``measured_s``; NaN where the payload
     was not really encrypted).
 
@@ -198,9 +208,12 @@ def compare(kms_or_lab, sizes: Sequence[int] = DEFAULT_SIZES,
     if key_id is None:
         key_id = client.create_key(Description="kmslab latency lab")["KeyMetadata"]["KeyId"]
     if model is None:
-        model = LatencyModel(bandwidth_mbps=bandwidth_mbps, background_rps=background_rps)
+        model = LatencyModel(bandwidth_mbps=bandwidth_mbps, background_rps=background_rps,
+                             region=region or region_of(client))
         rtts = [rtt_ms] if isinstance(rtt_ms, (int, float)) else list(rtt_ms)
     else:  # the model's own rtt, unless a list of rtts asks for a sweep
+        if region is not None:
+            model = dataclasses.replace(model, region=region)
         rtts = [model.rtt_ms] if isinstance(rtt_ms, (int, float)) else list(rtt_ms)
     rows = []
     for rtt in rtts:

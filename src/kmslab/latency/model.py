@@ -15,9 +15,11 @@ So an admitted call takes exactly
 Local work (AES-GCM over the payload in envelope encryption) is charged as
 ``local overhead + size / local throughput``.
 
-Prices and quotas are AWS's published defaults (AWS KMS pricing: $0.03 per
-10,000 requests for symmetric operations; request quotas: 10,000 requests
-per second shared by the symmetric cryptographic operations in most Regions).
+Prices and quotas are AWS's published defaults. AWS KMS pricing: $0.03 per
+10,000 requests for symmetric operations. Request quotas are read from
+:mod:`kmslab.quotas`, the one table of them, for the model's Region: the
+symmetric cryptographic operations share 10,000 requests per second in most
+Regions, 20,000 in six and 100,000 in three (us-east-1 among them).
 """
 
 from __future__ import annotations
@@ -26,39 +28,34 @@ import base64
 import json
 import math
 from dataclasses import dataclass, field
-from types import MappingProxyType
 from typing import Mapping
 
+from .. import quotas as _quotas
+
 __all__ = ["LatencyModel", "ENCRYPT_PLAINTEXT_LIMIT", "PRICE_PER_REQUEST_USD",
-           "REQUEST_QUOTAS", "OPERATION_FAMILY", "operation_family", "json_bytes"]
+           "operation_family", "region_of", "json_bytes", "DEFAULT_REGION"]
 
 #: Encrypt accepts at most 4,096 bytes of plaintext (symmetric keys).
 ENCRYPT_PLAINTEXT_LIMIT = 4096
 #: AWS KMS: $0.03 per 10,000 requests (symmetric; most Regions).
 PRICE_PER_REQUEST_USD = 0.03 / 10_000
-
-_SYMMETRIC = ("Decrypt", "Encrypt", "GenerateDataKey", "GenerateDataKeyWithoutPlaintext",
-              "GenerateMac", "GenerateRandom", "ReEncrypt", "VerifyMac")
-#: operation -> quota family (AWS "Request quotas" page); others have their own quota
-OPERATION_FAMILY = MappingProxyType({op: "symmetric cryptographic operations" for op in _SYMMETRIC})
-
-#: requests per second, account and Region, AWS defaults
-REQUEST_QUOTAS = MappingProxyType({
-    "symmetric cryptographic operations": 10_000,
-    "DescribeKey": 2_000, "GetPublicKey": 2_000, "ListResourceTags": 2_000,
-    "GetKeyPolicy": 1_000, "GetKeyRotationStatus": 1_000,
-    "ListAliases": 500, "ListKeys": 500,
-    "ListGrants": 100, "ListKeyPolicies": 100, "ListRetirableGrants": 100,
-    "CreateGrant": 50, "RetireGrant": 30, "RevokeGrant": 30,
-    "DeleteAlias": 15, "EnableKeyRotation": 15, "PutKeyPolicy": 15, "ScheduleKeyDeletion": 15,
-    "TagResource": 10, "GetParametersForImport": 0.25,
-})
-_OTHER_QUOTA = 5  # CreateKey, CreateAlias, EnableKey, DisableKey... : 5 each
+#: the Region a model assumes when none is given (a lab's default Region)
+DEFAULT_REGION = "us-east-1"
 
 
 def operation_family(operation: str) -> str:
-    """The quota an operation counts against (its family, or itself)."""
-    return OPERATION_FAMILY.get(operation, operation)
+    """The request quota an operation counts against (a :mod:`kmslab.quotas` name), or itself.
+
+    The latency lab encrypts with symmetric keys, so Encrypt, Decrypt and
+    GenerateDataKey share "Cryptographic operations (symmetric) request rate".
+    An operation without a published quota is its own family and is never throttled.
+    """
+    return _quotas.quota_name(operation) or operation
+
+
+def region_of(client) -> str:
+    """The Region a boto3-shaped client calls (``client.meta.region_name``), else the default."""
+    return getattr(getattr(client, "meta", None), "region_name", None) or DEFAULT_REGION
 
 
 def _jsonable(value):
@@ -86,8 +83,11 @@ class LatencyModel:
     ``service_ms``: time KMS spends per operation (``default_service_ms`` else).
     ``request_overhead_bytes`` / ``response_overhead_bytes``: HTTP headers
     (SigV4 signature, content type...) around each JSON body.
-    ``quotas``: requests per second per family (AWS defaults);
-    ``background_rps``: other traffic in the account using the same quotas.
+    ``region``: the Region called; its default request quotas are AWS's, from
+    :mod:`kmslab.quotas`. ``quotas``: quotas changed from those defaults, as a
+    Service Quotas increase would (quota name, or operation name for a quota of
+    its own, to requests per second). ``background_rps``: other traffic in the
+    account using the same quotas.
     Retries follow the AWS SDKs' "standard" mode: ``max_attempts`` in all,
     delay ``random() * min(retry_base_s * 2**(attempt-1), max_backoff_s)``
     (full jitter, 1 s base for throttling), and a retry quota of
@@ -102,7 +102,8 @@ class LatencyModel:
     default_service_ms: float = 1.0
     request_overhead_bytes: int = 700
     response_overhead_bytes: int = 250
-    quotas: Mapping[str, float] = field(default_factory=lambda: dict(REQUEST_QUOTAS))
+    region: str = DEFAULT_REGION
+    quotas: Mapping[str, float] = field(default_factory=dict)
     background_rps: float = 0.0
     max_attempts: int = 3
     retry_base_s: float = 1.0
@@ -112,17 +113,32 @@ class LatencyModel:
     local_throughput_gbps: float = 1.5
     price_per_request_usd: float = PRICE_PER_REQUEST_USD
 
+    def __post_init__(self):
+        changed = {_quotas.canonical_name(name): float(rate) for name, rate in self.quotas.items()}
+        for name, rate in changed.items():
+            if rate <= 0:
+                raise ValueError(f"{name} must be a positive number of requests per second")
+        object.__setattr__(self, "quotas", changed)
+
+    def quota(self, name: str) -> float:
+        """Requests per second of quota ``name`` in the model's Region (a change, or AWS's default)."""
+        name = _quotas.canonical_name(name)
+        return self.quotas.get(name, _quotas.default_rate(name, self.region))
+
     def transfer_s(self, nbytes: int) -> float:
         """Seconds to push ``nbytes`` through the link."""
         return nbytes * 8 / (self.bandwidth_mbps * 1e6)
 
     def service_s(self, operation: str) -> float:
+        """Seconds the service spends on one ``operation`` once the request has arrived."""
         return self.service_ms.get(operation, self.default_service_ms) / 1e3
 
     def request_bytes(self, params: dict) -> int:
+        """Bytes a request with ``params`` puts on the wire: HTTP and signing overhead plus its JSON."""
         return self.request_overhead_bytes + json_bytes(params)
 
     def response_bytes(self, response: dict | None) -> int:
+        """Bytes a response brings back: HTTP overhead plus its JSON (none for an empty response)."""
         return self.response_overhead_bytes + (json_bytes(response) if response else 0)
 
     def call_s(self, operation: str, request_bytes: int, response_bytes: int) -> float:
@@ -135,9 +151,11 @@ class LatencyModel:
         return self.local_overhead_us / 1e6 + plaintext_bytes / (self.local_throughput_gbps * 1e9)
 
     def quota_rps(self, operation: str) -> float:
-        """Requests per second left for us in the operation's family."""
-        family = operation_family(operation)
-        return max(self.quotas.get(family, _OTHER_QUOTA) - self.background_rps, 0.0)
+        """Requests per second left for us in the operation's quota (infinite if it has none)."""
+        name = _quotas.quota_name(operation)
+        if name is None:
+            return math.inf
+        return max(self.quota(name) - self.background_rps, 0.0)
 
     def backoff_s(self, attempt: int, random_value: float) -> float:
         """The SDK's full-jitter delay before attempt ``attempt + 1`` (attempt is 1-based)."""

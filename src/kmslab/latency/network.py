@@ -17,7 +17,7 @@ import functools
 import random
 
 from .. import errors
-from .model import LatencyModel, operation_family
+from .model import LatencyModel, operation_family, region_of
 from .timeline import THROTTLE_RESPONSE_BYTES, CallRecord, RetryBudget, TokenBucket
 
 __all__ = ["SimulatedNetwork", "operation_name"]
@@ -34,7 +34,7 @@ class SimulatedNetwork:
     """A boto3-shaped KMS client whose calls cost simulated network time.
 
     ``SimulatedNetwork(kms, LatencyModel(rtt_ms=50), seed=1)``; then use it as
-    ``kms``. Counters: ``now`` (simulated seconds), ``calls`` (admitted),
+    ``kms``. Without a model, AWS's default quotas for the client's Region apply. Counters: ``now`` (simulated seconds), ``calls`` (admitted),
     ``throttles``, ``retries``, ``bytes_sent``, ``bytes_received``,
     ``cost_usd``; ``log`` lists every attempt (``log_frame()`` as a DataFrame).
     ``clock``: a lab clock (anything with ``advance(seconds=...)``) moved along.
@@ -43,7 +43,7 @@ class SimulatedNetwork:
     def __init__(self, client, model: LatencyModel | None = None, *, seed: int = 0,
                  clock=None):
         self.client = client
-        self.model = model or LatencyModel()
+        self.model = model or LatencyModel(region=region_of(client))
         self.clock = clock
         self._now = 0.0
         self.calls = self.throttles = self.retries = 0
@@ -67,6 +67,7 @@ class SimulatedNetwork:
 
     @property
     def cost_usd(self) -> float:
+        """What the calls made so far would cost on AWS, at the model's price per request."""
         return self.calls * self.model.price_per_request_usd
 
     def charge_local(self, seconds: float) -> None:

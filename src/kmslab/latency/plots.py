@@ -1,11 +1,12 @@
 """Figures for the latency lab (matplotlib; each returns a Figure, nothing is shown).
 
-Each takes the DataFrame :func:`kmslab.latency.compare` returns.
+Each takes the DataFrame :func:`kmslab.latency.compare` returns, and returns a
+:class:`kmslab.figure.Figure`: a notebook shows it as a picture whatever was imported before.
 """
 
 from __future__ import annotations
 
-from matplotlib.figure import Figure
+from ..figure import Figure
 
 __all__ = ["plot_latency_vs_size", "plot_calls_and_cost", "plot_rtt_effect", "plot_cache_effect"]
 
@@ -25,7 +26,7 @@ def _size_label(n: int) -> str:
 
 def _latency_lines(data, x: str, xlabel: str, title: str, *, log_x: bool) -> Figure:
     """Simulated latency per message (log scale) against column ``x``, one line per strategy."""
-    fig = Figure(figsize=(7, 4.5))
+    fig = Figure(figsize=(7, 4.5), layout="constrained")
     ax = fig.subplots()
     for strategy in _strategies(data):
         rows = data[data["strategy"] == strategy].sort_values(x)
@@ -56,7 +57,7 @@ def plot_calls_and_cost(frame, *, size_bytes: int | None = None) -> Figure:
     size = size_bytes if size_bytes is not None else int(data["size_bytes"].max())
     data = data[data["size_bytes"] == size]
     names = [str(s) for s in _strategies(data)]
-    fig = Figure(figsize=(9, 4))
+    fig = Figure(figsize=(9, 4), layout="constrained")
     ax_calls, ax_cost = fig.subplots(1, 2)
     calls = [int(data[data["strategy"] == s]["kms_calls"].sum()) for s in names]
     cost = [float(data[data["strategy"] == s]["cost_usd"].sum()) for s in names]
@@ -66,6 +67,7 @@ def plot_calls_and_cost(frame, *, size_bytes: int | None = None) -> Figure:
     ax_cost.bar(names, cost, color="tab:orange")
     ax_cost.set_ylabel("cost (USD)")
     for ax, values in ((ax_calls, calls), (ax_cost, cost)):
+        ax.margins(y=0.12)                       # room for the value written above each bar
         for i, value in enumerate(values):
             ax.annotate(f"{value:,}" if isinstance(value, int) else f"${value:.6f}",
                         (i, value), ha="center", va="bottom", fontsize=8)
@@ -86,7 +88,7 @@ def plot_cache_effect(frame) -> Figure:
     """Envelope with and without data-key caching: KMS calls and total time per size."""
     data = frame[(frame["rtt_ms"] == frame["rtt_ms"].iloc[0])
                  & frame["strategy"].isin(["envelope", "envelope+cache"])]
-    fig = Figure(figsize=(9, 4))
+    fig = Figure(figsize=(9, 4), layout="constrained")
     ax_calls, ax_time = fig.subplots(1, 2)
     for strategy in ("envelope", "envelope+cache"):
         rows = data[data["strategy"] == strategy].sort_values("size_bytes")
@@ -97,9 +99,10 @@ def plot_cache_effect(frame) -> Figure:
         ax_time.plot(labels, rows["total_s"], marker=_MARKERS[strategy], label=strategy)
     ax_calls.set_ylabel("KMS calls")
     ax_time.set_ylabel("simulated time for all messages (s)")
+    ax_time.set_yscale("log")          # small payloads' differences would vanish under 1 GiB's
     for ax in (ax_calls, ax_time):
         ax.set_xlabel("payload size")
-        ax.legend()
+        ax.legend(loc="best")
         ax.grid(True, alpha=0.3)
     fig.suptitle("Effect of data-key caching")
     return fig

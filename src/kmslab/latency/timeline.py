@@ -40,6 +40,7 @@ class TokenBucket:
         self.last = start
 
     def take(self, t: float) -> bool:
+        """Admit a request arriving at ``t`` (seconds) if a whole token is there; False means throttled."""
         if t > self.last:
             self.tokens = min(self.capacity, self.tokens + (t - self.last) * self.rate)
             self.last = t
@@ -59,12 +60,14 @@ class RetryBudget:
         self.capacity = self.available = capacity
 
     def acquire(self) -> bool:
+        """Spend the cost of one retry; False when the budget is exhausted (the SDK then gives up)."""
         if self.available < self.THROTTLING_RETRY_COST:
             return False
         self.available -= self.THROTTLING_RETRY_COST
         return True
 
     def release(self, retried: bool) -> None:
+        """Refill after a success: the retry's cost if it needed one, else a small increment."""
         amount = self.THROTTLING_RETRY_COST if retried else self.NO_RETRY_INCREMENT
         self.available = min(self.capacity, self.available + amount)
 
@@ -88,6 +91,8 @@ class Trace:
 
 @dataclass(slots=True)
 class SimulationResult:
+    """What :func:`simulate` measured: per-message latencies, calls, throttles, retries, bytes."""
+
     latencies_s: list  # per message, NaN when it failed
     total_s: float  # from the first send to the last message done
     admitted_calls: int
@@ -99,6 +104,7 @@ class SimulationResult:
 
     @property
     def network_bytes(self) -> int:
+        """Bytes on the wire, requests and responses together."""
         return self.request_bytes + self.response_bytes
 
 

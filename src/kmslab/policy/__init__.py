@@ -20,6 +20,7 @@ from .defaults import (KEY_ADMINISTRATOR_ACTIONS, KEY_USER_ACTIONS, aws_json, co
                        persistent_resources_statement, root_statement)
 from .document import INVALID_PRINCIPALS, KEY_POLICY_MAX_BYTES, Policy, Statement, parse_policy
 from .evaluate import RequestContext, StatementResult, evaluate_statement
+from .global_keys import principal_keys, request_keys
 
 __all__ = [
     "parse_policy", "Policy", "Statement", "Condition", "OPERATORS", "KEY_POLICY_MAX_BYTES",
@@ -28,4 +29,5 @@ __all__ = [
     "EC_GRANT_OPERATIONS", "default_key_policy", "console_key_policy", "aws_json",
     "root_statement", "key_administrators_statement", "key_users_statement",
     "persistent_resources_statement", "KEY_ADMINISTRATOR_ACTIONS", "KEY_USER_ACTIONS",
+    "principal_keys", "request_keys",
 ]

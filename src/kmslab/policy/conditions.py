@@ -24,15 +24,35 @@ from typing import Any, Callable
 
 from .. import errors
 
-__all__ = ["Condition", "OPERATORS", "compile_conditions", "glob_regex"]
+__all__ = ["Condition", "OPERATORS", "compile_conditions", "glob_regex", "substitute",
+           "literal_text", "needs_request"]
 
 _MISSING = object()
 
 
+#: ``${*}``, ``${?}``, ``${$}``: a literal ``*``, ``?`` and ``$`` where a bare ``*`` or ``?``
+#: would be a wildcard (IAM policy variables, "Special characters"). Substitution writes
+#: them, and the characters of substituted values, as these private-use stand-ins,
+#: which no policy can contain (policies allow only U+0009-U+00FF).
+_LITERAL = {"*": "\ue000", "?": "\ue001", "$": "\ue002"}
+_AS_LITERAL = str.maketrans({"*": "\ue000", "?": "\ue001"})
+_FROM_LITERAL = str.maketrans({v: k for k, v in _LITERAL.items()})
+_GLOB = {"*": ".*", "?": "."} | {v: re.escape(k) for k, v in _LITERAL.items()}
+
+
 def glob_regex(pattern: str, *, ignore_case: bool = False) -> re.Pattern:
-    """Compile an IAM wildcard pattern (``*`` any run, ``?`` one character)."""
-    body = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
+    """Compile an IAM wildcard pattern (``*`` any run, ``?`` one character).
+
+    Characters that came from ``${*}``/``${?}``/``${$}`` or from a substituted
+    value are literal (see :func:`substitute`).
+    """
+    body = "".join(_GLOB.get(c) or re.escape(c) for c in pattern)
     return re.compile(body, re.DOTALL | (re.IGNORECASE if ignore_case else 0))
+
+
+def literal_text(pattern: str) -> str:
+    """A substituted pattern as plain text (``${*}`` back to ``*``), for equality operators."""
+    return pattern.translate(_FROM_LITERAL)
 
 
 # ---------------------------------------------------------------- value parsers
@@ -102,13 +122,15 @@ class _Family:
     compile_value: Callable[[Any], Any]   # policy value -> comparable form
     request_value: Callable[[Any], Any]   # request value -> comparable form
     test: Callable[[Any, Any], bool]      # (request, policy) -> bool
+    wildcards: bool = False               # policy values are patterns (``*``, ``?``)
 
 
 _FAMILIES = {
     "StringEquals": _Family(_str, _str, lambda r, p: r == p),
     "StringEqualsIgnoreCase": _Family(lambda v: _str(v).casefold(), lambda v: _str(v).casefold(),
                                       lambda r, p: r == p),
-    "StringLike": _Family(lambda v: glob_regex(_str(v)), _str, lambda r, p: p.fullmatch(r) is not None),
+    "StringLike": _Family(lambda v: glob_regex(_str(v)), _str, lambda r, p: p.fullmatch(r) is not None,
+                          wildcards=True),
     "NumericEquals": _Family(_to_number, _to_number, lambda r, p: r == p),
     "NumericLessThan": _Family(_to_number, _to_number, lambda r, p: r < p),
     "NumericLessThanEquals": _Family(_to_number, _to_number, lambda r, p: r <= p),
@@ -122,7 +144,7 @@ _FAMILIES = {
     "Bool": _Family(_to_bool_text, _to_bool_text, lambda r, p: r == p),
     "BinaryEquals": _Family(_str, _to_bytes_b64, lambda r, p: r == p),
     "IpAddress": _Family(_to_network, ipaddress.ip_address, lambda r, p: r in p),
-    "ArnLike": _Family(_compile_arn, _str, _arn_like),
+    "ArnLike": _Family(_compile_arn, _str, _arn_like, wildcards=True),
 }
 _FAMILIES["ArnEquals"] = _FAMILIES["ArnLike"]  # IAM: ArnEquals and ArnLike behave the same
 
@@ -143,7 +165,6 @@ OPERATORS = frozenset(_FAMILIES) | frozenset(_NEGATED) | {"Null"}
 _OPERATORS_FOLDED = {op.lower(): op for op in OPERATORS}
 
 _VARIABLE = re.compile(r"\$\{([^}]*)\}")
-_SPECIAL_VARIABLES = {"*": "*", "?": "?", "$": "$"}
 
 
 def _parse_operator(name: str) -> tuple[str | None, str, bool]:
@@ -180,28 +201,42 @@ class Condition:
         positive = _NEGATED.get(self.base, self.base)
         self._family = _FAMILIES.get(positive)
         # policy variables (${aws:username}) are resolved per request, only in
-        # string-valued operators and only in Version 2012-10-17 documents
-        self._templated = variables and positive.startswith(("String", "Arn")) and any(
+        # string and ARN operators and only in Version 2012-10-17 documents;
+        # values whose only variables are ${*}, ${?}, ${$} are resolved once, here
+        substituted = variables and positive.startswith(("String", "Arn")) and any(
             "${" in _str(v) for v in values)
+        self._templated = substituted and any(needs_request(_str(v)) for v in values)
         if self.base == "Null":
             self._compiled = tuple(_str(v).lower() for v in values)
-        elif not self._templated:
-            self._compiled = tuple(self._family.compile_value(v) for v in values)
-        else:
+        elif self._templated:
             self._compiled = ()
+        elif substituted:
+            self._compiled = tuple(self._compile_substituted(substitute(_str(v), None)[0])
+                                   for v in values)
+        else:
+            self._compiled = tuple(self._family.compile_value(v) for v in values)
 
     def __repr__(self) -> str:
         return f"Condition({self.operator!r}, {self.key!r}, {list(self.values)!r})"
 
+    @property
+    def depends_on_request(self) -> bool:
+        """True when a value holds a policy variable resolved from the request."""
+        return self._templated
+
     # ----------------------------------------------------------- evaluation
+    def _compile_substituted(self, text: str):
+        family = self._family
+        return family.compile_value(text if family.wildcards else literal_text(text))
+
     def _policy_values(self, lookup) -> tuple:
         if not self._templated:
             return self._compiled
         out = []
         for v in self.values:
-            text, ok = _substitute(_str(v), lookup)
-            if ok:
-                out.append(self._family.compile_value(text))
+            text, ok = substitute(_str(v), lookup)
+            if ok:  # a variable without a value: that value matches nothing
+                out.append(self._compile_substituted(text))
         return tuple(out)
 
     def _positive(self, request_value: Any, policy_values: tuple) -> bool:
@@ -254,28 +289,41 @@ def _json_value(v) -> str:
     return json.dumps(v)
 
 
-def _substitute(text: str, lookup) -> tuple[str, bool]:
-    """Resolve ``${key}`` policy variables; False when one has no value."""
+def needs_request(text: str) -> bool:
+    """True when ``text`` holds a policy variable other than ``${*}``, ``${?}``, ``${$}``."""
+    return any(m.group(1).strip() not in _LITERAL for m in _VARIABLE.finditer(text))
+
+
+def substitute(text: str, lookup: Callable[[str], Any] | None) -> tuple[str, bool]:
+    """Resolve the policy variables in ``text`` (IAM "Policy variables"); False when one has no value.
+
+    ``${aws:username}`` takes the request's value (``lookup(folded_key)``, the
+    first one of a multi-valued key), ``${aws:username, 'guest'}`` a default
+    when the request has none. The result is a pattern in which ``${*}``,
+    ``${?}``, ``${$}`` and every substituted character are literal:
+    :func:`glob_regex` treats them as plain characters, :func:`literal_text`
+    turns the pattern back into text.
+    """
     ok = True
 
     def repl(m):
         nonlocal ok
         name = m.group(1).strip()
-        if name in _SPECIAL_VARIABLES:
-            return _SPECIAL_VARIABLES[name]
+        if name in _LITERAL:
+            return _LITERAL[name]
         default = None
         if "," in name:  # ${aws:username, 'guest'}
             name, _, default = name.partition(",")
             name, default = name.strip(), default.strip().strip("'")
-        value = lookup(name.lower())
+        value = lookup(name.lower()) if lookup is not None else None
         if isinstance(value, (list, tuple)):
             value = value[0] if value else None
         if value is None:
             if default is None:
                 ok = False
                 return ""
-            return default
-        return _str(value)
+            return default.translate(_AS_LITERAL)
+        return _str(value).translate(_AS_LITERAL)
 
     return _VARIABLE.sub(repl, text), ok
 

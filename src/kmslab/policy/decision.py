@@ -27,10 +27,12 @@ root user has them unless an IAM policy denies.
 from __future__ import annotations
 
 import html
+from datetime import datetime
 from typing import Mapping, Protocol, Sequence
 
 from .. import errors
 from ..identity import Principal
+from ..operations import EC_GRANT_OPERATIONS
 from .document import Policy, Statement
 from .evaluate import ACCOUNT, DIRECT, NO_MATCH, RequestContext, StatementResult, evaluate_statement
 
@@ -40,12 +42,6 @@ __all__ = ["decide", "Decision", "GrantLike", "GrantResult", "would_lock_out",
 #: AWS KMS's MalformedPolicyDocumentException message for the lockout safety check
 LOCKOUT_MESSAGE = "The new key policy will not allow you to update the key policy in the future."
 
-#: grant operations whose requests carry an encryption context; grant constraints
-#: apply only to these (DescribeKey, RetireGrant... ignore them)
-EC_GRANT_OPERATIONS = frozenset({
-    "Encrypt", "Decrypt", "ReEncryptFrom", "ReEncryptTo", "GenerateDataKey",
-    "GenerateDataKeyWithoutPlaintext", "GenerateDataKeyPair", "GenerateDataKeyPairWithoutPlaintext",
-})
 
 
 class GrantLike(Protocol):
@@ -127,13 +123,16 @@ def _constraints_hold(constraints: Mapping | None, ctx: RequestContext) -> tuple
                        f"aws:SourceArn {ctx.lookup('aws:sourcearn')!r}")
     if ctx.operation not in EC_GRANT_OPERATIONS:
         return True, "grants this operation (encryption context constraints do not apply to it)"
+    # "in a grant constraint, the key in each key-value pair is not case sensitive, but the
+    # value is case sensitive" (API Reference, GrantConstraints)
+    folded = {k.lower(): v for k, v in request_ec.items()}
     equals = constraints.get("EncryptionContextEquals")
-    if equals is not None and dict(equals) != request_ec:
+    if equals is not None and {k.lower(): v for k, v in equals.items()} != folded:
         return False, (f"EncryptionContextEquals {dict(equals)} is not exactly the request's "
                        f"encryption context {request_ec}")
     subset = constraints.get("EncryptionContextSubset")
     if subset is not None:
-        missing = {k: v for k, v in subset.items() if request_ec.get(k) != v}
+        missing = {k: v for k, v in subset.items() if folded.get(k.lower()) != v}
         if missing:
             return False, (f"EncryptionContextSubset requires {missing}, missing from the "
                            f"request's encryption context {request_ec}")
@@ -235,7 +234,14 @@ class Decision:
                 verdict = "applies" if step.applies else "does not apply"
                 lines.append(f" {mark} {step.source}, {step.statement.label} "
                              f"[{step.statement.effect}]: {verdict}: {_explain(step, c)}")
+        lines.append("Request context:")
+        lines += [f"  {name} = {value}" for name, value in self.context()]
         return "\n".join(lines)
+
+    def context(self) -> list[tuple[str, str]]:
+        """The request context the decision evaluated: (key, value as text), sorted by key."""
+        keys = self.ctx.context_keys()
+        return [(name, _context_value(keys[name])) for name in sorted(keys, key=str.lower)]
 
     def __str__(self) -> str:
         return self.text()
@@ -255,7 +261,22 @@ class Decision:
             rows.append(f"<tr{style}>{cells}</tr>")
         table = ("<table><tr>" + "".join(f"<th>{k}</th>" for k in cols) + "</tr>"
                  + "".join(rows) + "</table>")
-        return head + table
+        pairs = self.context()
+        context = "".join(f"<tr><td><code>{html.escape(k)}</code></td><td>{html.escape(v)}</td></tr>"
+                          for k, v in pairs)
+        details = (f"<details><summary>Request context ({len(pairs)} keys)</summary>"
+                   f"<table>{context}</table></details>")
+        return head + table + details
+
+
+def _context_value(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_context_value(v) for v in value) + "]"
+    return str(value)
 
 
 def _article(policy_type: str | None) -> str:
@@ -274,13 +295,24 @@ def _explain(r: StatementResult, ctx: RequestContext) -> str:
     if not r.resource:
         spec = st.resource or st.not_resource
         written = ", ".join(spec.written) if spec else "(no Resource)"
-        prefix = "NotResource " if st.resource is None and st.not_resource is not None else ""
-        return f"{ctx.resource} does not match {prefix}{written}"
+        unresolved = False
+        if spec is not None and spec.templates:
+            resolved = spec.resolve(ctx.lookup)
+            unresolved = any(text is None for _, text in resolved)
+            written += " (" + ", ".join(
+                f"{text} for this request" if text is not None else
+                f"{entry} has a policy variable without a value" for entry, text in resolved) + ")"
+        if st.resource is None and st.not_resource is not None:
+            if unresolved:
+                return f"NotResource {written}: the statement does not apply"
+            return f"{ctx.resource} is excluded by NotResource {written}"
+        return f"{ctx.resource} does not match {written}"
     if r.conditions is False:
         cond = r.failed_condition
         value = r.failed_value
+        shown = _context_value(value) if isinstance(value, (bool, datetime)) else repr(value)
         have = f"the request has no {cond.key}" if value is None or value == [] else \
-            f"the request has {cond.key} = {value!r}"
+            f"the request has {cond.key} = {shown}"
         return f"condition {cond.describe()} is false: {have}"
     if r.principal == ACCOUNT:
         return (f"names the caller's account {ctx.principal.account_id}: IAM policies in that "

@@ -26,7 +26,9 @@ __all__ = [
     "KEY_ADMINISTRATOR_ACTIONS", "KEY_USER_ACTIONS",
 ]
 
-#: the console's key administrators statement (no cryptographic operations)
+#: the console's key administrators statement. It names no cryptographic operation, but
+#: kms:Put* (PutKeyPolicy) and kms:Create* (CreateGrant) let an administrator give itself
+#: any permission, as AWS's documentation of the default key policy warns.
 KEY_ADMINISTRATOR_ACTIONS = (
     "kms:Create*", "kms:Describe*", "kms:Enable*", "kms:List*", "kms:Put*", "kms:Update*",
     "kms:Revoke*", "kms:Disable*", "kms:Get*", "kms:Delete*", "kms:TagResource",

@@ -68,6 +68,13 @@ class Statement:
         """``Sid "Enable IAM User Permissions"`` or ``statement #2`` for learners."""
         return f'Sid "{self.sid}"' if self.sid else f"statement #{self.index + 1}"
 
+    @property
+    def depends_on_request(self) -> bool:
+        """True when the request can change whether it applies: a Condition, or a policy
+        variable in Resource/NotResource."""
+        spec = self.resource or self.not_resource
+        return bool(self.conditions) or (spec is not None and spec.depends_on_request)
+
     def principals_text(self) -> str:
         if self.principal is not None:
             return self.principal.describe()
@@ -222,7 +229,7 @@ def _compile_statement(index: int, raw, *, kind: str, variables: bool,
             if bad:
                 raise _malformed(f"{where}: {bad[0]!r} is not a valid resource "
                                  "(expected \"*\" or an ARN).")
-            spec = ResourceSpec(resources, key_policy=kind == "key")
+            spec = ResourceSpec(resources, key_policy=kind == "key", variables=variables)
             if name == "Resource":
                 resource = spec
             else:

@@ -26,7 +26,8 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from ..identity import Principal
-from .conditions import Condition, glob_regex
+from .conditions import Condition, glob_regex, literal_text, needs_request, substitute
+from .global_keys import folded_principal_keys, principal_keys
 
 __all__ = [
     "RequestContext", "PrincipalSpec", "ActionSpec", "ResourceSpec", "StatementResult",
@@ -35,9 +36,6 @@ __all__ = [
 
 #: principal match levels
 NO_MATCH, ACCOUNT, DIRECT = 0, 1, 2
-
-_PRINCIPAL_TYPE = {"Root": "Account", "IAMUser": "User", "AssumedRole": "AssumedRole",
-                   "FederatedUser": "FederatedUser"}
 
 
 @dataclass(slots=True)
@@ -52,9 +50,11 @@ class RequestContext:
     key the request carries (``kms:ViaService``, ``aws:SourceIp``,
     ``aws:CurrentTime``, ``aws:ResourceTag/Project``...); keys it lacks are
     absent, so ``Null`` and ``...IfExists`` work. The caller's own keys
-    (``aws:PrincipalArn``, ``aws:PrincipalAccount``, ``aws:PrincipalType``,
-    ``aws:userid``, ``aws:username``, ``kms:CallerAccount``) and
-    ``aws:RequestedRegion`` are derived from ``principal`` and ``region``.
+    (``aws:PrincipalArn``, ``aws:PrincipalType``, ``aws:userid``, a role
+    session's ``aws:TokenIssueTime``..., see :mod:`.global_keys`;
+    ``kms:CallerAccount``) and ``aws:RequestedRegion`` are derived from
+    ``principal`` and ``region``; the service adds the other global keys
+    (:func:`.global_keys.request_keys`) to ``conditions``.
     ``grant_operation`` names the grant operation this request needs when it
     differs from the action (``ReEncryptFrom``/``ReEncryptTo``).
     """
@@ -100,22 +100,28 @@ class RequestContext:
         keys = self._keys if self._keys is not None else self.condition_keys()
         return keys.get(folded_key)
 
+    def context_keys(self) -> dict[str, Any]:
+        """Every key of the request context, named as AWS writes them (what explanations show)."""
+        p = self.principal
+        named: dict[str, Any] = {"aws:RequestedRegion": self.region, **principal_keys(p)}
+        if p.type != "AWSService":
+            named["kms:CallerAccount"] = p.account_id
+        ec = self.encryption_context
+        if ec:
+            named["kms:EncryptionContextKeys"] = list(ec)
+            for k, v in ec.items():
+                named["kms:EncryptionContext:" + k] = v
+        for k, v in (self.conditions or {}).items():
+            if v is not None:
+                named[k] = v
+        return named
+
     def _build_keys(self) -> dict[str, Any]:
         p = self.principal
         keys: dict[str, Any] = {"aws:requestedregion": self.region}
-        if p.type == "AWSService":
-            keys["aws:principalisawsservice"] = "true"
-            if p.service:
-                keys["aws:principalservicename"] = p.service
-        else:
-            keys["aws:principalisawsservice"] = "false"
-            keys["aws:principalarn"] = p.policy_arn
-            keys["aws:principalaccount"] = p.account_id
+        keys.update(folded_principal_keys(p))
+        if p.type != "AWSService":
             keys["kms:calleraccount"] = p.account_id
-            keys["aws:principaltype"] = _PRINCIPAL_TYPE.get(p.type, p.type)
-            keys["aws:userid"] = p.account_id if p.type == "Root" else (p.principal_id or p.arn)
-            if p.type == "IAMUser" and p.name:
-                keys["aws:username"] = p.name
         ec = self.encryption_context
         if ec:
             keys["kms:encryptioncontextkeys"] = list(ec)
@@ -217,24 +223,73 @@ class ActionSpec:
 
 
 class ResourceSpec:
-    """A compiled ``Resource``/``NotResource`` list (case-sensitive, wildcards)."""
+    """A compiled ``Resource``/``NotResource`` list (case-sensitive, wildcards).
 
-    __slots__ = ("all", "exact", "patterns", "written", "this_key")
+    With policy variables (Version 2012-10-17 only) an entry is resolved per
+    request, and only in the resource portion of the ARN, after the fifth
+    colon (IAM "Policy variables": "You can't use a variable to replace parts
+    of the ARN before the fifth colon"). A variable without a value makes a
+    Resource entry match nothing, and a NotResource statement not apply
+    (the page: the statement is invalid).
+    """
 
-    def __init__(self, written: tuple[str, ...], *, key_policy: bool):
+    __slots__ = ("all", "exact", "patterns", "written", "this_key", "templates")
+
+    def __init__(self, written: tuple[str, ...], *, key_policy: bool, variables: bool = False):
         self.written = written
         self.this_key = key_policy
         self.all = "*" in written
-        self.exact = frozenset(r for r in written if "*" not in r and "?" not in r)
-        self.patterns = tuple(glob_regex(r) for r in written if r != "*" and ("*" in r or "?" in r))
+        resolved, templates = [], []
+        for r in written:
+            head, tail = _resource_portion(r)
+            if variables and "${" in tail:
+                if needs_request(tail):
+                    templates.append((r, head, tail))
+                    continue
+                r = head + substitute(tail, None)[0]  # only ${*}, ${?}, ${$}
+            resolved.append(r)
+        self.exact = frozenset(literal_text(r) for r in resolved if not _has_wildcard(r))
+        self.patterns = tuple(glob_regex(r) for r in resolved if r != "*" and _has_wildcard(r))
+        self.templates = tuple(templates)
 
-    def match(self, resource: str) -> bool:
+    @property
+    def depends_on_request(self) -> bool:
+        """True when an entry holds a policy variable resolved from the request."""
+        return bool(self.templates)
+
+    def resolve(self, lookup) -> list[tuple[str, str | None]]:
+        """Each templated entry as written and as this request resolves it (None: no value)."""
+        out = []
+        for written, head, tail in self.templates:
+            text, ok = substitute(tail, lookup)
+            out.append((written, head + literal_text(text) if ok else None))
+        return out
+
+    def match(self, resource: str, lookup=None) -> bool:
+        """Does an entry cover ``resource``? Entries with variables need ``lookup``."""
         if self.all or resource in self.exact:
             return True
         for p in self.patterns:
             if p.fullmatch(resource) is not None:
                 return True
+        if self.templates and lookup is not None:
+            for _, head, tail in self.templates:
+                text, ok = substitute(tail, lookup)
+                if ok and glob_regex(head + text).fullmatch(resource) is not None:
+                    return True
         return False
+
+
+def _resource_portion(resource: str) -> tuple[str, str]:
+    """``arn:aws:kms:us-east-1:111122223333:`` and ``key/...``: where variables may be."""
+    parts = resource.split(":", 5)
+    if len(parts) < 6:
+        return resource, ""
+    return ":".join(parts[:5]) + ":", parts[5]
+
+
+def _has_wildcard(pattern: str) -> bool:
+    return "*" in pattern or "?" in pattern
 
 
 # --------------------------------------------------------------- evaluation
@@ -286,9 +341,15 @@ def evaluate_statement(stmt, ctx: RequestContext, source: str) -> StatementResul
         action = False  # a statement without Action has no effect
     # Resource
     if stmt.resource is not None:
-        resource = stmt.resource.match(ctx.resource)
+        spec = stmt.resource
+        resource = spec.match(ctx.resource, ctx.lookup if spec.templates else None)
     elif stmt.not_resource is not None:
-        resource = not stmt.not_resource.match(ctx.resource)
+        spec = stmt.not_resource
+        if not spec.templates:
+            resource = not spec.match(ctx.resource)
+        else:
+            resource = not spec.match(ctx.resource, ctx.lookup) and all(
+                r is not None for _, r in spec.resolve(ctx.lookup))  # else: the statement is invalid
     else:
         resource = False  # a statement without Resource has no effect
     if principal == NO_MATCH or not action or not resource:

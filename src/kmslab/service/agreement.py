@@ -13,52 +13,49 @@ AWS KMS rules modelled here (API reference of each operation):
   (implicit rejection), so both sides must confirm they agree.
 * A usage or algorithm the key does not have is ``InvalidKeyUsageException``.
 
-With ``DryRun`` only the key, usage and algorithm are checked.
+The key usage and the algorithm are the operation table's rules, checked by
+the pipeline; with ``DryRun`` it stops after them.
 """
 
 from __future__ import annotations
 
+from ..crypto.backing import KemKey, KeyAgreementKey
 from .pipeline import Call
 from .registry import operation
-from .usage import key_material, refuse_recipient, require_usage_and_algorithm
+from .usage import backing_key, refuse_recipient
 
 __all__ = ["derive_shared_secret", "encapsulate", "decapsulate"]
 
 
-@operation("DeriveSharedSecret", cross_account=True, crypto=True, dry_run=True, read_only=True)
+def _check_derive(call: Call, params: dict) -> None:
+    refuse_recipient(params, "DeriveSharedSecret")
+
+
+@operation("DeriveSharedSecret", check=_check_derive)
 def derive_shared_secret(call: Call, params: dict) -> dict:
     """DeriveSharedSecret: the raw ECDH secret between the KMS key and a peer public key."""
     key = call.key
-    algorithm = require_usage_and_algorithm(key, "KEY_AGREEMENT", params["KeyAgreementAlgorithm"],
-                                            "DeriveSharedSecret")
-    refuse_recipient(params, "DeriveSharedSecret")
-    out = {"KeyId": key.arn, "KeyAgreementAlgorithm": algorithm, "KeyOrigin": key.origin}
-    if not params.get("DryRun"):
-        out["SharedSecret"] = key_material(key).derive_shared_secret(algorithm, params["PublicKey"])
-    return out
+    algorithm = params["KeyAgreementAlgorithm"]
+    secret = backing_key(key, KeyAgreementKey).derive_shared_secret(algorithm, params["PublicKey"])
+    return {"KeyId": key.arn, "SharedSecret": secret, "KeyAgreementAlgorithm": algorithm,
+            "KeyOrigin": key.origin}
 
 
-@operation("Encapsulate", cross_account=True, crypto=True, dry_run=True, read_only=True)
+@operation("Encapsulate")
 def encapsulate(call: Call, params: dict) -> dict:
     """Encapsulate: a fresh 32-byte shared secret and its ML-KEM ciphertext."""
     key = call.key
-    algorithm = require_usage_and_algorithm(key, "ENCAPSULATE_DECAPSULATE",
-                                            params["EncapsulationAlgorithm"], "Encapsulate")
-    if params.get("DryRun"):
-        return {"KeyId": key.arn, "EncapsulationAlgorithm": algorithm}
-    encapsulation = key_material(key).encapsulate(algorithm)
+    algorithm = params["EncapsulationAlgorithm"]
+    encapsulation = backing_key(key, KemKey).encapsulate(algorithm)
     return {"KeyId": key.arn, "SharedSecret": encapsulation.shared_secret,
             "SharedSecretCiphertextBlob": encapsulation.ciphertext,
             "EncapsulationAlgorithm": algorithm}
 
 
-@operation("Decapsulate", cross_account=True, crypto=True, dry_run=True, read_only=True)
+@operation("Decapsulate")
 def decapsulate(call: Call, params: dict) -> dict:
     """Decapsulate: the shared secret inside an ML-KEM ciphertext."""
     key = call.key
-    algorithm = require_usage_and_algorithm(key, "ENCAPSULATE_DECAPSULATE",
-                                            params["EncapsulationAlgorithm"], "Decapsulate")
-    if params.get("DryRun"):
-        return {"KeyId": key.arn, "EncapsulationAlgorithm": algorithm}
-    secret = key_material(key).decapsulate(algorithm, params["SharedSecretCiphertextBlob"])
+    algorithm = params["EncapsulationAlgorithm"]
+    secret = backing_key(key, KemKey).decapsulate(algorithm, params["SharedSecretCiphertextBlob"])
     return {"KeyId": key.arn, "SharedSecret": secret, "EncapsulationAlgorithm": algorithm}

@@ -4,16 +4,19 @@
 :class:`~kmslab.policy.RequestContext` and asks :func:`kmslab.policy.decide`,
 raising the decision's ``AccessDeniedException`` (with ``.explanation``) on
 a deny. Which condition keys a request carries, and from which parameter, is
-one table, :data:`REQUEST_CONDITIONS`; the keys every request carries
-(``kms:ViaService``, ``aws:SourceIp``, ``aws:CurrentTime``, the key's own
-``kms:KeySpec``/``kms:ResourceAliases``/``aws:ResourceTag/*``...) are added
-by :func:`request_context`.
+each operation's ``conditions`` in the operation table
+(:mod:`kmslab.operations.table`), computed here; :func:`request_context` adds
+the global keys every request carries (:func:`kmslab.policy.request_keys`:
+``aws:SecureTransport``, ``aws:ViaAWSService``, ``aws:CurrentTime``,
+``aws:ResourceAccount``, ``aws:SourceIp``...), ``kms:ViaService`` and the
+key's own ``kms:KeySpec``/``kms:ResourceAliases``/``aws:ResourceTag/*``...
 
 Decisions are cached only when they cannot depend on the request: no
 statement of the key policy or of the caller's IAM policies has a
-Condition and no grant on the key has constraints. The cache key holds the
-key's ``revision`` (bumped by PutKeyPolicy, grants, aliases, tags) and the
-IAM ``revision``, so any change invalidates it.
+Condition or a policy variable in its Resource, and no grant on the key
+has constraints. The cache key holds the key's ``revision`` (bumped by
+PutKeyPolicy, grants, aliases, tags) and the IAM ``revision``, so any
+change invalidates it.
 
 ``OpenAuthorizer`` allows everything (useful to isolate a lesson from
 permissions, and the reference the authorization benchmark compares with).
@@ -24,20 +27,25 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any, Callable
 
-from .. import arns, errors
+from .. import arns, errors, operations
 from ..identity import Principal
 from ..policy import (LOCKOUT_MESSAGE, Decision, Policy, RequestContext, decide, parse_policy,
-                      would_lock_out)
+                      request_keys, would_lock_out)
 
 if TYPE_CHECKING:  # pragma: no cover
+    from ..operations import KeySlot
     from .key import Key
 
-__all__ = ["OpenAuthorizer", "PolicyAuthorizer", "REQUEST_CONDITIONS", "request_context"]
+__all__ = ["OpenAuthorizer", "PolicyAuthorizer", "request_context"]
 
 _SYMMETRIC = "SYMMETRIC_DEFAULT"
 
 
-# ----------------------------------------------------------------- the table
+# ----------------------------------------------------------------- condition values
+# Which condition keys a request carries, and from which member, is each operation's
+# ``conditions`` in the operation table (kmslab.operations.table); the values that are
+# not a member's value are computed here, by name.
+
 def _grant_constraint_type(params: dict) -> list[str] | None:
     constraints = params.get("Constraints") or {}
     kinds = [k for k in ("EncryptionContextEquals", "EncryptionContextSubset") if k in constraints]
@@ -52,83 +60,14 @@ def _request_tags(params: dict) -> dict[str, Any]:
     return out
 
 
-def _create_key_usage(params: dict) -> str:
+def _requested_key_spec(params: dict) -> str:
+    return params.get("KeySpec") or params.get("CustomerMasterKeySpec") or _SYMMETRIC
+
+
+def _requested_key_usage(params: dict) -> str:
     from ..specs import KEY_SPECS
-    spec = KEY_SPECS.get(params.get("KeySpec") or params.get("CustomerMasterKeySpec") or _SYMMETRIC)
+    spec = KEY_SPECS.get(_requested_key_spec(params))
     return params.get("KeyUsage") or (spec.default_usage if spec else None) or "ENCRYPT_DECRYPT"
-
-
-def P(name: str, default: Any = None) -> Callable:
-    """Condition value = request parameter ``name`` (or ``default`` when absent)."""
-    return lambda params, via_service, action: params.get(name, default)
-
-
-def F(fn: Callable[[dict], Any]) -> Callable:
-    """Condition value computed from the parameters."""
-    return lambda params, via_service, action: fn(params)
-
-
-#: kms:GrantIsForAWSResource: true only when an integrated service calls on the caller's behalf
-_VIA = lambda params, via_service, action: via_service is not None  # noqa: E731
-#: ReEncrypt: the source parameter for kms:ReEncryptFrom, the destination one for kms:ReEncryptTo
-_BY_DIRECTION = lambda src, dst: (  # noqa: E731
-    lambda params, via_service, action: params.get(src if action == "kms:ReEncryptFrom" else dst)
-    or _SYMMETRIC)
-
-#: condition keys taken from each operation's parameters (absent values are absent keys)
-REQUEST_CONDITIONS: dict[str, dict[str, Callable]] = {
-    "Encrypt": {"kms:EncryptionAlgorithm": P("EncryptionAlgorithm", _SYMMETRIC)},
-    "Decrypt": {"kms:EncryptionAlgorithm": P("EncryptionAlgorithm", _SYMMETRIC)},
-    "ReEncrypt": {"kms:EncryptionAlgorithm": _BY_DIRECTION("SourceEncryptionAlgorithm",
-                                                           "DestinationEncryptionAlgorithm")},
-    "GenerateDataKey": {"kms:EncryptionAlgorithm": lambda p, r, a: _SYMMETRIC},
-    "GenerateDataKeyWithoutPlaintext": {"kms:EncryptionAlgorithm": lambda p, r, a: _SYMMETRIC},
-    "GenerateDataKeyPair": {"kms:DataKeyPairSpec": P("KeyPairSpec"),
-                            "kms:EncryptionAlgorithm": lambda p, r, a: _SYMMETRIC},
-    "GenerateDataKeyPairWithoutPlaintext": {"kms:DataKeyPairSpec": P("KeyPairSpec"),
-                                            "kms:EncryptionAlgorithm": lambda p, r, a: _SYMMETRIC},
-    "Sign": {"kms:SigningAlgorithm": P("SigningAlgorithm"), "kms:MessageType": P("MessageType", "RAW")},
-    "Verify": {"kms:SigningAlgorithm": P("SigningAlgorithm"), "kms:MessageType": P("MessageType", "RAW")},
-    "GenerateMac": {"kms:MacAlgorithm": P("MacAlgorithm")},
-    "VerifyMac": {"kms:MacAlgorithm": P("MacAlgorithm")},
-    "DeriveSharedSecret": {"kms:KeyAgreementAlgorithm": P("KeyAgreementAlgorithm")},
-    "GetParametersForImport": {"kms:WrappingAlgorithm": P("WrappingAlgorithm"),
-                               "kms:WrappingKeySpec": P("WrappingKeySpec")},
-    "ImportKeyMaterial": {"kms:ExpirationModel": P("ExpirationModel", "KEY_MATERIAL_EXPIRES"),
-                          "kms:ValidTo": P("ValidTo")},
-    "EnableKeyRotation": {"kms:RotationPeriodInDays": P("RotationPeriodInDays", 365)},
-    "ScheduleKeyDeletion": {"kms:ScheduleKeyDeletionPendingWindowInDays": P("PendingWindowInDays", 30)},
-    "PutKeyPolicy": {"kms:BypassPolicyLockoutSafetyCheck": P("BypassPolicyLockoutSafetyCheck", False)},
-    "CreateKey": {"kms:BypassPolicyLockoutSafetyCheck": P("BypassPolicyLockoutSafetyCheck", False),
-                  "kms:KeySpec": F(lambda p: p.get("KeySpec") or p.get("CustomerMasterKeySpec")
-                                   or _SYMMETRIC),
-                  "kms:KeyUsage": F(_create_key_usage),
-                  "kms:KeyOrigin": P("Origin", "AWS_KMS"),
-                  "kms:MultiRegion": P("MultiRegion", False),
-                  "kms:MultiRegionKeyType": F(lambda p: "PRIMARY" if p.get("MultiRegion") else None)},
-    "CreateGrant": {"kms:GrantOperations": P("Operations"),
-                    "kms:GranteePrincipal": P("GranteePrincipal"),
-                    "kms:RetiringPrincipal": P("RetiringPrincipal"),
-                    "kms:GrantConstraintType": F(_grant_constraint_type),
-                    "kms:GrantIsForAWSResource": _VIA},
-    "ListGrants": {"kms:GranteePrincipal": P("GranteePrincipal"),
-                   "kms:GrantIsForAWSResource": _VIA},
-    "RevokeGrant": {"kms:GrantIsForAWSResource": _VIA},
-    "UntagResource": {"aws:TagKeys": P("TagKeys")},
-    "ReplicateKey": {"kms:ReplicaRegion": P("ReplicaRegion")},
-    "UpdatePrimaryRegion": {"kms:PrimaryRegion": P("PrimaryRegion")},
-}
-
-#: where each action finds the encryption context its conditions and grant constraints read
-_EC_PARAM = {"kms:ReEncryptFrom": "SourceEncryptionContext",
-             "kms:ReEncryptTo": "DestinationEncryptionContext"}
-
-
-def _encryption_context(action: str, params: dict) -> dict | None:
-    if action == "kms:CreateGrant":
-        constraints = params.get("Constraints") or {}
-        return constraints.get("EncryptionContextEquals") or constraints.get("EncryptionContextSubset")
-    return params.get(_EC_PARAM.get(action, "EncryptionContext"))
 
 
 def _requested_alias(params: dict, key_param: str | None) -> str | None:
@@ -136,6 +75,50 @@ def _requested_alias(params: dict, key_param: str | None) -> str | None:
     if isinstance(ident, str) and (ident.startswith("alias/") or ":alias/" in ident):
         return "alias/" + ident.split(":alias/", 1)[-1].removeprefix("alias/")
     return None
+
+
+#: ("derived", name) condition sources of the operation table -> fn(params, request, key_param,
+#: destination) returning the value (None: the key is absent) or, for request tags, a dict
+_DERIVED: dict[str, Callable] = {
+    "requested_key_spec": lambda p, via, kp, dest: _requested_key_spec(p),
+    "requested_key_usage": lambda p, via, kp, dest: _requested_key_usage(p),
+    "requested_multi_region_key_type": lambda p, via, kp, dest:
+        "PRIMARY" if p.get("MultiRegion") else None,
+    "grant_constraint_type": lambda p, via, kp, dest: _grant_constraint_type(p),
+    # kms:GrantIsForAWSResource: true only when an integrated service calls on the caller's behalf
+    "grant_is_for_aws_resource": lambda p, via, kp, dest: via is not None,
+    "request_tags": lambda p, via, kp, dest: _request_tags(p),
+    "request_alias": lambda p, via, kp, dest: _requested_alias(p, kp),
+    "reencrypt_on_same_key": lambda p, via, kp, dest: _same_key(p, dest),
+}
+
+
+def _condition_values(slot_conditions, params: dict, via_service: str | None,
+                      key_param: str | None, destination) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, source in slot_conditions.items():
+        kind = source[0]
+        if kind == "param":
+            value = params.get(source[1], source[2])
+        elif kind == "const":
+            value = source[1]
+        else:
+            value = _DERIVED[source[1]](params, via_service, key_param, destination)
+            if isinstance(value, dict):  # several keys at once (aws:RequestTag/*)
+                out.update(value)
+                continue
+        if value is not None:
+            out[name] = value
+    return out
+
+
+def _encryption_context(slot: "KeySlot | None", params: dict) -> dict | None:
+    """The encryption context conditions and grant constraints read (the slot's member)."""
+    member = slot.context if slot is not None else None
+    if member == "Constraints":
+        constraints = params.get("Constraints") or {}
+        return constraints.get("EncryptionContextEquals") or constraints.get("EncryptionContextSubset")
+    return params.get(member) if member else None
 
 
 def _same_key(params: dict, dest: "Key") -> bool | None:
@@ -154,31 +137,29 @@ def _same_key(params: dict, dest: "Key") -> bool | None:
 
 def request_context(caller: Principal, op_name: str, action: str, key: "Key | None",
                     params: dict, *, region: str, now, via_service: str | None = None,
-                    source_ip: str | None = None, key_param: str | None = None,
-                    resource: str | None = None, destination: "Key | None" = None
-                    ) -> RequestContext:
+                    source_ip: str | None = None, user_agent: str | None = None,
+                    key_param: str | None = None, resource: str | None = None,
+                    destination: "Key | None" = None) -> RequestContext:
     """The RequestContext of one request: the engine's view of it.
 
-    ``destination`` is ReEncrypt's destination key (for kms:ReEncryptOnSameKey).
+    ``resource`` is the ARN authorized when there is no key (an alias ARN,
+    or the key ARN the lockout check asks about); ``destination`` is
+    ReEncrypt's destination key (for kms:ReEncryptOnSameKey).
     """
-    conditions: dict[str, Any] = {"aws:CurrentTime": now, "aws:EpochTime": int(now.timestamp())}
+    if key is not None:
+        resource, key_account = key.arn, key.account
+    else:
+        resource, key_account = resource or "*", caller.account_id
+    conditions = request_keys(caller, now=now, resource_account=key_account,
+                              user_agent=user_agent, source_ip=source_ip, via_service=via_service)
     if via_service:
         conditions["kms:ViaService"] = via_service
-    if source_ip:
-        conditions["aws:SourceIp"] = source_ip
-    for name, source in REQUEST_CONDITIONS.get(op_name, {}).items():
-        value = source(params, via_service, action)
-        if value is not None:
-            conditions[name] = value
-    if op_name in ("CreateKey", "TagResource"):
-        conditions.update(_request_tags(params))
-    if op_name == "ReEncrypt":
-        same = _same_key(params, destination)
-        if same is not None:
-            conditions["kms:ReEncryptOnSameKey"] = same
-    alias = _requested_alias(params, key_param)
-    if alias:
-        conditions["kms:RequestAlias"] = alias
+    op = operations.specs().get(op_name)
+    slot = op.slot(action) if op is not None else None
+    if op is not None:
+        conditions.update(_condition_values(slot.conditions if slot is not None else op.conditions,
+                                            params, via_service, slot.param if slot else key_param,
+                                            destination))
     if key is not None:
         conditions.update({"kms:KeySpec": key.spec.name, "kms:KeyUsage": key.usage,
                            "kms:KeyOrigin": key.origin, "kms:MultiRegion": key.multi_region})
@@ -188,14 +169,10 @@ def request_context(caller: Principal, op_name: str, action: str, key: "Key | No
             conditions["kms:ResourceAliases"] = sorted(key.aliases)
         for k, v in key.tags.items():
             conditions[f"aws:ResourceTag/{k}"] = v
-        resource = key.arn
-        key_account = key.account
-    else:
-        resource = resource or "*"
-        key_account = caller.account_id
     grant_operation = action.split(":", 1)[1] if action.startswith("kms:") else None
     return RequestContext(action, caller, resource, key_account, region,
-                          encryption_context=_encryption_context(action, params),
+                          encryption_context=_encryption_context(slot, params) if op is not None
+                          else params.get("EncryptionContext"),
                           conditions=conditions, grant_operation=grant_operation)
 
 
@@ -218,8 +195,8 @@ class OpenAuthorizer:
         return doc
 
 
-def _has_conditions(policies) -> bool:
-    return any(st.conditions for pol in policies for st in pol.statements)
+def _depends_on_request(policies) -> bool:
+    return any(st.depends_on_request for pol in policies for st in pol.statements)
 
 
 class PolicyAuthorizer:
@@ -269,8 +246,8 @@ class PolicyAuthorizer:
             resource = arns.alias_arn(svc.region, svc.account, alias)
         ctx = request_context(caller, op.name, action, key, params, region=call.service.region,
                               now=call.now, via_service=request.via_service,
-                              source_ip=request.source_ip, key_param=op.key_param,
-                              resource=resource,
+                              source_ip=request.source_ip, user_agent=request.user_agent,
+                              key_param=op.key_param, resource=resource,
                               destination=call.key if op.name == "ReEncrypt" else None)
         decision = self.decide(ctx, key, token_grants, only_grants=only_grants)
         if not decision.allowed:
@@ -321,7 +298,7 @@ class PolicyAuthorizer:
         """True when no involved statement or grant depends on the request."""
         memo = self._static_keys.get(key.arn)
         if memo is None or memo[0] != key.revision:
-            static = not _has_conditions([self.key_policy(key)]) and not any(
+            static = not _depends_on_request([self.key_policy(key)]) and not any(
                 g.constraints for g in key.grants.values())
             memo = self._static_keys[key.arn] = (key.revision, static)
         if not memo[1]:
@@ -330,7 +307,7 @@ class PolicyAuthorizer:
         memo = self._static_callers.get(caller.arn)
         if memo is None or memo[0] != iam.revision:
             memo = self._static_callers[caller.arn] = (
-                iam.revision, not _has_conditions(iam.policies_for(caller)))
+                iam.revision, not _depends_on_request(iam.policies_for(caller)))
         return memo[1]
 
     # ------------------------------------------------------------ key policies
@@ -341,10 +318,12 @@ class PolicyAuthorizer:
         if not bypass_lockout and caller.type != "AWSService":
             svc = call.service
             request = call.request
-            conditions = {"aws:CurrentTime": call.now, "aws:SourceIp": request.source_ip}
-            if request.via_service:
-                conditions["kms:ViaService"] = request.via_service
+            # the caller's next PutKeyPolicy, as it would arrive: same transport, no bypass
+            future = request_context(caller, "PutKeyPolicy", "kms:PutKeyPolicy", None, {},
+                                     region=svc.region, now=call.now,
+                                     via_service=request.via_service, source_ip=request.source_ip,
+                                     user_agent=request.user_agent, resource=key_arn)
             if would_lock_out(policy, caller, self.lab.iam.policies_for(caller), key_arn,
-                              svc.account, region=svc.region, conditions=conditions):
+                              svc.account, region=svc.region, conditions=future.conditions):
                 raise errors.MalformedPolicyDocumentException(LOCKOUT_MESSAGE)
         return policy

@@ -25,7 +25,7 @@ from datetime import datetime
 from functools import partial
 
 from .. import errors
-from ..specs import GRANT_OPERATIONS_BY_USAGE
+from ..operations import GRANT_OPERATIONS
 from .key import Key
 from .pipeline import Call, paginate
 from .registry import operation
@@ -34,21 +34,26 @@ __all__ = ["Grant", "MAX_GRANTS_PER_KEY", "grant_operations_for"]
 
 #: AWS KMS quota: grants per KMS key
 MAX_GRANTS_PER_KEY = 50_000
-#: operations every key type accepts in a grant
-_ALWAYS = frozenset({"CreateGrant", "RetireGrant", "DescribeKey"})
-_SYMMETRIC_ONLY = frozenset({"GenerateDataKey", "GenerateDataKeyWithoutPlaintext",
-                             "GenerateDataKeyPair", "GenerateDataKeyPairWithoutPlaintext"})
 _GRANT_ID = re.compile(r"[0-9a-f]{64}")
 _PRINCIPAL_ARN = re.compile(r"arn:aws:(iam|sts)::\d{12}:(root|user/.+|role/.+|assumed-role/.+/.+|"
                             r"federated-user/.+)")
 
 
 def grant_operations_for(key: Key) -> frozenset[str]:
-    """The grant operations valid for this key's type (symmetric keys have no GetPublicKey,
-    asymmetric encryption keys no GenerateDataKey*)."""
-    ops = set(GRANT_OPERATIONS_BY_USAGE.get(key.usage, ())) | _ALWAYS
-    if key.usage == "ENCRYPT_DECRYPT":
-        ops -= {"GetPublicKey"} if key.symmetric_encryption else _SYMMETRIC_ONLY
+    """The grant operations valid for this key: those whose operation the key can serve, by
+    the operation table's usage and key spec (symmetric keys have no GetPublicKey,
+    asymmetric encryption keys no GenerateDataKey*, an HMAC key only GenerateMac and
+    VerifyMac; DescribeKey, CreateGrant and RetireGrant suit every key)."""
+    ops = set()
+    for grant_op, (_, row) in GRANT_OPERATIONS.items():
+        usage, spec = row.get("usage"), row.get("key_spec")
+        if usage is not None and usage != key.usage:
+            continue
+        if spec == "SYMMETRIC_DEFAULT" and not key.symmetric_encryption:
+            continue
+        if spec == "asymmetric" and not key.spec.asymmetric:
+            continue
+        ops.add(grant_op)
     return frozenset(ops)
 
 
@@ -94,6 +99,7 @@ class Grant:
         return (self.grantee_principal == params.get("GranteePrincipal")
                 and self.grantee_service_principal == params.get("GranteeServicePrincipal")
                 and self.retiring_principal == params.get("RetiringPrincipal")
+                and self.retiring_service_principal == params.get("RetiringServicePrincipal")
                 and sorted(self.operations) == sorted(params["Operations"])
                 and (self.constraints or None) == (params.get("Constraints") or None))
 
@@ -125,7 +131,15 @@ def _validate(call: Call, key: Key, params: dict) -> dict | None:
         raise errors.ValidationException(
             "You must specify either GranteePrincipal or GranteeServicePrincipal, but not both.")
     _check_principal(grantee, "GranteePrincipal", call)
-    _check_principal(params.get("RetiringPrincipal"), "RetiringPrincipal", call)
+    retiring, retiring_service = params.get("RetiringPrincipal"), params.get("RetiringServicePrincipal")
+    if retiring is not None and retiring_service is not None:
+        raise errors.ValidationException(
+            "You can specify either RetiringPrincipal or RetiringServicePrincipal, but not both.")
+    if service is not None and retiring is None and retiring_service is None:
+        raise errors.ValidationException(
+            "A grant for a GranteeServicePrincipal must have a RetiringPrincipal or a "
+            "RetiringServicePrincipal.")
+    _check_principal(retiring, "RetiringPrincipal", call)
     constraints = params.get("Constraints") or None
     if constraints:
         kinds = [k for k in ("EncryptionContextEquals", "EncryptionContextSubset") if k in constraints]
@@ -137,10 +151,31 @@ def _validate(call: Call, key: Key, params: dict) -> dict | None:
             raise errors.ValidationException(
                 "Encryption context grant constraints are valid only for symmetric encryption "
                 "KMS keys.")
+        for kind in kinds:
+            _check_constraint_context(kind, constraints[kind])
     if service is not None and not (constraints or {}).get("SourceArn"):
         raise errors.ValidationException(
             "A grant for a GranteeServicePrincipal must have a SourceArn constraint.")
     return constraints
+
+
+#: CreateGrant's Constraints text: "Each constraint value can include up to 8 encryption
+#: context pairs. The encryption context value in each constraint cannot exceed 384 characters."
+MAX_CONSTRAINT_PAIRS, MAX_CONSTRAINT_VALUE = 8, 384
+
+
+def _check_constraint_context(kind: str, context: dict) -> None:
+    """An encryption context grant constraint within AWS's documented limits (ValidationException)."""
+    if len(context) > MAX_CONSTRAINT_PAIRS:
+        raise errors.ValidationException(
+            f"The {kind} grant constraint has {len(context)} encryption context pairs; each "
+            f"constraint can include up to {MAX_CONSTRAINT_PAIRS}.")
+    for name, value in context.items():
+        if len(value) > MAX_CONSTRAINT_VALUE:
+            raise errors.ValidationException(
+                f"The value of {name!r} in the {kind} grant constraint has {len(value)} "
+                f"characters; an encryption context value in a constraint cannot exceed "
+                f"{MAX_CONSTRAINT_VALUE}.")
 
 
 def _new_token(call: Call, grant: Grant) -> str:
@@ -149,31 +184,38 @@ def _new_token(call: Call, grant: Grant) -> str:
     return token
 
 
-@operation("CreateGrant", cross_account=True, dry_run=True)
-def create_grant(call: Call, params: dict) -> dict:
-    """CreateGrant: a grant on the key; returns GrantId and a grant token usable at once."""
-    key = call.key
-    constraints = _validate(call, key, params)
+def _same_grant(key: Key, params: dict) -> Grant | None:
+    """CreateGrant is idempotent: a grant with the same Name and parameters is returned again."""
     name = params.get("Name")
-    if name is not None:
-        for grant in key.grants.values():
-            if grant.name == name and grant.same_request(params):
-                if params.get("DryRun"):
-                    return {}
-                return {"GrantToken": _new_token(call, grant), "GrantId": grant.grant_id}
-    if len(key.grants) >= MAX_GRANTS_PER_KEY:
+    if name is None:
+        return None
+    return next((g for g in key.grants.values() if g.name == name and g.same_request(params)),
+                None)
+
+
+def _check_create_grant(call: Call, params: dict) -> None:
+    key = call.key
+    _validate(call, key, params)
+    if _same_grant(key, params) is None and len(key.grants) >= MAX_GRANTS_PER_KEY:
         raise errors.LimitExceededException(
             f"The request was rejected because the key {key.arn} has reached the limit of "
             f"{MAX_GRANTS_PER_KEY} grants.")
-    if params.get("DryRun"):
-        return {}
+
+
+@operation("CreateGrant", check=_check_create_grant)
+def create_grant(call: Call, params: dict) -> dict:
+    """CreateGrant: a grant on the key; returns GrantId and a grant token usable at once."""
+    key = call.key
+    same = _same_grant(key, params)
+    if same is not None:
+        return {"GrantToken": _new_token(call, same), "GrantId": same.grant_id}
     lab = call.lab
-    grant = Grant(lab.ids.hex(32), name, key.arn, params.get("GranteePrincipal"),
-                  params.get("RetiringPrincipal"), tuple(params["Operations"]), constraints,
-                  call.caller.account_id, call.now, call.now + lab.grant_delay,
-                  params.get("GranteeServicePrincipal"), params.get("RetiringServicePrincipal"))
-    key.grants[grant.grant_id] = grant
-    key.revision += 1
+    grant = Grant(lab.ids.hex(32), params.get("Name"), key.arn, params.get("GranteePrincipal"),
+                  params.get("RetiringPrincipal"), tuple(params["Operations"]),
+                  params.get("Constraints") or None, call.caller.account_id, call.now,
+                  call.now + lab.grant_delay, params.get("GranteeServicePrincipal"),
+                  params.get("RetiringServicePrincipal"))
+    key.add_grant(grant)
     if grant.effective_at > call.now:
         key.scheduled[f"grant {grant.grant_id}"] = lab.clock.schedule(
             grant.effective_at, partial(_grant_in_effect, key),
@@ -183,10 +225,10 @@ def create_grant(call: Call, params: dict) -> dict:
 
 def _grant_in_effect(key: Key) -> None:
     """Scheduled when a grant's propagation delay ends: cached decisions are stale."""
-    key.revision += 1
+    key.changed()
 
 
-@operation("ListGrants", cross_account=True, read_only=True)
+@operation("ListGrants")
 def list_grants(call: Call, params: dict) -> dict:
     """ListGrants: the key's grants, filtered by GrantId or GranteePrincipal (paged)."""
     grant_id = params.get("GrantId")
@@ -199,10 +241,10 @@ def list_grants(call: Call, params: dict) -> dict:
                         ("GranteeServicePrincipal", "grantee_service_principal")):
         if params.get(field) is not None:
             grants = [g for g in grants if getattr(g, attr) == params[field]]
-    return paginate([g.entry() for g in grants], params, "Grants", default_limit=50)
+    return paginate(call, [g.entry() for g in grants], "Grants")
 
 
-@operation("ListRetirableGrants", key_param=None, iam_only=True, read_only=True)
+@operation("ListRetirableGrants")
 def list_retirable_grants(call: Call, params: dict) -> dict:
     """ListRetirableGrants: grants in this account and Region with this retiring principal."""
     principal = params.get("RetiringPrincipal")
@@ -215,7 +257,7 @@ def list_retirable_grants(call: Call, params: dict) -> dict:
     grants = [g for key in call.service.keys.values() for g in key.grants.values()
               if (principal is not None and g.retiring_principal == principal)
               or (service is not None and g.retiring_service_principal == service)]
-    return paginate([g.entry() for g in grants], params, "Grants", default_limit=50)
+    return paginate(call, [g.entry() for g in grants], "Grants")
 
 
 def _find_grant(call: Call, params: dict) -> tuple[Key, Grant]:
@@ -234,7 +276,7 @@ def _find_grant(call: Call, params: dict) -> tuple[Key, Grant]:
             "Either GrantToken, or both KeyId and GrantId, must be specified.")
     if not _GRANT_ID.fullmatch(grant_id):
         raise errors.InvalidGrantIdException(f"Invalid grant ID {grant_id}")
-    key = call.service.resolve(key_id)
+    key = call.resolve(key_id)
     grant = key.grants.get(grant_id)
     if grant is None:
         raise errors.NotFoundException(f"Grant ID {grant_id} not found for key {key.arn}.")
@@ -261,30 +303,34 @@ def _may_retire(call: Call, key: Key, grant: Grant) -> bool:
 
 
 def _drop(key: Key, grant: Grant) -> None:
-    del key.grants[grant.grant_id]
+    key.remove_grant(grant.grant_id)
     event = key.scheduled.pop(f"grant {grant.grant_id}", None)
     if event is not None:
         event.cancel()
-    key.revision += 1
 
 
-@operation("RetireGrant", key_param=None, cross_account=True, dry_run=True)
+def _grant_key(call: Call, params: dict) -> Key:
+    """RetireGrant names a grant (by token, or KeyId and GrantId): its key is the grant's."""
+    return _find_grant(call, params)[0]
+
+
+def _check_retire(call: Call, params: dict) -> None:
+    """Permission to retire "is determined primarily by the grant" (:func:`_may_retire`);
+    otherwise the policies decide, where only this grant's own RetireGrant counts."""
+    key, grant = _find_grant(call, params)
+    if not _may_retire(call, key, grant):
+        call.authorize(key, "kms:RetireGrant", grants=(grant,))
+
+
+@operation("RetireGrant", locate=_grant_key, check=_check_retire)
 def retire_grant(call: Call, params: dict) -> dict:
     """RetireGrant: by token, or KeyId (key ARN) + GrantId; see :func:`_may_retire`."""
     key, grant = _find_grant(call, params)
-    call.key = key
-    if not _may_retire(call, key, grant):
-        # otherwise the policies decide (only this grant's own RetireGrant counts)
-        call.authorize(key, "kms:RetireGrant", grants=(grant,))
-    if params.get("DryRun"):
-        return {}
     _drop(key, grant)
     return {}
 
 
-@operation("RevokeGrant", cross_account=True, dry_run=True)
-def revoke_grant(call: Call, params: dict) -> dict:
-    """RevokeGrant: delete a grant (needs kms:RevokeGrant on the key)."""
+def _revoked_grant(call: Call, params: dict) -> Grant:
     key = call.key
     grant_id = params["GrantId"]
     if not _GRANT_ID.fullmatch(grant_id):
@@ -292,7 +338,11 @@ def revoke_grant(call: Call, params: dict) -> dict:
     grant = key.grants.get(grant_id)
     if grant is None:
         raise errors.NotFoundException(f"Grant ID {grant_id} not found for key {key.arn}.")
-    if params.get("DryRun"):
-        return {}
-    _drop(key, grant)
+    return grant
+
+
+@operation("RevokeGrant", check=_revoked_grant)
+def revoke_grant(call: Call, params: dict) -> dict:
+    """RevokeGrant: delete a grant (needs kms:RevokeGrant on the key)."""
+    _drop(call.key, _revoked_grant(call, params))
     return {}

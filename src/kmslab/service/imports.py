@@ -23,9 +23,12 @@ Rules modelled:
   in the future and at most 365 days ahead; KEY_MATERIAL_DOES_NOT_EXPIRE
   forbids it (ValidationException).
 * Re-import must be the same material (IncorrectKeyMaterialException
-  otherwise), compared by fingerprint. Since 2025, single-Region symmetric
+  otherwise), compared by fingerprint. Since 2025, symmetric encryption
   keys also take *new* material (``ImportType`` NEW_KEY_MATERIAL): it waits
-  in PENDING_ROTATION until RotateKeyOnDemand makes it current.
+  in PENDING_ROTATION until RotateKeyOnDemand makes it current. A multi-Region
+  key takes new material on its primary; each replica then imports the same
+  material (EXISTING_KEY_MATERIAL), and RotateKeyOnDemand on the primary
+  makes it current everywhere.
 * ``KeyMaterialId`` of imported material is computed from the key id and the
   material (an HMAC-SHA256 keyed with the key id over the material's
   fingerprint), so re-importing the same material gives the same id and the
@@ -51,8 +54,11 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 from .. import errors
-from ..crypto.wrapping import WrappingKey, check_import_compatibility, check_wrapping_parameters
+from ..crypto.wrapping import (WRAPPING_KEY_SPECS, WrappingKey, check_import_compatibility,
+                               check_wrapping_parameters)
+from . import states
 from .key import Key, KeyMaterialVersion
+from .multiregion import is_replica, related_keys
 from .pipeline import Call
 from .registry import operation
 
@@ -102,7 +108,14 @@ def _utc(value: datetime) -> datetime:
 
 
 # ------------------------------------------------------------------ GetParametersForImport
-@operation("GetParametersForImport")
+def _prepare_wrapping_key(request) -> None:
+    """Before the lab's lock: the RSA wrapping key (an RSA_4096 one takes up to a second or two)."""
+    spec = request.params.get("WrappingKeySpec")
+    if type(spec) is str and spec in WRAPPING_KEY_SPECS:
+        request.prepared = WrappingKey.generate(spec)
+
+
+@operation("GetParametersForImport", prepare=_prepare_wrapping_key)
 def get_parameters_for_import(call: Call, params: dict) -> dict:
     """GetParametersForImport: an RSA wrapping public key and an import token, valid 24 hours."""
     key = call.key
@@ -113,7 +126,10 @@ def get_parameters_for_import(call: Call, params: dict) -> dict:
     key.import_parameters[:] = [p for p in key.import_parameters if p.valid_to > now]
     if len(key.import_parameters) >= _MAX_LIVE_TOKENS:
         del key.import_parameters[:len(key.import_parameters) - _MAX_LIVE_TOKENS + 1]
-    record = ImportParameters(call.lab.ids.token(64), key.arn, WrappingKey.generate(spec), algorithm,
+    wrapping_key = call.request.prepared
+    if wrapping_key is None:
+        wrapping_key = WrappingKey.generate(spec)
+    record = ImportParameters(call.lab.ids.token(64), key.arn, wrapping_key, algorithm,
                               now + IMPORT_TOKEN_LIFETIME)
     key.import_parameters.append(record)
     return {"KeyId": key.arn, "ImportToken": record.token,
@@ -143,9 +159,9 @@ def _expiration(params: dict, now: datetime) -> tuple[str, datetime | None]:
             raise errors.ValidationException(
                 "ValidTo is not valid when ExpirationModel is KEY_MATERIAL_DOES_NOT_EXPIRE.")
         return model, None
-    if valid_to is None:
+    if valid_to is None:  # AWS's words
         raise errors.ValidationException(
-            "ValidTo is required when ExpirationModel is KEY_MATERIAL_EXPIRES.")
+            "A validTo date must be set if the ExpirationModel is KEY_MATERIAL_EXPIRES")
     valid_to = _utc(valid_to)
     if valid_to <= now:
         raise errors.ValidationException("ValidTo must be a date and time in the future.")
@@ -178,37 +194,58 @@ def _symmetric_only_parameters(key: Key, params: dict) -> None:
                 f"{key.spec.name}.")
 
 
-def _target_version(key: Key, params: dict, fingerprint: str, material_id: str,
+def _primary_version(lab: "Lab", key: Key, material_id: str) -> KeyMaterialVersion | None:
+    """A replica's share of its primary's material: the primary's version ``material_id``."""
+    if not is_replica(key):
+        return None
+    primary = next((k for k in related_keys(lab, key) if k is not key and not is_replica(k)), None)
+    return primary.version(material_id) if primary is not None else None
+
+
+def _target_version(lab: "Lab", key: Key, params: dict, fingerprint: str, material_id: str,
                     now: datetime) -> KeyMaterialVersion:
-    """Which version the import fills: a re-import of known material, or new material."""
+    """Which version the import fills: a re-import of known material, or new material.
+
+    Multi-Region keys (API Reference, ImportKeyMaterial): new material is
+    imported into the primary (NEW_KEY_MATERIAL), then the same material into
+    each replica (EXISTING_KEY_MATERIAL), where it takes the primary's state.
+    """
     import_type = params.get("ImportType") or ("EXISTING_KEY_MATERIAL" if key.versions
                                                else "NEW_KEY_MATERIAL")
     known = next((v for v in key.versions
                   if v.fingerprint is not None and hmac.compare_digest(v.fingerprint, fingerprint.encode())),
                  None)
     if import_type == "EXISTING_KEY_MATERIAL":
-        if not key.versions:
+        shared = _primary_version(lab, key, material_id) if known is None else None
+        if not key.versions and shared is None:
             raise errors.ValidationException(
                 f"{key.arn} has no key material to re-import; use ImportType NEW_KEY_MATERIAL.")
         wanted = params.get("KeyMaterialId")
-        if wanted is not None and key.version(wanted) is None:
+        if wanted is not None and key.version(wanted) is None and shared is None:
             raise errors.IncorrectKeyMaterialException(
                 f"Key material {wanted} is not associated with {key.arn}.")
-        if known is None or (wanted is not None and wanted != material_id):
+        if (known is None and shared is None) or (wanted is not None and wanted != material_id):
             raise errors.IncorrectKeyMaterialException(
                 "The key material is not the key material that was previously imported into this "
                 "KMS key. You can re-import only the same key material.")
-        return known
+        if known is not None:
+            return known
+        return KeyMaterialVersion(material_id, None, now, state=shared.state)
     # NEW_KEY_MATERIAL
     if params.get("KeyMaterialId") is not None:
         raise errors.ValidationException(
             "You cannot specify a KeyMaterialId with ImportType NEW_KEY_MATERIAL.")
     if not key.versions:
         return KeyMaterialVersion(material_id, None, now, state="CURRENT")
-    if not key.symmetric_encryption or key.multi_region:
+    if not key.symmetric_encryption:
         raise errors.IncorrectKeyMaterialException(
-            f"{key.arn} already has key material. Only single-Region symmetric encryption keys "
-            f"accept new key material; re-import the same key material.")
+            f"{key.arn} already has key material. Only symmetric encryption keys accept new key "
+            f"material; re-import the same key material.")
+    if is_replica(key):
+        raise errors.UnsupportedOperationException(
+            f"{key.arn} is a multi-Region replica key: you cannot import new key material into "
+            f"it directly. Import it into the primary key with ImportType NEW_KEY_MATERIAL, then "
+            f"the same key material into each replica key with ImportType EXISTING_KEY_MATERIAL.")
     if known is not None:
         raise errors.IncorrectKeyMaterialException(
             f"This key material is already associated with {key.arn} (KeyMaterialId "
@@ -236,7 +273,7 @@ def import_key_material(call: Call, params: dict) -> dict:
     del raw
     fingerprint = material.material_fingerprint()
     material_id = imported_material_id(key.key_id, fingerprint)
-    version = _target_version(key, params, fingerprint, material_id, now)
+    version = _target_version(lab, key, params, fingerprint, material_id, now)
     if version not in key.versions:
         key.versions.append(version)
     version.material = material
@@ -249,9 +286,10 @@ def import_key_material(call: Call, params: dict) -> dict:
     elif key.symmetric_encryption and version.description is None:
         version.description = ""
     _schedule_expiry(lab, key, version)
-    if key.state == "PendingImport" and all(v.import_state == "IMPORTED" for v in key.versions):
-        key.state = "Enabled"
-    key.revision += 1
+    if key.state == "PendingImport":
+        complete = all(v.import_state == "IMPORTED" for v in key.versions)
+        states.transition(key, "ImportKeyMaterial" if complete
+                          else "ImportKeyMaterial, other material still missing")
     return {"KeyId": key.arn, "KeyMaterialId": material_id}
 
 
@@ -289,9 +327,7 @@ def _delete_material(key: Key, version: KeyMaterialVersion) -> None:
     version.material = None  # its ciphertexts fail until the same material is imported again
     version.import_state = "PENDING_IMPORT"
     version.valid_to = None
-    if key.state not in ("PendingDeletion", "PendingReplicaDeletion"):
-        key.state = "PendingImport"
-    key.revision += 1
+    states.transition(key, "key material deleted or expired")
 
 
 def expire_material(lab: "Lab", key: Key, version: KeyMaterialVersion) -> None:

@@ -3,6 +3,15 @@
 The key record never hands out material: versions hold opaque handles from
 ``kmslab.crypto``, and :meth:`Key.metadata` builds DescribeKey's
 ``KeyMetadata`` from the rest.
+
+Two rules are enforced by the record itself, so no handler can forget them:
+
+* its ``state`` changes only through :func:`kmslab.service.states.transition`
+  (assigning ``key.state`` raises AttributeError);
+* its ``revision`` (the key of the authorizer's decision cache) moves by itself
+  whenever something a decision reads changes: the policy, the tags, the
+  aliases, the grants (through :meth:`Key.add_grant`, :meth:`Key.add_alias`...),
+  the multi-Region configuration, the state.
 """
 
 from __future__ import annotations
@@ -14,6 +23,20 @@ from typing import Any
 from ..specs import KeySpecInfo
 
 __all__ = ["Key", "KeyMaterialVersion", "Alias"]
+
+#: Key attributes an authorization decision reads (besides what never changes: spec, usage,
+#: origin, account): assigning one moves the key's revision
+_DECISION_INPUTS = frozenset({"state", "policy", "tags", "grants", "aliases",
+                              "multi_region_config"})
+
+
+def _has_slot(obj, name: str) -> bool:
+    """Is the slot ``name`` of ``obj`` set? (False while the dataclass __init__ runs.)"""
+    try:
+        object.__getattribute__(obj, name)
+    except AttributeError:
+        return False
+    return True
 
 
 @dataclass(slots=True, eq=False)
@@ -87,7 +110,44 @@ class Key:
     aliases: set = field(default_factory=set)
     scheduled: dict = field(default_factory=dict)  # name -> clock ScheduledEvent
     import_parameters: list = field(default_factory=list)  # live GetParametersForImport results
-    revision: int = 0  # bumped on policy/grant/state changes (authorization cache key)
+    revision: int = 0  # moves on every change an authorization decision reads (cache key)
+
+    # ------------------------------------------------------------ guarded attributes
+    def __setattr__(self, name: str, value) -> None:
+        if name in _DECISION_INPUTS:
+            if name == "state" and _has_slot(self, "state"):
+                raise AttributeError(
+                    "a key's state changes only through kmslab.service.states.transition(key, "
+                    "event), which follows the key-state machine")
+            object.__setattr__(self, name, value)
+            if name != "state" and _has_slot(self, "revision"):
+                object.__setattr__(self, "revision", self.revision + 1)
+            return
+        object.__setattr__(self, name, value)
+
+    def changed(self) -> None:
+        """Something an authorization decision reads changed in place: drop cached decisions."""
+        self.revision += 1
+
+    def add_grant(self, grant) -> None:
+        """Attach a grant (CreateGrant); the key's revision moves, so cached decisions expire."""
+        self.grants[grant.grant_id] = grant
+        self.revision += 1
+
+    def remove_grant(self, grant_id: str) -> None:
+        """Detach a grant (RetireGrant, RevokeGrant); the revision moves."""
+        del self.grants[grant_id]
+        self.revision += 1
+
+    def add_alias(self, name: str) -> None:
+        """Record an alias pointing at this key (CreateAlias, UpdateAlias); the revision moves."""
+        self.aliases.add(name)
+        self.revision += 1
+
+    def remove_alias(self, name: str) -> None:
+        """Forget an alias (DeleteAlias, UpdateAlias to another key); the revision moves."""
+        self.aliases.discard(name)
+        self.revision += 1
 
     # ------------------------------------------------------------ material
     @property
@@ -161,7 +221,10 @@ class Key:
         return md
 
     def _expiration_model(self) -> str | None:
-        models = [v.expiration_model for v in self.versions if v.expiration_model]
+        """ExpirationModel of the imported material the key has now: none once it is deleted
+        (DescribeKey after DeleteImportedKeyMaterial has no ExpirationModel in AWS's answer)."""
+        models = [v.expiration_model for v in self.versions
+                  if v.expiration_model and v.import_state == "IMPORTED"]
         if "KEY_MATERIAL_EXPIRES" in models:
             return "KEY_MATERIAL_EXPIRES"
         return models[-1] if models else None

@@ -6,10 +6,11 @@ from __future__ import annotations
 from .. import arns, errors
 from ..crypto.factory import generate_material
 from ..specs import KEY_SPECS
+from . import lifecycle, states
 from .key import Key, KeyMaterialVersion
 from .pipeline import Call, paginate
 from .policies import policy_for_new_key
-from .registry import operation
+from .registry import Outcome, operation
 from .tags import tags_for_new_key
 
 KEY_QUOTA = 100_000
@@ -31,19 +32,20 @@ def _pick_spec(params: dict):
         # AWS's default is ENCRYPT_DECRYPT for every spec; KeyUsage is "required"
         # for any spec that cannot encrypt (ECC, Ed25519, ML-DSA, ML-KEM, HMAC)
         usage = "ENCRYPT_DECRYPT"
-        if usage not in spec.usages:
+        if usage not in spec.usages:  # AWS's words
             raise errors.ValidationException(
-                f"You must specify a KeyUsage value for a KMS key with the {spec.name} key spec: "
-                f"the default, ENCRYPT_DECRYPT, is not compatible with it. Valid values for "
-                f"{spec.name} are {', '.join(spec.usages)}.")
+                "You must specify a KeyUsage value for all KMS keys except for symmetric "
+                "encryption keys.",
+                explanation=f"The default, ENCRYPT_DECRYPT, is not compatible with key spec "
+                            f"{spec.name}; valid values are {', '.join(spec.usages)}.")
     if usage not in spec.usages:
         raise errors.ValidationException(
             f"KeyUsage {usage} is not compatible with KeySpec {spec.name}.")
     return spec, usage
 
 
-@operation("CreateKey", key_param=None, iam_only=True)
-def create_key(call: Call, params: dict) -> dict:
+@operation("CreateKey")
+def create_key(call: Call, params: dict) -> Outcome:
     """CreateKey: a new customer managed key (Origin AWS_KMS or EXTERNAL).
 
     KeySpec and KeyUsage are fixed for life: one key never both encrypts and
@@ -76,12 +78,12 @@ def create_key(call: Call, params: dict) -> dict:
     key_id = call.lab.ids.key_id(multi_region)
     arn = arns.key_arn(svc.region, svc.account, key_id)
     policy_text, policy_doc = policy_for_new_key(call, params, svc.account, arn)
+    born = "CreateKey with Origin EXTERNAL" if origin == "EXTERNAL" else "CreateKey"
     key = Key(key_id=key_id, arn=arn, account=svc.account, region=svc.region, created=call.now,
               spec=spec, usage=usage, origin=origin, description=params.get("Description", ""),
-              policy=policy_text, policy_doc=policy_doc, tags=tags, multi_region=multi_region)
-    if origin == "EXTERNAL":
-        key.state = "PendingImport"
-    else:
+              state=states.initial(born), policy=policy_text, policy_doc=policy_doc, tags=tags,
+              multi_region=multi_region)
+    if origin != "EXTERNAL":
         key.versions.append(KeyMaterialVersion(
             call.lab.ids.key_material_id(), generate_material(spec.name), call.now))
     if multi_region:
@@ -90,52 +92,46 @@ def create_key(call: Call, params: dict) -> dict:
             "PrimaryKey": {"Arn": arn, "Region": svc.region},
             "ReplicaKeys": [],
         }
-    if params.get("DryRun"):
-        return {"KeyMetadata": key.metadata()}
     svc.keys[key_id] = key
-    call.key = key
-    return {"KeyMetadata": key.metadata()}
+    return Outcome({"KeyMetadata": key.metadata()}, key=key)
 
 
-@operation("DescribeKey", cross_account=True, read_only=True)
+@operation("DescribeKey")
 def describe_key(call: Call, params: dict) -> dict:
-    """DescribeKey: the key's metadata."""
+    """DescribeKey: the key's metadata (an AWS managed key for a predefined alias is made
+    first: see the pipeline's key resolution)."""
     return {"KeyMetadata": call.key.metadata()}
 
 
-@operation("ListKeys", key_param=None, iam_only=True, read_only=True)
+@operation("ListKeys")
 def list_keys(call: Call, params: dict) -> dict:
     """ListKeys: every key in the caller's account and Region (paged)."""
     svc = call.service
     entries = [{"KeyId": k.key_id, "KeyArn": k.arn} for k in svc.keys.values()
                if k.key_id not in svc.hidden_keys]
-    return paginate(entries, params, "Keys")
+    return paginate(call, entries, "Keys")
 
 
 @operation("EnableKey")
 def enable_key(call: Call, params: dict) -> dict:
-    """EnableKey: Disabled -> Enabled."""
+    """EnableKey: Disabled -> Enabled (an Unavailable key: when its key store reconnects)."""
     key = call.key
-    if key.state == "Unavailable":  # takes effect when its custom key store reconnects
+    if key.state == "Unavailable":
         call.lab.custom_key_stores.remember_state(key, "Enabled")
-        return {}
-    if key.state != "Enabled":
-        key.state = "Enabled"
-        key.revision += 1
-        call.lab.on_key_enabled(key)
+    was = key.state
+    if states.transition(key, "EnableKey") != was:
+        from .rotation import catch_up
+        catch_up(call.lab, key)  # a rotation that fell due while the key was disabled
     return {}
 
 
 @operation("DisableKey")
 def disable_key(call: Call, params: dict) -> dict:
-    """DisableKey: Enabled -> Disabled (the key can no longer be used)."""
+    """DisableKey: Enabled -> Disabled (an Unavailable key: when its key store reconnects)."""
     key = call.key
-    if key.state == "Unavailable":  # takes effect when its custom key store reconnects
+    if key.state == "Unavailable":
         call.lab.custom_key_stores.remember_state(key, "Disabled")
-        return {}
-    if key.state == "Enabled":
-        key.state = "Disabled"
-        key.revision += 1
+    states.transition(key, "DisableKey")
     return {}
 
 
@@ -155,15 +151,15 @@ def schedule_key_deletion(call: Call, params: dict) -> dict:
     from . import multiregion
     if multiregion.waits_for_replicas(call.lab, key, days):  # no date until replicas go
         return {"KeyId": key.arn, "KeyState": key.state, "PendingWindowInDays": days}
-    call.lab.schedule_deletion(key, days, call.now)
+    lifecycle.schedule_deletion(call.lab, key, days, call.now)
     return {"KeyId": key.arn, "DeletionDate": key.deletion_date, "KeyState": key.state,
             "PendingWindowInDays": days}
 
 
 @operation("CancelKeyDeletion")
 def cancel_key_deletion(call: Call, params: dict) -> dict:
-    """CancelKeyDeletion: back to Disabled (not Enabled, as in AWS)."""
-    call.lab.cancel_deletion(call.key)
+    """CancelKeyDeletion: back to Disabled (not Enabled, as in AWS); KeyId is the key ARN."""
+    lifecycle.cancel_deletion(call.lab, call.key)
     return {"KeyId": call.key.arn}
 
 

@@ -33,11 +33,13 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from .. import arns, errors
-from ..crypto.symmetric import SymmetricMaterial
+from ..crypto.backing import SealingKey
+from ..crypto.symmetric import SymmetricMaterial, encode_context, parse_blob
 from .key import Key, KeyMaterialVersion
+from . import states
 from .pipeline import Call, paginate
 from .policies import policy_for_new_key
-from .registry import operation
+from .registry import Outcome, operation
 from .tags import tags_for_new_key
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -99,11 +101,37 @@ class CustomKeyStore:
         return out
 
 
-class CloudHsmKeyMaterial:
+#: AWS: "AWS KMS cryptographic operations return KMSInvalidStateException for all failures
+#: related to the external configuration or connection state" of a custom key store (the
+#: CloudHSM and external key store troubleshooting pages); these are the pages' messages.
+_CLOUDHSM_UNREACHABLE = "KMS cannot communicate with your CloudHSM cluster"
+_XKS_MESSAGES = {
+    "XKS_PROXY_NOT_REACHABLE": (
+        "AWS KMS cannot communicate with the external key store proxy. Verify that your "
+        "external key store proxy is active and is connected to the network, and that its URI "
+        "path and endpoint URI or VPC service name are correct in your external key store."),
+    "KEY_NOT_FOUND": ("The external key store proxy rejected the request because it could not "
+                      "find the external key."),
+    "KEY_DISABLED": ("The external key store proxy rejected the request because the external "
+                     "key is not enabled in the external key manager."),
+    "INVALID_CIPHERTEXT": (
+        "The external key store proxy rejected the request because the specified ciphertext or "
+        "additional authenticated data is corrupted, missing, or otherwise invalid."),
+}
+_XKS_BAD_INNER = ("The ciphertext that the external key store proxy submitted for decryption, "
+                  "or the encryption context, is corrupted, missing, or otherwise invalid.")
+
+
+def _store_failure(message: str, explanation: str) -> errors.KMSError:
+    return errors.KMSInvalidStateException(message, explanation=explanation)
+
+
+class CloudHsmKeyMaterial(SealingKey):
     """The key record's pointer to key material held in a CloudHSM cluster.
 
-    It holds no secret: every encrypt/decrypt is a command to the cluster,
-    found by id at the time of use (so a deleted HSM or cluster is felt at once).
+    A :class:`~kmslab.crypto.backing.SealingKey` that holds no secret: every
+    seal/open is a command to the cluster, found by id at the time of use (so
+    a deleted HSM or cluster is felt at once, as KMSInvalidStateException).
     """
 
     __slots__ = ("_lab", "cluster_id", "handle")
@@ -114,34 +142,47 @@ class CloudHsmKeyMaterial:
     def __repr__(self) -> str:
         return f"<CloudHsmKeyMaterial {self.cluster_id} handle {self.handle}>"
 
-    def _cluster(self, key_arn: str):
+    def _cluster(self):
         cluster = self._lab.cloudhsm.get(self.cluster_id)
         if cluster is None:
-            raise errors.KeyUnavailableException(f"{key_arn} is unavailable.")
+            raise _store_failure(_CLOUDHSM_UNREACHABLE,
+                                 f"The CloudHSM cluster {self.cluster_id} was deleted.")
         return cluster
 
-    def encrypt(self, key_arn, material_id, plaintext, context=None) -> bytes:
+    def _failure(self, key_arn: str, exc) -> errors.KMSError:
+        if exc.reason == "KEY_NOT_FOUND":
+            return _store_failure(
+                f"The key material for {key_arn} is not in its AWS CloudHSM cluster.",
+                f"Key handle {self.handle} was deleted from cluster {self.cluster_id}; restore "
+                f"it from a backup of the cluster.")
+        return _store_failure(_CLOUDHSM_UNREACHABLE,
+                              f"Cluster {self.cluster_id} has no active HSM.")
+
+    def seal(self, key_arn, material_id, plaintext, context=None) -> bytes:
         from ..world.cloudhsm import ClusterUnavailable
         try:
-            return self._cluster(key_arn).encrypt(self.handle, key_arn, material_id, plaintext,
-                                                  context)
-        except ClusterUnavailable:
-            raise errors.KeyUnavailableException(f"{key_arn} is unavailable.") from None
+            return self._cluster().encrypt(self.handle, key_arn, material_id, plaintext, context)
+        except ClusterUnavailable as exc:
+            raise self._failure(key_arn, exc) from None
 
-    def decrypt(self, parts, context=None) -> bytes:
+    def open(self, parts, context=None) -> bytes:
         from ..world.cloudhsm import ClusterUnavailable
         try:
-            return self._cluster(parts.key_arn).decrypt(self.handle, parts, context)
-        except ClusterUnavailable:
-            raise errors.KeyUnavailableException(f"{parts.key_arn} is unavailable.") from None
+            return self._cluster().decrypt(self.handle, parts, context)
+        except ClusterUnavailable as exc:
+            raise self._failure(parts.key_arn, exc) from None
 
 
-class ExternalKeyMaterial:
-    """Double encryption for a key in an external key store.
+class ExternalKeyMaterial(SealingKey):
+    """Double encryption for a key in an external key store (a :class:`SealingKey`).
 
-    The plaintext is encrypted first by the external key (``XksKeyId``) in the
-    external key manager, through the proxy, then by key material KMS holds
-    for the KMS key; decryption undoes both. Either half alone reveals nothing.
+    As AWS KMS does it: the plaintext is encrypted first with key material KMS
+    holds for the KMS key, then that ciphertext by the external key
+    (``XksKeyId``) in the external key manager, through the proxy, with the
+    blob's header and the encryption context as its additional authenticated
+    data. Decryption undoes both, the external key first. Either half alone
+    reveals nothing. Every failure on the proxy's side, a wrong encryption
+    context included, is KMSInvalidStateException, as AWS answers.
     """
 
     __slots__ = ("_lab", "_store", "xks_key_id", "_kms_half")
@@ -155,32 +196,43 @@ class ExternalKeyMaterial:
     def __repr__(self) -> str:
         return f"<ExternalKeyMaterial {self.xks_key_id} via {self._store.xks_endpoint}>"
 
-    def _proxy(self, key_arn: str):
+    def _proxy(self):
+        from ..world.xks import ProxyUnavailable
         proxy = self._lab.xks.find(self._store.xks_endpoint, self._store.xks_path)
         if proxy is None:
-            raise errors.KeyUnavailableException(f"{key_arn} is unavailable.")
+            raise ProxyUnavailable("no proxy at the store's URI", "XKS_PROXY_NOT_REACHABLE")
         return proxy
 
-    def encrypt(self, key_arn, material_id, plaintext, context=None) -> bytes:
-        from ..world.xks import ProxyUnavailable
-        try:
-            inner = self._proxy(key_arn).encrypt(self.xks_key_id, key_arn, plaintext,
-                                                 key_arn.encode())
-        except ProxyUnavailable:
-            raise errors.KeyUnavailableException(f"{key_arn} is unavailable.") from None
-        return self._kms_half.encrypt(key_arn, material_id, inner, context)
+    def _failure(self, exc) -> errors.KMSError:
+        return _store_failure(_XKS_MESSAGES[exc.reason],
+                              f"External key {self.xks_key_id} via {self._store.xks_endpoint}"
+                              f"{self._store.xks_path}: {exc}.")
 
-    def decrypt(self, parts, context=None) -> bytes:
+    def seal(self, key_arn, material_id, plaintext, context=None) -> bytes:
         from ..world.xks import ProxyUnavailable
-        inner = self._kms_half.decrypt(parts, context)
+        header = self._kms_half.header(key_arn, material_id)
+        inner = self._kms_half.seal(key_arn, material_id, plaintext, context)[len(header):]
         try:
-            return self._proxy(parts.key_arn).decrypt(self.xks_key_id, parts.key_arn, inner,
-                                                      parts.key_arn.encode())
-        except ProxyUnavailable:
-            raise errors.KeyUnavailableException(f"{parts.key_arn} is unavailable.") from None
+            outer = self._proxy().encrypt(self.xks_key_id, key_arn, inner,
+                                          header + encode_context(context))
+        except ProxyUnavailable as exc:
+            raise self._failure(exc) from None
+        return header + outer
+
+    def open(self, parts, context=None) -> bytes:
+        from ..world.xks import ProxyUnavailable
+        try:
+            inner = self._proxy().decrypt(self.xks_key_id, parts.key_arn,
+                                          parts.nonce + parts.ciphertext,
+                                          parts.header + encode_context(context))
+        except ProxyUnavailable as exc:
+            raise self._failure(exc) from None
+        try:
+            return self._kms_half.open(parse_blob(parts.header + inner), context)
         except errors.InvalidCiphertextException:
-            raise errors.InvalidCiphertextException(
-                "The external key manager could not decrypt the ciphertext.") from None
+            raise _store_failure(_XKS_BAD_INNER,
+                                 "The inner ciphertext the proxy returned did not decrypt with "
+                                 "the KMS key's own key material.") from None
 
 
 class CustomKeyStores:
@@ -205,7 +257,7 @@ class CustomKeyStores:
         return store
 
     # ------------------------------------------------------------ hooks the core calls
-    def create_key(self, call: Call, params: dict, spec, usage: str) -> dict:
+    def create_key(self, call: Call, params: dict, spec, usage: str) -> Outcome:
         """CreateKey with Origin AWS_CLOUDHSM / EXTERNAL_KEY_STORE (or a CustomKeyStoreId)."""
         svc = call.service
         origin = params.get("Origin", "AWS_KMS")
@@ -248,14 +300,14 @@ class CustomKeyStores:
             material = self._new_external_key(store, xks_key_id)
         key = Key(key_id=key_id, arn=arn, account=svc.account, region=svc.region, created=call.now,
                   spec=spec, usage=usage, origin=store.store_type,
-                  description=params.get("Description", ""), policy=policy_text,
+                  description=params.get("Description", ""), state=states.initial("CreateKey"),
+                  policy=policy_text,
                   policy_doc=policy_doc, tags=tags, custom_key_store_id=store.store_id,
                   cloudhsm_cluster_id=store.cluster_id, xks_key_id=xks_key_id)
         key.versions.append(KeyMaterialVersion(self._lab.ids.key_material_id(), material, call.now))
         svc.keys[key_id] = key
         store.key_ids.add(key_id)
-        call.key = key
-        return {"KeyMetadata": key.metadata()}
+        return Outcome({"KeyMetadata": key.metadata()}, key=key)
 
     def _new_cluster_key(self, store: CustomKeyStore, key_id: str) -> CloudHsmKeyMaterial:
         from ..world.cloudhsm import ClusterUnavailable
@@ -352,8 +404,9 @@ class CustomKeyStores:
         for key_id in list(store.key_ids):
             key = self._key(store, key_id)
             if key is not None and key.state == "Unavailable":
-                key.state = store.saved_states.pop(key_id, "Enabled")
-                key.revision += 1
+                disabled = store.saved_states.pop(key_id, "Enabled") == "Disabled"
+                states.transition(key, "ConnectCustomKeyStore, key disabled meanwhile" if disabled
+                                  else "ConnectCustomKeyStore")
         store.saved_states.clear()
 
     def _connection_problem(self, store: CustomKeyStore) -> str | None:
@@ -396,8 +449,7 @@ class CustomKeyStores:
             key = self._key(store, key_id)
             if key is not None and key.state in ("Enabled", "Disabled"):
                 store.saved_states[key_id] = key.state
-                key.state = "Unavailable"
-                key.revision += 1
+                states.transition(key, "DisconnectCustomKeyStore")
 
 
 def _finish_connect(stores: CustomKeyStores, store: CustomKeyStore) -> None:
@@ -469,7 +521,7 @@ def _check_proxy(call: Call, endpoint: str, path: str, connectivity: str | None,
             "The proxy credentials failed to authenticate to the external key store proxy.")
 
 
-@operation("CreateCustomKeyStore", key_param=None, iam_only=True)
+@operation("CreateCustomKeyStore")
 def create_custom_key_store(call: Call, params: dict) -> dict:
     """CreateCustomKeyStore: a CloudHSM key store or an external key store (DISCONNECTED)."""
     svc = call.service
@@ -516,7 +568,7 @@ def create_custom_key_store(call: Call, params: dict) -> dict:
     return {"CustomKeyStoreId": store_id}
 
 
-@operation("DescribeCustomKeyStores", key_param=None, iam_only=True, read_only=True)
+@operation("DescribeCustomKeyStores")
 def describe_custom_key_stores(call: Call, params: dict) -> dict:
     """DescribeCustomKeyStores: all stores, or the one named by id or name (paged)."""
     svc = call.service
@@ -532,10 +584,10 @@ def describe_custom_key_stores(call: Call, params: dict) -> dict:
         if not stores:
             raise errors.CustomKeyStoreNotFoundException(
                 f"Custom key store named {name} does not exist in this account and Region.")
-    return paginate([s.entry() for s in stores], params, "CustomKeyStores")
+    return paginate(call, [s.entry() for s in stores], "CustomKeyStores")
 
 
-@operation("ConnectCustomKeyStore", key_param=None, iam_only=True)
+@operation("ConnectCustomKeyStore")
 def connect_custom_key_store(call: Call, params: dict) -> dict:
     """ConnectCustomKeyStore: starts connecting (CONNECTING); DescribeCustomKeyStores tells the end."""
     store = _store(call, params["CustomKeyStoreId"])
@@ -554,7 +606,7 @@ def connect_custom_key_store(call: Call, params: dict) -> dict:
     return {}
 
 
-@operation("DisconnectCustomKeyStore", key_param=None, iam_only=True)
+@operation("DisconnectCustomKeyStore")
 def disconnect_custom_key_store(call: Call, params: dict) -> dict:
     """DisconnectCustomKeyStore: DISCONNECTED; the store's keys become Unavailable."""
     store = _store(call, params["CustomKeyStoreId"])
@@ -565,7 +617,7 @@ def disconnect_custom_key_store(call: Call, params: dict) -> dict:
     return {}
 
 
-@operation("UpdateCustomKeyStore", key_param=None, iam_only=True)
+@operation("UpdateCustomKeyStore")
 def update_custom_key_store(call: Call, params: dict) -> dict:
     """UpdateCustomKeyStore: rename any time; other properties only while DISCONNECTED."""
     store = _store(call, params["CustomKeyStoreId"])
@@ -630,7 +682,7 @@ def update_custom_key_store(call: Call, params: dict) -> dict:
     return {}
 
 
-@operation("DeleteCustomKeyStore", key_param=None, iam_only=True)
+@operation("DeleteCustomKeyStore")
 def delete_custom_key_store(call: Call, params: dict) -> dict:
     """DeleteCustomKeyStore: only a DISCONNECTED store with no KMS keys (the cluster is untouched)."""
     store = _store(call, params["CustomKeyStoreId"])

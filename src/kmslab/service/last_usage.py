@@ -6,7 +6,7 @@ from .pipeline import Call
 from .registry import operation
 
 
-@operation("GetKeyLastUsage", read_only=True)
+@operation("GetKeyLastUsage")
 def get_key_last_usage(call: Call, params: dict) -> dict:
     """GetKeyLastUsage: the key's last successful tracked cryptographic operation.
 

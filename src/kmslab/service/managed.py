@@ -7,6 +7,12 @@ policy lets every principal in the account use it *only through that service*
 (``kms:ViaService`` + ``kms:CallerAccount``) and lets the account read its
 metadata. Its key material rotates every year (every three years before May
 2022), and that cannot be turned off.
+
+Every account and Region has the predefined aliases (:data:`PREDEFINED_ALIASES`)
+before any key stands behind them: ListAliases lists them without a
+TargetKeyId, and DescribeKey of one creates its key ("Amazon Web Services
+services use DescribeKey to create Amazon Web Services managed keys from a
+predefined Amazon Web Services alias with no key ID", API Reference).
 """
 
 from __future__ import annotations
@@ -18,14 +24,25 @@ from .. import arns
 from ..crypto.factory import generate_material
 from ..policy.defaults import aws_json
 from ..specs import KEY_SPECS
+from . import states
 from .key import Alias, Key, KeyMaterialVersion
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..lab import Lab
 
-__all__ = ["aws_managed_key", "aws_managed_key_policy", "DESCRIPTIONS", "ROTATION_DAYS"]
+__all__ = ["aws_managed_key", "aws_managed_key_policy", "predefined_aws_managed_key",
+           "DESCRIPTIONS", "ROTATION_DAYS", "PREDEFINED_ALIASES"]
 
 ROTATION_DAYS = 365
+
+#: Aliases AWS predefines in every account and Region for its services' AWS managed keys.
+#: Until a service creates its key, ListAliases lists them without a TargetKeyId.
+PREDEFINED_ALIASES = (
+    "alias/aws/acm", "alias/aws/dynamodb", "alias/aws/ebs", "alias/aws/elasticfilesystem",
+    "alias/aws/es", "alias/aws/glue", "alias/aws/kinesisvideo", "alias/aws/lambda",
+    "alias/aws/rds", "alias/aws/redshift", "alias/aws/s3", "alias/aws/secretsmanager",
+    "alias/aws/ssm", "alias/aws/xray",
+)
 
 #: the description AWS gives each service's managed key
 DESCRIPTIONS = {
@@ -76,16 +93,24 @@ def aws_managed_key(lab: "Lab", account: str, region: str, service: str) -> Key:
     policy = aws_managed_key_policy(account, region, service)
     key = Key(key_id=key_id, arn=arn, account=account, region=region, created=now,
               spec=KEY_SPECS["SYMMETRIC_DEFAULT"], usage="ENCRYPT_DECRYPT", manager="AWS",
-              description=DESCRIPTIONS.get(service, f"Default key for {service}"), policy=policy,
-              policy_doc=None)
+              description=DESCRIPTIONS.get(service, f"Default key for {service}"),
+              state=states.initial("CreateKey"), policy=policy, policy_doc=None)
     key.versions.append(KeyMaterialVersion(lab.ids.key_material_id(),
                                            generate_material("SYMMETRIC_DEFAULT"), now))
     svc.keys[key_id] = key
     svc.aliases[alias_name] = Alias(alias_name, arns.alias_arn(region, account, alias_name), key_id,
                                     now, now)
-    key.aliases.add(alias_name)
+    key.add_alias(alias_name)
     _start_yearly_rotation(lab, key)
     return key
+
+
+def predefined_aws_managed_key(lab: "Lab", account: str, region: str, alias_name: str) -> Key | None:
+    """The AWS managed key behind a predefined alias, created now if it has none yet
+    (DescribeKey of ``alias/aws/ebs`` in a fresh account); None for any other alias name."""
+    if alias_name not in PREDEFINED_ALIASES:
+        return None
+    return aws_managed_key(lab, account, region, alias_name.removeprefix("alias/aws/"))
 
 
 def _start_yearly_rotation(lab: "Lab", key: Key) -> None:

@@ -1,9 +1,11 @@
-"""AWS KMS's own service model (shipped in botocore) and request validation from it.
+"""Request validation from AWS KMS's own service model (shipped in botocore).
 
 botocore carries the KMS API definition AWS publishes: every operation, its
-input and output shapes, enums, lengths, ranges and patterns. kmslab validates
-every request against it, with AWS's ``ValidationException`` wording, and the
-client builds its method signatures and docstrings from it.
+input and output shapes, enums, lengths, ranges and patterns
+(:mod:`kmslab.operations.model` loads it once). kmslab validates every request
+against it, with AWS's ``ValidationException`` wording, plus the ranges the
+API Reference documents beyond the model (a List operation's ``Limit``, from
+the operation table).
 """
 
 from __future__ import annotations
@@ -13,39 +15,11 @@ import re
 from datetime import datetime
 from typing import Any, Callable
 
-import botocore.session
-
-from .. import errors
+from .. import arns, errors
+from ..operations import spec
+from ..operations.model import camel, doc_text, kms_model, operation_model
 
 __all__ = ["kms_model", "operation_model", "validator", "camel", "doc_text"]
-
-
-@functools.cache
-def kms_model():
-    """botocore's KMS ServiceModel (loaded once)."""
-    return botocore.session.get_session().get_service_model("kms")
-
-
-def operation_model(name: str):
-    return kms_model().operation_model(name)
-
-
-def camel(name: str) -> str:
-    """AWS's member path style in validation messages: ``KeyId`` -> ``keyId``."""
-    return name[:1].lower() + name[1:]
-
-
-_TAG = re.compile(r"<[^>]+>")
-_SPACE = re.compile(r"\s+")
-
-
-def doc_text(html: str, limit: int | None = None) -> str:
-    """Plain text of a model docstring (HTML stripped), optionally cut to ``limit`` chars."""
-    text = _SPACE.sub(" ", _TAG.sub(" ", html or "")).strip()
-    text = text.replace(" .", ".").replace(" ,", ",")
-    if limit and len(text) > limit:
-        text = text[:limit].rsplit(" ", 1)[0] + " ..."
-    return text
 
 
 # ----------------------------------------------------------------- validation
@@ -53,8 +27,30 @@ def doc_text(html: str, limit: int | None = None) -> str:
 _TYPES = {
     "string": (str,), "blob": (bytes, bytearray, memoryview), "integer": (int,), "long": (int,),
     "boolean": (bool,), "list": (list, tuple), "map": (dict,), "structure": (dict,),
-    "timestamp": (datetime, int, float), "double": (int, float), "float": (int, float),
+    "timestamp": (datetime,), "double": (int, float), "float": (int, float),
 }
+
+
+def is_text(value: str) -> bool:
+    """Whether a str is Unicode text that UTF-8 can carry (no lone surrogate code points).
+
+    Python strings may hold lone surrogates (from JSON's ``"\\ud800"`` or
+    ``surrogateescape``); AWS strings are UTF-8 on the wire, so such a value is
+    not a string the API takes.
+    """
+    if value.isascii():
+        return True
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _not_text(value: str, path: str) -> str:
+    bad = next(c for c in value if "\ud800" <= c <= "\udfff")
+    return (f"Value at '{path}' failed to satisfy constraint: Member must be a string of "
+            f"Unicode characters (U+{ord(bad):04X} is a lone surrogate, which UTF-8 cannot encode)")
 
 
 def _checks_for(shape) -> list[Callable[[Any, str, list], None]]:
@@ -74,6 +70,11 @@ def _checks_for(shape) -> list[Callable[[Any, str, list], None]]:
                 f"1 validation error detected: Value{show(value)} at '{path}' failed to satisfy "
                 f"constraint: Member must be of type {tname}")
     checks.append(type_check)
+    if tname == "string":
+        def text_check(value, path, out):
+            if not is_text(value):
+                out.append(_not_text(value, path))
+        checks.append(text_check)
 
     if "min" in meta or "max" in meta:
         lo, hi = meta.get("min"), meta.get("max")
@@ -173,6 +174,9 @@ def _scalar_test(shape, var: str, env: dict) -> str | None:
     tname_key = f"T_{tname}"
     env[tname_key] = _TYPES[tname]
     tests = [f"isinstance({var}, {tname_key})"]
+    if tname == "string":
+        env["TEXT"] = is_text
+        tests.append(f"({var}.isascii() or TEXT({var}))")
     if tname in ("integer", "long"):
         tests.append(f"not isinstance({var}, bool)")
     size = var if tname in ("integer", "long") else f"len({var})"
@@ -238,16 +242,20 @@ def _fast_validator(shape) -> Callable[[dict], bool]:
 
 @functools.cache
 def validator(operation: str) -> Callable[[dict], None]:
-    """A function that validates a request's params for ``operation`` (ValidationException)."""
+    """A function that validates a request's params for ``operation`` (ValidationException).
+
+    The model's constraints first, then what the API Reference documents beyond
+    the model (the operation table): a List operation's Limit range, alias names.
+    """
     shape = operation_model(operation).input_shape
     if shape is None:
         return lambda params: None
     checks = _checks_for(shape)
     fast = _fast_validator(shape)
+    op = spec(operation)
+    limit, alias = op.limit, op.alias_member
 
-    def validate(params: dict) -> None:
-        if fast(params):
-            return
+    def full(params: dict) -> None:
         problems: list[str] = []
         for c in checks:
             c(params, "", problems)
@@ -255,4 +263,34 @@ def validator(operation: str) -> Callable[[dict], None]:
             n = len(problems)
             raise errors.ValidationException(
                 f"{n} validation error{'s' if n > 1 else ''} detected: " + "; ".join(problems))
-    return validate
+
+    if limit is None and alias is None:
+        def validate(params: dict) -> None:
+            if not fast(params):
+                full(params)
+        return validate
+
+    def validate_documented(params: dict) -> None:
+        if not fast(params):
+            full(params)
+        if limit is not None:
+            _check_limit(params.get("Limit"), limit)
+        if alias is not None:
+            arns.validate_alias_name(params[alias])
+    return validate_documented
+
+
+def _check_limit(value, limit: tuple[int, int, int]) -> None:
+    """A List operation's Limit in the range its API Reference text gives (ValidationException)."""
+    if value is None:
+        return
+    lo, hi, _ = limit
+    if value < lo:
+        bound = f"greater than or equal to {lo}"
+    elif value > hi:
+        bound = f"less than or equal to {hi}"
+    else:
+        return
+    raise errors.ValidationException(
+        f"1 validation error detected: Value '{value}' at 'limit' failed to satisfy constraint: "
+        f"Member must have value {bound}")

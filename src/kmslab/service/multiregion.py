@@ -17,11 +17,12 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 from .. import arns, errors
+from . import states
 from .key import Key
 from .keys import KEY_QUOTA
 from .pipeline import Call
 from .policies import policy_for_new_key
-from .registry import operation
+from .registry import Outcome, operation
 from .tags import tags_for_new_key
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -84,8 +85,11 @@ def synchronize(lab: "Lab", primary: Key) -> None:
 
     Called after anything changes them on the primary (replication, rotation).
     Each replica gets its own version records pointing at the same material,
-    so deleting a replica never destroys the primary's material.
+    so deleting a replica never destroys the primary's material. Imported key
+    material is imported into each key on its own: only the state of the
+    versions a replica has (CURRENT, NON_CURRENT) follows the primary.
     """
+    imported = primary.origin == "EXTERNAL"
     for replica in related_keys(lab, primary):
         if replica is primary:
             continue
@@ -94,17 +98,19 @@ def synchronize(lab: "Lab", primary: Key) -> None:
         for v in primary.versions:
             mine = known.get(v.material_id)
             if mine is None:
-                replica.versions.append(replace(v))
-                changed = True
-            elif mine.state != v.state or mine.material is not v.material:
-                mine.state, mine.material = v.state, v.material
+                if not imported:  # imported material is imported into each replica
+                    replica.versions.append(replace(v))
+                    changed = True
+            elif mine.state != v.state or (not imported and mine.material is not v.material):
+                mine.state = v.state
+                if not imported:
+                    mine.material = v.material
                 changed = True
         for name in _SHARED_ROTATION:
             if getattr(replica, name) != getattr(primary, name):
                 setattr(replica, name, getattr(primary, name))
                 changed = True
         if changed:
-            replica.revision += 1
             _record_synchronization(lab, replica, primary)
 
 
@@ -118,18 +124,18 @@ def _record_synchronization(lab: "Lab", replica: Key, primary: Key) -> None:
 def _replica_ready(lab: "Lab", replica: Key) -> None:
     """Scheduled action: the replica leaves Creating (Enabled, or PendingImport if imported)."""
     if replica.state == "Creating":
-        replica.state = "PendingImport" if replica.origin == "EXTERNAL" else "Enabled"
-        replica.revision += 1
+        states.transition(replica, "replica created, imported key material"
+                          if replica.origin == "EXTERNAL" else "replica created")
 
 
-def _primary_update_done(lab: "Lab", old: Key, new: Key, old_state: str, new_state: str) -> None:
-    """Scheduled action: UpdatePrimaryRegion completes; the keys leave Updating."""
-    new.multi_region_config["MultiRegionKeyType"] = "PRIMARY"
-    old.multi_region_config["MultiRegionKeyType"] = "REPLICA"
-    for key, state in ((old, old_state), (new, new_state)):
+def _primary_update_done(lab: "Lab", old: Key, new: Key) -> None:
+    """Scheduled action: UpdatePrimaryRegion completes; the keys leave Updating (both were
+    Enabled: the key-state table lets UpdatePrimaryRegion act on Enabled keys only)."""
+    new.multi_region_config = {**new.multi_region_config, "MultiRegionKeyType": "PRIMARY"}
+    old.multi_region_config = {**old.multi_region_config, "MultiRegionKeyType": "REPLICA"}
+    for key in (old, new):
         if key.state == "Updating":
-            key.state = state
-            key.revision += 1
+            states.transition(key, "primary Region updated")
     _refresh_configuration(lab, new)
     synchronize(lab, new)
 
@@ -141,10 +147,9 @@ def waits_for_replicas(lab: "Lab", key: Key, days: int) -> bool:
     if len(related_keys(lab, key)) < 2:
         return False
     key.rotation_status_before_deletion = key.rotation_enabled
-    key.state = "PendingReplicaDeletion"
+    states.transition(key, "ScheduleKeyDeletion of a primary key with replicas")
     key.deletion_date = None
     key.pending_window_days = days
-    key.revision += 1
     return True
 
 
@@ -156,13 +161,15 @@ def on_key_deleted(lab: "Lab", key: Key) -> None:
     _refresh_configuration(lab, survivors[0])
     primary = _primary(survivors)
     if primary is not None and len(survivors) == 1 and primary.state == "PendingReplicaDeletion":
-        lab.schedule_deletion(primary, primary.pending_window_days, lab.clock.now())
+        from .lifecycle import schedule_deletion
+        schedule_deletion(lab, primary, primary.pending_window_days, lab.clock.now(),
+                          event="last replica deleted")
 
 
 # ----------------------------------------------------------------- operations
 
 @operation("ReplicateKey")
-def replicate_key(call: Call, params: dict) -> dict:
+def replicate_key(call: Call, params: dict) -> Outcome:
     """ReplicateKey: a replica of a multi-Region primary key in another Region."""
     lab = call.lab
     primary = call.key
@@ -194,7 +201,8 @@ def replicate_key(call: Call, params: dict) -> dict:
     policy_text, policy_doc = policy_for_new_key(call, params, primary.account, arn)
     replica = Key(key_id=primary.key_id, arn=arn, account=primary.account, region=region,
                   created=call.now, spec=primary.spec, usage=primary.usage, origin=primary.origin,
-                  description=params.get("Description", ""), state="Creating", policy=policy_text,
+                  description=params.get("Description", ""), state=states.initial("ReplicateKey"),
+                  policy=policy_text,
                   policy_doc=policy_doc, tags=tags, multi_region=True,
                   multi_region_config={"MultiRegionKeyType": "REPLICA"})
     if primary.origin != "EXTERNAL":  # imported material must be imported into each replica
@@ -207,13 +215,14 @@ def replicate_key(call: Call, params: dict) -> dict:
         call.now + REPLICA_CREATION_TIME, partial(_replica_ready, lab, replica),
         label=f"replica {replica.arn} ready")
     _record_synchronization(lab, replica, primary)
-    call.extra_keys.append(replica)
-    return {"ReplicaKeyMetadata": replica.metadata(), "ReplicaPolicy": policy_text,
-            "ReplicaTags": [{"TagKey": k, "TagValue": v} for k, v in tags.items()]}
+    out = {"ReplicaKeyMetadata": replica.metadata(), "ReplicaPolicy": policy_text}
+    if tags:  # AWS's response has no ReplicaTags when the replica has no tags
+        out["ReplicaTags"] = [{"TagKey": k, "TagValue": v} for k, v in tags.items()]
+    return Outcome(out, other_keys=(replica,))
 
 
 @operation("UpdatePrimaryRegion")
-def update_primary_region(call: Call, params: dict) -> dict:
+def update_primary_region(call: Call, params: dict) -> Outcome:
     """UpdatePrimaryRegion: the replica in PrimaryRegion becomes the primary (both Updating)."""
     lab = call.lab
     old = call.key
@@ -231,14 +240,10 @@ def update_primary_region(call: Call, params: dict) -> dict:
     if new is None:
         raise errors.NotFoundException(
             f"Key '{arns.key_arn(region, old.account, old.key_id)}' does not exist")
-    call.extra_keys.append(new)
     call.check_state(new, "UpdatePrimaryRegion")
-    states = (old.state, new.state)
-    old.state = new.state = "Updating"
-    old.revision += 1
-    new.revision += 1
+    states.transition(old, "UpdatePrimaryRegion")
+    states.transition(new, "UpdatePrimaryRegion")
     old.scheduled["updating"] = lab.clock.schedule(
-        call.now + PRIMARY_UPDATE_TIME,
-        partial(_primary_update_done, lab, old, new, states[0], states[1]),
+        call.now + PRIMARY_UPDATE_TIME, partial(_primary_update_done, lab, old, new),
         label=f"primary of {old.key_id} -> {region}")
-    return {}
+    return Outcome({}, other_keys=(new,))

@@ -31,36 +31,46 @@ def policy_for_new_key(call: Call, params: dict, account: str, key_arn: str):
     return text, check_policy(call, text, key_arn, params.get("BypassPolicyLockoutSafetyCheck"))
 
 
-def _policy_name(params: dict) -> str:
+def _get_policy_name(params: dict) -> str:
+    """GetKeyPolicy: ``default``; a key shared through RAM would also have ``AWS_RAM``, which
+    a lab's keys never have (NotFoundException, as for any other name)."""
     name = params.get("PolicyName") or POLICY_NAME
     if name != POLICY_NAME:
         raise errors.NotFoundException(f"No such policy exists: {name}")
     return name
 
 
-@operation("GetKeyPolicy", read_only=True)
+def _check_put_policy_name(call: Call, params: dict) -> None:
+    """PutKeyPolicy sets only the ``default`` key policy: "If you specify AWS_RAM, the request
+    fails with a ValidationException" (API Reference, PutKeyPolicy PolicyName)."""
+    name = params.get("PolicyName") or POLICY_NAME
+    if name != POLICY_NAME:
+        raise errors.ValidationException(
+            f"PolicyName {name} is not valid for PutKeyPolicy: you can set only the default "
+            f"key policy (RAM manages the AWS_RAM key policy of keys shared through RAM).")
+
+
+@operation("GetKeyPolicy")
 def get_key_policy(call: Call, params: dict) -> dict:
     """GetKeyPolicy: the key policy document, as it was stored."""
-    name = _policy_name(params)
+    name = _get_policy_name(params)
     return {"Policy": call.key.policy, "PolicyName": name}
 
 
-@operation("PutKeyPolicy")
+@operation("PutKeyPolicy", check=_check_put_policy_name)
 def put_key_policy(call: Call, params: dict) -> dict:
     """PutKeyPolicy: replace the key policy (validated; lockout safety check)."""
     key = call.key
-    _policy_name(params)
     if key.manager == "AWS":
         raise errors.UnsupportedOperationException(
             f"{key.arn} is an AWS managed key; its key policy cannot be changed.")
     doc = check_policy(call, params["Policy"], key.arn, params.get("BypassPolicyLockoutSafetyCheck"))
-    key.policy = params["Policy"]
     key.policy_doc = doc
-    key.revision += 1
+    key.policy = params["Policy"]  # the record moves its revision: cached decisions are dropped
     return {}
 
 
-@operation("ListKeyPolicies", read_only=True)
+@operation("ListKeyPolicies")
 def list_key_policies(call: Call, params: dict) -> dict:
     """ListKeyPolicies: always the one policy named ``default``."""
     return {"PolicyNames": [POLICY_NAME], "Truncated": False}

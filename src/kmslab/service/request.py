@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from ..identity import Principal
 
@@ -15,7 +16,8 @@ class Request:
 
     ``params`` use boto3's names and Python types (bytes for blobs, aware
     datetimes for timestamps). ``via_service`` is set when an integrated AWS
-    service calls on the caller's behalf (``kms:ViaService``).
+    service calls on the caller's behalf (``kms:ViaService``). ``prepared`` holds
+    what the operation's ``prepare`` made before the lab's lock was taken.
     """
 
     operation: str
@@ -26,3 +28,4 @@ class Request:
     user_agent: str = "kmslab"
     via_service: str | None = None
     request_id: str = ""
+    prepared: Any = None

@@ -56,7 +56,7 @@ from typing import TYPE_CHECKING
 from .. import errors
 from ..crypto.factory import generate_material
 from .key import Key, KeyMaterialVersion
-from .multiregion import is_replica, synchronize
+from .multiregion import is_replica, related_keys, synchronize
 from .pipeline import Call, paginate
 from .registry import operation
 
@@ -96,6 +96,21 @@ def _require_not_replica(key: Key) -> None:
         raise errors.UnsupportedOperationException(
             f"{key.arn} is a multi-Region replica key. Rotation is managed on the primary key "
             f"and synchronized to its replicas.")
+
+
+def _require_replicas_imported(lab: "Lab", primary: Key, material_id: str) -> None:
+    """A multi-Region primary with imported material rotates on demand only once every replica
+    has the new material (API Reference, ImportKeyMaterial: "You must do this for every replica
+    Region key before you can perform the RotateKeyOnDemand operation on the primary Region key")."""
+    for replica in related_keys(lab, primary):
+        if replica is primary:
+            continue
+        version = replica.version(material_id)
+        if version is None or version.import_state != "IMPORTED":
+            raise errors.KMSInvalidStateException(
+                f"{replica.arn} does not have key material {material_id}. Import the same key "
+                f"material into every replica key (ImportType EXISTING_KEY_MATERIAL) before you "
+                f"rotate the primary key on demand.")
 
 
 def _require_automatic_rotation_allowed(key: Key) -> None:
@@ -146,7 +161,6 @@ def rotate(lab: "Lab", key: Key, rotation_type: str) -> KeyMaterialVersion:
     new.state = "CURRENT"
     new.rotation_type = rotation_type
     new.rotation_date = now
-    key.revision += 1
     lab.audit.record_service_event(
         "RotateKey", account=key.account, region=key.region, key_arn=key.arn,
         details={"rotationType": rotation_type, "keyId": key.key_id,
@@ -253,7 +267,6 @@ def enable_key_rotation(call: Call, params: dict) -> dict:
     key.rotation_enabled = True
     key.rotation_period_days = days
     key.next_rotation = call.now + timedelta(days=days)
-    key.revision += 1
     schedule_automatic_rotation(call.lab, key)
     if key.multi_region:
         synchronize(call.lab, key)
@@ -267,14 +280,13 @@ def disable_key_rotation(call: Call, params: dict) -> dict:
     _require_automatic_rotation_allowed(key)
     key.rotation_enabled = False
     key.next_rotation = None
-    key.revision += 1
     schedule_automatic_rotation(call.lab, key)
     if key.multi_region:
         synchronize(call.lab, key)
     return {}
 
 
-@operation("GetKeyRotationStatus", cross_account=True, read_only=True)
+@operation("GetKeyRotationStatus")
 def get_key_rotation_status(call: Call, params: dict) -> dict:
     """GetKeyRotationStatus: enabled?, period, next date, and an on-demand rotation in progress.
 
@@ -308,10 +320,6 @@ def rotate_key_on_demand(call: Call, params: dict) -> dict:
         raise errors.UnsupportedOperationException(
             f"{key.arn} is an AWS managed key; you cannot rotate its key material on demand.")
     if key.origin == "EXTERNAL":
-        if key.multi_region:
-            raise errors.UnsupportedOperationException(
-                f"{key.arn} is a multi-Region key with imported key material; kmslab does not "
-                f"model multi-Region imported key rotation.")
         if key.state == "PendingImport":
             raise errors.KMSInvalidStateException(f"{key.arn} is pending import.")
         pending = [v for v in key.versions if v.state == "PENDING_ROTATION"]
@@ -319,6 +327,8 @@ def rotate_key_on_demand(call: Call, params: dict) -> dict:
             raise errors.KMSInvalidStateException(
                 f"{key.arn} has no imported key material in PENDING_ROTATION state. Import new key "
                 f"material with ImportType NEW_KEY_MATERIAL before you rotate on demand.")
+        if key.multi_region:
+            _require_replicas_imported(lab, key, pending[0].material_id)
     if key.on_demand_started is not None:
         raise errors.ConflictException(
             f"An on-demand rotation of {key.arn} is already in progress.")
@@ -342,7 +352,7 @@ def rotate_key_on_demand(call: Call, params: dict) -> dict:
     return {"KeyId": key.arn}
 
 
-@operation("ListKeyRotations", read_only=True)
+@operation("ListKeyRotations")
 def list_key_rotations(call: Call, params: dict) -> dict:
     """ListKeyRotations: the key's rotations (ROTATIONS_ONLY) or all its materials (ALL_KEY_MATERIAL)."""
     key = call.key
@@ -350,5 +360,5 @@ def list_key_rotations(call: Call, params: dict) -> dict:
     if reason:
         raise errors.UnsupportedOperationException(reason)
     include_all = params.get("IncludeKeyMaterial", "ROTATIONS_ONLY") == "ALL_KEY_MATERIAL"
-    return paginate(rotation_history(key, include_all), params, "Rotations")
+    return paginate(call, rotation_history(key, include_all), "Rotations")
 

@@ -8,62 +8,59 @@ AWS KMS rules modelled here (Sign, Verify and GetPublicKey API reference):
   signs the given digest as is, never hashing it again (its length must match
   the algorithm); EXTERNAL_MU is ML-DSA's 64-byte mu.
 * Verify never answers ``SignatureValid: False``: a signature that does not
-  verify raises ``KMSInvalidSignatureException``.
+  verify raises ``KMSInvalidSignatureException``, with an empty message as AWS
+  sends it (kmslab's reason is the exception's ``explanation``).
 * GetPublicKey returns the DER SubjectPublicKeyInfo of an asymmetric key,
   with its KeySpec, KeyUsage and the algorithms for that usage; symmetric
   and HMAC keys have no public key (``UnsupportedOperationException``).
 
-With ``DryRun`` the key, usage and algorithm are checked and nothing is
-signed or verified (the pipeline then raises ``DryRunOperationException``).
+The key usage, the algorithm (for the key spec) and, for GetPublicKey, an
+asymmetric key spec are the operation table's rules, checked by the pipeline;
+with ``DryRun`` it stops after them, and nothing is signed or verified.
 """
 
 from __future__ import annotations
 
 from .. import errors
+from ..crypto.backing import PublicKeyHolder, SigningKey
 from ..specs import ALGORITHM_FIELDS
 from .pipeline import Call
 from .registry import operation
-from .usage import key_material, require_usage_and_algorithm
+from .usage import backing_key
 
 __all__ = ["sign", "verify", "get_public_key"]
 
 
-@operation("Sign", cross_account=True, crypto=True, dry_run=True, read_only=True)
+@operation("Sign")
 def sign(call: Call, params: dict) -> dict:
     """Sign: a signature over a message (RAW), its digest (DIGEST) or an ML-DSA mu (EXTERNAL_MU)."""
     key = call.key
-    algorithm = require_usage_and_algorithm(key, "SIGN_VERIFY", params["SigningAlgorithm"], "Sign")
-    if params.get("DryRun"):
-        return {"KeyId": key.arn, "SigningAlgorithm": algorithm}
+    algorithm = params["SigningAlgorithm"]
     message_type = params.get("MessageType") or "RAW"
-    signature = key_material(key).sign(algorithm, params["Message"], message_type)
+    signature = backing_key(key, SigningKey).sign(algorithm, params["Message"], message_type)
     return {"KeyId": key.arn, "Signature": signature, "SigningAlgorithm": algorithm}
 
 
-@operation("Verify", cross_account=True, crypto=True, dry_run=True, read_only=True)
+@operation("Verify")
 def verify(call: Call, params: dict) -> dict:
     """Verify: SignatureValid True, or KMSInvalidSignatureException (never False, as in AWS)."""
     key = call.key
-    algorithm = require_usage_and_algorithm(key, "SIGN_VERIFY", params["SigningAlgorithm"], "Verify")
-    if not params.get("DryRun"):
-        message_type = params.get("MessageType") or "RAW"
-        if not key_material(key).verify(algorithm, params["Message"], message_type, params["Signature"]):
-            raise errors.KMSInvalidSignatureException(
-                "The signature verification failed: the signature does not match the message, "
-                "the message type, the signing algorithm and this KMS key.")
+    algorithm = params["SigningAlgorithm"]
+    message_type = params.get("MessageType") or "RAW"
+    if not backing_key(key, SigningKey).verify(algorithm, params["Message"], message_type,
+                                               params["Signature"]):
+        raise errors.KMSInvalidSignatureException(  # AWS's message is empty
+            "", explanation="The signature does not match the message, the message type, the "
+                            "signing algorithm and this KMS key.")
     return {"KeyId": key.arn, "SignatureValid": True, "SigningAlgorithm": algorithm}
 
 
-@operation("GetPublicKey", cross_account=True, read_only=True)
+@operation("GetPublicKey")
 def get_public_key(call: Call, params: dict) -> dict:
     """GetPublicKey: the DER public key of an asymmetric KMS key, with what it may be used for."""
     key = call.key
     spec = key.spec
-    if not spec.asymmetric:
-        raise errors.UnsupportedOperationException(
-            f"{key.arn} key spec is {spec.name} which is not valid for GetPublicKey. "
-            f"Only asymmetric KMS keys have a public key.")
-    out = {"KeyId": key.arn, "PublicKey": key_material(key).public_key_der()}
+    out = {"KeyId": key.arn, "PublicKey": backing_key(key, PublicKeyHolder).public_key_der()}
     if spec.legacy:
         out["CustomerMasterKeySpec"] = spec.name
     out["KeySpec"] = spec.name

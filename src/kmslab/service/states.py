@@ -1,9 +1,24 @@
-"""Key states and what each one allows: AWS KMS's key-state table, as data.
+"""Key states: which operation each state allows, and how a key moves between states.
 
-One row per operation, one column per key state. A cell is either ``OK`` or
-the footnote of AWS's table that says which error the operation gets. The
-service consults :func:`check` on every request that names a key; a learner
-can print :data:`TABLE` or plot it (``kmslab.plots.key_state_table``).
+Two tables, as data, and the code that reads them:
+
+* :data:`TABLE`, AWS KMS's key-state table: one row per operation, one column
+  per key state. A cell is either ``OK`` or the footnote of AWS's table that
+  says which error the operation gets. The request pipeline consults
+  :func:`check` for every key a request names (step 4); a learner can print
+  it or plot it (``kmslab.plots.key_state_table``).
+* :data:`TRANSITIONS`, the key-state machine: ``(state, event) -> state``.
+  Events are the operations that move a key (``DisableKey``...) and what KMS
+  does by itself (``waiting period ends``...). :func:`transition` is the only
+  code that changes a key's state; it also bumps the key's ``revision``, the
+  authorization cache's key, so no state change can leave a stale decision
+  behind. ``Deleted`` is the last state; :data:`NEW` stands before the first.
+  The key-state diagram (``kmslab.plots.key_state_transitions``) is drawn
+  from this table.
+
+Sources: Developer Guide, "Key states of AWS KMS keys"
+(https://docs.aws.amazon.com/kms/latest/developerguide/key-state.html), and
+the API Reference of each operation named as an event.
 """
 
 from __future__ import annotations
@@ -12,7 +27,8 @@ from types import MappingProxyType
 
 from .. import errors
 
-__all__ = ["STATES", "TABLE", "check", "FOOTNOTES", "OK", "transition_table"]
+__all__ = ["STATES", "TABLE", "check", "FOOTNOTES", "OK", "TRANSITIONS", "transition", "initial",
+           "transition_table", "NEW", "DELETED", "LIFECYCLE_STATES"]
 
 STATES = ("Enabled", "Disabled", "PendingDeletion", "PendingReplicaDeletion", "PendingImport",
           "Unavailable", "Creating", "Updating")
@@ -117,27 +133,89 @@ def check(operation: str, state: str, key_arn: str) -> None:
     raise cls(message.format(arn=key_arn))
 
 
+
+
+# ------------------------------------------------------------------ the state machine
+
+#: before a key exists (the start of CreateKey and ReplicateKey)
+NEW = "(new)"
+#: after the waiting period: the key and its material are gone (DescribeKey: NotFoundException)
+DELETED = "Deleted"
+#: every state a key record can be in, in the order a diagram lists them
+LIFECYCLE_STATES = STATES + (DELETED,)
+
+_ENABLED, _DISABLED, _PENDING_DELETION, _PENDING_REPLICA_DELETION, _PENDING_IMPORT, \
+    _UNAVAILABLE, _CREATING, _UPDATING = STATES
+
+
+def _each(states, event: str, to: str | None = None) -> dict:
+    """``event`` from each of ``states`` to ``to`` (None: the key stays in its state)."""
+    return {(state, event): to or state for state in states}
+
+
+#: (state, event) -> the state the key is in afterwards
+TRANSITIONS = MappingProxyType({
+    # creation
+    (NEW, "CreateKey"): _ENABLED,
+    (NEW, "CreateKey with Origin EXTERNAL"): _PENDING_IMPORT,
+    (NEW, "ReplicateKey"): _CREATING,
+    (_CREATING, "replica created"): _ENABLED,
+    (_CREATING, "replica created, imported key material"): _PENDING_IMPORT,
+    # EnableKey / DisableKey (on an Unavailable key they wait for the key store: see keystores)
+    (_DISABLED, "EnableKey"): _ENABLED,
+    **_each((_ENABLED, _UNAVAILABLE), "EnableKey"),
+    (_ENABLED, "DisableKey"): _DISABLED,
+    **_each((_DISABLED, _UNAVAILABLE), "DisableKey"),
+    # deletion
+    **_each((_ENABLED, _DISABLED, _PENDING_IMPORT, _UNAVAILABLE, _CREATING), "ScheduleKeyDeletion",
+            _PENDING_DELETION),
+    **_each((_ENABLED, _DISABLED, _PENDING_IMPORT, _UNAVAILABLE, _CREATING),
+            "ScheduleKeyDeletion of a primary key with replicas", _PENDING_REPLICA_DELETION),
+    (_PENDING_REPLICA_DELETION, "last replica deleted"): _PENDING_DELETION,
+    **_each((_PENDING_DELETION, _PENDING_REPLICA_DELETION), "CancelKeyDeletion", _DISABLED),
+    (_PENDING_DELETION, "waiting period ends"): DELETED,
+    # imported key material
+    **_each((_PENDING_IMPORT, _ENABLED), "ImportKeyMaterial", _ENABLED),
+    **_each((_DISABLED,), "ImportKeyMaterial"),
+    (_PENDING_IMPORT, "ImportKeyMaterial, other material still missing"): _PENDING_IMPORT,
+    **_each((_ENABLED, _DISABLED, _PENDING_IMPORT, _CREATING, _UPDATING),
+            "key material deleted or expired", _PENDING_IMPORT),
+    **_each((_PENDING_DELETION, _PENDING_REPLICA_DELETION), "key material deleted or expired"),
+    # custom key stores
+    **_each((_ENABLED, _DISABLED), "DisconnectCustomKeyStore", _UNAVAILABLE),
+    **_each((_PENDING_DELETION,), "DisconnectCustomKeyStore"),
+    (_UNAVAILABLE, "ConnectCustomKeyStore"): _ENABLED,
+    (_UNAVAILABLE, "ConnectCustomKeyStore, key disabled meanwhile"): _DISABLED,
+    # multi-Region keys
+    **_each((_ENABLED, _UPDATING), "UpdatePrimaryRegion", _UPDATING),
+    (_UPDATING, "primary Region updated"): _ENABLED,
+})
+
+
+def initial(event: str) -> str:
+    """The state a key is born in: ``initial("CreateKey")`` is ``Enabled``."""
+    return TRANSITIONS[(NEW, event)]
+
+
+def transition(key, event: str) -> str:
+    """Move ``key`` by ``event`` (the only code that changes a key's state); returns the state.
+
+    A change bumps ``key.revision``, so decisions the authorizer cached for the
+    key are not reused. An event the table does not allow from the key's state
+    is a bug in kmslab (the key-state table refuses requests before they get
+    here): ``KMSInternalException``.
+    """
+    old = key.state
+    new = TRANSITIONS.get((old, event))
+    if new is None:
+        raise errors.KMSInternalException(
+            f"{key.arn}: the key-state machine has no transition from {old} on {event!r}.")
+    if new != old:
+        object.__setattr__(key, "state", new)
+        key.revision += 1
+    return new
+
+
 def transition_table() -> list[tuple[str, str, str]]:
-    """(from, operation or event, to): the key-state transitions, for diagrams."""
-    return [
-        ("(new)", "CreateKey", "Enabled"),
-        ("(new)", "CreateKey Origin=EXTERNAL", "PendingImport"),
-        ("PendingImport", "ImportKeyMaterial", "Enabled"),
-        ("Enabled", "DeleteImportedKeyMaterial / material expires", "PendingImport"),
-        ("Disabled", "DeleteImportedKeyMaterial / material expires", "PendingImport"),
-        ("Enabled", "DisableKey", "Disabled"),
-        ("Disabled", "EnableKey", "Enabled"),
-        ("Enabled", "ScheduleKeyDeletion", "PendingDeletion"),
-        ("Disabled", "ScheduleKeyDeletion", "PendingDeletion"),
-        ("PendingImport", "ScheduleKeyDeletion", "PendingDeletion"),
-        ("PendingDeletion", "CancelKeyDeletion", "Disabled"),
-        ("PendingDeletion", "waiting period ends", "(deleted)"),
-        ("Enabled", "DisconnectCustomKeyStore", "Unavailable"),
-        ("Unavailable", "ConnectCustomKeyStore", "Enabled"),
-        ("Enabled", "ScheduleKeyDeletion (primary with replicas)", "PendingReplicaDeletion"),
-        ("PendingReplicaDeletion", "last replica deleted", "PendingDeletion"),
-        ("(new replica)", "ReplicateKey", "Creating"),
-        ("Creating", "replica ready", "Enabled"),
-        ("Enabled", "UpdatePrimaryRegion", "Updating"),
-        ("Updating", "update done", "Enabled"),
-    ]
+    """(from, event, to) for every change of state in :data:`TRANSITIONS`, for diagrams."""
+    return [(old, event, new) for (old, event), new in TRANSITIONS.items() if old != new]

@@ -10,12 +10,19 @@ MAX_TAGS = 50
 
 
 def validate_tags(tags: list[dict]) -> dict[str, str]:
-    """Tag list -> dict, with AWS's TagException rules (reserved ``aws:`` prefix)."""
+    """Tag list -> dict, with AWS's TagException rules: the reserved ``aws:`` prefix, and one
+    tag per tag key in a request (CreateKey, TagResource, ReplicateKey)."""
     out: dict[str, str] = {}
     for tag in tags:
         k, v = tag["TagKey"], tag["TagValue"]
         if k.lower().startswith("aws:"):
             raise errors.TagException("Tags beginning with aws: are reserved and cannot be used.")
+        if k in out:
+            raise errors.TagException(
+                "Duplicate tag keys",
+                explanation=f"The request names tag key {k!r} more than once; a key has one "
+                            f"value per tag key (TagResource replaces the value of a key it "
+                            f"already has).")
         out[k] = v
     if len(out) > MAX_TAGS:
         raise errors.LimitExceededException(f"A KMS key can have at most {MAX_TAGS} tags.")
@@ -41,7 +48,6 @@ def tag_resource(call: Call, params: dict) -> dict:
     if len(merged) > MAX_TAGS:
         raise errors.LimitExceededException(f"A KMS key can have at most {MAX_TAGS} tags.")
     key.tags = merged
-    key.revision += 1
     return {}
 
 
@@ -54,14 +60,13 @@ def untag_resource(call: Call, params: dict) -> dict:
     for k in params["TagKeys"]:
         if k.lower().startswith("aws:"):
             raise errors.TagException("Tags beginning with aws: are reserved and cannot be used.")
-    for k in params["TagKeys"]:
-        key.tags.pop(k, None)
-    key.revision += 1
+    gone = set(params["TagKeys"])
+    key.tags = {k: v for k, v in key.tags.items() if k not in gone}
     return {}
 
 
-@operation("ListResourceTags", read_only=True)
+@operation("ListResourceTags")
 def list_resource_tags(call: Call, params: dict) -> dict:
     """ListResourceTags: the key's tags, sorted by tag key (paged)."""
     tags = [{"TagKey": k, "TagValue": v} for k, v in sorted(call.key.tags.items())]
-    return paginate(tags, params, "Tags", default_limit=50)
+    return paginate(call, tags, "Tags")

@@ -22,8 +22,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any, Callable
 
-from .. import lab as lab_module
-from ..service import grants, imports, keystores, multiregion, rotation
+from ..service import grants, imports, keystores, lifecycle, multiregion, rotation
 from ..service.states import STATES
 
 __all__ = ["ACTIONS", "GAUGES", "describe_action", "rebuild_action", "describe_gauge",
@@ -40,8 +39,10 @@ class ActionKind:
 
     ``params`` names each argument after the lab: ``key`` (a KMS key, saved as
     its ARN), ``store`` (a custom key store, saved as its id), ``material``
-    (a key material version of the action's ``key``, saved as its id),
-    ``state`` (a key state).
+    (a key material version of the action's ``key``, saved as its id).
+    ``retired``: parameters that documents written by an earlier kmslab of the
+    same payload format hold and kmslab no longer needs (key states), checked
+    and then ignored.
     """
 
     name: str
@@ -49,17 +50,19 @@ class ActionKind:
     params: tuple[str, ...]
     passes_lab: bool = True
     passes_stores: bool = False
+    retired: tuple[str, ...] = ()
 
 
 #: every action kmslab schedules, by the kind a snapshot names it with
 ACTIONS: dict[str, ActionKind] = {kind.name: kind for kind in (
-    ActionKind("DeleteKey", lab_module._delete_key, ("key",)),
+    ActionKind("DeleteKey", lifecycle.delete_key, ("key",)),
     ActionKind("GrantInEffect", grants._grant_in_effect, ("key",), passes_lab=False),
     ActionKind("FinishConnect", keystores._finish_connect, ("store",), passes_lab=False,
                passes_stores=True),
     ActionKind("ReplicaReady", multiregion._replica_ready, ("key",)),
-    ActionKind("PrimaryUpdateDone", multiregion._primary_update_done,
-               ("key", "new_key", "state", "new_state")),
+    # its keys leave Updating by the state machine; earlier documents also named their states
+    ActionKind("PrimaryUpdateDone", multiregion._primary_update_done, ("key", "new_key"),
+               retired=("state", "new_state")),
     ActionKind("AutomaticRotation", rotation._automatic_rotation_due, ("key",)),
     ActionKind("OnDemandRotation", rotation._complete_on_demand, ("key",)),
     ActionKind("ExpireMaterial", imports.expire_material, ("key", "material")),
@@ -103,10 +106,8 @@ def describe_action(action: Callable, lab, label: str) -> dict:
             out[name] = _key_arn(value, lab, f"scheduled action {kind.name} ({label})")
         elif name == "store":
             out[name] = value.store_id
-        elif name == "material":
+        else:  # material
             out[name] = value.material_id
-        else:
-            out[name] = value
     return out
 
 
@@ -117,7 +118,10 @@ def rebuild_action(node, lab, keys: dict, stores: dict) -> Callable:
     Raises plaindata.DataError for anything unknown.
     """
     kind = ACTIONS.get(node["kind"].choice(ACTIONS))
-    node.object(("kind", *kind.params), required=kind.params)
+    node.object(("kind", *kind.params, *kind.retired), required=kind.params)
+    for name in kind.retired:
+        if not node[name].null:
+            node[name].choice(STATES)
     args: list[Any] = []
     key = None
     for name in kind.params:
@@ -133,14 +137,12 @@ def rebuild_action(node, lab, keys: dict, stores: dict) -> Callable:
             if store is None:
                 raise part.fail("names a custom key store that is not in the lab")
             args.append(store)
-        elif name == "material":
+        else:  # material
             material_id = part.str()
             version = next((v for v in key.versions if v.material_id == material_id), None)
             if version is None:
                 raise part.fail("names key material the key does not have")
             args.append(version)
-        else:
-            args.append(part.choice(STATES))
     _check_preconditions(kind, node, args)
     if kind.passes_stores:
         args.insert(0, lab.custom_key_stores)

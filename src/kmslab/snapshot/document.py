@@ -787,7 +787,7 @@ class _Reader:
                     raise item["target_key_id"].fail("names a key that is not in this Region")
                 svc.aliases[name] = Alias(name, arns.alias_arn(region, account, name), target.key_id,
                                           _check_time(item["created"]), _check_time(item["updated"]))
-                target.aliases.add(name)
+                target.add_alias(name)
             for item in node["hidden_keys"].list() if node.has("hidden_keys") else ():
                 if item.str() not in svc.keys:
                     raise item.fail("names a key that is not in this Region")
@@ -874,7 +874,7 @@ class _Reader:
             grant = self.grant(item)
             if grant.key_arn != arn or grant.grant_id in key.grants:
                 raise item.fail("expected a distinct grant of this key")
-            key.grants[grant.grant_id] = grant
+            key.add_grant(grant)
         for item in node["import_parameters"].list(max_len=64) if node.has("import_parameters") else ():
             key.import_parameters.append(self.import_parameters(item, arn))
         for name, seq in node["scheduled"].items() if node.has("scheduled") else ():

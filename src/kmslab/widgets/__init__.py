@@ -1,4 +1,4 @@
-"""ipywidgets apps on top of kmslab's public API.
+"""ipywidgets apps on top of kmslab's public API::
 
     from kmslab.widgets import KeyConsole
     KeyConsole(lab)

@@ -8,13 +8,16 @@ attributes). Output is written through widget state (``HTML.value``,
 from __future__ import annotations
 
 import html
-import io
 from typing import Any, Callable, Iterable, Sequence
 
 import ipywidgets as widgets
 
-__all__ = ["ErrorBox", "client_of", "lab_of", "html_table", "supports", "figure_png", "short_id", "list_all_keys", "key_labels", "note_html", "parse_context",
-           "error_code"]
+__all__ = ["ErrorBox", "client_of", "widget_client", "WIDGET_USER_AGENT", "is_widget_call", "lab_of",
+           "html_table", "supports", "allowed_in_state", "permitted", "figure_png", "short_id", "list_all_keys",
+           "key_labels", "note_html", "parse_context", "error_code"]
+
+#: the user agent of the requests a widget makes on its own (``kmslab-widgets/KeyConsole``)
+WIDGET_USER_AGENT = "kmslab-widgets/"
 
 
 def client_of(lab_or_client):
@@ -22,6 +25,55 @@ def client_of(lab_or_client):
     if hasattr(lab_or_client, "create_key"):
         return lab_or_client
     return lab_or_client.client()
+
+
+def widget_client(lab_or_client, widget: str):
+    """The client a widget reads with when it refreshes its view on its own.
+
+    Same caller and Region as :func:`client_of`, but the audit records the
+    user agent ``kmslab-widgets/<widget>``: those calls are real and stay in
+    the trail, and a learner can tell them from their own (AuditLogViewer
+    hides them by default). What a learner asks for by pressing a button goes
+    through :func:`client_of`'s client, as their own request. Another
+    boto3-shaped client is returned as it is.
+    """
+    from ..client import KMSClient
+
+    client = client_of(lab_or_client)
+    if not isinstance(client, KMSClient):
+        return client
+    return KMSClient(client.lab, client.meta.region_name, client.caller,
+                     user_agent=WIDGET_USER_AGENT + widget)
+
+
+def is_widget_call(record: dict) -> bool:
+    """Whether an audit record is a widget's own request (its user agent says so)."""
+    return str(record.get("userAgent") or "").startswith(WIDGET_USER_AGENT)
+
+
+def allowed_in_state(operation: str, key_state: str) -> bool:
+    """Whether AWS's key-state table lets ``operation`` run on a key in ``key_state``.
+
+    Widgets ask before they call, so that refreshing a view never makes a
+    request that fails (a failure the learner did not cause).
+    """
+    from ..service import states
+
+    row = states.TABLE.get(operation)
+    return row is None or row.get(key_state, states.OK) == states.OK
+
+
+def permitted(client, operation: str, key_id: str | None = None) -> bool:
+    """Whether the client's caller may call ``operation`` (on ``key_id``), asked without a request.
+
+    A kmslab client asks its lab (``lab.explain``: key policy, IAM policies,
+    grants), so a widget never makes a call that AWS would refuse with
+    AccessDeniedException. Another boto3-shaped client is assumed allowed.
+    """
+    lab, caller = getattr(client, "lab", None), getattr(client, "caller", None)
+    if lab is None or caller is None or not hasattr(lab, "explain"):
+        return True
+    return lab.explain(caller, operation, key_id, region=client.meta.region_name).allowed
 
 
 def lab_of(lab_or_client):
@@ -93,26 +145,28 @@ def note_html(text: str, *, color: str = "#555") -> str:
 
 
 def html_table(columns: Sequence[str], rows: Iterable[Sequence[Any]], *,
-               css_class: str = "kmslab-table", empty: str = "(none)") -> str:
-    """A small HTML table, every cell escaped."""
+               css_class: str = "kmslab-table", empty: str = "(none)",
+               nowrap: Sequence[str] = ()) -> str:
+    """A small HTML table, every cell escaped; the ``nowrap`` columns stay on one line."""
     rows = list(rows)
     head = "".join(f"<th style='text-align:left;padding:2px 8px'>{html.escape(str(c))}</th>"
                    for c in columns)
     if not rows:
         return (f"<table class='{css_class}'><thead><tr>{head}</tr></thead>"
                 f"<tbody><tr><td colspan='{len(columns)}'>{html.escape(empty)}</td></tr></tbody></table>")
+    styles = [f"padding:2px 8px{';white-space:nowrap' if c in nowrap else ''}" for c in columns]
     body = "".join(
-        "<tr>" + "".join(f"<td style='padding:2px 8px'>{html.escape('' if c is None else str(c))}</td>"
-                         for c in row) + "</tr>"
+        "<tr>" + "".join(f"<td style='{style}'>{html.escape('' if c is None else str(c))}</td>"
+                         for style, c in zip(styles, row)) + "</tr>"
         for row in rows)
     return f"<table class='{css_class}'><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
 def figure_png(fig) -> bytes:
     """A matplotlib Figure as PNG bytes (for an ``ipywidgets.Image``)."""
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=80, bbox_inches="tight", metadata={"Software": None})
-    return buffer.getvalue()
+    from ..figure import png
+
+    return png(fig, dpi=80)
 
 
 def short_id(key_id: str) -> str:

@@ -2,10 +2,15 @@
 
 Reads ``lab.audit.records()`` (CloudTrail's JSON shape). Filters: time range,
 operation (eventName), key, principal and outcome (success or the AWS error
-code). With ``live=True`` the view follows the lab: every request marks it
-stale (``lab.hooks.add_after``), and it is redrawn when the running cell
-finishes, or at once when the request came from a widget callback. No
-threads are involved.
+code), and "hide widget calls" (on by default): the requests widgets make on
+their own to refresh their views carry the user agent ``kmslab-widgets/...``;
+they stay in the trail, the viewer only leaves them out. The table shows a
+page of records in a scrolling box; "Show more" adds the next page.
+
+With ``live=True`` the view follows the lab: every request marks it stale
+(``lab.hooks.add_after``), and it is redrawn when the running cell finishes,
+or at once when the request came from a widget callback. No threads are
+involved.
 """
 
 from __future__ import annotations
@@ -14,12 +19,13 @@ from datetime import datetime, timezone
 
 import ipywidgets as widgets
 
-from ._base import html_table, note_html, short_id
+from ._base import html_table, is_widget_call, note_html, short_id
 
 __all__ = ["AuditLogViewer"]
 
 ALL = "(all)"
-COLUMNS = ("eventTime", "eventName", "principal", "key", "outcome", "errorMessage")
+COLUMNS = ("eventTime (UTC)", "eventName", "principal", "key", "outcome", "errorMessage")
+ONE_LINE = ("eventTime (UTC)", "eventName", "key", "outcome")
 
 
 def _principal(record: dict) -> str:
@@ -43,11 +49,12 @@ def _stamp(when: datetime | None) -> str | None:
 
 
 class AuditLogViewer(widgets.VBox):
-    """The audit trail as a filtered table, newest first (``max_rows`` shown)."""
+    """The audit trail as a filtered table, newest first, ``page_size`` rows at a time."""
 
-    def __init__(self, lab, *, live: bool = False, max_rows: int = 100):
+    def __init__(self, lab, *, live: bool = False, page_size: int = 25):
         self.lab = lab
-        self.max_rows = max_rows
+        self.page_size = page_size
+        self.shown = page_size
         self._records: list[dict] = []
         self.dirty = True
         self._in_cell = False
@@ -61,20 +68,28 @@ class AuditLogViewer(widgets.VBox):
         self.principal = widgets.Dropdown(description="Principal", options=[ALL], value=ALL,
                                           layout=widgets.Layout(width="420px"))
         self.outcome = widgets.ToggleButtons(options=["all", "success", "failure"], value="all",
-                                             description="Outcome")
+                                             description="Outcome",
+                                             style={"button_width": "80px"})
+        self.hide_widget_calls = widgets.Checkbox(
+            value=True, description="hide the widgets' own calls (user agent kmslab-widgets/...)",
+            indent=False, layout=widgets.Layout(width="auto"))
         self.refresh_button = widgets.Button(description="Refresh", icon="refresh")
+        self.more_button = widgets.Button(description="Show more", icon="angle-down",
+                                          tooltip=f"the next {page_size} records")
         self.summary = widgets.HTML()
-        self.table = widgets.HTML()
+        self.table = widgets.HTML(layout=widgets.Layout(max_height="24em", overflow="auto",
+                                                        border="1px solid #ddd"))
         for control in (self.since, self.until, self.operation, self.key, self.principal,
-                        self.outcome):
-            control.observe(lambda _: self.render(), "value")
+                        self.outcome, self.hide_widget_calls):
+            control.observe(lambda _: self.render(first_page=True), "value")
         self.refresh_button.on_click(lambda _: self.refresh())
+        self.more_button.on_click(lambda _: self.show_more())
         super().__init__([
             widgets.HBox([widgets.HTML("<b>Audit log</b>"), self.refresh_button]),
             widgets.HBox([self.since, self.until]),
             widgets.HBox([self.operation, self.key]),
-            widgets.HBox([self.principal, self.outcome]),
-            self.summary, self.table])
+            self.principal, widgets.HBox([self.outcome, self.hide_widget_calls]),
+            self.summary, self.table, self.more_button])
         self.add_class("kmslab-audit-viewer")
         self.refresh()
         if live:
@@ -158,6 +173,8 @@ class AuditLogViewer(widgets.VBox):
         since, until = _stamp(self.since.value), _stamp(self.until.value)
         rows = []
         for record in reversed(self._records):
+            if self.hide_widget_calls.value and is_widget_call(record):
+                continue
             if since and record["eventTime"] < since:
                 continue
             if until and record["eventTime"] > until:
@@ -175,14 +192,25 @@ class AuditLogViewer(widgets.VBox):
             rows.append(record)
         return rows
 
-    def render(self) -> None:
-        """Redraw the table from the records already read."""
+    def show_more(self) -> None:
+        """Show the next ``page_size`` matching records below those shown."""
+        self.shown += self.page_size
+        self.render()
+
+    def render(self, *, first_page: bool = False) -> None:
+        """Redraw the table from the records already read (``first_page``: back to one page)."""
+        if first_page:
+            self.shown = self.page_size
         rows = self.filtered()
-        shown = rows[:self.max_rows]
+        shown = rows[:self.shown]
+        hidden = sum(map(is_widget_call, self._records)) if self.hide_widget_calls.value else 0
         self.summary.value = note_html(
             f"{len(rows)} of {len(self._records)} records match"
-            + (f"; newest {len(shown)} shown" if len(rows) > len(shown) else ""))
+            + (f" ({hidden} widget calls hidden)" if hidden else "")
+            + (f"; the newest {len(shown)} are shown" if len(rows) > len(shown) else ""))
+        self.more_button.disabled = len(rows) <= len(shown)
         self.table.value = html_table(COLUMNS, (
-            [r["eventTime"], r["eventName"], _principal(r),
+            [r["eventTime"].replace("T", " ").rstrip("Z"), r["eventName"], _principal(r),
              short_id(_key_id(r)) if _key_id(r) else "", r.get("errorCode", "success"),
-             r.get("errorMessage", "")] for r in shown), empty="(no matching records)")
+             r.get("errorMessage", "")] for r in shown), empty="(no matching records)",
+            nowrap=ONE_LINE)

@@ -9,7 +9,10 @@
 4. Decrypt: Decrypt unwraps the data key, the data is decrypted locally.
 
 The widget watches the calls ``kmslab.envelope`` makes through the client,
-so steps 1 and 2 show the very data key the message uses.
+so steps 1 and 2 show the very data key the message uses. ``show_message``
+takes apart any AWS Encryption SDK message instead, the SDK's own included.
+Listing the keys (ListKeys, DescribeKey, ListAliases) is the widget's own
+reading: it carries the user agent ``kmslab-widgets/EnvelopeExplorer``.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ import ipywidgets as widgets
 
 from .. import envelope
 from ._base import (ErrorBox, client_of, html_table, key_labels, list_all_keys, note_html,
-                    parse_context)
+                    parse_context, permitted, widget_client)
 from ._blob import blob_parts
 
 __all__ = ["EnvelopeExplorer"]
@@ -63,6 +66,7 @@ class EnvelopeExplorer(widgets.VBox):
 
     def __init__(self, kms):
         self.client = client_of(kms)
+        self.reader = widget_client(kms, "EnvelopeExplorer")
         self.text = widgets.Textarea(value="Meet me at the library at noon.",
                                      description="Your text", layout=widgets.Layout(width="600px"))
         self.key = widgets.Dropdown(description="KMS key")
@@ -87,15 +91,17 @@ class EnvelopeExplorer(widgets.VBox):
 
     def refresh(self) -> None:
         """Offer the symmetric encryption keys that are enabled."""
-        kms = self.client
+        kms = self.reader
         usable = []
-        for key_id in list_all_keys(kms):
+        for key_id in list_all_keys(kms) if permitted(kms, "ListKeys") else []:
+            if not permitted(kms, "DescribeKey", key_id):
+                continue
             meta = kms.describe_key(KeyId=key_id)["KeyMetadata"]
             if meta["KeySpec"] == "SYMMETRIC_DEFAULT" and meta["KeyUsage"] == "ENCRYPT_DECRYPT" \
                     and meta["KeyState"] == "Enabled":
                 usable.append(key_id)
         current = self.key.value
-        self.key.options = key_labels(kms, usable)
+        self.key.options = key_labels(kms, usable, None if permitted(kms, "ListAliases") else {})
         if current in usable:
             self.key.value = current
         elif usable:
@@ -143,3 +149,17 @@ class EnvelopeExplorer(widgets.VBox):
             f"Round trip: <b>{'the same text' if ok else 'MISMATCH'}</b> "
             f"({html.escape(str(len(recovered)))} bytes).</p>")
         return True
+
+    def show_message(self, message: bytes) -> bool:
+        """Show the parts of any AWS Encryption SDK message (step 3 only). True on success."""
+        for step in self.steps:
+            step.value = ""
+
+        def show() -> bool:
+            info = envelope.parse(message)
+            self.message = bytes(message)
+            self.steps[2].value = ("<h4>3. The message</h4>"
+                                   f"<p>A {len(self.message)}-byte message, taken apart without "
+                                   "decrypting anything.</p>" + info._repr_html_())
+            return True
+        return self.error.run(show) is not None

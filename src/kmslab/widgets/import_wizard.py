@@ -47,13 +47,16 @@ class ImportWizard(widgets.VBox):
 
         self.wrapping_algorithm = widgets.Dropdown(
             options=["RSA_AES_KEY_WRAP_SHA_256", "RSAES_OAEP_SHA_256", "RSAES_OAEP_SHA_1"],
-            value="RSAES_OAEP_SHA_256", description="Wrapping",
-            style={"description_width": "initial"})
+            value="RSAES_OAEP_SHA_256", description="Wrapping algorithm",
+            style={"description_width": "initial"}, layout=widgets.Layout(width="auto"))
         self.wrapping_key_spec = widgets.Dropdown(options=["RSA_2048", "RSA_3072", "RSA_4096"],
-                                                  value="RSA_2048", description="Wrapping key")
-        self.expires = widgets.Checkbox(value=False, description="material expires")
+                                                  value="RSA_2048", description="Wrapping key",
+                                                  style={"description_width": "initial"})
+        self.expires = widgets.Checkbox(value=False, description="material expires",
+                                        style={"description_width": "initial"})
         self.valid_days = widgets.BoundedIntText(value=30, min=1, max=3650,
-                                                 description="after (days)")
+                                                 description="after (days)",
+                                                 style={"description_width": "initial"})
         self.buttons = [
             widgets.Button(description="0. Create EXTERNAL key"),
             widgets.Button(description="1. GetParametersForImport"),
@@ -64,7 +67,7 @@ class ImportWizard(widgets.VBox):
         actions = (self.create_key, self.get_parameters, self.wrap, self.import_material,
                    self.describe)
         for button, action in zip(self.buttons, actions):
-            button.layout = widgets.Layout(width="240px")
+            button.layout = widgets.Layout(width="240px", min_width="240px")
             button.on_click(lambda _, a=action: a())
         self.outputs = [widgets.HTML() for _ in self.buttons]
         self.error = ErrorBox()

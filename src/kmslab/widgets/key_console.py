@@ -3,15 +3,17 @@
 Every action is one boto3-shaped call (CreateKey, EnableKey, DisableKey,
 ScheduleKeyDeletion, CancelKeyDeletion, RotateKeyOnDemand, CreateAlias);
 the table is rebuilt from ListKeys, DescribeKey, ListAliases and
-GetKeyRotationStatus after each one, and AWS's errors appear inline.
+GetKeyRotationStatus after each one, and AWS's errors appear inline. The
+rebuilding reads carry the user agent ``kmslab-widgets/KeyConsole`` and ask
+only what the caller's permissions and the key's state allow, so they never fail.
 """
 
 from __future__ import annotations
 
 import ipywidgets as widgets
 
-from ._base import (ErrorBox, aliases_by_key, client_of, html_table, key_labels, list_all_keys,
-                    note_html, short_id)
+from ._base import (ErrorBox, aliases_by_key, allowed_in_state, client_of, html_table, key_labels,
+                    list_all_keys, note_html, permitted, short_id, widget_client)
 
 __all__ = ["KeyConsole"]
 
@@ -20,7 +22,8 @@ KEY_SPECS = ("SYMMETRIC_DEFAULT", "RSA_2048", "RSA_3072", "RSA_4096", "ECC_NIST_
              "HMAC_384", "HMAC_512", "ML_DSA_44", "ML_DSA_65", "ML_DSA_87")
 KEY_USAGES = ("ENCRYPT_DECRYPT", "SIGN_VERIFY", "GENERATE_VERIFY_MAC", "KEY_AGREEMENT")
 ORIGINS = ("AWS_KMS", "EXTERNAL")
-COLUMNS = ("KeyId", "Aliases", "KeySpec", "KeyUsage", "KeyState", "Origin", "Rotation")
+COLUMNS = ("KeyId", "Aliases", "Description", "KeySpec", "KeyUsage", "KeyState", "Origin",
+           "Rotation")
 
 
 class KeyConsole(widgets.VBox):
@@ -32,7 +35,8 @@ class KeyConsole(widgets.VBox):
 
     def __init__(self, lab_or_client):
         self.client = client_of(lab_or_client)
-        self.table = widgets.HTML()
+        self.reader = widget_client(lab_or_client, "KeyConsole")
+        self.table = widgets.HTML(layout=widgets.Layout(max_height="20em", overflow="auto"))
         self.error = ErrorBox()
         self.status = widgets.HTML()
 
@@ -100,10 +104,10 @@ class KeyConsole(widgets.VBox):
     def _rotation(self, key_id: str, meta: dict) -> str:
         if meta["KeySpec"] != "SYMMETRIC_DEFAULT" or meta.get("Origin") != "AWS_KMS":
             return "n/a"
-        try:
-            status = self.client.get_key_rotation_status(KeyId=key_id)
-        except Exception:  # noqa: BLE001 - e.g. a key pending deletion: rotation is not shown
+        if not allowed_in_state("GetKeyRotationStatus", meta["KeyState"]) \
+                or not permitted(self.reader, "GetKeyRotationStatus", key_id):
             return "-"
+        status = self.reader.get_key_rotation_status(KeyId=key_id)
         if not status.get("KeyRotationEnabled"):
             return "off"
         period = status.get("RotationPeriodInDays")
@@ -111,15 +115,23 @@ class KeyConsole(widgets.VBox):
 
     def refresh(self) -> None:
         """Rebuild the table and the key selector from the service (ListKeys, DescribeKey...)."""
-        kms = self.client
-        aliases = aliases_by_key(kms)
-        rows = []
+        kms = self.reader
+        if not permitted(kms, "ListKeys"):
+            self.rows = []
+            self.table.value = note_html("This caller may not ListKeys: no keys to show.")
+            self.key.options = []
+            return
+        aliases = aliases_by_key(kms) if permitted(kms, "ListAliases") else {}
+        rows, hidden = [], 0
         for key_id in list_all_keys(kms):
+            if not permitted(kms, "DescribeKey", key_id):
+                hidden += 1
+                continue
             meta = kms.describe_key(KeyId=key_id)["KeyMetadata"]
             if meta.get("KeyManager") == "AWS":
                 continue
             rows.append({"KeyId": key_id, "Aliases": ", ".join(aliases.get(key_id, [])),
-                         "KeySpec": meta["KeySpec"], "KeyUsage": meta["KeyUsage"],
+                         "Description": meta.get("Description", ""), "KeySpec": meta["KeySpec"], "KeyUsage": meta["KeyUsage"],
                          "KeyState": meta["KeyState"], "Origin": meta.get("Origin", ""),
                          "Rotation": self._rotation(key_id, meta),
                          "DeletionDate": meta.get("DeletionDate"),
@@ -130,10 +142,12 @@ class KeyConsole(widgets.VBox):
         for r in rows:
             state = r["KeyState"]
             if r["DeletionDate"] is not None:
-                state += f" (deleted {r['DeletionDate']:%Y-%m-%d})"
-            shown.append([short_id(r["KeyId"]), r["Aliases"], r["KeySpec"], r["KeyUsage"],
-                          state, r["Origin"], r["Rotation"]])
-        self.table.value = html_table(COLUMNS, shown, empty="(no customer managed keys yet)")
+                state += f" (deletion on {r['DeletionDate']:%Y-%m-%d})"
+            shown.append([short_id(r["KeyId"]), r["Aliases"], r["Description"], r["KeySpec"],
+                          r["KeyUsage"], state, r["Origin"], r["Rotation"]])
+        self.table.value = html_table(COLUMNS, shown, empty="(no customer managed keys yet)",
+                                      nowrap=("KeyId", "KeySpec", "KeyUsage", "KeyState")) + (
+            note_html(f"{hidden} more key(s) this caller may not DescribeKey") if hidden else "")
         selected = self.key.value
         options = key_labels(kms, [r["KeyId"] for r in rows], aliases)
         self.key.options = options

@@ -5,7 +5,11 @@ the key's state and dates from DescribeKey and GetKeyRotationStatus, and
 its events (rotations, disable/enable, deletion scheduled, deleted, material
 expired) from the lab's audit trail. Advancing the lab clock fires what is
 due in time order, so a learner can watch a year of rotations happen, or a
-deletion window end.
+deletion window end. Once the key is deleted, its material shows as destroyed.
+
+The widget's own reads carry the user agent ``kmslab-widgets/KeyTimeline``
+and ask only what the key allows: a deleted key (the trail holds its
+DeleteKey) is not described again, so refreshing never fails.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from datetime import datetime, timedelta
 
 import ipywidgets as widgets
 
-from ._base import ErrorBox, client_of, figure_png, html_table, short_id
+from ._base import ErrorBox, allowed_in_state, figure_png, html_table, short_id, widget_client
 
 __all__ = ["KeyTimeline"]
 
@@ -25,30 +29,45 @@ LIFE_EVENTS = ("CreateKey", "EnableKey", "DisableKey", "ScheduleKeyDeletion", "C
                "DeleteKey")
 
 
+#: what an event's marker says on the plot (the events table keeps AWS's names)
+SHORT_LABELS = {"CreateKey": "created", "EnableKey": "enabled", "DisableKey": "disabled",
+                "ScheduleKeyDeletion": "deletion scheduled", "CancelKeyDeletion": "deletion cancelled",
+                "EnableKeyRotation": "rotation on", "DisableKeyRotation": "rotation off",
+                "RotateKeyOnDemand": "rotated on demand", "RotateKey": "rotated",
+                "ImportKeyMaterial": "material imported",
+                "DeleteImportedKeyMaterial": "material deleted",
+                "DeleteExpiredKeyMaterial": "material expired", "DeleteKey": "deleted"}
+
+
+def _short_label(event: str) -> str:
+    return SHORT_LABELS.get(event.split(" ", 1)[0], event)
+
+
 class KeyTimeline(widgets.VBox):
     """A key's versions and events over time; ``+1 day``, ``+30 days``... move the lab clock."""
 
     def __init__(self, lab, key_id: str):
         self.lab = lab
-        self.client = client_of(lab)
+        self.client = widget_client(lab, "KeyTimeline")
         meta = self.client.describe_key(KeyId=key_id)["KeyMetadata"]
         self.key_id = meta["KeyId"]
         self.key_arn = meta["Arn"]
         self.created: datetime = meta["CreationDate"]
         self.metadata: dict | None = meta
         self.versions: list[dict] = []
-        self.events: list[tuple[str, str]] = []
+        self.events: list[tuple[datetime, str]] = []
+        self.deleted_at: datetime | None = None
 
         self.now = widgets.HTML()
         self.summary = widgets.HTML()
         self.versions_table = widgets.HTML()
-        self.events_table = widgets.HTML()
+        self.events_table = widgets.HTML(layout=widgets.Layout(max_height="14em", overflow="auto"))
         self.plot = widgets.Image(format="png", layout=widgets.Layout(max_width="760px"))
         self.error = ErrorBox()
         self.step_buttons = []
         for label, days in (("+1 day", 1), ("+7 days", 7), ("+30 days", 30), ("+365 days", 365)):
             button = widgets.Button(description=label, tooltip=f"lab.clock.advance(days={days})",
-                                    layout=widgets.Layout(width="90px"))
+                                    layout=widgets.Layout(width="auto"))
             button.on_click(lambda _, d=days: self.advance(d))
             self.step_buttons.append(button)
         self.days = widgets.IntSlider(value=90, min=1, max=1095, description="Days",
@@ -66,6 +85,12 @@ class KeyTimeline(widgets.VBox):
         return f"<KeyTimeline {self.key_id}: {self.state}>"
 
     # ------------------------------------------------------------ reading
+    def _can_rotate(self) -> bool:
+        """Whether KMS keeps versions of this key's material (symmetric, not in a key store)."""
+        meta = self.metadata
+        return (meta is not None and meta["KeySpec"] == "SYMMETRIC_DEFAULT"
+                and not meta.get("CustomKeyStoreId"))
+
     def _read_versions(self) -> list[dict]:
         versions, marker = [], None
         while True:
@@ -102,36 +127,30 @@ class KeyTimeline(widgets.VBox):
         """Read the key again and redraw (after moving the clock or acting on the key)."""
         now = self.lab.clock.now()
         self.now.value = f"Lab time: <b>{now:%Y-%m-%d %H:%M} UTC</b>"
-        try:
-            self.metadata = self.client.describe_key(KeyId=self.key_id)["KeyMetadata"]
-        except Exception as error:  # noqa: BLE001 - NotFoundException once the key is deleted
-            if getattr(error, "response", {}).get("Error", {}).get("Code") != "NotFoundException":
-                raise
-            self.metadata = None
-        if self.metadata is not None:
-            try:
-                self.versions = self._read_versions()
-            except Exception as error:  # noqa: BLE001 - e.g. UnsupportedOperationException
-                if not hasattr(error, "response"):
-                    raise
-                self.versions = []
         self.events = self._read_events()
+        self.deleted_at = next((when for when, what in self.events
+                                if what.startswith("DeleteKey")), None)
+        if self.deleted_at is not None:
+            self.metadata = None          # the trail says it is gone: DescribeKey would fail
+        else:
+            self.metadata = self.client.describe_key(KeyId=self.key_id)["KeyMetadata"]
+            self.versions = self._read_versions() if self._can_rotate() else []
         self.summary.value = self._summary_html()
         self.versions_table.value = self._versions_html()
         self.events_table.value = html_table(
-            ("time", "event"), ([f"{t:%Y-%m-%d %H:%M}", what] for t, what in self.events),
-            empty="(no events)")
+            ("time (UTC)", "event"), ([f"{t:%Y-%m-%d %H:%M}", what] for t, what in self.events),
+            empty="(no events)", nowrap=("time (UTC)",))
         self.plot.value = figure_png(self.figure())
 
     @property
     def state(self) -> str:
-        """The key's state now ("Deleted" once DescribeKey says NotFound)."""
+        """The key's state now ("Deleted" once its waiting period has ended)."""
         return self.metadata["KeyState"] if self.metadata is not None else "Deleted"
 
     def _summary_html(self) -> str:
         if self.metadata is None:
-            return ("<b>State: Deleted</b>: the key and all its material are gone; "
-                    "its ciphertexts can never be decrypted.")
+            return (f"<b>State: Deleted</b> on {self.deleted_at:%Y-%m-%d %H:%M}: the key and all "
+                    "its material are destroyed; its ciphertexts can never be decrypted.")
         meta = self.metadata
         parts = [f"<b>State: {meta['KeyState']}</b>", f"spec {meta['KeySpec']}",
                  f"origin {meta.get('Origin')}"]
@@ -139,55 +158,75 @@ class KeyTimeline(widgets.VBox):
             parts.append(f"deleted on {meta['DeletionDate']:%Y-%m-%d %H:%M}")
         if meta.get("ValidTo"):
             parts.append(f"material valid to {meta['ValidTo']:%Y-%m-%d %H:%M}")
-        if meta["KeyState"] != "PendingDeletion":
-            try:
-                status = self.client.get_key_rotation_status(KeyId=self.key_id)
-            except Exception as error:  # noqa: BLE001 - keys that cannot rotate
-                if not hasattr(error, "response"):
-                    raise
-                status = {}
+        if self._can_rotate() and meta["KeyState"] != "PendingDeletion" \
+                and allowed_in_state("GetKeyRotationStatus", meta["KeyState"]):
+            status = self.client.get_key_rotation_status(KeyId=self.key_id)
             if status.get("KeyRotationEnabled"):
                 parts.append(f"rotates every {status.get('RotationPeriodInDays')} days")
                 if status.get("NextRotationDate"):
                     parts.append(f"next rotation {status['NextRotationDate']:%Y-%m-%d}")
-            elif status:
+            else:
                 parts.append("automatic rotation off")
         return " · ".join(parts)
+
+    def _material_state(self, version: dict) -> str:
+        if self.metadata is None:
+            return "DESTROYED (key deleted)"
+        return version.get("KeyMaterialState", "")
 
     def _versions_html(self) -> str:
         rows = []
         for v in self.versions:
             since = v.get("RotationDate") or self.created
-            rows.append([v["KeyMaterialId"][:12] + "…", v.get("KeyMaterialState", ""),
+            rows.append([v["KeyMaterialId"][:12] + "…", self._material_state(v),
                          v.get("RotationType", "original"), f"{since:%Y-%m-%d %H:%M}",
                          f"{v['ValidTo']:%Y-%m-%d}" if v.get("ValidTo") else ""])
         return html_table(("KeyMaterialId", "state", "rotation", "current since", "valid to"),
-                          rows, empty="(no key material)")
+                          rows, empty="(no key material versions: this key does not rotate)",
+                          nowrap=("state", "current since"))
 
     def figure(self):
-        """The timeline as a matplotlib Figure: one bar per material version, events below."""
-        from matplotlib.figure import Figure
+        """The timeline as a matplotlib Figure: one bar per material version, labelled events below."""
+        from ..figure import Figure
 
         now = self.lab.clock.now()
-        fig = Figure(figsize=(8, 2.4))
+        left = self.created - timedelta(days=1)
+        right = max(now, self.created + timedelta(days=30))
+        fig = Figure(figsize=(8, 3.2), layout="constrained")
         ax = fig.add_subplot()
         starts = [v.get("RotationDate") or self.created for v in self.versions]
-        end = now
-        if self.metadata is None and self.events:
-            end = self.events[-1][0]
+        end = self.deleted_at or now
         for i, (v, start) in enumerate(zip(self.versions, starts)):
             stop = starts[i + 1] if i + 1 < len(starts) else end
+            destroyed = self.deleted_at is not None
             ax.barh(1, max((stop - start).total_seconds() / 86400, 0.5), left=start, height=0.5,
-                    color=f"C{i % 10}", edgecolor="black")
-            ax.text(start, 1.35, short_id(v["KeyMaterialId"][:8]), fontsize=7)
+                    color="0.85" if destroyed else f"C{i % 10}", edgecolor="black",
+                    hatch="//" if destroyed else None)
+            ax.text(start, 1.32, short_id(v["KeyMaterialId"][:8]), fontsize=7)
+        if self.deleted_at is not None:
+            ax.text(self.deleted_at, 1, " material destroyed", va="center", fontsize=8,
+                    color="#b71c1c")
+        # each event is a marker with a short name below it; names that would overlap go lower
+        span = (right - left).total_seconds()
+        ends: list[float] = []            # per line of names: where its last name ends
         for when, what in self.events:
+            x = (when - left).total_seconds() / span
+            label = _short_label(what)
+            line = next((i for i, end in enumerate(ends) if end < x), len(ends))
+            if line == len(ends):
+                ends.append(0.0)
+            ends[line] = x + 0.0085 * (len(label) + 2)
             ax.plot([when], [0], marker="v" if "Delete" in what else "o", color="black")
+            ax.annotate(label, (when, 0), xytext=(3, -9 - 9 * min(line, 6)),
+                        textcoords="offset points", fontsize=7, va="top")
         ax.axvline(now, color="red", linestyle="--", linewidth=1)
         ax.set_yticks([0, 1], ["events", "material"])
-        ax.set_ylim(-0.6, 1.8)
-        ax.set_xlim(self.created - timedelta(days=1), max(now, self.created + timedelta(days=30)))
+        ax.set_ylim(-0.35 - 0.2 * min(max(len(ends), 1), 7), 1.8)
+        ax.set_xlim(left, right)
         ax.set_title(f"{short_id(self.key_id)}: {self.state}", fontsize=9)
-        fig.autofmt_xdate()
+        for label in ax.get_xticklabels():
+            label.set_rotation(30)
+            label.set_horizontalalignment("right")
         return fig
 
     # ------------------------------------------------------------ actions

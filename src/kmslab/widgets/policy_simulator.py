@@ -4,7 +4,10 @@ Asks ``lab.explain(principal, action, key, context)``, which evaluates the
 key policy, IAM policies and grants the way KMS does (explicit deny, then
 allow, else implicit deny) without making a request. The key policy can be
 edited in place: "Apply" sends PutKeyPolicy (AWS's errors, such as
-MalformedPolicyDocumentException, appear inline) and evaluates again.
+MalformedPolicyDocumentException, appear inline) and evaluates again. The
+verdict names the statement, rule or grant that decided; the widget's own
+reads (ListKeys, ListAliases, GetKeyPolicy) carry the user agent
+``kmslab-widgets/PolicySimulator``.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import html
 import ipywidgets as widgets
 
 from ._base import (ErrorBox, client_of, key_labels, list_all_keys, note_html, parse_context,
-                    supports)
+                    supports, widget_client)
 
 __all__ = ["PolicySimulator"]
 
@@ -24,6 +27,29 @@ ACTIONS = ("kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey", "kms:ReEncryptFr
            "kms:PutKeyPolicy", "kms:ScheduleKeyDeletion", "kms:EnableKeyRotation",
            "kms:CreateAlias")
 
+#: how an explanation is shown: long lines wrap inside the widget instead of running off its edge
+_WRAP = ("white-space:pre-wrap;overflow-wrap:anywhere;word-break:break-word;max-width:100%;"
+         "margin:0;font-family:monospace;font-size:12px;line-height:1.45")
+
+
+def _step_name(step) -> str:
+    """Which policy statement or grant a decision step is, in words."""
+    grant = getattr(step, "grant", None)
+    if grant is not None:
+        name = f' ("{grant.name}")' if grant.name else ""
+        return f"grant {grant.grant_id[:12]}…{name}"
+    return f"{step.source}, {step.statement.label}"
+
+
+def verdict_text(decision) -> str:
+    """``Allow by key policy, Sid "..."``, ``Deny (explicit) by ...`` or ``Deny (implicit)...``."""
+    deciders = " and ".join(_step_name(step) for step in decision.decided_by)
+    if decision.allowed:
+        return f"Allow by {deciders}" if deciders else "Allow"
+    if decision.outcome == "ExplicitDeny":
+        return f"Deny (explicit) by {deciders}" if deciders else "Deny (explicit)"
+    return "Deny (implicit): no statement or grant allows it"
+
 
 class PolicySimulator(widgets.VBox):
     """Pick a principal, action, key and encryption context; see Allow or Deny and why."""
@@ -31,6 +57,7 @@ class PolicySimulator(widgets.VBox):
     def __init__(self, lab):
         self.lab = lab
         self.client = client_of(lab)
+        self.reader = widget_client(lab, "PolicySimulator")
         self.principal = widgets.Dropdown(description="Principal",
                                           layout=widgets.Layout(width="460px"))
         self.action = widgets.Dropdown(description="Action", options=ACTIONS, value="kms:Encrypt")
@@ -41,7 +68,8 @@ class PolicySimulator(widgets.VBox):
         self.explanation = widgets.HTML()
         self.error = ErrorBox()
         self.policy = widgets.Textarea(description="Key policy",
-                                       layout=widgets.Layout(width="720px", height="260px"))
+                                       layout=widgets.Layout(width="95%", max_width="760px",
+                                                             height="260px"))
         self.apply_button = widgets.Button(description="Apply", tooltip="PutKeyPolicy")
         self.reload_button = widgets.Button(description="Reload", tooltip="GetKeyPolicy")
         self.status = widgets.HTML()
@@ -79,7 +107,7 @@ class PolicySimulator(widgets.VBox):
         self.principal.options = self._principals()
         if principal in [v for _, v in self.principal.options]:
             self.principal.value = principal
-        self.key.options = key_labels(self.client, list_all_keys(self.client))
+        self.key.options = key_labels(self.reader, list_all_keys(self.reader))
         ids = [v for _, v in self.key.options]
         if key in ids:
             self.key.value = key
@@ -92,7 +120,7 @@ class PolicySimulator(widgets.VBox):
         if not self.key.value:
             self.policy.value = ""
             return
-        response = self.error.run(lambda: self.client.get_key_policy(KeyId=self.key.value,
+        response = self.error.run(lambda: self.reader.get_key_policy(KeyId=self.key.value,
                                                                      PolicyName="default"))
         if response is not None:
             self.policy.value = response["Policy"]
@@ -110,10 +138,13 @@ class PolicySimulator(widgets.VBox):
             self.verdict.value = self.explanation.value = ""
             return None
         color = "#1a7f37" if decision.allowed else "#cf222e"
-        word = "Allow" if decision.allowed else "Deny"
-        self.verdict.value = (f"<span class='kmslab-verdict' style='font-size:120%;color:{color}'>"
-                              f"<b>{word}</b></span> ({html.escape(decision.outcome)})")
-        self.explanation.value = f"<pre class='kmslab-explanation'>{html.escape(decision.text())}</pre>"
+        word, _, by = verdict_text(decision).partition(" ")
+        self.verdict.value = (
+            f"<div class='kmslab-verdict' style='white-space:normal;overflow-wrap:anywhere'>"
+            f"<b style='font-size:120%;color:{color}'>{word}</b> {html.escape(by)}<br>"
+            f"<span style='color:#555'>Why: {html.escape(decision.reason)}</span></div>")
+        self.explanation.value = (f"<pre class='kmslab-explanation' style='{_WRAP}'>"
+                                  f"{html.escape(decision.text())}</pre>")
         return decision
 
     def apply_policy(self) -> bool:

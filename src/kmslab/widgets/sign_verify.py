@@ -2,7 +2,8 @@
 
 Sign and Verify are the AWS operations; a changed message (or a different
 algorithm) makes Verify fail with KMSInvalidSignatureException, shown inline,
-which is exactly what boto3 code sees.
+which is exactly what boto3 code sees. The widget's own reads (ListKeys,
+ListAliases, DescribeKey) carry the user agent ``kmslab-widgets/SignVerifyPlayground``.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import hashlib
 
 import ipywidgets as widgets
 
-from ._base import ErrorBox, client_of, key_labels, list_all_keys
+from ._base import ErrorBox, client_of, key_labels, list_all_keys, permitted, widget_client
 
 __all__ = ["SignVerifyPlayground"]
 
@@ -21,10 +22,12 @@ class SignVerifyPlayground(widgets.VBox):
 
     def __init__(self, kms):
         self.client = client_of(kms)
-        self.key = widgets.Dropdown(description="Signing key")
+        self.reader = widget_client(kms, "SignVerifyPlayground")
+        self.key = widgets.Dropdown(description="Signing key", style={"description_width": "initial"})
         self.algorithm = widgets.Dropdown(description="Algorithm")
         self.message = widgets.Textarea(value="Pay Bob 10 EUR", description="Message")
-        self.new_key_button = widgets.Button(description="New ECC_NIST_P256 key")
+        self.new_key_button = widgets.Button(description="New ECC_NIST_P256 key", tooltip="CreateKey",
+                                             layout=widgets.Layout(width="auto"))
         self.sign_button = widgets.Button(description="Sign", button_style="primary")
         self.tamper_button = widgets.Button(description="Tamper", tooltip="change one character")
         self.verify_button = widgets.Button(description="Verify")
@@ -52,12 +55,16 @@ class SignVerifyPlayground(widgets.VBox):
     def refresh(self) -> None:
         """Offer the enabled SIGN_VERIFY keys."""
         keys = []
-        for key_id in list_all_keys(self.client):
-            meta = self.client.describe_key(KeyId=key_id)["KeyMetadata"]
+        listed = list_all_keys(self.reader) if permitted(self.reader, "ListKeys") else []
+        for key_id in listed:
+            if not permitted(self.reader, "DescribeKey", key_id):
+                continue
+            meta = self.reader.describe_key(KeyId=key_id)["KeyMetadata"]
             if meta["KeyUsage"] == "SIGN_VERIFY" and meta["KeyState"] == "Enabled":
                 keys.append(key_id)
         current = self.key.value
-        self.key.options = key_labels(self.client, keys)
+        self.key.options = key_labels(self.reader, keys,
+                                      None if permitted(self.reader, "ListAliases") else {})
         if current in keys:
             self.key.value = current
         elif keys:
@@ -68,7 +75,7 @@ class SignVerifyPlayground(widgets.VBox):
         if not self.key.value:
             self.algorithm.options = []
             return
-        meta = self.client.describe_key(KeyId=self.key.value)["KeyMetadata"]
+        meta = self.reader.describe_key(KeyId=self.key.value)["KeyMetadata"]
         algorithms = meta.get("SigningAlgorithms", [])
         self.algorithm.options = algorithms
         if algorithms:

@@ -27,7 +27,11 @@ _AZ_SUFFIXES = "abcdef"
 
 
 class ClusterUnavailable(Exception):
-    """The cluster cannot serve a command (no active HSM, key missing, kmsuser locked out)."""
+    """The cluster cannot serve a command; ``reason``: ``NO_ACTIVE_HSM`` or ``KEY_NOT_FOUND``."""
+
+    def __init__(self, message: str, reason: str = "NO_ACTIVE_HSM"):
+        super().__init__(message)
+        self.reason = reason
 
 
 @dataclass(slots=True)
@@ -132,19 +136,20 @@ class CloudHsmCluster:
                 context) -> bytes:
         """Encrypt inside the cluster (AES-256-GCM); logged in the cluster's audit log."""
         material = self._use(handle, "Encrypt")
-        return material.encrypt(key_arn, material_id, plaintext, context)
+        return material.seal(key_arn, material_id, plaintext, context)
 
     def decrypt(self, handle: str, parts, context) -> bytes:
         """Decrypt inside the cluster; logged in the cluster's audit log."""
         material = self._use(handle, "Decrypt")
-        return material.decrypt(parts, context)
+        return material.open(parts, context)
 
     def _use(self, handle: str, command: str) -> SymmetricMaterial:
         self._require_active()
         material = self._keys.get(handle)
         if material is None:
             self._log(command, key_handle=handle, result="key not found")
-            raise ClusterUnavailable(f"key handle {handle} is not in cluster {self.cluster_id}")
+            raise ClusterUnavailable(f"key handle {handle} is not in cluster {self.cluster_id}",
+                                     "KEY_NOT_FOUND")
         self._log(command, key_handle=handle)
         return material
 

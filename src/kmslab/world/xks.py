@@ -26,10 +26,13 @@ from ._log import log_frame
 __all__ = ["XksProxies", "XksProxy", "ProxyUnavailable"]
 
 _SECRET_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+_NO_MATERIAL_ID = "0" * 64  # the external key manager's own AES-GCM framing names no KMS material
 
 
 class ProxyUnavailable(Exception):
-    """The proxy or the external key cannot serve a request; ``reason`` names why."""
+    """The proxy or the external key cannot serve a request; ``reason`` names why:
+    ``XKS_PROXY_NOT_REACHABLE``, ``KEY_NOT_FOUND``, ``KEY_DISABLED`` or ``INVALID_CIPHERTEXT``
+    (the external key manager could not authenticate the ciphertext or its AAD)."""
 
     def __init__(self, message: str, reason: str):
         super().__init__(message)
@@ -113,22 +116,34 @@ class XksProxy:
                 "keyStatus": "ENABLED" if key.enabled else "DISABLED"}
 
     def encrypt(self, key_id: str, key_arn: str, plaintext: bytes, aad: bytes) -> bytes:
-        """The proxy API's Encrypt: AES-GCM under the external key."""
+        """The proxy API's Encrypt: AES-GCM under the external key, bound to ``aad``;
+        returns the IV, the ciphertext and the authentication tag, in that order."""
         material = self._use(key_id, "Encrypt")
-        return material.encrypt(key_arn, "0" * 64, plaintext, {"kms-aad": aad.hex()})
+        sealed = material.seal(key_arn, _NO_MATERIAL_ID, plaintext, {"kms-aad": aad.hex()})
+        return sealed[len(material.header(key_arn, _NO_MATERIAL_ID)):]
 
     def decrypt(self, key_id: str, key_arn: str, ciphertext: bytes, aad: bytes) -> bytes:
-        """The proxy API's Decrypt."""
+        """The proxy API's Decrypt: ``ciphertext`` as :meth:`encrypt` returned it, and its AAD."""
+        from .. import errors
         from ..crypto.symmetric import parse_blob
         material = self._use(key_id, "Decrypt")
-        return material.decrypt(parse_blob(ciphertext), {"kms-aad": aad.hex()})
+        try:
+            return material.open(parse_blob(material.header(key_arn, _NO_MATERIAL_ID) + ciphertext),
+                                 {"kms-aad": aad.hex()})
+        except errors.InvalidCiphertextException:
+            self.audit_log[-1]["result"] = "invalid ciphertext or AAD"
+            raise ProxyUnavailable("the ciphertext or its AAD is not valid",
+                                   "INVALID_CIPHERTEXT") from None
 
     def _use(self, key_id: str, command: str) -> SymmetricMaterial:
         self._require_reachable()
         key = self.keys.get(key_id)
-        if key is None or not key.enabled:
-            self._log(command, external_key=key_id, result="key not found or disabled")
-            raise ProxyUnavailable(f"external key {key_id} is not available", "KEY_UNAVAILABLE")
+        if key is None:
+            self._log(command, external_key=key_id, result="key not found")
+            raise ProxyUnavailable(f"external key {key_id} not found", "KEY_NOT_FOUND")
+        if not key.enabled:
+            self._log(command, external_key=key_id, result="key disabled")
+            raise ProxyUnavailable(f"external key {key_id} is disabled", "KEY_DISABLED")
         self._log(command, external_key=key_id)
         return self._material[key_id]
 
