@@ -1,6 +1,7 @@
 """A lab holding everything (IAM, policies, grants, every key type, rotations, imports,
 metrics, events, audit) saves and loads with every observable identical."""
 
+import dataclasses
 import hmac
 import json
 import sys
@@ -178,6 +179,49 @@ def test_credentials_grant_tokens_and_sessions_survive(saved):
     assert out["Plaintext"] == b"salary table"
     with pytest.raises(errors.AccessDeniedException):  # the grant needs the context
         bob.encrypt(KeyId=keep["keys"]["app"], Plaintext=b"x")
+
+
+def test_role_sessions_keep_their_issue_time_and_mfa():
+    """A session's issue time (aws:TokenIssueTime) and the time its MFA code was checked
+    (aws:MultiFactorAuthPresent, aws:MultiFactorAuthAge) are part of its credentials: a key
+    policy that demands a recent MFA decides alike before and after a load."""
+    lab = kmslab.Lab(seed=5)
+    lab.add_user("alice")
+    role = lab.add_role("auditor", trusted=["alice"], policy={"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "kms:*", "Resource": "*"}]})
+    sts = lab.client("sts", as_="alice")
+    with_mfa, without = (sts.assume_role(RoleArn=role.arn, RoleSessionName=name)["Credentials"]
+                         ["AccessKeyId"] for name in ("with-mfa", "without-mfa"))
+    access_key = lab.iam.access_keys[with_mfa]  # a session made with an MFA code
+    access_key.principal = dataclasses.replace(access_key.principal,
+                                               mfa_authenticated_at=lab.clock.now())
+    policy = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{lab.default_account}:root"},
+         "Action": "kms:*", "Resource": "*"},
+        {"Effect": "Deny", "Principal": "*", "Action": "kms:Encrypt", "Resource": "*",
+         "Condition": {"BoolIfExists": {"aws:MultiFactorAuthPresent": "false"}}},
+        {"Effect": "Deny", "Principal": "*", "Action": "kms:Encrypt", "Resource": "*",
+         "Condition": {"NumericGreaterThan": {"aws:MultiFactorAuthAge": "3600"}}}]}
+    key = lab.client().create_key(Policy=json.dumps(policy))["KeyMetadata"]["KeyId"]
+    lab.clock.advance(minutes=30)
+    back = kmslab.Lab.from_bytes(lab.to_bytes(PASS), PASS)
+    for who in (with_mfa, without):
+        assert back.principal(who) == lab.principal(who)
+        assert back.explain(who, "kms:Encrypt", key).context() == \
+            lab.explain(who, "kms:Encrypt", key).context()
+    context = dict(back.explain(with_mfa, "kms:Encrypt", key).context())
+    assert context["aws:MultiFactorAuthAge"] == "1800"
+    assert context["aws:TokenIssueTime"] == \
+        dict(lab.explain(with_mfa, "kms:Encrypt", key).context())["aws:TokenIssueTime"]
+    assert dict(back.explain(without, "kms:Encrypt", key).context())[
+        "aws:MultiFactorAuthPresent"] == "false"
+    assert back.client(as_=with_mfa).encrypt(KeyId=key, Plaintext=b"x")["KeyId"]
+    with pytest.raises(errors.AccessDeniedException, match="explicit deny"):
+        back.client(as_=without).encrypt(KeyId=key, Plaintext=b"x")
+    session = back.principal(with_mfa)  # (its credentials expire with the hour)
+    back.clock.advance(minutes=31)  # the MFA code is now over an hour old
+    with pytest.raises(errors.AccessDeniedException, match="explicit deny"):
+        back.client(as_=session).encrypt(KeyId=key, Plaintext=b"x")
 
 
 def test_scheduled_events_fire_at_the_same_moments_in_both_labs(saved):

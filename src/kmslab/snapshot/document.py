@@ -483,7 +483,8 @@ def _principal(p: Principal) -> dict:
     return {"arn": p.arn, "account_id": p.account_id, "type": p.type, "name": p.name,
             "principal_id": p.principal_id, "access_key_id": p.access_key_id,
             "role_arn": p.role_arn, "session_name": p.session_name, "service": p.service,
-            "session_issued": _time(p.session_issued)}
+            "session_issued": _time(p.session_issued),
+            "mfa_authenticated_at": _time(p.mfa_authenticated_at)}
 
 
 def _material(material) -> dict | None:
@@ -551,12 +552,14 @@ def _region(node: Node) -> str:
 
 def _read_principal(node: Node) -> Principal:
     node.object({"arn", "account_id", "type", "name", "principal_id", "access_key_id", "role_arn",
-                 "session_name", "service", "session_issued"}, required=("arn", "account_id"))
+                 "session_name", "service", "session_issued", "mfa_authenticated_at"},
+                required=("arn", "account_id"))
     return Principal(node["arn"].str(nonempty=True), _account(node["account_id"]),
                      node["type"].choice(_PRINCIPAL_TYPES), node["name"].str(),
                      node["principal_id"].str(), node["access_key_id"].opt_str(),
                      node["role_arn"].opt_str(), node["session_name"].opt_str(),
-                     node["service"].opt_str(), _opt_time(node["session_issued"]))
+                     node["service"].opt_str(), _opt_time(node["session_issued"]),
+                     _opt_time(node["mfa_authenticated_at"]))
 
 
 def _plain_object(node: Node) -> dict:
