@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 
 import kmslab
 from kmslab import snapshot
+from kmslab.crypto import asymmetric
 from kmslab.crypto.sealing import SealingKey
 from kmslab.snapshot.autosave import KEY_PRESERVING, AutoSaver
 
@@ -138,3 +140,48 @@ def test_a_saver_needs_a_derived_key_and_a_lab(tmp_path):
         AutoSaver(tmp_path / "x.kmslab", PASS)
     with pytest.raises(RuntimeError, match="watches no lab"):
         AutoSaver(tmp_path / "x.kmslab", KEY).save_now()
+
+
+@pytest.mark.parametrize("whole", [False, True])
+def test_a_key_pair_still_being_generated_is_waited_for_outside_the_labs_lock(
+        tmp_path, monkeypatch, whole):
+    """CreateKey returns before an RSA prime search ends; a save that meets the key waits for
+    it with the lab's lock released (other calls go on), then saves the key's very material."""
+    for _ in range(3000):  # keys earlier tests started in the background finish first
+        if asymmetric.background_generations() == 0:
+            break
+        time.sleep(0.01)
+    release, waiting = threading.Event(), threading.Event()
+    real_generation, real_wait = asymmetric._rsa_private_key, asymmetric.AsymmetricMaterial.wait
+
+    def held_generation(bits):
+        assert release.wait(30)
+        return real_generation(bits)
+
+    def noted_wait(material):
+        waiting.set()
+        real_wait(material)
+
+    monkeypatch.setattr(asymmetric, "_rsa_private_key", held_generation)
+    monkeypatch.setattr(asymmetric.AsymmetricMaterial, "wait", noted_wait)
+    lab = kmslab.Lab(seed=9)
+    kms = lab.client()
+    saver = AutoSaver(tmp_path / "lab.kmslab", KEY)
+    saver.watch(lab)
+    saver.save_now()
+    key_id = kms.create_key(KeySpec="RSA_2048", KeyUsage="SIGN_VERIFY")["KeyMetadata"]["KeyId"]
+    thread = threading.Thread(target=saver.save_now, kwargs={"whole": whole}, daemon=True)
+    thread.start()
+    try:
+        assert waiting.wait(30), "the save did not wait for the key pair"
+        assert lab.lock.acquire(timeout=5), "the save held the lab's lock while waiting"
+        lab.lock.release()
+        assert kms.list_keys()["Keys"] and saver.saves == 1
+    finally:
+        release.set()
+        thread.join(30)
+    assert saver.saves == 2
+    assert _saved_document(saver.path) == _fresh_document(lab)
+    back = kmslab.Lab.load(saver.path, PASS)
+    assert back.client().get_public_key(KeyId=key_id)["PublicKey"] == \
+        kms.get_public_key(KeyId=key_id)["PublicKey"]

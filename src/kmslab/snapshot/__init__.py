@@ -31,7 +31,7 @@ keeps a file up to date while a lab is served.
 from __future__ import annotations
 
 import os
-from typing import Any, Callable
+from typing import Any, Callable, TypeVar
 
 from ..crypto import sealing
 from ..crypto.sealing import SealingKey
@@ -43,8 +43,9 @@ from .files import remove_stale_temporaries, write_atomic
 from .payload import LEGACY_FORMAT, SnapshotError, decode, encode
 
 __all__ = ["save_bytes", "load_bytes", "save", "load", "SnapshotError", "SealingKey",
-           "to_document", "from_document", "read_document", "seal_document", "PAYLOAD_FORMAT",
-           "LEGACY_FORMAT", "remove_stale_temporaries"]
+           "to_document", "write_document", "when_material_ready", "from_document",
+           "read_document", "seal_document", "PAYLOAD_FORMAT", "LEGACY_FORMAT",
+           "remove_stale_temporaries"]
 
 #: the payload format this kmslab writes and reads
 PAYLOAD_FORMAT = _document.FORMAT
@@ -65,20 +66,46 @@ def _sealing_key(passphrase: str | bytes | None, key: SealingKey | None) -> Seal
 
 # ----------------------------------------------------------------- documents
 
+_T = TypeVar("_T")
+
+
+def when_material_ready(lab, write: Callable[[], _T]) -> _T:
+    """``write()`` under the lab's lock, once no key material it reads is still being generated.
+
+    A key pair CreateKey made a moment ago may still be in its prime search
+    (:meth:`kmslab.crypto.asymmetric.AsymmetricMaterial.generate_in_background`);
+    ``write`` raises :class:`~kmslab.snapshot.document.MaterialPending` for it, and the wait
+    happens here, with the lock released, so a save never holds up the lab's other calls.
+    """
+    while True:
+        with lab.lock:
+            try:
+                return write()
+            except _document.MaterialPending as pending:
+                material = pending.material
+        material.wait()
+
+
+def write_document(lab, *, cache: dict | None = None, keys_unchanged: bool = False) -> dict:
+    """:func:`to_document` for a caller holding the lab's lock; MaterialPending for key
+    material still being generated (see :func:`when_material_ready`)."""
+    try:
+        return _document.write(lab, cache, keys_unchanged=keys_unchanged)
+    except ActionError as exc:
+        raise SnapshotError(f"this lab cannot be saved: {exc}") from None
+    except (TypeError, ValueError) as exc:  # a value with no plain-data form
+        raise SnapshotError(f"this lab holds something that is not plain data and cannot "
+                            f"be saved: {exc}") from None
+
+
 def to_document(lab, *, cache: dict | None = None, keys_unchanged: bool = False) -> dict:
     """The lab as a plain-data document (what a snapshot holds, before sealing).
 
     ``cache``, ``keys_unchanged``: see :func:`kmslab.snapshot.document.write` (savers that
     save often keep a cache).
     """
-    with lab.lock:
-        try:
-            return _document.write(lab, cache, keys_unchanged=keys_unchanged)
-        except ActionError as exc:
-            raise SnapshotError(f"this lab cannot be saved: {exc}") from None
-        except (TypeError, ValueError) as exc:  # a value with no plain-data form
-            raise SnapshotError(f"this lab holds something that is not plain data and cannot "
-                                f"be saved: {exc}") from None
+    return when_material_ready(
+        lab, lambda: write_document(lab, cache=cache, keys_unchanged=keys_unchanged))
 
 
 def from_document(document: Any):
@@ -111,9 +138,10 @@ def save_bytes(lab, passphrase: str | bytes | None = None, *, key: SealingKey | 
     :func:`kmslab.snapshot.document.write`).
     """
     sealing_key = _sealing_key(passphrase, key)
-    with lab.lock:  # the document is a copy: encoding and sealing happen outside the lock
-        document = to_document(lab, cache=cache, keys_unchanged=keys_unchanged)
-        lab_time = lab.clock.now().isoformat()
+    # the document is a copy: encoding and sealing happen outside the lock
+    document, lab_time = when_material_ready(lab, lambda: (
+        write_document(lab, cache=cache, keys_unchanged=keys_unchanged),
+        lab.clock.now().isoformat()))
     return seal_document(document, sealing_key, lab_time=lab_time)
 
 

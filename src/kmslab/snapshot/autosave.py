@@ -43,7 +43,7 @@ import time
 from typing import Callable
 
 from ..crypto.sealing import SealingKey, sealed_id
-from . import journal, seal_document, to_document, write_atomic
+from . import journal, seal_document, when_material_ready, write_atomic, write_document
 from .document import marks as document_marks
 from .document import write_delta
 
@@ -161,21 +161,10 @@ class AutoSaver:
                 self._last_start = started = time.monotonic()
             cpu = time.thread_time()
             try:
-                with lab.lock:  # what changed is known exactly: calls note it under this lock
-                    now = lab.clock.now()
-                    full = self._keys_touched or now != self._clock_at \
-                        or started - self._last_full >= FULL_EVERY
-                    self._keys_touched = False
-                    journal_open = not whole and self._journal is not None and \
-                        self._marks is not None and \
-                        self._journal["size"] < max(JOURNAL_MIN,
-                                                    JOURNAL_RATIO * self._journal["base_size"])
-                    if not full and journal_open:  # only what changed, appended to the journal
-                        record, marks = write_delta(lab, self._marks, self._cache)
-                    else:
-                        record = None
-                        document = to_document(lab, cache=self._cache, keys_unchanged=not full)
-                        marks = document_marks(lab, document)
+                # under the lab's lock (what changed is known exactly: calls note it under this
+                # lock); a key pair still being generated is waited for with the lock released
+                now, full, record, document, marks = when_material_ready(
+                    lab, lambda: self._write(lab, started, whole))
                 self._clock_at = now
                 if full:
                     self._last_full = started
@@ -204,6 +193,24 @@ class AutoSaver:
             self._gap = max(self.interval, 2 * (time.thread_time() - cpu))
             self.saves += 1
         return self.path
+
+    def _write(self, lab, started: float, whole: bool) -> tuple:
+        """What this save writes (lab's lock held): (now, full, journal record or None,
+        document or None, marks)."""
+        now = lab.clock.now()
+        full = self._keys_touched or now != self._clock_at \
+            or started - self._last_full >= FULL_EVERY
+        journal_open = not whole and self._journal is not None and self._marks is not None \
+            and self._journal["size"] < max(JOURNAL_MIN, JOURNAL_RATIO * self._journal["base_size"])
+        if not full and journal_open:  # only what changed, appended to the journal
+            record, marks = write_delta(lab, self._marks, self._cache)
+            document = None
+        else:
+            record = None
+            document = write_document(lab, cache=self._cache, keys_unchanged=not full)
+            marks = document_marks(lab, document)
+        self._keys_touched = False  # written above, still under the lock
+        return now, full, record, document, marks
 
     def start(self) -> "AutoSaver":
         """Start saving in a background thread."""

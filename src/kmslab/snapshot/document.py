@@ -56,7 +56,8 @@ from ..world.s3 import BucketRecord, StoredObject
 from ..world.xks import ExternalKey, XksProxy
 from . import actions
 
-__all__ = ["write", "read", "marks", "write_delta", "FORMAT", "JSONText", "SECTIONS"]
+__all__ = ["write", "read", "marks", "write_delta", "FORMAT", "JSONText", "SECTIONS",
+           "MaterialPending"]
 
 #: the payload format this module writes and reads
 FORMAT = 2
@@ -97,6 +98,20 @@ def _us(delta: timedelta) -> int:
 
 class JSONText(list):
     """A part of a document already encoded: pieces of JSON (bytes) to join (see :func:`write`)."""
+
+
+class MaterialPending(Exception):
+    """Key material still being generated (an RSA key CreateKey made a moment ago).
+
+    Writing it would wait for the prime search while the caller holds the lab's
+    lock, holding up every other call: the writer raises this instead, and the
+    caller waits (``material.wait()``) after releasing the lock, then writes again
+    (:func:`kmslab.snapshot.when_material_ready`).
+    """
+
+    def __init__(self, material):
+        super().__init__("key material is still being generated")
+        self.material = material
 
 
 #: compact JSON text (one encoder for all: json.dumps with options builds one per call)
@@ -491,6 +506,8 @@ def _material(material) -> dict | None:
     """Key material as data, read out only through the crypto layer's snapshot token."""
     if material is None:
         return None
+    if isinstance(material, AsymmetricMaterial) and not material.is_ready():
+        raise MaterialPending(material)
     if isinstance(material, SymmetricMaterial):
         return {"type": "symmetric", "key": encode_bytes(material.export_raw(SNAPSHOT_EXPORT_TOKEN))}
     if isinstance(material, HmacMaterial):
