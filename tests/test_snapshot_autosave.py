@@ -86,6 +86,30 @@ def test_the_operations_that_skip_the_keys_are_kmslabs_own():
     assert not KEY_PRESERVING & changes_keys
 
 
+def test_a_read_that_makes_an_aws_managed_key_is_saved_as_a_change(tmp_path):
+    """DescribeKey of alias/aws/ebs creates the AWS managed key: saved within the change
+    interval, not the reads' one."""
+    lab = kmslab.Lab(seed=3)
+    saver = AutoSaver(tmp_path / "lab.kmslab", KEY, interval=0.2, read_interval=60)
+    saver.watch(lab)
+    saver.save_now()
+    saver.start()
+    try:
+        lab.client().list_keys()  # a read: waits for the reads' interval
+        time.sleep(0.6)
+        assert saver.saves == 1
+        key_id = lab.client().describe_key(KeyId="alias/aws/ebs")["KeyMetadata"]["KeyId"]
+        deadline = time.monotonic() + 10
+        while saver.saves < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        saver.stop()
+    assert saver.saves == 2
+    back = kmslab.Lab.load(saver.path, PASS)
+    assert back.client().describe_key(KeyId=key_id)["KeyMetadata"]["KeyManager"] == "AWS"
+    assert _saved_document(saver.path) == _fresh_document(lab)
+
+
 def test_a_burst_of_changes_costs_few_saves(tmp_path):
     lab = kmslab.Lab(seed=2)
     saver = AutoSaver(tmp_path / "burst.kmslab", KEY, interval=0.5)

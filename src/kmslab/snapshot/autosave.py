@@ -12,7 +12,8 @@ most once per ``interval`` (1 s by default): a change is written by the next
 save, which starts at most ``interval`` after it, whatever happens next, and a
 burst of changes costs one save. Calls that only read are audited, and the
 audit trail is part of the lab, so they are saved too, with the next save, at
-the latest after ``read_interval`` (10 s by default).
+the latest after ``read_interval`` (10 s by default); a DescribeKey that
+creates an AWS managed key (``alias/aws/...``) counts as a change.
 
 A save costs milliseconds, not a scrypt run: the key is derived from the
 passphrase once, when the saver is made, and the saver keeps a cache so that
@@ -62,13 +63,14 @@ JOURNAL_MIN = 8 << 20
 JOURNAL_RATIO = 2
 
 #: operations that never change a key record that exists: cryptographic operations and reads
-#: (they are audited, nothing else), CreateKey (a new key) and the alias operations (an alias
-#: belongs to its Region; a key's aliases are found from them)
+#: (they are audited, nothing else), CreateKey (a new key), DescribeKey (it may make a new AWS
+#: managed key) and the alias operations (an alias belongs to its Region; a key's aliases are
+#: found from them)
 KEY_PRESERVING = frozenset({
     "Encrypt", "Decrypt", "ReEncrypt", "GenerateDataKey", "GenerateDataKeyWithoutPlaintext",
     "GenerateDataKeyPair", "GenerateDataKeyPairWithoutPlaintext", "GenerateRandom", "Sign",
     "Verify", "GenerateMac", "VerifyMac", "DeriveSharedSecret", "Encapsulate", "Decapsulate",
-    "CreateKey", "CreateAlias", "UpdateAlias", "DeleteAlias"})
+    "CreateKey", "DescribeKey", "CreateAlias", "UpdateAlias", "DeleteAlias"})
 _RETRY_AFTER = 5.0
 
 
@@ -126,7 +128,8 @@ class AutoSaver:
     def _after_call(self, call, response, error) -> None:
         """The pipeline's after-hook: every call is audited; most also change the lab."""
         op = call.op
-        read_only = bool(op.read_only)
+        # a read that may create a key (DescribeKey of alias/aws/...) is saved as a change is
+        read_only = op.read_only and not op.creates_aws_managed_key
         if not read_only and op.name not in KEY_PRESERVING:
             self._keys_touched = True
         self._note(read_only)
