@@ -93,7 +93,8 @@ class SealingKey:
 
     ``SealingKey.derive(passphrase)`` costs one scrypt run; each
     :meth:`seal` then costs one AES-GCM pass with a fresh nonce. The key
-    never shows in a repr.
+    never shows in a repr. (Not :class:`kmslab.crypto.backing.SealingKey`, the
+    interface of a KMS key's symmetric backing key: this one seals snapshots.)
     """
 
     __slots__ = ("_aead", "_salt", "_params")
