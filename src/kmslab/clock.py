@@ -72,7 +72,8 @@ class VirtualClock:
                                                   seconds=seconds)
         if step < timedelta(0):
             raise ValueError("the lab clock cannot move backwards")
-        return self.advance_to(self._now + step)
+        with self._lock:  # from the time it has when the lock is ours: no step is lost
+            return self.advance_to(self._now + step)
 
     def advance_to(self, when: datetime) -> datetime:
         """Move time forward to ``when`` (aware datetime), firing what is due."""
