@@ -209,3 +209,30 @@ def test_a_key_pair_still_being_generated_is_waited_for_outside_the_labs_lock(
     back = kmslab.Lab.load(saver.path, PASS)
     assert back.client().get_public_key(KeyId=key_id)["PublicKey"] == \
         kms.get_public_key(KeyId=key_id)["PublicKey"]
+
+
+def test_time_passing_alone_keeps_the_journal_a_fired_event_writes_the_whole_snapshot(tmp_path):
+    """kmslab serve's wall clock moves the lab's time before every call: that alone changes no
+    key, so saves keep appending to the journal; a scheduled event that fires (a deletion at
+    the end of its waiting period) makes the next save look at every key again."""
+    lab = kmslab.Lab(seed=7)
+    kms = lab.client()
+    doomed = kms.create_key()["KeyMetadata"]["KeyId"]
+    kms.schedule_key_deletion(KeyId=doomed, PendingWindowInDays=7)
+    saver = AutoSaver(tmp_path / "lab.kmslab", KEY)
+    saver.watch(lab)
+    saver.save_now()
+    assert saver.full_saves == 1
+    for _ in range(3):
+        lab.clock.advance(seconds=1.5)
+        kms.create_key()
+        saver.save_now()
+        assert saver.full_saves == 1  # journal records
+        assert _saved_document(saver.path) == _fresh_document(lab)
+    lab.clock.advance(days=7)  # the deletion fires
+    kms.list_keys()
+    saver.save_now()
+    assert saver.full_saves == 2
+    assert _saved_document(saver.path) == _fresh_document(lab)
+    back = kmslab.Lab.load(saver.path, PASS)
+    assert doomed not in [k["KeyId"] for k in back.client().list_keys()["Keys"]]

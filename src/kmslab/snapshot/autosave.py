@@ -20,8 +20,9 @@ passphrase once, when the saver is made, and the saver keeps a cache so that
 keys that did not change and audit records already written are not encoded
 again. When only calls that never change an existing key were made since the
 last save (:data:`KEY_PRESERVING`: cryptographic operations, reads, CreateKey,
-aliases) and the clock did not move, the keys written last time are not even
-looked at, and the save only appends what changed (new keys, new audit
+aliases) and the clock fired no scheduled event (time passing alone changes
+no key: ``kmslab serve``'s wall clock moves it before every call), the keys
+written last time are not even looked at, and the save only appends what changed (new keys, new audit
 records, small parts that changed) to the snapshot's journal
 (:mod:`kmslab.snapshot.journal`): its cost follows the change, not the size
 of the lab. The whole snapshot is written again (and its journal started
@@ -94,7 +95,7 @@ class AutoSaver:
         self._gap = self.interval   # the least time between the starts of two saves
         self._cache: dict = {}      # what the last save encoded (see snapshot.document.write)
         self._keys_touched = True   # a call that may change a key was made since the last save
-        self._clock_at = None       # the lab's time at the last save
+        self._clock_events = None   # the clock's events at the last save (_clock_events())
         self._last_full = -math.inf  # when a save last looked at every key
         self._stopping = False
         self._thread: threading.Thread | None = None
@@ -166,9 +167,9 @@ class AutoSaver:
             try:
                 # under the lab's lock (what changed is known exactly: calls note it under this
                 # lock); a key pair still being generated is waited for with the lock released
-                now, full, record, document, marks = when_material_ready(
+                now, full, record, document, marks, clock_events = when_material_ready(
                     lab, lambda: self._write(lab, started, whole))
-                self._clock_at = now
+                self._clock_events = clock_events
                 if full:
                     self._last_full = started
                 # encoding, sealing and writing need no lock: records and documents are copies
@@ -199,9 +200,10 @@ class AutoSaver:
 
     def _write(self, lab, started: float, whole: bool) -> tuple:
         """What this save writes (lab's lock held): (now, full, journal record or None,
-        document or None, marks)."""
+        document or None, marks, the clock's events)."""
         now = lab.clock.now()
-        full = self._keys_touched or now != self._clock_at \
+        clock_events = _clock_events(lab.clock)
+        full = self._keys_touched or clock_events != self._clock_events \
             or started - self._last_full >= FULL_EVERY
         journal_open = not whole and self._journal is not None and self._marks is not None \
             and self._journal["size"] < max(JOURNAL_MIN, JOURNAL_RATIO * self._journal["base_size"])
@@ -213,7 +215,7 @@ class AutoSaver:
             document = write_document(lab, cache=self._cache, keys_unchanged=not full)
             marks = document_marks(lab, document)
         self._keys_touched = False  # written above, still under the lock
-        return now, full, record, document, marks
+        return now, full, record, document, marks, clock_events
 
     def start(self) -> "AutoSaver":
         """Start saving in a background thread."""
@@ -246,3 +248,10 @@ class AutoSaver:
                 self.save_now()
             except Exception as exc:  # keep serving; the next change tries again
                 self._on_error(exc)
+
+
+def _clock_events(clock) -> tuple[int, int]:
+    """What tells whether the clock fired or scheduled an event: its event counter and how
+    many events it holds. Time moving alone changes no key (``kmslab serve``'s wall clock moves
+    it before every call); a scheduled action that ran may have (a rotation, a deletion)."""
+    return clock._seq, len(clock._queue)
