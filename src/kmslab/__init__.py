@@ -6,6 +6,8 @@ Start with a client::
     kms = kmslab.client()            # a ready KMS in a default lab
     lab = kmslab.Lab(seed=7)         # or your own simulated world
     kms = kmslab.connect(lab=lab)    # the lab's client, or AWS KMS with KMSLAB_BACKEND=aws
+    if kmslab.requires_lab(kms, "moves the lab's clock"):   # against AWS: one line, skipped
+        lab.clock.advance(days=7)
 """
 
 from __future__ import annotations
@@ -17,10 +19,10 @@ from .lab import Lab
 
 __version__ = "0.1.0"
 __all__ = ["Lab", "client", "default_lab", "errors", "KMSClient", "VirtualClock",
-           "boto3_client", "connect", "requires_lab"]
+           "boto3_client", "connect", "requires_lab", "lab_only", "now", "clean_up"]
 
 # The front ends to and from real AWS tools load on first use: ``import kmslab`` stays light.
-_INTEROP = ("boto3_client", "connect", "requires_lab", "lab_of")
+_INTEROP = ("boto3_client", "connect", "requires_lab", "lab_only", "now", "clean_up", "lab_of")
 
 install_methods()
 

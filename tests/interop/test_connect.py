@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import botocore.client
 import pytest
 
 import kmslab
+from kmslab.interop.connect import SkipNote
 from kmslab.interop.server import ServerThread
 
 SRC = str(Path(__file__).resolve().parents[2] / "src")
@@ -71,6 +73,10 @@ def test_endpoint_url_reaches_a_running_server(monkeypatch):
 def test_the_argument_wins_over_the_environment(monkeypatch):
     monkeypatch.setenv("KMSLAB_BACKEND", "aws")
     assert isinstance(kmslab.connect(backend="kmslab"), kmslab.KMSClient)
+    monkeypatch.setenv("KMSLAB_ENDPOINT_URL", "http://127.0.0.1:1")
+    assert isinstance(kmslab.connect(backend="kmslab"), kmslab.KMSClient)
+    monkeypatch.delenv("KMSLAB_BACKEND")
+    assert kmslab.connect("eu-west-1").meta.endpoint_url == "http://127.0.0.1:1"
 
 
 def test_bad_configuration_is_refused():
@@ -85,3 +91,55 @@ def test_import_kmslab_does_not_load_the_front_ends():
             "kmslab.connect; assert 'kmslab.interop' in sys.modules; "
             "assert 'uvicorn' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True, env={"PYTHONPATH": SRC})
+
+
+@pytest.fixture
+def aws_kms(monkeypatch):
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAEXAMPLE")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "example")
+    return kmslab.connect("eu-west-1", backend="aws")
+
+
+def test_a_guard_says_what_is_skipped_and_what_aws_offers(aws_kms, capsys):
+    assert kmslab.requires_lab(aws_kms, "the lab's audit trail",
+                               aws="CloudTrail's LookupEvents shows the calls.") is False
+    assert kmslab.requires_lab(aws_kms) is False
+    assert capsys.readouterr().out.splitlines() == [
+        "skipped: needs the kmslab lab (the lab's audit trail). On AWS: CloudTrail's LookupEvents "
+        "shows the calls.",
+        "skipped: needs the kmslab lab"]
+    lab_kms = kmslab.connect(lab=kmslab.Lab(seed=1))
+    assert kmslab.requires_lab(lab_kms, "the lab's audit trail", aws="CloudTrail") is True
+    assert capsys.readouterr().out == ""
+
+
+def test_a_lab_only_function_runs_in_the_lab_and_says_why_not_elsewhere(aws_kms, capsys):
+    calls = []
+
+    def check(answer):
+        calls.append(answer)
+        return f"checked {answer}"
+
+    lab_kms = kmslab.connect(lab=kmslab.Lab(seed=1))
+    in_lab = kmslab.lab_only(lab_kms, "reads the trail")(check)
+    elsewhere = kmslab.lab_only(aws_kms, "reads the trail", aws="CloudTrail")(check)
+    assert in_lab(...) == "checked Ellipsis" and calls == [...]
+    assert elsewhere(1) is None and calls == [...], "the function does not run"
+    assert capsys.readouterr().out == "skipped: needs the kmslab lab (reads the trail). On AWS: CloudTrail.\n"
+    assert elsewhere.__name__ == "check"
+
+
+def test_now_is_the_labs_clock_or_the_real_time(aws_kms):
+    lab = kmslab.Lab(seed=1)
+    lab.clock.advance(days=3)
+    assert kmslab.now(kmslab.connect(lab=lab)) == lab.clock.now()
+    assert kmslab.now(kmslab.connect(lab=lab, backend="botocore")) == lab.clock.now()
+    assert abs(kmslab.now(aws_kms) - datetime.now(timezone.utc)) < timedelta(minutes=1)
+
+
+def test_in_a_notebook_the_skip_line_is_a_muted_note_that_escapes_what_it_shows():
+    note = SkipNote("reads <the trail>", aws="CloudTrail & Athena.")
+    assert repr(note) == "skipped: needs the kmslab lab (reads <the trail>). On AWS: CloudTrail & Athena."
+    shown = note._repr_html_()
+    assert "(reads &lt;the trail&gt;)" in shown and "CloudTrail &amp; Athena." in shown
+    assert "<the trail>" not in shown and shown.startswith("<div class='kmslab-skipped'")

@@ -5,17 +5,21 @@
   HTTP endpoint speaking AWS JSON 1.1 with SigV4 (needs ``kmslab[server]``);
   :func:`create_classroom`, :func:`write_profiles`: learner accounts and their
   AWS CLI profiles for it.
-* :func:`connect`, :func:`requires_lab`: the lab's client or real AWS KMS, chosen
-  by an argument or ``$KMSLAB_BACKEND``.
+* :func:`connect`, :func:`requires_lab`, :func:`lab_only`, :func:`now`: the lab's
+  client or real AWS KMS, chosen by an argument or ``$KMSLAB_BACKEND``, and the
+  guards of what only the lab can do;
+* :func:`clean_up`: what a tutorial created against AWS, scheduled for deletion
+  at its end.
 """
 
 from __future__ import annotations
 
 from .boto3_adapter import boto3_client
-from .connect import connect, lab_of, requires_lab
+from .cleanup import clean_up
+from .connect import connect, lab_of, lab_only, now, requires_lab
 
-__all__ = ["boto3_client", "connect", "lab_of", "requires_lab", "serve", "ServerThread",
-           "cli_serve", "create_classroom", "write_profiles"]
+__all__ = ["boto3_client", "connect", "lab_of", "requires_lab", "lab_only", "now", "clean_up",
+           "serve", "ServerThread", "cli_serve", "create_classroom", "write_profiles"]
 
 
 def __getattr__(name: str):
