@@ -11,6 +11,7 @@ one request pipeline.
 
 from __future__ import annotations
 
+import functools
 import inspect
 from datetime import datetime, timezone
 from types import SimpleNamespace
@@ -143,6 +144,25 @@ class Paginator:
             params[self._config["input_token"]] = token
 
 
+@functools.cache
+def client_exceptions() -> SimpleNamespace:
+    """``kms.exceptions`` as boto3 builds it: a class for each error the KMS model lists,
+    ``ClientError``, and ``from_code``.
+
+    Errors AWS returns without modelling them for KMS (``AccessDeniedException``,
+    ``ValidationException``, ``ThrottlingException``...) have no class here, as in boto3:
+    catch ``kms.exceptions.ClientError`` and read ``err.response["Error"]["Code"]``.
+    kmslab still raises them as subclasses of ``ClientError``.
+    """
+    modeled = {shape.name: errors.error_class(shape.name) for shape in kms_model().error_shapes}
+
+    def from_code(code: str) -> type:
+        """The class boto3 raises for an error code (``ClientError`` when the model has none)."""
+        return modeled.get(code, errors.ClientError)
+
+    return SimpleNamespace(**modeled, ClientError=errors.ClientError, from_code=from_code)
+
+
 class KMSClient:
     """A boto3-shaped AWS KMS client bound to a lab, a Region and a caller.
 
@@ -155,7 +175,7 @@ class KMSClient:
         self._region = region
         self._caller = caller
         self._user_agent = user_agent
-        self.exceptions = SimpleNamespace(**errors.ERRORS, ClientError=errors.ClientError)
+        self.exceptions = client_exceptions()
         self.meta = SimpleNamespace(region_name=region, service_model=kms_model(),
                                     endpoint_url=f"https://kms.{region}.amazonaws.com",
                                     partition="aws")
