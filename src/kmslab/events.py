@@ -45,11 +45,6 @@ class EventBus:
                 fn(event)
         return event
 
-    def __getstate__(self) -> dict:
-        state = dict(self.__dict__)
-        state["_subscribers"] = []  # callbacks are attachments, not state
-        return state
-
     def subscribe(self, fn: Callable[[dict], None], detail_type: str | None = None) -> None:
         """Call ``fn(event)`` for every event (or only those of ``detail_type``)."""
         self._subscribers.append((fn, detail_type))

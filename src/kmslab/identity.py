@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import datetime
 
 __all__ = ["Principal", "account_root", "aws_service"]
@@ -29,13 +29,6 @@ class Principal:
     service: str | None = None  # for AWSService principals, e.g. "s3.amazonaws.com"
     session_issued: datetime | None = None  # when STS issued an assumed-role session
     mfa_authenticated_at: datetime | None = None  # when the session's MFA code was checked
-
-    def __setstate__(self, state) -> None:
-        # field values in order; labs saved before a field existed lack the last ones
-        names = [f.name for f in fields(self)]
-        values = dict(zip(names, state))
-        for f in fields(self):
-            object.__setattr__(self, f.name, values.get(f.name, f.default))
 
     @property
     def policy_arn(self) -> str:

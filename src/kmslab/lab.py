@@ -385,13 +385,18 @@ class Lab:
 
     # ------------------------------------------------------------ snapshots
     def save(self, path, passphrase: str | bytes) -> None:
-        """Save the whole lab to ``path``, encrypted under ``passphrase`` (atomic write)."""
+        """Save the whole lab to ``path``, encrypted under ``passphrase`` (atomic write).
+
+        The snapshot is a data document (``docs/snapshot-format.md``); SnapshotError if the
+        lab holds an action your own code scheduled on the clock.
+        """
         from . import snapshot
         snapshot.save(self, path, passphrase)
 
     @classmethod
     def load(cls, path, passphrase: str | bytes) -> "Lab":
-        """A lab saved with :meth:`save` (SnapshotError on a wrong passphrase or any change)."""
+        """A lab saved with :meth:`save`; SnapshotError (saying why) for a wrong passphrase,
+        any change, damage, a format this kmslab does not read, or anything else wrong."""
         from . import snapshot
         return snapshot.load(path, passphrase)
 
@@ -402,7 +407,7 @@ class Lab:
 
     @classmethod
     def from_bytes(cls, data: bytes, passphrase: str | bytes) -> "Lab":
-        """A lab from :meth:`to_bytes` output."""
+        """A lab from :meth:`to_bytes` output (SnapshotError as for :meth:`load`)."""
         from . import snapshot
         return snapshot.load_bytes(data, passphrase)
 
@@ -419,19 +424,6 @@ class Lab:
         from . import seed
         return seed.to_seed(self)
 
-    def __getstate__(self) -> dict:
-        state = dict(self.__dict__)
-        state["hooks"] = Hooks()  # attachments (widgets, callbacks) are not state
-        state["request_quotas"] = None  # a hook too: off in a loaded lab
-        state["faults"] = Faults(self)  # injected faults are hooks too
-        return state
-
-
-def _delete_key(lab: Lab, key: Key) -> None:
-    """Scheduled action of labs saved before deletion moved to the service
-    (:func:`kmslab.service.lifecycle.delete_key`)."""
-    from .service.lifecycle import delete_key
-    delete_key(lab, key)
 
 def _json(policy: str | Mapping) -> str:
     return policy if isinstance(policy, str) else json.dumps(policy, indent=2)

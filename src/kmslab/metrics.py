@@ -16,7 +16,7 @@ directly from the state in force between scheduled events::
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from functools import partial
 from typing import Callable
@@ -85,13 +85,7 @@ class MetricStore:
         self._series: list[Gauge] = []
         self._values: list[float] = []
         self._lock = threading.Lock()
-        clock.on_tick(partial(_sample, self))  # a partial, not a bound method: saveable
-
-    def __getstate__(self) -> dict:
-        """Lab snapshots: alarms keep their state and history; actions are attachments."""
-        state = dict(self.__dict__)
-        state["_alarms"] = {name: replace(alarm, action=None) for name, alarm in self._alarms.items()}
-        return state
+        clock.on_tick(partial(_sample, self))
 
     # ------------------------------------------------------------ publishing
     def gauge(self, namespace: str, name: str, dimensions: dict[str, str], unit: str,

@@ -58,9 +58,6 @@ class KeySpecInfo:
         """Whether the key is a key pair (RSA, ECC, Edwards, ML-DSA, ML-KEM, SM2)."""
         return not self.symmetric
 
-    def __reduce__(self):
-        return (key_spec, (self.name,))  # one shared row per spec, also after a snapshot
-
     def algorithms(self, usage: str) -> dict[str, list[str]]:
         """The KeyMetadata algorithm lists for this spec and usage."""
         return {ALGORITHM_FIELDS[usage]: list(self.usages[usage])}

@@ -113,15 +113,6 @@ class Policy:
         import html
         return f"<pre>{html.escape(self.text)}</pre>"
 
-    def __reduce__(self):
-        # saved as its text and compiled again on load (compiled matchers hold functions)
-        return (_restore, (self.text, self.kind, self.name))
-
-
-def _restore(text: str, kind: str, name: str) -> "Policy":
-    """Unpickle a Policy (lab snapshots): parse its text again."""
-    return parse_policy(text, kind=kind, name=name)
-
 
 def _malformed(message: str) -> errors.MalformedPolicyDocumentException:
     return errors.MalformedPolicyDocumentException(message)

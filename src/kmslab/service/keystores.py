@@ -187,9 +187,11 @@ class ExternalKeyMaterial(SealingKey):
 
     __slots__ = ("_lab", "_store", "xks_key_id", "_kms_half")
 
-    def __init__(self, lab: "Lab", store: CustomKeyStore, xks_key_id: str):
+    def __init__(self, lab: "Lab", store: CustomKeyStore, xks_key_id: str,
+                 kms_half: SymmetricMaterial | None = None):
         self._lab, self._store, self.xks_key_id = lab, store, xks_key_id
-        self._kms_half = SymmetricMaterial.generate()
+        # KMS's half: new for a new key; a lab snapshot gives back the one it saved
+        self._kms_half = kms_half if kms_half is not None else SymmetricMaterial.generate()
 
     def __repr__(self) -> str:
         return f"<ExternalKeyMaterial {self.xks_key_id} via {self._store.xks_endpoint}>"

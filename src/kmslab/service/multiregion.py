@@ -128,8 +128,7 @@ def _replica_ready(lab: "Lab", replica: Key) -> None:
                           if replica.origin == "EXTERNAL" else "replica created")
 
 
-def _primary_update_done(lab: "Lab", old: Key, new: Key, old_state: str = "Enabled",
-                         new_state: str = "Enabled") -> None:
+def _primary_update_done(lab: "Lab", old: Key, new: Key) -> None:
     """Scheduled action: UpdatePrimaryRegion completes; the keys leave Updating (both were
     Enabled: the key-state table lets UpdatePrimaryRegion act on Enabled keys only)."""
     new.multi_region_config = {**new.multi_region_config, "MultiRegionKeyType": "PRIMARY"}

@@ -108,13 +108,9 @@ class S3World:
     def __init__(self, lab: "Lab"):
         self._lab = lab
         self.buckets: dict[str, BucketRecord] = {}
+        # plaintext bucket keys live in memory only (a lab snapshot never holds them)
         self._bucket_keys: dict[tuple[str, str], _BucketKey] = {}
         self._owned_keys: dict[str, str] = {}  # region -> AWS owned key id
-
-    def __getstate__(self) -> dict:
-        state = dict(self.__dict__)
-        state["_bucket_keys"] = {}  # plaintext bucket keys live in memory only
-        return state
 
     def client(self, caller: "Principal", region: str) -> "S3Client":
         return S3Client(self, caller, region)
