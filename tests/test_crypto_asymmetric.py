@@ -10,7 +10,6 @@ import os
 import pickle
 
 import pytest
-from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, mldsa, mlkem, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature

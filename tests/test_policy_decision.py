@@ -1,7 +1,7 @@
 """decide(): AWS KMS's documented examples as a decision table, plus grants and messages."""
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import pytest
 

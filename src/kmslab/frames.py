@@ -18,7 +18,7 @@ grants, policies, audit.
 from __future__ import annotations
 
 import json
-from typing import Any, Iterable
+from typing import Any
 
 import numpy as np
 import pandas as pd

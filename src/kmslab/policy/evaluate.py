@@ -21,7 +21,6 @@ Matching rules (IAM reference_policies_elements_*):
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
