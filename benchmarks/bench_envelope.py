@@ -119,6 +119,8 @@ def large_contenders(kms, key, context, sdk, data) -> dict:
 
 def small_cached_contenders(kms, key, context, sdk, data) -> dict:
     out = {}
+    if sdk:
+        client, cmm = sdk["client"], sdk["cached"]
     for name, suite in SUITES.items():
         cache = envelope.DataKeyCache(max_age=600)
         message = envelope.encrypt(kms, data, [key], context, algorithm=suite, cache=cache)
@@ -129,7 +131,6 @@ def small_cached_contenders(kms, key, context, sdk, data) -> dict:
             lambda message=message, cache=cache: envelope.decrypt(kms, message, context,
                                                                    cache=cache))
         if sdk:
-            client, cmm = sdk["client"], sdk["cached"]
             algorithm = sdk["algorithm"][name]
 
             def sdk_encrypt(algorithm=algorithm):

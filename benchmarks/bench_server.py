@@ -59,7 +59,7 @@ def wait_until_up(url: str, process: subprocess.Popen, log: Path) -> None:
             return  # answering, even if with an error
         except OSError:
             if process.poll() is not None:
-                raise RuntimeError(f"server exited: {log.read_text()}")
+                raise RuntimeError(f"server exited: {log.read_text()}") from None
             time.sleep(0.05)
     raise RuntimeError(f"{url} did not come up")
 

@@ -152,7 +152,7 @@ def start_server(path: str, autosave: bool) -> tuple[subprocess.Popen, str]:
             return process, url
         except OSError:
             if process.poll() is not None:
-                raise RuntimeError(process.stderr.read().decode())
+                raise RuntimeError(process.stderr.read().decode()) from None
             time.sleep(0.05)
     raise RuntimeError("the server did not start")
 

@@ -250,7 +250,7 @@ def unguarded_lab_uses(sources: list[str], lab_only: set[str]) -> list[tuple[int
         for child in ast.iter_child_nodes(node):
             visit(child, cell, lines)
 
-    for cell, (tree, source) in enumerate(zip(trees, sources)):
+    for cell, (tree, source) in enumerate(zip(trees, sources, strict=True)):
         for statement in tree.body:
             visit(statement, cell, source.splitlines())
     return found

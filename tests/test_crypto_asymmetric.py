@@ -440,4 +440,4 @@ def test_material_stays_hidden(material):
     with pytest.raises(PermissionError):
         key.export_private_pkcs8(object())
     with pytest.raises(AttributeError):
-        key.__dict__
+        _ = key.__dict__

@@ -442,7 +442,8 @@ def _message(kms, keys, frames=4, suite=SIGNED):
 @pytest.mark.parametrize("part", ["content", "tag", "iv"])
 def test_tampered_frame(kms, keys, suite, part):
     _, message = _message(kms, keys, suite=suite)
-    for (offset, length), info in zip(frames_of(message), envelope.parse(message).frames):
+    frames = envelope.parse(message).frames
+    for (offset, length), info in zip(frames_of(message), frames, strict=True):
         iv_at = offset + (8 if info.final else 4)
         position = {"content": offset + length - 20, "tag": offset + length - 1,
                     "iv": iv_at + 5}[part]

@@ -89,7 +89,7 @@ def test_assigning_a_keys_state_is_refused(lab, kms):
         key.state = "Disabled"
     assert key.state == "Enabled"
     with pytest.raises(AttributeError):
-        setattr(key, "state", "PendingDeletion")
+        key.state = "PendingDeletion"
     assert kms.describe_key(KeyId=key.key_id)["KeyMetadata"]["KeyState"] == "Enabled"
 
 

@@ -938,7 +938,7 @@ def _rendered_as_kmslab_does(resources: Resources) -> bool:
     return len(arns) == len(rendered) and all(
         len(r) == 3 and r.get("ARN") == a and r.get("type") == "AWS::KMS::Key"
         and isinstance(a, str) and a.count(":") >= 5 and r.get("accountId") == a.split(":")[4]
-        for a, r in zip(arns, rendered))
+        for a, r in zip(arns, rendered, strict=True))
 
 
 class _StoreReader:
@@ -1080,7 +1080,7 @@ class _StoreReader:
                     and all(isinstance(c, int) and not isinstance(c, bool) for c in item)):
                 raise AuditDataError(where, "expected six pool codes")
             shape = Shape(*item)
-            for field, code, size in zip(Shape._fields, shape, sizes):
+            for field, code, size in zip(Shape._fields, shape, sizes, strict=True):
                 if not (_NONE <= code < size) or (code == _NONE and field in ("event", "origin")):
                     raise AuditDataError(where, f"{field} code {code} is not in its pool")
             store.shapes.add(shape, shape)

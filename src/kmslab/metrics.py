@@ -163,7 +163,7 @@ class MetricStore:
                    namespace: str = "AWS/KMS") -> list[tuple[datetime, float]]:
         """(time, value) samples of one series, oldest first."""
         dims = _dims(dimensions) if dimensions is not None else None
-        return [(t, v) for t, g, v in zip(self._times, self._series, self._values)
+        return [(t, v) for t, g, v in zip(self._times, self._series, self._values, strict=True)
                 if g.name == metric_name and g.namespace == namespace
                 and (dims is None or g.dimensions == dims)]
 
@@ -190,7 +190,7 @@ class MetricStore:
         """The samples as a DataFrame: time (UTC), namespace, metric, one column per dimension, value, unit."""
         import pandas as pd
         dims = _dims(dimensions) if dimensions is not None else None
-        rows = [(t, g, v) for t, g, v in zip(self._times, self._series, self._values)
+        rows = [(t, g, v) for t, g, v in zip(self._times, self._series, self._values, strict=True)
                 if (metric_name is None or g.name == metric_name)
                 and (namespace is None or g.namespace == namespace)
                 and (dims is None or g.dimensions == dims)]

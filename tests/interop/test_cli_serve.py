@@ -41,7 +41,7 @@ def served():
             break
         except OSError:
             if process.poll() is not None:
-                raise AssertionError(process.stderr.read())
+                raise AssertionError(process.stderr.read()) from None
             time.sleep(0.05)
     yield url, process
     process.terminate()

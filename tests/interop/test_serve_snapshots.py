@@ -99,7 +99,7 @@ def _start(args, env):
             return url, process
         except OSError:
             if process.poll() is not None:
-                raise AssertionError(process.stderr.read())
+                raise AssertionError(process.stderr.read()) from None
             time.sleep(0.05)
     process.kill()
     raise AssertionError("the server did not start")
@@ -209,7 +209,7 @@ def _start_class(args, env, port=None):
             return url, process
         except OSError:
             if process.poll() is not None:
-                raise AssertionError(process.stderr.read())
+                raise AssertionError(process.stderr.read()) from None
             time.sleep(0.05)
     process.kill()
     raise AssertionError("the server did not start")
@@ -282,7 +282,7 @@ def test_a_class_survives_kill_9_of_its_server(tmp_path, seed):
         restored = set()
         for client in clients.values():
             restored |= {k["KeyId"] for k in client.list_keys(Limit=1000)["Keys"]}
-        for name, key_id, alias, text, blob, _ in made:  # whatever came back works too
+        for name, key_id, _alias, text, blob, _ in made:  # whatever came back works too
             if key_id in restored:
                 assert clients[name].decrypt(CiphertextBlob=blob)["Plaintext"] == text
     finally:

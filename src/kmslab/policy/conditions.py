@@ -109,7 +109,7 @@ def _arn_like(request: str, pattern) -> bool:
     req = _arn_parts(request)
     if len(req) != len(pattern):
         return False
-    return all(p.fullmatch(r) is not None for p, r in zip(pattern, req))
+    return all(p.fullmatch(r) is not None for p, r in zip(pattern, req, strict=True))
 
 
 def _compile_arn(value: Any):

@@ -101,7 +101,7 @@ def describe_action(action: Callable, lab, label: str) -> dict:
     if len(args) != len(kind.params):
         raise ActionError(f"scheduled action {kind.name} ({label}) has unexpected arguments")
     out: dict[str, Any] = {"kind": kind.name}
-    for name, value in zip(kind.params, args):
+    for name, value in zip(kind.params, args, strict=True):
         if name in ("key", "new_key"):
             out[name] = _key_arn(value, lab, f"scheduled action {kind.name} ({label})")
         elif name == "store":
@@ -174,7 +174,7 @@ def describe_gauge(value_at: Callable, lab) -> dict:
                           f"snapshot keeps only kmslab's own metrics")
     _, params = GAUGES[name]
     out: dict[str, Any] = {"kind": name}
-    for param, value in zip(params, value_at.args):
+    for param, value in zip(params, value_at.args, strict=True):
         out[param] = _key_arn(value, lab, f"metric {name}")
     return out
 

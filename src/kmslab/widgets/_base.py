@@ -157,7 +157,7 @@ def html_table(columns: Sequence[str], rows: Iterable[Sequence[Any]], *,
     styles = [f"padding:2px 8px{';white-space:nowrap' if c in nowrap else ''}" for c in columns]
     body = "".join(
         "<tr>" + "".join(f"<td style='{style}'>{html.escape('' if c is None else str(c))}</td>"
-                         for style, c in zip(styles, row)) + "</tr>"
+                         for style, c in zip(styles, row, strict=True)) + "</tr>"
         for row in rows)
     return f"<table class='{css_class}'><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 

@@ -66,13 +66,13 @@ class ImportWizard(widgets.VBox):
         ]
         actions = (self.create_key, self.get_parameters, self.wrap, self.import_material,
                    self.describe)
-        for button, action in zip(self.buttons, actions):
+        for button, action in zip(self.buttons, actions, strict=True):
             button.layout = widgets.Layout(width="240px", min_width="240px")
             button.on_click(lambda _, a=action: a())
         self.outputs = [widgets.HTML() for _ in self.buttons]
         self.error = ErrorBox()
         rows = []
-        for i, (button, output) in enumerate(zip(self.buttons, self.outputs)):
+        for i, (button, output) in enumerate(zip(self.buttons, self.outputs, strict=True)):
             rows.append(widgets.HBox([button, widgets.VBox([
                 widgets.HTML(note_html(EXPLANATIONS[i])), output])]))
         super().__init__([

@@ -196,7 +196,7 @@ class KeyTimeline(widgets.VBox):
         ax = fig.add_subplot()
         starts = [v.get("RotationDate") or self.created for v in self.versions]
         end = self.deleted_at or now
-        for i, (v, start) in enumerate(zip(self.versions, starts)):
+        for i, (v, start) in enumerate(zip(self.versions, starts, strict=True)):
             stop = starts[i + 1] if i + 1 < len(starts) else end
             destroyed = self.deleted_at is not None
             ax.barh(1, max((stop - start).total_seconds() / 86400, 0.5), left=start, height=0.5,
