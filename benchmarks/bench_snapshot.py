@@ -38,11 +38,11 @@ import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, os.path.dirname(__file__))
-from _timing import fmt  # noqa: E402
-
 import kmslab  # noqa: E402
 from kmslab import snapshot  # noqa: E402
 from kmslab.crypto.sealing import SealingKey  # noqa: E402
+
+from _timing import fmt  # noqa: E402
 
 PASS = "benchmark passphrase"
 SRC = str(Path(__file__).resolve().parents[1] / "src")

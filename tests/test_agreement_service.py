@@ -10,6 +10,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 import kmslab
 from kmslab import errors
+
 from shapes import check_response as assert_matches_output_shape
 
 CURVES = {"ECC_NIST_P256": (ec.SECP256R1, 32), "ECC_NIST_P384": (ec.SECP384R1, 48),

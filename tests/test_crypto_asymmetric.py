@@ -15,7 +15,12 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, mldsa, mlkem,
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
 from kmslab import errors, specs
-from kmslab.crypto.asymmetric import ASYMMETRIC_SPECS, AsymmetricMaterial, Encapsulation, generate_data_key_pair
+from kmslab.crypto.asymmetric import (
+    ASYMMETRIC_SPECS,
+    AsymmetricMaterial,
+    Encapsulation,
+    generate_data_key_pair,
+)
 from kmslab.crypto.handle import SNAPSHOT_EXPORT_TOKEN
 
 MESSAGE = b"Sign me: the quick brown fox jumps over the lazy dog."

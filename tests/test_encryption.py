@@ -3,11 +3,13 @@
 import pytest
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import kmslab
 from kmslab import errors
 from kmslab.crypto.symmetric import parse_blob
+
 from shapes import check_response
 
 

@@ -17,13 +17,23 @@ from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from envelope_support import Recording, make_kms, new_key
 from kmslab import envelope
-from kmslab.envelope import (Algorithm, ContextMismatchError, DecryptionError, EnvelopeError,
-                             FrameAuthenticationError, HeaderAuthenticationError,
-                             KeyCommitmentError, MalformedMessageError, NoDecryptableKeyError,
-                             SignatureVerificationError, TruncatedMessageError,
-                             UnsupportedFormatError)
+from kmslab.envelope import (
+    Algorithm,
+    ContextMismatchError,
+    DecryptionError,
+    EnvelopeError,
+    FrameAuthenticationError,
+    HeaderAuthenticationError,
+    KeyCommitmentError,
+    MalformedMessageError,
+    NoDecryptableKeyError,
+    SignatureVerificationError,
+    TruncatedMessageError,
+    UnsupportedFormatError,
+)
+
+from envelope_support import Recording, make_kms, new_key
 
 CONTEXT = {"purpose": "test", "tenant": "blue"}
 SMALL_FRAME = 64

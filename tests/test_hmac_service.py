@@ -7,6 +7,7 @@ from cryptography.hazmat.primitives import hmac as crypto_hmac
 import kmslab
 from kmslab import errors
 from kmslab.crypto.handle import SNAPSHOT_EXPORT_TOKEN
+
 from shapes import check_response as assert_matches_output_shape
 
 MESSAGE = b'{"sub": "alice", "exp": 1735689600}'

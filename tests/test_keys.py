@@ -6,6 +6,7 @@ import pytest
 
 from kmslab import errors
 from kmslab.service import keys as keys_module
+
 from shapes import check_response
 
 

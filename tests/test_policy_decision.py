@@ -7,8 +7,15 @@ import pytest
 
 from kmslab import errors
 from kmslab.identity import Principal, account_root, aws_service
-from kmslab.policy import (LOCKOUT_MESSAGE, RequestContext, console_key_policy, decide,
-                           default_key_policy, parse_policy, would_lock_out)
+from kmslab.policy import (
+    LOCKOUT_MESSAGE,
+    RequestContext,
+    console_key_policy,
+    decide,
+    default_key_policy,
+    parse_policy,
+    would_lock_out,
+)
 
 ACCT, OTHER = "111122223333", "444455556666"
 KEY = f"arn:aws:kms:us-west-2:{ACCT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"

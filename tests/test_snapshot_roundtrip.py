@@ -13,8 +13,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding
 
 import kmslab
 from kmslab import errors, snapshot
-from kmslab.snapshot import actions
 from kmslab.crypto import sealing
+from kmslab.snapshot import actions
 
 sys.path.insert(0, str(Path(__file__).parent))
 from snapshot_scenario import build_rich_lab, observables, start_actions_in_flight  # noqa: E402

@@ -194,6 +194,7 @@ def test_refused_requests_change_no_state(lab, kms, recorded):
 
 def test_imported_material_moves_the_state_through_the_table(lab, kms, recorded):
     import os
+
     from kmslab.byok import wrap_key_material
     key_id = kms.create_key(Origin="EXTERNAL")["KeyMetadata"]["KeyId"]
     assert kms.describe_key(KeyId=key_id)["KeyMetadata"]["KeyState"] == "PendingImport"

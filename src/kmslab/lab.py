@@ -25,8 +25,8 @@ from .events import EventBus
 from .faults import Faults
 from .hooks import Hooks
 from .iam import ADMINISTRATOR_ACCESS, IAM, IAMClient, IAMRole, IAMUser, STSClient
-from .metrics import MetricStore
 from .identity import Principal, account_root
+from .metrics import MetricStore
 from .policy import Decision
 from .policy.global_keys import service_principal
 from .service import KMSService, Request

@@ -37,8 +37,13 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Mapping
 
 from . import errors
-from .operations import (ASYMMETRIC_QUOTA_OPERATIONS, DATA_KEY_PAIR_QUOTA_OPERATIONS, OWN_QUOTAS,
-                         SYMMETRIC_QUOTA_OPERATIONS, specs)
+from .operations import (
+    ASYMMETRIC_QUOTA_OPERATIONS,
+    DATA_KEY_PAIR_QUOTA_OPERATIONS,
+    OWN_QUOTAS,
+    SYMMETRIC_QUOTA_OPERATIONS,
+    specs,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from .lab import Lab

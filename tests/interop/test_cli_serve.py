@@ -92,6 +92,7 @@ def test_admin_clock_and_reset(served):
 
 def test_the_connection_cap_per_client_is_an_option(monkeypatch, tmp_path):
     from kmslab.interop import server
+
     from interop_fakes import FakeLab
 
     served_with = {}

@@ -22,8 +22,11 @@ from kmslab.interop.server import ServerThread
 
 esdk = pytest.importorskip("aws_encryption_sdk")
 from aws_encryption_sdk.exceptions import AWSEncryptionSDKClientError  # noqa: E402
-from aws_encryption_sdk.key_providers.kms import (KMSMasterKey, KMSMasterKeyConfig,  # noqa: E402
-                                                  StrictAwsKmsMasterKeyProvider)
+from aws_encryption_sdk.key_providers.kms import (  # noqa: E402
+    KMSMasterKey,
+    KMSMasterKeyConfig,
+    StrictAwsKmsMasterKeyProvider,
+)
 
 MESSAGE = b"The Encryption SDK wraps this data key with a kmslab key." * 40
 CONTEXT = {"purpose": "interop", "course": "kms-101"}

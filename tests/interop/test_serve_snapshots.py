@@ -295,11 +295,11 @@ def test_a_crafted_snapshot_runs_nothing_in_kmslab_serve(tmp_path):
     """The attack from outside: a classmate seals a lab whose values are code and the
     teacher serves it. The server starts, serves, saves, and nothing runs."""
     sys.path.insert(0, str(ROOT / "tests"))
-    from snapshot_attacks import crafted
-    from snapshot_scenario import build_rich_lab
-
     from kmslab.crypto.sealing import SealingKey
     from kmslab.snapshot import seal_document, to_document
+
+    from snapshot_attacks import crafted
+    from snapshot_scenario import build_rich_lab
 
     marker = tmp_path / "pwned"
     lab = kmslab.Lab(seed=9)

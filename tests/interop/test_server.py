@@ -17,6 +17,7 @@ from botocore.config import Config
 from botocore.credentials import Credentials
 
 from kmslab.interop.server import ServerThread
+
 from interop_fakes import ALICE_KEY_ID, ALICE_SECRET, FakeLab
 
 NO_RETRY = Config(retries={"total_max_attempts": 1, "mode": "standard"})

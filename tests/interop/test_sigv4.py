@@ -13,6 +13,7 @@ from botocore.credentials import Credentials
 
 from kmslab import errors
 from kmslab.interop.sigv4 import SigV4Verifier, parse_authorization
+
 from interop_fakes import ALICE_KEY_ID, ALICE_SECRET, FakeLab
 
 SIGNED_AT = datetime(2025, 6, 1, 12, 0, 0, tzinfo=timezone.utc)

@@ -48,8 +48,8 @@ from cryptography.hazmat.primitives import hashes, keywrap, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from kmslab import errors
-from kmslab.crypto.handle import _CONSTRUCT, OpaqueHandle, require_export_token
 from kmslab.crypto.asymmetric import generate_rsa_private_key
+from kmslab.crypto.handle import _CONSTRUCT, OpaqueHandle, require_export_token
 
 __all__ = [
     "WrappingKey", "wrap_key_material", "check_wrapping_parameters", "check_import_compatibility",

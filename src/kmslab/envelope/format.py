@@ -95,8 +95,12 @@ from __future__ import annotations
 import struct
 from typing import Mapping, NamedTuple
 
-from .errors import (FrameAuthenticationError, MalformedMessageError, TruncatedMessageError,
-                     UnsupportedFormatError)
+from .errors import (
+    FrameAuthenticationError,
+    MalformedMessageError,
+    TruncatedMessageError,
+    UnsupportedFormatError,
+)
 from .signing import PUBLIC_KEY_ENTRY
 from .suite import COMMITMENT_LENGTH, Algorithm
 

@@ -14,8 +14,14 @@ from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
 from .errors import MalformedMessageError, NoDecryptableKeyError
-from .format import (DATA_KEY_LENGTH, PROVIDER_ID, EncryptedDataKey, Header, serialize_context,
-                     serialize_edks)
+from .format import (
+    DATA_KEY_LENGTH,
+    PROVIDER_ID,
+    EncryptedDataKey,
+    Header,
+    serialize_context,
+    serialize_edks,
+)
 from .signing import PUBLIC_KEY_ENTRY, load_public_key, new_signing_key, public_key_entry
 from .suite import Algorithm
 

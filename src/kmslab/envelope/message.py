@@ -17,14 +17,44 @@ from typing import Mapping, NamedTuple, Sequence
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from .errors import (ContextMismatchError, FrameAuthenticationError, HeaderAuthenticationError,
-                     SignatureVerificationError)
-from .format import (_AAD_TAIL, _FINAL_HEAD, _U16, _U32, DEFAULT_FRAME_LENGTH, FINAL,
-                     FINAL_FRAME_LABEL, FINAL_FRAME_OVERHEAD, FINAL_MARKER, FRAME_LABEL, HEADER_IV,
-                     IV_LENGTH, MAX_FRAME_LENGTH, MAX_SEQUENCE_NUMBER, MESSAGE_ID_LENGTH, REGULAR,
-                     REGULAR_FRAME_OVERHEAD, SINGLE, SINGLE_BLOCK_LABEL, TAG_LENGTH, Frame,
-                     Header, body_layout, check_reserved_context, frame_aad, frame_iv,
-                     header_body, parse_header, read_footer, serialize_context)
+from .errors import (
+    ContextMismatchError,
+    FrameAuthenticationError,
+    HeaderAuthenticationError,
+    SignatureVerificationError,
+)
+from .format import (
+    _AAD_TAIL,
+    _FINAL_HEAD,
+    _U16,
+    _U32,
+    DEFAULT_FRAME_LENGTH,
+    FINAL,
+    FINAL_FRAME_LABEL,
+    FINAL_FRAME_OVERHEAD,
+    FINAL_MARKER,
+    FRAME_LABEL,
+    HEADER_IV,
+    IV_LENGTH,
+    MAX_FRAME_LENGTH,
+    MAX_SEQUENCE_NUMBER,
+    MESSAGE_ID_LENGTH,
+    REGULAR,
+    REGULAR_FRAME_OVERHEAD,
+    SINGLE,
+    SINGLE_BLOCK_LABEL,
+    TAG_LENGTH,
+    Frame,
+    Header,
+    body_layout,
+    check_reserved_context,
+    frame_aad,
+    frame_iv,
+    header_body,
+    parse_header,
+    read_footer,
+    serialize_context,
+)
 from .materials import DecryptionMaterials, decryption_materials, encryption_materials
 from .signing import PUBLIC_KEY_ENTRY, SIGNATURE_LENGTH, new_digest, sign, verify
 from .suite import DEFAULT_ALGORITHM, Algorithm, as_algorithm, check_commitment, derive_message_key

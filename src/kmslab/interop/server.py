@@ -57,8 +57,12 @@ from typing import Callable, Sequence
 from .. import arns, errors
 from ..service.pipeline import waits_before_lock
 from . import protocol
-from .connections import (MAX_CONNECTIONS_PER_CLIENT, ConnectionLimits, RequestTimeoutException,
-                          http_protocol_class)
+from .connections import (
+    MAX_CONNECTIONS_PER_CLIENT,
+    ConnectionLimits,
+    RequestTimeoutException,
+    http_protocol_class,
+)
 from .sigv4 import SigV4Verifier
 
 __all__ = ["KmsApp", "LabHolder", "WallClockPace", "CLOCK_MODES", "serve", "ServerThread",

@@ -16,7 +16,6 @@ GetKeyPolicy returns AWS's pretty-printed form (two-space indent,
 from __future__ import annotations
 
 import functools
-
 import json
 from typing import Iterable, Sequence
 

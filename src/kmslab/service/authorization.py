@@ -29,8 +29,16 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from .. import arns, errors, operations
 from ..identity import Principal
-from ..policy import (LOCKOUT_MESSAGE, Decision, Policy, RequestContext, decide, parse_policy,
-                      request_keys, would_lock_out)
+from ..policy import (
+    LOCKOUT_MESSAGE,
+    Decision,
+    Policy,
+    RequestContext,
+    decide,
+    parse_policy,
+    request_keys,
+    would_lock_out,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..operations import KeySlot

@@ -54,8 +54,12 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 from .. import errors
-from ..crypto.wrapping import (WRAPPING_KEY_SPECS, WrappingKey, check_import_compatibility,
-                               check_wrapping_parameters)
+from ..crypto.wrapping import (
+    WRAPPING_KEY_SPECS,
+    WrappingKey,
+    check_import_compatibility,
+    check_wrapping_parameters,
+)
 from . import states
 from .key import Key, KeyMaterialVersion
 from .multiregion import is_replica, related_keys

@@ -27,16 +27,16 @@ Rules modelled (AWS KMS Developer Guide, API reference):
 from __future__ import annotations
 
 import secrets
-from functools import partial
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from typing import TYPE_CHECKING
 
 from .. import arns, errors
 from ..crypto.backing import SealingKey
 from ..crypto.symmetric import SymmetricMaterial, encode_context, parse_blob
-from .key import Key, KeyMaterialVersion
 from . import states
+from .key import Key, KeyMaterialVersion
 from .pipeline import Call, paginate
 from .policies import policy_for_new_key
 from .registry import Outcome, operation

@@ -12,8 +12,19 @@ from __future__ import annotations
 
 import ipywidgets as widgets
 
-from ._base import (ErrorBox, aliases_by_key, allowed_in_state, client_of, html_table, key_labels,
-                    list_all_keys, note_html, permitted, short_id, widget_client)
+from ._base import (
+    ErrorBox,
+    aliases_by_key,
+    allowed_in_state,
+    client_of,
+    html_table,
+    key_labels,
+    list_all_keys,
+    note_html,
+    permitted,
+    short_id,
+    widget_client,
+)
 
 __all__ = ["KeyConsole"]
 

@@ -36,6 +36,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from botocore.exceptions import ClientError
+
 from .. import errors
 from ..crypto.objects import derive_object_key, new_object_salt, open_object, seal_object
 
