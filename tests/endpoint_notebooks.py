@@ -21,7 +21,7 @@ import os
 import re
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import nbformat
@@ -105,7 +105,7 @@ def api_requests(lab: kmslab.Lab) -> int:
 def run(path: Path, *, timeout: int = 300) -> EndpointRun:
     """Execute ``path`` against a freshly served lab; raises on the first cell that fails."""
     nb = nbformat.read(path, as_version=4)
-    started = datetime.now(timezone.utc).replace(microsecond=0)
+    started = datetime.now(UTC).replace(microsecond=0)
     lab = kmslab.Lab(seed=notebook_seed(nb), start=started)
     access_key = lab.client("iam").create_access_key(UserName="admin")["AccessKey"]
     result = EndpointRun(path, nb, lab)

@@ -297,7 +297,7 @@ def test_malformed_yaml_files_say_why(tmp_path, content, says):
 
 
 @pytest.mark.parametrize("content", [b"[]", b'{"accounts": [{"id": "\\u0661' + b"1" * 11 + b'"}]}',
-                                     '{"accounts": [}'.encode(), b"\xff\xfe"])
+                                     b'{"accounts": [}', b"\xff\xfe"])
 def test_serve_with_a_malformed_seed_file_prints_the_error_not_a_traceback(tmp_path, content):
     pytest.importorskip("uvicorn")
     path = tmp_path / "class.json"

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import functools
 import inspect
-from datetime import datetime, timezone
+from collections.abc import Iterator
+from datetime import UTC, datetime
 from types import SimpleNamespace
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING
 
 from botocore import xform_name
 
@@ -34,13 +35,13 @@ def _coerce_timestamp(value):
     """A timestamp as boto3 takes one (datetime, epoch seconds, ISO 8601 text) as a datetime;
     what is none of these is passed on as it is, for the service to refuse."""
     if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
     try:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return datetime.fromtimestamp(value, timezone.utc)
+            return datetime.fromtimestamp(value, UTC)
         if isinstance(value, str):
             parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-            return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+            return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
     except (ValueError, OverflowError, OSError):
         pass
     return value
@@ -125,7 +126,7 @@ def _make_method(route: Route):
 class Paginator:
     """boto3's paginator for the List* operations (Limit / Marker / NextMarker)."""
 
-    def __init__(self, client: "KMSClient", op_name: str, config: dict):
+    def __init__(self, client: KMSClient, op_name: str, config: dict):
         self._client, self._op, self._config = client, op_name, config
 
     def paginate(self, **params) -> Iterator[dict]:
@@ -170,7 +171,7 @@ class KMSClient:
     (boto3's ``Config(user_agent_extra=...)`` plays that part on AWS).
     """
 
-    def __init__(self, lab: "Lab", region: str, caller: Principal, *, user_agent: str = "kmslab"):
+    def __init__(self, lab: Lab, region: str, caller: Principal, *, user_agent: str = "kmslab"):
         self._lab = lab
         self._region = region
         self._caller = caller
@@ -181,7 +182,7 @@ class KMSClient:
                                     partition="aws")
 
     @property
-    def lab(self) -> "Lab":
+    def lab(self) -> Lab:
         return self._lab
 
     @property

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
-from typing import Iterable, Mapping
 
 from . import arns, errors, operations
 from .arns import IdSource
@@ -394,7 +394,7 @@ class Lab:
         snapshot.save(self, path, passphrase)
 
     @classmethod
-    def load(cls, path, passphrase: str | bytes) -> "Lab":
+    def load(cls, path, passphrase: str | bytes) -> Lab:
         """A lab saved with :meth:`save`; SnapshotError (saying why) for a wrong passphrase,
         any change, damage, a format this kmslab does not read, or anything else wrong."""
         from . import snapshot
@@ -406,14 +406,14 @@ class Lab:
         return snapshot.save_bytes(self, passphrase)
 
     @classmethod
-    def from_bytes(cls, data: bytes, passphrase: str | bytes) -> "Lab":
+    def from_bytes(cls, data: bytes, passphrase: str | bytes) -> Lab:
         """A lab from :meth:`to_bytes` output (SnapshotError as for :meth:`load`)."""
         from . import snapshot
         return snapshot.load_bytes(data, passphrase)
 
     @classmethod
     def from_seed(cls, source, *, allow_testing_material: bool = False,
-                  credentials_file=None) -> "Lab":
+                  credentials_file=None) -> Lab:
         """A lab described by a seed file (JSON/YAML path) or document; see :mod:`kmslab.seed`."""
         from . import seed
         return seed.from_seed(source, allow_testing_material=allow_testing_material,

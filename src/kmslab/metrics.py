@@ -16,14 +16,14 @@ directly from the state in force between scheduled events::
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from functools import partial
-from typing import Callable
 
 __all__ = ["MetricStore", "Gauge", "Alarm"]
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _COMPARISONS = {
     "LessThanThreshold": lambda v, t: v < t,
     "LessThanOrEqualToThreshold": lambda v, t: v <= t,
@@ -69,7 +69,7 @@ def _dims(dimensions: dict[str, str] | None) -> tuple[tuple[str, str], ...]:
     return tuple(sorted((dimensions or {}).items()))
 
 
-def _sample(store: "MetricStore", before: datetime, after: datetime) -> None:
+def _sample(store: MetricStore, before: datetime, after: datetime) -> None:
     store._tick(before, after)
 
 

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -162,7 +162,7 @@ class KmsCertificateAuthority:
         if at is not None:
             return at
         lab = getattr(self._kms, "lab", None)
-        return lab.clock.now() if lab is not None else datetime.now(timezone.utc)
+        return lab.clock.now() if lab is not None else datetime.now(UTC)
 
     def _builder(self, subject: x509.Name, public_key, days: int, at: datetime | None,
                  serial: int | None) -> x509.CertificateBuilder:
@@ -193,7 +193,7 @@ class KmsCertificateAuthority:
         self.certificate = sign_certificate(builder, self.signer)
         return self.certificate
 
-    def issue_ca(self, subordinate: "KmsCertificateAuthority", *, days: int = 1825,
+    def issue_ca(self, subordinate: KmsCertificateAuthority, *, days: int = 1825,
                  path_length: int | None = 0, at: datetime | None = None,
                  serial: int | None = None) -> x509.Certificate:
         """Certify a subordinate (intermediate) CA whose key is another KMS key."""

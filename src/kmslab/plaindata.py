@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any
 
 __all__ = ["DataError", "Node", "encode_bytes", "encode_time"]
 
@@ -87,7 +88,7 @@ class Node:
 
     # ------------------------------------------------------------ objects
     def object(self, allowed: Iterable[str] | None = None,
-               required: Iterable[str] = ()) -> "Node":
+               required: Iterable[str] = ()) -> Node:
         """This node, checked to be an object (with only ``allowed`` and all ``required`` fields)."""
         self._expect(isinstance(self.value, dict), "an object")
         if allowed is not None:
@@ -100,7 +101,7 @@ class Node:
                 raise self.fail(f"missing field {name!r}")
         return self
 
-    def __getitem__(self, name: str) -> "Node":
+    def __getitem__(self, name: str) -> Node:
         """The field ``name`` of this object (missing fields read as null)."""
         self._expect(isinstance(self.value, dict), "an object")
         return Node(self.value.get(name), f"{self.path}.{name}")
@@ -110,21 +111,21 @@ class Node:
         self._expect(isinstance(self.value, dict), "an object")
         return self.value.get(name) is not None
 
-    def items(self) -> Iterator[tuple[str, "Node"]]:
+    def items(self) -> Iterator[tuple[str, Node]]:
         """(name, node) for every field of this object, in document order."""
         self._expect(isinstance(self.value, dict), "an object")
         for name, value in self.value.items():
             yield name, Node(value, f"{self.path}.{name}")
 
     # ------------------------------------------------------------ arrays
-    def list(self, *, max_len: int | None = None) -> list["Node"]:
+    def list(self, *, max_len: int | None = None) -> list[Node]:
         """The elements of this array, as nodes."""
         self._expect(isinstance(self.value, list), "an array")
         if max_len is not None and len(self.value) > max_len:
             raise self.fail(f"expected at most {max_len} elements, found {len(self.value)}")
         return [Node(v, f"{self.path}[{i}]") for i, v in enumerate(self.value)]
 
-    def tuple(self, n: int) -> list["Node"]:
+    def tuple(self, n: int) -> list[Node]:
         """The elements of this array, which must have exactly ``n`` of them."""
         items = self.list()
         if len(items) != n:
@@ -137,7 +138,7 @@ class Node:
         """Whether the value is null (or the field is missing)."""
         return self.value is None
 
-    def optional(self, read: Callable[["Node"], Any]) -> Any:
+    def optional(self, read: Callable[[Node], Any]) -> Any:
         """None for null, else ``read(self)``."""
         return None if self.value is None else read(self)
 

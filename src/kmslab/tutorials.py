@@ -23,8 +23,8 @@ import json
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 __all__ = ["notebooks_dir", "tutorial_files", "student_copy", "copy_tutorials", "lab_command",
            "main"]

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import os
 import random
+from collections.abc import Iterable
 from datetime import timedelta
-from typing import Iterable
 
 import pandas as pd
 

@@ -306,13 +306,13 @@ class AsymmetricMaterial(OpaqueHandle, AsymmetricEncryptionKey, SigningKey, KeyA
     # -- construction ----------------------------------------------------------------
 
     @classmethod
-    def generate(cls, spec: str) -> "AsymmetricMaterial":
+    def generate(cls, spec: str) -> AsymmetricMaterial:
         """New key material for ``spec`` from the OS CSPRNG (CreateKey with Origin AWS_KMS)."""
         spec = _asymmetric_spec(spec)
         return cls(spec, _generate_private_key(spec), _CONSTRUCT)
 
     @classmethod
-    def generate_in_background(cls, spec: str) -> "AsymmetricMaterial":
+    def generate_in_background(cls, spec: str) -> AsymmetricMaterial:
         """New key material generated in a worker thread; the first use waits for it.
 
         CreateKey stays honest (a real key from the OS CSPRNG, generated at
@@ -327,7 +327,7 @@ class AsymmetricMaterial(OpaqueHandle, AsymmetricEncryptionKey, SigningKey, KeyA
         return cls(spec, future, _CONSTRUCT)
 
     @classmethod
-    def from_pkcs8(cls, spec: str, der: bytes) -> "AsymmetricMaterial":
+    def from_pkcs8(cls, spec: str, der: bytes) -> AsymmetricMaterial:
         """Imported material (ImportKeyMaterial): a DER PKCS#8 private key of exactly ``spec``.
 
         AWS accepts asymmetric material only as the private key, DER-encoded

@@ -24,7 +24,7 @@ key of another usage is refused with a KMS error, never used by accident.
 
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 __all__ = ["BackingKey", "SealingKey", "AsymmetricEncryptionKey", "SigningKey", "MacKey",
            "KeyAgreementKey", "KemKey", "PublicKeyHolder", "interface_for"]

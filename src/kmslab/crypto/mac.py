@@ -61,13 +61,13 @@ class HmacMaterial(OpaqueHandle, MacKey):
         self._key = key
 
     @classmethod
-    def generate(cls, spec: str) -> "HmacMaterial":
+    def generate(cls, spec: str) -> HmacMaterial:
         """A new key of the spec's length from the OS CSPRNG (CreateKey with Origin AWS_KMS)."""
         spec = _hmac_spec(spec)
         return cls(spec, os.urandom(HMAC_KEY_BYTES[spec]), _CONSTRUCT)
 
     @classmethod
-    def from_bytes(cls, spec: str, raw: bytes) -> "HmacMaterial":
+    def from_bytes(cls, spec: str, raw: bytes) -> HmacMaterial:
         """Imported material (ImportKeyMaterial): a raw binary key of the length the spec allows.
 
         A key of another length raises ``IncorrectKeyMaterialException``.

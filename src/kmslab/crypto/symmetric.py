@@ -35,7 +35,8 @@ from __future__ import annotations
 
 import os
 import struct
-from typing import Mapping, NamedTuple
+from collections.abc import Mapping
+from typing import NamedTuple
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -103,12 +104,12 @@ class SymmetricMaterial(OpaqueHandle, SealingKey):
         self._prefixes: dict[tuple[str, str], bytes] = {}
 
     @classmethod
-    def generate(cls) -> "SymmetricMaterial":
+    def generate(cls) -> SymmetricMaterial:
         """Fresh 256-bit material from the OS CSPRNG."""
         return cls(os.urandom(32), _CONSTRUCT)
 
     @classmethod
-    def from_bytes(cls, raw: bytes) -> "SymmetricMaterial":
+    def from_bytes(cls, raw: bytes) -> SymmetricMaterial:
         """Imported material: exactly 256 bits (IncorrectKeyMaterialException otherwise)."""
         if len(raw) != 32:
             raise errors.IncorrectKeyMaterialException(
@@ -139,7 +140,7 @@ class SymmetricMaterial(OpaqueHandle, SealingKey):
         aad = header + encode_context(context) if context else header
         return header + nonce + self._aead.encrypt(nonce, plaintext, aad)
 
-    def open(self, parts: "BlobParts", context: Mapping[str, str] | None = None) -> bytes:
+    def open(self, parts: BlobParts, context: Mapping[str, str] | None = None) -> bytes:
         """Decrypt a parsed blob; any mismatch raises InvalidCiphertextException."""
         aad = parts.header + encode_context(context) if context else parts.header
         try:

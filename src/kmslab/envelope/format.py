@@ -93,7 +93,8 @@ the SDK up to 2 GiB - 1.
 from __future__ import annotations
 
 import struct
-from typing import Mapping, NamedTuple
+from collections.abc import Mapping
+from typing import NamedTuple
 
 from .errors import (
     FrameAuthenticationError,

@@ -10,8 +10,8 @@ asking KMS, so KMS binds the data key to it as well.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Mapping, Sequence
 
 from .errors import MalformedMessageError, NoDecryptableKeyError
 from .format import (

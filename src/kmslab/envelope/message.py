@@ -12,7 +12,8 @@ all of it verified. The byte layout is in :mod:`kmslab.envelope.format`.
 from __future__ import annotations
 
 import os
-from typing import Mapping, NamedTuple, Sequence
+from collections.abc import Mapping, Sequence
+from typing import NamedTuple
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM

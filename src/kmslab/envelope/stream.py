@@ -14,7 +14,8 @@ one tag for the whole body, so its body is read into memory first.
 
 from __future__ import annotations
 
-from typing import BinaryIO, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import BinaryIO
 
 from .errors import MalformedMessageError, TruncatedMessageError
 from .format import (

@@ -10,7 +10,7 @@ socket is opened and no other client is touched.
 from __future__ import annotations
 
 import weakref
-from typing import Iterator
+from collections.abc import Iterator
 
 import botocore.config
 import botocore.session
@@ -25,7 +25,7 @@ __all__ = ["boto3_client", "InProcessTransport", "served_lab"]
 _ACCESS_KEY_ID = "AKIAKMSLABINPROCESS0"
 _SECRET_ACCESS_KEY = "kmslab-in-process-requests-are-not-signed-by-a-user"
 # client -> the transport serving it (lets ``kmslab.requires_lab`` recognise the client)
-_TRANSPORTS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+_TRANSPORTS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 class _Body:

@@ -50,9 +50,9 @@ import socket
 import sys
 import threading
 import time
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
 
 from .. import arns, errors
 from ..service.pipeline import waits_before_lock

@@ -39,9 +39,9 @@ import hashlib
 import hmac
 import logging
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
-from typing import Callable, Sequence
+from datetime import UTC, datetime, timedelta
 
 import botocore.auth
 import botocore.credentials
@@ -255,7 +255,7 @@ class SigV4Verifier:
         limit = self.max_skew.total_seconds()
         if -limit + 1 < signed_at.timestamp() - self.wall_clock() < limit - 1:
             return  # well inside the window; the whole-second checks below decide near its edges
-        now = datetime.fromtimestamp(self.wall_clock(), timezone.utc).replace(microsecond=0)
+        now = datetime.fromtimestamp(self.wall_clock(), UTC).replace(microsecond=0)
         stamp = now.strftime(_AMZ_DATE)
         minutes = int(self.max_skew.total_seconds() // 60)
         if signed_at < now - self.max_skew:
@@ -348,7 +348,7 @@ def _parse_amz_date(value: str) -> datetime:
                 not (value[:8] + value[9:15]).isascii() or not (value[:8] + value[9:15]).isdigit():
             raise ValueError(value)
         return datetime(int(value[:4]), int(value[4:6]), int(value[6:8]), int(value[9:11]),
-                        int(value[11:13]), int(value[13:15]), tzinfo=timezone.utc)
+                        int(value[11:13]), int(value[13:15]), tzinfo=UTC)
     except ValueError:
         raise errors.IncompleteSignature(
             f"Date must be in ISO-8601 'basic format'. Got '{value}'. "

@@ -29,7 +29,7 @@ import dataclasses
 import heapq
 import math
 import time
-from typing import Sequence
+from collections.abc import Sequence
 
 from .. import envelope
 from ..envelope.format import DEFAULT_FRAME_LENGTH

@@ -20,9 +20,10 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any
 
 from . import model
 from .table import ANY, FORMS, IDS, OPERATIONS, SOURCES

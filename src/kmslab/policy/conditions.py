@@ -18,9 +18,10 @@ import base64
 import ipaddress
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any, Callable
+from datetime import UTC, datetime
+from typing import Any
 
 from .. import errors
 
@@ -59,7 +60,7 @@ def literal_text(pattern: str) -> str:
 def _to_epoch(value: Any) -> float:
     """A Date operator value: ISO 8601 text, epoch seconds, or a datetime."""
     if isinstance(value, datetime):
-        return (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).timestamp()
+        return (value if value.tzinfo else value.replace(tzinfo=UTC)).timestamp()
     if isinstance(value, bool):
         raise ValueError(value)
     if isinstance(value, (int, float)):
@@ -68,7 +69,7 @@ def _to_epoch(value: Any) -> float:
     if re.fullmatch(r"-?\d+(\.\d+)?", text):
         return float(text)
     dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    return (dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)).timestamp()
+    return (dt if dt.tzinfo else dt.replace(tzinfo=UTC)).timestamp()
 
 
 def _to_number(value: Any) -> float:

@@ -27,8 +27,9 @@ root user has them unless an IAM policy denies.
 from __future__ import annotations
 
 import html
+from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Mapping, Protocol, Sequence
+from typing import Protocol
 
 from .. import errors
 from ..identity import Principal

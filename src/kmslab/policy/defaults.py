@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import functools
 import json
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 __all__ = [
     "default_key_policy", "console_key_policy", "aws_json", "root_statement",

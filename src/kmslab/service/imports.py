@@ -49,7 +49,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import TYPE_CHECKING
 
@@ -108,7 +108,7 @@ def _require_external(key: Key) -> None:
 
 
 def _utc(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 # ------------------------------------------------------------------ GetParametersForImport
@@ -198,7 +198,7 @@ def _symmetric_only_parameters(key: Key, params: dict) -> None:
                 f"{key.spec.name}.")
 
 
-def _primary_version(lab: "Lab", key: Key, material_id: str) -> KeyMaterialVersion | None:
+def _primary_version(lab: Lab, key: Key, material_id: str) -> KeyMaterialVersion | None:
     """A replica's share of its primary's material: the primary's version ``material_id``."""
     if not is_replica(key):
         return None
@@ -206,7 +206,7 @@ def _primary_version(lab: "Lab", key: Key, material_id: str) -> KeyMaterialVersi
     return primary.version(material_id) if primary is not None else None
 
 
-def _target_version(lab: "Lab", key: Key, params: dict, fingerprint: str, material_id: str,
+def _target_version(lab: Lab, key: Key, params: dict, fingerprint: str, material_id: str,
                     now: datetime) -> KeyMaterialVersion:
     """Which version the import fills: a re-import of known material, or new material.
 
@@ -298,7 +298,7 @@ def import_key_material(call: Call, params: dict) -> dict:
 
 
 # ------------------------------------------------------------------ expiry and deletion
-def _schedule_expiry(lab: "Lab", key: Key, version: KeyMaterialVersion) -> None:
+def _schedule_expiry(lab: Lab, key: Key, version: KeyMaterialVersion) -> None:
     label = f"expire {version.material_id}"
     event = key.scheduled.pop(label, None)
     if event is not None:
@@ -334,7 +334,7 @@ def _delete_material(key: Key, version: KeyMaterialVersion) -> None:
     states.transition(key, "key material deleted or expired")
 
 
-def expire_material(lab: "Lab", key: Key, version: KeyMaterialVersion) -> None:
+def expire_material(lab: Lab, key: Key, version: KeyMaterialVersion) -> None:
     """The clock passed ValidTo: KMS deletes the material (CloudTrail DeleteExpiredKeyMaterial)."""
     key.scheduled.pop(f"expire {version.material_id}", None)
     if key.state == "Deleted" or version.import_state != "IMPORTED" or version not in key.versions:

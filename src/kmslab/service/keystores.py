@@ -136,7 +136,7 @@ class CloudHsmKeyMaterial(SealingKey):
 
     __slots__ = ("_lab", "cluster_id", "handle")
 
-    def __init__(self, lab: "Lab", cluster_id: str, handle: str):
+    def __init__(self, lab: Lab, cluster_id: str, handle: str):
         self._lab, self.cluster_id, self.handle = lab, cluster_id, handle
 
     def __repr__(self) -> str:
@@ -187,7 +187,7 @@ class ExternalKeyMaterial(SealingKey):
 
     __slots__ = ("_lab", "_store", "xks_key_id", "_kms_half")
 
-    def __init__(self, lab: "Lab", store: CustomKeyStore, xks_key_id: str,
+    def __init__(self, lab: Lab, store: CustomKeyStore, xks_key_id: str,
                  kms_half: SymmetricMaterial | None = None):
         self._lab, self._store, self.xks_key_id = lab, store, xks_key_id
         # KMS's half: new for a new key; a lab snapshot gives back the one it saved
@@ -238,7 +238,7 @@ class ExternalKeyMaterial(SealingKey):
 class CustomKeyStores:
     """Every custom key store of a lab (``lab.custom_key_stores``), and CreateKey in them."""
 
-    def __init__(self, lab: "Lab"):
+    def __init__(self, lab: Lab):
         self._lab = lab
         self.stores: dict[str, CustomKeyStore] = {}
 

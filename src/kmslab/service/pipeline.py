@@ -72,7 +72,7 @@ class Call:
     __slots__ = ("service", "request", "op", "key", "now", "caller", "extra_keys",
                  "material_id", "ciphertext")
 
-    def __init__(self, service: "KMSService", request: Request, op: OperationSpec):
+    def __init__(self, service: KMSService, request: Request, op: OperationSpec):
         self.service = service
         self.request = request
         self.op = op
@@ -123,7 +123,7 @@ class Call:
 class KMSService:
     """AWS KMS in one account and Region: keys, aliases, and the request pipeline."""
 
-    def __init__(self, lab: "Lab", account: str, region: str):
+    def __init__(self, lab: Lab, account: str, region: str):
         self.lab = lab
         self.account = account
         self.region = region

@@ -18,9 +18,10 @@ again after loading).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
-from typing import Any, Callable
+from typing import Any
 
 from ..service import grants, imports, keystores, lifecycle, multiregion, rotation
 from ..service.states import STATES

@@ -42,7 +42,7 @@ import math
 import os
 import threading
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from ..crypto.sealing import SealingKey, sealed_id
 from . import journal, seal_document, when_material_ready, write_atomic, write_document
@@ -217,7 +217,7 @@ class AutoSaver:
         self._keys_touched = False  # written above, still under the lock
         return now, full, record, document, marks, clock_events
 
-    def start(self) -> "AutoSaver":
+    def start(self) -> AutoSaver:
         """Start saving in a background thread."""
         if self._thread is None or not self._thread.is_alive():
             self._stopping = False

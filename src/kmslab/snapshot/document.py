@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from .. import arns
@@ -62,7 +62,7 @@ __all__ = ["write", "read", "marks", "write_delta", "FORMAT", "JSONText", "SECTI
 #: the payload format this module writes and reads
 FORMAT = 2
 
-UTC = timezone.utc
+UTC = UTC
 #: times a lab holds lie in 1970-2199 (pandas and CloudTrail render them; the clock starts in 2025)
 _FIRST, _LAST = datetime(1970, 1, 1, tzinfo=UTC), datetime(2200, 1, 1, tzinfo=UTC)
 _ALIAS_NAME = re.compile(r"alias/[a-zA-Z0-9/_-]{1,250}")

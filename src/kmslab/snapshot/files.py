@@ -17,7 +17,8 @@ from __future__ import annotations
 import os
 import tempfile
 import threading
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 __all__ = ["write_atomic", "remove_stale_temporaries", "TEMP_PREFIX"]
 

@@ -8,7 +8,8 @@ attributes). Output is written through widget state (``HTML.value``,
 from __future__ import annotations
 
 import html
-from typing import Any, Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 import ipywidgets as widgets
 

@@ -13,7 +13,7 @@
 from __future__ import annotations
 
 import secrets
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import ipywidgets as widgets
 
@@ -90,7 +90,7 @@ class ImportWizard(widgets.VBox):
             button.disabled = i > step
 
     def _now(self) -> datetime:
-        return self.lab.clock.now() if self.lab is not None else datetime.now(timezone.utc)
+        return self.lab.clock.now() if self.lab is not None else datetime.now(UTC)
 
     def _step(self, number: int, action) -> bool:
         if self.buttons[number].disabled:
