@@ -216,7 +216,8 @@ def unguarded_lab_uses(sources: list[str], lab_only: set[str]) -> list[tuple[int
     """Lines that use the notebook's ``lab`` where a run against an endpoint executes them.
 
     Outside guarded blocks (``if kmslab.requires_lab(...)``, or ``if flag`` with a flag
-    bound to its answer; their ``else`` runs against AWS), outside ``@kmslab.lab_only`` functions and calls of them, and apart from
+    bound to its answer; their ``else`` runs against AWS), outside ``@kmslab.lab_only``
+    functions and calls of them, and apart from
     ``kmslab.connect(lab=lab)``: a read of the name ``lab``, or a call of a function of the
     notebook whose body reads it.
     Returns (cell number among the sources, the line) pairs.

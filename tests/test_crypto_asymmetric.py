@@ -390,8 +390,10 @@ def test_private_keys_not_in_pkcs8_der_are_incorrect_key_material():
             with pytest.raises(errors.IncorrectKeyMaterialException):
                 AsymmetricMaterial.from_pkcs8(spec, blob)
     # the same keys in PKCS#8 DER are accepted
-    assert AsymmetricMaterial.from_pkcs8("RSA_2048", rsa_key.private_bytes(der, pkcs8, serialization.NoEncryption()))
-    assert AsymmetricMaterial.from_pkcs8("ECC_NIST_P256", ec_key.private_bytes(der, pkcs8, serialization.NoEncryption()))
+    unencrypted = serialization.NoEncryption()
+    assert AsymmetricMaterial.from_pkcs8("RSA_2048", rsa_key.private_bytes(der, pkcs8, unencrypted))
+    assert AsymmetricMaterial.from_pkcs8("ECC_NIST_P256",
+                                         ec_key.private_bytes(der, pkcs8, unencrypted))
 
 
 def test_fingerprint_tells_key_pairs_apart(material):

@@ -1,9 +1,9 @@
 """Faults and availability: make the lab's KMS fail the way real services do, then measure it.
 
-    >>> f = lab.faults.region_outage("us-east-1", start, end)      # every call fails in the window
-    >>> lab.faults.error_rate(0.2, seed=1)                         # 20% KMSInternalException / DependencyTimeoutException
-    >>> kms = lab.faults.retrying(lab.client())                    # retries like the AWS SDKs
-    >>> lab.faults.availability(window="1h")                       # per-window availability from the audit trail
+    >>> f = lab.faults.region_outage("us-east-1", start, end)  # every call fails in the window
+    >>> lab.faults.error_rate(0.2, seed=1)  # 20% KMSInternalException / DependencyTimeoutException
+    >>> kms = lab.faults.retrying(lab.client())  # retries like the AWS SDKs
+    >>> lab.faults.availability(window="1h")  # per-window availability from the audit trail
 
 Each fault is a hook run before the request is validated (``lab.hooks``), so a
 failed call is audited like any other AWS error. ``fault.remove()`` takes it

@@ -232,7 +232,8 @@ def _is_private_key_info(der: bytes) -> bool:
     if len(der) < 8 or der[0] != 0x30:
         return False
     position = 2 + (der[1] & 0x7F if der[1] & 0x80 else 0)  # skip SEQUENCE tag and length
-    return der[position:position + 3] in (b"\x02\x01\x00", b"\x02\x01\x01") and der[position + 3:position + 4] == b"\x30"
+    return (der[position:position + 3] in (b"\x02\x01\x00", b"\x02\x01\x01")
+            and der[position + 3:position + 4] == b"\x30")
 
 
 def _private_pkcs8(key) -> bytes:

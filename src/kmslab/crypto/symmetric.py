@@ -54,7 +54,8 @@ FORMAT_VERSION = 1
 NONCE_SIZE = 12
 TAG_SIZE = 16
 MATERIAL_ID_SIZE = 32
-_INVALID = "The ciphertext is invalid: it is corrupted, incomplete, or was encrypted under a different encryption context."
+_INVALID = ("The ciphertext is invalid: it is corrupted, incomplete, or was encrypted under a "
+            "different encryption context.")
 
 
 def invalid_ciphertext(explanation: str = _INVALID) -> errors.KMSError:

@@ -92,7 +92,8 @@ class ImportParameters:
     valid_to: datetime
 
     def __repr__(self) -> str:
-        return f"<ImportParameters {self.wrapping_key.spec} {self.wrapping_algorithm} until {self.valid_to:%Y-%m-%d %H:%M}>"
+        return (f"<ImportParameters {self.wrapping_key.spec} {self.wrapping_algorithm} "
+                f"until {self.valid_to:%Y-%m-%d %H:%M}>")
 
 
 def imported_material_id(key_id: str, material_fingerprint: str) -> str:

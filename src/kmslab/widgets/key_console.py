@@ -142,7 +142,8 @@ class KeyConsole(widgets.VBox):
             if meta.get("KeyManager") == "AWS":
                 continue
             rows.append({"KeyId": key_id, "Aliases": ", ".join(aliases.get(key_id, [])),
-                         "Description": meta.get("Description", ""), "KeySpec": meta["KeySpec"], "KeyUsage": meta["KeyUsage"],
+                         "Description": meta.get("Description", ""), "KeySpec": meta["KeySpec"],
+                         "KeyUsage": meta["KeyUsage"],
                          "KeyState": meta["KeyState"], "Origin": meta.get("Origin", ""),
                          "Rotation": self._rotation(key_id, meta),
                          "DeletionDate": meta.get("DeletionDate"),
