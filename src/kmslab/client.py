@@ -108,7 +108,8 @@ def _make_method(route: Route):
             name, inspect.Parameter.KEYWORD_ONLY,
             default=inspect.Parameter.empty if name in required else None,
             annotation=annotation))
-    method.__signature__ = inspect.Signature(sig_params, return_annotation=dict)
+    method.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        sig_params, return_annotation=dict)
     from .operations.model import operation_model
     lines = [doc_text(operation_model(op_name).documentation, 900), "", "Parameters (AWS names):"]
     for name, s in members.items():
@@ -119,7 +120,7 @@ def _make_method(route: Route):
     method.__doc__ = "\n".join(lines)
     method.__name__ = xform_name(op_name)
     method.__qualname__ = f"KMSClient.{method.__name__}"
-    method.__wrapped__ = route.handler  # ``kms.encrypt??`` shows the code of the operation
+    method.__wrapped__ = route.handler  # type: ignore[attr-defined]  # ``kms.encrypt??`` shows the code of the operation
     return method
 
 

@@ -256,4 +256,5 @@ class RequestQuotas:
                 return "AWS_OWNED"
             families.append(key.spec.family)
         asymmetric = [f for f in families if f not in ("SYMMETRIC", "HMAC")]
-        return (asymmetric or families or [None])[0]
+        families = asymmetric or families
+        return families[0] if families else None

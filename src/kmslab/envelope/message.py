@@ -212,7 +212,7 @@ def open_message(kms, header: Header, encryption_context, key_ids,
     cache_key = (header.context_and_keys, key_filter)
     materials = cache.take_for_decrypt(cache_key) if cache is not None else None
     fresh = materials is None
-    if fresh:
+    if materials is None:
         materials = decryption_materials(kms, header, key_filter)
     aead, commitment = derive_message_key(materials.data_key, header.algorithm, header.message_id)
     check_commitment(header.commitment, commitment)

@@ -281,8 +281,10 @@ class SigV4Verifier:
         signer = _RecomputingSigner(
             botocore.credentials.Credentials(auth.access_key_id, secret),
             auth.service, auth.region, signed)
-        canonical = signer.canonical_request(request)
-        return signer.signature(signer.string_to_sign(request, canonical), request)
+        # _ReceivedRequest has what botocore's signer reads of an AWSRequest
+        canonical = signer.canonical_request(request)  # type: ignore[arg-type]
+        return signer.signature(signer.string_to_sign(request, canonical),  # type: ignore[arg-type]
+                                request)  # type: ignore[arg-type]
 
     def _check_payload_hash(self, lookup: dict, body: bytes) -> None:
         claimed = lookup.get("x-amz-content-sha256")

@@ -139,7 +139,7 @@ class OperationSpec:
         return self.key
 
     @property
-    def sources(self) -> dict[str, str]:
+    def sources(self) -> Mapping[str, str]:
         """fact -> the AWS text or page it comes from (quoting the model where it is the source)."""
         return _sources(self.name)
 

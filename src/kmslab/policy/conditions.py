@@ -215,7 +215,8 @@ class Condition:
             self._compiled = tuple(self._compile_substituted(substitute(_str(v), None)[0])
                                    for v in values)
         else:
-            self._compiled = tuple(self._family.compile_value(v) for v in values)
+            self._compiled = tuple(self._family.compile_value(v)  # type: ignore[union-attr]
+                                   for v in values)
 
     def __repr__(self) -> str:
         return f"Condition({self.operator!r}, {self.key!r}, {list(self.values)!r})"
@@ -228,6 +229,7 @@ class Condition:
     # ----------------------------------------------------------- evaluation
     def _compile_substituted(self, text: str):
         family = self._family
+        assert family is not None  # only operators of a known family get here
         return family.compile_value(text if family.wildcards else literal_text(text))
 
     def _policy_values(self, lookup) -> tuple:
@@ -242,6 +244,7 @@ class Condition:
 
     def _positive(self, request_value: Any, policy_values: tuple) -> bool:
         family = self._family
+        assert family is not None  # only operators of a known family get here
         try:
             r = family.request_value(request_value)
         except (ValueError, TypeError):

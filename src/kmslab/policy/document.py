@@ -114,7 +114,7 @@ class Policy:
         return f"<pre>{html.escape(self.text)}</pre>"
 
 
-def _malformed(message: str) -> errors.MalformedPolicyDocumentException:
+def _malformed(message: str) -> errors.KMSError:
     return errors.MalformedPolicyDocumentException(message)
 
 

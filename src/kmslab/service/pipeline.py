@@ -76,7 +76,8 @@ class Call:
         self.service = service
         self.request = request
         self.op = op
-        self.key: Key | None = None
+        # step 2 resolves it before any handler of an operation that names a key runs
+        self.key: Key = None  # type: ignore[assignment]
         self.now: datetime = service.lab.clock.now()
         self.caller: Principal = request.caller
         self.extra_keys: list[Key] = []  # other keys the call touched (ReEncrypt's source)

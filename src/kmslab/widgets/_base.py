@@ -107,6 +107,8 @@ def _error_message(error: BaseException) -> str:
 class ErrorBox(widgets.HTML):
     """An inline error: a red box reading ``<AWS code>: <AWS message>``; empty when all is well."""
 
+    code: str | None  # the AWS error code shown, None when empty
+
     def show(self, error: BaseException) -> None:
         self.code = error_code(error)
         self.value = (
@@ -137,7 +139,7 @@ class ErrorBox(widgets.HTML):
             return None
 
 
-ErrorBox.code = None
+ErrorBox.code = None  # type: ignore[assignment]
 
 
 def note_html(text: str, *, color: str = "#555") -> str:

@@ -211,6 +211,6 @@ class AuditLogViewer(widgets.VBox):
         self.more_button.disabled = len(rows) <= len(shown)
         self.table.value = html_table(COLUMNS, (
             [r["eventTime"].replace("T", " ").rstrip("Z"), r["eventName"], _principal(r),
-             short_id(_key_id(r)) if _key_id(r) else "", r.get("errorCode", "success"),
+             short_id(key_id) if (key_id := _key_id(r)) else "", r.get("errorCode", "success"),
              r.get("errorMessage", "")] for r in shown), empty="(no matching records)",
             nowrap=ONE_LINE)

@@ -110,7 +110,7 @@ class S3World:
         self._lab = lab
         self.buckets: dict[str, BucketRecord] = {}
         # plaintext bucket keys live in memory only (a lab snapshot never holds them)
-        self._bucket_keys: dict[tuple[str, str], _BucketKey] = {}
+        self._bucket_keys: dict[tuple[str, str, str | bytes], _BucketKey] = {}
         self._owned_keys: dict[str, str] = {}  # region -> AWS owned key id
 
     def client(self, caller: Principal, region: str) -> S3Client:
@@ -133,6 +133,7 @@ class S3World:
                              region=region, caller=lab.accounts[S3_SERVICE_ACCOUNT]["root"])
             key_id = out["KeyMetadata"]["KeyId"]
             svc = lab.kms_service(S3_SERVICE_ACCOUNT, region)
+            assert svc is not None  # made on first use
             svc.keys[key_id].manager = "AWS"
             svc.hidden_keys.add(key_id)
             self._owned_keys[region] = key_id
@@ -147,7 +148,8 @@ class S3World:
 
 def _s3_error(code: str, message: str, operation: str) -> ClientError:
     return ClientError({"Error": {"Code": code, "Message": message},
-                        "ResponseMetadata": {"HTTPStatusCode": 404 if code.startswith("NoSuch") else 400}},
+                        "ResponseMetadata": {  # type: ignore[typeddict-item]
+                            "HTTPStatusCode": 404 if code.startswith("NoSuch") else 400}},
                        operation)
 
 
