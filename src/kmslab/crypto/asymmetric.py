@@ -209,7 +209,7 @@ def _spec_of_private_key(key) -> str | None:
     if isinstance(key, rsa.RSAPrivateKey):
         return next((s for s, bits in _RSA_BITS.items() if bits == key.key_size), None)
     if isinstance(key, ec.EllipticCurvePrivateKey):
-        return next((s for s, curve in _EC_CURVES.items() if curve.name == key.curve.name), None)
+        return next((s for s, curve in _EC_CURVES.items() if isinstance(key.curve, curve)), None)
     for spec, key_class in {**_EDWARDS, **_ML_DSA, **_ML_KEM}.items():
         if isinstance(key, key_class):
             return spec

@@ -235,6 +235,7 @@ def _target_version(lab: Lab, key: Key, params: dict, fingerprint: str, material
                 "KMS key. You can re-import only the same key material.")
         if known is not None:
             return known
+        assert shared is not None  # refused above when neither is known
         return KeyMaterialVersion(material_id, None, now, state=shared.state)
     # NEW_KEY_MATERIAL
     if params.get("KeyMaterialId") is not None:

@@ -131,8 +131,8 @@ def _replica_ready(lab: Lab, replica: Key) -> None:
 def _primary_update_done(lab: Lab, old: Key, new: Key) -> None:
     """Scheduled action: UpdatePrimaryRegion completes; the keys leave Updating (both were
     Enabled: the key-state table lets UpdatePrimaryRegion act on Enabled keys only)."""
-    new.multi_region_config = {**new.multi_region_config, "MultiRegionKeyType": "PRIMARY"}
-    old.multi_region_config = {**old.multi_region_config, "MultiRegionKeyType": "REPLICA"}
+    new.multi_region_config = {**(new.multi_region_config or {}), "MultiRegionKeyType": "PRIMARY"}
+    old.multi_region_config = {**(old.multi_region_config or {}), "MultiRegionKeyType": "REPLICA"}
     for key in (old, new):
         if key.state == "Updating":
             states.transition(key, "primary Region updated")
@@ -162,6 +162,7 @@ def on_key_deleted(lab: Lab, key: Key) -> None:
     primary = _primary(survivors)
     if primary is not None and len(survivors) == 1 and primary.state == "PendingReplicaDeletion":
         from .lifecycle import schedule_deletion
+        assert primary.pending_window_days is not None  # kept since its deletion was scheduled
         schedule_deletion(lab, primary, primary.pending_window_days, lab.clock.now(),
                           event="last replica deleted")
 

@@ -83,7 +83,7 @@ class Call:
         self.extra_keys: list[Key] = []  # other keys the call touched (ReEncrypt's source)
         # the KeyMaterialId a cryptographic operation used (ReEncrypt: destination, source)
         self.material_id: str | tuple[str, str | None] | None = None
-        self.ciphertext = None  # the parsed ciphertext blob that named a key (BlobParts)
+        self.ciphertext: Any = None  # the parsed ciphertext blob that named a key (BlobParts)
 
     @property
     def lab(self):
@@ -198,9 +198,9 @@ class KMSService:
                 self._failed(call, err)                         # 7
                 raise
             except Exception as bug:  # a bug in kmslab: still an AWS answer, still audited
-                err = errors.internal_error(bug, op.name)
-                self._failed(call, err)
-                raise err from bug
+                internal = errors.internal_error(bug, op.name)
+                self._failed(call, internal)
+                raise internal from bug
             lab.audit.record(call, response, None)
             if lab.hooks.active:
                 lab.hooks.after(call, response, None)

@@ -197,6 +197,7 @@ def _automatic_rotation_due(lab: Lab, key: Key) -> None:
     if key.state != "Enabled" or not key.rotation_enabled:
         return
     due = key.next_rotation
+    assert due is not None and key.rotation_period_days is not None  # set while rotation is on
     rotate(lab, key, "AUTOMATIC")
     key.next_rotation = due + timedelta(days=key.rotation_period_days)
     schedule_automatic_rotation(lab, key)
@@ -212,6 +213,7 @@ def catch_up(lab: Lab, key: Key) -> None:
         return
     now = lab.clock.now()
     if key.next_rotation <= now:
+        assert key.rotation_period_days is not None  # set while rotation is on
         rotate(lab, key, "AUTOMATIC")
         key.next_rotation = now + timedelta(days=key.rotation_period_days)
     schedule_automatic_rotation(lab, key)

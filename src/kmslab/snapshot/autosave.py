@@ -208,7 +208,7 @@ class AutoSaver:
         journal_open = not whole and self._journal is not None and self._marks is not None \
             and self._journal["size"] < max(JOURNAL_MIN, JOURNAL_RATIO * self._journal["base_size"])
         if not full and journal_open:  # only what changed, appended to the journal
-            record, marks = write_delta(lab, self._marks, self._cache)
+            record, marks = write_delta(lab, self._marks, self._cache)  # type: ignore[arg-type]
             document = None
         else:
             record = None

@@ -53,7 +53,7 @@ def remove_stale_temporaries(path: str | os.PathLike) -> list[str]:
     """
     path = os.path.abspath(os.fspath(path))
     folder, stem = os.path.dirname(path), _stem(path)
-    removed = []
+    removed: list[str] = []
     try:
         entries = list(os.scandir(folder))
     except OSError:

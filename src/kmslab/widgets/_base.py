@@ -139,7 +139,7 @@ class ErrorBox(widgets.HTML):
             return None
 
 
-ErrorBox.code = None  # type: ignore[assignment]
+ErrorBox.code = None
 
 
 def note_html(text: str, *, color: str = "#555") -> str:

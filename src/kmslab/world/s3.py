@@ -133,7 +133,6 @@ class S3World:
                              region=region, caller=lab.accounts[S3_SERVICE_ACCOUNT]["root"])
             key_id = out["KeyMetadata"]["KeyId"]
             svc = lab.kms_service(S3_SERVICE_ACCOUNT, region)
-            assert svc is not None  # made on first use
             svc.keys[key_id].manager = "AWS"
             svc.hidden_keys.add(key_id)
             self._owned_keys[region] = key_id
