@@ -8,7 +8,7 @@ serialization, signing, parsing). Measured:
   adapter adds on top of botocore (target <= 1.2x the reference);
 * adapter + kmslab's real lab, when ``kmslab.Lab`` is available.
 
-Run: PYTHONPATH=src /work/venv/bin/python benchmarks/bench_boto3_adapter.py
+Run: PYTHONPATH=src python benchmarks/bench_boto3_adapter.py
 """
 
 from __future__ import annotations

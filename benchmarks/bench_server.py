@@ -12,7 +12,7 @@ kmslab is measured with ``--accept-any-signature``, like moto (which checks
 no signature), and with SigV4 verified against a lab access key (a
 ``--classroom 1`` learner).
 
-Run: PYTHONPATH=src /work/venv/bin/python benchmarks/bench_server.py [--calls 300 --rounds 9]
+Run: PYTHONPATH=src python benchmarks/bench_server.py [--calls 300 --rounds 9]
 """
 
 from __future__ import annotations
