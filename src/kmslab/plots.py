@@ -158,7 +158,7 @@ def key_state_transitions(*, ax=None):
     pos = {n: _STATE_POSITIONS.get(n, (3.5 + 3 * np.cos(t), 3 * np.sin(t)))
            for n, t in zip(nodes, angle, strict=True)}
     ax = _axes(ax, figsize=(11, 7))
-    named = set()
+    named: set[tuple[str, str]] = set()
     for (a, b), events in edges.items():
         (x0, y0), (x1, y1) = pos[a], pos[b]
         ax.annotate("", xy=(x1, y1), xytext=(x0, y0),

@@ -676,7 +676,7 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def cli_serve(argv: Sequence[str] | None = None, *, lab_factory: Callable[..., object] | None = None) -> int:
+def cli_serve(argv: Sequence[str] | None = None, *, lab_factory: Callable[..., Any] | None = None) -> int:
     """``kmslab serve [options]``: build a lab from the options and serve it."""
     args = _parser().parse_args(argv)
     if lab_factory is None:

@@ -166,10 +166,10 @@ class _RecomputingSigner(botocore.auth.SigV4Auth):
         # with four HMACs on every request; the same inputs give the same key,
         # so those steps are remembered. The signature itself is computed each time.
         if hex:
-            return super()._sign(key, msg, hex=True)
+            return super()._sign(key, msg, hex=True)  # type: ignore[misc]  # botocore's, untyped
         step = _DERIVED_KEYS.get((key, msg))
         if step is None:
-            step = super()._sign(key, msg)
+            step = super()._sign(key, msg)  # type: ignore[misc]
             if len(_DERIVED_KEYS) >= _MAX_DERIVED_KEYS:
                 _DERIVED_KEYS.clear()
             _DERIVED_KEYS[(key, msg)] = step

@@ -130,6 +130,7 @@ class ImportWizard(widgets.VBox):
     def wrap(self) -> bool:
         def run():
             material = secrets.token_bytes(32)
+            assert self._parameters is not None  # step 1 ran: _step runs the steps in order
             self._wrapped = byok.wrap_key_material(
                 self._parameters["PublicKey"], self.wrapping_algorithm.value, material)
             del material
@@ -139,6 +140,7 @@ class ImportWizard(widgets.VBox):
 
     def import_material(self) -> bool:
         def run():
+            assert self._parameters is not None  # step 1 ran: _step runs the steps in order
             params = {"KeyId": self.key_id, "ImportToken": self._parameters["ImportToken"],
                       "EncryptedKeyMaterial": self._wrapped}
             if self.expires.value:
