@@ -1,6 +1,7 @@
 """The KMS service: the request pipeline and one module per API area."""
 
-from . import (  # noqa: F401  (register operations)  # noqa: F401  (register operations)  # noqa: F401  (register operations)  # noqa: F401
+# importing each API area's module registers its operations
+from . import (  # noqa: F401
     agreement,
     aliases,
     data_key_pairs,
