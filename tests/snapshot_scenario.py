@@ -141,8 +141,24 @@ def build_rich_lab(lab) -> dict:
     except errors.DisabledException:
         pass
     keep["keys"].update(doomed=doomed, off=off)
+    keep["keys"]["partner_local"] = kms.create_key(Description="rotates on demand")["KeyMetadata"]["KeyId"]
     lab.clock.advance(days=2)
     return keep
+
+
+def start_actions_in_flight(lab, keep: dict) -> None:
+    """Leave one of every kind of action kmslab schedules waiting on the clock."""
+    kms = lab.client()
+    lab.grant_delay = timedelta(minutes=2)
+    kms.create_grant(KeyId=keep["keys"]["app"], GranteePrincipal=lab.principal("alice").arn,
+                     Operations=["Encrypt"])                       # in effect in 2 minutes
+    lab.on_demand_rotation_delay = timedelta(hours=1)
+    kms.rotate_key_on_demand(KeyId=keep["keys"]["partner_local"])  # done in an hour
+    xks = kms.describe_key(KeyId=keep["keys"]["xks"])["KeyMetadata"]["CustomKeyStoreId"]
+    kms.disconnect_custom_key_store(CustomKeyStoreId=xks)
+    kms.connect_custom_key_store(CustomKeyStoreId=xks)            # connecting for a minute
+    kms.replicate_key(KeyId=keep["keys"]["mrk"], ReplicaRegion="eu-central-1")  # creating
+    kms.update_primary_region(KeyId=keep["keys"]["mrk"], PrimaryRegion="us-west-2")  # updating
 
 
 def _call(fn, **params):
@@ -201,6 +217,13 @@ def observables(lab) -> dict:
     out["audit"] = lab.audit.records()
     out["events"] = list(lab.events)
     out["events_frame"] = lab.events.frame().to_dict("list")
+    out["clusters"] = [(c.cluster_id, c.state, [(h.hsm_id, h.state) for h in c.hsms],
+                        c.key_handles(), c.audit_log) for c in lab.cloudhsm.clusters.values()]
+    out["proxies"] = [(p.uri_endpoint, p.uri_path, p.reachable, sorted(p.keys), p.audit_log)
+                      for p in lab.xks.proxies.values()]
+    out["settings"] = (lab.key_quota, lab.grant_delay, lab.on_demand_rotation_delay, lab.regions,
+                       lab.default_account, lab.default_region, lab.seed, lab.ids.seeded,
+                       len(lab.grant_tokens), lab.audit.tracking_start)
     out["metrics"] = (lab.metrics.list_metrics(), lab.metrics.describe_alarms(),
                       lab.metrics.frame().to_dict("list"),
                       [lab.metrics.alarm_history(a["AlarmName"]) for a in lab.metrics.describe_alarms()])

@@ -38,6 +38,25 @@ def test_errors_are_client_errors_like_boto3(kms):
     assert str(err).startswith("An error occurred (NotFoundException) when calling the DescribeKey operation")
 
 
+def test_exceptions_are_the_ones_boto3_builds(kms):
+    real = botocore.session.get_session().create_client(
+        "kms", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
+    modeled = set(real.exceptions._code_to_exception)
+    ours = {name for name in vars(kms.exceptions) if name[0].isupper()} - {"ClientError"}
+    assert ours == modeled
+    assert not hasattr(kms.exceptions, "AccessDeniedException")
+    assert kms.exceptions.from_code("NotFoundException") is kms.exceptions.NotFoundException
+    assert kms.exceptions.from_code("AccessDeniedException") is kms.exceptions.ClientError
+
+
+def test_an_unmodeled_error_is_caught_as_client_error_by_its_code(lab):
+    lab.client("iam").create_user(UserName="nobody")
+    kms = lab.client(as_="nobody")
+    with pytest.raises(kms.exceptions.ClientError) as exc:
+        kms.create_key()
+    assert exc.value.response["Error"]["Code"] == "AccessDeniedException"
+
+
 def test_every_model_error_has_a_class():
     for shape in MODEL.error_shapes:
         cls = getattr(errors, shape.name)

@@ -20,7 +20,6 @@ import kmslab
 #: Definitions still without a docstring. Write one, then delete the name here.
 STILL_MISSING = {
     # the audit trail's storage
-    "kmslab.audit.AuditLog.request_id",
     "kmslab.audit.FrozenDict.clear",
     "kmslab.audit.FrozenDict.pop",
     "kmslab.audit.FrozenDict.popitem",

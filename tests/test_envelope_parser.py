@@ -14,8 +14,13 @@ import pytest
 
 from kmslab import envelope
 from kmslab.envelope import format as fmt
-from kmslab.envelope.errors import (EnvelopeError, FrameAuthenticationError, MalformedMessageError,
-                                    TruncatedMessageError, UnsupportedFormatError)
+from kmslab.envelope.errors import (
+    EnvelopeError,
+    FrameAuthenticationError,
+    MalformedMessageError,
+    TruncatedMessageError,
+    UnsupportedFormatError,
+)
 from kmslab.envelope.suite import Algorithm
 
 SIGNED = Algorithm.AES_256_GCM_HKDF_SHA512_COMMIT_KEY_ECDSA_P384
@@ -49,7 +54,10 @@ def edk_field(edks):
     return out
 
 
-def header(*, suite=UNSIGNED, aad=b"", edks=((b"aws-kms", ARN.encode(), b"\x01" * 40),),
+ONE_EDK = ((b"aws-kms", ARN.encode(), b"\x01" * 40),)
+
+
+def header(*, suite=UNSIGNED, aad=b"", edks=ONE_EDK,
            content_type=2, frame_length=64):
     return (b"\x02" + u16(suite) + MESSAGE_ID + u16(len(aad)) + aad + edk_field(edks)
             + bytes([content_type]) + u32(frame_length) + COMMITMENT + TAG)
@@ -165,8 +173,8 @@ def test_a_non_framed_message_has_frame_length_zero():
 
 @pytest.mark.parametrize("content_type", [0, 3, 0xFF])
 def test_other_content_types_are_not_read(content_type):
-    with pytest.raises(UnsupportedFormatError,
-                       match=f"^content type 0x{content_type:02x} is not supported \\(0x02 framed, 0x01 non-framed\\)$"):
+    expected = f"^content type 0x{content_type:02x} is not supported \\(0x02 framed, 0x01 non-framed\\)$"
+    with pytest.raises(UnsupportedFormatError, match=expected):
         fmt.parse_header(header(content_type=content_type))
 
 

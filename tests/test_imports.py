@@ -9,8 +9,9 @@ from cryptography.hazmat.primitives import hashes, hmac, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from kmslab import errors
-from kmslab.crypto.symmetric import parse_blob
 from kmslab.byok import import_key_material, wrap_key_material
+from kmslab.crypto.symmetric import parse_blob
+
 from shapes import check_response
 
 LAB_SEED = 9
@@ -382,3 +383,20 @@ def test_big_advance_fires_expiry_in_time_order_with_rotation(lab, kms):
     assert kinds == sorted(kinds, key=lambda k: k[1])
     assert [k for k, _ in kinds] == ["KMS CMK Rotation", "KMS Imported Key Material Expiration",
                                      "KMS CMK Rotation", "KMS CMK Rotation", "KMS CMK Rotation"]
+
+
+def test_a_key_enabled_again_without_its_material_refuses_to_encrypt(kms):
+    """Material deleted while the key waited for deletion; deletion cancelled, key enabled:
+    Encrypt has no material to use and says so (KMSInvalidStateException), as Decrypt does."""
+    key = external_key(kms)
+    material = os.urandom(32)
+    do_import(kms, key, material)
+    kms.schedule_key_deletion(KeyId=key, PendingWindowInDays=7)
+    kms.delete_imported_key_material(KeyId=key)
+    kms.cancel_key_deletion(KeyId=key)
+    kms.enable_key(KeyId=key)
+    with pytest.raises(errors.KMSInvalidStateException, match="pending import"):
+        kms.encrypt(KeyId=key, Plaintext=b"x")
+    do_import(kms, key, material)  # the same material again: usable again
+    assert kms.decrypt(CiphertextBlob=kms.encrypt(KeyId=key, Plaintext=b"x")["CiphertextBlob"])[
+        "Plaintext"] == b"x"

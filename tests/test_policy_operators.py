@@ -12,7 +12,7 @@ refusal, and the explanation names the condition and the request's value.
 import json
 import os
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
@@ -24,7 +24,7 @@ A = "111122223333"
 ROOT = {"Sid": "Enable IAM User Permissions", "Effect": "Allow",
         "Principal": {"AWS": f"arn:aws:iam::{A}:root"}, "Action": "kms:*", "Resource": "*"}
 ALICE = f"arn:aws:iam::{A}:user/alice"
-T = datetime(2026, 3, 1, 12, 0, 0, tzinfo=timezone.utc)  # the boundary of the Date cases
+T = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)  # the boundary of the Date cases
 T_TEXT, T_EPOCH = "2026-03-01T12:00:00Z", 1772366400
 SECOND = timedelta(seconds=1)
 ABSENT = object()
@@ -342,7 +342,7 @@ def test_numeric_operators_on_the_deletion_window(world, operator, allowed_days)
     statement = under_test({operator: {WINDOW: "14"}}, action="kms:ScheduleKeyDeletion")
     for days in (7, 13, 14, 15, 30):
         key = kms.create_key(Policy=doc(ROOT, statement))["KeyMetadata"]["KeyId"]
-        call = lambda: world.client(as_="alice").schedule_key_deletion(  # noqa: E731
+        call = lambda key=key, days=days: world.client(as_="alice").schedule_key_deletion(  # noqa: E731
             KeyId=key, PendingWindowInDays=days)
         if days in allowed_days:
             assert call()["KeyState"] == "PendingDeletion"
@@ -511,7 +511,7 @@ def test_dates_without_a_zone_are_utc_whatever_the_machines_zone(lab, machine_zo
     tokyo = T.astimezone(timezone(timedelta(hours=9)))  # the same instant, another zone
     assert explain(lab, {"DateEquals": {NOW: T_TEXT}}, conditions={NOW: tokyo}).allowed
     assert not explain(lab, {"DateEquals": {NOW: T_TEXT}},
-                       conditions={NOW: tokyo.replace(tzinfo=timezone.utc)}).allowed
+                       conditions={NOW: tokyo.replace(tzinfo=UTC)}).allowed
 
 
 @pytest.mark.parametrize("pattern,arn,matches", [

@@ -87,7 +87,8 @@ _POLICY_TESTS = ("tests/test_policy_conditions.py", "tests/test_policy_operators
 AREAS = {
     "states": Area(
         "kmslab/service/states.py",
-        ("tests/test_key_state_table.py", "tests/test_key_states.py", "tests/test_state_machine.py", "tests/test_keys.py", "tests/test_imports.py",
+        ("tests/test_key_state_table.py", "tests/test_key_states.py", "tests/test_state_machine.py",
+         "tests/test_keys.py", "tests/test_imports.py",
          "tests/test_multiregion.py", "tests/test_keystores.py", "tests/test_rotation.py",
          "tests/test_grants.py", "tests/test_aliases.py", "tests/test_encryption.py"),
         alphabets={name: ("_", "1", "2", "3", "4", "5", "6", "11", "14", "15")
@@ -112,7 +113,8 @@ AREAS = {
         doc="CreateGrant, ListGrants, RetireGrant, RevokeGrant and the grant operation sets"),
     "envelope": Area(
         "kmslab/envelope/format.py",
-        ("tests/test_envelope_parser.py", "tests/test_envelope.py", "tests/test_envelope_cache.py", "tests/test_widgets_envelope.py"),
+        ("tests/test_envelope_parser.py", "tests/test_envelope.py", "tests/test_envelope_cache.py",
+         "tests/test_widgets_envelope.py"),
         doc="the client-side envelope message format: header, frames, the parser"),
     "blob": Area(
         "kmslab/crypto/symmetric.py",

@@ -252,7 +252,7 @@ def table_mutants(source: str, tables=None, alphabets=None, *, name: str = "tabl
     def walk(node, path, where, slot, out):
         out.append((node, path, where, slot))
         if isinstance(node, ast.Dict):
-            for i, (k, v) in enumerate(zip(node.keys, node.values)):
+            for i, (k, v) in enumerate(zip(node.keys, node.values, strict=True)):
                 key = _short(k, 40) if k is not None else "**"
                 walk(v, path + (("values", i),), f"{where}[{key}]", slot + ".v", out)
         elif isinstance(node, (ast.Set, ast.List, ast.Tuple)):

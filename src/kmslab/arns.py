@@ -107,11 +107,6 @@ class IdSource:
         self.request_seq = 0  # the counter of the last request id made (see request_id_at)
         self.last_request_id: str | None = None
 
-    def __setstate__(self, state: dict) -> None:
-        if "_request_seq" in state:  # a lab saved by kmslab 0.1.0
-            state["request_seq"] = state.pop("_request_seq")
-        self.__dict__.update(state)
-
     def _bits(self, n: int) -> int:
         with self._lock:
             return self._rng.getrandbits(n)
@@ -161,12 +156,34 @@ class IdSource:
         """The request id this lab made as its ``seq``-th."""
         prefix = self._request_prefix
         if prefix is None:
-            s = "%032x" % self._request_base
+            s = f"{self._request_base:032x}"
             prefix = self._request_prefix = f"{s[:8]}-{s[8:12]}-{s[12:16]}-{s[16:20]}-"
         return prefix + "%012x" % ((self._request_base + seq) & 0xFFFFFFFFFFFF)
 
+    @property
+    def seeded(self) -> bool:
+        """True when ids come from the seed (reproducible), False when from the OS."""
+        return not isinstance(self._rng, random.SystemRandom)
+
     def state(self) -> dict:
-        """What a snapshot keeps to continue the same ids: the seeded generator and the request counter."""
-        return {"rng": self._rng.getstate() if isinstance(self._rng, random.Random) and
-                not isinstance(self._rng, random.SystemRandom) else None,
-                "request_base": self._request_base, "request_seq": self.request_seq}
+        """What a lab snapshot keeps: the seeded generator's state (None when unseeded),
+        the request-id base and counter, and a preset next key id."""
+        return {"rng": self._rng.getstate() if self.seeded else None,
+                "request_base": self._request_base, "request_seq": self.request_seq,
+                "next_key_id": self.__dict__.get("_next_key_id")}
+
+    def restore(self, *, rng_state: tuple | None, request_base: int, request_seq: int,
+                next_key_id: str | None = None) -> None:
+        """Continue from a saved :meth:`state` (a seeded source takes its generator's state;
+        an unseeded one keeps drawing from the OS)."""
+        if rng_state is not None:
+            if not self.seeded:
+                raise ValueError("an unseeded id source has no generator state to restore")
+            self._rng.setstate(rng_state)
+        self._request_base = request_base
+        self._request_prefix = None
+        self.request_seq = request_seq
+        self.last_request_id = None
+        self.__dict__.pop("_next_key_id", None)
+        if next_key_id is not None:
+            self.preset_next_key_id(next_key_id)

@@ -29,26 +29,33 @@ sensitive (never plaintext, ciphertext or key material), the key ARN in
 
 from __future__ import annotations
 
+import base64
 import functools
 import gzip
+import itertools
 import json
 import os
+import sys
 from array import array
 from bisect import bisect_left, bisect_right
-from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Iterable, Iterator, NamedTuple
+from collections.abc import Callable, Iterable, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any, NamedTuple
 
-__all__ = ["AuditLog", "AuditView", "AuditTable", "LastUse", "FrozenDict", "logged_members",
-           "EVENT_VERSION", "TRAIL_ERROR_CODES"]
+__all__ = ["AuditLog", "AuditView", "AuditTable", "AuditStore", "AuditDataError", "RawJSON", "LastUse",
+           "FrozenDict", "logged_members", "EVENT_VERSION", "TRAIL_ERROR_CODES"]
 
 EVENT_VERSION = "1.11"
 EVENT_SOURCE = "kms.amazonaws.com"
 AWS_INTERNAL = "AWS Internal"
-UTC = timezone.utc
+UTC = UTC
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 _NONE = -1  # the code of an absent value (no key, no error, null requestParameters)
 _ALIKE_CACHE_SIZE = 1 << 16  # calls remembered for sharing their shape with later calls alike
+#: the times a stored trail may hold (a lab's world: 1970 to 2199)
+_FIRST, _LAST = _EPOCH, datetime(2200, 1, 1, tzinfo=UTC)
+_FIRST_US, _LAST_US = 0, (_LAST - _EPOCH) // _MICROSECOND
 
 #: API error code -> the errorCode CloudTrail writes (KMS logs denials as AccessDenied)
 TRAIL_ERROR_CODES = {"AccessDeniedException": "AccessDenied"}
@@ -79,9 +86,6 @@ class FrozenDict(dict):
         raise TypeError("audit records are read-only")
 
     __setitem__ = __delitem__ = update = pop = popitem = clear = setdefault = _read_only  # type: ignore
-
-    def __reduce__(self):
-        return (FrozenDict, (dict(self),))
 
     def __copy__(self):
         return self
@@ -115,19 +119,29 @@ def _freeze(value):
 _PARAMS_AT = 9
 
 
-def _alike_function(operation: str, event: int, members: tuple[str, ...], shape
-                    ) -> Callable[[Any, Any, Any], tuple]:
+@functools.cache
+def _alike_function(operation: str) -> Callable[[Any, Any, Any], tuple]:
     """``alike(call, request, outcome)``: what makes calls of ``operation`` alike, hashable.
 
-    The event, the caller and where it called from, the keys, the outcome (key
-    material or error), then from ``_PARAMS_AT`` on the logged request members:
-    maps (an encryption context) as tuples of their items, lists of strings as
-    tuples, anything nested :func:`_freeze`. Generated per operation as one
-    expression, since it runs on every call; it raises TypeError or
-    AttributeError on values of the wrong type (a request that failed validation).
+    The operation, the caller and where it called from, the keys, the outcome
+    (key material or error), then from ``_PARAMS_AT`` on the logged request
+    members: maps (an encryption context) as tuples of their items, lists of
+    strings as tuples, anything nested :func:`_freeze`. Generated once per
+    operation as one expression, since it runs on every call; it raises
+    TypeError or AttributeError on values of the wrong type (a request that
+    failed validation).
+
+    The source is built from the operation's logged members in AWS's model
+    (names and types only). No value a lab holds, a request carries or a
+    snapshot restores ever becomes part of it: the operation name reaches the
+    function as a bound constant, the request's values only as data at call time.
     """
+    members = logged_members(operation)
+    shape = _input_shape(operation)
     parts = []
     for i, name in enumerate(members):
+        if not name.isidentifier():  # model member names are identifiers; anything else is refused
+            raise ValueError(f"unexpected member name {name!r} in the model of {operation}")
         member = shape.members[name] if shape is not None else None
         kind = member.type_name if member is not None else None
         get = f"p.get({name!r})"
@@ -142,12 +156,12 @@ def _alike_function(operation: str, event: int, members: tuple[str, ...], shape
     source = "\n    ".join([
         "def alike(call, request, outcome):",
         "p, key, extra = request.params, call.key, call.extra_keys",
-        f"return ({event}, id(call.caller), call.service, request.source_ip, request.user_agent,",
+        "return (OPERATION, id(call.caller), call.service, request.source_ip, request.user_agent,",
         "        request.via_service, None if key is None else key.arn,",
         "        tuple([k.arn for k in extra]) if extra else None, outcome,",
         f"        {''.join(part + ', ' for part in parts)})"]) + "\n"
-    env = {"_freeze": _freeze}
-    exec(compile(source, f"<kmslab audit alike {operation}>", "exec"), env)
+    env = {"_freeze": _freeze, "OPERATION": operation}
+    exec(compile(source, "<kmslab audit alike>", "exec"), env)
     return env["alike"]
 
 
@@ -224,6 +238,13 @@ def _model():
     return kms_model()
 
 
+def _input_shape(operation: str):
+    """The request shape of ``operation``: its OperationSpec's (None for a name KMS does not have)."""
+    from .operations import specs
+    op = specs().get(operation)
+    return None if op is None else op.input_shape
+
+
 @functools.cache
 def logged_members(operation: str) -> tuple[str, ...]:
     """Request members CloudTrail logs for ``operation``: never blobs or sensitive members."""
@@ -249,12 +270,6 @@ class _Pool:
     """Dictionary encoding: each distinct value once; rows hold its index (its code)."""
 
     __slots__ = ("values", "index")
-
-    def __getstate__(self):
-        return {"values": self.values, "index": self.index}
-
-    def __setstate__(self, state):
-        self.values, self.index = state["values"], state["index"]
 
     def __init__(self):
         self.values: list = []
@@ -353,7 +368,7 @@ class _OpInfo(NamedTuple):
 class _Trail:
     """What a trail and a filtered view of it share: records, frames, export, filters."""
 
-    _log: "AuditLog"
+    _log: AuditLog
 
     def _rows(self) -> range | list[int]:
         raise NotImplementedError
@@ -370,7 +385,7 @@ class _Trail:
         at = self._log.record_at
         return (at(i) for i in self._rows())
 
-    def table(self) -> "AuditTable":
+    def table(self) -> AuditTable:
         """The dictionary-encoded columns behind these records (what frames are built from)."""
         return self._log._table(self._rows())
 
@@ -415,7 +430,7 @@ class _Trail:
                event_name: str | Iterable[str] | None = None, key: str | None = None,
                principal: Any = None, success: bool | None = None,
                event_type: str | None = None, error_code: str | Iterable[str] | None = None
-               ) -> "AuditView":
+               ) -> AuditView:
         """The records that match every given criterion (a view: same API as the trail).
 
         ``start`` (inclusive) and ``end`` (exclusive) are datetimes (naive means
@@ -450,7 +465,7 @@ def _open(path, mode):
 class AuditView(_Trail):
     """A filtered selection of a trail's records (``lab.audit.filter(...)``)."""
 
-    def __init__(self, log: "AuditLog", rows: list[int] | range):
+    def __init__(self, log: AuditLog, rows: list[int] | range):
         self._log = log
         self._row_list = rows
 
@@ -491,128 +506,761 @@ class AuditTable(NamedTuple):
     request_id: Callable[[int], str | None]
 
 
+# ----------------------------------------------------------------- the store
+
+def _column_data(column: array) -> str:
+    """An array column as plain data: its items little-endian, base64 text."""
+    if sys.byteorder != "little":
+        column = array(column.typecode, column)
+        column.byteswap()
+    return base64.b64encode(column.tobytes()).decode("ascii")
+
+
+def _column(text: Any, typecode: str, what: str) -> array:
+    column = array(typecode)
+    if not isinstance(text, str):
+        raise AuditDataError(what, "expected base64 text")
+    try:
+        raw = base64.b64decode(text.encode("ascii"), validate=True)
+    except (ValueError, UnicodeEncodeError):
+        raise AuditDataError(what, "expected base64 text") from None
+    if len(raw) % column.itemsize:
+        raise AuditDataError(what, f"expected a whole number of {column.itemsize}-byte items")
+    column.frombytes(raw)
+    if sys.byteorder != "little":
+        column.byteswap()
+    return column
+
+
+def _plain_data(value):
+    """A pool value as plain JSON data: read-only dicts and tuples become dicts and lists;
+    a key that is not a string (a request that failed validation) becomes its text, as JSON
+    writes it, and so does any other value JSON has no form for."""
+    if isinstance(value, dict):
+        return {_key_text(k): _plain_data(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain_data(v) for v in value]
+    if value is None or isinstance(value, (str, bool, int, float)):
+        return value
+    return str(value)
+
+
+def _key_text(key) -> str:
+    if isinstance(key, str):
+        return key
+    if key is None or isinstance(key, (bool, int, float)):
+        return json.dumps(key)  # true, null, 12, 1.5: as JSON writes a key of these types
+    return str(key)
+
+
+def _json_text(value) -> str:
+    """A pool value as compact JSON text (read-only dicts and tuples are written as they are)."""
+    try:
+        return _dumps(value)
+    except TypeError:  # a key or value JSON has no form for: write its plain data instead
+        return _dumps(_plain_data(value))
+
+
+class AuditDataError(ValueError):
+    """The plain data of a trail is wrong (``where`` names the field)."""
+
+    def __init__(self, where: str, message: str):
+        super().__init__(f"{where}: {message}")
+        self.where = where
+        self.message = message
+
+
+class AuditStore:
+    """Where a trail's records live: dictionary-encoded columns and the pools they index.
+
+    Its interface is small: :meth:`append` adds a row, :meth:`table` gives the
+    columns (what frames are built from), :meth:`record` renders one record as
+    CloudTrail JSON. :meth:`to_data` and :meth:`from_data` turn it into plain
+    data and back (lab snapshots): arrays of codes and runs, and the pools'
+    values. The pools' lookup indexes are caches, rebuilt from the values.
+
+    A row holds a shape code (:class:`Shape`, into ``shapes``); eventTime is
+    kept as runs (from row ``time_starts[i]`` on, ``time_values[i]``
+    microseconds: the virtual clock ticks far less often than calls are made);
+    requestID as runs of the lab's request counter (from row ``seq_starts[i]``
+    on, a row's counter is the row plus ``seq_offsets[i]``, so a million
+    records keep no strings), and rows with any other id (or none) in
+    ``other_request_ids``.
+    """
+
+    def __init__(self, event_prefix: str, request_id_at: Callable[[int], str] | None = None):
+        self.event_prefix = event_prefix  # eventIDs: a per-trail prefix plus the row number
+        self.request_id_at = request_id_at  # the lab's request counter -> request id
+        # one shape code per row (appended last: a row is complete once its shape is there)
+        self.shape = array("i")
+        self.time_starts, self.time_values = array("q"), array("q")
+        self.seq_starts, self.seq_offsets = array("q"), array("q")
+        self.seq_offset: int | None = None
+        self.other_request_ids: dict[int, str | None] = {}
+        self.responses: dict[int, FrozenDict] = {}  # responseElements of the rows that have them
+        self.event_ids: list[str] | None = None   # imported trails keep their eventIDs
+        self.overrides: dict[int, FrozenDict] = {}  # imported records kmslab would not render alike
+        self.sorted = True
+        self.shapes = _Pool()
+        self.events = _Pool()
+        self.origins = _Pool()
+        self.resource_pool = _Pool()
+        self.param_pool = _Pool()
+        self.additional_pool = _Pool()
+        self.error_pool = _Pool()
+        # GetKeyLastUsage: key ARN -> the shapes of its tracked uses; (rows looked at, last row)
+        self.tracked: dict[str, set[int]] = {}
+        self.last_use_cache: dict[str, tuple[int, int]] = {}
+
+    def __len__(self) -> int:
+        return len(self.shape)
+
+    # ------------------------------------------------------------ writing
+    def append(self, shape: int, us: int | None, request_id: str | None = None,
+               seq: int | None = None, response: FrozenDict | None = None) -> None:
+        """Append one row: its shape code, its time (None: the time of the row before),
+        its request id (``seq``: the lab's request counter that made it), its responseElements."""
+        shapes = self.shape
+        row = len(shapes)
+        if us is not None:
+            self._at_time(row, us)
+        if seq is not None:
+            if seq - row != self.seq_offset:
+                self._start_seq_run(row, seq - row)
+        else:
+            self.other_request_ids[row] = request_id
+        if response is not None:
+            self.responses[row] = response
+        shapes.append(shape)
+
+    def _at_time(self, row: int, us: int) -> None:
+        """Row ``row`` happened at ``us``: a new run of eventTime unless the time is the same."""
+        values = self.time_values
+        if values and values[-1] == us:
+            return
+        if values and us < values[-1]:
+            self.sorted = False
+        self.time_starts.append(row)
+        values.append(us)
+
+    def _start_seq_run(self, row: int, offset: int) -> None:
+        """From ``row`` on, a row's request counter is the row plus ``offset``."""
+        self.seq_starts.append(row)
+        self.seq_offsets.append(offset)
+        self.seq_offset = offset
+
+    def shape_code(self, shape: Shape) -> int:
+        """The code of ``shape`` (added to the pool if new)."""
+        code = self.shapes.index.get(shape)
+        if code is None:
+            code = self.shapes.add(shape, shape)
+            self._track(code, shape)
+        return code
+
+    def _track(self, code: int, shape: Shape) -> None:
+        kind = self.events.values[shape.event]
+        if shape.error == _NONE and shape.resources != _NONE and kind.type == "AwsApiCall" \
+                and kind.name in tracked_operations():
+            for arn in self.resource_pool.values[shape.resources].arns:
+                self.tracked.setdefault(arn, set()).add(code)
+
+    # ------------------------------------------------------------ reading
+    def event_id(self, row: int) -> str:
+        """The eventID of a row (unique in the trail; a UUID)."""
+        if self.event_ids is not None:
+            return self.event_ids[row]
+        return f"{self.event_prefix}{row:012x}"
+
+    def request_id(self, row: int) -> str | None:
+        """The requestID of a row (a service event of KMS itself may have none)."""
+        other = self.other_request_ids
+        if row in other:
+            return other[row]
+        offset = self.seq_offsets[bisect_right(self.seq_starts, row) - 1]
+        return self.request_id_at(row + offset)
+
+    def time_us(self, row: int) -> int:
+        """A row's eventTime, in microseconds since 1970-01-01 UTC."""
+        return self.time_values[bisect_right(self.time_starts, row) - 1]
+
+    def last_use(self, key_arn: str) -> LastUse | None:
+        """The last successful tracked cryptographic operation on a key (GetKeyLastUsage).
+
+        The newest row with a shape that is a tracked use of the key; rows are
+        looked at once, newest first, and the answer kept for the next question.
+        """
+        uses = self.tracked.get(key_arn)
+        if not uses:
+            return None
+        seen, row = self.last_use_cache.get(key_arn, (0, -1))
+        column = self.shape
+        n = len(column)
+        for newer in range(n - 1, seen - 1, -1):
+            if column[newer] in uses:
+                row = newer
+                break
+        self.last_use_cache[key_arn] = (n, row)
+        if row < 0:
+            return None
+        return LastUse(self.events.values[self.shapes.values[column[row]].event].name,
+                       _EPOCH + timedelta(microseconds=self.time_us(row)), self.event_id(row),
+                       self.request_id(row))
+
+    def record(self, row: int) -> dict:
+        """One record in CloudTrail's JSON shape (a fresh dict)."""
+        if self.overrides:
+            original = self.overrides.get(row)
+            if original is not None:
+                return _plain(original)
+        shape: Shape = self.shapes.values[self.shape[row]]
+        kind: EventKind = self.events.values[shape.event]
+        origin: Origin = self.origins.values[shape.origin]
+        api_call = kind.type == "AwsApiCall"
+        rec: dict[str, Any] = {
+            "eventVersion": EVENT_VERSION,
+            "userIdentity": _plain(origin.identity),
+            "eventTime": _iso(self.time_us(row)),
+            "eventSource": EVENT_SOURCE,
+            "eventName": kind.name,
+            "awsRegion": origin.region,
+            "sourceIPAddress": origin.source_ip,
+            "userAgent": origin.user_agent,
+        }
+        ec = shape.error
+        if ec != _NONE:
+            rec["errorCode"], rec["errorMessage"] = self.error_pool.values[ec]
+        pc = shape.params
+        params = self.param_pool.values[pc] if pc != _NONE else None
+        rec["requestParameters"] = _plain(params) if params else None  # no members: null
+        resp = self.responses.get(row)
+        rec["responseElements"] = _plain(resp) if resp is not None else None
+        ac = shape.additional
+        if api_call and ac != _NONE:
+            rec["additionalEventData"] = _plain(self.additional_pool.values[ac])
+        if api_call:
+            rec["requestID"] = self.request_id(row)
+        rec["eventID"] = self.event_id(row)
+        rec["readOnly"] = kind.read_only
+        rc = shape.resources
+        if rc != _NONE:
+            rec["resources"] = _plain(self.resource_pool.values[rc].rendered)
+        rec["eventType"] = kind.type
+        rec["managementEvent"] = True
+        rec["recipientAccountId"] = origin.account
+        if not api_call and ac != _NONE:
+            rec["serviceEventDetails"] = _plain(self.additional_pool.values[ac])
+        rec["eventCategory"] = "Management"
+        if origin.tls is not None:
+            rec["tlsDetails"] = _plain(origin.tls)
+        return rec
+
+    def table(self, rows) -> AuditTable:
+        """The columns behind ``rows`` (the rows complete when asked: records may keep coming)."""
+        n = len(self.shape)
+        runs = bisect_right(self.time_starts, n - 1) if n else 0
+        return AuditTable(  # slices are copies, taken without holding the arrays' buffers
+            rows if not isinstance(rows, range) or rows.stop <= n else range(n),
+            self.time_starts[:runs], self.time_values[:runs], self.shape[:n],
+            list(self.shapes.values),
+            list(self.events.values), list(self.origins.values),
+            list(self.resource_pool.values), list(self.param_pool.values),
+            list(self.additional_pool.values), list(self.error_pool.values),
+            {r: v for r, v in list(self.responses.items()) if r < n}, self.sorted,
+            self.event_id, self.request_id)
+
+    # ------------------------------------------------------------ plain data
+    def to_data(self) -> dict:
+        """The store as plain data (see ``docs/snapshot-format.md``, "audit")."""
+        out = self.to_data_head()
+        out.update({
+            "other_request_ids": [[row, rid] for row, rid in self.other_request_ids.items()],
+            "responses": [[row, _plain_data(r)] for row, r in self.responses.items()],
+            "shapes": [list(s) for s in self.shapes.values],
+            "events": [[e.name, e.type, e.read_only] for e in self.events.values],
+            "origins": [_origin_data(o) for o in self.origins.values],
+            "resources": [_resources_data(r) for r in self.resource_pool.values],
+            "params": [_plain_data(p) for p in self.param_pool.values],
+            "additional": [_plain_data(a) for a in self.additional_pool.values],
+            "errors": [[code, message] for code, message in self.error_pool.values],
+        })
+        if self.event_ids is not None:
+            out["event_ids"] = list(self.event_ids)
+        if self.overrides:
+            out["overrides"] = [[row, _plain_data(r)] for row, r in self.overrides.items()]
+        return out
+
+    def to_json_parts(self, cache: dict) -> list[bytes]:
+        """:meth:`to_data` as compact JSON, in pieces to join, reusing ``cache`` from the last call.
+
+        Rows and pool entries never change once written, so each call encodes
+        only what was appended since the last one (a store saved every second
+        costs the new records, not the whole trail). ``cache`` is a dict the
+        caller keeps between calls (empty the first time).
+        """
+        if cache.get("store") is not self:
+            cache.clear()
+            cache["store"] = self
+        parts = [_dumps(self.to_data_head())[:-1].encode()]
+        for name in self._GROWING:
+            done, pieces = cache.get(name, (0, []))
+            entries = self._growing(name)
+            if len(entries) > done:
+                items = entries.items() if isinstance(entries, dict) else entries
+                text = _TEXT[name]
+                new = ",".join(text(v) for v in itertools.islice(items, done, None)).encode()
+                self._extend_cache(cache, name, len(entries), new)
+                pieces = cache[name][1]
+            parts.append(f',"{name}":['.encode())
+            parts.extend(pieces)
+            parts.append(b"]")
+        if self.event_ids is not None:
+            parts.append(b',"event_ids":' + _dumps(self.event_ids).encode())
+        if self.overrides:
+            parts.append(b',"overrides":' + _dumps(
+                [[row, _plain_data(r)] for row, r in self.overrides.items()]).encode())
+        parts.append(b"}")
+        return parts
+
+    _GROWING = ("other_request_ids", "responses", "shapes", "events", "origins", "resources",
+                "params", "additional", "errors")
+
+    def _growing(self, name: str) -> list | dict:
+        return {"other_request_ids": self.other_request_ids, "responses": self.responses,
+                "shapes": self.shapes.values, "events": self.events.values,
+                "origins": self.origins.values, "resources": self.resource_pool.values,
+                "params": self.param_pool.values, "additional": self.additional_pool.values,
+                "errors": self.error_pool.values}[name]
+
+    def marks(self) -> dict:
+        """How much of each column and pool there is now (what :meth:`tail` counts from)."""
+        out = {"rows": len(self.shape), "time_starts": len(self.time_starts),
+               "seq_starts": len(self.seq_starts)}
+        out.update({name: len(self._growing(name)) for name in self._GROWING})
+        return out
+
+    def tail(self, marks: dict, cache: dict | None = None) -> dict:
+        """What was appended since ``marks`` (from :meth:`marks`), as plain data: the new rows'
+        codes, the new runs, the new pool entries. Rows and pool entries never change once
+        written, so the tail and what was saved before make the whole store (a snapshot's
+        journal holds tails).
+
+        ``cache``: the one :meth:`to_json_parts` keeps; when it stands at ``marks``, the new
+        entries' text goes into it too, so the next whole store is not encoded again.
+        """
+        if self.event_ids is not None or self.overrides:
+            raise ValueError("an imported trail is saved whole, not in tails")
+        out: dict[str, Any] = {
+            "from": dict(marks), "rows": len(self.shape), "sorted": self.sorted,
+            "shape": _column_data(self.shape[marks["rows"]:]),
+            "time_starts": _column_data(self.time_starts[marks["time_starts"]:]),
+            "time_values": _column_data(self.time_values[marks["time_starts"]:]),
+            "seq_starts": _column_data(self.seq_starts[marks["seq_starts"]:]),
+            "seq_offsets": _column_data(self.seq_offsets[marks["seq_starts"]:])}
+        shared = cache is not None and cache.get("store") is self
+        for name in self._GROWING:
+            entries = self._growing(name)
+            items = entries.items() if isinstance(entries, dict) else entries
+            new = ",".join(_TEXT[name](v) for v in itertools.islice(items, marks[name], None))
+            out[name] = RawJSON(f"[{new}]")  # JSON text, ready to write
+            if shared and new and cache.get(name, (0, []))[0] == marks[name]:
+                self._extend_cache(cache, name, len(entries), new.encode())
+        return out
+
+    @staticmethod
+    def _extend_cache(cache: dict, name: str, count: int, new: bytes) -> None:
+        _, pieces = cache.get(name, (0, []))
+        pieces = [*pieces, b",", new] if pieces else [new]
+        if len(pieces) > 64:  # keep the pieces few
+            pieces = [b"".join(pieces)]
+        cache[name] = (count, pieces)
+
+    def to_data_head(self) -> dict:
+        """The small part of :meth:`to_data`: counts, flags and the columns (not the pools)."""
+        return {
+            "rows": len(self.shape),
+            "event_prefix": self.event_prefix,
+            "sorted": self.sorted,
+            "shape": _column_data(self.shape),
+            "time_starts": _column_data(self.time_starts),
+            "time_values": _column_data(self.time_values),
+            "seq_starts": _column_data(self.seq_starts),
+            "seq_offsets": _column_data(self.seq_offsets),
+        }
+
+    @classmethod
+    def from_data(cls, data: Any, request_id_at: Callable[[int], str] | None) -> AuditStore:
+        """A store from :meth:`to_data` output; AuditDataError names anything wrong.
+
+        Every code is checked against its pool and every run against the rows,
+        so a store read back can render each of its records.
+        """
+        return _StoreReader(data).read(cls, request_id_at)
+
+
+#: one encoder for every compact JSON text a store writes (json.dumps with options builds one
+#: per call)
+_dumps = json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode
+
+
+class RawJSON(str):
+    """JSON text standing for a value in a document being written (see ``AuditStore.tail``)."""
+
+
+#: how each growing part of a store is written as JSON text, entry by entry
+_TEXT = {
+    "other_request_ids": lambda item: _dumps([item[0], item[1]]),
+    "responses": lambda item: f"[{item[0]},{_json_text(item[1])}]",
+    "shapes": lambda shape: _dumps(list(shape)),
+    "events": lambda e: _dumps([e.name, e.type, e.read_only]),
+    "origins": lambda o: _dumps(_origin_data(o)),
+    "resources": lambda r: _dumps(_resources_data(r)),
+    "params": _json_text,
+    "additional": _json_text,
+    "errors": lambda error: _dumps(list(error)),
+}
+
+
+def _origin_data(o: Origin) -> dict:
+    return {"identity": _plain_data(o.identity), "arn": o.arn, "type": o.type, "name": o.name,
+            "account": o.account, "region": o.region, "source_ip": o.source_ip,
+            "user_agent": o.user_agent, "invoked_by": o.invoked_by, "tls": _plain_data(o.tls)}
+
+
+def _resources_data(resources: Resources) -> dict:
+    out: dict[str, Any] = {"arns": list(resources.arns)}
+    if not _rendered_as_kmslab_does(resources):  # an imported record's own rendering
+        out["rendered"] = _plain_data(resources.rendered)
+    return out
+
+
+def _rendered_as_kmslab_does(resources: Resources) -> bool:
+    """Whether ``resources.rendered`` is what :func:`_resources` makes of its ARNs."""
+    arns, rendered = resources.arns, resources.rendered
+    return len(arns) == len(rendered) and all(
+        len(r) == 3 and r.get("ARN") == a and r.get("type") == "AWS::KMS::Key"
+        and isinstance(a, str) and a.count(":") >= 5 and r.get("accountId") == a.split(":")[4]
+        for a, r in zip(arns, rendered, strict=True))
+
+
+class _StoreReader:
+    """Checks the plain data of a store while building it (AuditStore.from_data)."""
+
+    _FIELDS = {"rows", "event_prefix", "sorted", "shape", "time_starts", "time_values",
+               "seq_starts", "seq_offsets", "other_request_ids", "responses", "shapes", "events",
+               "origins", "resources", "params", "additional", "errors", "event_ids", "overrides"}
+
+    def __init__(self, data: Any):
+        if not isinstance(data, dict):
+            raise AuditDataError("audit", "expected an object")
+        unknown = sorted(str(k) for k in data if k not in self._FIELDS)
+        if unknown:
+            raise AuditDataError(f"audit.{unknown[0]}", "unknown field")
+        self.data = data
+
+    def get(self, name: str, kind, what: str, default=_NONE):
+        value = self.data.get(name, default)
+        if value is _NONE or not isinstance(value, kind) or \
+                (kind is int and isinstance(value, bool)):
+            raise AuditDataError(f"audit.{name}", f"expected {what}")
+        return value
+
+    def list(self, name: str) -> list:
+        return self.get(name, list, "an array", [])
+
+    def read(self, cls, request_id_at) -> AuditStore:
+        rows = self.get("rows", int, "a number of rows")
+        if rows < 0:
+            raise AuditDataError("audit.rows", "expected a number of rows")
+        prefix = self.get("event_prefix", str, "an eventID prefix")
+        if len(prefix) != 24 or prefix.count("-") != 4:
+            raise AuditDataError("audit.event_prefix", "expected the first 24 characters of a UUID")
+        store = cls(prefix, request_id_at)
+        sorted_hint = self.get("sorted", bool, "true or false")
+        self._pools(store)
+        shape = _column(self.data.get("shape"), "i", "audit.shape")
+        if len(shape) != rows:
+            raise AuditDataError("audit.shape", f"expected {rows} shape codes, found {len(shape)}")
+        if rows and not (0 <= min(shape) and max(shape) < len(store.shapes.values)):
+            raise AuditDataError("audit.shape", "a shape code is not in audit.shapes")
+        store.time_starts, store.time_values = self._runs("time_starts", "time_values", rows)
+        if rows and not store.time_starts:
+            raise AuditDataError("audit.time_starts", "the rows have no eventTime")
+        if any(not _FIRST_US <= value < _LAST_US for value in store.time_values):
+            raise AuditDataError("audit.time_values", "a time is outside 1970-2199")
+        values = store.time_values
+        store.sorted = sorted_hint and all(values[i] < values[i + 1] for i in range(len(values) - 1))
+        store.seq_starts, store.seq_offsets = self._runs("seq_starts", "seq_offsets", rows)
+        store.seq_offset = store.seq_offsets[-1] if store.seq_offsets else None
+        for i, pair in enumerate(self.list("other_request_ids")):
+            row, rid = self._row_pair(pair, "other_request_ids", i, rows)
+            if rid is not None and not isinstance(rid, str):
+                raise AuditDataError(f"audit.other_request_ids[{i}]", "expected a request id or null")
+            store.other_request_ids[row] = rid
+        first_seq = store.seq_starts[0] if store.seq_starts else rows
+        if any(row not in store.other_request_ids for row in range(first_seq)):
+            raise AuditDataError("audit.seq_starts", "a row has no request id")
+        if store.seq_starts and request_id_at is None:
+            raise AuditDataError("audit.seq_starts", "request counters need the lab's id source")
+        for i, pair in enumerate(self.list("responses")):
+            row, value = self._row_pair(pair, "responses", i, rows)
+            store.responses[row] = _read_only(_object(value, f"audit.responses[{i}]"))
+        event_ids = self.data.get("event_ids")
+        if event_ids is not None:
+            if not isinstance(event_ids, list) or len(event_ids) != rows:
+                raise AuditDataError("audit.event_ids", f"expected {rows} eventIDs")
+            if not all(e is None or isinstance(e, str) for e in event_ids):
+                raise AuditDataError("audit.event_ids", "expected eventIDs (strings or null)")
+            store.event_ids = list(event_ids)
+        for i, pair in enumerate(self.list("overrides")):
+            row, value = self._row_pair(pair, "overrides", i, rows)
+            store.overrides[row] = _read_only(_object(value, f"audit.overrides[{i}]"))
+        store.shape = shape
+        return store
+
+    def _runs(self, starts_name: str, values_name: str, rows: int) -> tuple[array, array]:
+        starts = _column(self.data.get(starts_name), "q", f"audit.{starts_name}")
+        values = _column(self.data.get(values_name), "q", f"audit.{values_name}")
+        if len(starts) != len(values):
+            raise AuditDataError(f"audit.{values_name}", f"expected one value per run of "
+                                 f"audit.{starts_name}")
+        previous = -1
+        for start in starts:
+            if not previous < start < rows:
+                raise AuditDataError(f"audit.{starts_name}",
+                                     "runs must start at increasing rows of the trail")
+            previous = start
+        if starts_name == "time_starts" and starts and starts[0] != 0:
+            raise AuditDataError("audit.time_starts", "the first run must start at row 0")
+        return starts, values
+
+    @staticmethod
+    def _row_pair(pair, name: str, i: int, rows: int):
+        if not isinstance(pair, list) or len(pair) != 2 or not isinstance(pair[0], int) \
+                or isinstance(pair[0], bool) or not 0 <= pair[0] < rows:
+            raise AuditDataError(f"audit.{name}[{i}]", "expected [row, value] for a row of the trail")
+        return pair
+
+    def _pools(self, store: AuditStore) -> None:
+        for i, item in enumerate(self.list("events")):
+            where = f"audit.events[{i}]"
+            if not (isinstance(item, list) and len(item) == 3 and isinstance(item[0], str)
+                    and item[1] in ("AwsApiCall", "AwsServiceEvent") and isinstance(item[2], bool)):
+                raise AuditDataError(where, "expected [eventName, eventType, readOnly]")
+            store.events.add((item[0], item[1]), EventKind(*item))
+        for i, item in enumerate(self.list("origins")):
+            origin = self._origin(item, f"audit.origins[{i}]")
+            code = len(store.origins.values)
+            store.origins.values.append(origin)
+            if origin.arn is None and origin.type is None and origin.source_ip == AWS_INTERNAL:
+                store.origins.index.setdefault(("AwsServiceEvent", origin.account, origin.region),
+                                               code)
+        for i, item in enumerate(self.list("resources")):
+            resources = self._resources(item, f"audit.resources[{i}]")
+            code = len(store.resource_pool.values)
+            store.resource_pool.values.append(resources)
+            if resources.arns and resources == _resources(resources.arns):
+                arns = resources.arns
+                store.resource_pool.index.setdefault(arns[0] if len(arns) == 1 else arns, code)
+        for i, item in enumerate(self.list("params")):
+            where = f"audit.params[{i}]"
+            store.param_pool.values.append(_read_only(_request_parameters(item, where)))
+        for i, item in enumerate(self.list("additional")):
+            data = _additional(item, f"audit.additional[{i}]")
+            store.additional_pool.add(("details", _freeze(data)), _read_only(data))
+        for i, item in enumerate(self.list("errors")):
+            if not (isinstance(item, list) and len(item) == 2 and isinstance(item[0], str)
+                    and (item[1] is None or isinstance(item[1], str))):
+                raise AuditDataError(f"audit.errors[{i}]", "expected [errorCode, errorMessage]")
+            store.error_pool.add((_api_code(item[0]), item[1]), tuple(item))
+        sizes = (len(store.events.values), len(store.origins.values),
+                 len(store.resource_pool.values), len(store.param_pool.values),
+                 len(store.additional_pool.values), len(store.error_pool.values))
+        for i, item in enumerate(self.list("shapes")):
+            where = f"audit.shapes[{i}]"
+            if not (isinstance(item, list) and len(item) == 6
+                    and all(isinstance(c, int) and not isinstance(c, bool) for c in item)):
+                raise AuditDataError(where, "expected six pool codes")
+            shape = Shape(*item)
+            for field, code, size in zip(Shape._fields, shape, sizes, strict=True):
+                if not (_NONE <= code < size) or (code == _NONE and field in ("event", "origin")):
+                    raise AuditDataError(where, f"{field} code {code} is not in its pool")
+            store.shapes.add(shape, shape)
+            store._track(len(store.shapes.values) - 1, shape)
+
+    @staticmethod
+    def _origin(item, where: str) -> Origin:
+        fields = ("identity", "arn", "type", "name", "account", "region", "source_ip",
+                  "user_agent", "invoked_by", "tls")
+        if not isinstance(item, dict) or set(item) - set(fields):
+            raise AuditDataError(where, f"expected an object with fields {', '.join(fields)}")
+        identity = _object(item.get("identity"), f"{where}.identity")
+        context = identity.get("sessionContext")
+        if context is not None and not (isinstance(context, dict) and isinstance(
+                context.get("sessionIssuer") or {}, dict)):
+            raise AuditDataError(f"{where}.identity.sessionContext", "expected an object")
+        for name in ("name", "account", "region", "source_ip", "user_agent"):
+            if not isinstance(item.get(name), str):
+                raise AuditDataError(f"{where}.{name}", "expected a string")
+        for name in ("arn", "type", "invoked_by"):
+            if item.get(name) is not None and not isinstance(item[name], str):
+                raise AuditDataError(f"{where}.{name}", "expected a string or null")
+        tls = item.get("tls")
+        return Origin(_read_only(identity), item.get("arn"), item.get("type"), item["name"],
+                      item["account"], item["region"], item["source_ip"], item["user_agent"],
+                      item.get("invoked_by"),
+                      None if tls is None else _read_only(_object(tls, f"{where}.tls")))
+
+    @staticmethod
+    def _resources(item, where: str) -> Resources:
+        if not isinstance(item, dict) or set(item) - {"arns", "rendered"}:
+            raise AuditDataError(where, "expected an object with arns (and rendered)")
+        arns = item.get("arns")
+        if not isinstance(arns, list) or not all(isinstance(a, str) for a in arns):
+            raise AuditDataError(f"{where}.arns", "expected an array of ARNs")
+        rendered = item.get("rendered")
+        if rendered is None:
+            if not all(a.count(":") >= 5 for a in arns):
+                raise AuditDataError(f"{where}.arns", "expected an array of ARNs")
+            return _resources(tuple(arns))
+        if not isinstance(rendered, list) or not all(isinstance(r, dict) for r in rendered):
+            raise AuditDataError(f"{where}.rendered", "expected an array of objects")
+        return Resources(tuple(arns), tuple(_read_only(r) for r in rendered))
+
+
+def _object(value, where: str) -> dict:
+    """A plain JSON object (string keys, plain values), or AuditDataError."""
+    if not isinstance(value, dict):
+        raise AuditDataError(where, "expected an object")
+    _check_plain(value, where, 0)
+    return value
+
+
+def _check_plain(value, where: str, depth: int) -> None:
+    if depth > 32:
+        raise AuditDataError(where, "nested too deeply")
+    if isinstance(value, dict):
+        for k, v in value.items():
+            if not isinstance(k, str):
+                raise AuditDataError(where, "object keys must be strings")
+            _check_plain(v, f"{where}.{k}", depth + 1)
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            _check_plain(v, f"{where}[{i}]", depth + 1)
+    elif not (value is None or isinstance(value, (str, bool, int, float))):
+        raise AuditDataError(where, "expected a plain value")
+
+
+#: requestParameters members frames read: encryption contexts (string maps) and algorithms
+_CONTEXT_MEMBERS = ("encryptionContext", "sourceEncryptionContext", "destinationEncryptionContext")
+_TEXT_MEMBERS = ("encryptionAlgorithm", "destinationEncryptionAlgorithm")
+
+
+def _request_parameters(value, where: str) -> dict:
+    params = _object(value, where)
+    for name in _CONTEXT_MEMBERS:
+        context = params.get(name)
+        if context is not None and not (isinstance(context, dict) and all(
+                isinstance(v, str) for v in context.values())):
+            raise AuditDataError(f"{where}.{name}", "expected an object of strings")
+    for name in _TEXT_MEMBERS:
+        if params.get(name) is not None and not isinstance(params[name], str):
+            raise AuditDataError(f"{where}.{name}", "expected a string")
+    return params
+
+
+def _additional(value, where: str) -> dict:
+    data = _object(value, where)
+    for name in ("keyMaterialId", "destinationKeyMaterialId", "sourceKeyMaterialId",
+                 "customKeyStoreId"):
+        if data.get(name) is not None and not isinstance(data[name], str):
+            raise AuditDataError(f"{where}.{name}", "expected a string")
+    return data
+
+
 # ----------------------------------------------------------------- the trail
 
-class _RequestIds:
-    """The requestID column of labs saved by kmslab 0.1.0 (read when loading one)."""
-
-    __slots__ = ("seq", "other")
-
-    def __setstate__(self, state) -> None:
-        _ids, raw, self.other = state
-        self.seq = array("q")
-        self.seq.frombytes(raw)
-
-
 class AuditLog(_Trail):
-    """CloudTrail for the lab: ``len(lab.audit)``, ``lab.audit.records()``, ``.frame()``, ``.filter()``."""
+    """CloudTrail for the lab: ``len(lab.audit)``, ``lab.audit.records()``, ``.frame()``, ``.filter()``.
+
+    Records are kept in an :class:`AuditStore`; the log decides what a call
+    records (and which calls are alike, so they share their encoding).
+    """
 
     _read_only = False
 
-    def __init__(self, ids=None, clock=None):
+    def __init__(self, ids=None, clock=None, *, store: AuditStore | None = None,
+                 tracking_start: datetime | None = None):
         self._log = self
         self._ids = ids
         self._clock = clock
-        self.tracking_start: datetime | None = clock.now() if clock is not None else None
+        #: when GetKeyLastUsage started tracking (the trail's start)
+        self.tracking_start: datetime | None = tracking_start if store is not None else \
+            clock.now() if clock is not None else None
         #: ``fn(key_identifier) -> key ARN`` for filters by alias (the lab sets it)
         self.key_resolver: Callable[[str], str] | None = None
-        # one shape code per row (appended last: a row is complete once its shape is there)
-        self._shape = array("i")
-        # eventTime as runs: from row _time_starts[i] on, _time_values[i] microseconds (the
-        # virtual clock ticks far less often than calls are made)
-        self._time_starts, self._time_values = array("q"), array("q")
-        # requestID as runs of the lab's request counter (``IdSource.request_id_at``): from
-        # row _seq_starts[i] on, a row's counter is the row plus _seq_offsets[i], so a million
-        # records keep no strings; rows with any other id (or none) are in _other_request_ids
-        self._seq_starts, self._seq_offsets = array("q"), array("q")
-        self._seq_offset: int | None = None
-        self._other_request_ids: dict[int, str | None] = {}
-        self._responses: dict[int, FrozenDict] = {}  # responseElements of the rows that have them
-        self._event_ids: list[str] | None = None   # imported trails keep their eventIDs
-        self._overrides: dict[int, FrozenDict] = {}  # imported records kmslab would not render alike
-        self._sorted = True
-        # pools
-        self._shapes = _Pool()
-        self._events = _Pool()
-        self._origins = _Pool()
-        self._resource_pool = _Pool()
-        self._param_pool = _Pool()
-        self._additional_pool = _Pool()
-        self._error_pool = _Pool()
+        if store is None:
+            base = ids.uuid4() if ids is not None else "00000000-0000-4000-8000-000000000000"
+            store = AuditStore(base[:24], ids.request_id_at if ids is not None else None)
+        self._store = store
         self._ops: dict[str, _OpInfo] = {}
         self._callers: dict[int, Any] = {}  # the callers whose id() keys the two caches below
         self._call_shapes: dict[tuple, int] = {}  # what makes calls alike -> their shape code
         self._last_alike: tuple | None = None
         self._last_shape = _NONE
-        # GetKeyLastUsage: key ARN -> the shapes of its tracked uses; (rows looked at, last row)
-        self._tracked_shapes: dict[str, set[int]] = {}
-        self._last_use: dict[str, tuple[int, int]] = {}
         self._last_now: datetime | None = None  # the time of the last call recorded
-        base = ids.uuid4() if ids is not None else "00000000-0000-4000-8000-000000000000"
-        self._event_prefix = base[:24]  # eventIDs: a per-trail prefix plus the row number
 
     def _rows(self):
-        return range(len(self._shape))
+        return range(len(self._store.shape))
 
     def __len__(self) -> int:
-        return len(self._shape)
-
-    def __getstate__(self) -> dict:
-        """Plain data for lab snapshots: columns as bytes, no caches keyed by object ids."""
-        state = dict(self.__dict__)
-        for name, value in state.items():
-            if isinstance(value, array):
-                state[name] = (value.typecode, value.tobytes())
-        state["_ops"] = {}
-        state["_callers"] = {}
-        state["_call_shapes"] = {}
-        state["_last_alike"] = None
-        state["_last_now"] = None
-        origins = _Pool()
-        origins.values = list(self._origins.values)
-        origins.index = {k: v for k, v in self._origins.index.items()
-                         if not (isinstance(k, tuple) and k and isinstance(k[0], int))}
-        state["_origins"] = origins
-        return state
-
-    def __setstate__(self, state: dict) -> None:
-        for name, value in state.items():
-            if name.startswith("_") and isinstance(value, tuple) and len(value) == 2 \
-                    and isinstance(value[1], bytes) and isinstance(value[0], str):
-                column = array(value[0])
-                column.frombytes(value[1])
-                state[name] = column
-        self.__dict__.update(state)
-        if "_event" in state:
-            self._from_field_columns()
-
-    def _from_field_columns(self) -> None:
-        """Shapes from the one-column-per-field layout of labs saved by kmslab 0.1.0."""
-        fields = [self.__dict__.pop(name) for name in
-                  ("_event", "_origin", "_resources", "_params", "_additional", "_error")]
-        request_ids = self.__dict__.pop("_request_ids")
-        responses = self.__dict__.pop("_responses")
-        times = self.__dict__.pop("_time")
-        for gone in ("_read_only", "_last_us"):
-            self.__dict__.pop(gone, None)
-        self._shapes, self._shape = _Pool(), array("i")
-        self._tracked_shapes, self._last_use = {}, {}
-        self._call_shapes, self._callers, self._last_now = {}, {}, None
-        self._last_alike, self._last_shape = None, _NONE
-        self._time_starts, self._time_values = array("q"), array("q")
-        self._seq_starts, self._seq_offsets, self._seq_offset = array("q"), array("q"), None
-        self._other_request_ids = request_ids.other
-        for row, codes in enumerate(zip(*fields)):
-            self._at_time(row, times[row])
-            seq = request_ids.seq[row]
-            if seq >= 0 and seq - row != self._seq_offset:
-                self._start_seq_run(row, seq - row)
-            self._shape.append(self._shape_code(Shape(*codes)))
-        self._responses = {row: r for row, r in enumerate(responses) if r is not None}
+        return len(self._store.shape)
 
     def __repr__(self) -> str:
         kind = "read-only " if self._read_only else ""
         return f"<AuditLog: {len(self)} {kind}records>"
+
+    # ------------------------------------------------------------ plain data
+    def to_data(self) -> dict:
+        """The trail as plain data (lab snapshots): its store's columns and pools."""
+        return {"tracking_start": None if self.tracking_start is None else
+                self.tracking_start.isoformat(), **self._store.to_data()}
+
+    def marks(self) -> dict:
+        """How far the trail goes now (see :meth:`AuditStore.marks`)."""
+        return self._store.marks()
+
+    def tail(self, marks: dict, cache: dict | None = None) -> dict:
+        """The records appended since ``marks``, as plain data (see :meth:`AuditStore.tail`)."""
+        return self._store.tail(marks, cache)
+
+    def to_json_parts(self, cache: dict) -> list[bytes]:
+        """:meth:`to_data` as JSON pieces, encoding only what was recorded since the last call
+        with the same ``cache`` (see :meth:`AuditStore.to_json_parts`)."""
+        start = _dumps(None if self.tracking_start is None else self.tracking_start.isoformat())
+        parts = self._store.to_json_parts(cache)
+        return [b'{"tracking_start":' + start.encode() + b"," + parts[0][1:], *parts[1:]]
+
+    @classmethod
+    def from_data(cls, data: Any, ids=None, clock=None) -> AuditLog:
+        """A live trail from :meth:`to_data` output, recording on with ``ids`` and ``clock``.
+
+        AuditDataError names anything wrong. Request counters are rendered by ``ids``.
+        """
+        if not isinstance(data, dict):
+            raise AuditDataError("audit", "expected an object")
+        data = dict(data)
+        start = data.pop("tracking_start", None)
+        tracking_start = None
+        if start is not None:
+            try:
+                tracking_start = datetime.fromisoformat(start)
+            except (TypeError, ValueError):
+                raise AuditDataError("audit.tracking_start", "expected an ISO 8601 time") from None
+            if tracking_start.tzinfo is None or not _FIRST <= tracking_start < _LAST:
+                raise AuditDataError("audit.tracking_start",
+                                     "expected a time with a UTC offset, in 1970-2199")
+        store = AuditStore.from_data(data, ids.request_id_at if ids is not None else None)
+        return cls(ids, clock, store=store, tracking_start=tracking_start)
 
     # ------------------------------------------------------------ recording
     def _op_info(self, op) -> _OpInfo:
@@ -621,11 +1269,11 @@ class AuditLog(_Trail):
         facts = op.audit
         shape, out_shape = op.input_shape, op.output_shape
         members = logged_members(name)
-        event = self._events.code((name, "AwsApiCall"),
-                                  lambda: EventKind(name, "AwsApiCall", facts.read_only))
+        event = self._store.events.code((name, "AwsApiCall"),
+                                        lambda: EventKind(name, "AwsApiCall", facts.read_only))
         info = _OpInfo(
             name=name, event=event, logged=frozenset(members),
-            alike=_alike_function(name, event, members, shape),
+            alike=_alike_function(name),
             shape=shape, additional=facts.additional_data,
             defaults=dict(facts.defaults_logged), key_id_as_arn=facts.key_id_as_arn,
             response_members=facts.response_logged, output_shape=out_shape)
@@ -684,74 +1332,42 @@ class AuditLog(_Trail):
             alike = shape = None
         if shape is None:
             values = alike[_PARAMS_AT:] if alike is not None else None
-            shape = self._shape_code(self._encode(call, info, outcome, error, values))
+            shape = self._store.shape_code(self._encode(call, info, outcome, error, values))
             if alike is not None:
                 if len(self._call_shapes) >= _ALIKE_CACHE_SIZE:  # a cache: starting over is safe
                     self._call_shapes.clear()
                 self._call_shapes[alike] = shape
         self._last_alike, self._last_shape = alike, shape
 
-        shapes = self._shape
-        row = len(shapes)
-        if call.now is not self._last_now:  # many calls share one tick of the virtual clock
-            self._last_now = call.now
-            self._at_time(row, round(call.now.timestamp() * 1_000_000))
+        store = self._store
         rid = request.request_id
         ids = self._ids
-        if rid is ids.last_request_id and rid is not None:
-            if ids.request_seq - row != self._seq_offset:
-                self._start_seq_run(row, ids.request_seq - row)
-        else:
-            self._other_request_ids[row] = rid
+        seq = ids.request_seq if rid is ids.last_request_id and rid is not None else None
+        if call.now is self._last_now and seq is not None and info.response_members is None \
+                and seq - len(store.shape) == store.seq_offset:
+            store.shape.append(shape)  # the common row: same tick, next request id, no response
+            return
+        us = None
+        if call.now is not self._last_now:  # many calls share one tick of the virtual clock
+            self._last_now = call.now
+            us = round(call.now.timestamp() * 1_000_000)
+        elements = None
         if info.response_members is not None and error is None:
             elements = self._response_elements(info, response)
-            if elements is not None:
-                self._responses[row] = elements
-        shapes.append(shape)
+        store.append(shape, us, rid, seq, elements)
 
     def _append(self, us: int, shape: Shape, request_id: str | None, response) -> None:
         """Append one row (service events and imported records)."""
-        row = len(self._shape)
         self._last_now = None  # the next call looks at the time again
-        self._at_time(row, us)
-        self._other_request_ids[row] = request_id
-        if response is not None:
-            self._responses[row] = response
-        self._shape.append(self._shape_code(shape))
-
-    def _at_time(self, row: int, us: int) -> None:
-        """Row ``row`` happened at ``us``: a new run of eventTime unless the time is the same."""
-        values = self._time_values
-        if values and values[-1] == us:
-            return
-        if values and us < values[-1]:
-            self._sorted = False
-        self._time_starts.append(row)
-        values.append(us)
-
-    def _start_seq_run(self, row: int, offset: int) -> None:
-        """From ``row`` on, a row's request counter is the row plus ``offset``."""
-        self._seq_starts.append(row)
-        self._seq_offsets.append(offset)
-        self._seq_offset = offset
-
-    def _shape_code(self, shape: Shape) -> int:
-        code = self._shapes.index.get(shape)
-        if code is None:
-            code = self._shapes.add(shape, shape)
-            kind = self._events.values[shape.event]
-            if shape.error == _NONE and shape.resources != _NONE and kind.type == "AwsApiCall" \
-                    and kind.name in tracked_operations():
-                for arn in self._resource_pool.values[shape.resources].arns:
-                    self._tracked_shapes.setdefault(arn, set()).add(code)
-        return code
+        store = self._store
+        store.append(store.shape_code(shape), us, request_id, None, response)
 
     def _error_code(self, error) -> int:
+        pool = self._store.error_pool
         ekey = (error.code, error.message)
-        ec = self._error_pool.index.get(ekey)
+        ec = pool.index.get(ekey)
         if ec is None:
-            ec = self._error_pool.add(ekey, (TRAIL_ERROR_CODES.get(error.code, error.code),
-                                             error.message))
+            ec = pool.add(ekey, (TRAIL_ERROR_CODES.get(error.code, error.code), error.message))
         return ec
 
     def _encode(self, call, info: _OpInfo, outcome, error, values) -> Shape:
@@ -761,6 +1377,7 @@ class AuditLog(_Trail):
         ``outcome`` is what :meth:`record` found: the key material used, or
         the error's code when ``error`` is set.
         """
+        store = self._store
         request = call.request
         service = call.service
         caller = call.caller
@@ -769,27 +1386,27 @@ class AuditLog(_Trail):
 
         okey = (id(caller), service.region, service.account, request.source_ip,
                 request.user_agent, request.via_service)
-        origin = self._origins.index.get(okey)
+        origin = store.origins.index.get(okey)
         if origin is None:
-            origin = self._origins.add(okey, self._new_origin(caller, service, request))
+            origin = store.origins.add(okey, self._new_origin(caller, service, request))
         self._callers[id(caller)] = caller  # keeps its id() from being reused by another object
 
         if key is None:
             res = _NONE
         else:
             rkey = (*(k.arn for k in extra), key.arn) if extra else key.arn
-            res = self._resource_pool.index.get(rkey)
+            res = store.resource_pool.index.get(rkey)
             if res is None:
                 arns = rkey if extra else (rkey,)
-                res = self._resource_pool.add(rkey, _resources(tuple(dict.fromkeys(arns))))
+                res = store.resource_pool.add(rkey, _resources(tuple(dict.fromkeys(arns))))
 
         if values is None:
-            pc = self._param_pool.add(object(), self._new_params(info, request.params, key))
+            pc = store.param_pool.add(object(), self._new_params(info, request.params, key))
         else:
             pkey = (info.name, key.arn if info.key_id_as_arn and key is not None else None, values)
-            pc = self._param_pool.index.get(pkey)
+            pc = store.param_pool.index.get(pkey)
             if pc is None:
-                pc = self._param_pool.add(pkey, self._new_params(info, request.params, key))
+                pc = store.param_pool.add(pkey, self._new_params(info, request.params, key))
 
         if error is not None:
             return Shape(info.event, origin, res, pc, _NONE, outcome)
@@ -802,8 +1419,9 @@ class AuditLog(_Trail):
         store = key.custom_key_store_id if key is not None else None
         if outcome is None and store is None:
             return _NONE
+        pool = self._store.additional_pool
         akey = outcome if store is None else (outcome, store)
-        code = self._additional_pool.index.get(akey)
+        code = pool.index.get(akey)
         if code is None:
             data: dict = {}
             if store is not None:
@@ -815,20 +1433,21 @@ class AuditLog(_Trail):
                     data["sourceKeyMaterialId"] = source
             elif outcome is not None:
                 data["keyMaterialId"] = outcome
-            code = self._additional_pool.add(akey, FrozenDict(data))
+            code = pool.add(akey, FrozenDict(data))
         return code
 
     def record_service_event(self, event_name: str, *, account: str, region: str,
                              key_arn: str | None, details: dict | None = None) -> None:
         """Record an action KMS takes by itself (RotateKey, DeleteKey, DeleteExpiredKeyMaterial)."""
-        event = self._events.code((event_name, "AwsServiceEvent"),
+        store = self._store
+        event = store.events.code((event_name, "AwsServiceEvent"),
                                   lambda: EventKind(event_name, "AwsServiceEvent", False))
-        origin = self._origins.code(("AwsServiceEvent", account, region), lambda: Origin(
+        origin = store.origins.code(("AwsServiceEvent", account, region), lambda: Origin(
             FrozenDict(accountId=account, invokedBy=AWS_INTERNAL), None, None, AWS_INTERNAL,
             account, region, AWS_INTERNAL, AWS_INTERNAL, AWS_INTERNAL, None))
-        res = _NONE if key_arn is None else self._resource_pool.code(
+        res = _NONE if key_arn is None else store.resource_pool.code(
             key_arn, lambda: _resources((key_arn,)))
-        adc = _NONE if not details else self._additional_pool.code(
+        adc = _NONE if not details else store.additional_pool.code(
             ("details", _freeze(details)), lambda: _read_only(details))
         us = (self._clock.now() - _EPOCH) // _MICROSECOND
         self._append(us, Shape(event, origin, res, _NONE, adc, _NONE), None, None)
@@ -836,104 +1455,26 @@ class AuditLog(_Trail):
     # ------------------------------------------------------------ reading
     def event_id(self, row: int) -> str:
         """The eventID of a row (unique in the trail; a UUID)."""
-        if self._event_ids is not None:
-            return self._event_ids[row]
-        return f"{self._event_prefix}{row:012x}"
+        return self._store.event_id(row)
 
     def request_id(self, row: int) -> str | None:
-        other = self._other_request_ids
-        if row in other:
-            return other[row]
-        offset = self._seq_offsets[bisect_right(self._seq_starts, row) - 1]
-        return self._ids.request_id_at(row + offset)
+        """The requestID of a row (see :meth:`AuditStore.request_id`)."""
+        return self._store.request_id(row)
 
     def time_us(self, row: int) -> int:
         """A row's eventTime, in microseconds since 1970-01-01 UTC."""
-        return self._time_values[bisect_right(self._time_starts, row) - 1]
+        return self._store.time_us(row)
 
     def last_use(self, key_arn: str) -> LastUse | None:
-        """The last successful tracked cryptographic operation on a key (GetKeyLastUsage).
-
-        The newest row with a shape that is a tracked use of the key; rows are
-        looked at once, newest first, and the answer kept for the next question.
-        """
-        uses = self._tracked_shapes.get(key_arn)
-        if not uses:
-            return None
-        seen, row = self._last_use.get(key_arn, (0, -1))
-        column = self._shape
-        n = len(column)
-        for newer in range(n - 1, seen - 1, -1):
-            if column[newer] in uses:
-                row = newer
-                break
-        self._last_use[key_arn] = (n, row)
-        if row < 0:
-            return None
-        return LastUse(self._events.values[self._shapes.values[column[row]].event].name,
-                       _EPOCH + timedelta(microseconds=self.time_us(row)), self.event_id(row),
-                       self.request_id(row))
+        """The last successful tracked cryptographic operation on a key (GetKeyLastUsage)."""
+        return self._store.last_use(key_arn)
 
     def record_at(self, row: int) -> dict:
         """One record in CloudTrail's JSON shape (a fresh dict)."""
-        if self._overrides:
-            original = self._overrides.get(row)
-            if original is not None:
-                return _plain(original)
-        shape: Shape = self._shapes.values[self._shape[row]]
-        kind: EventKind = self._events.values[shape.event]
-        origin: Origin = self._origins.values[shape.origin]
-        api_call = kind.type == "AwsApiCall"
-        rec: dict[str, Any] = {
-            "eventVersion": EVENT_VERSION,
-            "userIdentity": _plain(origin.identity),
-            "eventTime": _iso(self.time_us(row)),
-            "eventSource": EVENT_SOURCE,
-            "eventName": kind.name,
-            "awsRegion": origin.region,
-            "sourceIPAddress": origin.source_ip,
-            "userAgent": origin.user_agent,
-        }
-        ec = shape.error
-        if ec != _NONE:
-            rec["errorCode"], rec["errorMessage"] = self._error_pool.values[ec]
-        pc = shape.params
-        params = self._param_pool.values[pc] if pc != _NONE else None
-        rec["requestParameters"] = _plain(params) if params else None  # no members: null
-        resp = self._responses.get(row)
-        rec["responseElements"] = _plain(resp) if resp is not None else None
-        ac = shape.additional
-        if api_call and ac != _NONE:
-            rec["additionalEventData"] = _plain(self._additional_pool.values[ac])
-        if api_call:
-            rec["requestID"] = self.request_id(row)
-        rec["eventID"] = self.event_id(row)
-        rec["readOnly"] = kind.read_only
-        rc = shape.resources
-        if rc != _NONE:
-            rec["resources"] = _plain(self._resource_pool.values[rc].rendered)
-        rec["eventType"] = kind.type
-        rec["managementEvent"] = True
-        rec["recipientAccountId"] = origin.account
-        if not api_call and ac != _NONE:
-            rec["serviceEventDetails"] = _plain(self._additional_pool.values[ac])
-        rec["eventCategory"] = "Management"
-        if origin.tls is not None:
-            rec["tlsDetails"] = _plain(origin.tls)
-        return rec
+        return self._store.record(row)
 
     def _table(self, rows) -> AuditTable:
-        n = len(self._shape)  # rows complete in every column (records may keep coming)
-        runs = bisect_right(self._time_starts, n - 1) if n else 0
-        return AuditTable(  # slices are copies, taken without holding the arrays' buffers
-            rows if not isinstance(rows, range) or rows.stop <= n else range(n),
-            self._time_starts[:runs], self._time_values[:runs], self._shape[:n],
-            list(self._shapes.values),
-            list(self._events.values), list(self._origins.values),
-            list(self._resource_pool.values), list(self._param_pool.values),
-            list(self._additional_pool.values), list(self._error_pool.values),
-            {r: v for r, v in list(self._responses.items()) if r < n}, self._sorted,
-            self.event_id, self.request_id)
+        return self._store.table(rows)
 
     # ------------------------------------------------------------ filtering
     def _key_arns(self, key: str) -> set[str]:
@@ -947,12 +1488,12 @@ class AuditLog(_Trail):
         if key.startswith("alias/") or ":alias/" in key:
             raise ValueError(f"cannot resolve {key!r}: this trail has no lab to look aliases up")
         suffix = "/" + key
-        return {a for r in self._resource_pool.values for a in r.arns if a.endswith(suffix)}
+        return {a for r in self._store.resource_pool.values for a in r.arns if a.endswith(suffix)}
 
     def _principal_origins(self, who) -> set[int]:
         text = getattr(who, "arn", who)
         found = set()
-        for code, o in enumerate(self._origins.values):
+        for code, o in enumerate(self._store.origins.values):
             issuer = (o.identity.get("sessionContext") or {}).get("sessionIssuer") or {}
             if text in (o.arn, o.name, o.identity.get("userName"), issuer.get("arn")) \
                     or (o.type == "Root" and text == "root"):
@@ -961,6 +1502,7 @@ class AuditLog(_Trail):
 
     def _select(self, rows, start, end, event_name, key, principal, success, event_type,
                 error_code) -> list[int]:
+        store = self._store
         if start is not None or end is not None:
             rows = self._rows_between(rows, _as_us(start) if start is not None else None,
                                       _as_us(end) if end is not None else None)
@@ -968,34 +1510,35 @@ class AuditLog(_Trail):
         if event_name is not None or event_type is not None:
             names = {event_name} if isinstance(event_name, str) else \
                 set(event_name) if event_name is not None else None
-            codes = {c for c, e in enumerate(self._events.values)
+            codes = {c for c, e in enumerate(store.events.values)
                      if (names is None or e.name in names) and (event_type is None or e.type == event_type)}
             tests.append((Shape._fields.index("event"), codes))
         if key is not None:
             arns = self._key_arns(key)
             tests.append((Shape._fields.index("resources"),
-                          {c for c, r in enumerate(self._resource_pool.values)
+                          {c for c, r in enumerate(store.resource_pool.values)
                            if arns.intersection(r.arns)}))
         if principal is not None:
             tests.append((Shape._fields.index("origin"), self._principal_origins(principal)))
         if error_code is not None:
             wanted = {error_code} if isinstance(error_code, str) else set(error_code)
             tests.append((Shape._fields.index("error"),
-                          {c for c, (code, _) in enumerate(self._error_pool.values)
+                          {c for c, (code, _) in enumerate(store.error_pool.values)
                            if code in wanted or _api_code(code) in wanted}))
         if not tests and success is None:
             return list(rows)
-        shapes = {c for c, shape in enumerate(self._shapes.values)
+        shapes = {c for c, shape in enumerate(store.shapes.values)
                   if (success is None or (shape.error == _NONE) == success)
                   and all(shape[field] in codes for field, codes in tests)}
-        column = self._shape
+        column = store.shape
         return [i for i in rows if column[i] in shapes]
 
     def _rows_between(self, rows, lo: int | None, hi: int | None):
         """The rows of ``rows`` (ascending) with lo <= eventTime < hi (None: unbounded)."""
-        starts, values = self._time_starts, self._time_values
-        if self._sorted and isinstance(rows, range):  # the runs' times ascend: bisect them
-            n = len(self._shape)
+        store = self._store
+        starts, values = store.time_starts, store.time_values
+        if store.sorted and isinstance(rows, range):  # the runs' times ascend: bisect them
+            n = len(store.shape)
             first = bisect_left(values, lo) if lo is not None else 0
             stop = bisect_left(values, hi) if hi is not None else len(values)
             lo_row = starts[first] if first < len(starts) else n
@@ -1012,7 +1555,7 @@ class AuditLog(_Trail):
 
     # ------------------------------------------------------------ import
     @classmethod
-    def from_cloudtrail(cls, source) -> "AuditLog":
+    def from_cloudtrail(cls, source) -> AuditLog:
         """A read-only trail from CloudTrail JSON: a ``{"Records": [...]}`` dict, a list of
         records, JSON text, or a path (``.json`` or ``.json.gz``)."""
         doc = _load(source, lines=False)
@@ -1020,24 +1563,25 @@ class AuditLog(_Trail):
         return cls._from_records(records)
 
     @classmethod
-    def from_jsonl(cls, source) -> "AuditLog":
+    def from_jsonl(cls, source) -> AuditLog:
         """A read-only trail from JSON Lines (text or a path), as written by :meth:`to_jsonl`."""
         return cls._from_records(_load(source, lines=True))
 
     @classmethod
-    def _from_records(cls, records: Iterable[dict]) -> "AuditLog":
+    def _from_records(cls, records: Iterable[dict]) -> AuditLog:
         log = _ImportedTrail()
-        log._event_ids = []
+        log._store.event_ids = []
         for rec in records:
             log._ingest(rec)
-        if log._time_values:
-            log.tracking_start = _EPOCH + timedelta(microseconds=min(log._time_values))
+        if log._store.time_values:
+            log.tracking_start = _EPOCH + timedelta(microseconds=min(log._store.time_values))
         return log
 
     def _ingest(self, rec: dict) -> None:
-        row = len(self._shape)
+        store = self._store
+        row = len(store.shape)
         kind_key = (rec.get("eventName"), rec.get("eventType", "AwsApiCall"), bool(rec.get("readOnly")))
-        event = self._events.code(kind_key, lambda: EventKind(*kind_key))
+        event = store.events.code(kind_key, lambda: EventKind(*kind_key))
         api_call = kind_key[1] == "AwsApiCall"
         ident = rec.get("userIdentity") or {}
         okey = _freeze((ident, rec.get("awsRegion"), rec.get("recipientAccountId"),
@@ -1056,30 +1600,30 @@ class AuditLog(_Trail):
                           rec.get("recipientAccountId"), rec.get("awsRegion"),
                           rec.get("sourceIPAddress"), rec.get("userAgent"), ident.get("invokedBy"),
                           _read_only(tls) if tls is not None else None)
-        org = self._origins.code(okey, origin)
+        org = store.origins.code(okey, origin)
         resources = rec.get("resources")
         if resources:
-            res = self._resource_pool.code(("imported", _freeze(resources)), lambda: Resources(
+            res = store.resource_pool.code(("imported", _freeze(resources)), lambda: Resources(
                 tuple(r.get("ARN") for r in resources), _read_only(resources)))
         else:
             res = _NONE
         params = rec.get("requestParameters")
-        pc = _NONE if params is None else self._param_pool.code(
+        pc = _NONE if params is None else store.param_pool.code(
             _freeze(params), lambda: _read_only(params))
         extra = rec.get("additionalEventData") if api_call else rec.get("serviceEventDetails")
-        adc = _NONE if extra is None else self._additional_pool.code(
+        adc = _NONE if extra is None else store.additional_pool.code(
             _freeze(extra), lambda: _read_only(extra))
         if "errorCode" in rec:
             ekey = (rec["errorCode"], rec.get("errorMessage"))
-            ec = self._error_pool.code(ekey, lambda: ekey)
+            ec = store.error_pool.code(ekey, lambda: ekey)
         else:
             ec = _NONE
         resp = rec.get("responseElements")
         self._append(_parse_time(rec["eventTime"]), Shape(event, org, res, pc, adc, ec),
                      rec.get("requestID"), _read_only(resp) if resp is not None else None)
-        self._event_ids.append(rec.get("eventID"))
+        store.event_ids.append(rec.get("eventID"))
         if self.record_at(row) != rec:  # a field kmslab does not model: keep the record as given
-            self._overrides[row] = _read_only(rec)
+            store.overrides[row] = _read_only(rec)
 
 
 class _ImportedTrail(AuditLog):

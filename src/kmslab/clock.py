@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import heapq
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
-from typing import Callable
+from datetime import UTC, datetime, timedelta
 
 __all__ = ["VirtualClock", "ScheduledEvent", "UTC", "DEFAULT_START"]
 
-UTC = timezone.utc
+UTC = UTC
 DEFAULT_START = datetime(2025, 1, 1, 9, 0, tzinfo=UTC)
 
 
@@ -72,7 +72,8 @@ class VirtualClock:
                                                   seconds=seconds)
         if step < timedelta(0):
             raise ValueError("the lab clock cannot move backwards")
-        return self.advance_to(self._now + step)
+        with self._lock:  # from the time it has when the lock is ours: no step is lost
+            return self.advance_to(self._now + step)
 
     def advance_to(self, when: datetime) -> datetime:
         """Move time forward to ``when`` (aware datetime), firing what is due."""
@@ -99,8 +100,8 @@ class VirtualClock:
     def schedule(self, when: datetime, action: Callable[[], None], *, label: str = "") -> ScheduledEvent:
         """Run ``action`` when the clock reaches ``when`` (at once on the next advance if past).
 
-        To keep a lab saveable (``Lab.save``), make ``action`` a function, a method or
-        a ``functools.partial`` of one, not a lambda.
+        A lab snapshot (``Lab.save``) keeps kmslab's own scheduled actions only: a lab
+        holding an action your code scheduled cannot be saved until it fires or is cancelled.
         """
         with self._lock:
             self._seq += 1
@@ -111,6 +112,15 @@ class VirtualClock:
     def on_tick(self, listener: Callable[[datetime, datetime], None]) -> None:
         """Call ``listener(before, after)`` whenever time moves (for sampled metrics)."""
         self._listeners.append(listener)
+
+    def restore(self, now: datetime, seq: int, events: list[ScheduledEvent]) -> None:
+        """Set the clock as a lab snapshot saved it: its time, its event counter, its pending
+        events (each keeps its number, so events due at the same moment keep their order)."""
+        with self._lock:
+            self._now = now.astimezone(UTC)
+            self._queue = sorted(events)
+            heapq.heapify(self._queue)
+            self._seq = max([seq, *(e.seq for e in events)])
 
     def pending(self) -> list[ScheduledEvent]:
         """Scheduled events not yet fired, in time order."""

@@ -8,7 +8,7 @@ Material Expiration"; subscribers get each event dict as it happens and
 from __future__ import annotations
 
 import threading
-from typing import Callable
+from collections.abc import Callable
 
 __all__ = ["EventBus"]
 
@@ -44,11 +44,6 @@ class EventBus:
             if wanted is None or wanted == detail_type:
                 fn(event)
         return event
-
-    def __getstate__(self) -> dict:
-        state = dict(self.__dict__)
-        state["_subscribers"] = []  # callbacks are attachments, not state
-        return state
 
     def subscribe(self, fn: Callable[[dict], None], detail_type: str | None = None) -> None:
         """Call ``fn(event)`` for every event (or only those of ``detail_type``)."""

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 __all__ = ["Principal", "account_root", "aws_service"]
 
@@ -30,13 +31,6 @@ class Principal:
     session_issued: datetime | None = None  # when STS issued an assumed-role session
     mfa_authenticated_at: datetime | None = None  # when the session's MFA code was checked
 
-    def __setstate__(self, state) -> None:
-        # field values in order; labs saved before a field existed lack the last ones
-        names = [f.name for f in fields(self)]
-        values = dict(zip(names, state))
-        for f in fields(self):
-            object.__setattr__(self, f.name, values.get(f.name, f.default))
-
     @property
     def policy_arn(self) -> str:
         """The ARN key policies and grants name: the role ARN for role sessions."""
@@ -46,7 +40,7 @@ class Principal:
         """CloudTrail's ``userIdentity`` for this principal."""
         if self.type == "AWSService":
             return {"type": "AWSService", "invokedBy": self.service or "AWS Internal"}
-        ident = {"type": self.type, "principalId": self.principal_id, "arn": self.arn,
+        ident: dict[str, Any] = {"type": self.type, "principalId": self.principal_id, "arn": self.arn,
                  "accountId": self.account_id}
         if self.access_key_id:
             ident["accessKeyId"] = self.access_key_id

@@ -8,7 +8,7 @@ carry an ``unsupported`` reason and are refused with it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from types import MappingProxyType
 
 __all__ = [
@@ -57,9 +57,6 @@ class KeySpecInfo:
     def asymmetric(self) -> bool:
         """Whether the key is a key pair (RSA, ECC, Edwards, ML-DSA, ML-KEM, SM2)."""
         return not self.symmetric
-
-    def __reduce__(self):
-        return (key_spec, (self.name,))  # one shared row per spec, also after a snapshot
 
     def algorithms(self, usage: str) -> dict[str, list[str]]:
         """The KeyMetadata algorithm lists for this spec and usage."""

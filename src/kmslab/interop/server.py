@@ -14,7 +14,9 @@ access keys of a lab IAM user. The app is plain ASGI served by uvicorn
   instructors and test harnesses, with ``Authorization: Bearer <admin token>``;
 * ``POST /_kmslab/save`` (admin): write the lab's snapshot now, when the server
   was started with one (``--snapshot PATH``); it is also written on shutdown
-  (Ctrl-C, SIGTERM).
+  (Ctrl-C, SIGTERM), and shortly after every change while serving (coalesced,
+  :class:`kmslab.snapshot.autosave.AutoSaver`), so a server killed outright
+  loses at most about a second of the class's work.
 
 The lab's clock: with ``clock="wall"`` (``kmslab serve``'s default) it moves
 forward with real time while the server runs, on top of any admin advance, so
@@ -48,15 +50,20 @@ import socket
 import sys
 import threading
 import time
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
+from typing import Any
 
 from .. import arns, errors
 from ..service.pipeline import waits_before_lock
 from . import protocol
-from .connections import (MAX_CONNECTIONS_PER_CLIENT, ConnectionLimits, RequestTimeoutException,
-                          http_protocol_class)
+from .connections import (
+    MAX_CONNECTIONS_PER_CLIENT,
+    ConnectionLimits,
+    RequestTimeoutException,
+    http_protocol_class,
+)
 from .sigv4 import SigV4Verifier
 
 __all__ = ["KmsApp", "LabHolder", "WallClockPace", "CLOCK_MODES", "serve", "ServerThread",
@@ -95,11 +102,22 @@ class LabHolder:
     factory returning a new lab (None: resetting is not offered).
     """
 
-    lab: object
-    reset: Callable[[], object] | None = None
+    lab: Any  # a Lab, or anything with the same clock, regions and default_account
+    reset: Callable[[], Any] | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
     #: ``save(lab) -> where`` writes a snapshot (``POST /_kmslab/save``, shutdown); None: not offered
-    save: Callable[[object], str] | None = None
+    save: Callable[[Any], str] | None = None
+    #: keeps the snapshot up to date while serving (``watch(lab)``, ``changed()``); None: off
+    autosave: Any = None
+
+    def __post_init__(self):
+        if self.autosave is not None:
+            self.autosave.watch(self.lab)
+
+    def changed(self) -> None:
+        """The lab changed outside a KMS call (the clock moved, a reset): save it soon."""
+        if self.autosave is not None:
+            self.autosave.changed()
 
     def save_lab(self) -> str:
         if self.save is None:
@@ -113,6 +131,8 @@ class LabHolder:
             raise errors.UnsupportedOperationException("This server was started without a reset.")
         with self.lock:
             self.lab = self.reset()
+            if self.autosave is not None:
+                self.autosave.watch(self.lab)
         return self.lab
 
 
@@ -331,10 +351,12 @@ class KmsApp:
         with self.holder.lock:
             if self.pace is not None:
                 self.pace.catch_up(self.holder.lab)
-            return self.holder.lab.clock.advance(**step)
+            now = self.holder.lab.clock.advance(**step)
+        self.holder.changed()
+        return now
 
     async def _save(self) -> protocol.Reply:
-        """``POST /_kmslab/save``: the snapshot is sealed off the event loop (scrypt takes a moment)."""
+        """``POST /_kmslab/save``: the snapshot is written off the event loop (a disk can be slow)."""
         try:
             where = await asyncio.to_thread(self.holder.save_lab)
         except errors.KMSError as error:
@@ -444,20 +466,21 @@ def make_server(lab, host: str = "127.0.0.1", port: int = DEFAULT_PORT, *,
                 accept_any_signature: bool = False, max_body_bytes: int = MAX_BODY_BYTES,
                 client_timeout: float = CLIENT_TIMEOUT, regions: Sequence[str] | None = None,
                 log_level: str = "warning", save: Callable[[object], str] | None = None,
-                limits: ConnectionLimits | None = None, http_parser: str = "auto",
+                autosave=None, limits: ConnectionLimits | None = None, http_parser: str = "auto",
                 clock: str = "manual"):
     """A configured ``uvicorn.Server`` for ``lab`` (not yet running) and its app.
 
     ``regions`` limits the Regions clients may sign for (default: any AWS Region);
-    ``save(lab) -> where`` enables ``POST /_kmslab/save``; ``limits``: connections
-    per client and in all, request head size (:class:`ConnectionLimits`);
+    ``save(lab) -> where`` enables ``POST /_kmslab/save``; ``autosave`` (an
+    :class:`~kmslab.snapshot.autosave.AutoSaver`, started by the caller) watches the lab served;
+    ``limits``: connections per client and in all, request head size (:class:`ConnectionLimits`);
     ``http_parser``: ``"auto"``, ``"httptools"`` or ``"h11"``; ``clock``: ``"manual"``
     (moved by the admin route only) or ``"wall"`` (moves with real time too).
     """
     import uvicorn
 
     limits = limits or ConnectionLimits()
-    holder = LabHolder(lab, reset, save=save)
+    holder = LabHolder(lab, reset, save=save, autosave=autosave)
     app = KmsApp(holder, admin_token=admin_token, accept_any_signature=accept_any_signature,
                  max_body_bytes=max_body_bytes, regions=regions, limits=limits, clock=clock)
     config = uvicorn.Config(
@@ -475,19 +498,22 @@ def serve(lab, host: str = "127.0.0.1", port: int = DEFAULT_PORT, *,
           accept_any_signature: bool = False, max_body_bytes: int = MAX_BODY_BYTES,
           client_timeout: float = CLIENT_TIMEOUT, regions: Sequence[str] | None = None,
           log_level: str = "info", save: Callable[[object], str] | None = None,
-          limits: ConnectionLimits | None = None, clock: str = "manual") -> None:
+          autosave=None, limits: ConnectionLimits | None = None, clock: str = "manual") -> None:
     """Serve ``lab`` as a KMS endpoint until interrupted (Ctrl-C or SIGTERM).
 
     Prints the endpoint and the admin token (a random one unless given).
-    ``save(lab) -> where``: write a snapshot on ``POST /_kmslab/save`` and on shutdown.
+    ``save(lab) -> where``: write a snapshot on ``POST /_kmslab/save`` and on shutdown;
+    ``autosave``: an :class:`~kmslab.snapshot.autosave.AutoSaver` that also saves while serving.
     ``clock``: ``"manual"`` or ``"wall"`` (see the module's docstring).
     """
     admin_token = admin_token or secrets.token_urlsafe(24)
     server, _app = make_server(lab, host, port, reset=reset, admin_token=admin_token,
                                accept_any_signature=accept_any_signature,
                                max_body_bytes=max_body_bytes, client_timeout=client_timeout,
-                               regions=regions, log_level=log_level, save=save, limits=limits,
-                               clock=clock)
+                               regions=regions, log_level=log_level, save=save,
+                               autosave=autosave, limits=limits, clock=clock)
+    if autosave is not None:
+        autosave.start()
     if accept_any_signature:
         print(INSECURE_WARNING, file=sys.stderr, flush=True)
     print(f"kmslab KMS endpoint: http://{host}:{port}  (Regions: "
@@ -501,6 +527,8 @@ def serve(lab, host: str = "127.0.0.1", port: int = DEFAULT_PORT, *,
     except _Stopped:
         pass
     finally:
+        if autosave is not None:
+            autosave.stop()
         _app.close()
         if save is not None:
             print(f"lab saved to {_app.holder.save_lab()}", flush=True)
@@ -545,7 +573,7 @@ class ServerThread:
                  reset: Callable[[], object] | None = None, admin_token: str | None = None,
                  accept_any_signature: bool = False, max_body_bytes: int = MAX_BODY_BYTES,
                  client_timeout: float = CLIENT_TIMEOUT, regions: Sequence[str] | None = None,
-                 save: Callable[[object], str] | None = None,
+                 save: Callable[[object], str] | None = None, autosave=None,
                  limits: ConnectionLimits | None = None, http_parser: str = "auto",
                  clock: str = "manual"):
         self.admin_token = admin_token or secrets.token_urlsafe(24)
@@ -558,8 +586,8 @@ class ServerThread:
         self._server, self.app = make_server(
             lab, host, self.port, reset=reset, admin_token=self.admin_token,
             accept_any_signature=accept_any_signature, max_body_bytes=max_body_bytes,
-            client_timeout=client_timeout, regions=regions, save=save, limits=limits,
-            http_parser=http_parser, clock=clock)
+            client_timeout=client_timeout, regions=regions, save=save, autosave=autosave,
+            limits=limits, http_parser=http_parser, clock=clock)
         self._thread: threading.Thread | None = None
 
     @property
@@ -617,8 +645,9 @@ def _parser() -> argparse.ArgumentParser:
                         help="build the lab (and every reset) from a seed file, JSON or YAML "
                              "(its seed, accounts and Region replace --seed and --account-id)")
     parser.add_argument("--snapshot", metavar="PATH",
-                        help="start from this lab snapshot if it exists; save it on shutdown "
-                             "and on POST /_kmslab/save")
+                        help="start from this lab snapshot if it exists; keep it saved while "
+                             "serving (at most about a second behind), on shutdown and on "
+                             "POST /_kmslab/save")
     parser.add_argument("--passphrase-env", metavar="VAR", default="KMSLAB_SNAPSHOT_PASSPHRASE",
                         help="environment variable holding the snapshot passphrase "
                              "(default KMSLAB_SNAPSHOT_PASSPHRASE; never on the command line)")
@@ -647,7 +676,7 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def cli_serve(argv: Sequence[str] | None = None, *, lab_factory: Callable[..., object] | None = None) -> int:
+def cli_serve(argv: Sequence[str] | None = None, *, lab_factory: Callable[..., Any] | None = None) -> int:
     """``kmslab serve [options]``: build a lab from the options and serve it."""
     args = _parser().parse_args(argv)
     if lab_factory is None:
@@ -684,10 +713,10 @@ def cli_serve(argv: Sequence[str] | None = None, *, lab_factory: Callable[..., o
                   "kms list-keys", flush=True)
         return lab
 
-    lab, save = _snapshot_options(args, new_lab)
+    lab, save, autosave = _snapshot_options(args, new_lab)
     serve(lab, args.host, args.port, reset=new_lab, admin_token=args.admin_token,
           accept_any_signature=args.accept_any_signature, max_body_bytes=args.max_body_bytes,
-          regions=args.regions, log_level=args.log_level, save=save,
+          regions=args.regions, log_level=args.log_level, save=save, autosave=autosave,
           limits=ConnectionLimits(per_client=args.max_connections_per_client), clock=args.clock)
     return 0
 
@@ -716,19 +745,23 @@ def _seeded_lab(document, path: str):
                          f"{type(exc).__name__}: {exc}") from None
 
 
-def _snapshot_options(args, new_lab: Callable[[], object]):
-    """``--snapshot``: the lab to start from (the snapshot, if the file exists) and its saver."""
+def _snapshot_options(args, new_lab: Callable[[], Any]):
+    """``--snapshot``: the lab to start from (the snapshot, if the file exists), its saver
+    and the AutoSaver that keeps the file up to date (the key is derived once, here)."""
     if not args.snapshot:
-        return new_lab(), None
+        return new_lab(), None, None
     import os
 
-    from ..snapshot import save as save_snapshot
+    from ..crypto.sealing import SealError, SealingKey
+    from ..snapshot import remove_stale_temporaries
+    from ..snapshot.autosave import AutoSaver
     passphrase = os.environ.get(args.passphrase_env, "")
     if not passphrase:
         raise SystemExit(f"kmslab serve: --snapshot needs its passphrase in the environment "
                          f"variable {args.passphrase_env} (set it, or name another with "
                          f"--passphrase-env; it is never taken on the command line)")
     path = os.path.abspath(args.snapshot)
+    remove_stale_temporaries(path)  # left by a server killed while saving
     if os.path.exists(path):
         from ..lab import Lab
         from ..snapshot import SnapshotError
@@ -739,10 +772,14 @@ def _snapshot_options(args, new_lab: Callable[[], object]):
         print(f"started from snapshot {path} (lab time {lab.clock.now().isoformat()})", flush=True)
     else:
         lab = new_lab()
-        print(f"no snapshot at {path} yet: a new lab, saved there on shutdown", flush=True)
+        print(f"no snapshot at {path} yet: a new lab, saved there while serving", flush=True)
+    try:
+        autosave = AutoSaver(path, SealingKey.derive(passphrase))
+    except SealError as exc:
+        raise SystemExit(f"kmslab serve: --snapshot: {exc}") from None
 
-    def save(lab) -> str:
-        save_snapshot(lab, path, passphrase)
-        return path
+    def save(lab) -> str:  # POST /_kmslab/save, shutdown: the file alone holds the lab
+        autosave.watch(lab)
+        return autosave.save_now(whole=True)
 
-    return lab, save
+    return lab, save, autosave

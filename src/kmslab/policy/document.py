@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from .. import errors
 from .conditions import Condition, compile_conditions
@@ -113,17 +113,8 @@ class Policy:
         import html
         return f"<pre>{html.escape(self.text)}</pre>"
 
-    def __reduce__(self):
-        # saved as its text and compiled again on load (compiled matchers hold functions)
-        return (_restore, (self.text, self.kind, self.name))
 
-
-def _restore(text: str, kind: str, name: str) -> "Policy":
-    """Unpickle a Policy (lab snapshots): parse its text again."""
-    return parse_policy(text, kind=kind, name=name)
-
-
-def _malformed(message: str) -> errors.MalformedPolicyDocumentException:
+def _malformed(message: str) -> errors.KMSError:
     return errors.MalformedPolicyDocumentException(message)
 
 

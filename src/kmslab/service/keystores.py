@@ -27,16 +27,16 @@ Rules modelled (AWS KMS Developer Guide, API reference):
 from __future__ import annotations
 
 import secrets
-from functools import partial
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from typing import TYPE_CHECKING
 
 from .. import arns, errors
 from ..crypto.backing import SealingKey
 from ..crypto.symmetric import SymmetricMaterial, encode_context, parse_blob
-from .key import Key, KeyMaterialVersion
 from . import states
+from .key import Key, KeyMaterialVersion
 from .pipeline import Call, paginate
 from .policies import policy_for_new_key
 from .registry import Outcome, operation
@@ -126,6 +126,14 @@ def _store_failure(message: str, explanation: str) -> errors.KMSError:
     return errors.KMSInvalidStateException(message, explanation=explanation)
 
 
+def unreachable(store_type: str, store_id: str) -> errors.KMSError:
+    """What a cryptographic operation with a key in a custom key store gets when KMS cannot
+    reach the store's CloudHSM cluster or external key store proxy (an outage)."""
+    message = (_CLOUDHSM_UNREACHABLE if store_type == "AWS_CLOUDHSM"
+               else _XKS_MESSAGES["XKS_PROXY_NOT_REACHABLE"])
+    return _store_failure(message, f"Custom key store {store_id} is in an outage.")
+
+
 class CloudHsmKeyMaterial(SealingKey):
     """The key record's pointer to key material held in a CloudHSM cluster.
 
@@ -136,7 +144,7 @@ class CloudHsmKeyMaterial(SealingKey):
 
     __slots__ = ("_lab", "cluster_id", "handle")
 
-    def __init__(self, lab: "Lab", cluster_id: str, handle: str):
+    def __init__(self, lab: Lab, cluster_id: str, handle: str):
         self._lab, self.cluster_id, self.handle = lab, cluster_id, handle
 
     def __repr__(self) -> str:
@@ -187,9 +195,11 @@ class ExternalKeyMaterial(SealingKey):
 
     __slots__ = ("_lab", "_store", "xks_key_id", "_kms_half")
 
-    def __init__(self, lab: "Lab", store: CustomKeyStore, xks_key_id: str):
+    def __init__(self, lab: Lab, store: CustomKeyStore, xks_key_id: str,
+                 kms_half: SymmetricMaterial | None = None):
         self._lab, self._store, self.xks_key_id = lab, store, xks_key_id
-        self._kms_half = SymmetricMaterial.generate()
+        # KMS's half: new for a new key; a lab snapshot gives back the one it saved
+        self._kms_half = kms_half if kms_half is not None else SymmetricMaterial.generate()
 
     def __repr__(self) -> str:
         return f"<ExternalKeyMaterial {self.xks_key_id} via {self._store.xks_endpoint}>"
@@ -236,7 +246,7 @@ class ExternalKeyMaterial(SealingKey):
 class CustomKeyStores:
     """Every custom key store of a lab (``lab.custom_key_stores``), and CreateKey in them."""
 
-    def __init__(self, lab: "Lab"):
+    def __init__(self, lab: Lab):
         self._lab = lab
         self.stores: dict[str, CustomKeyStore] = {}
 

@@ -1,0 +1,186 @@
+"""A snapshot's journal: what changed since the snapshot, appended in sealed records."""
+
+from __future__ import annotations
+
+import json
+import os
+import struct
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import kmslab
+from kmslab import snapshot
+from kmslab.crypto import sealing
+from kmslab.crypto.sealing import SealingKey
+from kmslab.snapshot import journal
+from kmslab.snapshot.autosave import AutoSaver
+
+PASS = "journal"
+KEY = SealingKey.derive(PASS, log_n=10)
+
+
+def _fresh(lab):
+    return json.loads(json.dumps(snapshot.to_document(lab)))
+
+
+@pytest.fixture
+def served(tmp_path):
+    """A lab, its saver, and a first whole snapshot."""
+    lab = kmslab.Lab(seed=4)
+    kms = lab.client()
+    kms.create_alias(AliasName="alias/first", TargetKeyId=kms.create_key()["KeyMetadata"]["KeyId"])
+    saver = AutoSaver(tmp_path / "class.kmslab", KEY)
+    saver.watch(lab)
+    saver.save_now()
+    return lab, kms, saver
+
+
+def _records(path):
+    """The journal's records as (offset, length) of each frame."""
+    data = Path(journal.path_of(path)).read_bytes()
+    out, offset = [], 30
+    while offset < len(data):
+        (length,) = struct.unpack_from(">I", data, offset)
+        out.append((offset, 4 + length))
+        offset += 4 + length
+    return data, out
+
+
+def test_calls_that_change_no_key_go_to_the_journal_and_load_back(served):
+    lab, kms, saver = served
+    for n in range(3):
+        key = kms.create_key(Description=f"key {n}")["KeyMetadata"]["KeyId"]
+        kms.create_alias(AliasName=f"alias/k{n}", TargetKeyId=key)
+        kms.encrypt(KeyId=key, Plaintext=b"x")
+        saver.save_now()
+    assert saver.full_saves == 1 and saver.saves == 4
+    assert len(_records(saver.path)[1]) == 3
+    back = kmslab.Lab.load(saver.path, PASS)
+    assert _fresh(back) == _fresh(lab)
+    kms.tag_resource(KeyId=key, Tags=[{"TagKey": "t", "TagValue": "v"}])  # a key changes:
+    saver.save_now()                                                         # the whole snapshot
+    assert saver.full_saves == 2 and _records(saver.path)[1] == []
+    assert _fresh(kmslab.Lab.load(saver.path, PASS)) == _fresh(lab)
+
+
+def test_the_whole_snapshot_is_written_again_when_the_journal_outgrows_it(served, monkeypatch):
+    lab, kms, saver = served
+    from kmslab.snapshot import autosave
+    monkeypatch.setattr(autosave, "JOURNAL_MIN", 0)
+    base = os.path.getsize(saver.path)
+    while os.path.getsize(journal.path_of(saver.path)) < autosave.JOURNAL_RATIO * base:
+        kms.create_key(Description="x" * 2000)
+        saver.save_now()
+    full = saver.full_saves
+    kms.create_key()
+    saver.save_now()
+    assert saver.full_saves == full + 1
+    assert _fresh(kmslab.Lab.load(saver.path, PASS)) == _fresh(lab)
+
+
+def test_a_record_cut_short_by_a_crash_is_what_the_crash_lost(served):
+    lab, kms, saver = served
+    kms.create_key(Description="kept")
+    saver.save_now()
+    kept = _fresh(lab)
+    kms.create_key(Description="lost")
+    saver.save_now()
+    data, records = _records(saver.path)
+    offset, length = records[-1]
+    for cut in (offset + 2, offset + length // 2, offset + length - 1):
+        Path(journal.path_of(saver.path)).write_bytes(data[:cut])
+        assert _fresh(kmslab.Lab.load(saver.path, PASS)) == kept
+    # a last record written in full but never flushed (zeros) is an unfinished record too
+    Path(journal.path_of(saver.path)).write_bytes(data[:offset + 4] + b"\0" * (length - 4))
+    assert _fresh(kmslab.Lab.load(saver.path, PASS)) == kept
+
+
+def test_a_changed_reordered_or_foreign_record_is_refused(served, tmp_path):
+    lab, kms, saver = served
+    for n in range(3):
+        kms.create_key(Description=f"{n}")
+        saver.save_now()
+    data, records = _records(saver.path)
+    (a, la), (b, lb), _ = records
+    flipped = bytearray(data)
+    flipped[a + 20] ^= 1
+    swapped = data[:a] + data[b:b + lb] + data[a:a + la] + data[b + lb:]
+    for damaged, why in ((bytes(flipped), "modified"), (swapped, "modified")):
+        Path(journal.path_of(saver.path)).write_bytes(damaged)
+        with pytest.raises(snapshot.SnapshotError, match=why):
+            kmslab.Lab.load(saver.path, PASS)
+    Path(journal.path_of(saver.path)).write_bytes(b"not a journal at all")
+    with pytest.raises(snapshot.SnapshotError, match="not a kmslab journal"):
+        kmslab.Lab.load(saver.path, PASS)
+
+
+def test_a_journal_of_another_writing_of_the_snapshot_is_ignored(served):
+    lab, kms, saver = served
+    kms.create_key()
+    saver.save_now()
+    old_journal = Path(journal.path_of(saver.path)).read_bytes()
+    kms.disable_key(KeyId=kms.create_key()["KeyMetadata"]["KeyId"])
+    saver.save_now()  # the whole snapshot again, a new journal
+    Path(journal.path_of(saver.path)).write_bytes(old_journal)  # (a crash before it was replaced)
+    assert _fresh(kmslab.Lab.load(saver.path, PASS)) == _fresh(lab)
+
+
+def test_lab_save_leaves_no_journal_behind(served):
+    lab, kms, saver = served
+    kms.create_key()
+    saver.save_now()
+    assert os.path.exists(journal.path_of(saver.path))
+    lab.save(saver.path, PASS)
+    assert not os.path.exists(journal.path_of(saver.path))
+    assert _fresh(kmslab.Lab.load(saver.path, PASS)) == _fresh(lab)
+
+
+def _append_record(path, record):
+    data = Path(path).read_bytes()
+    number = len(_records(path)[1])
+    journal.append(path, sealing.open_sealed(data, PASS)[1], sealing.sealed_id(data), number,
+                   record)
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-10, 10 ** 6) | st.text(max_size=12)
+    | st.sampled_from(["111122223333", "us-east-1", "AAAA", "keys", "audit"]),
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(
+        st.sampled_from(["sections", "services", "audit", "account", "region", "keys", "aliases",
+                         "hidden_keys", "key_id", "from", "rows", "lab", "clock", "x"]),
+        children, max_size=4),
+    max_leaves=10)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[
+    HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(json_values)
+def test_crafted_records_give_a_snapshot_error_or_a_lab(served, record):
+    """A record sealed with the passphrase can hold anything: only SnapshotError or a lab."""
+    lab, kms, saver = served
+    path = saver.path
+    Path(journal.path_of(path)).write_bytes(Path(journal.path_of(path)).read_bytes()[:30])
+    _append_record(path, record)
+    try:
+        back = kmslab.Lab.load(path, PASS)
+    except snapshot.SnapshotError:
+        return
+    # a lab that loaded answers as a lab does
+    assert isinstance(back.client().list_keys()["Keys"], list)
+    back.audit.records()
+    back.frame("keys")
+
+
+def test_saving_on_demand_writes_the_whole_snapshot(served):
+    """POST /_kmslab/save and a server's shutdown: the file alone then holds the lab."""
+    lab, kms, saver = served
+    kms.create_key()
+    saver.save_now()
+    assert len(_records(saver.path)[1]) == 1
+    saver.save_now(whole=True)
+    assert _records(saver.path)[1] == []
+    os.remove(journal.path_of(saver.path))
+    assert _fresh(kmslab.Lab.load(saver.path, PASS)) == _fresh(lab)
