@@ -387,3 +387,55 @@ def test_frame_ivs_and_aad_as_the_body_aad_reference_says():
                         ("final", b"AWSKMSEncryptionClient Final Frame"),
                         ("single", b"AWSKMSEncryptionClient Single Block")):
         assert fmt.frame_aad(MESSAGE_ID, kind, 2, 5) == MESSAGE_ID + label + u32(2) + struct.pack(">Q", 5)
+
+
+# ------------------------------------------------------------------ what each refusal says
+def _says(error, data):
+    with pytest.raises(error) as caught:
+        fmt.parse_header(data)
+    return str(caught.value)
+
+
+def test_what_each_refusal_says_in_full():
+    assert _says(UnsupportedFormatError, b"KMSE\x01\x00") == (
+        "this is a message in kmslab's former envelope format (it starts with b'KMSE'); "
+        "kmslab now writes and reads the AWS Encryption SDK's format only. Decrypt it "
+        "with the kmslab release that wrote it, then encrypt the plaintext again")
+    assert _says(UnsupportedFormatError, b"\x01\x80\x03") == (
+        "message format version 1 (the AWS Encryption SDK's suites without key commitment) "
+        "is not read: like the SDK's default commitment policy, "
+        "REQUIRE_ENCRYPT_REQUIRE_DECRYPT, kmslab requires key commitment")
+    assert _says(UnsupportedFormatError, b"\x02\x00\x01") == (
+        "algorithm suite 0x0001 is not one this library reads (0x0478 "
+        "AES_256_GCM_HKDF_SHA512_COMMIT_KEY, 0x0578 AES_256_GCM_HKDF_SHA512_COMMIT_KEY_ECDSA_P384)")
+    assert _says(fmt.IncompleteHeader, b"\x02") == "the message ends inside its header"
+    assert _says(MalformedMessageError, header(aad=context_field([(b"a", b"1")]) + b"\0")) == \
+        "the encryption context field is malformed"
+    with pytest.raises(FrameAuthenticationError) as caught:
+        layout(header(frame_length=8) + regular_frame(2, 8))
+    assert str(caught.value) == \
+        "expected frame 1, found frame 2: frames are missing, reordered or duplicated"
+    with pytest.raises(ValueError) as caught:
+        fmt.check_reserved_context({"aws-crypto-b": "1", "aws-crypto-a": "2", "app": "x"})
+    assert str(caught.value) == (
+        "encryption context keys beginning with 'aws-crypto-' are reserved for the AWS Encryption "
+        "SDK's own use (the signing suite adds 'aws-crypto-public-key'); found aws-crypto-a, aws-crypto-b")
+    assert fmt.check_reserved_context({"app": "x", "aws-crypt": "y"}) is None
+
+
+def test_a_value_of_64_kib_less_one_is_only_too_long_together():
+    with pytest.raises(ValueError, match="^the encryption context must serialize to under 64 KiB$"):
+        fmt.serialize_context({"k": "v" * 0xFFFF})
+
+
+def test_a_buffered_header_whose_last_field_crosses_the_first_read_is_read_whole():
+    # one EDK ending just before byte 4096: only the content type, frame length, commitment and
+    # tag (53 bytes) lie past the first 4,096 bytes the parser copies
+    head_without_edk = len(header(edks=((b"", b"", b""),)))
+    ciphertext = bytes(4096 - 1 - (head_without_edk - 53))
+    full = header(edks=((b"", b"", ciphertext),))
+    assert 4096 < len(full) <= 4096 + 53
+    assert fmt.parse_header(bytearray(full)).length == len(full)
+    with pytest.raises(fmt.IncompleteHeader) as caught:
+        fmt.parse_header(bytearray(full[:-1]))
+    assert caught.value.needed == len(full)
