@@ -1,0 +1,184 @@
+"""The trail record by record against the log entries AWS publishes for each KMS operation.
+
+Each test makes the call through the client and compares the record with the example on the
+Developer Guide page it cites (kept here as a small fixture): field names, their order and
+the values that do not depend on the run; ids, times and ARNs are compared by shape.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+import kmslab
+from kmslab import errors
+from kmslab.audit import AuditLog
+
+OWNER = "111122223333"
+PARTNER = "444455556666"
+_DG = "https://docs.aws.amazon.com/kms/latest/developerguide/"
+
+UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+KEY_ARN = re.compile(r"^arn:aws:kms:[a-z0-9-]+:\d{12}:key/(mrk-)?[0-9a-f-]+$")
+KEY_ID = re.compile(r"^(mrk-)?[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+MATERIAL_ID = re.compile(r"^[0-9a-f]{64}$")
+ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
+#: dates inside request/response elements: "May 21, 2025, 5:47:45 AM"
+LOG_DATE = re.compile(r"^[A-Z][a-z]{2} \d{1,2}, \d{4}, \d{1,2}:\d\d:\d\d [AP]M$")
+
+
+def shape_of(value, example):
+    """Whether ``value`` has the shape of ``example``: same keys in the same order, equal
+    plain values, and a compiled pattern in the example matched by the value."""
+    if isinstance(example, re.Pattern):
+        return isinstance(value, str) and bool(example.match(value))
+    if isinstance(example, dict):
+        return isinstance(value, dict) and list(value) == list(example) and all(
+            shape_of(value[k], example[k]) for k in example)
+    if isinstance(example, list):
+        return isinstance(value, list) and len(value) == len(example) and all(
+            shape_of(v, e) for v, e in zip(value, example))
+    return value == example
+
+
+def assert_shape(record, example):
+    assert list(record) == list(example), (list(record), list(example))
+    for name in example:
+        assert shape_of(record[name], example[name]), (name, record[name], example[name])
+
+
+def policy_for_partner(actions):
+    return json.dumps({"Version": "2012-10-17", "Statement": [
+        {"Sid": "Enable IAM policies", "Effect": "Allow",
+         "Principal": {"AWS": f"arn:aws:iam::{OWNER}:root"}, "Action": "kms:*", "Resource": "*"},
+        {"Sid": "Partner account", "Effect": "Allow",
+         "Principal": {"AWS": f"arn:aws:iam::{PARTNER}:root"}, "Action": actions,
+         "Resource": "*"}]})
+
+
+@pytest.fixture
+def two_accounts():
+    lab = kmslab.Lab(seed=28)
+    lab.add_account(PARTNER, name="partner")
+    lab.add_user("erin", account=PARTNER, policy={"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "kms:*", "Resource": "*"}]})
+    kms = lab.client()
+    key = kms.create_key(Policy=policy_for_partner(["kms:Encrypt", "kms:Decrypt",
+                                                    "kms:DescribeKey", "kms:ReEncrypt*"]))
+    return lab, kms, key["KeyMetadata"], lab.client(as_="erin", account=PARTNER)
+
+
+# ----------------------------------------------------------------- 1 cross-account use
+
+def test_cross_account_use_is_logged_in_both_accounts_sharing_one_event(two_accounts):
+    """logging-using-cloudtrail: 'Cross-account operations on KMS keys are logged in both the
+    caller account and the KMS key owner account'; CloudTrail User Guide, record contents:
+    sharedEventID, 'Each CloudTrail event delivered for this AWS action shares the same
+    sharedEventID, but also has a unique eventID and recipientAccountId.'"""
+    lab, _, key, erin = two_accounts
+    before = len(lab.audit)
+    erin.encrypt(KeyId=key["Arn"], Plaintext=b"partner data", EncryptionContext={"p": "1"})
+    caller, owner = lab.audit.records()[before:]
+    assert caller["recipientAccountId"] == PARTNER and owner["recipientAccountId"] == OWNER
+    assert caller["sharedEventID"] == owner["sharedEventID"]
+    assert UUID.match(caller["sharedEventID"])
+    assert caller["eventID"] != owner["eventID"]
+    assert caller["sharedEventID"] not in (caller["eventID"], owner["eventID"])
+    # the same event otherwise: who called, the key, the request, the request id
+    different = {"eventID", "recipientAccountId"}
+    assert {k: v for k, v in caller.items() if k not in different} == \
+        {k: v for k, v in owner.items() if k not in different}
+    assert owner["userIdentity"]["accountId"] == PARTNER
+    assert owner["resources"][0]["accountId"] == OWNER
+    # sharedEventID sits after recipientAccountId, as CloudTrail writes it
+    names = list(owner)
+    assert names.index("sharedEventID") == names.index("recipientAccountId") + 1
+
+
+def test_a_call_in_ones_own_account_has_no_shared_event_id(two_accounts):
+    lab, kms, key, _ = two_accounts
+    before = len(lab.audit)
+    kms.encrypt(KeyId=key["KeyId"], Plaintext=b"own data")
+    (record,) = lab.audit.records()[before:]
+    assert "sharedEventID" not in record
+
+
+def test_a_cross_account_denial_is_logged_only_in_the_callers_account(two_accounts):
+    """logging-using-cloudtrail: 'cross-account AWS KMS requests that are rejected because
+    access is denied are logged only in the caller's account.'"""
+    lab, _, key, erin = two_accounts
+    before = len(lab.audit)
+    with pytest.raises(errors.AccessDeniedException):
+        erin.generate_data_key(KeyId=key["Arn"], KeySpec="AES_256")
+    (record,) = lab.audit.records()[before:]
+    assert record["errorCode"] == "AccessDenied" and record["recipientAccountId"] == PARTNER
+    assert "sharedEventID" not in record
+
+
+def test_a_cross_account_call_failing_for_another_reason_is_in_both_trails(two_accounts):
+    lab, kms, key, erin = two_accounts
+    kms.disable_key(KeyId=key["KeyId"])
+    before = len(lab.audit)
+    with pytest.raises(errors.DisabledException):
+        erin.encrypt(KeyId=key["Arn"], Plaintext=b"x")
+    records = lab.audit.records()[before:]
+    assert [r["recipientAccountId"] for r in records] == [PARTNER, OWNER]
+    assert {r["errorCode"] for r in records} == {"DisabledException"}
+    assert records[0]["sharedEventID"] == records[1]["sharedEventID"]
+
+
+def test_reencrypt_from_another_accounts_key_is_in_both_trails(two_accounts):
+    lab, kms, key, erin = two_accounts
+    blob = erin.encrypt(KeyId=key["Arn"], Plaintext=b"move me")["CiphertextBlob"]
+    own = erin.create_key()["KeyMetadata"]
+    before = len(lab.audit)
+    erin.re_encrypt(CiphertextBlob=blob, DestinationKeyId=own["KeyId"])
+    records = lab.audit.records()[before:]
+    assert [r["recipientAccountId"] for r in records] == [PARTNER, OWNER]
+    assert len({r["sharedEventID"] for r in records}) == 1
+    assert len({r["eventID"] for r in records}) == 2
+
+
+def test_each_accounts_trail_is_what_its_cloudtrail_holds(two_accounts):
+    """The key owner finds another account's use of its key in its own trail."""
+    lab, kms, key, erin = two_accounts
+    kms.encrypt(KeyId=key["KeyId"], Plaintext=b"own use")
+    erin.encrypt(KeyId=key["Arn"], Plaintext=b"partner use")
+    with pytest.raises(errors.AccessDeniedException):
+        erin.generate_data_key(KeyId=key["Arn"], KeySpec="AES_256")
+    owner = lab.audit.frame(account=OWNER)
+    partner = lab.audit.frame(account=PARTNER)
+    assert set(owner["recipientAccountId"]) == {OWNER}
+    assert set(partner["recipientAccountId"]) == {PARTNER}
+    outside = owner[owner["userIdentity.accountId"] != OWNER]
+    assert list(outside["eventName"]) == ["Encrypt"]  # the denial is only in the partner's
+    assert list(partner["eventName"]) == ["Encrypt", "GenerateDataKey"]
+    assert len(lab.audit.filter(account=OWNER)) + len(lab.audit.filter(account=PARTNER)) == \
+        len(lab.audit)
+    assert len(lab.audit.filter(account="999999999999")) == 0
+
+
+def test_cross_account_records_round_trip_through_cloudtrail_json_and_snapshots(
+        two_accounts, tmp_path):
+    lab, _, key, erin = two_accounts
+    blob = erin.encrypt(KeyId=key["Arn"], Plaintext=b"x")["CiphertextBlob"]
+    erin.decrypt(CiphertextBlob=blob)
+    records = lab.audit.records()
+    assert sum("sharedEventID" in r for r in records) == 4
+    copy = AuditLog.from_cloudtrail(json.loads(json.dumps(lab.audit.to_cloudtrail())))
+    assert copy.records() == records
+    assert AuditLog.from_jsonl(lab.audit.to_jsonl()).records() == records
+    assert copy.filter(account=OWNER).records() == lab.audit.filter(account=OWNER).records()
+    path = tmp_path / "lab.kmslab"
+    lab.save(path, passphrase="pass phrase")
+    back = kmslab.Lab.load(path, passphrase="pass phrase")
+    assert back.audit.records() == records
+    # the loaded lab logs on in both accounts
+    erin_back = back.client(as_="erin", account=PARTNER)
+    erin_back.encrypt(KeyId=key["Arn"], Plaintext=b"y")
+    lab_records = back.audit.records()[len(records):]
+    assert [r["recipientAccountId"] for r in lab_records] == [PARTNER, OWNER]
+    assert lab_records[0]["sharedEventID"] == lab_records[1]["sharedEventID"]
+    assert lab_records[0]["sharedEventID"] not in {r.get("sharedEventID") for r in records}
