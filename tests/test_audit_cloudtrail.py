@@ -182,3 +182,58 @@ def test_cross_account_records_round_trip_through_cloudtrail_json_and_snapshots(
     assert [r["recipientAccountId"] for r in lab_records] == [PARTNER, OWNER]
     assert lab_records[0]["sharedEventID"] == lab_records[1]["sharedEventID"]
     assert lab_records[0]["sharedEventID"] not in {r.get("sharedEventID") for r in records}
+
+
+# ----------------------------------------------------------------- service events
+
+SERVICE = {"accountId": OWNER, "invokedBy": "AWS Internal"}
+
+
+def _service_event(name, details=None, region="us-east-1"):
+    record = {
+        "eventVersion": "1.11", "userIdentity": SERVICE, "eventTime": ISO,
+        "eventSource": "kms.amazonaws.com", "eventName": name, "awsRegion": region,
+        "sourceIPAddress": "AWS Internal", "userAgent": "AWS Internal",
+        "requestParameters": None, "responseElements": None, "eventID": UUID,
+        "readOnly": False,
+        "resources": [{"accountId": OWNER, "type": "AWS::KMS::Key", "ARN": KEY_ARN}],
+        "eventType": "AwsServiceEvent", "managementEvent": True, "recipientAccountId": OWNER}
+    if details is not None:
+        record["serviceEventDetails"] = details
+    record["eventCategory"] = "Management"
+    return record
+
+
+#: ct-rotatekey (automatic rotation of a symmetric key)
+ROTATE_KEY = _service_event("RotateKey", {
+    "rotationType": "AUTOMATIC", "keyOrigin": "AWS_KMS", "previousKeyMaterialId": MATERIAL_ID,
+    "currentKeyMaterialId": MATERIAL_ID, "keyId": KEY_ID})
+#: ct-delete-key (the end of the waiting period)
+DELETE_KEY = _service_event("DeleteKey")
+
+
+@pytest.mark.parametrize("rotation", ["AUTOMATIC", "ON_DEMAND"])
+def test_rotate_key_names_the_previous_and_the_current_key_material(lab, kms, rotation):
+    key = kms.create_key()["KeyMetadata"]
+    first = key["CurrentKeyMaterialId"]
+    if rotation == "AUTOMATIC":
+        kms.enable_key_rotation(KeyId=key["KeyId"])
+        lab.clock.advance(days=366)
+    else:
+        kms.rotate_key_on_demand(KeyId=key["KeyId"])
+    record = next(r for r in lab.audit.records() if r["eventName"] == "RotateKey")
+    assert_shape(record, ROTATE_KEY | {"serviceEventDetails": {
+        **ROTATE_KEY["serviceEventDetails"], "rotationType": rotation}})
+    current = kms.describe_key(KeyId=key["KeyId"])["KeyMetadata"]["CurrentKeyMaterialId"]
+    details = record["serviceEventDetails"]
+    assert (details["previousKeyMaterialId"], details["currentKeyMaterialId"]) == (first, current)
+    assert details["keyId"] == key["KeyId"] and first != current
+
+
+def test_delete_key_has_no_service_event_details(lab, kms):
+    key = kms.create_key()["KeyMetadata"]
+    kms.schedule_key_deletion(KeyId=key["KeyId"], PendingWindowInDays=7)
+    lab.clock.advance(days=7)
+    record = lab.audit.records()[-1]
+    assert_shape(record, DELETE_KEY)
+    assert record["resources"][0]["ARN"] == key["Arn"]
