@@ -367,6 +367,8 @@ class _OpInfo(NamedTuple):
     key_id_as_arn: bool
     response_members: tuple | None
     output_shape: Any
+    key_arn_response: bool    # responseElements.keyId: the key ARN
+    alias_member: str | None  # the member naming an alias: its ARN is a resource too
 
 
 # ----------------------------------------------------------------- reading API
@@ -1303,7 +1305,8 @@ class AuditLog(_Trail):
             alike=_alike_function(name),
             shape=shape, additional=facts.additional_data,
             defaults=dict(facts.defaults_logged), key_id_as_arn=facts.key_id_as_arn,
-            response_members=facts.response_logged, output_shape=out_shape)
+            response_members=facts.response_logged, output_shape=out_shape,
+            key_arn_response=facts.key_arn_response, alias_member=op.alias_member)
         self._ops[name] = info
         return info
 
@@ -1376,7 +1379,8 @@ class AuditLog(_Trail):
                 (error is None or error.code != "AccessDeniedException"):
             owners = _other_owners(call)
         if call.now is self._last_now and seq is not None and info.response_members is None \
-                and seq - len(store.shape) == store.seq_offset and not owners:
+                and not info.key_arn_response and seq - len(store.shape) == store.seq_offset \
+                and not owners:
             store.shape.append(shape)  # the common row: same tick, next request id, no response
             return
         us = None
@@ -1384,8 +1388,11 @@ class AuditLog(_Trail):
             self._last_now = call.now
             us = round(call.now.timestamp() * 1_000_000)
         elements = None
-        if info.response_members is not None and error is None:
-            elements = self._response_elements(info, response)
+        if error is None:
+            if info.response_members is not None:
+                elements = self._response_elements(info, response)
+            if info.key_arn_response and key is not None:
+                elements = FrozenDict({**(elements or {}), "keyId": key.arn})
         store.append(shape, us, rid, seq, elements)
         if owners:
             self._copy_to_owners(shape, owners, rid, elements)
@@ -1451,9 +1458,12 @@ class AuditLog(_Trail):
             res = _NONE
         else:
             rkey = (*(k.arn for k in extra), key.arn) if extra else key.arn
+            alias = request.params.get(info.alias_member) if info.alias_member else None
+            if type(alias) is str and alias.startswith("alias/"):  # ct-createalias: key, alias
+                rkey = (key.arn, f"arn:aws:kms:{service.region}:{service.account}:{alias}")
             res = store.resource_pool.index.get(rkey)
             if res is None:
-                arns = rkey if extra else (rkey,)
+                arns = rkey if type(rkey) is tuple else (rkey,)
                 res = store.resource_pool.add(rkey, _resources(tuple(dict.fromkeys(arns))))
 
         if values is None:

@@ -38,6 +38,8 @@ response_logged    response members CloudTrail logs                    ()
 defaults_logged    members CloudTrail logs with KMS's default          {}
 key_id_as_arn      CloudTrail logs ``keyId`` as the ARN of the key     False
 additional_data    CloudTrail logs ``additionalEventData``             False
+key_arn_response   CloudTrail logs ``responseElements.keyId``, the     False
+                   key ARN, though the response has none
 quota              ``"cryptographic"``, ``"data key pair"``, a rate     None (no published quota)
                    (requests per second) of its own
 custom_key_store   valid for a key in a custom key store               True
@@ -112,6 +114,11 @@ SOURCES = {
     "key_id_as_arn": _DG + "ct-decrypt.html (Decrypt's entry logs the key ARN it used)",
     "additional_data": _DG + "logging-using-cloudtrail.html (additionalEventData: keyMaterialId, "
                        "customKeyStoreId)",
+    "key_arn_response": _DG + "ct-enablekey.html, ct-createalias.html, ct-creategrant.html...: "
+                        "'CloudTrail log entries for this operation recorded on or after "
+                        "December 2022 include the key ARN of the affected KMS key in the "
+                        "responseElements.keyId value, even though this operation does not "
+                        "return the key ARN.'",
     "quota": _DG + "requests-per-second.html (Request quotas)",
     "custom_key_store": _DG + "symm-asymm-compare.html (Key type reference: the Special "
                         "features table, 'Not valid on KMS keys in custom key stores')",
@@ -166,8 +173,8 @@ OPERATIONS: dict[str, dict] = {
         "quota": 2_000, "creates_aws_managed_key": True,
     },
     "ListKeys": {"policy": "iam", "read_only": True, "quota": 500, "limit": _LIST_1000},
-    "EnableKey": {"key": "KeyId", "quota": 5},
-    "DisableKey": {"key": "KeyId", "quota": 5},
+    "EnableKey": {"key": "KeyId", "quota": 5, "key_arn_response": True},
+    "DisableKey": {"key": "KeyId", "quota": 5, "key_arn_response": True},
     "ScheduleKeyDeletion": {
         "key": "KeyId", "quota": 15, "response_logged": ("KeyId", "KeyState", "DeletionDate"),
         "conditions": {"kms:ScheduleKeyDeletionPendingWindowInDays":
@@ -177,19 +184,19 @@ OPERATIONS: dict[str, dict] = {
     "UpdateKeyDescription": {"key": "KeyId", "quota": 5},
     # ------------------------------------------------------------ aliases
     "CreateAlias": {
-        "key": "TargetKeyId", "alias": "AliasName", "quota": 5,
+        "key": "TargetKeyId", "alias": "AliasName", "quota": 5, "key_arn_response": True,
         "alias_refused": ("ValidationException", "Aliases must refer to keys. Not aliases"),
         "notes": "kms:CreateAlias is also checked on the alias ARN, in IAM policies "
                  "(API Reference, CreateAlias: 'Required permissions')",
     },
     "UpdateAlias": {
-        "key": "TargetKeyId", "alias": "AliasName", "quota": 5,
+        "key": "TargetKeyId", "alias": "AliasName", "quota": 5, "key_arn_response": True,
         "alias_refused": ("ValidationException", "Aliases must refer to keys. Not aliases"),
         "notes": "kms:UpdateAlias is also checked on the alias's current key and, in IAM "
                  "policies, on the alias ARN (API Reference, UpdateAlias)",
     },
     "DeleteAlias": {
-        "locate": "alias", "alias": "AliasName", "quota": 15,
+        "locate": "alias", "alias": "AliasName", "quota": 15, "key_arn_response": True,
         "notes": "kms:DeleteAlias is also checked on the alias ARN, in IAM policies",
     },
     "ListAliases": {
@@ -203,7 +210,7 @@ OPERATIONS: dict[str, dict] = {
         "conditions": {"aws:RequestTag/*": ("derived", "request_tags")},
     },
     "UntagResource": {
-        "key": "KeyId", "quota": 5, "conditions": {"aws:TagKeys": ("param", "TagKeys", None)},
+        "key": "KeyId", "quota": 5, "key_arn_response": True, "conditions": {"aws:TagKeys": ("param", "TagKeys", None)},
     },
     "ListResourceTags": {"key": "KeyId", "read_only": True, "quota": 2_000, "limit": (1, 50, 50)},
     "GetKeyPolicy": {"key": "KeyId", "read_only": True, "quota": 1_000},
@@ -282,7 +289,7 @@ OPERATIONS: dict[str, dict] = {
     # ------------------------------------------------------------ grants
     "CreateGrant": {
         "key": "KeyId", "cross_account": True, "grant": True, "quota": 50,
-        "context": "Constraints", "response_logged": ("GrantId",),
+        "context": "Constraints", "response_logged": ("GrantId",), "key_arn_response": True,
         "conditions": {"kms:GrantOperations": ("param", "Operations", None),
                        "kms:GranteePrincipal": ("param", "GranteePrincipal", None),
                        "kms:RetiringPrincipal": ("param", "RetiringPrincipal", None),
@@ -303,7 +310,7 @@ OPERATIONS: dict[str, dict] = {
     "RevokeGrant": {"key": "KeyId", "cross_account": True, "quota": 50, "conditions": _VIA_AWS},
     # ------------------------------------------------------------ rotation
     "EnableKeyRotation": {
-        "key": "KeyId", "quota": 15, "custom_key_store": False,
+        "key": "KeyId", "quota": 15, "custom_key_store": False, "key_arn_response": True,
         "conditions": {"kms:RotationPeriodInDays": ("param", "RotationPeriodInDays", 365)},
     },
     "DisableKeyRotation": {"key": "KeyId", "quota": 5, "custom_key_store": False},
@@ -331,11 +338,11 @@ OPERATIONS: dict[str, dict] = {
     # ------------------------------------------------------------ multi-Region keys
     "ReplicateKey": {
         "key": "KeyId", "quota": 5, "custom_key_store": False,
-        "response_logged": ("ReplicaKeyMetadata",),
+        "response_logged": ("ReplicaKeyMetadata", "ReplicaPolicy"),
         "conditions": {"kms:ReplicaRegion": ("param", "ReplicaRegion", None)},
     },
     "UpdatePrimaryRegion": {
-        "key": "KeyId", "quota": 5, "custom_key_store": False,
+        "key": "KeyId", "quota": 5, "custom_key_store": False, "key_arn_response": True,
         "conditions": {"kms:PrimaryRegion": ("param", "PrimaryRegion", None)},
     },
     # ------------------------------------------------------------ custom key stores
