@@ -22,16 +22,22 @@ _DG = "https://docs.aws.amazon.com/kms/latest/developerguide/"
 
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 KEY_ARN = re.compile(r"^arn:aws:kms:[a-z0-9-]+:\d{12}:key/(mrk-)?[0-9a-f-]+$")
-KEY_ID = re.compile(r"^(mrk-)?[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+KEY_ID = re.compile(r"^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})$")
 MATERIAL_ID = re.compile(r"^[0-9a-f]{64}$")
 ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 #: dates inside request/response elements: "May 21, 2025, 5:47:45 AM"
 LOG_DATE = re.compile(r"^[A-Z][a-z]{2} \d{1,2}, \d{4}, \d{1,2}:\d\d:\d\d [AP]M$")
 
 
+#: a field compared elsewhere (userIdentity has its own test)
+ANY = object()
+
+
 def shape_of(value, example):
     """Whether ``value`` has the shape of ``example``: same keys in the same order, equal
     plain values, and a compiled pattern in the example matched by the value."""
+    if example is ANY:
+        return True
     if isinstance(example, re.Pattern):
         return isinstance(value, str) and bool(example.match(value))
     if isinstance(example, dict):
@@ -237,3 +243,169 @@ def test_delete_key_has_no_service_event_details(lab, kms):
     record = lab.audit.records()[-1]
     assert_shape(record, DELETE_KEY)
     assert record["resources"][0]["ARN"] == key["Arn"]
+
+
+# ----------------------------------------------------------------- API calls
+
+def key_resource(account=OWNER):
+    return {"accountId": account, "type": "AWS::KMS::Key", "ARN": KEY_ARN}
+
+
+def api_call(name, request, response, resources, *, additional=None, read_only=False,
+             region="us-east-1"):
+    """An AwsApiCall entry in the field order of AWS's examples."""
+    record = {
+        "eventVersion": "1.11", "userIdentity": ANY, "eventTime": ISO,
+        "eventSource": "kms.amazonaws.com", "eventName": name, "awsRegion": region,
+        "sourceIPAddress": ANY, "userAgent": ANY, "requestParameters": request,
+        "responseElements": response}
+    if additional is not None:
+        record["additionalEventData"] = additional
+    record.update({
+        "requestID": UUID, "eventID": UUID, "readOnly": read_only, "resources": resources,
+        "eventType": "AwsApiCall", "managementEvent": True, "recipientAccountId": OWNER,
+        "eventCategory": "Management", "tlsDetails": ANY})
+    return record
+
+
+ALIAS_ARN = re.compile(r"^arn:aws:kms:[a-z0-9-]+:\d{12}:alias/[\w/-]+$")
+#: ct-createalias (and ct-updatealias, ct-deletealias): the key and the alias as resources
+CREATE_ALIAS = api_call(
+    "CreateAlias", {"aliasName": "alias/ExampleAlias", "targetKeyId": KEY_ID},
+    {"keyId": KEY_ARN},
+    [key_resource(), {"accountId": OWNER, "type": "AWS::KMS::Key", "ARN": ALIAS_ARN}])
+
+
+def test_alias_operations_name_the_key_and_the_alias(lab, kms):
+    key = kms.create_key()["KeyMetadata"]
+    other = kms.create_key()["KeyMetadata"]
+    kms.create_alias(AliasName="alias/ExampleAlias", TargetKeyId=key["KeyId"])
+    record = lab.audit.records()[-1]
+    assert_shape(record, CREATE_ALIAS)
+    alias_arn = key["Arn"].replace(f"key/{key['KeyId']}", "alias/ExampleAlias")
+    assert [r["ARN"] for r in record["resources"]] == [key["Arn"], alias_arn]
+    assert record["responseElements"] == {"keyId": key["Arn"]}
+    kms.update_alias(AliasName="alias/ExampleAlias", TargetKeyId=other["KeyId"])
+    kms.delete_alias(AliasName="alias/ExampleAlias")
+    update, delete = lab.audit.records()[-2:]
+    assert [r["ARN"] for r in update["resources"]] == [other["Arn"], alias_arn]
+    assert update["responseElements"] == delete["responseElements"] == {"keyId": other["Arn"]}
+    assert [r["ARN"] for r in delete["resources"]] == [other["Arn"], alias_arn]
+    # the frame's key columns still name the key, not the alias
+    frame = lab.audit.frame()
+    assert list(frame["keyArn"].tail(3)) == [key["Arn"], other["Arn"], other["Arn"]]
+    # a failed call has no responseElements
+    kms.create_alias(AliasName="alias/taken", TargetKeyId=key["KeyId"])
+    with pytest.raises(errors.AlreadyExistsException):
+        kms.create_alias(AliasName="alias/taken", TargetKeyId=key["KeyId"])
+    failed = lab.audit.records()[-1]
+    assert failed["errorCode"] == "AlreadyExistsException" and failed["responseElements"] is None
+
+
+@pytest.mark.parametrize("operation,call", [
+    ("EnableKey", lambda kms, k: kms.enable_key(KeyId=k)),
+    ("DisableKey", lambda kms, k: kms.disable_key(KeyId=k)),
+    ("EnableKeyRotation", lambda kms, k: kms.enable_key_rotation(KeyId=k)),
+    ("UntagResource", lambda kms, k: kms.untag_resource(KeyId=k, TagKeys=["team"])),
+])
+def test_management_calls_log_the_key_arn_as_response_key_id(lab, kms, operation, call):
+    """ct-enablekey, ct-disablekey, ct-enablekeyrotation, ct-untagresource: 'CloudTrail log
+    entries for this operation recorded on or after December 2022 include the key ARN of the
+    affected KMS key in the responseElements.keyId value, even though this operation does not
+    return the key ARN.'"""
+    key = kms.create_key(Tags=[{"TagKey": "team", "TagValue": "blue"}])["KeyMetadata"]
+    response = call(kms, key["KeyId"])
+    assert "KeyId" not in response  # the API's response has no key id
+    record = lab.audit.records()[-1]
+    assert record["eventName"] == operation
+    assert record["responseElements"] == {"keyId": key["Arn"]}
+    assert record["requestParameters"]["keyId"] == key["KeyId"]  # as the caller gave it
+
+
+def test_a_failed_management_call_has_no_response_elements(lab, kms):
+    key = kms.create_key(KeySpec="RSA_2048", KeyUsage="SIGN_VERIFY")["KeyMetadata"]
+    with pytest.raises(errors.UnsupportedOperationException):
+        kms.enable_key_rotation(KeyId=key["KeyId"])
+    record = lab.audit.records()[-1]
+    assert record["errorCode"] == "UnsupportedOperationException"
+    assert record["responseElements"] is None
+
+
+def test_create_grant_logs_the_grant_id_and_the_key_arn(lab, kms):
+    """ct-creategrant: responseElements {grantId, keyId (the key ARN)}."""
+    key = kms.create_key()["KeyMetadata"]
+    grant = kms.create_grant(KeyId=key["KeyId"], GranteePrincipal=lab.admin().arn,
+                             Operations=["Decrypt"])
+    record = lab.audit.records()[-1]
+    assert record["responseElements"] == {"grantId": grant["GrantId"], "keyId": key["Arn"]}
+    assert grant["GrantToken"] not in json.dumps(record)
+
+
+# ----------------------------------------------------------------- multi-Region keys
+
+#: ct-synchronize-multi-region-key
+SYNCHRONIZE = {
+    "eventVersion": "1.11", "userIdentity": SERVICE, "eventTime": ISO,
+    "eventSource": "kms.amazonaws.com", "eventName": "SynchronizeMultiRegionKey",
+    "awsRegion": "us-east-1", "sourceIPAddress": "AWS Internal", "userAgent": "AWS Internal",
+    "requestParameters": None, "responseElements": {"keyId": KEY_ARN}, "requestID": UUID,
+    "eventID": UUID, "readOnly": False, "resources": [key_resource()],
+    "eventType": "AwsApiCall", "managementEvent": True, "recipientAccountId": OWNER,
+    "eventCategory": "Management"}
+
+
+@pytest.fixture
+def replicated(lab, kms):
+    primary = kms.create_key(MultiRegion=True)["KeyMetadata"]
+    before = len(lab.audit)
+    out = kms.replicate_key(KeyId=primary["KeyId"], ReplicaRegion="eu-west-1")
+    return primary, out, lab.audit.records()[before:]
+
+
+def test_synchronize_multi_region_key_is_an_api_call_kms_makes_in_the_primarys_region(
+        lab, kms, replicated):
+    primary, _, records = replicated
+    (sync,) = [r for r in records if r["eventName"] == "SynchronizeMultiRegionKey"]
+    assert_shape(sync, SYNCHRONIZE)
+    assert sync["responseElements"]["keyId"] == primary["Arn"]
+    assert [r["ARN"] for r in sync["resources"]] == [primary["Arn"]]  # replicas not listed
+    replicate = next(r for r in records if r["eventName"] == "ReplicateKey")
+    assert sync["requestID"] != replicate["requestID"]
+
+
+def test_replicate_key_names_the_primary_and_logs_the_replica_policy(lab, kms, replicated):
+    """ct-replicate-key: one resource (the primary key); responseElements replicaKeyMetadata
+    and replicaPolicy; dates with CloudTrail's comma after the year."""
+    primary, out, records = replicated
+    replicate = next(r for r in records if r["eventName"] == "ReplicateKey")
+    assert [r["ARN"] for r in replicate["resources"]] == [primary["Arn"]]
+    assert list(replicate["responseElements"]) == ["replicaKeyMetadata", "replicaPolicy"]
+    assert replicate["responseElements"]["replicaPolicy"] == out["ReplicaPolicy"]
+    assert LOG_DATE.match(replicate["responseElements"]["replicaKeyMetadata"]["creationDate"])
+    assert replicate["requestParameters"] == {"keyId": primary["KeyId"],
+                                              "replicaRegion": "eu-west-1"}
+
+
+def test_update_primary_region_is_logged_in_both_regions(lab, kms, replicated):
+    """ct-update-primary-region: 'The UpdatePrimaryRegion operation writes two CloudTrail log
+    entries: one in the Region with the multi-Region primary key that is converted to a
+    replica key, and one in the Region with a multi-Region replica key that is converted to a
+    primary key.'"""
+    primary, out, _ = replicated
+    lab.clock.advance(minutes=10)
+    before = len(lab.audit)
+    kms.update_primary_region(KeyId=primary["KeyId"], PrimaryRegion="eu-west-1")
+    old, new = lab.audit.records()[before:before + 2]
+    replica_arn = out["ReplicaKeyMetadata"]["Arn"]
+    assert (old["awsRegion"], new["awsRegion"]) == ("us-east-1", "eu-west-1")
+    assert [r["ARN"] for r in old["resources"]] == [primary["Arn"]]
+    assert [r["ARN"] for r in new["resources"]] == [replica_arn]
+    assert old["responseElements"] == {"keyId": primary["Arn"]}
+    assert new["responseElements"] == {"keyId": replica_arn}
+    assert old["requestParameters"] == new["requestParameters"] == {
+        "keyId": primary["KeyId"], "primaryRegion": "eu-west-1"}
+    assert old["requestID"] == new["requestID"] and old["eventID"] != new["eventID"]
+    assert "sharedEventID" not in old and old["recipientAccountId"] == OWNER
+    assert_shape(old, api_call("UpdatePrimaryRegion", {"keyId": KEY_ID,
+                                                       "primaryRegion": "eu-west-1"},
+                               {"keyId": KEY_ARN}, [key_resource()]))

@@ -194,10 +194,11 @@ def _iso(us: int) -> str:
 
 
 def _java_time(when: datetime) -> str:
-    """Dates inside request/response elements, as KMS writes them: ``Jun 30, 2020 2:34:07 AM``."""
+    """Dates inside request/response elements, as CloudTrail writes them:
+    ``May 21, 2025, 5:47:45 AM`` (ct-createkey, ct-replicate-key, ct-schedule-key-deletion)."""
     when = when.astimezone(UTC)
     hour = when.hour % 12 or 12
-    return f"{when:%b} {when.day}, {when.year} {hour}:{when:%M:%S} {'AM' if when.hour < 12 else 'PM'}"
+    return f"{when:%b} {when.day}, {when.year}, {hour}:{when:%M:%S} {'AM' if when.hour < 12 else 'PM'}"
 
 
 def _parse_time(text: str) -> int:
@@ -1396,6 +1397,22 @@ class AuditLog(_Trail):
         store.append(shape, us, rid, seq, elements)
         if owners:
             self._copy_to_owners(shape, owners, rid, elements)
+        for other in call.logged_in:
+            self._copy_to_region(shape, other, rid, elements, info.key_arn_response)
+
+    def _copy_to_region(self, shape: int, key, request_id: str | None, elements,
+                        key_arn_response: bool) -> None:
+        """The call's record in the trail of another Region, naming that Region's key
+        (ct-update-primary-region: "writes two CloudTrail log entries", one per Region)."""
+        store = self._store
+        original: Shape = store.shapes.values[shape]
+        origin = store.origins.code(("region", original.origin, key.region), lambda: (
+            store.origins.values[original.origin]._replace(region=key.region)))
+        res = store.resource_pool.code(key.arn, lambda: _resources((key.arn,)))
+        code = store.shape_code(original._replace(origin=origin, resources=res))
+        if key_arn_response and elements is not None:
+            elements = FrozenDict({**elements, "keyId": key.arn})
+        store.append(code, None, request_id, None, elements)
 
     def _copy_to_owners(self, shape: int, owners: list[str], request_id: str | None,
                         elements) -> None:
@@ -1517,6 +1534,23 @@ class AuditLog(_Trail):
             ("details", _freeze(details)), lambda: _read_only(details))
         us = (self._clock.now() - _EPOCH) // _MICROSECOND
         self._append(us, Shape(event, origin, res, _NONE, adc, _NONE), None, None)
+
+    def record_internal_call(self, event_name: str, *, account: str, region: str,
+                             key_arn: str) -> None:
+        """Record an API call KMS makes itself (SynchronizeMultiRegionKey): an AwsApiCall by
+        "AWS Internal" with a request id, no requestParameters and the key ARN as
+        ``responseElements.keyId`` (ct-synchronize-multi-region-key)."""
+        store = self._store
+        event = store.events.code((event_name, "AwsApiCall"),
+                                  lambda: EventKind(event_name, "AwsApiCall", False))
+        origin = store.origins.code(("AwsServiceEvent", account, region), lambda: Origin(
+            FrozenDict(accountId=account, invokedBy=AWS_INTERNAL), None, None, AWS_INTERNAL,
+            account, region, AWS_INTERNAL, AWS_INTERNAL, AWS_INTERNAL, None))
+        res = store.resource_pool.code(key_arn, lambda: _resources((key_arn,)))
+        us = (self._clock.now() - _EPOCH) // _MICROSECOND
+        request_id = self._ids.request_id() if self._ids is not None else None
+        self._append(us, Shape(event, origin, res, _NONE, _NONE, _NONE), request_id,
+                     FrozenDict(keyId=key_arn))
 
     # ------------------------------------------------------------ reading
     def event_id(self, row: int) -> str:
@@ -1705,7 +1739,7 @@ class _ImportedTrail(AuditLog):
     def record(self, *args, **kwargs) -> None:
         raise TypeError("an imported audit trail is read-only")
 
-    record_service_event = record
+    record_service_event = record_internal_call = record
 
 
 def _other_owners(call) -> list[str]:

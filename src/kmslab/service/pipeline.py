@@ -70,7 +70,7 @@ class Call:
     """
 
     __slots__ = ("service", "request", "op", "key", "now", "caller", "extra_keys",
-                 "material_id", "ciphertext")
+                 "material_id", "ciphertext", "logged_in")
 
     def __init__(self, service: "KMSService", request: Request, op: OperationSpec):
         self.service = service
@@ -83,6 +83,7 @@ class Call:
         # the KeyMaterialId a cryptographic operation used (ReEncrypt: destination, source)
         self.material_id: str | tuple[str, str | None] | None = None
         self.ciphertext = None  # the parsed ciphertext blob that named a key (BlobParts)
+        self.logged_in: tuple[Key, ...] = ()  # keys in other Regions whose trail logs it too
 
     @property
     def lab(self):
@@ -117,6 +118,8 @@ class Call:
             self.material_id = outcome.material_id
         if outcome.other_keys:
             self.extra_keys.extend(k for k in outcome.other_keys if k not in self.extra_keys)
+        if outcome.logged_in:
+            self.logged_in = outcome.logged_in
         return outcome.response
 
 

@@ -41,14 +41,16 @@ class Outcome:
     ``key``: the key the operation made or found by itself (CreateKey; the
     pipeline knows every other); ``material_id``: the KeyMaterialId a
     cryptographic operation used (ReEncrypt: ``(destination, source)``);
-    ``other_keys``: further keys it acted on (ReplicateKey's replica,
-    UpdatePrimaryRegion's new primary).
+    ``other_keys``: further keys it acted on, named in the record's resources;
+    ``logged_in``: keys in other Regions whose Region's trail records the call
+    too (UpdatePrimaryRegion's new primary).
     """
 
     response: dict
     key: Any = None
     material_id: Any = None
     other_keys: tuple = ()
+    logged_in: tuple = ()
 
 
 @dataclass(frozen=True, slots=True)
