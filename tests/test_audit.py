@@ -69,6 +69,7 @@ def test_success_record_matches_cloudtrail_examples(lab, kms):
     assert rec["managementEvent"] is True and rec["recipientAccountId"] == "111122223333"
     assert rec["userIdentity"] == {"type": "IAMUser", "principalId": lab.admin().principal_id,
                                    "arn": lab.admin().arn, "accountId": "111122223333",
+                                   "accessKeyId": lab.admin().implicit_access_key_id(),
                                    "userName": "admin"}
     assert "errorCode" not in rec
 

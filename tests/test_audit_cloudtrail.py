@@ -409,3 +409,127 @@ def test_update_primary_region_is_logged_in_both_regions(lab, kms, replicated):
     assert_shape(old, api_call("UpdatePrimaryRegion", {"keyId": KEY_ID,
                                                        "primaryRegion": "eu-west-1"},
                                {"keyId": KEY_ARN}, [key_resource()]))
+
+
+# ----------------------------------------------------------------- grants, random, import
+
+#: ct-retire-grant: no requestParameters; the grant id in additionalEventData
+RETIRE_GRANT = api_call("RetireGrant", None, None, [key_resource()],
+                        additional={"grantId": re.compile(r"^[0-9a-f]{64}$")})
+
+
+def test_retire_grant_logs_the_grant_id_and_never_the_token(lab, kms):
+    key = kms.create_key()["KeyMetadata"]
+    grant = kms.create_grant(KeyId=key["KeyId"], GranteePrincipal=lab.admin().arn,
+                             Operations=["Encrypt", "RetireGrant"])
+    kms.encrypt(KeyId=key["KeyId"], Plaintext=b"x", GrantTokens=[grant["GrantToken"]])
+    kms.retire_grant(GrantToken=grant["GrantToken"])
+    encrypt, retire = lab.audit.records()[-2:]
+    assert_shape(retire, RETIRE_GRANT)
+    assert retire["additionalEventData"] == {"grantId": grant["GrantId"]}
+    assert "grantTokens" not in encrypt["requestParameters"]
+    # a grant token is a bearer credential: in no record, frame or export
+    assert grant["GrantToken"] not in json.dumps(lab.audit.to_cloudtrail())
+    assert grant["GrantToken"] not in lab.audit.frame().to_csv()
+
+
+def test_retiring_by_key_and_grant_id_logs_the_same_record(lab, kms):
+    key = kms.create_key()["KeyMetadata"]
+    grant = kms.create_grant(KeyId=key["KeyId"], GranteePrincipal=lab.admin().arn,
+                             Operations=["Encrypt"])
+    kms.retire_grant(KeyId=key["Arn"], GrantId=grant["GrantId"])
+    record = lab.audit.records()[-1]
+    assert_shape(record, RETIRE_GRANT)
+    assert record["additionalEventData"] == {"grantId": grant["GrantId"]}
+
+
+def test_a_failed_retire_grant_logs_no_grant_id(lab, kms):
+    key = kms.create_key()["KeyMetadata"]
+    with pytest.raises(errors.KMSError):
+        kms.retire_grant(KeyId=key["Arn"], GrantId="0" * 64)
+    record = lab.audit.records()[-1]
+    assert "errorCode" in record and "additionalEventData" not in record
+    assert record["requestParameters"] is None
+
+
+#: ct-generaterandom
+GENERATE_RANDOM = api_call("GenerateRandom", None, None, [], read_only=True)
+
+
+def test_generate_random_logs_no_request_and_no_resources(lab, kms):
+    kms.generate_random(NumberOfBytes=32)
+    assert_shape(lab.audit.records()[-1], GENERATE_RANDOM)
+
+
+def test_list_aliases_names_no_resource(lab, kms):
+    """ct-listaliases: "resources": [] even when the request names a key."""
+    key = kms.create_key()["KeyMetadata"]
+    kms.list_aliases(KeyId=key["KeyId"])
+    record = lab.audit.records()[-1]
+    assert record["resources"] == [] and record["requestParameters"] == {"keyId": key["KeyId"]}
+
+
+def test_get_parameters_for_import_is_read_only(lab, kms):
+    """ct-getparametersforimport: "readOnly": true."""
+    key = kms.create_key(Origin="EXTERNAL")["KeyMetadata"]
+    kms.get_parameters_for_import(KeyId=key["KeyId"], WrappingAlgorithm="RSAES_OAEP_SHA_256",
+                                  WrappingKeySpec="RSA_2048")
+    record = lab.audit.records()[-1]
+    assert record["eventName"] == "GetParametersForImport" and record["readOnly"] is True
+    assert lab.audit.filter(event_name="GetParametersForImport").frame()["readOnly"].all()
+
+
+# ----------------------------------------------------------------- who called
+
+#: the userIdentity of an IAM user in every example (ct-encrypt, ct-createalias...)
+IAM_USER = {"type": "IAMUser", "principalId": re.compile(r"^AIDA[0-9A-Z]{17}$"),
+            "arn": re.compile(r"^arn:aws:iam::\d{12}:user/[\w+=,.@-]+$"), "accountId": OWNER,
+            "accessKeyId": re.compile(r"^AKIA[0-9A-Z]{16}$"),
+            "userName": re.compile(r"^[\w+=,.@-]+$")}
+
+
+def test_an_iam_users_calls_name_the_access_key_that_signed_them(lab):
+    """Every call an IAM user makes is signed with one of its access keys, and CloudTrail logs
+    it; a client built from a key of CreateAccessKey logs that key."""
+    lab.add_user("alice", policy={"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "kms:*", "Resource": "*"}]})
+    lab.client().list_keys()  # the administrator
+    alice = lab.client(as_="alice")
+    alice.list_keys()
+    alice.list_keys()
+    first, second = lab.audit.records()[-2:]
+    assert shape_of(first["userIdentity"], IAM_USER)
+    assert first["userIdentity"]["accessKeyId"] == second["userIdentity"]["accessKeyId"]
+    assert lab.audit.records()[0]["userIdentity"]["accessKeyId"] != \
+        first["userIdentity"]["accessKeyId"]  # each user its own key
+    created = lab.client("iam").create_access_key(UserName="alice")["AccessKey"]["AccessKeyId"]
+    lab.client(as_=created).list_keys()
+    assert lab.audit.records()[-1]["userIdentity"]["accessKeyId"] == created
+
+
+def test_service_events_have_no_access_key(lab, kms):
+    key = kms.create_key()["KeyMetadata"]
+    kms.rotate_key_on_demand(KeyId=key["KeyId"])
+    rotate = next(r for r in lab.audit.records() if r["eventName"] == "RotateKey")
+    assert rotate["userIdentity"] == SERVICE
+
+
+# ----------------------------------------------------------------- RotateKeyOnDemand
+
+#: ct-rotatekeyondemand: responseElements.keyId is the key id (so is the API's answer in the
+#: AWS CLI's example, and botocore's model calls it "Identifies the ... KMS key")
+ROTATE_KEY_ON_DEMAND = api_call("RotateKeyOnDemand", {"keyId": KEY_ID}, {"keyId": KEY_ID},
+                                [key_resource()])
+
+
+@pytest.mark.parametrize("form", ["KeyId", "Arn"])
+def test_rotate_key_on_demand_answers_and_logs_the_key_id(lab, kms, form):
+    key = kms.create_key()["KeyMetadata"]
+    out = kms.rotate_key_on_demand(KeyId=key[form])
+    assert out["KeyId"] == key["KeyId"]
+    record = next(r for r in reversed(lab.audit.records())
+                  if r["eventName"] == "RotateKeyOnDemand")
+    assert record["responseElements"] == {"keyId": key["KeyId"]}
+    assert record["requestParameters"] == {"keyId": key[form]}
+    if form == "KeyId":
+        assert_shape(record, ROTATE_KEY_ON_DEMAND)

@@ -252,16 +252,22 @@ def _input_shape(operation: str):
     return None if op is None else op.input_shape
 
 
+#: grant tokens are bearer credentials: whoever holds one may use the grant (never logged)
+_BEARER = frozenset({"GrantToken", "GrantTokens"})
+
+
 @functools.cache
 def logged_members(operation: str) -> tuple[str, ...]:
-    """Request members CloudTrail logs for ``operation``: never blobs or sensitive members."""
+    """Request members CloudTrail logs for ``operation``: never blobs, sensitive members or
+    grant tokens."""
     try:
         shape = _model().operation_model(operation).input_shape
     except Exception:
         return ()
     if shape is None:
         return ()
-    return tuple(name for name, s in shape.members.items() if _loggable(s))
+    return tuple(name for name, s in shape.members.items()
+                 if _loggable(s) and name not in _BEARER)
 
 
 @functools.cache
@@ -369,6 +375,8 @@ class _OpInfo(NamedTuple):
     response_members: tuple | None
     output_shape: Any
     key_arn_response: bool    # responseElements.keyId: the key ARN
+    request_logged: bool      # requestParameters (False: null)
+    resources_logged: bool    # the key in resources (False: an empty list)
     alias_member: str | None  # the member naming an alias: its ARN is a resource too
 
 
@@ -1307,7 +1315,8 @@ class AuditLog(_Trail):
             shape=shape, additional=facts.additional_data,
             defaults=dict(facts.defaults_logged), key_id_as_arn=facts.key_id_as_arn,
             response_members=facts.response_logged, output_shape=out_shape,
-            key_arn_response=facts.key_arn_response, alias_member=op.alias_member)
+            key_arn_response=facts.key_arn_response, alias_member=op.alias_member,
+            request_logged=facts.request_logged, resources_logged=facts.resources_logged)
         self._ops[name] = info
         return info
 
@@ -1351,8 +1360,14 @@ class AuditLog(_Trail):
         """
         info = self._ops.get(call.op.name) or self._op_info(call.op)
         request = call.request
-        # the key material a cryptographic operation used, or the code of the error
-        outcome = call.material_id if error is None else self._error_code(error)
+        # the key material a cryptographic operation used (or what else additionalEventData
+        # holds: RetireGrant's grantId), or the code of the error
+        if error is not None:
+            outcome = self._error_code(error)
+        elif call.logged:
+            outcome = ("logged", tuple(call.logged.items()))
+        else:
+            outcome = call.material_id
         try:
             alike = info.alike(call, request, outcome)
             if alike == self._last_alike:  # a call like the one before: no lookup
@@ -1471,7 +1486,9 @@ class AuditLog(_Trail):
             origin = store.origins.add(okey, self._new_origin(caller, service, request))
         self._callers[id(caller)] = caller  # keeps its id() from being reused by another object
 
-        if key is None:
+        if not info.resources_logged:  # ct-generaterandom, ct-listaliases: "resources": []
+            res = store.resource_pool.code((), lambda: _resources(()))
+        elif key is None:
             res = _NONE
         else:
             rkey = (*(k.arn for k in extra), key.arn) if extra else key.arn
@@ -1483,7 +1500,9 @@ class AuditLog(_Trail):
                 arns = rkey if type(rkey) is tuple else (rkey,)
                 res = store.resource_pool.add(rkey, _resources(tuple(dict.fromkeys(arns))))
 
-        if values is None:
+        if not info.request_logged:  # ct-retire-grant, ct-generaterandom: null
+            pc = _NONE
+        elif values is None:
             pc = store.param_pool.add(object(), self._new_params(info, request.params, key))
         else:
             pkey = (info.name, key.arn if info.key_id_as_arn and key is not None else None, values)
@@ -1509,7 +1528,9 @@ class AuditLog(_Trail):
             data: dict = {}
             if store is not None:
                 data["customKeyStoreId"] = store
-            if isinstance(outcome, tuple):
+            if isinstance(outcome, tuple) and outcome[0] == "logged":
+                data.update(outcome[1])
+            elif isinstance(outcome, tuple):
                 destination, source = outcome
                 data["destinationKeyMaterialId"] = destination
                 if source:

@@ -40,6 +40,9 @@ key_id_as_arn      CloudTrail logs ``keyId`` as the ARN of the key     False
 additional_data    CloudTrail logs ``additionalEventData``             False
 key_arn_response   CloudTrail logs ``responseElements.keyId``, the     False
                    key ARN, though the response has none
+request_logged     CloudTrail logs ``requestParameters`` (else null)   True
+resources_logged   CloudTrail names the key in ``resources`` (else     True
+                   an empty list)
 quota              ``"cryptographic"``, ``"data key pair"``, a rate     None (no published quota)
                    (requests per second) of its own
 custom_key_store   valid for a key in a custom key store               True
@@ -119,6 +122,8 @@ SOURCES = {
                         "December 2022 include the key ARN of the affected KMS key in the "
                         "responseElements.keyId value, even though this operation does not "
                         "return the key ARN.'",
+    "request_logged": _DG + "ct-retire-grant.html, ct-generaterandom.html (requestParameters: null)",
+    "resources_logged": _DG + "ct-generaterandom.html, ct-listaliases.html (resources: [])",
     "quota": _DG + "requests-per-second.html (Request quotas)",
     "custom_key_store": _DG + "symm-asymm-compare.html (Key type reference: the Special "
                         "features table, 'Not valid on KMS keys in custom key stores')",
@@ -201,6 +206,7 @@ OPERATIONS: dict[str, dict] = {
     },
     "ListAliases": {
         "key": "KeyId", "policy": "iam", "action": None, "read_only": True, "quota": 500,
+        "resources_logged": False,
         "limit": _LIST_100,
         "notes": "KeyId only filters the list: kms:ListAliases is an IAM permission",
     },
@@ -262,7 +268,8 @@ OPERATIONS: dict[str, dict] = {
         quota="data key pair", custom_key_store=False,
         notes="API Reference, GenerateDataKeyPairWithoutPlaintext: 'You cannot use an "
               "asymmetric KMS key or a KMS key in a custom key store.'"),
-    "GenerateRandom": {"policy": "iam", "read_only": True, "quota": "cryptographic"},
+    "GenerateRandom": {"policy": "iam", "read_only": True, "quota": "cryptographic",
+                       "request_logged": False, "resources_logged": False},
     "Sign": _crypto(usage="SIGN_VERIFY", algorithm=("SigningAlgorithm", None),
                     conditions=_SIGNING),
     "Verify": _crypto(usage="SIGN_VERIFY", algorithm=("SigningAlgorithm", None),
@@ -304,6 +311,7 @@ OPERATIONS: dict[str, dict] = {
     "ListRetirableGrants": {"policy": "iam", "read_only": True, "quota": 100, "limit": _LIST_100},
     "RetireGrant": {
         "locate": "grant", "cross_account": True, "policy": "grant", "grant": True, "quota": 50,
+        "request_logged": False, "additional_data": True,
         "notes": "forms: the KeyId text asks for the key ARN; a key id of the caller's own "
                  "account is taken too, aliases are not",
     },
@@ -321,7 +329,7 @@ OPERATIONS: dict[str, dict] = {
     "GetKeyLastUsage": {"key": "KeyId", "read_only": True, "quota": 5},
     # ------------------------------------------------------------ imported key material
     "GetParametersForImport": {
-        "key": "KeyId", "quota": 1, "custom_key_store": False,
+        "key": "KeyId", "quota": 1, "custom_key_store": False, "read_only": True,
         "conditions": {"kms:WrappingAlgorithm": ("param", "WrappingAlgorithm", None),
                        "kms:WrappingKeySpec": ("param", "WrappingKeySpec", None)},
     },

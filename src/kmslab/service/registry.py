@@ -43,7 +43,8 @@ class Outcome:
     cryptographic operation used (ReEncrypt: ``(destination, source)``);
     ``other_keys``: further keys it acted on, named in the record's resources;
     ``logged_in``: keys in other Regions whose Region's trail records the call
-    too (UpdatePrimaryRegion's new primary).
+    too (UpdatePrimaryRegion's new primary); ``logged``: what the record's
+    additionalEventData holds beyond key material (RetireGrant's grantId).
     """
 
     response: dict
@@ -51,6 +52,7 @@ class Outcome:
     material_id: Any = None
     other_keys: tuple = ()
     logged_in: tuple = ()
+    logged: dict | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -350,7 +350,9 @@ def rotate_key_on_demand(call: Call, params: dict) -> dict:
         key.scheduled["on-demand"] = lab.clock.schedule(
             call.now + delay, partial(_complete_on_demand, lab, key),
             label=f"on-demand rotation {key.key_id}")
-    return {"KeyId": key.arn}
+    # the key id, not its ARN: the API Reference's and the AWS CLI's example answers, and the
+    # CloudTrail entry's responseElements (ct-rotatekeyondemand)
+    return {"KeyId": key.key_id}
 
 
 @operation("ListKeyRotations")
