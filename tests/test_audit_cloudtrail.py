@@ -382,8 +382,12 @@ def test_replicate_key_names_the_primary_and_logs_the_replica_policy(lab, kms, r
     assert list(replicate["responseElements"]) == ["replicaKeyMetadata", "replicaPolicy"]
     assert replicate["responseElements"]["replicaPolicy"] == out["ReplicaPolicy"]
     assert LOG_DATE.match(replicate["responseElements"]["replicaKeyMetadata"]["creationDate"])
-    assert replicate["requestParameters"] == {"keyId": primary["KeyId"],
-                                              "replicaRegion": "eu-west-1"}
+    # logged with KMS's defaults, in the example's order
+    assert replicate["requestParameters"] == {
+        "keyId": primary["KeyId"], "replicaRegion": "eu-west-1",
+        "bypassPolicyLockoutSafetyCheck": False, "description": ""}
+    assert list(replicate["requestParameters"]) == [
+        "keyId", "replicaRegion", "bypassPolicyLockoutSafetyCheck", "description"]
 
 
 def test_update_primary_region_is_logged_in_both_regions(lab, kms, replicated):
@@ -533,3 +537,37 @@ def test_rotate_key_on_demand_answers_and_logs_the_key_id(lab, kms, form):
     assert record["requestParameters"] == {"keyId": key[form]}
     if form == "KeyId":
         assert_shape(record, ROTATE_KEY_ON_DEMAND)
+
+
+def test_a_journal_tail_carries_the_shared_event_ids(two_accounts):
+    """A snapshot's journal appends tails of the trail: the copies' sharedEventIDs go too."""
+    from kmslab.audit import AuditStore
+    from kmslab.snapshot import journal
+
+    lab, _, key, erin = two_accounts
+    saved = json.loads(json.dumps(lab.audit.to_data()))
+    marks = lab.audit.marks()
+    erin.encrypt(KeyId=key["Arn"], Plaintext=b"after the save")
+    out: list[bytes] = []
+    journal._encode(lab.audit.tail(marks), out)
+    tail = json.loads(b"".join(out))
+    assert len(tail["shared_event_ids"]) == 2
+    journal._append_tail(saved, tail)
+    saved.pop("tracking_start")
+    store = AuditStore.from_data(saved, lab.ids.request_id_at)
+    assert [store.record(i) for i in range(len(store))] == lab.audit.records()
+
+
+@pytest.mark.parametrize("bad", [[[0, 5]], [[99999, "x"]], [["0", "x"]], [[0]], "x"])
+def test_a_stored_trail_with_a_wrong_shared_event_id_is_refused(two_accounts, bad):
+    from kmslab.audit import AuditDataError, AuditStore
+
+    lab, _, key, erin = two_accounts
+    erin.encrypt(KeyId=key["Arn"], Plaintext=b"x")
+    data = json.loads(json.dumps(lab.audit.to_data()))
+    data.pop("tracking_start")
+    AuditStore.from_data(data, lab.ids.request_id_at)  # as saved: fine
+    data["shared_event_ids"] = bad
+    with pytest.raises(AuditDataError) as info:
+        AuditStore.from_data(data, lab.ids.request_id_at)
+    assert info.value.where.startswith("audit.shared_event_ids")

@@ -347,6 +347,7 @@ OPERATIONS: dict[str, dict] = {
     "ReplicateKey": {
         "key": "KeyId", "quota": 5, "custom_key_store": False,
         "response_logged": ("ReplicaKeyMetadata", "ReplicaPolicy"),
+        "defaults_logged": {"BypassPolicyLockoutSafetyCheck": False, "Description": ""},
         "conditions": {"kms:ReplicaRegion": ("param", "ReplicaRegion", None)},
     },
     "UpdatePrimaryRegion": {
