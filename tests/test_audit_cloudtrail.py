@@ -45,7 +45,7 @@ def shape_of(value, example):
             shape_of(value[k], example[k]) for k in example)
     if isinstance(example, list):
         return isinstance(value, list) and len(value) == len(example) and all(
-            shape_of(v, e) for v, e in zip(value, example))
+            shape_of(v, e) for v, e in zip(value, example, strict=True))
     return value == example
 
 

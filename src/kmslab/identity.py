@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 __all__ = ["Principal", "account_root", "aws_service"]
 
@@ -48,7 +49,7 @@ class Principal:
         """CloudTrail's ``userIdentity`` for this principal."""
         if self.type == "AWSService":
             return {"type": "AWSService", "invokedBy": self.service or "AWS Internal"}
-        ident = {"type": self.type, "principalId": self.principal_id, "arn": self.arn,
+        ident: dict[str, Any] = {"type": self.type, "principalId": self.principal_id, "arn": self.arn,
                  "accountId": self.account_id}
         access_key_id = self.access_key_id or self.implicit_access_key_id()
         if access_key_id:

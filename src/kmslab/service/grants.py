@@ -23,6 +23,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
+from typing import Any
 
 from .. import errors
 from ..operations import GRANT_OPERATIONS
@@ -76,7 +77,7 @@ class Grant:
 
     def entry(self) -> dict:
         """ListGrants' GrantListEntry (KeyId is the key ARN, as AWS returns it)."""
-        out = {"KeyId": self.key_arn, "GrantId": self.grant_id}
+        out: dict[str, Any] = {"KeyId": self.key_arn, "GrantId": self.grant_id}
         if self.name:
             out["Name"] = self.name
         out["CreationDate"] = self.created
@@ -323,7 +324,7 @@ def _check_retire(call: Call, params: dict) -> None:
 
 
 @operation("RetireGrant", locate=_grant_key, check=_check_retire)
-def retire_grant(call: Call, params: dict) -> dict:
+def retire_grant(call: Call, params: dict) -> Outcome:
     """RetireGrant: by token, or KeyId (key ARN) + GrantId; see :func:`_may_retire`."""
     key, grant = _find_grant(call, params)
     _drop(key, grant)
