@@ -268,7 +268,7 @@ class Delivery:
         self.delivered = 0  # records written out so far
         self._prefix = _stream_prefix(log._store.event_prefix, log._deliveries)
         log._deliveries += 1
-        self._original: AuditStore | None = log._swap_store(self._fresh())
+        self._original: AuditStore | None = log._swap_store(self._fresh(0))
 
     def __enter__(self) -> "Delivery":
         return self
@@ -276,14 +276,15 @@ class Delivery:
     def __exit__(self, *exc) -> None:
         self.finish()
 
-    def _fresh(self) -> _SegmentStore:
+    def _fresh(self, first_row: int) -> _SegmentStore:
         store = self.log._store
-        return _SegmentStore(self._prefix, store.request_id_at, self.delivered)
+        return _SegmentStore(self._prefix, store.request_id_at, first_row)
 
     def check(self) -> None:
         """Write the records held so far if there are ``segment_rows`` of them."""
-        if len(self.log._store) >= self.segment_rows:
-            self._deliver(self.log._swap_store(self._fresh()))
+        held = len(self.log._store)
+        if held >= self.segment_rows:
+            self._deliver(self.log._swap_store(self._fresh(self.delivered + held)))
 
     def _deliver(self, segment: AuditStore) -> None:
         self.log._keep_last_uses(segment)
