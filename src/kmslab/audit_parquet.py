@@ -71,20 +71,41 @@ def _json(value):
     return None if value is None else json.dumps(value, separators=(",", ":"))
 
 
-def table(records: Iterable[dict]):
-    """A pyarrow Table of CloudTrail records (a trail, a view, or any iterable of records)."""
+def _value(record: dict, name: str):
+    """A record's value for the column ``name`` (JSON text, a boolean, a structure...)."""
+    value = record.get(name)
+    if name in JSON_FIELDS:
+        return _json(value)
+    if name in _BOOL_FIELDS:  # CloudTrail writes them as JSON booleans (some as text)
+        return None if value is None else value is True or value == "true"
+    return value
+
+
+def table(records):
+    """A pyarrow Table of CloudTrail records: a trail, a view, or any iterable of records.
+
+    A trail's columns are built from its shapes (one value per shape, taken
+    for each row: see :mod:`kmslab.audit_render`); other records one by one.
+    """
     pa = _pyarrow()
+    types = schema()
+    from .audit import _Trail
+    if isinstance(records, _Trail):
+        from .audit_render import PER_ROW, Rows
+        rows = Rows(records)
+        entries = pa.array(rows.entries, type=pa.int64())
+        columns = {}
+        for name in COLUMNS:
+            kind = types.field(name).type
+            if name in PER_ROW:
+                columns[name] = pa.array(rows.field(name), type=kind)
+            else:
+                values = pa.array([_value(t, name) for t in rows.templates], type=kind)
+                columns[name] = values.take(entries)
+        return pa.Table.from_pydict(columns, schema=types)
     records = records if isinstance(records, list) else list(records)
-    columns = {}
-    for name in COLUMNS:
-        if name in JSON_FIELDS:
-            columns[name] = [_json(r.get(name)) for r in records]
-        elif name in _BOOL_FIELDS:  # CloudTrail writes them as JSON booleans (some as text)
-            columns[name] = [None if (v := r.get(name)) is None else v is True or v == "true"
-                             for r in records]
-        else:
-            columns[name] = [r.get(name) for r in records]
-    return pa.Table.from_pydict(columns, schema=schema())
+    return pa.Table.from_pydict({name: [_value(r, name) for r in records] for name in COLUMNS},
+                                schema=types)
 
 
 def write_parquet(trail, path: str | os.PathLike, *, compression: str = "zstd") -> str:
