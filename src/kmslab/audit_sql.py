@@ -20,8 +20,11 @@ Needs DuckDB: ``pip install "kmslab[sql]"``.
 from __future__ import annotations
 
 import os
+import textwrap
 from datetime import datetime, timezone
 from pathlib import Path
+
+from .audit import tracked_operations
 
 __all__ = ["connect", "query", "QUERIES", "ATHENA_DDL", "CRYPTOGRAPHIC_OPERATIONS"]
 
@@ -130,13 +133,12 @@ _ATHENA_FUNCTIONS = (
     "CREATE MACRO json_extract_scalar(json_text, path) AS json_extract_string(json_text, path)",
 )
 
-#: the operations GetKeyLastUsage tracks: a key's cryptographic use
-CRYPTOGRAPHIC_OPERATIONS = (
-    "Encrypt", "Decrypt", "ReEncrypt", "GenerateDataKey", "GenerateDataKeyWithoutPlaintext",
-    "GenerateDataKeyPair", "GenerateDataKeyPairWithoutPlaintext", "Sign", "Verify",
-    "GenerateMac", "VerifyMac", "DeriveSharedSecret")
+#: the operations GetKeyLastUsage tracks: a key's cryptographic use (the operation table's)
+CRYPTOGRAPHIC_OPERATIONS = tuple(sorted(tracked_operations()))
 
-_IN_CRYPTO = ", ".join(f"'{name}'" for name in CRYPTOGRAPHIC_OPERATIONS)
+_IN_CRYPTO = textwrap.fill(", ".join(f"'{name}'" for name in CRYPTOGRAPHIC_OPERATIONS),
+                           width=92, initial_indent=" " * 34, subsequent_indent=" " * 34,
+                           break_on_hyphens=False, break_long_words=False).lstrip()
 
 #: The questions security teams ask of KMS's trail, in SQL that Athena runs on the table
 #: of :data:`ATHENA_DDL` and DuckDB on :func:`connect`'s view. ``{as_of}`` and
@@ -166,20 +168,20 @@ GROUP BY useridentity.arn, eventname
 ORDER BY denied DESC, principal, eventname""",
     # keys in the trail with no successful cryptographic use in the last {days} days
     "keys_unused": f"""\
-SELECT res.arn AS key_arn,
-       max(CASE WHEN eventname IN ({_IN_CRYPTO})
+WITH uses AS (
+    SELECT res.arn AS key_arn,
+           CASE WHEN eventname IN ({_IN_CRYPTO})
                  AND errorcode IS NULL
-                THEN from_iso8601_timestamp(eventtime) END) AS last_used
-FROM cloudtrail_logs
-CROSS JOIN UNNEST(resources) AS t(res)
-WHERE eventsource = 'kms.amazonaws.com'
-  AND res.type = 'AWS::KMS::Key'
-GROUP BY res.arn
-HAVING coalesce(max(CASE WHEN eventname IN ({_IN_CRYPTO})
-                          AND errorcode IS NULL
-                         THEN from_iso8601_timestamp(eventtime) END),
-                from_iso8601_timestamp('1970-01-01T00:00:00Z'))
-       < from_iso8601_timestamp('{{as_of}}') - INTERVAL '{{days}}' DAY
+                THEN from_iso8601_timestamp(eventtime) END AS used
+    FROM cloudtrail_logs
+    CROSS JOIN UNNEST(resources) AS t(res)
+    WHERE eventsource = 'kms.amazonaws.com'
+      AND res.type = 'AWS::KMS::Key')
+SELECT key_arn, max(used) AS last_used
+FROM uses
+GROUP BY key_arn
+HAVING max(used) IS NULL
+    OR max(used) < from_iso8601_timestamp('{{as_of}}') - INTERVAL '{{days}}' DAY
 ORDER BY last_used NULLS FIRST, key_arn""",
     # calls an AWS service made on a principal's behalf (kms:ViaService)
     "calls_via_service": """\
@@ -232,6 +234,7 @@ def connect(source: str | os.PathLike, *, connection=None):
     path = Path(source)
     db = connection if connection is not None else duckdb.connect()
     db.execute("SET TimeZone = 'UTC'")
+    db.execute("SET enable_progress_bar = false")
     for statement in _ATHENA_FUNCTIONS:
         db.execute(statement.replace("CREATE MACRO", "CREATE OR REPLACE MACRO"))
     if path.is_dir():
