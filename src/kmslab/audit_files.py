@@ -265,7 +265,10 @@ class Delivery:
     come (after each request, or every few), writes the part out and drops it
     once it holds ``segment_rows`` records. The trail keeps what it held
     before and records on after (the delivered records are in the files
-    only); GetKeyLastUsage still sees the key uses delivered.
+    only); GetKeyLastUsage still sees the key uses delivered. Call it from
+    the thread that makes the calls, as ``lab.simulate`` does: a lab served
+    to other threads or saved by an AutoSaver meanwhile would see its trail
+    change under it.
 
         >>> with Delivery(lab.audit, "logs") as delivery:
         ...     for _ in range(100_000):
