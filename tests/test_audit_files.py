@@ -47,8 +47,10 @@ def _world(seed: int = 5):
              "Action": ["kms:Encrypt", "kms:Decrypt"], "Resource": "*"}]}))
     west_key = west.create_key()["KeyMetadata"]["Arn"]
     lab.client(as_=lab.principal(f"arn:aws:iam::{other}:root")).create_key()
-    kms.encrypt(KeyId=idle, Plaintext=b"once")
-    lab.clock.advance(days=40)
+    once = kms.encrypt(KeyId=idle, Plaintext=b"once")["CiphertextBlob"]
+    lab.clock.advance(days=10)
+    kms.re_encrypt(CiphertextBlob=once, DestinationKeyId=idle)  # uses the key twice
+    lab.clock.advance(days=30)
     lab.simulate(timedelta(hours=3), rate=300, principals=["admin", "alice", "mallory"],
                  keys=[app], mix={"Encrypt": 0.4, "Decrypt": 0.6}, progress=False)
     for _ in range(3):
@@ -312,7 +314,10 @@ def test_keys_unused_match_pandas(world, exported, frame):
     arns = set(frame.keyArn.dropna()) | set(frame.sourceKeyArn.dropna())
     for days in (0, 1, 30, 45):
         cutoff = now - timedelta(days=days)
-        last = frame[crypto].groupby("keyArn").eventTime.max()
+        used = frame[crypto]  # ReEncrypt uses two keys: the source key too
+        last = pd.concat([used[["keyArn", "eventTime"]],
+                          used[["sourceKeyArn", "eventTime"]].dropna().set_axis(
+                              ["keyArn", "eventTime"], axis=1)]).groupby("keyArn").eventTime.max()
         unused = sorted((arn for arn in arns if arn not in last or last[arn] < cutoff),
                         key=lambda a: (a in last, last.get(a, pd.NaT) if a in last else 0, a))
         for source in (exported[0], exported[2]):

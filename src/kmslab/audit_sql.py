@@ -7,8 +7,9 @@ S3 and copied down), or over a Parquet file from ``lab.audit.to_parquet``.
 The view has the columns and types of the table AWS's Athena documentation
 creates for CloudTrail (:data:`ATHENA_DDL`: lower-case names, the nested
 request and response elements as JSON text, ``eventtime`` as ISO 8601 text),
-and the database knows the two Athena (Trino) functions the queries use
-(``from_iso8601_timestamp``, ``json_extract_scalar``). So the SQL in
+and the database knows the Athena (Trino) functions the queries use that
+DuckDB names otherwise (``from_iso8601_timestamp``, ``json_extract_scalar``,
+``transform``). So the SQL in
 :data:`QUERIES` runs unchanged in Athena against a real trail.
 
 Needs DuckDB: ``pip install "kmslab[sql]"``.
@@ -128,10 +129,11 @@ _COLUMNS = (  # (CloudTrail's field name, DuckDB type; JSON: kept as JSON text)
     ("tlsDetails", _TLS))
 
 #: Athena (Trino) functions the queries use, defined in DuckDB with the same meaning
-_ATHENA_FUNCTIONS = (
-    "CREATE MACRO from_iso8601_timestamp(text) AS CAST(text AS TIMESTAMPTZ)",
-    "CREATE MACRO json_extract_scalar(json_text, path) AS json_extract_string(json_text, path)",
-)
+_ATHENA_FUNCTIONS = {
+    "from_iso8601_timestamp": "(text) AS CAST(text AS TIMESTAMPTZ)",
+    "json_extract_scalar": "(json_text, path) AS json_extract_string(json_text, path)",
+    "transform": "(items, fn) AS list_transform(items, fn)",
+}
 
 #: the operations GetKeyLastUsage tracks: a key's cryptographic use (the operation table's)
 CRYPTOGRAPHIC_OPERATIONS = tuple(sorted(tracked_operations()))
@@ -146,15 +148,15 @@ _IN_CRYPTO = textwrap.fill(", ".join(f"'{name}'" for name in CRYPTOGRAPHIC_OPERA
 QUERIES = {
     # who decrypts with each key, most first
     "top_decrypters": """\
-SELECT res.arn AS key_arn,
+SELECT key_arn,
        useridentity.arn AS principal,
        count(*) AS decrypts
 FROM cloudtrail_logs
-CROSS JOIN UNNEST(resources) AS t(res)
+CROSS JOIN UNNEST(transform(resources, r -> r.arn)) AS t(key_arn)
 WHERE eventsource = 'kms.amazonaws.com'
   AND eventname = 'Decrypt'
   AND errorcode IS NULL
-GROUP BY res.arn, useridentity.arn
+GROUP BY key_arn, useridentity.arn
 ORDER BY key_arn, decrypts DESC, principal""",
     # which principals KMS refused, and for what
     "access_denied_by_principal": """\
@@ -169,14 +171,14 @@ ORDER BY denied DESC, principal, eventname""",
     # keys in the trail with no successful cryptographic use in the last {days} days
     "keys_unused": f"""\
 WITH uses AS (
-    SELECT res.arn AS key_arn,
+    SELECT key_arn,
            CASE WHEN eventname IN ({_IN_CRYPTO})
                  AND errorcode IS NULL
                 THEN from_iso8601_timestamp(eventtime) END AS used
     FROM cloudtrail_logs
-    CROSS JOIN UNNEST(resources) AS t(res)
-    WHERE eventsource = 'kms.amazonaws.com'
-      AND res.type = 'AWS::KMS::Key')
+    CROSS JOIN UNNEST(transform(filter(resources, r -> r.type = 'AWS::KMS::Key'),
+                                r -> r.arn)) AS t(key_arn)
+    WHERE eventsource = 'kms.amazonaws.com')
 SELECT key_arn, max(used) AS last_used
 FROM uses
 GROUP BY key_arn
@@ -235,8 +237,15 @@ def connect(source: str | os.PathLike, *, connection=None):
     db = connection if connection is not None else duckdb.connect()
     db.execute("SET TimeZone = 'UTC'")
     db.execute("SET enable_progress_bar = false")
-    for statement in _ATHENA_FUNCTIONS:
-        db.execute(statement.replace("CREATE MACRO", "CREATE OR REPLACE MACRO"))
+    try:  # Trino's lambdas (r -> r.arn), which DuckDB is moving away from
+        db.execute("SET lambda_syntax = 'ENABLE_SINGLE_ARROW'")
+    except duckdb.Error:  # a DuckDB from before the change: the arrow is its syntax
+        pass
+    builtin = {row[0] for row in db.execute(
+        "SELECT function_name FROM duckdb_functions() WHERE function_type <> 'macro'").fetchall()}
+    for name, definition in _ATHENA_FUNCTIONS.items():
+        if name not in builtin:
+            db.execute(f"CREATE OR REPLACE MACRO {name}{definition}")
     if path.is_dir():
         if not any(path.rglob("*_CloudTrail_*.json.gz")):
             raise FileNotFoundError(f"no CloudTrail log files under {os.fspath(source)}")
