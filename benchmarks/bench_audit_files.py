@@ -97,7 +97,6 @@ def main() -> None:
         print(f"(b) Parquet ({size / 1e6:.1f} MB): to_parquet {ours:.2f} s; "
               f"Table.from_pydict + write_table of the rendered records {ref:.2f} s; "
               f"ratio {ours / ref:.2f}x (target <= 1.5x) [{'OK' if ours / ref <= 1.5 else 'OVER'}]")
-        del records
 
         db = audit_sql.connect(path)
         denied = audit_sql.query("access_denied_by_principal")

@@ -9,7 +9,7 @@ import gzip
 import json
 import re
 import tracemalloc
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pandas as pd
@@ -22,7 +22,7 @@ from kmslab.audit import AuditLog
 from kmslab.audit_files import Delivery, LogFileWriter, log_files
 
 FILE = re.compile(r"^(\d{12})_CloudTrail_([a-z0-9-]+)_(\d{8}T\d{4}Z)_([A-Za-z0-9]{16})\.json\.gz$")
-UTC = timezone.utc
+UTC = UTC
 
 
 def _when(text: str) -> datetime:
@@ -250,7 +250,7 @@ def test_parquet_holds_one_row_per_record_with_cloudtrails_names(world, exported
     assert table.column_names[:5] == ["eventVersion", "userIdentity", "eventTime",
                                       "eventSource", "eventName"]
     rows = table.to_pylist()
-    for rec, row in zip(records, rows):
+    for rec, row in zip(records, rows, strict=True):
         for name in ("eventTime", "eventName", "eventID", "requestID", "awsRegion",
                      "recipientAccountId", "errorCode", "errorMessage", "eventType",
                      "readOnly"):

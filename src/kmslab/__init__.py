@@ -13,8 +13,8 @@ Start with a client::
 from __future__ import annotations
 
 from . import errors
-from .clock import VirtualClock
 from .client import KMSClient, install_methods
+from .clock import VirtualClock
 from .lab import Lab
 
 __version__ = "0.1.0"

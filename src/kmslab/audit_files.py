@@ -30,9 +30,10 @@ import heapq
 import json
 import os
 import re
-from datetime import datetime, timedelta, timezone
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import cast
 
 from .audit import AuditLog, AuditStore, _Trail
 from .audit_render import Rows
@@ -47,7 +48,7 @@ RECORDS_PER_FILE = 2000
 #: records a streaming delivery keeps in the lab's trail before writing them out
 _SEGMENT_ROWS = 4096
 
-_UTC = timezone.utc
+_UTC = UTC
 _EPOCH = datetime(1970, 1, 1, tzinfo=_UTC)
 _ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 _FILE_NAME = re.compile(
@@ -99,10 +100,10 @@ class LogFileWriter:
         #: the files written so far, in the order written
         self.files: list[str] = []
         self.records_written = 0
-        self._open: dict[tuple[str, str], tuple[int, list[dict]]] = {}
+        self._open: dict[tuple[str, str], tuple[int, list[str]]] = {}  # JSON texts per file
         self._windows: dict[str, int] = {}  # eventTime -> its delivery interval (calls share times)
 
-    def __enter__(self) -> "LogFileWriter":
+    def __enter__(self) -> LogFileWriter:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -136,9 +137,9 @@ class LogFileWriter:
     def write_all(self, records: Iterable[dict]) -> None:
         """Add records, in time order (a trail, a view, or any iterable of records)."""
         if isinstance(records, _Trail):
-            write = self.write_json
+            write_json = self.write_json
             for row in Rows(records).json_texts():
-                write(*row)
+                write_json(*row)
             return
         write = self.write
         for record in records:
@@ -210,6 +211,7 @@ def read_cloudtrail_logs(directory: str | os.PathLike) -> Iterator[dict]:
     groups: dict[tuple[str, str], list[Path]] = {}
     for path in log_files(directory):
         m = _FILE_NAME.match(path.name)
+        assert m is not None  # log_files lists the names that match
         groups.setdefault((m["account"], m["region"]), []).append(path)
     streams = [_group_records(paths) for _, paths in sorted(groups.items())]
     return heapq.merge(*streams, key=lambda r: r["eventTime"])
@@ -240,7 +242,7 @@ class _Part(_Trail):
     """A delivered part of a trail, read as a trail (what the writer renders)."""
 
     def __init__(self, store: AuditStore):
-        self._log = self
+        self._log = cast(AuditLog, self)  # what Rows reads of a trail, it finds here
         self._store = store
         self.record_at, self.time_us = store.record, store.time_us
         self.event_id, self.request_id = store.event_id, store.request_id
@@ -291,7 +293,7 @@ class Delivery:
         log._deliveries += 1
         self._original: AuditStore | None = log._swap_store(self._fresh(0))
 
-    def __enter__(self) -> "Delivery":
+    def __enter__(self) -> Delivery:
         return self
 
     def __exit__(self, *exc) -> None:

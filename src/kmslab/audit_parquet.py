@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Iterable
 
 __all__ = ["schema", "table", "write_parquet", "COLUMNS", "STRUCT_FIELDS", "JSON_FIELDS"]
 

@@ -52,11 +52,11 @@ class Rows:
         first_shapes, first_at = np.unique(shapes[usual], return_index=True)
         rest = np.delete(usual, first_at)
         second_shapes, second_at = np.unique(shapes[rest], return_index=True)
-        second = dict(zip(second_shapes.tolist(), rest[second_at].tolist()))
+        second = dict(zip(second_shapes.tolist(), rest[second_at].tolist(), strict=True))
         self.templates: list[dict] = []
         self.per_row: list[bool] = []
         entry_of_shape = np.full(int(codes.max()) + 1 if len(codes) else 1, -1, dtype=np.int64)
-        for shape, at in zip(first_shapes.tolist(), usual[first_at].tolist()):
+        for shape, at in zip(first_shapes.tolist(), usual[first_at].tolist(), strict=True):
             record = log.record_at(int(self.rows[at]))
             other = second.get(shape)
             if other is not None and not _alike(record, log.record_at(int(self.rows[other]))):
@@ -77,7 +77,8 @@ class Rows:
     def times(self) -> list[str]:
         """Each row's eventTime (rendered once per distinct time)."""
         log = self.log
-        out, last_us, last = [], None, None
+        out: list[str] = []
+        last_us, last = None, ""
         append = out.append
         for row in self.rows.tolist():
             us = log.time_us(row)
@@ -93,16 +94,16 @@ class Rows:
         templates, per_row = self.templates, self.per_row
         if name == "eventTime":
             return [when if per_row[e] else templates[e]["eventTime"]
-                    for when, e in zip(self.times(), self.entries.tolist())]
+                    for when, e in zip(self.times(), self.entries.tolist(), strict=True)]
         get = log.event_id if name == "eventID" else log.request_id
         has = [name in t for t in templates]
         return [(get(row) if has[e] else None) if per_row[e] else templates[e].get(name)
-                for row, e in zip(self.rows.tolist(), self.entries.tolist())]
+                for row, e in zip(self.rows.tolist(), self.entries.tolist(), strict=True)]
 
     def json_texts(self) -> list[tuple[str, str, str, str]]:
         """Each row as (account, Region, eventTime, the record's JSON text)."""
-        pieces = []
-        for template, per_row in zip(self.templates, self.per_row):
+        pieces: list[tuple[list[str], list[str]] | None] = []
+        for template, per_row in zip(self.templates, self.per_row, strict=True):
             if not per_row:
                 pieces.append(None)
                 continue
@@ -124,11 +125,11 @@ class Rows:
         times = self.times()
         event_ids = self.field("eventID")
         request_ids = self.field("requestID")
-        out = []
+        out: list[tuple[str, str, str, str]] = []
         append = out.append
         templates = self.templates
         for e, when, event_id, request_id in zip(self.entries.tolist(), times, event_ids,
-                                                 request_ids):
+                                                 request_ids, strict=True):
             template = templates[e]
             piece = pieces[e]
             if piece is None:
@@ -138,7 +139,7 @@ class Rows:
             parts, names = piece
             values = {"eventTime": when, "eventID": event_id, "requestID": request_id}
             text = parts[0]
-            for name, part in zip(names, parts[1:]):
+            for name, part in zip(names, parts[1:], strict=True):
                 text += _string(values[name]) + part
             append((template["recipientAccountId"], template["awsRegion"], when, text))
         return out

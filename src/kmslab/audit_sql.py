@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import os
 import textwrap
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from .audit import tracked_operations
@@ -205,7 +205,7 @@ def query(name: str, *, as_of: datetime | str | None = None, days: int = 90) -> 
     if name not in QUERIES:
         raise KeyError(f"no query {name!r}; choose from {sorted(QUERIES)}")
     if isinstance(as_of, datetime):
-        as_of = as_of.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        as_of = as_of.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     if not isinstance(days, int) or isinstance(days, bool) or days < 0:
         raise ValueError("days must be a whole number of days, 0 or more")
     if as_of is not None:

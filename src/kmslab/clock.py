@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import heapq
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
-from typing import Callable
+from datetime import UTC, datetime, timedelta
 
 __all__ = ["VirtualClock", "ScheduledEvent", "UTC", "DEFAULT_START"]
 
-UTC = timezone.utc
+UTC = UTC
 DEFAULT_START = datetime(2025, 1, 1, 9, 0, tzinfo=UTC)
 
 

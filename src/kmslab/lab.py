@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
-from typing import Iterable, Mapping
+from typing import TYPE_CHECKING, Literal, overload
 
 from . import arns, errors, operations
 from .arns import IdSource
@@ -25,8 +26,8 @@ from .events import EventBus
 from .faults import Faults
 from .hooks import Hooks
 from .iam import ADMINISTRATOR_ACCESS, IAM, IAMClient, IAMRole, IAMUser, STSClient
-from .metrics import MetricStore
 from .identity import Principal, account_root
+from .metrics import MetricStore
 from .policy import Decision
 from .policy.global_keys import service_principal
 from .service import KMSService, Request
@@ -37,6 +38,9 @@ from .service.keystores import CustomKeyStores
 from .world.cloudhsm import CloudHsm
 from .world.s3 import S3World
 from .world.xks import XksProxies, XksProxy
+
+if TYPE_CHECKING:
+    from .quotas import RequestQuotas
 
 __all__ = ["Lab", "DEFAULT_ACCOUNT", "DEFAULT_REGION"]
 
@@ -58,7 +62,7 @@ class Lab:
         self.events = EventBus(self.clock, self.ids)
         self.hooks = Hooks()
         #: request quotas in force (``enable_request_quotas``); None = never throttle
-        self.request_quotas = None
+        self.request_quotas: RequestQuotas | None = None
         #: customer managed keys allowed per account and Region (AWS default 100,000;
         #: adjustable in AWS through Service Quotas); CreateKey beyond it: LimitExceededException
         self.key_quota = KEY_QUOTA
@@ -161,6 +165,12 @@ class Lab:
     def admin(self, account: str | None = None) -> Principal:
         """The account's administrator (the default caller)."""
         return self.accounts[account or self.default_account]["admin"]
+
+    @overload
+    def kms_service(self, account: str, region: str, *,
+                    create: Literal[True] = ...) -> KMSService: ...
+    @overload
+    def kms_service(self, account: str, region: str, *, create: bool) -> KMSService | None: ...
 
     def kms_service(self, account: str, region: str, *, create: bool = True) -> KMSService | None:
         """The KMS of one account and Region."""
@@ -311,7 +321,7 @@ class Lab:
                               now=self.clock.now(), via_service=via_service, source_ip=source_ip,
                               user_agent=user_agent, key_param="KeyId")
         if conditions:
-            ctx.conditions = {**ctx.conditions, **conditions}
+            ctx.conditions = {**(ctx.conditions or {}), **conditions}
         authorizer = self.authorizer
         if not isinstance(authorizer, PolicyAuthorizer):
             authorizer = PolicyAuthorizer(self)
@@ -371,8 +381,9 @@ class Lab:
 
     def disable_request_quotas(self) -> None:
         """Stop throttling (the default): no request is ever refused for its rate."""
-        if getattr(self, "request_quotas", None) is not None:
-            self.hooks.remove(self.request_quotas.check)
+        quotas = getattr(self, "request_quotas", None)
+        if quotas is not None:
+            self.hooks.remove(quotas.check)
             self.request_quotas = None
 
     def handle(self, operation: str, params: dict, *, region: str | None = None,
@@ -396,7 +407,7 @@ class Lab:
         snapshot.save(self, path, passphrase)
 
     @classmethod
-    def load(cls, path, passphrase: str | bytes) -> "Lab":
+    def load(cls, path, passphrase: str | bytes) -> Lab:
         """A lab saved with :meth:`save`; SnapshotError (saying why) for a wrong passphrase,
         any change, damage, a format this kmslab does not read, or anything else wrong."""
         from . import snapshot
@@ -408,14 +419,14 @@ class Lab:
         return snapshot.save_bytes(self, passphrase)
 
     @classmethod
-    def from_bytes(cls, data: bytes, passphrase: str | bytes) -> "Lab":
+    def from_bytes(cls, data: bytes, passphrase: str | bytes) -> Lab:
         """A lab from :meth:`to_bytes` output (SnapshotError as for :meth:`load`)."""
         from . import snapshot
         return snapshot.load_bytes(data, passphrase)
 
     @classmethod
     def from_seed(cls, source, *, allow_testing_material: bool = False,
-                  credentials_file=None) -> "Lab":
+                  credentials_file=None) -> Lab:
         """A lab described by a seed file (JSON/YAML path) or document; see :mod:`kmslab.seed`."""
         from . import seed
         return seed.from_seed(source, allow_testing_material=allow_testing_material,

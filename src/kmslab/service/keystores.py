@@ -27,16 +27,16 @@ Rules modelled (AWS KMS Developer Guide, API reference):
 from __future__ import annotations
 
 import secrets
-from functools import partial
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from typing import TYPE_CHECKING
 
 from .. import arns, errors
 from ..crypto.backing import SealingKey
 from ..crypto.symmetric import SymmetricMaterial, encode_context, parse_blob
-from .key import Key, KeyMaterialVersion
 from . import states
+from .key import Key, KeyMaterialVersion
 from .pipeline import Call, paginate
 from .policies import policy_for_new_key
 from .registry import Outcome, operation
@@ -144,7 +144,7 @@ class CloudHsmKeyMaterial(SealingKey):
 
     __slots__ = ("_lab", "cluster_id", "handle")
 
-    def __init__(self, lab: "Lab", cluster_id: str, handle: str):
+    def __init__(self, lab: Lab, cluster_id: str, handle: str):
         self._lab, self.cluster_id, self.handle = lab, cluster_id, handle
 
     def __repr__(self) -> str:
@@ -195,7 +195,7 @@ class ExternalKeyMaterial(SealingKey):
 
     __slots__ = ("_lab", "_store", "xks_key_id", "_kms_half")
 
-    def __init__(self, lab: "Lab", store: CustomKeyStore, xks_key_id: str,
+    def __init__(self, lab: Lab, store: CustomKeyStore, xks_key_id: str,
                  kms_half: SymmetricMaterial | None = None):
         self._lab, self._store, self.xks_key_id = lab, store, xks_key_id
         # KMS's half: new for a new key; a lab snapshot gives back the one it saved
@@ -246,7 +246,7 @@ class ExternalKeyMaterial(SealingKey):
 class CustomKeyStores:
     """Every custom key store of a lab (``lab.custom_key_stores``), and CreateKey in them."""
 
-    def __init__(self, lab: "Lab"):
+    def __init__(self, lab: Lab):
         self._lab = lab
         self.stores: dict[str, CustomKeyStore] = {}
 

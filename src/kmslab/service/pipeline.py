@@ -72,17 +72,18 @@ class Call:
     __slots__ = ("service", "request", "op", "key", "now", "caller", "extra_keys",
                  "material_id", "ciphertext")
 
-    def __init__(self, service: "KMSService", request: Request, op: OperationSpec):
+    def __init__(self, service: KMSService, request: Request, op: OperationSpec):
         self.service = service
         self.request = request
         self.op = op
-        self.key: Key | None = None
+        # step 2 resolves it before any handler of an operation that names a key runs
+        self.key: Key = None  # type: ignore[assignment]
         self.now: datetime = service.lab.clock.now()
         self.caller: Principal = request.caller
         self.extra_keys: list[Key] = []  # other keys the call touched (ReEncrypt's source)
         # the KeyMaterialId a cryptographic operation used (ReEncrypt: destination, source)
         self.material_id: str | tuple[str, str | None] | None = None
-        self.ciphertext = None  # the parsed ciphertext blob that named a key (BlobParts)
+        self.ciphertext: Any = None  # the parsed ciphertext blob that named a key (BlobParts)
 
     @property
     def lab(self):
@@ -123,7 +124,7 @@ class Call:
 class KMSService:
     """AWS KMS in one account and Region: keys, aliases, and the request pipeline."""
 
-    def __init__(self, lab: "Lab", account: str, region: str):
+    def __init__(self, lab: Lab, account: str, region: str):
         self.lab = lab
         self.account = account
         self.region = region
@@ -197,9 +198,9 @@ class KMSService:
                 self._failed(call, err)                         # 7
                 raise
             except Exception as bug:  # a bug in kmslab: still an AWS answer, still audited
-                err = errors.internal_error(bug, op.name)
-                self._failed(call, err)
-                raise err from bug
+                internal = errors.internal_error(bug, op.name)
+                self._failed(call, internal)
+                raise internal from bug
             lab.audit.record(call, response, None)
             if lab.hooks.active:
                 lab.hooks.after(call, response, None)

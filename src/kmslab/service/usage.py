@@ -16,7 +16,7 @@ operations on asymmetric keys refuse it.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from .. import errors
 from ..crypto.backing import BackingKey, interface_for
