@@ -448,6 +448,20 @@ class _Trail:
                 f.write("\n")
         return os.fspath(path)
 
+    def export_cloudtrail_logs(self, directory: str | os.PathLike, **options) -> list[str]:
+        """Write the records in CloudTrail's delivery layout under ``directory``
+        (``AWSLogs/<account>/CloudTrail/<region>/<YYYY>/<MM>/<DD>/*.json.gz``, one tree per
+        ``recipientAccountId`` and Region); returns the files written. See
+        :mod:`kmslab.audit_files` (``interval``, ``records_per_file``)."""
+        from .audit_files import export_cloudtrail_logs
+        return export_cloudtrail_logs(self, directory, **options)
+
+    def to_parquet(self, path: str | os.PathLike) -> str:
+        """Write the records as one Parquet table with CloudTrail's field names (needs
+        pyarrow: ``pip install "kmslab[parquet]"``); see :mod:`kmslab.audit_parquet`."""
+        from .audit_parquet import write_parquet
+        return write_parquet(self, path)
+
     def filter(self, start: datetime | str | None = None, end: datetime | str | None = None,
                event_name: str | Iterable[str] | None = None, key: str | None = None,
                principal: Any = None, success: bool | None = None,
@@ -1225,6 +1239,8 @@ class AuditLog(_Trail):
     """
 
     _read_only = False
+    _deliveries = 0  # streaming deliveries made (kmslab.audit_files.delivering)
+    _delivered_uses: dict[str, LastUse] = {}  # GetKeyLastUsage of the records delivered
 
     def __init__(self, ids=None, clock=None, *, store: AuditStore | None = None,
                  tracking_start: datetime | None = None):
@@ -1592,7 +1608,27 @@ class AuditLog(_Trail):
 
     def last_use(self, key_arn: str) -> LastUse | None:
         """The last successful tracked cryptographic operation on a key (GetKeyLastUsage)."""
-        return self._store.last_use(key_arn)
+        held = self._store.last_use(key_arn)
+        delivered = self._delivered_uses.get(key_arn)
+        if delivered is None or held is not None and held.time >= delivered.time:
+            return held
+        return delivered
+
+    def _swap_store(self, store: AuditStore) -> AuditStore:
+        """Record on into ``store``; returns the store replaced (streaming delivery)."""
+        old, self._store = self._store, store
+        self._ops.clear()  # their codes index the old store's pools
+        self._call_shapes.clear()
+        self._last_alike, self._last_shape, self._last_now = None, _NONE, None
+        return old
+
+    def _keep_last_uses(self, store: AuditStore) -> None:
+        """Remember the key uses in ``store`` before its records leave memory."""
+        uses = self._delivered_uses = dict(self._delivered_uses)
+        for arn in store.tracked:
+            last = store.last_use(arn)
+            if last is not None:
+                uses[arn] = last
 
     def record_at(self, row: int) -> dict:
         """One record in CloudTrail's JSON shape (a fresh dict)."""
@@ -1689,6 +1725,13 @@ class AuditLog(_Trail):
         doc = _load(source, lines=False)
         records = doc["Records"] if isinstance(doc, dict) else doc
         return cls._from_records(records)
+
+    @classmethod
+    def from_cloudtrail_logs(cls, directory: str | os.PathLike) -> AuditLog:
+        """A read-only trail from a CloudTrail log tree (``AWSLogs/...``), as written by
+        :meth:`export_cloudtrail_logs` or delivered by CloudTrail to S3."""
+        from .audit_files import from_cloudtrail_logs
+        return from_cloudtrail_logs(directory)
 
     @classmethod
     def from_jsonl(cls, source) -> AuditLog:
