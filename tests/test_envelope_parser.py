@@ -23,6 +23,8 @@ from kmslab.envelope.errors import (
 )
 from kmslab.envelope.suite import Algorithm
 
+from envelope_support import make_kms, new_key
+
 SIGNED = Algorithm.AES_256_GCM_HKDF_SHA512_COMMIT_KEY_ECDSA_P384
 UNSIGNED = Algorithm.AES_256_GCM_HKDF_SHA512_COMMIT_KEY
 MESSAGE_ID = bytes(range(32))
@@ -439,3 +441,11 @@ def test_a_buffered_header_whose_last_field_crosses_the_first_read_is_read_whole
     with pytest.raises(fmt.IncompleteHeader) as caught:
         fmt.parse_header(bytearray(full[:-1]))
     assert caught.value.needed == len(full)
+
+
+def test_the_default_frame_length_is_one_mib():
+    """The module's documented default (the SDK's is 4,096 bytes)."""
+    kms = make_kms()
+    message = envelope.encrypt(kms, b"x" * 10, [new_key(kms)[1]])
+    assert envelope.parse(message).frame_length == 1 << 20
+    assert envelope.parse(envelope.encrypt(kms, b"x", [new_key(kms)[1]], frame_length=4096)).frame_length == 4096
