@@ -335,7 +335,7 @@ def audit_frame(audit, *, request_id: bool = True, expand_context: bool = False)
     leaves it out); with ``expand_context=True`` one ``encryptionContext.<key>``
     column per context key. Oldest first, newest last.
     """
-    from .audit import FrozenDict
+    from .frozen import FrozenDict
     t = audit.table()
     rows = t.rows
     whole = isinstance(rows, range) and rows.start == 0 and rows.step == 1

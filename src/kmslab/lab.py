@@ -20,6 +20,7 @@ from typing import Iterable, Mapping
 from . import arns, errors, operations
 from .arns import IdSource
 from .audit import AuditLog
+from .client import KMSClient
 from .clock import VirtualClock
 from .events import EventBus
 from .faults import Faults
@@ -38,7 +39,7 @@ from .world.cloudhsm import CloudHsm
 from .world.s3 import S3World
 from .world.xks import XksProxies, XksProxy
 
-__all__ = ["Lab", "DEFAULT_ACCOUNT", "DEFAULT_REGION"]
+__all__ = ["Lab", "default_lab", "DEFAULT_ACCOUNT", "DEFAULT_REGION"]
 
 DEFAULT_ACCOUNT = "111122223333"
 DEFAULT_REGION = "us-east-1"
@@ -187,7 +188,6 @@ class Lab:
         session named ``kmslab``), an ARN, an access key id, a Principal, or
         None for the account's ``admin`` user.
         """
-        from .client import KMSClient
         caller = self.principal(as_, account)
         if service_name == "iam":
             return IAMClient(self, caller)
@@ -423,6 +423,17 @@ class Lab:
         """A seed document for this lab's accounts, principals and keys (no material, no secrets)."""
         from . import seed
         return seed.to_seed(self)
+
+
+_DEFAULT_LAB: Lab | None = None
+
+
+def default_lab() -> Lab:
+    """The lab ``kmslab.client()`` uses (created on first use)."""
+    global _DEFAULT_LAB
+    if _DEFAULT_LAB is None:
+        _DEFAULT_LAB = Lab()
+    return _DEFAULT_LAB
 
 
 def _json(policy: str | Mapping) -> str:

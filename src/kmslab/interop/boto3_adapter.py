@@ -109,6 +109,6 @@ def _caller(lab, as_: Principal | str | None) -> Principal:
 
 
 def _default_lab():
-    import kmslab
+    from ..lab import default_lab
 
-    return kmslab.default_lab()
+    return default_lab()

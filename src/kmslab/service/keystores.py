@@ -45,7 +45,7 @@ from .tags import tags_for_new_key
 if TYPE_CHECKING:  # pragma: no cover
     from ..lab import Lab
 
-__all__ = ["CustomKeyStore", "CustomKeyStores", "STORE_QUOTA", "CONNECT_TIME"]
+__all__ = ["BackendUnavailable", "CustomKeyStore", "CustomKeyStores", "STORE_QUOTA", "CONNECT_TIME"]
 
 STORE_QUOTA = 10
 #: how long ConnectCustomKeyStore takes in the lab (AWS: minutes; up to 20 for CloudHSM)
@@ -55,6 +55,17 @@ _XKS_PARAMS = ("XksProxyUriEndpoint", "XksProxyUriPath", "XksProxyVpcEndpointSer
                "XksProxyVpcEndpointServiceOwner", "XksProxyAuthenticationCredential",
                "XksProxyConnectivity")
 
+
+
+class BackendUnavailable(Exception):
+    """What a key store's backend (a CloudHSM cluster, an external key store proxy) raises when
+    it cannot serve a command; ``reason`` names why (``NO_ACTIVE_HSM``, ``KEY_NOT_FOUND``,
+    ``XKS_PROXY_NOT_REACHABLE``, ``KEY_DISABLED``, ``INVALID_CIPHERTEXT``). The backends live in
+    the lab's world (:mod:`kmslab.world`) and raise subclasses of it."""
+
+    def __init__(self, message: str, reason: str):
+        super().__init__(message)
+        self.reason = reason
 
 @dataclass(slots=True, eq=False)
 class CustomKeyStore:
@@ -159,17 +170,15 @@ class CloudHsmKeyMaterial(SealingKey):
                               f"Cluster {self.cluster_id} has no active HSM.")
 
     def seal(self, key_arn, material_id, plaintext, context=None) -> bytes:
-        from ..world.cloudhsm import ClusterUnavailable
         try:
             return self._cluster().encrypt(self.handle, key_arn, material_id, plaintext, context)
-        except ClusterUnavailable as exc:
+        except BackendUnavailable as exc:
             raise self._failure(key_arn, exc) from None
 
     def open(self, parts, context=None) -> bytes:
-        from ..world.cloudhsm import ClusterUnavailable
         try:
             return self._cluster().decrypt(self.handle, parts, context)
-        except ClusterUnavailable as exc:
+        except BackendUnavailable as exc:
             raise self._failure(parts.key_arn, exc) from None
 
 
@@ -197,10 +206,9 @@ class ExternalKeyMaterial(SealingKey):
         return f"<ExternalKeyMaterial {self.xks_key_id} via {self._store.xks_endpoint}>"
 
     def _proxy(self):
-        from ..world.xks import ProxyUnavailable
         proxy = self._lab.xks.find(self._store.xks_endpoint, self._store.xks_path)
         if proxy is None:
-            raise ProxyUnavailable("no proxy at the store's URI", "XKS_PROXY_NOT_REACHABLE")
+            raise BackendUnavailable("no proxy at the store's URI", "XKS_PROXY_NOT_REACHABLE")
         return proxy
 
     def _failure(self, exc) -> errors.KMSError:
@@ -209,23 +217,21 @@ class ExternalKeyMaterial(SealingKey):
                               f"{self._store.xks_path}: {exc}.")
 
     def seal(self, key_arn, material_id, plaintext, context=None) -> bytes:
-        from ..world.xks import ProxyUnavailable
         header = self._kms_half.header(key_arn, material_id)
         inner = self._kms_half.seal(key_arn, material_id, plaintext, context)[len(header):]
         try:
             outer = self._proxy().encrypt(self.xks_key_id, key_arn, inner,
                                           header + encode_context(context))
-        except ProxyUnavailable as exc:
+        except BackendUnavailable as exc:
             raise self._failure(exc) from None
         return header + outer
 
     def open(self, parts, context=None) -> bytes:
-        from ..world.xks import ProxyUnavailable
         try:
             inner = self._proxy().decrypt(self.xks_key_id, parts.key_arn,
                                           parts.nonce + parts.ciphertext,
                                           parts.header + encode_context(context))
-        except ProxyUnavailable as exc:
+        except BackendUnavailable as exc:
             raise self._failure(exc) from None
         try:
             return self._kms_half.open(parse_blob(parts.header + inner), context)
@@ -310,7 +316,6 @@ class CustomKeyStores:
         return Outcome({"KeyMetadata": key.metadata()}, key=key)
 
     def _new_cluster_key(self, store: CustomKeyStore, key_id: str) -> CloudHsmKeyMaterial:
-        from ..world.cloudhsm import ClusterUnavailable
         cluster = self._lab.cloudhsm.get(store.cluster_id)
         if cluster is None or cluster.active_hsm_count() < 2 or cluster.active_availability_zones() < 2:
             raise errors.CloudHsmClusterInvalidConfigurationException(
@@ -318,13 +323,12 @@ class CustomKeyStores:
                 f"each in a different Availability Zone, to create a KMS key.")
         try:
             handle = cluster.generate_key(label=key_id)
-        except ClusterUnavailable:
+        except BackendUnavailable:
             raise errors.CloudHsmClusterInvalidConfigurationException(
                 f"The CloudHSM cluster {store.cluster_id} cannot create keys.") from None
         return CloudHsmKeyMaterial(self._lab, store.cluster_id, handle)
 
     def _new_external_key(self, store: CustomKeyStore, xks_key_id: str) -> ExternalKeyMaterial:
-        from ..world.xks import ProxyUnavailable
         for other_id in store.key_ids:
             other = self._key(store, other_id)
             if other is not None and other.xks_key_id == xks_key_id:
@@ -333,9 +337,9 @@ class CustomKeyStores:
         proxy = self._lab.xks.find(store.xks_endpoint, store.xks_path)
         try:
             if proxy is None:
-                raise ProxyUnavailable("no proxy", "XKS_PROXY_NOT_REACHABLE")
+                raise BackendUnavailable("no proxy", "XKS_PROXY_NOT_REACHABLE")
             meta = proxy.get_key_metadata(xks_key_id)
-        except ProxyUnavailable as exc:
+        except BackendUnavailable as exc:
             if exc.reason == "KEY_NOT_FOUND":
                 raise errors.XksKeyNotFoundException(
                     f"The external key store proxy could not find external key {xks_key_id}.") from None
