@@ -253,3 +253,28 @@ def test_import_kmslab_and_a_first_encrypt_load_no_plotting_or_dataframes():
 def test_a_plot_loads_matplotlib_on_first_use():
     loaded = _modules_after("from kmslab import latency\nlatency.plot_rtt_effect")
     assert "matplotlib" in loaded and "kmslab.latency.plots" in loaded
+
+
+def test_the_service_sees_the_lab_only_through_its_environment():
+    from datetime import timedelta
+
+    from kmslab.service.environment import Environment
+    lab = kmslab.Lab(seed=3)
+    kms = lab.client()
+    key = kms.create_key()["KeyMetadata"]["KeyId"]
+    seen = []
+    lab.hooks.add_before(seen.append)
+    kms.encrypt(KeyId=key, Plaintext=b"x")
+    call, = seen
+    svc = lab.kms_service(lab.default_account, lab.default_region)
+    assert isinstance(svc.env, Environment) and svc.env is lab.env and call.env is lab.env
+    assert not hasattr(call, "lab") and not hasattr(svc, "lab")
+    holders = [svc, lab.env, lab.authorizer, lab.custom_key_stores]
+    assert [h for h in holders for v in (vars(h) if hasattr(h, "__dict__") else
+            {s: getattr(h, s, None) for s in type(h).__slots__}).values() if v is lab] == []
+    # the lab's settings are the environment's: what a notebook sets, the service reads
+    lab.grant_delay = timedelta(minutes=2)
+    assert lab.env.grant_delay == timedelta(minutes=2)
+    lab.key_quota = 1
+    with pytest.raises(kmslab.errors.LimitExceededException):
+        kms.create_key()

@@ -245,7 +245,7 @@ class RequestQuotas:
                 key = call.service.resolve(identifier)
             except errors.KMSError:
                 continue  # the request fails later with the proper error
-            owner = call.lab.kms_service(key.account, key.region, create=False)
+            owner = call.env.kms_service(key.account, key.region, create=False)
             if owner is not None and key.key_id in owner.hidden_keys:
                 return "AWS_OWNED"
             families.append(key.spec.family)

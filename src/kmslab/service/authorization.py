@@ -205,8 +205,8 @@ class PolicyAuthorizer:
     #: cached allow decisions before the cache is emptied
     CACHE_LIMIT = 50_000
 
-    def __init__(self, lab):
-        self.lab = lab
+    def __init__(self, env):
+        self.env = env
         self._allowed: set[tuple] = set()
         self._static_keys: dict[str, tuple[int, bool]] = {}
         self._static_callers: dict[str, tuple[int, bool]] = {}
@@ -234,7 +234,7 @@ class PolicyAuthorizer:
         tokens = params.get("GrantTokens")
         token_grants = self.token_grants(tokens) if tokens else ()
         caller = call.caller
-        iam = self.lab.iam
+        iam = self.env.iam
         cache_key = None
         if key is not None and alias is None and not token_grants and only_grants is None:
             cache_key = (caller.arn, action, key.arn, key.revision, iam.revision)
@@ -260,7 +260,7 @@ class PolicyAuthorizer:
     def decide(self, ctx: RequestContext, key: "Key | None", token_grants=(), *,
                only_grants=None) -> Decision:
         """The decision for ``ctx`` with the key's policy and grants and the caller's IAM."""
-        identity = self.lab.iam.policies_for(ctx.principal)
+        identity = self.env.iam.policies_for(ctx.principal)
         if key is None:
             return decide(ctx, key_policy=None, identity_policies=identity,
                           key_policy_applies=False)
@@ -278,7 +278,7 @@ class PolicyAuthorizer:
 
     def effective_grants(self, key: "Key", token_grants=()) -> list:
         """Grants in effect now, plus those named by the request's grant tokens."""
-        now = self.lab.clock.now()
+        now = self.env.clock.now()
         grants = [g for g in key.grants.values() if g.effective_at <= now]
         grants += [g for g in token_grants if g.key_arn == key.arn and g not in grants
                    and g.grant_id in key.grants]
@@ -288,7 +288,7 @@ class PolicyAuthorizer:
         """The grants named by GrantTokens; InvalidGrantTokenException for an unknown token."""
         found = []
         for token in tokens:
-            grant = self.lab.grant_tokens.get(token)
+            grant = self.env.grant_tokens.get(token)
             if grant is None:
                 raise errors.InvalidGrantTokenException("The grant token is not valid.")
             found.append(grant)
@@ -303,7 +303,7 @@ class PolicyAuthorizer:
             memo = self._static_keys[key.arn] = (key.revision, static)
         if not memo[1]:
             return False
-        iam = self.lab.iam
+        iam = self.env.iam
         memo = self._static_callers.get(caller.arn)
         if memo is None or memo[0] != iam.revision:
             memo = self._static_callers[caller.arn] = (
@@ -313,7 +313,7 @@ class PolicyAuthorizer:
     # ------------------------------------------------------------ key policies
     def check_key_policy(self, call, text: str, key_arn: str, bypass_lockout: bool) -> Policy:
         """CreateKey/PutKeyPolicy validation: grammar, principals that exist, lockout check."""
-        policy = parse_policy(text, principal_exists=self.lab.iam.principal_exists)
+        policy = parse_policy(text, principal_exists=self.env.iam.principal_exists)
         caller = call.caller
         if not bypass_lockout and caller.type != "AWSService":
             svc = call.service
@@ -323,7 +323,7 @@ class PolicyAuthorizer:
                                      region=svc.region, now=call.now,
                                      via_service=request.via_service, source_ip=request.source_ip,
                                      user_agent=request.user_agent, resource=key_arn)
-            if would_lock_out(policy, caller, self.lab.iam.policies_for(caller), key_arn,
+            if would_lock_out(policy, caller, self.env.iam.policies_for(caller), key_arn,
                               svc.account, region=svc.region, conditions=future.conditions):
                 raise errors.MalformedPolicyDocumentException(LOCKOUT_MESSAGE)
         return policy

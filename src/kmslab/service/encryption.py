@@ -203,5 +203,5 @@ def generate_random(call: Call, params: dict) -> dict:
     if n is None:  # AWS's words (the model does not mark NumberOfBytes required)
         raise errors.ValidationException("NumberOfBytes is required.")
     if params.get("CustomKeyStoreId"):
-        call.lab.custom_key_stores.check_generate_random(call, params["CustomKeyStoreId"])
+        call.env.custom_key_stores.check_generate_random(call, params["CustomKeyStoreId"])
     return {"Plaintext": os.urandom(n)}

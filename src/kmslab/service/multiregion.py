@@ -26,7 +26,7 @@ from .registry import Outcome, operation
 from .tags import tags_for_new_key
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..lab import Lab
+    from .environment import Environment
 
 __all__ = ["related_keys", "synchronize", "is_replica", "waits_for_replicas", "on_key_deleted",
            "REPLICA_CREATION_TIME", "PRIMARY_UPDATE_TIME"]
@@ -50,11 +50,11 @@ def is_replica(key: Key) -> bool:
     return _key_type(key) == "REPLICA"
 
 
-def related_keys(lab: "Lab", key: Key) -> list[Key]:
+def related_keys(env: "Environment", key: Key) -> list[Key]:
     """Every live key sharing ``key``'s id in its account (primary and replicas), by Region."""
     out = []
-    for region in lab.regions:
-        svc = lab.kms_service(key.account, region, create=False)
+    for region in env.regions:
+        svc = env.kms_service(key.account, region, create=False)
         other = svc.keys.get(key.key_id) if svc is not None else None
         if other is not None:
             out.append(other)
@@ -65,9 +65,9 @@ def _primary(keys: list[Key]) -> Key | None:
     return next((k for k in keys if _key_type(k) == "PRIMARY"), None)
 
 
-def _refresh_configuration(lab: "Lab", key: Key) -> None:
+def _refresh_configuration(env: "Environment", key: Key) -> None:
     """Rewrite MultiRegionConfiguration in every related key (DescribeKey shows the same set)."""
-    keys = related_keys(lab, key)
+    keys = related_keys(env, key)
     primary = _primary(keys)
     if primary is None:
         return
@@ -80,7 +80,7 @@ def _refresh_configuration(lab: "Lab", key: Key) -> None:
         }
 
 
-def synchronize(lab: "Lab", primary: Key) -> None:
+def synchronize(env: "Environment", primary: Key) -> None:
     """Copy the shared properties (material versions, rotation settings) to every replica.
 
     Called after anything changes them on the primary (replication, rotation).
@@ -90,7 +90,7 @@ def synchronize(lab: "Lab", primary: Key) -> None:
     versions a replica has (CURRENT, NON_CURRENT) follows the primary.
     """
     imported = primary.origin == "EXTERNAL"
-    for replica in related_keys(lab, primary):
+    for replica in related_keys(env, primary):
         if replica is primary:
             continue
         known = {v.material_id: v for v in replica.versions}
@@ -111,24 +111,24 @@ def synchronize(lab: "Lab", primary: Key) -> None:
                 setattr(replica, name, getattr(primary, name))
                 changed = True
         if changed:
-            _record_synchronization(lab, replica, primary)
+            _record_synchronization(env, replica, primary)
 
 
-def _record_synchronization(lab: "Lab", replica: Key, primary: Key) -> None:
+def _record_synchronization(env: "Environment", replica: Key, primary: Key) -> None:
     """CloudTrail's SynchronizeMultiRegionKey service event, in the replica's Region."""
-    lab.audit.record_service_event(
+    env.audit.record_service_event(
         "SynchronizeMultiRegionKey", account=replica.account, region=replica.region,
         key_arn=replica.arn, details={"keyId": replica.key_id, "primaryRegion": primary.region})
 
 
-def _replica_ready(lab: "Lab", replica: Key) -> None:
+def _replica_ready(env: "Environment", replica: Key) -> None:
     """Scheduled action: the replica leaves Creating (Enabled, or PendingImport if imported)."""
     if replica.state == "Creating":
         states.transition(replica, "replica created, imported key material"
                           if replica.origin == "EXTERNAL" else "replica created")
 
 
-def _primary_update_done(lab: "Lab", old: Key, new: Key) -> None:
+def _primary_update_done(env: "Environment", old: Key, new: Key) -> None:
     """Scheduled action: UpdatePrimaryRegion completes; the keys leave Updating (both were
     Enabled: the key-state table lets UpdatePrimaryRegion act on Enabled keys only)."""
     new.multi_region_config = {**new.multi_region_config, "MultiRegionKeyType": "PRIMARY"}
@@ -136,15 +136,15 @@ def _primary_update_done(lab: "Lab", old: Key, new: Key) -> None:
     for key in (old, new):
         if key.state == "Updating":
             states.transition(key, "primary Region updated")
-    _refresh_configuration(lab, new)
-    synchronize(lab, new)
+    _refresh_configuration(env, new)
+    synchronize(env, new)
 
 
-def waits_for_replicas(lab: "Lab", key: Key, days: int) -> bool:
+def waits_for_replicas(env: "Environment", key: Key, days: int) -> bool:
     """ScheduleKeyDeletion on a primary with replicas: PendingReplicaDeletion, no date yet."""
     if _key_type(key) != "PRIMARY":
         return False
-    if len(related_keys(lab, key)) < 2:
+    if len(related_keys(env, key)) < 2:
         return False
     key.rotation_status_before_deletion = key.rotation_enabled
     states.transition(key, "ScheduleKeyDeletion of a primary key with replicas")
@@ -153,16 +153,16 @@ def waits_for_replicas(lab: "Lab", key: Key, days: int) -> bool:
     return True
 
 
-def on_key_deleted(lab: "Lab", key: Key) -> None:
+def on_key_deleted(env: "Environment", key: Key) -> None:
     """A related key was deleted: update the others; a waiting primary starts its window."""
-    survivors = related_keys(lab, key)
+    survivors = related_keys(env, key)
     if not survivors:
         return
-    _refresh_configuration(lab, survivors[0])
+    _refresh_configuration(env, survivors[0])
     primary = _primary(survivors)
     if primary is not None and len(survivors) == 1 and primary.state == "PendingReplicaDeletion":
         from .lifecycle import schedule_deletion
-        schedule_deletion(lab, primary, primary.pending_window_days, lab.clock.now(),
+        schedule_deletion(env, primary, primary.pending_window_days, env.clock.now(),
                           event="last replica deleted")
 
 
@@ -171,7 +171,7 @@ def on_key_deleted(lab: "Lab", key: Key) -> None:
 @operation("ReplicateKey")
 def replicate_key(call: Call, params: dict) -> Outcome:
     """ReplicateKey: a replica of a multi-Region primary key in another Region."""
-    lab = call.lab
+    env = call.env
     primary = call.key
     if not primary.multi_region:
         raise errors.UnsupportedOperationException(
@@ -188,7 +188,7 @@ def replicate_key(call: Call, params: dict) -> Outcome:
     if region == primary.region:
         raise errors.ValidationException(
             f"The replica Region {region} is the Region of the primary key.")
-    target = lab.kms_service(primary.account, region)
+    target = env.kms_service(primary.account, region)
     if primary.key_id in target.keys:
         raise errors.AlreadyExistsException(
             f"Replica key {arns.key_arn(region, primary.account, primary.key_id)} already exists.")
@@ -210,11 +210,11 @@ def replicate_key(call: Call, params: dict) -> Outcome:
     for name in _SHARED_ROTATION:
         setattr(replica, name, getattr(primary, name))
     target.keys[replica.key_id] = replica
-    _refresh_configuration(lab, primary)
-    replica.scheduled["creating"] = lab.clock.schedule(
-        call.now + REPLICA_CREATION_TIME, partial(_replica_ready, lab, replica),
+    _refresh_configuration(env, primary)
+    replica.scheduled["creating"] = env.clock.schedule(
+        call.now + REPLICA_CREATION_TIME, partial(_replica_ready, env, replica),
         label=f"replica {replica.arn} ready")
-    _record_synchronization(lab, replica, primary)
+    _record_synchronization(env, replica, primary)
     out = {"ReplicaKeyMetadata": replica.metadata(), "ReplicaPolicy": policy_text}
     if tags:  # AWS's response has no ReplicaTags when the replica has no tags
         out["ReplicaTags"] = [{"TagKey": k, "TagValue": v} for k, v in tags.items()]
@@ -224,7 +224,7 @@ def replicate_key(call: Call, params: dict) -> Outcome:
 @operation("UpdatePrimaryRegion")
 def update_primary_region(call: Call, params: dict) -> Outcome:
     """UpdatePrimaryRegion: the replica in PrimaryRegion becomes the primary (both Updating)."""
-    lab = call.lab
+    env = call.env
     old = call.key
     if not old.multi_region:
         raise errors.UnsupportedOperationException(
@@ -235,7 +235,7 @@ def update_primary_region(call: Call, params: dict) -> Outcome:
     region = params["PrimaryRegion"]
     if region == old.region:
         raise errors.ValidationException(f"{old.arn} is already the primary key in {region}.")
-    svc = lab.kms_service(old.account, region, create=False) if region in arns.REGIONS else None
+    svc = env.kms_service(old.account, region, create=False) if region in arns.REGIONS else None
     new = svc.keys.get(old.key_id) if svc is not None else None
     if new is None:
         raise errors.NotFoundException(
@@ -243,7 +243,7 @@ def update_primary_region(call: Call, params: dict) -> Outcome:
     call.check_state(new, "UpdatePrimaryRegion")
     states.transition(old, "UpdatePrimaryRegion")
     states.transition(new, "UpdatePrimaryRegion")
-    old.scheduled["updating"] = lab.clock.schedule(
-        call.now + PRIMARY_UPDATE_TIME, partial(_primary_update_done, lab, old, new),
+    old.scheduled["updating"] = env.clock.schedule(
+        call.now + PRIMARY_UPDATE_TIME, partial(_primary_update_done, env, old, new),
         label=f"primary of {old.key_id} -> {region}")
     return Outcome({}, other_keys=(new,))
