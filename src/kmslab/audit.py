@@ -41,8 +41,10 @@ from bisect import bisect_left, bisect_right
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Iterable, Iterator, NamedTuple
 
+from .clock import parse_time
 from .frozen import FrozenDict
 from .frozen import freeze as _freeze
+from .operations.model import camel as _camel
 
 __all__ = ["AuditLog", "AuditView", "AuditTable", "AuditStore", "AuditDataError", "RawJSON", "LastUse",
            "FrozenDict", "logged_members", "EVENT_VERSION", "TRAIL_ERROR_CODES"]
@@ -162,14 +164,7 @@ def _java_time(when: datetime) -> str:
 
 
 def _parse_time(text: str) -> int:
-    when = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return (when - _EPOCH) // _MICROSECOND
-
-
-def _camel(name: str) -> str:
-    return name[:1].lower() + name[1:]
+    return (parse_time(text) - _EPOCH) // _MICROSECOND
 
 
 def _loggable(shape) -> bool:

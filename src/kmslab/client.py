@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Iterator
 from botocore import xform_name
 
 from . import errors
+from .clock import parse_time
 from .identity import Principal
 from .operations.model import doc_text, kms_model, paginators
 from .service.registry import ROUTES, Route
@@ -39,8 +40,7 @@ def _coerce_timestamp(value):
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             return datetime.fromtimestamp(value, timezone.utc)
         if isinstance(value, str):
-            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-            return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+            return parse_time(value)
     except (ValueError, OverflowError, OSError):
         pass
     return value

@@ -83,11 +83,6 @@ def _key_list(client) -> list[dict]:
     return _pages(client, "list_keys", "Keys")
 
 
-def _region_of(client) -> str:
-    meta = getattr(client, "meta", None)
-    return getattr(meta, "region_name", None) or ""
-
-
 # ----------------------------------------------------------------- keys
 
 _KEY_COLUMNS = ["KeyId", "Arn", "Aliases", "Description", "KeySpec", "KeyUsage", "KeyState",

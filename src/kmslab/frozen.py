@@ -24,6 +24,7 @@ class FrozenDict(dict):
         return hash(freeze(self))
 
     def _read_only(self, *args, **kwargs):
+        """Refused: a FrozenDict never changes (TypeError)."""
         raise TypeError("audit records are read-only")
 
     __setitem__ = __delitem__ = update = pop = popitem = clear = setdefault = _read_only  # type: ignore

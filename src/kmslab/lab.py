@@ -47,8 +47,14 @@ DEFAULT_REGION = "us-east-1"
 
 def _environment(name: str, doc: str) -> property:
     """A lab attribute kept in the services' environment (``lab.env``), read and set through it."""
-    return property(lambda lab: getattr(lab.env, name),
-                    lambda lab, value: setattr(lab.env, name, value), doc=doc)
+    def read(lab):
+        return getattr(lab.env, name)
+
+    def write(lab, value):
+        setattr(lab.env, name, value)
+
+    read.__doc__ = doc
+    return property(read, write, doc=doc)
 
 
 class Lab:

@@ -31,6 +31,7 @@ from .. import arns, errors, operations
 from ..identity import Principal
 from ..policy import (LOCKOUT_MESSAGE, Decision, Policy, RequestContext, decide, parse_policy,
                       request_keys, would_lock_out)
+from ..specs import SYMMETRIC_DEFAULT
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..operations import KeySlot
@@ -38,7 +39,6 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["OpenAuthorizer", "PolicyAuthorizer", "request_context"]
 
-_SYMMETRIC = "SYMMETRIC_DEFAULT"
 
 
 # ----------------------------------------------------------------- condition values
@@ -61,7 +61,7 @@ def _request_tags(params: dict) -> dict[str, Any]:
 
 
 def _requested_key_spec(params: dict) -> str:
-    return params.get("KeySpec") or params.get("CustomerMasterKeySpec") or _SYMMETRIC
+    return params.get("KeySpec") or params.get("CustomerMasterKeySpec") or SYMMETRIC_DEFAULT
 
 
 def _requested_key_usage(params: dict) -> str:

@@ -38,6 +38,7 @@ from ..crypto.asymmetric import AsymmetricMaterial, background_generations
 from ..crypto.symmetric import parse_blob
 from ..identity import Principal
 from ..operations import ANY, KeySlot, OperationSpec
+from ..specs import SYMMETRIC_DEFAULT
 from . import states
 from .key import Alias, Key
 from .model import camel, validator
@@ -49,7 +50,6 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["KMSService", "Call", "paginate", "waits_before_lock"]
 
-_SYMMETRIC = "SYMMETRIC_DEFAULT"
 _DRY_RUN = "The request would have succeeded, but the DryRun option is set."
 _NO_HINTS = MappingProxyType({})  # an authorization with no hints
 #: AWS's answer for a ciphertext whose key is deleted, in another Region, or not the caller's
@@ -85,7 +85,8 @@ class Call:
         self.ciphertext = None  # the parsed ciphertext blob that named a key (BlobParts)
 
     @property
-    def env(self):
+    def env(self) -> "Environment":
+        """The service's environment: clock, ids, audit, authorizer, key stores, other Regions."""
         return self.service.env
 
     @property
@@ -290,7 +291,7 @@ class KMSService:
             return named  # an asymmetric ciphertext: the key is the one named
         if named is None and slot.algorithm is not None:
             algorithm = params.get(slot.algorithm[0])
-            if algorithm is not None and algorithm != _SYMMETRIC:
+            if algorithm is not None and algorithm != SYMMETRIC_DEFAULT:
                 raise errors.ValidationException(
                     f"Specify the {slot.param} of the asymmetric KMS key to decrypt ciphertext "
                     f"encrypted with {algorithm}; only symmetric ciphertext names its KMS key.")
