@@ -278,3 +278,12 @@ def test_the_service_sees_the_lab_only_through_its_environment():
     lab.key_quota = 1
     with pytest.raises(kmslab.errors.LimitExceededException):
         kms.create_key()
+
+
+def test_the_readme_layout_names_every_module_of_the_package():
+    readme = (DESIGN.parent / "README.md").read_text(encoding="utf-8")
+    row = next(line for line in readme.splitlines() if line.startswith("| `src/kmslab/` |"))
+    named = set(re.findall(r"`([^`]+)`", row))
+    top = {path.name + "/" if path.is_dir() else path.stem
+           for path in ROOT.iterdir() if (path / "__init__.py").exists() or path.suffix == ".py"}
+    assert sorted(top - named - {"__init__", "__main__"}) == []
