@@ -390,7 +390,7 @@ class Lab:
         """
         from .quotas import RequestQuotas
         self.disable_request_quotas()
-        self.request_quotas = RequestQuotas(self, overrides)
+        self.request_quotas = RequestQuotas(self.default_region, overrides)
         self.hooks.add_before(self.request_quotas.check)
         return self.request_quotas
 

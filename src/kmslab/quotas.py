@@ -41,7 +41,6 @@ from .operations import (ASYMMETRIC_QUOTA_OPERATIONS, DATA_KEY_PAIR_QUOTA_OPERAT
                          SYMMETRIC_QUOTA_OPERATIONS, specs)
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .lab import Lab
     from .latency.timeline import TokenBucket
     from .service.pipeline import Call
 
@@ -170,13 +169,13 @@ def resource_table():
 class RequestQuotas:
     """The request quotas of a lab, enforced before each request (``lab.enable_request_quotas``).
 
-    ``overrides`` maps quota names (``"DescribeKey request rate"`` or just
+    ``default_region``: the Region :meth:`table` shows when given none. ``overrides`` maps quota names (``"DescribeKey request rate"`` or just
     ``"DescribeKey"``) to requests per second, as a Service Quotas increase
     or decrease would.
     """
 
-    def __init__(self, lab: "Lab", overrides: Mapping[str, float] | None = None):
-        self.lab = lab
+    def __init__(self, default_region: str, overrides: Mapping[str, float] | None = None):
+        self.default_region = default_region
         self.overrides = {canonical_name(k): float(v) for k, v in (overrides or {}).items()}
         for name, rate in self.overrides.items():
             if rate <= 0:
@@ -195,7 +194,7 @@ class RequestQuotas:
 
     def table(self, region: str | None = None):
         """The quotas in force in ``region`` (the lab's default Region) as a DataFrame."""
-        return table(region or self.lab.default_region, self.overrides)
+        return table(region or self.default_region, self.overrides)
 
     def usage(self):
         """A DataFrame of admitted and throttled requests per account, Region and quota."""
