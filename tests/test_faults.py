@@ -113,8 +113,12 @@ def test_key_store_outage(lab, kms):
     plain = kms.create_key()["KeyMetadata"]["KeyId"]
     blob = kms.encrypt(KeyId=in_store, Plaintext=b"x")["CiphertextBlob"]
     lab.faults.key_store_outage(store, lab.clock.now(), lab.clock.now() + timedelta(hours=1))
-    with pytest.raises(errors.KeyUnavailableException):
+    with pytest.raises(errors.KMSInvalidStateException,
+                       match="KMS cannot communicate with your CloudHSM cluster"):
         kms.decrypt(CiphertextBlob=blob)
+    with pytest.raises(errors.KMSInvalidStateException):
+        kms.encrypt(KeyId=in_store, Plaintext=b"x")
+    assert kms.describe_key(KeyId=in_store)["KeyMetadata"]["KeyState"] == "Enabled"
     kms.encrypt(KeyId=plain, Plaintext=b"x")
     lab.clock.advance(hours=1)
     assert kms.decrypt(CiphertextBlob=blob)["Plaintext"] == b"x"

@@ -68,7 +68,7 @@ def test_users_shapes_and_errors(lab):
     with pytest.raises(errors.NoSuchEntity, match="The user with name bob cannot be found."):
         iam.get_user(UserName="bob")
     iam.delete_user(UserName="alice")
-    with pytest.raises(iam.exceptions.NoSuchEntity):
+    with pytest.raises(iam.exceptions.NoSuchEntityException):
         iam.get_user(UserName="alice")
 
 
@@ -210,3 +210,23 @@ def test_snapshot_keeps_principals_policies_and_grants(lab):
     role = restored.client("iam").get_role(RoleName="App")["Role"]
     assert "Resource" not in role["AssumeRolePolicyDocument"]["Statement"][0]
     restored.client("sts", as_="bob").assume_role(RoleArn=role["Arn"], RoleSessionName="s1")
+
+
+@pytest.mark.parametrize("service", ["iam", "sts"])
+def test_exceptions_are_named_as_boto3_names_them(lab, service):
+    real = botocore.session.get_session().create_client(
+        service, region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
+    ours = lab.client(service).exceptions
+    for code, boto3_class in real.exceptions._code_to_exception.items():
+        ours_class = getattr(ours, boto3_class.__name__)
+        assert ours_class.code == code and ours.from_code(code) is ours_class
+    assert not hasattr(ours, "NoSuchEntity")  # the code, not boto3's class name
+
+
+def test_a_malformed_iam_policy_is_caught_by_iams_exception_not_kms(lab):
+    iam = lab.client("iam")
+    iam.create_user(UserName="alice")
+    with pytest.raises(iam.exceptions.MalformedPolicyDocumentException) as info:
+        iam.put_user_policy(UserName="alice", PolicyName="p", PolicyDocument="not json")
+    assert info.value.response["Error"]["Code"] == "MalformedPolicyDocument"
+    assert not isinstance(info.value, lab.client().exceptions.MalformedPolicyDocumentException)

@@ -11,7 +11,6 @@ one request pipeline.
 
 from __future__ import annotations
 
-import functools
 import inspect
 from datetime import datetime, timezone
 from types import SimpleNamespace
@@ -22,7 +21,7 @@ from botocore import xform_name
 from . import errors
 from .clock import parse_time
 from .identity import Principal
-from .operations.model import doc_text, kms_model, paginators
+from .operations.model import client_exceptions, doc_text, kms_model, paginators
 from .service.registry import ROUTES, Route
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -142,25 +141,6 @@ class Paginator:
             if not page.get(self._config.get("more_results", "Truncated")) or not token:
                 return
             params[self._config["input_token"]] = token
-
-
-@functools.cache
-def client_exceptions() -> SimpleNamespace:
-    """``kms.exceptions`` as boto3 builds it: a class for each error the KMS model lists,
-    ``ClientError``, and ``from_code``.
-
-    Errors AWS returns without modelling them for KMS (``AccessDeniedException``,
-    ``ValidationException``, ``ThrottlingException``...) have no class here, as in boto3:
-    catch ``kms.exceptions.ClientError`` and read ``err.response["Error"]["Code"]``.
-    kmslab still raises them as subclasses of ``ClientError``.
-    """
-    modeled = {shape.name: errors.error_class(shape.name) for shape in kms_model().error_shapes}
-
-    def from_code(code: str) -> type:
-        """The class boto3 raises for an error code (``ClientError`` when the model has none)."""
-        return modeled.get(code, errors.ClientError)
-
-    return SimpleNamespace(**modeled, ClientError=errors.ClientError, from_code=from_code)
 
 
 class KMSClient:

@@ -124,16 +124,21 @@ class Faults:
 
     def key_store_outage(self, store_id: str, start: datetime | None = None,
                          end: datetime | None = None) -> Fault:
-        """Keys in custom key store ``store_id`` fail with KeyUnavailableException in the window."""
-        fault = Fault("key store outage", start, end, f"{store_id}: KeyUnavailableException")
+        """KMS cannot reach custom key store ``store_id`` in the window: cryptographic operations
+        with its keys fail with KMSInvalidStateException, as AWS answers for every failure of a
+        custom key store's connection; managing the keys (DescribeKey...) still works."""
+        from .operations import OPERATIONS
+        from .service.keystores import unreachable
+        fault = Fault("key store outage", start, end, f"{store_id}: KMSInvalidStateException")
 
         def hook(call):
-            if not fault.active(call.now):
+            if not fault.active(call.now) or \
+                    OPERATIONS.get(call.request.operation, {}).get("quota") != "cryptographic":
                 return
             key = _named_key(call)
             if key is not None and key.custom_key_store_id == store_id:
                 fault.injected += 1
-                raise errors.KeyUnavailableException(f"{key.arn} is unavailable.")
+                raise unreachable(key.origin, store_id)
         return self._install(fault, hook)
 
     def error_rate(self, fraction: float,

@@ -10,7 +10,6 @@ the ``iam:`` action, as in AWS.
 from __future__ import annotations
 
 import json
-from types import SimpleNamespace
 from typing import TYPE_CHECKING
 
 from .. import errors
@@ -34,10 +33,17 @@ def _document(value: str | dict) -> str:
 
 
 class _Client:
+    _service = ""
+
     def __init__(self, lab: "Lab", caller: Principal):
         self._lab = lab
         self._caller = caller
-        self.exceptions = SimpleNamespace(**errors.ERRORS, ClientError=errors.ClientError)
+
+    @property
+    def exceptions(self):
+        """The client's error classes as boto3 names them (``NoSuchEntityException``...)."""
+        from ..operations.model import client_exceptions
+        return client_exceptions(self._service)
 
     @property
     def caller(self) -> Principal:
@@ -60,6 +66,8 @@ class _Client:
 
 class IAMClient(_Client):
     """``lab.client("iam")``: users, roles, inline policies and access keys."""
+
+    _service = "iam"
 
     def __repr__(self) -> str:
         return f"<kmslab IAM client as {self._caller.arn}>"
@@ -232,6 +240,8 @@ class IAMClient(_Client):
 
 class STSClient(_Client):
     """``lab.client("sts")``: GetCallerIdentity and AssumeRole."""
+
+    _service = "sts"
 
     def __repr__(self) -> str:
         return f"<kmslab STS client as {self._caller.arn}>"

@@ -15,7 +15,8 @@ import re
 
 import botocore.session
 
-__all__ = ["kms_model", "new_session", "operation_model", "operation_names", "paginators", "examples",
+__all__ = ["kms_model", "client_exceptions", "new_session", "operation_model", "operation_names",
+           "paginators", "examples",
            "doc_text", "operation_text", "member_text", "camel"]
 
 
@@ -36,6 +37,35 @@ def new_session() -> botocore.session.Session:
 def kms_model():
     """botocore's KMS ServiceModel (loaded once, shared by every reader)."""
     return _session().get_service_model("kms")
+
+
+@functools.cache
+def client_exceptions(service_name: str = "kms"):
+    """``client.exceptions`` as boto3 builds it for ``service_name`` ("kms", "iam", "sts"): a
+    class for each error the service's model lists, named as boto3 names it (IAM's
+    ``NoSuchEntityException`` for the code ``NoSuchEntity``), plus ``ClientError`` and
+    ``from_code``.
+
+    Errors AWS returns without modelling them (``AccessDeniedException``,
+    ``ValidationException``, ``ThrottlingException``...) have no class here, as in boto3:
+    catch ``client.exceptions.ClientError`` and read ``err.response["Error"]["Code"]``.
+    kmslab still raises them as subclasses of ``ClientError``.
+    """
+    from types import SimpleNamespace
+
+    from .. import errors
+    model = kms_model() if service_name == "kms" else _session().get_service_model(service_name)
+    by_code = {}
+    named = {}
+    for shape in model.error_shapes:
+        code = shape.metadata.get("error", {}).get("code", shape.name)
+        named[shape.name] = by_code[code] = errors.error_class(code)
+
+    def from_code(code: str) -> type:
+        """The class boto3 raises for an error code (``ClientError`` when the model has none)."""
+        return by_code.get(code, errors.ClientError)
+
+    return SimpleNamespace(**named, ClientError=errors.ClientError, from_code=from_code)
 
 
 def operation_model(name: str):

@@ -137,6 +137,14 @@ def _store_failure(message: str, explanation: str) -> errors.KMSError:
     return errors.KMSInvalidStateException(message, explanation=explanation)
 
 
+def unreachable(store_type: str, store_id: str) -> errors.KMSError:
+    """What a cryptographic operation with a key in a custom key store gets when KMS cannot
+    reach the store's CloudHSM cluster or external key store proxy (an outage)."""
+    message = (_CLOUDHSM_UNREACHABLE if store_type == "AWS_CLOUDHSM"
+               else _XKS_MESSAGES["XKS_PROXY_NOT_REACHABLE"])
+    return _store_failure(message, f"Custom key store {store_id} is in an outage.")
+
+
 class CloudHsmKeyMaterial(SealingKey):
     """The key record's pointer to key material held in a CloudHSM cluster.
 
