@@ -16,7 +16,7 @@ from . import errors
 from .clock import VirtualClock
 from .client import KMSClient, install_methods
 from .lab import Lab, default_lab
-from .version import __version__ as __version__
+from .version import __version__  # noqa: F401 - kmslab.__version__
 
 __all__ = ["Lab", "client", "default_lab", "errors", "KMSClient", "VirtualClock",
            "boto3_client", "connect", "requires_lab", "lab_only", "now", "clean_up"]

@@ -7,7 +7,7 @@ from .. import arns, errors
 from ..crypto.factory import generate_material
 from ..specs import KEY_SPECS
 from . import lifecycle, states
-from .environment import KEY_QUOTA
+from .environment import KEY_QUOTA  # noqa: F401 - read as keys.KEY_QUOTA
 from .key import Key, KeyMaterialVersion
 from .pipeline import Call, paginate
 from .policies import policy_for_new_key

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from .. import arns, errors
 from . import states
 from .key import Key
-from .keys import KEY_QUOTA
+from .environment import KEY_QUOTA
 from .pipeline import Call
 from .policies import policy_for_new_key
 from .registry import Outcome, operation
