@@ -17,7 +17,7 @@ import threading
 from datetime import datetime, timedelta
 from typing import Iterable, Mapping
 
-from . import arns, errors, operations
+from . import arns, errors
 from .arns import IdSource
 from .audit import AuditLog
 from .client import KMSClient
@@ -29,9 +29,8 @@ from .iam import ADMINISTRATOR_ACCESS, IAM, IAMClient, IAMRole, IAMUser, STSClie
 from .metrics import MetricStore
 from .identity import Principal, account_root
 from .policy import Decision
-from .policy.global_keys import service_principal
 from .service import KMSService, Request
-from .service.authorization import PolicyAuthorizer, request_context
+from .service.authorization import PolicyAuthorizer, explain
 from .service.environment import Environment
 from .service.key import Key
 from .service.keystores import CustomKeyStores
@@ -308,42 +307,11 @@ class Lab:
         """
         caller = self.principal(principal)
         region = region or self.default_region
-        origin = service_principal(via_service) if via_service else None
-        source_ip = source_ip or origin or "127.0.0.1"
-        user_agent = user_agent or origin or "kmslab"
-        if not action.startswith("kms:"):
-            action = "kms:" + action
-        op_name = action[4:]
-        params: dict = {}
-        try:  # the operation and key the action is checked for (kms:ReEncryptFrom: ReEncrypt's source)
-            spec, slot = operations.slot_for_action(action)
-            op_name = spec.name
-        except KeyError:  # an action of no single operation (kms:ReEncrypt*...)
-            slot = None
-        if context:
-            params["EncryptionContext"] = dict(context)
-            member = slot.context if slot is not None else None
-            if member == "Constraints":
-                params["Constraints"] = {"EncryptionContextSubset": dict(context)}
-            elif member:
-                params[member] = dict(context)
-        resolved = None
-        if isinstance(key, Key):
-            resolved = key
-        elif key not in (None, "*"):
-            resolved = self.kms_service(caller.account_id, region).resolve(key)
-            if isinstance(key, str) and (key.startswith("alias/") or ":alias/" in key):
-                params["KeyId"] = key
-        ctx = request_context(caller, op_name, action, resolved, params, region=region,
-                              now=self.clock.now(), via_service=via_service, source_ip=source_ip,
-                              user_agent=user_agent, key_param="KeyId")
-        if conditions:
-            ctx.conditions = {**ctx.conditions, **conditions}
-        authorizer = self.authorizer
-        if not isinstance(authorizer, PolicyAuthorizer):
-            authorizer = PolicyAuthorizer(self.env)
-        tokens = authorizer.token_grants(grant_tokens) if grant_tokens else ()
-        return authorizer.decide(ctx, resolved, tokens)
+        service = self.kms_service(caller.account_id, region) if key not in (None, "*") \
+            and not isinstance(key, Key) else None
+        return explain(self.env, caller, action, key, context, region=region, service=service,
+                       via_service=via_service, source_ip=source_ip, user_agent=user_agent,
+                       grant_tokens=grant_tokens, conditions=conditions)
 
     def key_arn(self, key_identifier: str, *, account: str | None = None,
                 region: str | None = None) -> str:

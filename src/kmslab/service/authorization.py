@@ -31,13 +31,15 @@ from .. import arns, errors, operations
 from ..identity import Principal
 from ..policy import (LOCKOUT_MESSAGE, Decision, Policy, RequestContext, decide, parse_policy,
                       request_keys, would_lock_out)
+from ..policy.global_keys import service_principal
 from ..specs import SYMMETRIC_DEFAULT
+from .key import Key
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..operations import KeySlot
-    from .key import Key
+    from .environment import Environment
 
-__all__ = ["OpenAuthorizer", "PolicyAuthorizer", "request_context"]
+__all__ = ["OpenAuthorizer", "PolicyAuthorizer", "request_context", "explain"]
 
 
 
@@ -327,3 +329,52 @@ class PolicyAuthorizer:
                               svc.account, region=svc.region, conditions=future.conditions):
                 raise errors.MalformedPolicyDocumentException(LOCKOUT_MESSAGE)
         return policy
+
+
+def explain(env: "Environment", caller: Principal, action: str, key, context=None, *, region: str,
+            service=None, via_service: str | None = None, source_ip: str | None = None,
+            user_agent: str | None = None, grant_tokens=(), conditions=None) -> Decision:
+    """Would ``caller`` be allowed ``action`` on ``key``? The Decision the authorizer would reach
+    (``lab.explain``); makes no request and changes nothing.
+
+    ``key`` is a Key, an identifier the ``service`` (the caller's KMS in ``region``) resolves,
+    or None/``"*"`` for IAM-only actions; ``context`` the encryption context, placed where the
+    action's operation carries it; ``via_service`` a service calling for the caller, which is
+    then the source and user agent unless given; ``conditions`` extra condition keys.
+    """
+    origin = service_principal(via_service) if via_service else None
+    source_ip = source_ip or origin or "127.0.0.1"
+    user_agent = user_agent or origin or "kmslab"
+    if not action.startswith("kms:"):
+        action = "kms:" + action
+    op_name = action[4:]
+    params: dict = {}
+    try:  # the operation and key the action is checked for (kms:ReEncryptFrom: ReEncrypt's source)
+        spec, slot = operations.slot_for_action(action)
+        op_name = spec.name
+    except KeyError:  # an action of no single operation (kms:ReEncrypt*...)
+        slot = None
+    if context:
+        params["EncryptionContext"] = dict(context)
+        member = slot.context if slot is not None else None
+        if member == "Constraints":
+            params["Constraints"] = {"EncryptionContextSubset": dict(context)}
+        elif member:
+            params[member] = dict(context)
+    resolved = None
+    if isinstance(key, Key):
+        resolved = key
+    elif key not in (None, "*"):
+        resolved = service.resolve(key)
+        if isinstance(key, str) and (key.startswith("alias/") or ":alias/" in key):
+            params["KeyId"] = key
+    ctx = request_context(caller, op_name, action, resolved, params, region=region,
+                          now=env.clock.now(), via_service=via_service, source_ip=source_ip,
+                          user_agent=user_agent, key_param="KeyId")
+    if conditions:
+        ctx.conditions = {**ctx.conditions, **conditions}
+    authorizer = env.authorizer
+    if not isinstance(authorizer, PolicyAuthorizer):
+        authorizer = PolicyAuthorizer(env)
+    tokens = authorizer.token_grants(grant_tokens) if grant_tokens else ()
+    return authorizer.decide(ctx, resolved, tokens)
