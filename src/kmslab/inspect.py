@@ -26,8 +26,9 @@ from .envelope.inspect import DataKeyInfo, FrameInfo, MessageInfo
 from .envelope.inspect import parse as parse_message
 from .service import states as _states
 
-__all__ = ["parse_blob", "BlobParts", "parse_message", "MessageInfo", "DataKeyInfo", "FrameInfo",
-           "key_states", "KeyStates", "snapshot_version"]
+# MessageInfo, DataKeyInfo and FrameInfo (what parse_message returns) are documented with
+# kmslab.envelope, where they are defined; they are importable from here too.
+__all__ = ["parse_blob", "BlobParts", "parse_message", "key_states", "KeyStates", "snapshot_version"]
 
 
 def parse_blob(blob: bytes) -> BlobParts:
