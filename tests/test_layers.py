@@ -1,5 +1,5 @@
 """DESIGN.md's layering, checked on the source: every module sits in one layer of DESIGN.md's
-layer table and imports nothing from a layer below it (function-level imports included; imports
+layer table and imports nothing from a higher layer (function-level imports included; imports
 for type checkers only do not count); no import cycle crosses a layer; only crypto/ touches
 ``cryptography`` (plus the client-side envelope/, which must work against real AWS KMS, and pki.py,
 which builds X.509 certificates for learners)."""
@@ -118,12 +118,12 @@ def layer_of(module: str, table: dict[str, tuple[int, str]]) -> tuple[int, str] 
 
 
 def upward_imports(modules: dict[str, str], table) -> list[str]:
-    """Every import of a module in a lower layer, as ``importer:line -> imported (layers)``."""
+    """Every import that points up the stack (to a later row of the table, a higher layer),
+    as ``importer:line -> imported (importer's layer imports imported's layer)``."""
     found = []
     for module, source in modules.items():
         mine = layer_of(module, table)
-        for target, line, _ in imports_of(module, source, package=source is not None and
-                                          module in _PACKAGES):
+        for target, line, _ in imports_of(module, source, package=module in _PACKAGES):
             theirs = layer_of(target, table)
             if mine is not None and theirs is not None and theirs[0] > mine[0]:
                 found.append(f"{module}:{line} -> {target} ({mine[1]} imports {theirs[1]})")
@@ -146,7 +146,7 @@ def test_every_module_is_in_exactly_one_layer_of_the_table():
     assert [n for n in sorted(listed) if not _is_module(n)] == [], "the table names a module that is gone"
 
 
-def test_no_module_imports_from_a_layer_below_it():
+def test_no_module_imports_from_a_higher_layer():
     assert upward_imports(_sources(), _layers()) == []
 
 
