@@ -18,8 +18,8 @@ from datetime import timedelta
 import pandas as pd
 
 import kmslab
-from kmslab.service.pipeline import Call
 from kmslab.operations import spec
+from kmslab.service.pipeline import Call
 from kmslab.service.request import Request
 
 

@@ -17,10 +17,10 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
-from _timing import interleaved  # noqa: E402
-
 import kmslab  # noqa: E402
 from kmslab.service.authorization import OpenAuthorizer  # noqa: E402
+
+from _timing import interleaved  # noqa: E402
 
 
 def encrypt_case(open_authorizer: bool, policy: str | None = None):

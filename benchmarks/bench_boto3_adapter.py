@@ -8,7 +8,7 @@ serialization, signing, parsing). Measured:
   adapter adds on top of botocore (target <= 1.2x the reference);
 * adapter + kmslab's real lab, when ``kmslab.Lab`` is available.
 
-Run: PYTHONPATH=src /work/venv/bin/python benchmarks/bench_boto3_adapter.py
+Run: PYTHONPATH=src python benchmarks/bench_boto3_adapter.py
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ import sys
 from botocore.awsrequest import AWSResponse
 
 sys.path.insert(0, os.path.dirname(__file__))
-from _timing import interleaved  # noqa: E402
-
 from kmslab.interop import boto3_client  # noqa: E402
+
+from _timing import interleaved  # noqa: E402
 
 ACCOUNT = "111122223333"
 KEY_ARN = f"arn:aws:kms:us-east-1:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"

@@ -14,9 +14,9 @@ import time
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 sys.path.insert(0, os.path.dirname(__file__))
-from _timing import compare, fmt  # noqa: E402
-
 import kmslab  # noqa: E402
+
+from _timing import compare, fmt  # noqa: E402
 
 
 def main() -> None:

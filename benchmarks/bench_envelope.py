@@ -28,10 +28,10 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 sys.path.insert(0, os.path.dirname(__file__))
-from _timing import interleaved  # noqa: E402
-
 import kmslab  # noqa: E402
 from kmslab import envelope  # noqa: E402
+
+from _timing import interleaved  # noqa: E402
 
 SIGNED = envelope.Algorithm.AES_256_GCM_HKDF_SHA512_COMMIT_KEY_ECDSA_P384
 UNSIGNED = envelope.Algorithm.AES_256_GCM_HKDF_SHA512_COMMIT_KEY
@@ -48,8 +48,11 @@ def sdk_setup():
     """The SDK with a raw AES wrapping key, plain and behind a caching CMM; None if absent."""
     try:
         import aws_encryption_sdk
-        from aws_encryption_sdk.identifiers import (CommitmentPolicy, EncryptionKeyType,
-                                                    WrappingAlgorithm)
+        from aws_encryption_sdk.identifiers import (
+            CommitmentPolicy,
+            EncryptionKeyType,
+            WrappingAlgorithm,
+        )
         from aws_encryption_sdk.internal.crypto.wrapping_keys import WrappingKey
         from aws_encryption_sdk.key_providers.raw import RawMasterKeyProvider
     except ImportError:
@@ -119,6 +122,8 @@ def large_contenders(kms, key, context, sdk, data) -> dict:
 
 def small_cached_contenders(kms, key, context, sdk, data) -> dict:
     out = {}
+    if sdk:
+        client, cmm = sdk["client"], sdk["cached"]
     for name, suite in SUITES.items():
         cache = envelope.DataKeyCache(max_age=600)
         message = envelope.encrypt(kms, data, [key], context, algorithm=suite, cache=cache)
@@ -129,7 +134,6 @@ def small_cached_contenders(kms, key, context, sdk, data) -> dict:
             lambda message=message, cache=cache: envelope.decrypt(kms, message, context,
                                                                    cache=cache))
         if sdk:
-            client, cmm = sdk["client"], sdk["cached"]
             algorithm = sdk["algorithm"][name]
 
             def sdk_encrypt(algorithm=algorithm):

@@ -16,10 +16,10 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
-from _timing import per_call  # noqa: E402
-
 from kmslab.identity import Principal, account_root
 from kmslab.policy import RequestContext, decide, default_key_policy, parse_policy
+
+from _timing import per_call  # noqa: E402
 
 ACCOUNT = "111122223333"
 KEY = f"arn:aws:kms:us-east-1:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"

@@ -12,7 +12,7 @@ kmslab is measured with ``--accept-any-signature``, like moto (which checks
 no signature), and with SigV4 verified against a lab access key (a
 ``--classroom 1`` learner).
 
-Run: PYTHONPATH=src /work/venv/bin/python benchmarks/bench_server.py [--calls 300 --rounds 9]
+Run: PYTHONPATH=src python benchmarks/bench_server.py [--calls 300 --rounds 9]
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ def wait_until_up(url: str, process: subprocess.Popen, log: Path) -> None:
             return  # answering, even if with an error
         except OSError:
             if process.poll() is not None:
-                raise RuntimeError(f"server exited: {log.read_text()}")
+                raise RuntimeError(f"server exited: {log.read_text()}") from None
             time.sleep(0.05)
     raise RuntimeError(f"{url} did not come up")
 

@@ -135,7 +135,7 @@ def main() -> None:
                 break
             except OSError:
                 if server.poll() is not None:
-                    raise RuntimeError(log.read_text())
+                    raise RuntimeError(log.read_text()) from None
                 time.sleep(0.05)
         key_id = Connection(port).call("CreateKey", {})["KeyMetadata"]["KeyId"]
         think = args.think / 1000

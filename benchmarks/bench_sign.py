@@ -18,9 +18,9 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 
 sys.path.insert(0, os.path.dirname(__file__))
-from _timing import fmt, per_call  # noqa: E402
-
 import kmslab  # noqa: E402
+
+from _timing import fmt, per_call  # noqa: E402
 
 MESSAGE = b"m" * 256
 

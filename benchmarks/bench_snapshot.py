@@ -38,11 +38,11 @@ import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, os.path.dirname(__file__))
-from _timing import fmt  # noqa: E402
-
 import kmslab  # noqa: E402
 from kmslab import snapshot  # noqa: E402
 from kmslab.crypto.sealing import SealingKey  # noqa: E402
+
+from _timing import fmt  # noqa: E402
 
 PASS = "benchmark passphrase"
 SRC = str(Path(__file__).resolve().parents[1] / "src")
@@ -152,7 +152,7 @@ def start_server(path: str, autosave: bool) -> tuple[subprocess.Popen, str]:
             return process, url
         except OSError:
             if process.poll() is not None:
-                raise RuntimeError(process.stderr.read().decode())
+                raise RuntimeError(process.stderr.read().decode()) from None
             time.sleep(0.05)
     raise RuntimeError("the server did not start")
 

@@ -10,9 +10,9 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
-from _timing import fmt, per_call  # noqa: E402
-
 import kmslab  # noqa: E402
+
+from _timing import fmt, per_call  # noqa: E402
 
 
 def main() -> None:

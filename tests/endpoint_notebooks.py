@@ -21,7 +21,7 @@ import os
 import re
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import nbformat
@@ -105,7 +105,7 @@ def api_requests(lab: kmslab.Lab) -> int:
 def run(path: Path, *, timeout: int = 300) -> EndpointRun:
     """Execute ``path`` against a freshly served lab; raises on the first cell that fails."""
     nb = nbformat.read(path, as_version=4)
-    started = datetime.now(timezone.utc).replace(microsecond=0)
+    started = datetime.now(UTC).replace(microsecond=0)
     lab = kmslab.Lab(seed=notebook_seed(nb), start=started)
     access_key = lab.client("iam").create_access_key(UserName="admin")["AccessKey"]
     result = EndpointRun(path, nb, lab)
@@ -216,7 +216,8 @@ def unguarded_lab_uses(sources: list[str], lab_only: set[str]) -> list[tuple[int
     """Lines that use the notebook's ``lab`` where a run against an endpoint executes them.
 
     Outside guarded blocks (``if kmslab.requires_lab(...)``, or ``if flag`` with a flag
-    bound to its answer; their ``else`` runs against AWS), outside ``@kmslab.lab_only`` functions and calls of them, and apart from
+    bound to its answer; their ``else`` runs against AWS), outside ``@kmslab.lab_only``
+    functions and calls of them, and apart from
     ``kmslab.connect(lab=lab)``: a read of the name ``lab``, or a call of a function of the
     notebook whose body reads it.
     Returns (cell number among the sources, the line) pairs.
@@ -250,7 +251,7 @@ def unguarded_lab_uses(sources: list[str], lab_only: set[str]) -> list[tuple[int
         for child in ast.iter_child_nodes(node):
             visit(child, cell, lines)
 
-    for cell, (tree, source) in enumerate(zip(trees, sources)):
+    for cell, (tree, source) in enumerate(zip(trees, sources, strict=True)):
         for statement in tree.body:
             visit(statement, cell, source.splitlines())
     return found

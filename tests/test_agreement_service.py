@@ -10,6 +10,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 import kmslab
 from kmslab import errors
+
 from shapes import check_response as assert_matches_output_shape
 
 CURVES = {"ECC_NIST_P256": (ec.SECP256R1, 32), "ECC_NIST_P384": (ec.SECP384R1, 48),
@@ -66,7 +67,8 @@ def test_derive_shared_secret_needs_a_key_agreement_key(kms):
     peer = spki(ec.generate_private_key(ec.SECP256R1()).public_key())
     with pytest.raises(errors.InvalidKeyUsageException) as excinfo:
         kms.derive_shared_secret(KeyId=signing["KeyId"], KeyAgreementAlgorithm="ECDH", PublicKey=peer)
-    assert excinfo.value.message == f"{signing['Arn']} key usage is SIGN_VERIFY which is not valid for DeriveSharedSecret."
+    assert excinfo.value.message == (
+        f"{signing['Arn']} key usage is SIGN_VERIFY which is not valid for DeriveSharedSecret.")
     with pytest.raises(errors.ValidationException):  # not an enum value of KeyAgreementAlgorithmSpec
         kms.derive_shared_secret(KeyId=create(kms, "ECC_NIST_P256", "KEY_AGREEMENT"),
                                  KeyAgreementAlgorithm="ECDHE", PublicKey=peer)

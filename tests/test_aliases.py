@@ -4,6 +4,7 @@ import pytest
 
 from kmslab import errors
 from kmslab.service.managed import PREDEFINED_ALIASES
+
 from shapes import check_response
 
 

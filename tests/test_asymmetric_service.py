@@ -16,6 +16,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import Prehashed, decode_ds
 
 import kmslab
 from kmslab import errors
+
 from shapes import check_response as assert_matches_output_shape
 
 MESSAGE = b"Pay 100 EUR to Alice. Ref 2025-001."

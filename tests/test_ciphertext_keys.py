@@ -73,7 +73,7 @@ def test_every_operation_taking_a_ciphertext_gives_the_same_answer(lab, kms):
               "ReEncrypt": {"SourceEncryptionContext": {"a": "b"},
                             "DestinationKeyId": kms.create_key()["KeyMetadata"]["KeyId"]}}
     for name in names:
-        _denied(lambda: getattr(kms, xform_name(name))(CiphertextBlob=blob, **params[name]))
+        _denied(lambda name=name: getattr(kms, xform_name(name))(CiphertextBlob=blob, **params[name]))
         assert lab.audit.records()[-1]["eventName"] == name
 
 
@@ -116,7 +116,7 @@ def test_the_three_cases_cannot_be_told_apart(lab, kms):
     answers = []
     for client, blob in ((kms, gone), (lab.client(region_name="eu-west-1"), here),
                          (lab.client(as_="mallory"), here)):
-        err = _denied(lambda: client.decrypt(CiphertextBlob=blob))
+        err = _denied(lambda client=client, blob=blob: client.decrypt(CiphertextBlob=blob))
         answers.append((err.code, err.message, err.status))
     assert len(set(answers)) == 1
 

@@ -2,7 +2,7 @@
 
 import sys
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -11,10 +11,10 @@ from kmslab.clock import VirtualClock
 
 def test_clock_is_aware_utc_and_moves_only_when_told():
     clock = VirtualClock(datetime(2030, 5, 1))
-    assert clock.now() == datetime(2030, 5, 1, tzinfo=timezone.utc)
+    assert clock.now() == datetime(2030, 5, 1, tzinfo=UTC)
     assert clock.now().tzinfo is not None
     clock.advance(days=1, hours=2, minutes=3)
-    assert clock.now() == datetime(2030, 5, 2, 2, 3, tzinfo=timezone.utc)
+    assert clock.now() == datetime(2030, 5, 2, 2, 3, tzinfo=UTC)
     clock.advance(timedelta(seconds=5))
     assert clock.now().second == 5
     with pytest.raises(ValueError):

@@ -15,9 +15,8 @@ from datetime import timedelta
 import pytest
 
 import kmslab
-from kmslab import errors
+from kmslab import errors, operations
 from kmslab.byok import wrap_key_material
-from kmslab import operations
 from kmslab.service.authorization import _condition_values
 
 A = "111122223333"

@@ -10,13 +10,17 @@ import os
 import pickle
 
 import pytest
-from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, mldsa, mlkem, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
 from kmslab import errors, specs
-from kmslab.crypto.asymmetric import ASYMMETRIC_SPECS, AsymmetricMaterial, Encapsulation, generate_data_key_pair
+from kmslab.crypto.asymmetric import (
+    ASYMMETRIC_SPECS,
+    AsymmetricMaterial,
+    Encapsulation,
+    generate_data_key_pair,
+)
 from kmslab.crypto.handle import SNAPSHOT_EXPORT_TOKEN
 
 MESSAGE = b"Sign me: the quick brown fox jumps over the lazy dog."
@@ -386,8 +390,10 @@ def test_private_keys_not_in_pkcs8_der_are_incorrect_key_material():
             with pytest.raises(errors.IncorrectKeyMaterialException):
                 AsymmetricMaterial.from_pkcs8(spec, blob)
     # the same keys in PKCS#8 DER are accepted
-    assert AsymmetricMaterial.from_pkcs8("RSA_2048", rsa_key.private_bytes(der, pkcs8, serialization.NoEncryption()))
-    assert AsymmetricMaterial.from_pkcs8("ECC_NIST_P256", ec_key.private_bytes(der, pkcs8, serialization.NoEncryption()))
+    unencrypted = serialization.NoEncryption()
+    assert AsymmetricMaterial.from_pkcs8("RSA_2048", rsa_key.private_bytes(der, pkcs8, unencrypted))
+    assert AsymmetricMaterial.from_pkcs8("ECC_NIST_P256",
+                                         ec_key.private_bytes(der, pkcs8, unencrypted))
 
 
 def test_fingerprint_tells_key_pairs_apart(material):
@@ -441,4 +447,4 @@ def test_material_stays_hidden(material):
     with pytest.raises(PermissionError):
         key.export_private_pkcs8(object())
     with pytest.raises(AttributeError):
-        key.__dict__
+        _ = key.__dict__

@@ -12,8 +12,12 @@ from kmslab.crypto.asymmetric import AsymmetricMaterial
 from kmslab.crypto.handle import SNAPSHOT_EXPORT_TOKEN
 from kmslab.crypto.mac import HmacMaterial
 from kmslab.crypto.wrapping import (
-    WRAPPING_ALGORITHMS, WrappingKey, check_import_compatibility, check_wrapping_parameters,
-    max_oaep_material_bytes, wrap_key_material,
+    WRAPPING_ALGORITHMS,
+    WrappingKey,
+    check_import_compatibility,
+    check_wrapping_parameters,
+    max_oaep_material_bytes,
+    wrap_key_material,
 )
 
 OAEP_ALGORITHMS = ("RSAES_OAEP_SHA_1", "RSAES_OAEP_SHA_256")

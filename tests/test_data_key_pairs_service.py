@@ -11,6 +11,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, mlkem, rsa
 
 import kmslab
 from kmslab import errors
+
 from shapes import check_response as assert_matches_output_shape
 
 PAIR_SPECS = {"RSA_2048": (rsa.RSAPrivateKey, 2048), "RSA_3072": (rsa.RSAPrivateKey, 3072),

@@ -17,13 +17,23 @@ from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from envelope_support import Recording, make_kms, new_key
 from kmslab import envelope
-from kmslab.envelope import (Algorithm, ContextMismatchError, DecryptionError, EnvelopeError,
-                             FrameAuthenticationError, HeaderAuthenticationError,
-                             KeyCommitmentError, MalformedMessageError, NoDecryptableKeyError,
-                             SignatureVerificationError, TruncatedMessageError,
-                             UnsupportedFormatError)
+from kmslab.envelope import (
+    Algorithm,
+    ContextMismatchError,
+    DecryptionError,
+    EnvelopeError,
+    FrameAuthenticationError,
+    HeaderAuthenticationError,
+    KeyCommitmentError,
+    MalformedMessageError,
+    NoDecryptableKeyError,
+    SignatureVerificationError,
+    TruncatedMessageError,
+    UnsupportedFormatError,
+)
+
+from envelope_support import Recording, make_kms, new_key
 
 CONTEXT = {"purpose": "test", "tenant": "blue"}
 SMALL_FRAME = 64
@@ -442,7 +452,8 @@ def _message(kms, keys, frames=4, suite=SIGNED):
 @pytest.mark.parametrize("part", ["content", "tag", "iv"])
 def test_tampered_frame(kms, keys, suite, part):
     _, message = _message(kms, keys, suite=suite)
-    for (offset, length), info in zip(frames_of(message), envelope.parse(message).frames):
+    frames = envelope.parse(message).frames
+    for (offset, length), info in zip(frames_of(message), frames, strict=True):
         iv_at = offset + (8 if info.final else 4)
         position = {"content": offset + length - 20, "tag": offset + length - 1,
                     "iv": iv_at + 5}[part]

@@ -7,9 +7,10 @@ import io
 import pytest
 
 import kmslab
-from envelope_support import Recording, make_kms, new_key
 from kmslab import envelope
 from kmslab.envelope import DataKeyCache
+
+from envelope_support import Recording, make_kms, new_key
 
 
 class FakeClock:

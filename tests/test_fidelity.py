@@ -451,7 +451,7 @@ def test_a_replica_refuses_material_its_primary_does_not_have(lab, kms):
 # ------------------------------------------------------------------ DescribeKey algorithm order
 def _example_algorithm_lists():
     fields = ("EncryptionAlgorithms", "SigningAlgorithms", "MacAlgorithms", "KeyAgreementAlgorithms")
-    for op, examples in model.examples().items():
+    for examples in model.examples().values():
         for example in examples:
             md = (example.get("output") or {}).get("KeyMetadata") or {}
             for field in fields:

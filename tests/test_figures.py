@@ -79,7 +79,7 @@ def _run_in_a_fresh_kernel(first_cell: str) -> list:
                          ids=["fresh-kernel", "agg-backend-chosen-first"])
 def test_each_plot_renders_as_one_png_in_a_kernel(first_cell):
     cells = _run_in_a_fresh_kernel(first_cell)
-    for name, cell in zip(CALLS, cells):
+    for name, cell in zip(CALLS, cells, strict=True):
         results = [o for o in cell.outputs if o.output_type == "execute_result"]
         assert len(results) == 1, (name, cell.outputs)
         data = results[0]["data"]

@@ -60,7 +60,8 @@ def test_simulate_drives_poisson_traffic_and_records_failures(lab):
     kms = lab.client()
     key = kms.create_key()["KeyMetadata"]["Arn"]
     use_keys = {"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Action": ["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey*", "kms:ReEncrypt*", "kms:DescribeKey"], "Resource": "*"}]}
+        {"Effect": "Allow", "Action": ["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey*",
+                                       "kms:ReEncrypt*", "kms:DescribeKey"], "Resource": "*"}]}
     for name in ("alice", "bob"):
         lab.add_user(name, policy=use_keys)
     start = lab.clock.now()

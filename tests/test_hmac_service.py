@@ -7,6 +7,7 @@ from cryptography.hazmat.primitives import hmac as crypto_hmac
 import kmslab
 from kmslab import errors
 from kmslab.crypto.handle import SNAPSHOT_EXPORT_TOKEN
+
 from shapes import check_response as assert_matches_output_shape
 
 MESSAGE = b'{"sub": "alice", "exp": 1735689600}'
@@ -77,7 +78,8 @@ def test_mac_operations_need_an_hmac_key_and_hmac_keys_do_nothing_else(kms, hmac
     symmetric = kms.create_key()["KeyMetadata"]
     with pytest.raises(errors.InvalidKeyUsageException) as excinfo:
         kms.generate_mac(KeyId=symmetric["KeyId"], Message=MESSAGE, MacAlgorithm="HMAC_SHA_256")
-    assert excinfo.value.message == f"{symmetric['Arn']} key usage is ENCRYPT_DECRYPT which is not valid for GenerateMac."
+    assert excinfo.value.message == (
+        f"{symmetric['Arn']} key usage is ENCRYPT_DECRYPT which is not valid for GenerateMac.")
     with pytest.raises(errors.InvalidKeyUsageException):
         kms.verify_mac(KeyId=symmetric["KeyId"], Message=MESSAGE, Mac=b"m" * 32, MacAlgorithm="HMAC_SHA_256")
     with pytest.raises(errors.InvalidKeyUsageException, match="not valid for Encrypt"):

@@ -9,8 +9,9 @@ from cryptography.hazmat.primitives import hashes, hmac, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from kmslab import errors
-from kmslab.crypto.symmetric import parse_blob
 from kmslab.byok import import_key_material, wrap_key_material
+from kmslab.crypto.symmetric import parse_blob
+
 from shapes import check_response
 
 LAB_SEED = 9

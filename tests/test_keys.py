@@ -4,9 +4,9 @@ from datetime import timedelta
 
 import pytest
 
-import kmslab
 from kmslab import errors
 from kmslab.service import keys as keys_module
+
 from shapes import check_response
 
 

@@ -4,6 +4,7 @@ import pytest
 
 from kmslab import errors
 from kmslab.crypto.symmetric import parse_blob
+
 from shapes import check_response
 
 

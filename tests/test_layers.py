@@ -168,15 +168,19 @@ def _cycles(edges: dict[str, set[str]]) -> list[set[str]]:
         if start in index:
             continue
         work = [(start, iter(edges[start]))]
-        index[start] = low[start] = counter[0]; counter[0] += 1
-        stack.append(start); on.add(start)
+        index[start] = low[start] = counter[0]
+        counter[0] += 1
+        stack.append(start)
+        on.add(start)
         while work:
             node, it = work[-1]
             nxt = next(it, None)
             if nxt is not None:
                 if nxt not in index:
-                    index[nxt] = low[nxt] = counter[0]; counter[0] += 1
-                    stack.append(nxt); on.add(nxt)
+                    index[nxt] = low[nxt] = counter[0]
+                    counter[0] += 1
+                    stack.append(nxt)
+                    on.add(nxt)
                     work.append((nxt, iter(edges.get(nxt, ()))))
                 elif nxt in on:
                     low[node] = min(low[node], index[nxt])
@@ -187,7 +191,9 @@ def _cycles(edges: dict[str, set[str]]) -> list[set[str]]:
             if low[node] == index[node]:
                 part = set()
                 while True:
-                    member = stack.pop(); on.discard(member); part.add(member)
+                    member = stack.pop()
+                    on.discard(member)
+                    part.add(member)
                     if member == node:
                         break
                 if len(part) > 1:

@@ -4,6 +4,7 @@ import pytest
 
 from kmslab import errors
 from kmslab.service import multiregion
+
 from shapes import check_response
 
 

@@ -30,9 +30,10 @@ import botocore.session
 import pytest
 from botocore import xform_name
 
-import endpoint_notebooks as endpoint
 from kmslab.interop.cleanup import TAG_KEY
 from kmslab.interop.connect import SKIP_PREFIX
+
+import endpoint_notebooks as endpoint
 
 NOTEBOOKS = sorted(endpoint.NOTEBOOKS.glob("*.ipynb"))
 OPERATIONS = {xform_name(op) for op in botocore.session.get_session().get_service_model("kms").operation_names}

@@ -1,7 +1,7 @@
 """Condition operators: IAM semantics, checked one operator at a time."""
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -39,7 +39,7 @@ CASES = [
     ({"NumericGreaterThan": {"kms:RotationPeriodInDays": 365}}, {"kms:RotationPeriodInDays": 180}, False),
     ({"NumericNotEquals": {"kms:RotationPeriodInDays": 365}}, {"kms:RotationPeriodInDays": 180}, True),
     ({"DateLessThan": {"aws:CurrentTime": "2030-01-01T00:00:00Z"}},
-     {"aws:CurrentTime": datetime(2026, 1, 1, tzinfo=timezone.utc)}, True),
+     {"aws:CurrentTime": datetime(2026, 1, 1, tzinfo=UTC)}, True),
     ({"DateGreaterThan": {"kms:ValidTo": "2030-01-01T00:00:00Z"}}, {"kms:ValidTo": 1893456000 + 1}, True),
     ({"Bool": {"kms:GrantIsForAWSResource": True}}, {"kms:GrantIsForAWSResource": True}, True),
     ({"Bool": {"kms:GrantIsForAWSResource": "true"}}, {"kms:GrantIsForAWSResource": False}, False),

@@ -1,14 +1,21 @@
 """decide(): AWS KMS's documented examples as a decision table, plus grants and messages."""
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import pytest
 
 from kmslab import errors
 from kmslab.identity import Principal, account_root, aws_service
-from kmslab.policy import (LOCKOUT_MESSAGE, RequestContext, console_key_policy, decide,
-                           default_key_policy, parse_policy, would_lock_out)
+from kmslab.policy import (
+    LOCKOUT_MESSAGE,
+    RequestContext,
+    console_key_policy,
+    decide,
+    default_key_policy,
+    parse_policy,
+    would_lock_out,
+)
 
 ACCT, OTHER = "111122223333", "444455556666"
 KEY = f"arn:aws:kms:us-west-2:{ACCT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
@@ -76,7 +83,7 @@ P = {
                                            "kms:GenerateDataKey*", "CloudTrail")),
 }
 
-I = {
+IDENTITIES = {
     "none": (),
     "use": (iam({"Effect": "Allow", "Action": ["kms:Encrypt", "kms:Decrypt", "kms:DescribeKey"],
                  "Resource": f"arn:aws:kms:*:{ACCT}:key/*"}, name="kms-use"),),
@@ -164,7 +171,7 @@ def test_decision_table(row):
     _, principal, action, pol, ident, ec, cond, outcome, decisive = row
     ctx = RequestContext(action, principal, KEY, region="us-west-2", encryption_context=ec,
                          conditions=cond)
-    d = decide(ctx, key_policy=P[pol], identity_policies=I[ident])
+    d = decide(ctx, key_policy=P[pol], identity_policies=IDENTITIES[ident])
     assert d.outcome == outcome, d.text()
     assert d.allowed == (outcome == "Allow")
     if decisive is not None:
@@ -176,7 +183,7 @@ def test_decision_table(row):
 # ------------------------------------------------------------------ messages
 def msg(principal, action, pol, ident, resource=KEY, **kw):
     return decide(RequestContext(action, principal, resource), key_policy=P[pol],
-                  identity_policies=I[ident], **kw)
+                  identity_policies=IDENTITIES[ident], **kw)
 
 
 def test_access_denied_messages_use_awss_wording():
@@ -228,7 +235,7 @@ def test_explanation_names_the_failed_condition():
 def test_iam_only_actions_need_only_an_identity_policy(action):
     def run(principal, ident):
         return decide(RequestContext(action, principal, "*", key_account=ACCT),
-                      key_policy=None, identity_policies=I[ident], key_policy_applies=False)
+                      key_policy=None, identity_policies=IDENTITIES[ident], key_policy_applies=False)
     assert run(alice, "all").allowed
     assert not run(alice, "none").allowed
     assert not run(alice, "use").allowed
@@ -260,7 +267,7 @@ class Grant:
 
 def grant_decision(principal, action, grants, ec=None, policy="users-only", ident="none", op=None):
     ctx = RequestContext(action, principal, KEY, encryption_context=ec, grant_operation=op)
-    return decide(ctx, key_policy=P[policy], identity_policies=I[ident], grants=grants)
+    return decide(ctx, key_policy=P[policy], identity_policies=IDENTITIES[ident], grants=grants)
 
 
 def test_grant_allows_its_grantee_its_operations_only():
@@ -320,9 +327,9 @@ def test_grant_to_an_account_is_delegated_through_iam():
 def test_lockout_safety_check():
     assert LOCKOUT_MESSAGE == "The new key policy will not allow you to update the key policy in the future."
     users_only = P["users-only"]
-    assert would_lock_out(users_only, alice, I["all"], KEY)
+    assert would_lock_out(users_only, alice, IDENTITIES["all"], KEY)
     assert would_lock_out(users_only, root, (), KEY)
-    assert not would_lock_out(P["default"], alice, I["all"], KEY)
+    assert not would_lock_out(P["default"], alice, IDENTITIES["all"], KEY)
     assert would_lock_out(P["default"], alice, (), KEY)
     assert not would_lock_out(P["console"], admin, (), KEY)  # admins have kms:Put*
     assert would_lock_out(P["console"], app, (), KEY)

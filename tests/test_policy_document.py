@@ -5,8 +5,13 @@ import json
 import pytest
 
 from kmslab import errors
-from kmslab.policy import (INVALID_PRINCIPALS, KEY_POLICY_MAX_BYTES, console_key_policy,
-                           default_key_policy, parse_policy)
+from kmslab.policy import (
+    INVALID_PRINCIPALS,
+    KEY_POLICY_MAX_BYTES,
+    console_key_policy,
+    default_key_policy,
+    parse_policy,
+)
 
 ACCT = "111122223333"
 ROOT = f"arn:aws:iam::{ACCT}:root"

@@ -2,7 +2,8 @@
 
 import json
 
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from kmslab.identity import Principal
 from kmslab.policy import RequestContext, decide, parse_policy

@@ -189,7 +189,7 @@ def test_every_named_operation_is_a_kms_operation():
     for op in model_ops:
         name = quotas.quota_name(op)
         assert name is None or name in quotas.REQUEST_QUOTAS
-    for name, (_, applies_to) in quotas.REQUEST_QUOTAS.items():
+    for name in quotas.REQUEST_QUOTAS:
         if name.endswith(" request rate") and " " not in name.removesuffix(" request rate"):
             assert name.removesuffix(" request rate") in model_ops
 

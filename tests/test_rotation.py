@@ -8,6 +8,7 @@ import pytest
 import kmslab
 from kmslab import errors
 from kmslab.crypto.symmetric import parse_blob
+
 from shapes import check_response
 
 LAB_SEED = 5

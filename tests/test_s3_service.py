@@ -9,6 +9,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from kmslab import errors
 from kmslab.world.s3 import S3_SERVICE_ACCOUNT
+
 from shapes import check_response
 
 

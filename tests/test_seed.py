@@ -92,12 +92,14 @@ def test_yaml_seed_files(tmp_path):
     (_doc(key_spec="RSA_2048"), "accounts[0].keys[0].key_usage", "need a key_usage"),
     (_doc(key_spec="HMAC_256", key_usage="ENCRYPT_DECRYPT"), "accounts[0].keys[0].key_usage", "GENERATE_VERIFY_MAC"),
     (_doc(rotations=2, origin="EXTERNAL"), "accounts[0].keys[0].rotations", "only symmetric"),
-    (_doc(rotation={"enabled": True, "period_days": 30}), "accounts[0].keys[0].rotation", "greater than or equal to 90"),
+    (_doc(rotation={"enabled": True, "period_days": 30}), "accounts[0].keys[0].rotation",
+     "greater than or equal to 90"),
     (_doc(aliases=["my-alias"]), "accounts[0].keys[0].aliases[0]", "Alias must start with the prefix"),
     (_doc(policy={"Version": "2012-10-17", "Statement": [
         {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111122223333:user/nobody"},
          "Action": "kms:Encrypt", "Resource": "*"}]}), "accounts[0].keys[0]", "MalformedPolicyDocument"),
-    (_doc(key_id="1234abcd-12ab-34cd-56ef-1234567890ab", tags=["x"]), "accounts[0].keys[0].tags[0]", "must be an object"),
+    (_doc(key_id="1234abcd-12ab-34cd-56ef-1234567890ab", tags=["x"]), "accounts[0].keys[0].tags[0]",
+     "must be an object"),
     ({"start": "next monday", "accounts": [{"id": "111122223333"}]}, "start", "ISO 8601"),
     ({"start": "2025-01-02T00:00:00Z", "clock": "2025-01-01T00:00:00Z",
       "accounts": [{"id": "111122223333"}]}, "clock", "only moves forward"),
@@ -297,7 +299,7 @@ def test_malformed_yaml_files_say_why(tmp_path, content, says):
 
 
 @pytest.mark.parametrize("content", [b"[]", b'{"accounts": [{"id": "\\u0661' + b"1" * 11 + b'"}]}',
-                                     '{"accounts": [}'.encode(), b"\xff\xfe"])
+                                     b'{"accounts": [}', b"\xff\xfe"])
 def test_serve_with_a_malformed_seed_file_prints_the_error_not_a_traceback(tmp_path, content):
     pytest.importorskip("uvicorn")
     path = tmp_path / "class.json"

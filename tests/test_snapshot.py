@@ -9,6 +9,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from datetime import UTC
 from pathlib import Path
 
 import pytest
@@ -376,7 +377,7 @@ def test_times_come_back_in_the_offset_they_were_given(lab):
     valid_to = (lab.clock.now() + timedelta(days=3)).astimezone(timezone(timedelta(hours=2)))
     byok.import_key_material(kms, ext, os.urandom(32), valid_to=valid_to)
     other = kms.create_key(Origin="EXTERNAL")["KeyMetadata"]["KeyId"]
-    byok.import_key_material(kms, other, os.urandom(32), valid_to=valid_to.astimezone(timezone.utc))
+    byok.import_key_material(kms, other, os.urandom(32), valid_to=valid_to.astimezone(UTC))
     back = kmslab.Lab.from_bytes(lab.to_bytes(PASS), PASS).client()
     for key in (ext, other):
         before = kms.describe_key(KeyId=key)["KeyMetadata"]["ValidTo"]

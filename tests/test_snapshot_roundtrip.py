@@ -13,8 +13,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, padding
 
 import kmslab
 from kmslab import errors, snapshot
-from kmslab.snapshot import actions
 from kmslab.crypto import sealing
+from kmslab.snapshot import actions
 
 sys.path.insert(0, str(Path(__file__).parent))
 from snapshot_scenario import build_rich_lab, observables, start_actions_in_flight  # noqa: E402
@@ -124,7 +124,9 @@ def test_ciphertexts_signatures_and_macs_from_before_save_work_after(saved):
     back = kmslab.Lab.load(path, passphrase=PASS)
     kms = back.client()
     keys = keep["keys"]
-    assert kms.decrypt(CiphertextBlob=keep["blob_v1"], EncryptionContext={"app": "payroll"})["Plaintext"] == b"salary table"
+    payroll = {"app": "payroll"}
+    assert kms.decrypt(CiphertextBlob=keep["blob_v1"],
+                       EncryptionContext=payroll)["Plaintext"] == b"salary table"
     assert kms.decrypt(CiphertextBlob=keep["blob_v2"])["Plaintext"] == b"after rotation"
     assert kms.decrypt(CiphertextBlob=keep["ext_blob"])["Plaintext"] == b"imported"
     assert kms.decrypt(KeyId=keys["RSA_2048"], CiphertextBlob=keep["rsa_blob"],

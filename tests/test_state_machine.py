@@ -89,7 +89,7 @@ def test_assigning_a_keys_state_is_refused(lab, kms):
         key.state = "Disabled"
     assert key.state == "Enabled"
     with pytest.raises(AttributeError):
-        setattr(key, "state", "PendingDeletion")
+        key.state = "PendingDeletion"
     assert kms.describe_key(KeyId=key.key_id)["KeyMetadata"]["KeyState"] == "Enabled"
 
 
@@ -194,6 +194,7 @@ def test_refused_requests_change_no_state(lab, kms, recorded):
 
 def test_imported_material_moves_the_state_through_the_table(lab, kms, recorded):
     import os
+
     from kmslab.byok import wrap_key_material
     key_id = kms.create_key(Origin="EXTERNAL")["KeyMetadata"]["KeyId"]
     assert kms.describe_key(KeyId=key_id)["KeyMetadata"]["KeyState"] == "PendingImport"

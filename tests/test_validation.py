@@ -1,7 +1,8 @@
 """Request validation against AWS's model: the fast path never accepts what the full check refuses."""
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from kmslab import errors
 from kmslab.service import model

@@ -1,6 +1,6 @@
 """AuditLogViewer: newest first, filters, live mode through the lab's request hooks."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -43,10 +43,10 @@ def test_key_principal_and_time_filters(lab, kms, key_id):
     viewer.key.value = "(all)"
     viewer.principal.value = lab.admin().arn
     assert len(viewer.filtered()) == 2
-    viewer.since.value = datetime(2025, 1, 2, tzinfo=timezone.utc)
+    viewer.since.value = datetime(2025, 1, 2, tzinfo=UTC)
     assert [r["resources"][0]["ARN"].endswith(other) for r in viewer.filtered()] == [True]
     viewer.since.value = None
-    viewer.until.value = datetime(2025, 1, 2, tzinfo=timezone.utc)
+    viewer.until.value = datetime(2025, 1, 2, tzinfo=UTC)
     assert [r["resources"][0]["ARN"].endswith(key_id) for r in viewer.filtered()] == [True]
 
 

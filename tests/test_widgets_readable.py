@@ -10,8 +10,15 @@ import json
 import pytest
 
 from kmslab.byok import import_key_material
-from kmslab.widgets import (AuditLogViewer, EnvelopeExplorer, KeyConsole, KeyTimeline, LatencyLab,
-                            PolicySimulator, SignVerifyPlayground)
+from kmslab.widgets import (
+    AuditLogViewer,
+    EnvelopeExplorer,
+    KeyConsole,
+    KeyTimeline,
+    LatencyLab,
+    PolicySimulator,
+    SignVerifyPlayground,
+)
 
 LAB_SEED = 18
 WIDGETS = ("KeyConsole", "KeyTimeline", "PolicySimulator", "SignVerifyPlayground",

@@ -1,4 +1,5 @@
-# Re-run the tutorial notebooks in place and strip run-to-run noise: python tools/run_notebooks.py [--strip-only] [notebooks/NN_x.ipynb ...]
+# Re-run the tutorial notebooks in place and strip run-to-run noise:
+#     python tools/run_notebooks.py [--strip-only] [notebooks/NN_x.ipynb ...]
 """Execute every notebook in notebooks/ (or those named) in place, then strip what changes on
 every run: per-cell ``metadata.execution`` timestamps and stored widget state.
 

@@ -13,8 +13,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent / "_ext"))
 
-import kmslab  # noqa: E402
 from kmslab_site import sources  # noqa: E402
+
+import kmslab  # noqa: E402
 
 project = "kmslab"
 author = "the kmslab authors"

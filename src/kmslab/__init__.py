@@ -13,8 +13,8 @@ Start with a client::
 from __future__ import annotations
 
 from . import errors
-from .clock import VirtualClock
 from .client import KMSClient, install_methods
+from .clock import VirtualClock
 from .lab import Lab, default_lab
 from .version import __version__  # noqa: F401 - kmslab.__version__
 

@@ -156,7 +156,7 @@ class IdSource:
         """The request id this lab made as its ``seq``-th."""
         prefix = self._request_prefix
         if prefix is None:
-            s = "%032x" % self._request_base
+            s = f"{self._request_base:032x}"
             prefix = self._request_prefix = f"{s[:8]}-{s[8:12]}-{s[12:16]}-{s[16:20]}-"
         return prefix + "%012x" % ((self._request_base + seq) & 0xFFFFFFFFFFFF)
 

@@ -38,8 +38,9 @@ import os
 import sys
 from array import array
 from bisect import bisect_left, bisect_right
-from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Iterable, Iterator, NamedTuple
+from collections.abc import Callable, Iterable, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any, NamedTuple
 
 from .clock import parse_time
 from .frozen import FrozenDict
@@ -52,7 +53,7 @@ __all__ = ["AuditLog", "AuditView", "AuditTable", "AuditStore", "AuditDataError"
 EVENT_VERSION = "1.11"
 EVENT_SOURCE = "kms.amazonaws.com"
 AWS_INTERNAL = "AWS Internal"
-UTC = timezone.utc
+UTC = UTC
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 _NONE = -1  # the code of an absent value (no key, no error, null requestParameters)
@@ -330,7 +331,7 @@ class _OpInfo(NamedTuple):
 class _Trail:
     """What a trail and a filtered view of it share: records, frames, export, filters."""
 
-    _log: "AuditLog"
+    _log: AuditLog
 
     def _rows(self) -> range | list[int]:
         raise NotImplementedError
@@ -347,7 +348,7 @@ class _Trail:
         at = self._log.record_at
         return (at(i) for i in self._rows())
 
-    def table(self) -> "AuditTable":
+    def table(self) -> AuditTable:
         """The dictionary-encoded columns behind these records (what frames are built from)."""
         return self._log._table(self._rows())
 
@@ -392,7 +393,7 @@ class _Trail:
                event_name: str | Iterable[str] | None = None, key: str | None = None,
                principal: Any = None, success: bool | None = None,
                event_type: str | None = None, error_code: str | Iterable[str] | None = None
-               ) -> "AuditView":
+               ) -> AuditView:
         """The records that match every given criterion (a view: same API as the trail).
 
         ``start`` (inclusive) and ``end`` (exclusive) are datetimes (naive means
@@ -427,7 +428,7 @@ def _open(path, mode):
 class AuditView(_Trail):
     """A filtered selection of a trail's records (``lab.audit.filter(...)``)."""
 
-    def __init__(self, log: "AuditLog", rows: list[int] | range):
+    def __init__(self, log: AuditLog, rows: list[int] | range):
         self._log = log
         self._row_list = rows
 
@@ -850,7 +851,7 @@ class AuditStore:
         }
 
     @classmethod
-    def from_data(cls, data: Any, request_id_at: Callable[[int], str] | None) -> "AuditStore":
+    def from_data(cls, data: Any, request_id_at: Callable[[int], str] | None) -> AuditStore:
         """A store from :meth:`to_data` output; AuditDataError names anything wrong.
 
         Every code is checked against its pool and every run against the rows,
@@ -901,7 +902,7 @@ def _rendered_as_kmslab_does(resources: Resources) -> bool:
     return len(arns) == len(rendered) and all(
         len(r) == 3 and r.get("ARN") == a and r.get("type") == "AWS::KMS::Key"
         and isinstance(a, str) and a.count(":") >= 5 and r.get("accountId") == a.split(":")[4]
-        for a, r in zip(arns, rendered))
+        for a, r in zip(arns, rendered, strict=True))
 
 
 class _StoreReader:
@@ -1043,7 +1044,7 @@ class _StoreReader:
                     and all(isinstance(c, int) and not isinstance(c, bool) for c in item)):
                 raise AuditDataError(where, "expected six pool codes")
             shape = Shape(*item)
-            for field, code, size in zip(Shape._fields, shape, sizes):
+            for field, code, size in zip(Shape._fields, shape, sizes, strict=True):
                 if not (_NONE <= code < size) or (code == _NONE and field in ("event", "origin")):
                     raise AuditDataError(where, f"{field} code {code} is not in its pool")
             store.shapes.add(shape, shape)
@@ -1203,7 +1204,7 @@ class AuditLog(_Trail):
         return [b'{"tracking_start":' + start.encode() + b"," + parts[0][1:], *parts[1:]]
 
     @classmethod
-    def from_data(cls, data: Any, ids=None, clock=None) -> "AuditLog":
+    def from_data(cls, data: Any, ids=None, clock=None) -> AuditLog:
         """A live trail from :meth:`to_data` output, recording on with ``ids`` and ``clock``.
 
         AuditDataError names anything wrong. Request counters are rendered by ``ids``.
@@ -1517,7 +1518,7 @@ class AuditLog(_Trail):
 
     # ------------------------------------------------------------ import
     @classmethod
-    def from_cloudtrail(cls, source) -> "AuditLog":
+    def from_cloudtrail(cls, source) -> AuditLog:
         """A read-only trail from CloudTrail JSON: a ``{"Records": [...]}`` dict, a list of
         records, JSON text, or a path (``.json`` or ``.json.gz``)."""
         doc = _load(source, lines=False)
@@ -1525,12 +1526,12 @@ class AuditLog(_Trail):
         return cls._from_records(records)
 
     @classmethod
-    def from_jsonl(cls, source) -> "AuditLog":
+    def from_jsonl(cls, source) -> AuditLog:
         """A read-only trail from JSON Lines (text or a path), as written by :meth:`to_jsonl`."""
         return cls._from_records(_load(source, lines=True))
 
     @classmethod
-    def _from_records(cls, records: Iterable[dict]) -> "AuditLog":
+    def _from_records(cls, records: Iterable[dict]) -> AuditLog:
         log = _ImportedTrail()
         log._store.event_ids = []
         for rec in records:

@@ -6,12 +6,15 @@ from __future__ import annotations
 import argparse
 import sys
 
+from . import __version__
+
 __all__ = ["main"]
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = argparse.ArgumentParser(prog="kmslab", description="A faithful AWS KMS for learning.")
+    parser.add_argument("--version", action="version", version=f"kmslab {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="a headless walkthrough: create, encrypt, delete a key")
     demo.add_argument("--seed", type=int, default=7)

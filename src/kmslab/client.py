@@ -12,13 +12,13 @@ one request pipeline.
 from __future__ import annotations
 
 import inspect
-from datetime import datetime, timezone
+from collections.abc import Iterator
+from datetime import UTC, datetime
 from types import SimpleNamespace
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING
 
 from botocore import xform_name
 
-from . import errors
 from .clock import parse_time
 from .identity import Principal
 from .operations.model import client_exceptions, doc_text, kms_model, paginators
@@ -34,10 +34,10 @@ def _coerce_timestamp(value):
     """A timestamp as boto3 takes one (datetime, epoch seconds, ISO 8601 text) as a datetime;
     what is none of these is passed on as it is, for the service to refuse."""
     if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
     try:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return datetime.fromtimestamp(value, timezone.utc)
+            return datetime.fromtimestamp(value, UTC)
         if isinstance(value, str):
             return parse_time(value)
     except (ValueError, OverflowError, OSError):
@@ -106,7 +106,8 @@ def _make_method(route: Route):
             name, inspect.Parameter.KEYWORD_ONLY,
             default=inspect.Parameter.empty if name in required else None,
             annotation=annotation))
-    method.__signature__ = inspect.Signature(sig_params, return_annotation=dict)
+    method.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+        sig_params, return_annotation=dict)
     from .operations.model import operation_model
     lines = [doc_text(operation_model(op_name).documentation, 900), "", "Parameters (AWS names):"]
     for name, s in members.items():
@@ -117,14 +118,14 @@ def _make_method(route: Route):
     method.__doc__ = "\n".join(lines)
     method.__name__ = xform_name(op_name)
     method.__qualname__ = f"KMSClient.{method.__name__}"
-    method.__wrapped__ = route.handler  # ``kms.encrypt??`` shows the code of the operation
+    method.__wrapped__ = route.handler  # type: ignore[attr-defined]  # ``kms.encrypt??`` shows the code of the operation
     return method
 
 
 class Paginator:
     """boto3's paginator for the List* operations (Limit / Marker / NextMarker)."""
 
-    def __init__(self, client: "KMSClient", op_name: str, config: dict):
+    def __init__(self, client: KMSClient, op_name: str, config: dict):
         self._client, self._op, self._config = client, op_name, config
 
     def paginate(self, **params) -> Iterator[dict]:
@@ -150,7 +151,7 @@ class KMSClient:
     (boto3's ``Config(user_agent_extra=...)`` plays that part on AWS).
     """
 
-    def __init__(self, lab: "Lab", region: str, caller: Principal, *, user_agent: str = "kmslab"):
+    def __init__(self, lab: Lab, region: str, caller: Principal, *, user_agent: str = "kmslab"):
         self._lab = lab
         self._region = region
         self._caller = caller
@@ -161,7 +162,7 @@ class KMSClient:
                                     partition="aws")
 
     @property
-    def lab(self) -> "Lab":
+    def lab(self) -> Lab:
         return self._lab
 
     @property

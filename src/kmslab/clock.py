@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import heapq
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
-from typing import Callable
+from datetime import UTC, datetime, timedelta
 
 __all__ = ["VirtualClock", "ScheduledEvent", "UTC", "DEFAULT_START", "parse_time"]
 
-UTC = timezone.utc
+UTC = UTC
 DEFAULT_START = datetime(2025, 1, 1, 9, 0, tzinfo=UTC)
 
 
@@ -134,4 +134,4 @@ def parse_time(text: str) -> datetime:
     """ISO 8601 text as an aware datetime, as AWS writes times (``2025-01-01T09:00:00Z``): a
     trailing ``Z`` is UTC, a time without an offset is taken as UTC; ValueError otherwise."""
     when = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
+    return when if when.tzinfo else when.replace(tzinfo=UTC)

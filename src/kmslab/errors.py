@@ -11,6 +11,8 @@ exception here, a botocore ``ClientError`` in the boto3 adapter, a JSON
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from botocore.exceptions import ClientError
 
 __all__ = ["KMSError", "ERRORS", "error_class", "internal_error"]
@@ -34,10 +36,10 @@ class KMSError(ClientError):
                  explanation=None):
         Exception.__init__(self, message)
         self.message = message
-        self.operation_name = operation_name
+        self.operation_name = operation_name  # type: ignore[assignment]  # None: no operation
         if explanation is not None:
             self.explanation = explanation
-        self.response = {
+        self.response: dict = {  # type: ignore[assignment]  # boto3 fills more metadata
             "Error": {"Code": self.code, "Message": message},
             "ResponseMetadata": {"RequestId": "", "HTTPStatusCode": self.status},
         }
@@ -67,7 +69,7 @@ def _error(name: str, doc: str, status: int = 400) -> type[KMSError]:
 # The model's 48 exception shapes, plus the generic AWS errors KMS returns
 # (ValidationException, AccessDeniedException, ThrottlingException...).
 # (name, first sentence of the model's documentation, HTTP status)
-_TABLE = [
+_TABLE: list[tuple] = [
     ("AlreadyExistsException", "A resource with that name already exists."),
     ("CloudHsmClusterInUseException", "The CloudHSM cluster is already associated with a key store."),
     ("CloudHsmClusterInvalidConfigurationException", "The CloudHSM cluster does not meet the requirements."),
@@ -88,7 +90,8 @@ _TABLE = [
     ("IncorrectTrustAnchorException", "The trust anchor certificate is not the cluster's."),
     ("InvalidAliasNameException", "The alias name is not valid."),
     ("InvalidArnException", "An ARN, in the request or in a key policy, is not valid."),
-    ("InvalidCiphertextException", "The ciphertext, or its encryption context, is corrupted, missing, or otherwise invalid."),
+    ("InvalidCiphertextException",
+     "The ciphertext, or its encryption context, is corrupted, missing, or otherwise invalid."),
     ("InvalidGrantIdException", "The GrantId is not valid."),
     ("InvalidGrantTokenException", "The grant token is not valid."),
     ("InvalidImportTokenException", "The import token is invalid or belongs to another KMS key."),
@@ -145,6 +148,11 @@ for _row in _TABLE:
 del _row
 
 __all__ += list(ERRORS)
+
+if TYPE_CHECKING:
+    # The classes above are made from _TABLE; to a type checker each is a KMSError class.
+    # (tests/test_errors_table.py checks that every name kmslab uses is in the table.)
+    def __getattr__(name: str) -> type[KMSError]: ...
 
 
 def error_class(code: str) -> type[KMSError]:

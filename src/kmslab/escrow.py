@@ -93,7 +93,7 @@ def split_custody(kms, secret: bytes, custodian_key_arns: list[str], context: di
     """Split ``secret`` into one XOR share per custodian and encrypt each under its key."""
     shares = xor_split(secret, len(custodian_key_arns))
     blobs = [kms.encrypt(KeyId=arn, Plaintext=share, EncryptionContext=context)["CiphertextBlob"]
-             for arn, share in zip(custodian_key_arns, shares)]
+             for arn, share in zip(custodian_key_arns, shares, strict=True)]
     return SplitKey(list(custodian_key_arns), dict(context), blobs)
 
 
@@ -102,5 +102,6 @@ def recover_split(custodian_clients: list, split: SplitKey) -> bytes:
     if len(custodian_clients) != len(split.blobs):
         raise ValueError(f"all {len(split.blobs)} custodians are needed (n-of-n split)")
     shares = [client.decrypt(CiphertextBlob=blob, KeyId=arn, EncryptionContext=split.context)["Plaintext"]
-              for client, blob, arn in zip(custodian_clients, split.blobs, split.custodian_key_arns)]
+              for client, blob, arn in zip(custodian_clients, split.blobs, split.custodian_key_arns,
+                                           strict=True)]
     return xor_combine(shares)

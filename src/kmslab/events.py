@@ -8,7 +8,7 @@ Material Expiration"; subscribers get each event dict as it happens and
 from __future__ import annotations
 
 import threading
-from typing import Callable
+from collections.abc import Callable
 
 __all__ = ["EventBus"]
 

@@ -25,8 +25,8 @@ from __future__ import annotations
 
 import functools
 import html
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 __all__ = ["CheckResult", "checker", "correct", "not_yet"]
 

@@ -1,9 +1,9 @@
 """Faults and availability: make the lab's KMS fail the way real services do, then measure it.
 
-    >>> f = lab.faults.region_outage("us-east-1", start, end)      # every call fails in the window
-    >>> lab.faults.error_rate(0.2, seed=1)                         # 20% KMSInternalException / DependencyTimeoutException
-    >>> kms = lab.faults.retrying(lab.client())                    # retries like the AWS SDKs
-    >>> lab.faults.availability(window="1h")                       # per-window availability from the audit trail
+    >>> f = lab.faults.region_outage("us-east-1", start, end)  # every call fails in the window
+    >>> lab.faults.error_rate(0.2, seed=1)  # 20% KMSInternalException / DependencyTimeoutException
+    >>> kms = lab.faults.retrying(lab.client())  # retries like the AWS SDKs
+    >>> lab.faults.availability(window="1h")  # per-window availability from the audit trail
 
 Each fault is a hook run before the request is validated (``lab.hooks``), so a
 failed call is audited like any other AWS error. ``fault.remove()`` takes it
@@ -20,9 +20,10 @@ retry quota are the latency lab's (:mod:`kmslab.latency`), so both agree.
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 from . import errors
 from .latency.model import LatencyModel
@@ -59,7 +60,7 @@ class Fault:
     end: datetime | None
     description: str
     _hook: Callable | None = field(default=None, repr=False)
-    _faults: "Faults | None" = field(default=None, repr=False)
+    _faults: Faults | None = field(default=None, repr=False)
     injected: int = 0
 
     def __repr__(self) -> str:
@@ -79,7 +80,7 @@ class Fault:
 class Faults:
     """Fault injection and availability measurement for one lab (``lab.faults``)."""
 
-    def __init__(self, lab: "Lab"):
+    def __init__(self, lab: Lab):
         self._lab = lab
         self.installed: list[Fault] = []
         self._latency: list[tuple[Fault, float, str | None, frozenset | None]] = []
@@ -177,7 +178,7 @@ class Faults:
                    and (ops is None or operation in ops))
 
     # ------------------------------------------------------------ clients
-    def retrying(self, client, *, max_attempts: int = 3, seed: int = 0) -> "RetryingClient":
+    def retrying(self, client, *, max_attempts: int = 3, seed: int = 0) -> RetryingClient:
         """Wrap a lab client so it retries as the AWS SDKs' standard mode does."""
         return RetryingClient(client, self._lab, max_attempts=max_attempts, seed=seed)
 
@@ -241,7 +242,7 @@ class RetryingClient:
     shows each attempt at the time it happened. ``attempts`` logs every try.
     """
 
-    def __init__(self, client, lab: "Lab", *, max_attempts: int = 3, seed: int = 0,
+    def __init__(self, client, lab: Lab, *, max_attempts: int = 3, seed: int = 0,
                  model: LatencyModel | None = None):
         self._client = client
         self._lab = lab

@@ -17,6 +17,7 @@ cell (``plots.activity(trail)``) is a picture.
 from __future__ import annotations
 
 import io
+from typing import Literal
 
 from matplotlib.axes import Axes as _Axes
 from matplotlib.figure import Figure as _Figure
@@ -45,11 +46,11 @@ class Axes(_Axes):
     """Axes that display their whole figure as a PNG when they are a cell's result."""
 
     def _repr_png_(self) -> bytes:
-        return png(self.figure)
+        return png(self.figure)  # type: ignore[arg-type]  # kmslab's axes live on a Figure
 
 
-def subplots(nrows: int = 1, ncols: int = 1, *, figsize=(9, 4), layout: str | None = "constrained",
-             **kwargs):
+def subplots(nrows: int = 1, ncols: int = 1, *, figsize=(9, 4),
+             layout: Literal["constrained", "compressed", "tight"] | None = "constrained", **kwargs):
     """``(Figure, axes)`` like ``pyplot.subplots``, without pyplot: a picture, never shown twice."""
     fig = Figure(figsize=figsize, layout=layout)
     axes = fig.subplots(nrows, ncols, subplot_kw={"axes_class": Axes}, **kwargs)

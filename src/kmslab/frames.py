@@ -18,7 +18,7 @@ grants, policies, audit.
 from __future__ import annotations
 
 import json
-from typing import Any, Iterable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -375,7 +375,7 @@ def audit_frame(audit, *, request_id: bool = True, expand_context: bool = False)
         "encryptionContext": _decode(par, [_context(p, empty) for p in params], missing=empty),
         "requestParameters": _decode(par, [p or empty for p in params], missing=empty),
     }
-    row_ids = rows if whole else pick.tolist()
+    row_ids = rows if whole else pick.tolist()  # type: ignore[union-attr]  # an array here
     responses = t.responses
     if whole:
         column = [None] * len(rows)

@@ -27,7 +27,7 @@ class FrozenDict(dict):
         """Refused: a FrozenDict never changes (TypeError)."""
         raise TypeError("audit records are read-only")
 
-    __setitem__ = __delitem__ = update = pop = popitem = clear = setdefault = _read_only  # type: ignore
+    __setitem__ = __delitem__ = update = pop = popitem = clear = setdefault = _read_only
 
     def __copy__(self):
         return self

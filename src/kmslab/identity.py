@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 __all__ = ["Principal", "account_root", "aws_service"]
 
@@ -39,7 +40,7 @@ class Principal:
         """CloudTrail's ``userIdentity`` for this principal."""
         if self.type == "AWSService":
             return {"type": "AWSService", "invokedBy": self.service or "AWS Internal"}
-        ident = {"type": self.type, "principalId": self.principal_id, "arn": self.arn,
+        ident: dict[str, Any] = {"type": self.type, "principalId": self.principal_id, "arn": self.arn,
                  "accountId": self.account_id}
         if self.access_key_id:
             ident["accessKeyId"] = self.access_key_id

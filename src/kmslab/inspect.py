@@ -15,19 +15,19 @@ none in the clear, and the tables are rules, not keys.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Callable, Mapping
+from typing import Any
 
 from .crypto.sealing import peek_version as _peek_version
 from .crypto.symmetric import BlobParts
 from .crypto.symmetric import parse_blob as _parse_blob
-from .envelope.inspect import DataKeyInfo, FrameInfo, MessageInfo
 from .envelope.inspect import parse as parse_message
 from .service import states as _states
 
-# MessageInfo, DataKeyInfo and FrameInfo (what parse_message returns) are documented with
-# kmslab.envelope, where they are defined; they are importable from here too.
+# What parse_message returns (MessageInfo, with DataKeyInfo and FrameInfo) is documented with
+# kmslab.envelope, where it is defined.
 __all__ = ["parse_blob", "BlobParts", "parse_message", "key_states", "KeyStates", "snapshot_version"]
 
 
@@ -57,7 +57,7 @@ class KeyStates:
     STATES: tuple[str, ...]
     LIFECYCLE_STATES: tuple[str, ...]
     OK: str
-    TABLE: Mapping[str, Mapping[str, object]]
+    TABLE: Mapping[str, Mapping[str, Any]]
     FOOTNOTES: Mapping[int, tuple[type, str]]
     TRANSITIONS: Mapping[tuple[str, str], str]
     NEW: str

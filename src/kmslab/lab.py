@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
-from typing import Iterable, Mapping
+from typing import TYPE_CHECKING, Literal, overload
 
 from . import arns, errors
 from .arns import IdSource
@@ -26,8 +27,8 @@ from .events import EventBus
 from .faults import Faults
 from .hooks import Hooks
 from .iam import ADMINISTRATOR_ACCESS, IAM, IAMClient, IAMRole, IAMUser, STSClient
-from .metrics import MetricStore
 from .identity import Principal, account_root
+from .metrics import MetricStore
 from .policy import Decision
 from .service import KMSService, Request
 from .service.authorization import PolicyAuthorizer, explain
@@ -37,6 +38,9 @@ from .service.keystores import CustomKeyStores
 from .world.cloudhsm import CloudHsm
 from .world.s3 import S3World
 from .world.xks import XksProxies, XksProxy
+
+if TYPE_CHECKING:
+    from .quotas import RequestQuotas
 
 __all__ = ["Lab", "default_lab", "DEFAULT_ACCOUNT", "DEFAULT_REGION"]
 
@@ -97,7 +101,7 @@ class Lab:
                                metrics=MetricStore(clock), reach=self.kms_service, regions=[region])
         self.audit.key_resolver = self.key_arn
         #: request quotas in force (``enable_request_quotas``); None = never throttle
-        self.request_quotas = None
+        self.request_quotas: RequestQuotas | None = None
         self.authorizer = PolicyAuthorizer(self.env)
         self.custom_key_stores = CustomKeyStores(self.env)
         self.cloudhsm = CloudHsm(self)
@@ -188,6 +192,12 @@ class Lab:
     def admin(self, account: str | None = None) -> Principal:
         """The account's administrator (the default caller)."""
         return self.accounts[account or self.default_account]["admin"]
+
+    @overload
+    def kms_service(self, account: str, region: str, *,
+                    create: Literal[True] = ...) -> KMSService: ...
+    @overload
+    def kms_service(self, account: str, region: str, *, create: bool) -> KMSService | None: ...
 
     def kms_service(self, account: str, region: str, *, create: bool = True) -> KMSService | None:
         """The KMS of one account and Region."""
@@ -364,8 +374,9 @@ class Lab:
 
     def disable_request_quotas(self) -> None:
         """Stop throttling (the default): no request is ever refused for its rate."""
-        if getattr(self, "request_quotas", None) is not None:
-            self.hooks.remove(self.request_quotas.check)
+        quotas = getattr(self, "request_quotas", None)
+        if quotas is not None:
+            self.hooks.remove(quotas.check)
             self.request_quotas = None
 
     def handle(self, operation: str, params: dict, *, region: str | None = None,
@@ -389,7 +400,7 @@ class Lab:
         snapshot.save(self, path, passphrase)
 
     @classmethod
-    def load(cls, path, passphrase: str | bytes) -> "Lab":
+    def load(cls, path, passphrase: str | bytes) -> Lab:
         """A lab saved with :meth:`save`; SnapshotError (saying why) for a wrong passphrase,
         any change, damage, a format this kmslab does not read, or anything else wrong."""
         from . import snapshot
@@ -401,14 +412,14 @@ class Lab:
         return snapshot.save_bytes(self, passphrase)
 
     @classmethod
-    def from_bytes(cls, data: bytes, passphrase: str | bytes) -> "Lab":
+    def from_bytes(cls, data: bytes, passphrase: str | bytes) -> Lab:
         """A lab from :meth:`to_bytes` output (SnapshotError as for :meth:`load`)."""
         from . import snapshot
         return snapshot.load_bytes(data, passphrase)
 
     @classmethod
     def from_seed(cls, source, *, allow_testing_material: bool = False,
-                  credentials_file=None) -> "Lab":
+                  credentials_file=None) -> Lab:
         """A lab described by a seed file (JSON/YAML path) or document; see :mod:`kmslab.seed`."""
         from . import seed
         return seed.from_seed(source, allow_testing_material=allow_testing_material,

@@ -16,14 +16,14 @@ directly from the state in force between scheduled events::
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from functools import partial
-from typing import Callable
 
 __all__ = ["MetricStore", "Gauge", "Alarm"]
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _COMPARISONS = {
     "LessThanThreshold": lambda v, t: v < t,
     "LessThanOrEqualToThreshold": lambda v, t: v <= t,
@@ -69,7 +69,7 @@ def _dims(dimensions: dict[str, str] | None) -> tuple[tuple[str, str], ...]:
     return tuple(sorted((dimensions or {}).items()))
 
 
-def _sample(store: "MetricStore", before: datetime, after: datetime) -> None:
+def _sample(store: MetricStore, before: datetime, after: datetime) -> None:
     store._tick(before, after)
 
 
@@ -163,7 +163,7 @@ class MetricStore:
                    namespace: str = "AWS/KMS") -> list[tuple[datetime, float]]:
         """(time, value) samples of one series, oldest first."""
         dims = _dims(dimensions) if dimensions is not None else None
-        return [(t, v) for t, g, v in zip(self._times, self._series, self._values)
+        return [(t, v) for t, g, v in zip(self._times, self._series, self._values, strict=True)
                 if g.name == metric_name and g.namespace == namespace
                 and (dims is None or g.dimensions == dims)]
 
@@ -190,7 +190,7 @@ class MetricStore:
         """The samples as a DataFrame: time (UTC), namespace, metric, one column per dimension, value, unit."""
         import pandas as pd
         dims = _dims(dimensions) if dimensions is not None else None
-        rows = [(t, g, v) for t, g, v in zip(self._times, self._series, self._values)
+        rows = [(t, g, v) for t, g, v in zip(self._times, self._series, self._values, strict=True)
                 if (metric_name is None or g.name == metric_name)
                 and (namespace is None or g.namespace == namespace)
                 and (dims is None or g.dimensions == dims)]

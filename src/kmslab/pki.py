@@ -29,8 +29,10 @@ result (``verify_directly_issued_by`` and ``x509.verification``).
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -40,7 +42,9 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 __all__ = ["KmsCertificateAuthority", "KmsSigner", "sign_certificate", "verify_chain",
            "describe_certificate", "name"]
 
-_HASHES = {"256": hashes.SHA256, "384": hashes.SHA384, "512": hashes.SHA512}
+_SignatureHash = hashes.SHA256 | hashes.SHA384 | hashes.SHA512
+_HASHES: dict[str, Callable[[], _SignatureHash]] = {
+    "256": hashes.SHA256, "384": hashes.SHA384, "512": hashes.SHA512}
 
 
 def name(common_name: str, organization: str | None = "Example Corp") -> x509.Name:
@@ -55,9 +59,10 @@ def name(common_name: str, organization: str | None = "Example Corp") -> x509.Na
 class KmsSigner:
     """An asymmetric SIGN_VERIFY KMS key used as a certificate signing key."""
 
-    kms: object
+    kms: Any  # a boto3-shaped KMS client
     key_id: str
-    signing_algorithm: str | None = None
+    # None: the key's first X.509-compatible algorithm, chosen in __post_init__
+    signing_algorithm: str = None  # type: ignore[assignment]
 
     def __post_init__(self):
         out = self.kms.get_public_key(KeyId=self.key_id)
@@ -76,7 +81,7 @@ class KmsSigner:
             raise ValueError(f"{self.signing_algorithm} is not one of {supported}")
 
     @property
-    def hash_algorithm(self) -> hashes.HashAlgorithm:
+    def hash_algorithm(self) -> _SignatureHash:
         """The hash the signing algorithm uses (SHA-256, -384 or -512), as ``cryptography`` names it."""
         return _HASHES[self.signing_algorithm[-3:]]()
 
@@ -121,7 +126,7 @@ def _tlv_end(data: bytes, offset: int) -> int:
 def sign_certificate(builder: x509.CertificateBuilder, signer: KmsSigner) -> x509.Certificate:
     """Finish ``builder`` with a signature made by KMS (see the module docstring)."""
     algorithm = signer.signing_algorithm
-    pad = None
+    pad: padding.PSS | padding.PKCS1v15 | None = None
     if algorithm.startswith("RSASSA_PSS_"):
         pad = padding.PSS(mgf=padding.MGF1(signer.hash_algorithm),
                           salt_length=padding.PSS.DIGEST_LENGTH)
@@ -145,7 +150,7 @@ class KmsCertificateAuthority:
 
     def __init__(self, kms, key_id: str, common_name: str, *, organization: str = "Example Corp",
                  signing_algorithm: str | None = None):
-        self.signer = KmsSigner(kms, key_id, signing_algorithm)
+        self.signer = KmsSigner(kms, key_id, signing_algorithm)  # type: ignore[arg-type]
         self.name = name(common_name, organization)
         self.certificate: x509.Certificate | None = None
         self._kms = kms
@@ -162,7 +167,7 @@ class KmsCertificateAuthority:
         if at is not None:
             return at
         lab = getattr(self._kms, "lab", None)
-        return lab.clock.now() if lab is not None else datetime.now(timezone.utc)
+        return lab.clock.now() if lab is not None else datetime.now(UTC)
 
     def _builder(self, subject: x509.Name, public_key, days: int, at: datetime | None,
                  serial: int | None) -> x509.CertificateBuilder:
@@ -193,7 +198,7 @@ class KmsCertificateAuthority:
         self.certificate = sign_certificate(builder, self.signer)
         return self.certificate
 
-    def issue_ca(self, subordinate: "KmsCertificateAuthority", *, days: int = 1825,
+    def issue_ca(self, subordinate: KmsCertificateAuthority, *, days: int = 1825,
                  path_length: int | None = 0, at: datetime | None = None,
                  serial: int | None = None) -> x509.Certificate:
         """Certify a subordinate (intermediate) CA whose key is another KMS key."""
@@ -202,7 +207,7 @@ class KmsCertificateAuthority:
         subordinate.certificate = sign_certificate(builder, self.signer)
         return subordinate.certificate
 
-    def issue(self, public_key, common_name: str, *, dns_names: list[str] = (), days: int = 397,
+    def issue(self, public_key, common_name: str, *, dns_names: Sequence[str] = (), days: int = 397,
               at: datetime | None = None, serial: int | None = None,
               organization: str = "Example Corp") -> x509.Certificate:
         """An end-entity (leaf) certificate for ``public_key`` (a TLS server certificate)."""

@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+import builtins
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any
 
 __all__ = ["DataError", "Node", "encode_bytes", "encode_time"]
 
@@ -87,7 +89,7 @@ class Node:
 
     # ------------------------------------------------------------ objects
     def object(self, allowed: Iterable[str] | None = None,
-               required: Iterable[str] = ()) -> "Node":
+               required: Iterable[str] = ()) -> Node:
         """This node, checked to be an object (with only ``allowed`` and all ``required`` fields)."""
         self._expect(isinstance(self.value, dict), "an object")
         if allowed is not None:
@@ -100,7 +102,7 @@ class Node:
                 raise self.fail(f"missing field {name!r}")
         return self
 
-    def __getitem__(self, name: str) -> "Node":
+    def __getitem__(self, name: str) -> Node:
         """The field ``name`` of this object (missing fields read as null)."""
         self._expect(isinstance(self.value, dict), "an object")
         return Node(self.value.get(name), f"{self.path}.{name}")
@@ -110,21 +112,21 @@ class Node:
         self._expect(isinstance(self.value, dict), "an object")
         return self.value.get(name) is not None
 
-    def items(self) -> Iterator[tuple[str, "Node"]]:
+    def items(self) -> Iterator[tuple[str, Node]]:
         """(name, node) for every field of this object, in document order."""
         self._expect(isinstance(self.value, dict), "an object")
         for name, value in self.value.items():
             yield name, Node(value, f"{self.path}.{name}")
 
     # ------------------------------------------------------------ arrays
-    def list(self, *, max_len: int | None = None) -> list["Node"]:
+    def list(self, *, max_len: int | None = None) -> list[Node]:
         """The elements of this array, as nodes."""
         self._expect(isinstance(self.value, list), "an array")
         if max_len is not None and len(self.value) > max_len:
             raise self.fail(f"expected at most {max_len} elements, found {len(self.value)}")
         return [Node(v, f"{self.path}[{i}]") for i, v in enumerate(self.value)]
 
-    def tuple(self, n: int) -> list["Node"]:
+    def tuple(self, n: builtins.int) -> builtins.list[Node]:
         """The elements of this array, which must have exactly ``n`` of them."""
         items = self.list()
         if len(items) != n:
@@ -137,7 +139,7 @@ class Node:
         """Whether the value is null (or the field is missing)."""
         return self.value is None
 
-    def optional(self, read: Callable[["Node"], Any]) -> Any:
+    def optional(self, read: Callable[[Node], Any]) -> Any:
         """None for null, else ``read(self)``."""
         return None if self.value is None else read(self)
 
@@ -150,11 +152,11 @@ class Node:
             raise self.fail(f"expected at most {max_len} characters")
         return self.value
 
-    def opt_str(self, **options) -> str | None:
+    def opt_str(self, **options) -> builtins.str | None:
         """None for null, else :meth:`str`."""
         return None if self.value is None else self.str(**options)
 
-    def choice(self, allowed: Iterable[str]) -> str:
+    def choice(self, allowed: Iterable[builtins.str]) -> builtins.str:
         """A string that is one of ``allowed``."""
         allowed = tuple(allowed)
         if not isinstance(self.value, str) or self.value not in allowed:
@@ -162,7 +164,7 @@ class Node:
             raise self.fail(f"expected one of {shown}, found {self.value!r}"[:300])
         return self.value
 
-    def opt_choice(self, allowed: Iterable[str]) -> str | None:
+    def opt_choice(self, allowed: Iterable[builtins.str]) -> builtins.str | None:
         """None for null, else :meth:`choice`."""
         return None if self.value is None else self.choice(allowed)
 
@@ -173,7 +175,8 @@ class Node:
             raise self.fail(f"expected an integer in [{lo}, {hi}], found {self.value}")
         return self.value
 
-    def opt_int(self, lo: int | None = None, hi: int | None = None) -> int | None:
+    def opt_int(self, lo: builtins.int | None = None,
+                hi: builtins.int | None = None) -> builtins.int | None:
         """None for null, else :meth:`int`."""
         return None if self.value is None else self.int(lo, hi)
 
@@ -189,7 +192,7 @@ class Node:
         self._expect(isinstance(self.value, bool), "true or false")
         return self.value
 
-    def opt_bool(self) -> bool | None:
+    def opt_bool(self) -> builtins.bool | None:
         """None for null, else :meth:`bool`."""
         return None if self.value is None else self.bool()
 
@@ -208,7 +211,8 @@ class Node:
         """None for null, else :meth:`time`."""
         return None if self.value is None else self.time()
 
-    def bytes(self, *, length: int | None = None, max_len: int | None = None) -> bytes:
+    def bytes(self, *, length: builtins.int | None = None,
+              max_len: builtins.int | None = None) -> builtins.bytes:
         """Bytes written as base64 text."""
         text = self.str()
         try:
@@ -221,22 +225,22 @@ class Node:
             raise self.fail(f"expected at most {max_len} bytes, found {len(data)}")
         return data
 
-    def opt_bytes(self, **options) -> bytes | None:
+    def opt_bytes(self, **options) -> builtins.bytes | None:
         """None for null, else :meth:`bytes`."""
         return None if self.value is None else self.bytes(**options)
 
-    def str_map(self) -> dict[str, str]:
+    def str_map(self) -> dict[builtins.str, builtins.str]:
         """An object whose values are all strings (tags, an encryption context)."""
         out = {}
         for name, node in self.items():
             out[name] = node.str()
         return out
 
-    def str_list(self) -> list[str]:
+    def str_list(self) -> builtins.list[builtins.str]:
         """An array whose elements are all strings."""
         return [node.str() for node in self.list()]
 
-    def json(self, *, depth: int = 32) -> Any:
+    def json(self, *, depth: builtins.int = 32) -> Any:
         """Any plain value (objects with string keys, arrays, scalars), nested at most ``depth``."""
         def check(value, path, level):
             if level > depth:
@@ -254,7 +258,7 @@ class Node:
         check(self.value, self.path, 0)
         return self.value
 
-    def json_object(self, *, depth: int = 32) -> dict:
+    def json_object(self, *, depth: builtins.int = 32) -> dict:
         """An object of plain values (see :meth:`json`)."""
         self._expect(isinstance(self.value, dict), "an object")
         return self.json(depth=depth)

@@ -92,7 +92,7 @@ def key_versions_timeline(versions: pd.DataFrame, *, until=None, ax=None):
         span = (starts.iloc[-1] - starts.iloc[0]) or pd.Timedelta(days=30)
         end = pd.Timestamp(until) if until is not None else starts.iloc[-1] + span * 0.1
         ends = list(starts.iloc[1:]) + [end]
-        for i, (s, e, row) in enumerate(zip(starts, ends, v.itertuples())):
+        for i, (s, e, row) in enumerate(zip(starts, ends, v.itertuples(), strict=True)):
             current = bool(row.Current)
             ax.barh(i, e - s, left=s, color="tab:blue" if current else "tab:gray", height=0.6)
             label = f"{str(row.KeyMaterialId)[:12]}…" if isinstance(row.KeyMaterialId, str) else "?"
@@ -155,9 +155,10 @@ def key_state_transitions(*, ax=None):
         edges.setdefault((a, b), []).append(event)
     nodes = list(dict.fromkeys([n for a, b in edges for n in (a, b)]))
     angle = np.linspace(0, 2 * np.pi, len(nodes), endpoint=False)
-    pos = {n: _STATE_POSITIONS.get(n, (3.5 + 3 * np.cos(t), 3 * np.sin(t))) for n, t in zip(nodes, angle)}
+    pos = {n: _STATE_POSITIONS.get(n, (3.5 + 3 * np.cos(t), 3 * np.sin(t)))
+           for n, t in zip(nodes, angle, strict=True)}
     ax = _axes(ax, figsize=(11, 7))
-    named = set()
+    named: set[tuple[str, str]] = set()
     for (a, b), events in edges.items():
         (x0, y0), (x1, y1) = pos[a], pos[b]
         ax.annotate("", xy=(x1, y1), xytext=(x0, y0),
@@ -172,7 +173,7 @@ def key_state_transitions(*, ax=None):
     for n, (x, y) in pos.items():
         ax.text(x, y, n, ha="center", va="center", fontsize=9,
                 bbox=dict(boxstyle="round", fc="#e8f0fe" if not n.startswith("(") else "white"))
-    xs, ys = zip(*pos.values())
+    xs, ys = zip(*pos.values(), strict=True)
     ax.set_xlim(min(xs) - 0.9, max(xs) + 0.9)
     ax.set_ylim(min(ys) - 0.7, max(ys) + 0.7)
     ax.set_axis_off()

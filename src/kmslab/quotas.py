@@ -33,12 +33,18 @@ per second, shared by its keys) is not modelled.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Mapping
+from typing import TYPE_CHECKING
 
 from . import errors
-from .operations import (ASYMMETRIC_QUOTA_OPERATIONS, DATA_KEY_PAIR_QUOTA_OPERATIONS, OWN_QUOTAS,
-                         SYMMETRIC_QUOTA_OPERATIONS, specs)
+from .operations import (
+    ASYMMETRIC_QUOTA_OPERATIONS,
+    DATA_KEY_PAIR_QUOTA_OPERATIONS,
+    OWN_QUOTAS,
+    SYMMETRIC_QUOTA_OPERATIONS,
+    specs,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from .latency.timeline import TokenBucket
@@ -169,7 +175,8 @@ def resource_table():
 class RequestQuotas:
     """The request quotas of a lab, enforced before each request (``lab.enable_request_quotas``).
 
-    ``default_region``: the Region :meth:`table` shows when given none. ``overrides`` maps quota names (``"DescribeKey request rate"`` or just
+    ``default_region``: the Region :meth:`table` shows when given none.
+    ``overrides`` maps quota names (``"DescribeKey request rate"`` or just
     ``"DescribeKey"``) to requests per second, as a Service Quotas increase
     or decrease would.
     """
@@ -206,7 +213,7 @@ class RequestQuotas:
         return pd.DataFrame(rows, columns=["account", "region", "quota", "requests_per_second",
                                            "admitted", "throttled"])
 
-    def check(self, call: "Call") -> None:
+    def check(self, call: Call) -> None:
         """Take a token for the request, or raise ThrottlingException ("Rate exceeded")."""
         params = call.params if isinstance(call.params, dict) else {}
         family = None
@@ -233,7 +240,7 @@ class RequestQuotas:
         counts[1] += 1
         raise errors.ThrottlingException(THROTTLING_MESSAGE)
 
-    def _key_family(self, call: "Call", params: dict) -> str | None:
+    def _key_family(self, call: Call, params: dict) -> str | None:
         """The spec family of the asymmetric key a request names, else of its symmetric key."""
         families = []
         for param in ("KeyId", "SourceKeyId", "DestinationKeyId"):
@@ -249,4 +256,5 @@ class RequestQuotas:
                 return "AWS_OWNED"
             families.append(key.spec.family)
         asymmetric = [f for f in families if f not in ("SYMMETRIC", "HMAC")]
-        return (asymmetric or families or [None])[0]
+        families = asymmetric or families
+        return families[0] if families else None

@@ -50,9 +50,10 @@ import json
 import math
 import os
 import tempfile
-from datetime import datetime, timezone
+from collections.abc import Mapping
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from . import arns, errors, specs
 from .clock import parse_time
@@ -66,8 +67,8 @@ TESTING_MATERIAL = "testing_only_plaintext_key_material_hex"
 MAX_DEPTH = 32
 #: the lab's times: far enough from the calendar's end for every date it computes from
 #: them (rotations up to 2,560 days on, deletion windows, imported material's expiry)
-EARLIEST = datetime(1970, 1, 1, tzinfo=timezone.utc)
-LATEST = datetime(9000, 1, 1, tzinfo=timezone.utc)
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(9000, 1, 1, tzinfo=UTC)
 #: AWS IAM's quota of access keys per user
 MAX_ACCESS_KEYS_PER_USER = 2
 
@@ -186,7 +187,7 @@ def _time(value: Any, path: str) -> datetime:
         raise SeedError(path, f"{value!r} is not an ISO 8601 time such as "
                               "\"2025-09-01T09:00:00Z\"") from None
     try:
-        when = when.astimezone(timezone.utc)
+        when = when.astimezone(UTC)
         in_range = EARLIEST <= when < LATEST
     except OverflowError:  # an offset that moves it off the calendar
         in_range = False

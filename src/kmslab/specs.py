@@ -8,7 +8,7 @@ carry an ``unsupported`` reason and are refused with it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from types import MappingProxyType
 
 __all__ = [

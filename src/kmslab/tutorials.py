@@ -23,8 +23,8 @@ import json
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable
 
 __all__ = ["notebooks_dir", "tutorial_files", "student_copy", "copy_tutorials", "lab_command",
            "main"]
@@ -88,7 +88,7 @@ def copy_tutorials(folder: Path, *, student: bool = False, force: bool = False,
     return done
 
 
-def lab_command(folder: Path, options: list[str] = ()) -> list[str]:
+def lab_command(folder: Path, options: Sequence[str] = ()) -> list[str]:
     """The command that starts JupyterLab in ``folder`` on the first notebook (``options`` added)."""
     return [sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={folder}", *options, FIRST]
 

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import os
 import random
+from collections.abc import Iterable
 from datetime import timedelta
-from typing import Iterable
 
 import pandas as pd
 
@@ -89,7 +89,7 @@ def simulate(lab, duration: timedelta | float = 1.0, *, rate: float = 100.0,
         keys = [lab.client(region_name=region).create_key(
             Description="created by simulate()")["KeyMetadata"]["Arn"]]
     keys = list(keys)
-    ops, weights = zip(*mix.items())
+    ops, weights = zip(*mix.items(), strict=True)
     context = dict(encryption_context) if encryption_context else None
     extra = {"EncryptionContext": context} if context else {}
     ciphertexts: dict[str, list[bytes]] = {k: [] for k in keys}

@@ -12,6 +12,7 @@ import pytest
 
 import kmslab
 from kmslab.interop.server import ServerThread
+
 from interop_fakes import ALICE_KEY_ID, ALICE_SECRET, FakeLab
 
 AWS = shutil.which("aws")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import boto3
 import botocore.client
@@ -49,7 +49,7 @@ def test_output_is_limited_to_the_model(kms):
 
 def test_timestamp_input_reaches_the_lab_as_aware_datetime(kms, lab):
     key_id = kms.create_key()["KeyMetadata"]["KeyId"]
-    valid_to = datetime(2030, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
+    valid_to = datetime(2030, 1, 2, 3, 4, 5, tzinfo=UTC)
     kms.import_key_material(KeyId=key_id, ImportToken=b"t", EncryptedKeyMaterial=b"m",
                             ExpirationModel="KEY_MATERIAL_EXPIRES", ValidTo=valid_to)
     assert lab.keys[("us-east-1", key_id)]["ValidTo"] == valid_to

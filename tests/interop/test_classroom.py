@@ -145,6 +145,6 @@ def _wait_until_up(url: str, process) -> None:
             return
         except OSError:
             if process.poll() is not None:
-                raise AssertionError(process.stderr.read())
+                raise AssertionError(process.stderr.read()) from None
             time.sleep(0.05)
     raise AssertionError("server did not start")

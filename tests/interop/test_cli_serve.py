@@ -41,7 +41,7 @@ def served():
             break
         except OSError:
             if process.poll() is not None:
-                raise AssertionError(process.stderr.read())
+                raise AssertionError(process.stderr.read()) from None
             time.sleep(0.05)
     yield url, process
     process.terminate()
@@ -92,6 +92,7 @@ def test_admin_clock_and_reset(served):
 
 def test_the_connection_cap_per_client_is_an_option(monkeypatch, tmp_path):
     from kmslab.interop import server
+
     from interop_fakes import FakeLab
 
     served_with = {}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import botocore.client
@@ -134,7 +134,7 @@ def test_now_is_the_labs_clock_or_the_real_time(aws_kms):
     lab.clock.advance(days=3)
     assert kmslab.now(kmslab.connect(lab=lab)) == lab.clock.now()
     assert kmslab.now(kmslab.connect(lab=lab, backend="botocore")) == lab.clock.now()
-    assert abs(kmslab.now(aws_kms) - datetime.now(timezone.utc)) < timedelta(minutes=1)
+    assert abs(kmslab.now(aws_kms) - datetime.now(UTC)) < timedelta(minutes=1)
 
 
 def test_in_a_notebook_the_skip_line_is_a_muted_note_that_escapes_what_it_shows():

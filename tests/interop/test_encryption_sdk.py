@@ -13,6 +13,7 @@ import os
 import boto3
 import pytest
 from botocore.config import Config
+from cryptography.exceptions import InvalidSignature
 
 import kmslab
 from kmslab import envelope
@@ -21,8 +22,11 @@ from kmslab.interop.server import ServerThread
 
 esdk = pytest.importorskip("aws_encryption_sdk")
 from aws_encryption_sdk.exceptions import AWSEncryptionSDKClientError  # noqa: E402
-from aws_encryption_sdk.key_providers.kms import (KMSMasterKey, KMSMasterKeyConfig,  # noqa: E402
-                                                  StrictAwsKmsMasterKeyProvider)
+from aws_encryption_sdk.key_providers.kms import (  # noqa: E402
+    KMSMasterKey,
+    KMSMasterKeyConfig,
+    StrictAwsKmsMasterKeyProvider,
+)
 
 MESSAGE = b"The Encryption SDK wraps this data key with a kmslab key." * 40
 CONTEXT = {"purpose": "interop", "course": "kms-101"}
@@ -117,7 +121,7 @@ def test_the_sdk_refuses_a_tampered_kmslab_message(world):
     kms, arns, client = world
     message = bytearray(envelope.encrypt(kms, MESSAGE, [arns[0]], CONTEXT, frame_length=FRAME))
     message[-1] ^= 1  # the signature
-    with pytest.raises(Exception):
+    with pytest.raises(InvalidSignature):
         client.decrypt(source=bytes(message), key_provider=sdk_provider(kms, [arns[0]]))
 
 
@@ -187,7 +191,7 @@ def test_kmslab_names_what_was_tampered_in_an_sdk_message(world):
         "frame": (info.frames[1].offset + 30, envelope.FrameAuthenticationError),
         "signature": (len(message) - 10, envelope.SignatureVerificationError),
     }
-    for where, (position, error) in cases.items():
+    for position, error in cases.values():
         broken = bytearray(message)
         broken[position] ^= 1
         with pytest.raises(error):

@@ -266,7 +266,7 @@ def test_every_registered_operation_is_called(runs):
 def test_in_process_and_http_results_are_identical(runs):
     in_process, over_http = runs
     assert len(in_process.seen) == len(over_http.seen)
-    for mine, theirs in zip(in_process.seen, over_http.seen):
+    for mine, theirs in zip(in_process.seen, over_http.seen, strict=True):
         assert mine == theirs
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import botocore.parsers
 import botocore.serialize
@@ -14,7 +14,7 @@ from kmslab.interop import protocol
 
 MODEL = protocol.service_model()
 OPERATIONS = MODEL.operation_names
-WHEN = datetime(2025, 3, 4, 5, 6, 7, 500000, tzinfo=timezone.utc)
+WHEN = datetime(2025, 3, 4, 5, 6, 7, 500000, tzinfo=UTC)
 
 
 def example(shape, depth=0):
@@ -126,7 +126,7 @@ def test_integer_and_timestamp_types():
     with pytest.raises(errors.SerializationException):
         protocol.decode_request("ImportKeyMaterial", b'{"ValidTo": "2025-01-01"}')
     assert protocol.decode_request("ImportKeyMaterial", b'{"ValidTo": 1735722000}') == {
-        "ValidTo": datetime(2025, 1, 1, 9, 0, tzinfo=timezone.utc)}
+        "ValidTo": datetime(2025, 1, 1, 9, 0, tzinfo=UTC)}
 
 
 @pytest.mark.parametrize("number", [b"1e400", b"-1e400", b"1e10", b"2147483648", b"-2147483649",

@@ -99,7 +99,7 @@ def _start(args, env):
             return url, process
         except OSError:
             if process.poll() is not None:
-                raise AssertionError(process.stderr.read())
+                raise AssertionError(process.stderr.read()) from None
             time.sleep(0.05)
     process.kill()
     raise AssertionError("the server did not start")
@@ -209,7 +209,7 @@ def _start_class(args, env, port=None):
             return url, process
         except OSError:
             if process.poll() is not None:
-                raise AssertionError(process.stderr.read())
+                raise AssertionError(process.stderr.read()) from None
             time.sleep(0.05)
     process.kill()
     raise AssertionError("the server did not start")
@@ -282,7 +282,7 @@ def test_a_class_survives_kill_9_of_its_server(tmp_path, seed):
         restored = set()
         for client in clients.values():
             restored |= {k["KeyId"] for k in client.list_keys(Limit=1000)["Keys"]}
-        for name, key_id, alias, text, blob, _ in made:  # whatever came back works too
+        for name, key_id, _alias, text, blob, _ in made:  # whatever came back works too
             if key_id in restored:
                 assert clients[name].decrypt(CiphertextBlob=blob)["Plaintext"] == text
     finally:
@@ -295,11 +295,11 @@ def test_a_crafted_snapshot_runs_nothing_in_kmslab_serve(tmp_path):
     """The attack from outside: a classmate seals a lab whose values are code and the
     teacher serves it. The server starts, serves, saves, and nothing runs."""
     sys.path.insert(0, str(ROOT / "tests"))
-    from snapshot_attacks import crafted
-    from snapshot_scenario import build_rich_lab
-
     from kmslab.crypto.sealing import SealingKey
     from kmslab.snapshot import seal_document, to_document
+
+    from snapshot_attacks import crafted
+    from snapshot_scenario import build_rich_lab
 
     marker = tmp_path / "pwned"
     lab = kmslab.Lab(seed=9)

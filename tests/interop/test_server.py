@@ -6,7 +6,7 @@ import http.client
 import json
 import socket
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import boto3
 import botocore.auth
@@ -17,6 +17,7 @@ from botocore.config import Config
 from botocore.credentials import Credentials
 
 from kmslab.interop.server import ServerThread
+
 from interop_fakes import ALICE_KEY_ID, ALICE_SECRET, FakeLab
 
 NO_RETRY = Config(retries={"total_max_attempts": 1, "mode": "standard"})
@@ -380,7 +381,7 @@ def test_admin_needs_the_token(server, path, token):
                           headers={"Authorization": token} if token else {})
     assert status == 403
     assert json.loads(body)["__type"] == "AccessDeniedException"
-    assert server.lab is before and server.lab.clock.now() == datetime(2025, 1, 1, 9, tzinfo=timezone.utc)
+    assert server.lab is before and server.lab.clock.now() == datetime(2025, 1, 1, 9, tzinfo=UTC)
 
 
 def test_clock_advance(server):

@@ -13,6 +13,7 @@ from botocore.config import Config
 import kmslab
 from kmslab.interop import server
 from kmslab.interop.server import ServerThread, WallClockPace
+
 from interop_fakes import FakeLab
 
 NO_RETRY = Config(retries={"total_max_attempts": 1, "mode": "standard"})

@@ -21,6 +21,7 @@ from kmslab.crypto import asymmetric
 from kmslab.interop.connections import MAX_HEAD_BYTES
 from kmslab.interop.server import ConnectionLimits, ServerThread
 from kmslab.service import registry
+
 from interop_fakes import ALICE_KEY_ID, ALICE_SECRET, FakeLab
 
 NO_RETRY = Config(retries={"total_max_attempts": 1, "mode": "standard"})

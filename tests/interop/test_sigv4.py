@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from unittest import mock
 
 import botocore.auth
@@ -13,9 +13,10 @@ from botocore.credentials import Credentials
 
 from kmslab import errors
 from kmslab.interop.sigv4 import SigV4Verifier, parse_authorization
+
 from interop_fakes import ALICE_KEY_ID, ALICE_SECRET, FakeLab
 
-SIGNED_AT = datetime(2025, 6, 1, 12, 0, 0, tzinfo=timezone.utc)
+SIGNED_AT = datetime(2025, 6, 1, 12, 0, 0, tzinfo=UTC)
 BODY = b'{"KeyId":"alias/x","Plaintext":"aGk="}'
 
 

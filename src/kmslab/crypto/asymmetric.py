@@ -50,9 +50,10 @@ import hashlib
 import os
 import sys
 import threading
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import wait as futures_wait
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
@@ -79,14 +80,15 @@ ML_DSA_MU_BYTES = 64
 ML_KEM_CIPHERTEXT_BYTES = {"ML_KEM_768": 1088, "ML_KEM_1024": 1568}
 
 _RSA_BITS = {"RSA_2048": 2048, "RSA_3072": 3072, "RSA_4096": 4096}
-_EC_CURVES = {
+_EC_CURVES: dict[str, type[ec.EllipticCurve]] = {
     "ECC_NIST_P256": ec.SECP256R1, "ECC_NIST_P384": ec.SECP384R1,
     "ECC_NIST_P521": ec.SECP521R1, "ECC_SECG_P256K1": ec.SECP256K1,
 }
-_ML_DSA = {"ML_DSA_44": mldsa.MLDSA44PrivateKey, "ML_DSA_65": mldsa.MLDSA65PrivateKey,
+# private key classes with a generate() classmethod
+_ML_DSA: dict[str, Any] = {"ML_DSA_44": mldsa.MLDSA44PrivateKey, "ML_DSA_65": mldsa.MLDSA65PrivateKey,
            "ML_DSA_87": mldsa.MLDSA87PrivateKey}
-_ML_KEM = {"ML_KEM_768": mlkem.MLKEM768PrivateKey, "ML_KEM_1024": mlkem.MLKEM1024PrivateKey}
-_EDWARDS = {"ECC_NIST_EDWARDS25519": ed25519.Ed25519PrivateKey}
+_ML_KEM: dict[str, Any] = {"ML_KEM_768": mlkem.MLKEM768PrivateKey, "ML_KEM_1024": mlkem.MLKEM1024PrivateKey}
+_EDWARDS: dict[str, Any] = {"ECC_NIST_EDWARDS25519": ed25519.Ed25519PrivateKey}
 
 #: every asymmetric KeySpec kmslab can hold material for
 ASYMMETRIC_SPECS = tuple(_RSA_BITS) + tuple(_EC_CURVES) + tuple(_EDWARDS) + tuple(_ML_DSA) + tuple(_ML_KEM)
@@ -162,8 +164,9 @@ def _new_private_key(spec: str):
     return _generate_private_key(spec)
 
 # the hash each algorithm name ends with (SHAKE_256 for ML-DSA is internal to it)
-_HASHES = {"SHA_1": hashes.SHA1, "SHA_256": hashes.SHA256, "SHA_384": hashes.SHA384,
-           "SHA_512": hashes.SHA512}
+_HASHES: dict[str, Callable[[], hashes.HashAlgorithm]] = {
+    "SHA_1": hashes.SHA1, "SHA_256": hashes.SHA256, "SHA_384": hashes.SHA384,
+    "SHA_512": hashes.SHA512}
 
 
 def _algorithm_hash(algorithm: str) -> hashes.HashAlgorithm:
@@ -206,7 +209,7 @@ def _spec_of_private_key(key) -> str | None:
     if isinstance(key, rsa.RSAPrivateKey):
         return next((s for s, bits in _RSA_BITS.items() if bits == key.key_size), None)
     if isinstance(key, ec.EllipticCurvePrivateKey):
-        return next((s for s, curve in _EC_CURVES.items() if curve.name == key.curve.name), None)
+        return next((s for s, curve in _EC_CURVES.items() if isinstance(key.curve, curve)), None)
     for spec, key_class in {**_EDWARDS, **_ML_DSA, **_ML_KEM}.items():
         if isinstance(key, key_class):
             return spec
@@ -232,7 +235,8 @@ def _is_private_key_info(der: bytes) -> bool:
     if len(der) < 8 or der[0] != 0x30:
         return False
     position = 2 + (der[1] & 0x7F if der[1] & 0x80 else 0)  # skip SEQUENCE tag and length
-    return der[position:position + 3] in (b"\x02\x01\x00", b"\x02\x01\x01") and der[position + 3:position + 4] == b"\x30"
+    return (der[position:position + 3] in (b"\x02\x01\x00", b"\x02\x01\x01")
+            and der[position + 3:position + 4] == b"\x30")
 
 
 def _private_pkcs8(key) -> bytes:
@@ -264,8 +268,8 @@ class AsymmetricMaterial(OpaqueHandle, AsymmetricEncryptionKey, SigningKey, KeyA
         # worker thread is still generating it (generate_in_background)
         pending = isinstance(private_key, Future)
         self._key = None if pending else private_key
-        self._pending = private_key if pending else None
-        self._public = None
+        self._pending: Any = private_key if pending else None
+        self._public: bytes | None = None
         self._public_object = None
 
     @property
@@ -306,13 +310,13 @@ class AsymmetricMaterial(OpaqueHandle, AsymmetricEncryptionKey, SigningKey, KeyA
     # -- construction ----------------------------------------------------------------
 
     @classmethod
-    def generate(cls, spec: str) -> "AsymmetricMaterial":
+    def generate(cls, spec: str) -> AsymmetricMaterial:
         """New key material for ``spec`` from the OS CSPRNG (CreateKey with Origin AWS_KMS)."""
         spec = _asymmetric_spec(spec)
         return cls(spec, _generate_private_key(spec), _CONSTRUCT)
 
     @classmethod
-    def generate_in_background(cls, spec: str) -> "AsymmetricMaterial":
+    def generate_in_background(cls, spec: str) -> AsymmetricMaterial:
         """New key material generated in a worker thread; the first use waits for it.
 
         CreateKey stays honest (a real key from the OS CSPRNG, generated at
@@ -327,7 +331,7 @@ class AsymmetricMaterial(OpaqueHandle, AsymmetricEncryptionKey, SigningKey, KeyA
         return cls(spec, future, _CONSTRUCT)
 
     @classmethod
-    def from_pkcs8(cls, spec: str, der: bytes) -> "AsymmetricMaterial":
+    def from_pkcs8(cls, spec: str, der: bytes) -> AsymmetricMaterial:
         """Imported material (ImportKeyMaterial): a DER PKCS#8 private key of exactly ``spec``.
 
         AWS accepts asymmetric material only as the private key, DER-encoded

@@ -24,7 +24,7 @@ key of another usage is refused with a KMS error, never used by accident.
 
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 __all__ = ["BackingKey", "SealingKey", "AsymmetricEncryptionKey", "SigningKey", "MacKey",
            "KeyAgreementKey", "KemKey", "PublicKeyHolder", "interface_for"]
@@ -58,7 +58,7 @@ class SealingKey(BackingKey):
 
     __slots__ = ()
     _interface = True
-    _required = ("seal", "open")
+    _required: tuple[str, ...] = ("seal", "open")
 
     def seal(self, key_arn: str, material_id: str, plaintext: bytes,
              context: Mapping[str, str] | None = None) -> bytes:
@@ -75,7 +75,7 @@ class PublicKeyHolder(BackingKey):
 
     __slots__ = ()
     _interface = True
-    _required = ("public_key_der",)
+    _required: tuple[str, ...] = ("public_key_der",)
 
     def public_key_der(self) -> bytes:
         """The public key, DER-encoded SubjectPublicKeyInfo (what GetPublicKey returns)."""
@@ -87,7 +87,7 @@ class AsymmetricEncryptionKey(PublicKeyHolder):
 
     __slots__ = ()
     _interface = True
-    _required = ("encrypt", "decrypt")
+    _required: tuple[str, ...] = ("encrypt", "decrypt")
 
     def encrypt(self, algorithm: str, plaintext: bytes) -> bytes:
         """RSAES-OAEP ciphertext of ``plaintext`` with ``algorithm`` (RSAES_OAEP_SHA_1/256)."""
@@ -103,7 +103,7 @@ class SigningKey(PublicKeyHolder):
 
     __slots__ = ()
     _interface = True
-    _required = ("sign", "verify")
+    _required: tuple[str, ...] = ("sign", "verify")
 
     def sign(self, algorithm: str, message: bytes, message_type: str = "RAW") -> bytes:
         """A signature of ``message`` (RAW, or a DIGEST that is never hashed again, or EXTERNAL_MU)."""
@@ -119,7 +119,7 @@ class MacKey(BackingKey):
 
     __slots__ = ()
     _interface = True
-    _required = ("generate_mac", "verify_mac")
+    _required: tuple[str, ...] = ("generate_mac", "verify_mac")
 
     def generate_mac(self, algorithm: str, message: bytes) -> bytes:
         """The HMAC of ``message`` with ``algorithm`` (HMAC_SHA_224 ... HMAC_SHA_512)."""
@@ -135,7 +135,7 @@ class KeyAgreementKey(PublicKeyHolder):
 
     __slots__ = ()
     _interface = True
-    _required = ("derive_shared_secret",)
+    _required: tuple[str, ...] = ("derive_shared_secret",)
 
     def derive_shared_secret(self, algorithm: str, peer_public_key_der: bytes) -> bytes:
         """The raw ECDH shared secret with the peer's DER public key (ECDH only)."""
@@ -147,7 +147,7 @@ class KemKey(PublicKeyHolder):
 
     __slots__ = ()
     _interface = True
-    _required = ("encapsulate", "decapsulate")
+    _required: tuple[str, ...] = ("encapsulate", "decapsulate")
 
     def encapsulate(self, algorithm: str):
         """A fresh shared secret and its ML-KEM ciphertext: ``(shared_secret, ciphertext)``."""

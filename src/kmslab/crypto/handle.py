@@ -21,7 +21,7 @@ class SecretExportToken:
     """Permission to read secret key material out of a handle (lab snapshots only)."""
 
     __slots__ = ()
-    _instance: "SecretExportToken | None" = None
+    _instance: SecretExportToken | None = None
 
     def __new__(cls):
         if cls._instance is not None:

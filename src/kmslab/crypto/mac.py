@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import hmac as _hmac
 import os
+from collections.abc import Callable
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives import hmac as crypto_hmac
@@ -37,7 +38,7 @@ HMAC_KEY_BYTES = {"HMAC_224": 28, "HMAC_256": 32, "HMAC_384": 48, "HMAC_512": 64
 HMAC_IMPORT_KEY_BYTES = {"HMAC_224": (28, 64), "HMAC_256": (32, 64),
                          "HMAC_384": (48, 128), "HMAC_512": (64, 128)}
 
-_HASHES = {"HMAC_SHA_224": hashes.SHA224, "HMAC_SHA_256": hashes.SHA256,
+_HASHES: dict[str, Callable[[], hashes.HashAlgorithm]] = {"HMAC_SHA_224": hashes.SHA224, "HMAC_SHA_256": hashes.SHA256,
            "HMAC_SHA_384": hashes.SHA384, "HMAC_SHA_512": hashes.SHA512}
 
 
@@ -61,13 +62,13 @@ class HmacMaterial(OpaqueHandle, MacKey):
         self._key = key
 
     @classmethod
-    def generate(cls, spec: str) -> "HmacMaterial":
+    def generate(cls, spec: str) -> HmacMaterial:
         """A new key of the spec's length from the OS CSPRNG (CreateKey with Origin AWS_KMS)."""
         spec = _hmac_spec(spec)
         return cls(spec, os.urandom(HMAC_KEY_BYTES[spec]), _CONSTRUCT)
 
     @classmethod
-    def from_bytes(cls, spec: str, raw: bytes) -> "HmacMaterial":
+    def from_bytes(cls, spec: str, raw: bytes) -> HmacMaterial:
         """Imported material (ImportKeyMaterial): a raw binary key of the length the spec allows.
 
         A key of another length raises ``IncorrectKeyMaterialException``.

@@ -106,7 +106,7 @@ class SealingKey:
 
     @classmethod
     def derive(cls, passphrase: str | bytes, *, log_n: int = DEFAULT_LOG_N, r: int = DEFAULT_R,
-               p: int = DEFAULT_P) -> "SealingKey":
+               p: int = DEFAULT_P) -> SealingKey:
         """A new key for ``passphrase`` with a fresh salt from the OS CSPRNG."""
         check_kdf_parameters(_KDF_SCRYPT, log_n, r, p)
         salt = os.urandom(16)
@@ -171,7 +171,7 @@ def unseal(sealed: bytes, passphrase: str | bytes) -> bytes:
     return open_sealed(sealed, passphrase)[0]
 
 
-def open_sealed(sealed: bytes, passphrase: str | bytes) -> tuple[bytes, "SealingKey"]:
+def open_sealed(sealed: bytes, passphrase: str | bytes) -> tuple[bytes, SealingKey]:
     """:func:`unseal`, and the key it derived (to open the snapshot's journal with)."""
     version = peek_version(sealed)
     sealed = bytes(sealed)

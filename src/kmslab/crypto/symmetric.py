@@ -35,7 +35,8 @@ from __future__ import annotations
 
 import os
 import struct
-from typing import Mapping, NamedTuple
+from collections.abc import Mapping
+from typing import NamedTuple
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -53,7 +54,8 @@ FORMAT_VERSION = 1
 NONCE_SIZE = 12
 TAG_SIZE = 16
 MATERIAL_ID_SIZE = 32
-_INVALID = "The ciphertext is invalid: it is corrupted, incomplete, or was encrypted under a different encryption context."
+_INVALID = ("The ciphertext is invalid: it is corrupted, incomplete, or was encrypted under a "
+            "different encryption context.")
 
 
 def invalid_ciphertext(explanation: str = _INVALID) -> errors.KMSError:
@@ -103,12 +105,12 @@ class SymmetricMaterial(OpaqueHandle, SealingKey):
         self._prefixes: dict[tuple[str, str], bytes] = {}
 
     @classmethod
-    def generate(cls) -> "SymmetricMaterial":
+    def generate(cls) -> SymmetricMaterial:
         """Fresh 256-bit material from the OS CSPRNG."""
         return cls(os.urandom(32), _CONSTRUCT)
 
     @classmethod
-    def from_bytes(cls, raw: bytes) -> "SymmetricMaterial":
+    def from_bytes(cls, raw: bytes) -> SymmetricMaterial:
         """Imported material: exactly 256 bits (IncorrectKeyMaterialException otherwise)."""
         if len(raw) != 32:
             raise errors.IncorrectKeyMaterialException(
@@ -139,7 +141,7 @@ class SymmetricMaterial(OpaqueHandle, SealingKey):
         aad = header + encode_context(context) if context else header
         return header + nonce + self._aead.encrypt(nonce, plaintext, aad)
 
-    def open(self, parts: "BlobParts", context: Mapping[str, str] | None = None) -> bytes:
+    def open(self, parts: BlobParts, context: Mapping[str, str] | None = None) -> bytes:
         """Decrypt a parsed blob; any mismatch raises InvalidCiphertextException."""
         aad = parts.header + encode_context(context) if context else parts.header
         try:

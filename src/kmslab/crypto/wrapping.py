@@ -48,8 +48,8 @@ from cryptography.hazmat.primitives import hashes, keywrap, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from kmslab import errors
-from kmslab.crypto.handle import _CONSTRUCT, OpaqueHandle, require_export_token
 from kmslab.crypto.asymmetric import generate_rsa_private_key
+from kmslab.crypto.handle import _CONSTRUCT, OpaqueHandle, require_export_token
 
 __all__ = [
     "WrappingKey", "wrap_key_material", "check_wrapping_parameters", "check_import_compatibility",
@@ -143,7 +143,7 @@ class WrappingKey(OpaqueHandle):
             serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
 
     @classmethod
-    def generate(cls, wrapping_key_spec: str) -> "WrappingKey":
+    def generate(cls, wrapping_key_spec: str) -> WrappingKey:
         """A new RSA wrapping key pair of ``wrapping_key_spec`` (RSA_2048/3072/4096)."""
         if wrapping_key_spec not in WRAPPING_KEY_SPECS:
             check_wrapping_parameters("RSAES_OAEP_SHA_256", wrapping_key_spec)  # raises the AWS error
@@ -151,7 +151,7 @@ class WrappingKey(OpaqueHandle):
                    _CONSTRUCT)
 
     @classmethod
-    def from_pkcs8(cls, wrapping_key_spec: str, der: bytes) -> "WrappingKey":
+    def from_pkcs8(cls, wrapping_key_spec: str, der: bytes) -> WrappingKey:
         """Restore a wrapping key saved by :meth:`export_private_pkcs8` (lab snapshots)."""
         key = serialization.load_der_private_key(bytes(der), password=None)
         if not isinstance(key, rsa.RSAPrivateKey) or key.key_size != WRAPPING_KEY_SPECS[wrapping_key_spec]:

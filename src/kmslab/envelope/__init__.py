@@ -25,10 +25,19 @@ be kmslab's client or a real ``boto3.client("kms")``.
 """
 
 from .cache import DataKeyCache
-from .errors import (ContextMismatchError, DecryptionError, EnvelopeError,
-                     FrameAuthenticationError, HeaderAuthenticationError, KeyCommitmentError,
-                     MalformedMessageError, NoDecryptableKeyError, SignatureVerificationError,
-                     TruncatedMessageError, UnsupportedFormatError)
+from .errors import (
+    ContextMismatchError,
+    DecryptionError,
+    EnvelopeError,
+    FrameAuthenticationError,
+    HeaderAuthenticationError,
+    KeyCommitmentError,
+    MalformedMessageError,
+    NoDecryptableKeyError,
+    SignatureVerificationError,
+    TruncatedMessageError,
+    UnsupportedFormatError,
+)
 from .format import DEFAULT_FRAME_LENGTH
 from .inspect import DataKeyInfo, FrameInfo, MessageInfo, parse
 from .message import decrypt, encrypt

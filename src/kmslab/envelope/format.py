@@ -93,10 +93,15 @@ the SDK up to 2 GiB - 1.
 from __future__ import annotations
 
 import struct
-from typing import Mapping, NamedTuple
+from collections.abc import Mapping
+from typing import NamedTuple
 
-from .errors import (FrameAuthenticationError, MalformedMessageError, TruncatedMessageError,
-                     UnsupportedFormatError)
+from .errors import (
+    FrameAuthenticationError,
+    MalformedMessageError,
+    TruncatedMessageError,
+    UnsupportedFormatError,
+)
 from .signing import PUBLIC_KEY_ENTRY
 from .suite import COMMITMENT_LENGTH, Algorithm
 

@@ -11,8 +11,7 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass, field
 
-from .format import (CONTENT_TYPE_FRAMED, REGULAR, TAG_LENGTH, body_layout, parse_header,
-                     read_footer)
+from .format import CONTENT_TYPE_FRAMED, REGULAR, TAG_LENGTH, body_layout, parse_header, read_footer
 from .message import byte_view
 from .signing import PUBLIC_KEY_ENTRY
 

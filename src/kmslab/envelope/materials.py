@@ -10,12 +10,19 @@ asking KMS, so KMS binds the data key to it as well.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Mapping, Sequence
+from typing import Any
 
 from .errors import MalformedMessageError, NoDecryptableKeyError
-from .format import (DATA_KEY_LENGTH, PROVIDER_ID, EncryptedDataKey, Header, serialize_context,
-                     serialize_edks)
+from .format import (
+    DATA_KEY_LENGTH,
+    PROVIDER_ID,
+    EncryptedDataKey,
+    Header,
+    serialize_context,
+    serialize_edks,
+)
 from .signing import PUBLIC_KEY_ENTRY, load_public_key, new_signing_key, public_key_entry
 from .suite import Algorithm
 
@@ -46,7 +53,7 @@ class DecryptionMaterials:
     """The data key of a message and, for the signing suite, its verification key."""
 
     data_key: bytes = field(repr=False)
-    verification_key: object = field(default=None, repr=False)
+    verification_key: Any = field(default=None, repr=False)
 
 
 def is_kms_error(exc: BaseException) -> bool:
@@ -138,7 +145,7 @@ def decrypt_data_key(kms, edks: Sequence[EncryptedDataKey], context: Mapping[str
                      key_ids: Sequence[str] | None = None) -> bytes:
     """Decrypt the first ``aws-kms`` EDK KMS will decrypt; try the next one on any KMS error."""
     kwargs = _context_kwargs(context)
-    attempts: list[tuple[str, BaseException]] = []
+    attempts: list[tuple[str, Any]] = []  # (key ARN, the KMS error: is_kms_error)
     for edk in edks:
         if edk.provider_id != PROVIDER_ID:
             continue

@@ -12,19 +12,50 @@ all of it verified. The byte layout is in :mod:`kmslab.envelope.format`.
 from __future__ import annotations
 
 import os
-from typing import Mapping, NamedTuple, Sequence
+from collections.abc import Mapping, Sequence
+from typing import NamedTuple
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from .errors import (ContextMismatchError, FrameAuthenticationError, HeaderAuthenticationError,
-                     SignatureVerificationError)
-from .format import (_AAD_TAIL, _FINAL_HEAD, _U16, _U32, DEFAULT_FRAME_LENGTH, FINAL,
-                     FINAL_FRAME_LABEL, FINAL_FRAME_OVERHEAD, FINAL_MARKER, FRAME_LABEL, HEADER_IV,
-                     IV_LENGTH, MAX_FRAME_LENGTH, MAX_SEQUENCE_NUMBER, MESSAGE_ID_LENGTH, REGULAR,
-                     REGULAR_FRAME_OVERHEAD, SINGLE, SINGLE_BLOCK_LABEL, TAG_LENGTH, Frame,
-                     Header, body_layout, check_reserved_context, frame_aad, frame_iv,
-                     header_body, parse_header, read_footer, serialize_context)
+from .errors import (
+    ContextMismatchError,
+    FrameAuthenticationError,
+    HeaderAuthenticationError,
+    SignatureVerificationError,
+)
+from .format import (
+    _AAD_TAIL,
+    _FINAL_HEAD,
+    _U16,
+    _U32,
+    DEFAULT_FRAME_LENGTH,
+    FINAL,
+    FINAL_FRAME_LABEL,
+    FINAL_FRAME_OVERHEAD,
+    FINAL_MARKER,
+    FRAME_LABEL,
+    HEADER_IV,
+    IV_LENGTH,
+    MAX_FRAME_LENGTH,
+    MAX_SEQUENCE_NUMBER,
+    MESSAGE_ID_LENGTH,
+    REGULAR,
+    REGULAR_FRAME_OVERHEAD,
+    SINGLE,
+    SINGLE_BLOCK_LABEL,
+    TAG_LENGTH,
+    Frame,
+    Header,
+    body_layout,
+    check_reserved_context,
+    frame_aad,
+    frame_iv,
+    header_body,
+    parse_header,
+    read_footer,
+    serialize_context,
+)
 from .materials import DecryptionMaterials, decryption_materials, encryption_materials
 from .signing import PUBLIC_KEY_ENTRY, SIGNATURE_LENGTH, new_digest, sign, verify
 from .suite import DEFAULT_ALGORITHM, Algorithm, as_algorithm, check_commitment, derive_message_key
@@ -181,7 +212,7 @@ def open_message(kms, header: Header, encryption_context, key_ids,
     cache_key = (header.context_and_keys, key_filter)
     materials = cache.take_for_decrypt(cache_key) if cache is not None else None
     fresh = materials is None
-    if fresh:
+    if materials is None:
         materials = decryption_materials(kms, header, key_filter)
     aead, commitment = derive_message_key(materials.data_key, header.algorithm, header.message_id)
     check_commitment(header.commitment, commitment)

@@ -14,13 +14,34 @@ one tag for the whole body, so its body is read into memory first.
 
 from __future__ import annotations
 
-from typing import BinaryIO, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import BinaryIO
 
 from .errors import MalformedMessageError, TruncatedMessageError
-from .format import (_AAD_TAIL, _FINAL_HEAD, _SINGLE_HEAD, _U16, _U32, CONTENT_TYPE_NON_FRAMED,
-                     DEFAULT_FRAME_LENGTH, FINAL, FINAL_FRAME_LABEL, FINAL_MARKER, FRAME_LABEL,
-                     IV_LENGTH, MAX_NON_FRAMED_LENGTH, MAX_SEQUENCE_NUMBER, REGULAR, SINGLE,
-                     TAG_LENGTH, Frame, IncompleteHeader, frame_iv, frame_mismatch, parse_header)
+from .format import (
+    _AAD_TAIL,
+    _FINAL_HEAD,
+    _SINGLE_HEAD,
+    _U16,
+    _U32,
+    CONTENT_TYPE_NON_FRAMED,
+    DEFAULT_FRAME_LENGTH,
+    FINAL,
+    FINAL_FRAME_LABEL,
+    FINAL_MARKER,
+    FRAME_LABEL,
+    IV_LENGTH,
+    MAX_NON_FRAMED_LENGTH,
+    MAX_SEQUENCE_NUMBER,
+    REGULAR,
+    SINGLE,
+    TAG_LENGTH,
+    Frame,
+    IncompleteHeader,
+    frame_iv,
+    frame_mismatch,
+    parse_header,
+)
 from .message import open_frame, open_message, signed_footer, start_message, verify_signature
 from .signing import new_digest
 from .suite import DEFAULT_ALGORITHM, Algorithm

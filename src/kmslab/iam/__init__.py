@@ -7,8 +7,8 @@ and unique ids (``AIDA...`` users, ``AROA...`` roles), inline policies
 ``lab.client("iam")`` and ``lab.client("sts")`` are boto3-shaped clients over it.
 """
 
-from .model import IAM, AccessKey, IAMRole, IAMUser, ADMINISTRATOR_ACCESS
 from .clients import IAMClient, STSClient
+from .model import ADMINISTRATOR_ACCESS, IAM, AccessKey, IAMRole, IAMUser
 
 __all__ = ["IAM", "IAMUser", "IAMRole", "AccessKey", "IAMClient", "STSClient",
            "ADMINISTRATOR_ACCESS"]

@@ -21,7 +21,7 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["IAMClient", "STSClient"]
 
 
-def _metadata(lab: "Lab") -> dict:
+def _metadata(lab: Lab) -> dict:
     with lab.lock:
         request_id = lab.ids.request_id()
     return {"RequestId": request_id, "HTTPStatusCode": 200,
@@ -35,7 +35,7 @@ def _document(value: str | dict) -> str:
 class _Client:
     _service = ""
 
-    def __init__(self, lab: "Lab", caller: Principal):
+    def __init__(self, lab: Lab, caller: Principal):
         self._lab = lab
         self._caller = caller
 

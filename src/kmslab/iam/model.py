@@ -328,7 +328,7 @@ class IAM:
                 f"{role_arn}")
         if not 900 <= duration_seconds <= role.max_session_duration:
             raise errors.ValidationError(
-                f"The requested DurationSeconds exceeds the MaxSessionDuration set for this role."
+                "The requested DurationSeconds exceeds the MaxSessionDuration set for this role."
                 if duration_seconds > 900 else
                 f"1 validation error detected: Value '{duration_seconds}' at 'durationSeconds' "
                 "failed to satisfy constraint: Member must have value greater than or equal to 900")

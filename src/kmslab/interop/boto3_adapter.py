@@ -10,7 +10,7 @@ socket is opened and no other client is touched.
 from __future__ import annotations
 
 import weakref
-from typing import Iterator
+from collections.abc import Iterator
 
 import botocore.config
 from botocore.awsrequest import AWSResponse
@@ -25,7 +25,7 @@ __all__ = ["boto3_client", "InProcessTransport", "served_lab"]
 _ACCESS_KEY_ID = "AKIAKMSLABINPROCESS0"
 _SECRET_ACCESS_KEY = "kmslab-in-process-requests-are-not-signed-by-a-user"
 # client -> the transport serving it (lets ``kmslab.requires_lab`` recognise the client)
-_TRANSPORTS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+_TRANSPORTS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 class _Body:
@@ -56,7 +56,8 @@ class InProcessTransport:
         reply = protocol.serve_json_request(
             self.lab, _text(headers.get("X-Amz-Target")), request.body or b"",
             region=self.region, caller=self.caller, user_agent=user_agent)
-        return AWSResponse(request.url, reply.status, dict(reply.headers), _Body(reply.body))
+        return AWSResponse(request.url, reply.status, dict(reply.headers),  # type: ignore[arg-type]
+                           _Body(reply.body))
 
 
 def _text(value):
@@ -86,7 +87,9 @@ def boto3_client(lab=None, region_name: str = "us-east-1", as_: Principal | str 
         aws_access_key_id=_ACCESS_KEY_ID, aws_secret_access_key=_SECRET_ACCESS_KEY,
         config=config)
     transport = InProcessTransport(lab, region=region_name, caller=caller)
-    client.meta.events.register("before-send.kms", transport, unique_id="kmslab-in-process")
+    # a before-send handler that returns a response: botocore sends nothing itself
+    client.meta.events.register("before-send.kms", transport,  # type: ignore[arg-type]
+                                unique_id="kmslab-in-process")
     _TRANSPORTS[client] = transport
     return client
 

@@ -97,7 +97,7 @@ def write_profiles(learners: list[Learner], directory: str | os.PathLike, *,
         if endpoint_url:
             config.append(f"endpoint_url = {endpoint_url}")
     paths = directory / "credentials", directory / "config"
-    for path, lines in zip(paths, (credentials, config)):
+    for path, lines in zip(paths, (credentials, config), strict=True):
         _write_private(path, "\n".join(lines) + "\n")
     return paths
 

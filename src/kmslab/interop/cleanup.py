@@ -40,9 +40,9 @@ MIN_PENDING_WINDOW_DAYS = 7
 _LEAVING = ("PendingDeletion", "PendingReplicaDeletion")
 
 _LOCK = threading.Lock()
-_TUTORIALS: dict[str, "TutorialResources"] = {}
+_TUTORIALS: dict[str, TutorialResources] = {}
 #: client -> the tutorial it was connected for
-_TRACKED: "weakref.WeakKeyDictionary[object, TutorialResources]" = weakref.WeakKeyDictionary()
+_TRACKED: weakref.WeakKeyDictionary[object, TutorialResources] = weakref.WeakKeyDictionary()
 
 
 @dataclass

@@ -39,7 +39,7 @@ from __future__ import annotations
 import functools
 import os
 import warnings
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 __all__ = ["connect", "requires_lab", "lab_only", "lab_of", "now", "skip_line", "SkipNote",
            "BACKENDS", "BACKEND_ENV", "ENDPOINT_ENV", "SKIP_PREFIX"]
@@ -213,4 +213,4 @@ def now(client) -> datetime:
     lab = lab_of(client)
     if lab is not None:
         return lab.clock.now()
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)

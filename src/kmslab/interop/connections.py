@@ -211,7 +211,7 @@ def http_protocol_class(limits: ConnectionLimits, timeout: float, parser: str = 
     """
     base = _parser_base(parser)
 
-    class KmsHttpProtocol(base):
+    class KmsHttpProtocol(base):  # type: ignore[valid-type, misc]  # uvicorn's, chosen above
         _deadline_timer = None
         _peer = None
         _awaited_after = None  # the request cycle the next request head will replace

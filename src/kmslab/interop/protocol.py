@@ -27,9 +27,10 @@ import functools
 import json
 import math
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any, Callable
+from datetime import UTC, datetime
+from typing import Any
 
 from .. import errors
 from ..identity import Principal
@@ -129,7 +130,7 @@ def _decode_blob(value):
 def _decode_timestamp(value):
     if type(value) in (int, float):
         try:
-            return datetime.fromtimestamp(value, timezone.utc)
+            return datetime.fromtimestamp(value, UTC)
         except (OverflowError, OSError, ValueError):
             raise errors.SerializationException(
                 f"NUMBER_VALUE {value} is out of range for a Timestamp") from None
@@ -198,7 +199,7 @@ def _encode_blob(value):
 def _encode_timestamp(value):
     if isinstance(value, datetime):
         if value.tzinfo is None:
-            value = value.replace(tzinfo=timezone.utc)
+            value = value.replace(tzinfo=UTC)
         return value.timestamp()
     return value  # already epoch seconds
 

@@ -50,15 +50,20 @@ import socket
 import sys
 import threading
 import time
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
+from typing import Any
 
 from .. import arns, errors
 from ..service.pipeline import waits_before_lock
 from . import protocol
-from .connections import (MAX_CONNECTIONS_PER_CLIENT, ConnectionLimits, RequestTimeoutException,
-                          http_protocol_class)
+from .connections import (
+    MAX_CONNECTIONS_PER_CLIENT,
+    ConnectionLimits,
+    RequestTimeoutException,
+    http_protocol_class,
+)
 from .sigv4 import SigV4Verifier
 
 __all__ = ["KmsApp", "LabHolder", "WallClockPace", "CLOCK_MODES", "serve", "ServerThread",
@@ -97,13 +102,13 @@ class LabHolder:
     factory returning a new lab (None: resetting is not offered).
     """
 
-    lab: object
-    reset: Callable[[], object] | None = None
+    lab: Any  # a Lab, or anything with the same clock, regions and default_account
+    reset: Callable[[], Any] | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
     #: ``save(lab) -> where`` writes a snapshot (``POST /_kmslab/save``, shutdown); None: not offered
-    save: Callable[[object], str] | None = None
+    save: Callable[[Any], str] | None = None
     #: keeps the snapshot up to date while serving (``watch(lab)``, ``changed()``); None: off
-    autosave: object | None = None
+    autosave: Any = None
 
     def __post_init__(self):
         if self.autosave is not None:
@@ -671,7 +676,7 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def cli_serve(argv: Sequence[str] | None = None, *, lab_factory: Callable[..., object] | None = None) -> int:
+def cli_serve(argv: Sequence[str] | None = None, *, lab_factory: Callable[..., Any] | None = None) -> int:
     """``kmslab serve [options]``: build a lab from the options and serve it."""
     args = _parser().parse_args(argv)
     if lab_factory is None:
@@ -740,7 +745,7 @@ def _seeded_lab(document, path: str):
                          f"{type(exc).__name__}: {exc}") from None
 
 
-def _snapshot_options(args, new_lab: Callable[[], object]):
+def _snapshot_options(args, new_lab: Callable[[], Any]):
     """``--snapshot``: the lab to start from (the snapshot, if the file exists), its saver
     and the AutoSaver that keeps the file up to date (the key is derived once, here)."""
     if not args.snapshot:

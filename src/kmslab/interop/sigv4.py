@@ -39,9 +39,9 @@ import hashlib
 import hmac
 import logging
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
-from typing import Callable, Sequence
+from datetime import UTC, datetime, timedelta
 
 import botocore.auth
 import botocore.credentials
@@ -166,10 +166,10 @@ class _RecomputingSigner(botocore.auth.SigV4Auth):
         # with four HMACs on every request; the same inputs give the same key,
         # so those steps are remembered. The signature itself is computed each time.
         if hex:
-            return super()._sign(key, msg, hex=True)
+            return super()._sign(key, msg, hex=True)  # type: ignore[misc]  # botocore's, untyped
         step = _DERIVED_KEYS.get((key, msg))
         if step is None:
-            step = super()._sign(key, msg)
+            step = super()._sign(key, msg)  # type: ignore[misc]
             if len(_DERIVED_KEYS) >= _MAX_DERIVED_KEYS:
                 _DERIVED_KEYS.clear()
             _DERIVED_KEYS[(key, msg)] = step
@@ -255,7 +255,7 @@ class SigV4Verifier:
         limit = self.max_skew.total_seconds()
         if -limit + 1 < signed_at.timestamp() - self.wall_clock() < limit - 1:
             return  # well inside the window; the whole-second checks below decide near its edges
-        now = datetime.fromtimestamp(self.wall_clock(), timezone.utc).replace(microsecond=0)
+        now = datetime.fromtimestamp(self.wall_clock(), UTC).replace(microsecond=0)
         stamp = now.strftime(_AMZ_DATE)
         minutes = int(self.max_skew.total_seconds() // 60)
         if signed_at < now - self.max_skew:
@@ -281,8 +281,10 @@ class SigV4Verifier:
         signer = _RecomputingSigner(
             botocore.credentials.Credentials(auth.access_key_id, secret),
             auth.service, auth.region, signed)
-        canonical = signer.canonical_request(request)
-        return signer.signature(signer.string_to_sign(request, canonical), request)
+        # _ReceivedRequest has what botocore's signer reads of an AWSRequest
+        canonical = signer.canonical_request(request)  # type: ignore[arg-type]
+        return signer.signature(signer.string_to_sign(request, canonical),  # type: ignore[arg-type]
+                                request)  # type: ignore[arg-type]
 
     def _check_payload_hash(self, lookup: dict, body: bytes) -> None:
         claimed = lookup.get("x-amz-content-sha256")
@@ -348,7 +350,7 @@ def _parse_amz_date(value: str) -> datetime:
                 not (value[:8] + value[9:15]).isascii() or not (value[:8] + value[9:15]).isdigit():
             raise ValueError(value)
         return datetime(int(value[:4]), int(value[4:6]), int(value[6:8]), int(value[9:11]),
-                        int(value[11:13]), int(value[13:15]), tzinfo=timezone.utc)
+                        int(value[11:13]), int(value[13:15]), tzinfo=UTC)
     except ValueError:
         raise errors.IncompleteSignature(
             f"Date must be in ISO-8601 'basic format'. Got '{value}'. "

@@ -16,8 +16,15 @@ behind the same model for hands-on experiments.
 """
 
 from .compare import DEFAULT_SIZES, STRATEGIES, compare
-from .model import (DEFAULT_REGION, ENCRYPT_PLAINTEXT_LIMIT, PRICE_PER_REQUEST_USD, LatencyModel,
-                    direct_calls, operation_family, region_of)
+from .model import (
+    DEFAULT_REGION,
+    ENCRYPT_PLAINTEXT_LIMIT,
+    PRICE_PER_REQUEST_USD,
+    LatencyModel,
+    direct_calls,
+    operation_family,
+    region_of,
+)
 from .network import SimulatedNetwork
 from .timeline import CallRecord, SimulationResult, TokenBucket, Trace, simulate
 

@@ -29,7 +29,7 @@ import dataclasses
 import heapq
 import math
 import time
-from typing import Sequence
+from collections.abc import Sequence
 
 from .. import envelope
 from ..envelope.format import DEFAULT_FRAME_LENGTH
@@ -225,7 +225,7 @@ def compare(kms_or_lab, sizes: Sequence[int] = DEFAULT_SIZES,
                 recorder = _Recorder(client, base)
                 cache = envelope.DataKeyCache(max_age=cache_max_age_s,
                                               max_messages=cache_max_messages,
-                                              clock=lambda r=recorder: r.elapsed)
+                                              clock=lambda r=recorder: r.elapsed)  # type: ignore[misc]
                 wall = []
                 traces = []
                 for _ in range(requests):

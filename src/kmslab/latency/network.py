@@ -34,7 +34,8 @@ class SimulatedNetwork:
     """A boto3-shaped KMS client whose calls cost simulated network time.
 
     ``SimulatedNetwork(kms, LatencyModel(rtt_ms=50), seed=1)``; then use it as
-    ``kms``. Without a model, AWS's default quotas for the client's Region apply. Counters: ``now`` (simulated seconds), ``calls`` (admitted),
+    ``kms``. Without a model, AWS's default quotas for the client's Region apply.
+    Counters: ``now`` (simulated seconds), ``calls`` (admitted),
     ``throttles``, ``retries``, ``bytes_sent``, ``bytes_received``,
     ``cost_usd``; ``log`` lists every attempt (``log_frame()`` as a DataFrame).
     ``clock``: a lab clock (anything with ``advance(seconds=...)``) moved along.

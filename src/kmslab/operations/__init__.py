@@ -20,9 +20,10 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any
 
 from . import model
 from .table import ANY, FORMS, IDS, OPERATIONS, SOURCES
@@ -138,7 +139,7 @@ class OperationSpec:
         return self.key
 
     @property
-    def sources(self) -> dict[str, str]:
+    def sources(self) -> Mapping[str, str]:
         """fact -> the AWS text or page it comes from (quoting the model where it is the source)."""
         return _sources(self.name)
 

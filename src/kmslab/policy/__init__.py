@@ -13,11 +13,26 @@ True
 """
 
 from .conditions import OPERATORS, Condition
-from .decision import (EC_GRANT_OPERATIONS, LOCKOUT_MESSAGE, Decision, GrantLike, GrantResult,
-                       decide, would_lock_out)
-from .defaults import (KEY_ADMINISTRATOR_ACTIONS, KEY_USER_ACTIONS, aws_json, console_key_policy,
-                       default_key_policy, key_administrators_statement, key_users_statement,
-                       persistent_resources_statement, root_statement)
+from .decision import (
+    EC_GRANT_OPERATIONS,
+    LOCKOUT_MESSAGE,
+    Decision,
+    GrantLike,
+    GrantResult,
+    decide,
+    would_lock_out,
+)
+from .defaults import (
+    KEY_ADMINISTRATOR_ACTIONS,
+    KEY_USER_ACTIONS,
+    aws_json,
+    console_key_policy,
+    default_key_policy,
+    key_administrators_statement,
+    key_users_statement,
+    persistent_resources_statement,
+    root_statement,
+)
 from .document import INVALID_PRINCIPALS, KEY_POLICY_MAX_BYTES, Policy, Statement, parse_policy
 from .evaluate import RequestContext, StatementResult, evaluate_statement
 from .global_keys import principal_keys, request_keys

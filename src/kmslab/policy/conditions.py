@@ -18,9 +18,10 @@ import base64
 import ipaddress
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any, Callable
+from datetime import UTC, datetime
+from typing import Any
 
 from .. import errors
 from ..clock import parse_time
@@ -60,7 +61,7 @@ def literal_text(pattern: str) -> str:
 def _to_epoch(value: Any) -> float:
     """A Date operator value: ISO 8601 text, epoch seconds, or a datetime."""
     if isinstance(value, datetime):
-        return (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).timestamp()
+        return (value if value.tzinfo else value.replace(tzinfo=UTC)).timestamp()
     if isinstance(value, bool):
         raise ValueError(value)
     if isinstance(value, (int, float)):
@@ -109,7 +110,7 @@ def _arn_like(request: str, pattern) -> bool:
     req = _arn_parts(request)
     if len(req) != len(pattern):
         return False
-    return all(p.fullmatch(r) is not None for p, r in zip(pattern, req))
+    return all(p.fullmatch(r) is not None for p, r in zip(pattern, req, strict=True))
 
 
 def _compile_arn(value: Any):
@@ -214,7 +215,8 @@ class Condition:
             self._compiled = tuple(self._compile_substituted(substitute(_str(v), None)[0])
                                    for v in values)
         else:
-            self._compiled = tuple(self._family.compile_value(v) for v in values)
+            self._compiled = tuple(self._family.compile_value(v)  # type: ignore[union-attr]
+                                   for v in values)
 
     def __repr__(self) -> str:
         return f"Condition({self.operator!r}, {self.key!r}, {list(self.values)!r})"
@@ -227,6 +229,7 @@ class Condition:
     # ----------------------------------------------------------- evaluation
     def _compile_substituted(self, text: str):
         family = self._family
+        assert family is not None  # only operators of a known family get here
         return family.compile_value(text if family.wildcards else literal_text(text))
 
     def _policy_values(self, lookup) -> tuple:
@@ -241,6 +244,7 @@ class Condition:
 
     def _positive(self, request_value: Any, policy_values: tuple) -> bool:
         family = self._family
+        assert family is not None  # only operators of a known family get here
         try:
             r = family.request_value(request_value)
         except (ValueError, TypeError):

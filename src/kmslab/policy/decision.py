@@ -27,8 +27,9 @@ root user has them unless an IAM policy denies.
 from __future__ import annotations
 
 import html
+from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Mapping, Protocol, Sequence
+from typing import Protocol
 
 from .. import errors
 from ..identity import Principal
@@ -179,7 +180,7 @@ class Decision:
             return f"{head} with an explicit deny in {_article(self.policy_type)} {self.policy_type} policy"
         return f"{head} because no {self.policy_type} policy allows the {c.action} action"
 
-    def error(self, operation: str | None = None) -> errors.AccessDeniedException:
+    def error(self, operation: str | None = None) -> errors.KMSError:
         """An AccessDeniedException carrying this decision as its ``explanation``."""
         exc = errors.AccessDeniedException(self.access_denied_message(), operation)
         exc.explanation = self
@@ -304,6 +305,7 @@ def _explain(r: StatementResult, ctx: RequestContext) -> str:
         return f"{ctx.resource} does not match {written}"
     if r.conditions is False:
         cond = r.failed_condition
+        assert cond is not None  # a statement whose conditions failed names the one that did
         value = r.failed_value
         shown = _context_value(value) if isinstance(value, (bool, datetime)) else repr(value)
         have = f"the request has no {cond.key}" if value is None or value == [] else \

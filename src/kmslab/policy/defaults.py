@@ -16,9 +16,8 @@ GetKeyPolicy returns AWS's pretty-printed form (two-space indent,
 from __future__ import annotations
 
 import functools
-
 import json
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 __all__ = [
     "default_key_policy", "console_key_policy", "aws_json", "root_statement",

@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from .. import errors
 from .conditions import Condition, compile_conditions
@@ -114,7 +114,7 @@ class Policy:
         return f"<pre>{html.escape(self.text)}</pre>"
 
 
-def _malformed(message: str) -> errors.MalformedPolicyDocumentException:
+def _malformed(message: str) -> errors.KMSError:
     return errors.MalformedPolicyDocumentException(message)
 
 

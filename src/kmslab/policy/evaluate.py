@@ -21,9 +21,9 @@ Matching rules (IAM reference_policies_elements_*):
 
 from __future__ import annotations
 
-import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 from ..identity import Principal
 from .conditions import Condition, glob_regex, literal_text, needs_request, substitute

@@ -35,8 +35,9 @@ case-insensitive, so the engine folds them.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, Mapping
+from typing import Any
 
 from ..identity import Principal
 

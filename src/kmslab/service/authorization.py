@@ -25,12 +25,21 @@ permissions, and the reference the authorization benchmark compares with).
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from .. import arns, errors, operations
 from ..identity import Principal
-from ..policy import (LOCKOUT_MESSAGE, Decision, Policy, RequestContext, decide, parse_policy,
-                      request_keys, would_lock_out)
+from ..policy import (
+    LOCKOUT_MESSAGE,
+    Decision,
+    Policy,
+    RequestContext,
+    decide,
+    parse_policy,
+    request_keys,
+    would_lock_out,
+)
 from ..policy.global_keys import service_principal
 from ..specs import SYMMETRIC_DEFAULT
 from .key import Key
@@ -114,7 +123,7 @@ def _condition_values(slot_conditions, params: dict, via_service: str | None,
     return out
 
 
-def _encryption_context(slot: "KeySlot | None", params: dict) -> dict | None:
+def _encryption_context(slot: KeySlot | None, params: dict) -> dict | None:
     """The encryption context conditions and grant constraints read (the slot's member)."""
     member = slot.context if slot is not None else None
     if member == "Constraints":
@@ -123,7 +132,7 @@ def _encryption_context(slot: "KeySlot | None", params: dict) -> dict | None:
     return params.get(member) if member else None
 
 
-def _same_key(params: dict, dest: "Key") -> bool | None:
+def _same_key(params: dict, dest: Key) -> bool | None:
     """kms:ReEncryptOnSameKey: does the ciphertext name the destination key?"""
     if dest is None:
         return None
@@ -137,11 +146,11 @@ def _same_key(params: dict, dest: "Key") -> bool | None:
         return None
 
 
-def request_context(caller: Principal, op_name: str, action: str, key: "Key | None",
+def request_context(caller: Principal, op_name: str, action: str, key: Key | None,
                     params: dict, *, region: str, now, via_service: str | None = None,
                     source_ip: str | None = None, user_agent: str | None = None,
                     key_param: str | None = None, resource: str | None = None,
-                    destination: "Key | None" = None) -> RequestContext:
+                    destination: Key | None = None) -> RequestContext:
     """The RequestContext of one request: the engine's view of it.
 
     ``resource`` is the ARN authorized when there is no key (an alias ARN,
@@ -259,7 +268,7 @@ class PolicyAuthorizer:
                 self._allowed.clear()
             self._allowed.add(cache_key)
 
-    def decide(self, ctx: RequestContext, key: "Key | None", token_grants=(), *,
+    def decide(self, ctx: RequestContext, key: Key | None, token_grants=(), *,
                only_grants=None) -> Decision:
         """The decision for ``ctx`` with the key's policy and grants and the caller's IAM."""
         identity = self.env.iam.policies_for(ctx.principal)
@@ -271,14 +280,14 @@ class PolicyAuthorizer:
                       else list(only_grants))
 
     # ------------------------------------------------------------ inputs
-    def key_policy(self, key: "Key") -> Policy:
+    def key_policy(self, key: Key) -> Policy:
         """The key's parsed policy (parsed once, kept on the key)."""
         doc = key.policy_doc
         if not isinstance(doc, Policy) or (doc.text is not key.policy and doc.text != key.policy):
             doc = key.policy_doc = parse_policy(key.policy)
         return doc
 
-    def effective_grants(self, key: "Key", token_grants=()) -> list:
+    def effective_grants(self, key: Key, token_grants=()) -> list:
         """Grants in effect now, plus those named by the request's grant tokens."""
         now = self.env.clock.now()
         grants = [g for g in key.grants.values() if g.effective_at <= now]
@@ -296,7 +305,7 @@ class PolicyAuthorizer:
             found.append(grant)
         return tuple(found)
 
-    def _static(self, caller: Principal, key: "Key") -> bool:
+    def _static(self, caller: Principal, key: Key) -> bool:
         """True when no involved statement or grant depends on the request."""
         memo = self._static_keys.get(key.arn)
         if memo is None or memo[0] != key.revision:
@@ -331,7 +340,7 @@ class PolicyAuthorizer:
         return policy
 
 
-def explain(env: "Environment", caller: Principal, action: str, key, context=None, *, region: str,
+def explain(env: Environment, caller: Principal, action: str, key, context=None, *, region: str,
             service=None, via_service: str | None = None, source_ip: str | None = None,
             user_agent: str | None = None, grant_tokens=(), conditions=None) -> Decision:
     """Would ``caller`` be allowed ``action`` on ``key``? The Decision the authorizer would reach
@@ -372,7 +381,7 @@ def explain(env: "Environment", caller: Principal, action: str, key, context=Non
                           now=env.clock.now(), via_service=via_service, source_ip=source_ip,
                           user_agent=user_agent, key_param="KeyId")
     if conditions:
-        ctx.conditions = {**ctx.conditions, **conditions}
+        ctx.conditions = {**(ctx.conditions or {}), **conditions}
     authorizer = env.authorizer
     if not isinstance(authorizer, PolicyAuthorizer):
         authorizer = PolicyAuthorizer(env)

@@ -41,7 +41,7 @@ def _check(call: Call, params: dict) -> None:
     refuse_recipient(params, call.op.name)
 
 
-def _generate(call: Call, params: dict) -> tuple[dict, str]:
+def _generate(call: Call, params: dict) -> tuple[dict, str | None]:
     key = call.key
     pair_spec = params["KeyPairSpec"]
     prepared = call.request.prepared

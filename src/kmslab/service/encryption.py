@@ -47,6 +47,7 @@ def encrypt_with(key: Key, plaintext: bytes, context: dict | None,
         material = version.material if version is not None else None
         if not isinstance(material, SealingKey):
             material = backing_key(key, SealingKey)  # raises the error that says why
+        assert version is not None
         return material.seal(key.arn, version.material_id, plaintext, context), version.material_id
     refuse_encryption_context(key, context)
     check_rsa_plaintext(key, algorithm, len(plaintext))
@@ -54,7 +55,7 @@ def encrypt_with(key: Key, plaintext: bytes, context: dict | None,
 
 
 def decrypt_ciphertext(call: Call, key: Key, ciphertext: bytes, context: dict | None,
-                       algorithm: str | None) -> tuple[bytes, str, str | None]:
+                       algorithm: str | None) -> tuple[bytes, str | None, str | None]:
     """The shared half of Decrypt and ReEncrypt: decrypt with the key the pipeline found
     -> (plaintext, algorithm, KeyMaterialId or None).
 
@@ -162,7 +163,10 @@ def _data_key_length(params: dict) -> int:
     if spec is not None and n is not None:
         raise errors.ValidationException(
             "Please specify either number of bytes or key spec, not both.")
-    return _DATA_KEY_BYTES[spec] if spec is not None else n
+    if spec is not None:
+        return _DATA_KEY_BYTES[spec]
+    assert n is not None  # refused above
+    return n
 
 
 def _check_data_key(call: Call, params: dict) -> None:
@@ -170,7 +174,7 @@ def _check_data_key(call: Call, params: dict) -> None:
     _data_key_length(params)
 
 
-def _generate_data_key(call: Call, params: dict) -> tuple[dict, str]:
+def _generate_data_key(call: Call, params: dict) -> tuple[dict, str | None]:
     key = call.key
     plaintext = os.urandom(_data_key_length(params))
     blob, material_id = encrypt_with(key, plaintext, params.get("EncryptionContext"), SYMMETRIC_DEFAULT)

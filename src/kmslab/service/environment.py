@@ -26,8 +26,9 @@ so the service never holds the lab and nothing here imports it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
-from typing import Any, Callable
+from typing import Any
 
 __all__ = ["Environment", "KEY_QUOTA"]
 

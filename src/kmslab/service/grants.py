@@ -23,6 +23,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
+from typing import Any
 
 from .. import errors
 from ..operations import GRANT_OPERATIONS
@@ -76,7 +77,7 @@ class Grant:
 
     def entry(self) -> dict:
         """ListGrants' GrantListEntry (KeyId is the key ARN, as AWS returns it)."""
-        out = {"KeyId": self.key_arn, "GrantId": self.grant_id}
+        out: dict[str, Any] = {"KeyId": self.key_arn, "GrantId": self.grant_id}
         if self.name:
             out["Name"] = self.name
         out["CreationDate"] = self.created

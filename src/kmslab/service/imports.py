@@ -49,13 +49,17 @@ from __future__ import annotations
 import hashlib
 import hmac
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import TYPE_CHECKING
 
 from .. import errors
-from ..crypto.wrapping import (WRAPPING_KEY_SPECS, WrappingKey, check_import_compatibility,
-                               check_wrapping_parameters)
+from ..crypto.wrapping import (
+    WRAPPING_KEY_SPECS,
+    WrappingKey,
+    check_import_compatibility,
+    check_wrapping_parameters,
+)
 from . import states
 from .key import Key, KeyMaterialVersion
 from .multiregion import is_replica, related_keys
@@ -88,7 +92,8 @@ class ImportParameters:
     valid_to: datetime
 
     def __repr__(self) -> str:
-        return f"<ImportParameters {self.wrapping_key.spec} {self.wrapping_algorithm} until {self.valid_to:%Y-%m-%d %H:%M}>"
+        return (f"<ImportParameters {self.wrapping_key.spec} {self.wrapping_algorithm} "
+                f"until {self.valid_to:%Y-%m-%d %H:%M}>")
 
 
 def imported_material_id(key_id: str, material_fingerprint: str) -> str:
@@ -104,7 +109,7 @@ def _require_external(key: Key) -> None:
 
 
 def _utc(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 # ------------------------------------------------------------------ GetParametersForImport
@@ -194,7 +199,7 @@ def _symmetric_only_parameters(key: Key, params: dict) -> None:
                 f"{key.spec.name}.")
 
 
-def _primary_version(env: "Environment", key: Key, material_id: str) -> KeyMaterialVersion | None:
+def _primary_version(env: Environment, key: Key, material_id: str) -> KeyMaterialVersion | None:
     """A replica's share of its primary's material: the primary's version ``material_id``."""
     if not is_replica(key):
         return None
@@ -202,7 +207,7 @@ def _primary_version(env: "Environment", key: Key, material_id: str) -> KeyMater
     return primary.version(material_id) if primary is not None else None
 
 
-def _target_version(env: "Environment", key: Key, params: dict, fingerprint: str, material_id: str,
+def _target_version(env: Environment, key: Key, params: dict, fingerprint: str, material_id: str,
                     now: datetime) -> KeyMaterialVersion:
     """Which version the import fills: a re-import of known material, or new material.
 
@@ -230,6 +235,7 @@ def _target_version(env: "Environment", key: Key, params: dict, fingerprint: str
                 "KMS key. You can re-import only the same key material.")
         if known is not None:
             return known
+        assert shared is not None  # refused above when neither is known
         return KeyMaterialVersion(material_id, None, now, state=shared.state)
     # NEW_KEY_MATERIAL
     if params.get("KeyMaterialId") is not None:
@@ -294,7 +300,7 @@ def import_key_material(call: Call, params: dict) -> dict:
 
 
 # ------------------------------------------------------------------ expiry and deletion
-def _schedule_expiry(env: "Environment", key: Key, version: KeyMaterialVersion) -> None:
+def _schedule_expiry(env: Environment, key: Key, version: KeyMaterialVersion) -> None:
     label = f"expire {version.material_id}"
     event = key.scheduled.pop(label, None)
     if event is not None:
@@ -330,7 +336,7 @@ def _delete_material(key: Key, version: KeyMaterialVersion) -> None:
     states.transition(key, "key material deleted or expired")
 
 
-def expire_material(env: "Environment", key: Key, version: KeyMaterialVersion) -> None:
+def expire_material(env: Environment, key: Key, version: KeyMaterialVersion) -> None:
     """The clock passed ValidTo: KMS deletes the material (CloudTrail DeleteExpiredKeyMaterial)."""
     key.scheduled.pop(f"expire {version.material_id}", None)
     if key.state == "Deleted" or version.import_state != "IMPORTED" or version not in key.versions:

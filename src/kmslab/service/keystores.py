@@ -27,16 +27,16 @@ Rules modelled (AWS KMS Developer Guide, API reference):
 from __future__ import annotations
 
 import secrets
-from functools import partial
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from typing import TYPE_CHECKING
 
 from .. import arns, errors
 from ..crypto.backing import SealingKey
 from ..crypto.symmetric import SymmetricMaterial, encode_context, parse_blob
-from .key import Key, KeyMaterialVersion
 from . import states
+from .key import Key, KeyMaterialVersion
 from .pipeline import Call, paginate
 from .policies import policy_for_new_key
 from .registry import Outcome, operation
@@ -155,7 +155,7 @@ class CloudHsmKeyMaterial(SealingKey):
 
     __slots__ = ("_env", "cluster_id", "handle")
 
-    def __init__(self, env: "Environment", cluster_id: str, handle: str):
+    def __init__(self, env: Environment, cluster_id: str, handle: str):
         self._env, self.cluster_id, self.handle = env, cluster_id, handle
 
     def __repr__(self) -> str:
@@ -204,7 +204,7 @@ class ExternalKeyMaterial(SealingKey):
 
     __slots__ = ("_env", "_store", "xks_key_id", "_kms_half")
 
-    def __init__(self, env: "Environment", store: CustomKeyStore, xks_key_id: str,
+    def __init__(self, env: Environment, store: CustomKeyStore, xks_key_id: str,
                  kms_half: SymmetricMaterial | None = None):
         self._env, self._store, self.xks_key_id = env, store, xks_key_id
         # KMS's half: new for a new key; a lab snapshot gives back the one it saved
@@ -252,7 +252,7 @@ class ExternalKeyMaterial(SealingKey):
 class CustomKeyStores:
     """Every custom key store of a lab (``lab.custom_key_stores``), and CreateKey in them."""
 
-    def __init__(self, env: "Environment"):
+    def __init__(self, env: Environment):
         self._env = env
         self.stores: dict[str, CustomKeyStore] = {}
 

@@ -23,7 +23,7 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["schedule_deletion", "cancel_deletion", "delete_key"]
 
 
-def schedule_deletion(env: "Environment", key: Key, days: int, now: datetime, *,
+def schedule_deletion(env: Environment, key: Key, days: int, now: datetime, *,
                       event: str = "ScheduleKeyDeletion") -> None:
     """PendingDeletion now (``event``: ScheduleKeyDeletion, or a waiting primary's last
     replica deleted), deleted when the ``days`` of the window end."""
@@ -36,7 +36,7 @@ def schedule_deletion(env: "Environment", key: Key, days: int, now: datetime, *,
         key.deletion_date, partial(delete_key, env, key), label=f"delete {key.key_id}")
 
 
-def cancel_deletion(env: "Environment", key: Key) -> None:
+def cancel_deletion(env: Environment, key: Key) -> None:
     """CancelKeyDeletion's effect: the key comes back Disabled (not Enabled, as in AWS)."""
     event = key.scheduled.pop("deletion", None)
     if event is not None:
@@ -46,7 +46,7 @@ def cancel_deletion(env: "Environment", key: Key) -> None:
     key.pending_window_days = None
 
 
-def delete_key(env: "Environment", key: Key) -> None:
+def delete_key(env: Environment, key: Key) -> None:
     """The end of the waiting period: the key and all its material are destroyed."""
     svc = env.kms_service(key.account, key.region)
     if svc.keys.get(key.key_id) is not key:

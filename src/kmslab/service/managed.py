@@ -80,7 +80,7 @@ def aws_managed_key_policy(account: str, region: str, service: str) -> str:
         ]})
 
 
-def aws_managed_key(env: "Environment", account: str, region: str, service: str) -> Key:
+def aws_managed_key(env: Environment, account: str, region: str, service: str) -> Key:
     """``alias/aws/<service>`` in the account and Region, created on first use."""
     svc = env.kms_service(account, region)
     alias_name = f"alias/aws/{service}"
@@ -105,7 +105,7 @@ def aws_managed_key(env: "Environment", account: str, region: str, service: str)
     return key
 
 
-def predefined_aws_managed_key(env: "Environment", account: str, region: str, alias_name: str) -> Key | None:
+def predefined_aws_managed_key(env: Environment, account: str, region: str, alias_name: str) -> Key | None:
     """The AWS managed key behind a predefined alias, created now if it has none yet
     (DescribeKey of ``alias/aws/ebs`` in a fresh account); None for any other alias name."""
     if alias_name not in PREDEFINED_ALIASES:
@@ -113,7 +113,7 @@ def predefined_aws_managed_key(env: "Environment", account: str, region: str, al
     return aws_managed_key(env, account, region, alias_name.removeprefix("alias/aws/"))
 
 
-def _start_yearly_rotation(env: "Environment", key: Key) -> None:
+def _start_yearly_rotation(env: Environment, key: Key) -> None:
     try:
         from .rotation import start_aws_managed_rotation
     except ImportError:  # rotation not in this build: record the schedule only

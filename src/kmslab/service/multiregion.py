@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING
 
 from .. import arns, errors
 from . import states
-from .key import Key
 from .environment import KEY_QUOTA
+from .key import Key
 from .pipeline import Call
 from .policies import policy_for_new_key
 from .registry import Outcome, operation
@@ -50,7 +50,7 @@ def is_replica(key: Key) -> bool:
     return _key_type(key) == "REPLICA"
 
 
-def related_keys(env: "Environment", key: Key) -> list[Key]:
+def related_keys(env: Environment, key: Key) -> list[Key]:
     """Every live key sharing ``key``'s id in its account (primary and replicas), by Region."""
     out = []
     for region in env.regions:
@@ -65,7 +65,7 @@ def _primary(keys: list[Key]) -> Key | None:
     return next((k for k in keys if _key_type(k) == "PRIMARY"), None)
 
 
-def _refresh_configuration(env: "Environment", key: Key) -> None:
+def _refresh_configuration(env: Environment, key: Key) -> None:
     """Rewrite MultiRegionConfiguration in every related key (DescribeKey shows the same set)."""
     keys = related_keys(env, key)
     primary = _primary(keys)
@@ -80,7 +80,7 @@ def _refresh_configuration(env: "Environment", key: Key) -> None:
         }
 
 
-def synchronize(env: "Environment", primary: Key) -> None:
+def synchronize(env: Environment, primary: Key) -> None:
     """Copy the shared properties (material versions, rotation settings) to every replica.
 
     Called after anything changes them on the primary (replication, rotation).
@@ -114,25 +114,25 @@ def synchronize(env: "Environment", primary: Key) -> None:
             _record_synchronization(env, replica, primary)
 
 
-def _record_synchronization(env: "Environment", replica: Key, primary: Key) -> None:
+def _record_synchronization(env: Environment, replica: Key, primary: Key) -> None:
     """CloudTrail's SynchronizeMultiRegionKey service event, in the replica's Region."""
     env.audit.record_service_event(
         "SynchronizeMultiRegionKey", account=replica.account, region=replica.region,
         key_arn=replica.arn, details={"keyId": replica.key_id, "primaryRegion": primary.region})
 
 
-def _replica_ready(env: "Environment", replica: Key) -> None:
+def _replica_ready(env: Environment, replica: Key) -> None:
     """Scheduled action: the replica leaves Creating (Enabled, or PendingImport if imported)."""
     if replica.state == "Creating":
         states.transition(replica, "replica created, imported key material"
                           if replica.origin == "EXTERNAL" else "replica created")
 
 
-def _primary_update_done(env: "Environment", old: Key, new: Key) -> None:
+def _primary_update_done(env: Environment, old: Key, new: Key) -> None:
     """Scheduled action: UpdatePrimaryRegion completes; the keys leave Updating (both were
     Enabled: the key-state table lets UpdatePrimaryRegion act on Enabled keys only)."""
-    new.multi_region_config = {**new.multi_region_config, "MultiRegionKeyType": "PRIMARY"}
-    old.multi_region_config = {**old.multi_region_config, "MultiRegionKeyType": "REPLICA"}
+    new.multi_region_config = {**(new.multi_region_config or {}), "MultiRegionKeyType": "PRIMARY"}
+    old.multi_region_config = {**(old.multi_region_config or {}), "MultiRegionKeyType": "REPLICA"}
     for key in (old, new):
         if key.state == "Updating":
             states.transition(key, "primary Region updated")
@@ -140,7 +140,7 @@ def _primary_update_done(env: "Environment", old: Key, new: Key) -> None:
     synchronize(env, new)
 
 
-def waits_for_replicas(env: "Environment", key: Key, days: int) -> bool:
+def waits_for_replicas(env: Environment, key: Key, days: int) -> bool:
     """ScheduleKeyDeletion on a primary with replicas: PendingReplicaDeletion, no date yet."""
     if _key_type(key) != "PRIMARY":
         return False
@@ -153,7 +153,7 @@ def waits_for_replicas(env: "Environment", key: Key, days: int) -> bool:
     return True
 
 
-def on_key_deleted(env: "Environment", key: Key) -> None:
+def on_key_deleted(env: Environment, key: Key) -> None:
     """A related key was deleted: update the others; a waiting primary starts its window."""
     survivors = related_keys(env, key)
     if not survivors:
@@ -162,6 +162,7 @@ def on_key_deleted(env: "Environment", key: Key) -> None:
     primary = _primary(survivors)
     if primary is not None and len(survivors) == 1 and primary.state == "PendingReplicaDeletion":
         from .lifecycle import schedule_deletion
+        assert primary.pending_window_days is not None  # kept since its deletion was scheduled
         schedule_deletion(env, primary, primary.pending_window_days, env.clock.now(),
                           event="last replica deleted")
 

@@ -72,20 +72,21 @@ class Call:
     __slots__ = ("service", "request", "op", "key", "now", "caller", "extra_keys",
                  "material_id", "ciphertext")
 
-    def __init__(self, service: "KMSService", request: Request, op: OperationSpec):
+    def __init__(self, service: KMSService, request: Request, op: OperationSpec):
         self.service = service
         self.request = request
         self.op = op
-        self.key: Key | None = None
+        # step 2 resolves it before any handler of an operation that names a key runs
+        self.key: Key = None  # type: ignore[assignment]
         self.now: datetime = service.env.clock.now()
         self.caller: Principal = request.caller
         self.extra_keys: list[Key] = []  # other keys the call touched (ReEncrypt's source)
         # the KeyMaterialId a cryptographic operation used (ReEncrypt: destination, source)
         self.material_id: str | tuple[str, str | None] | None = None
-        self.ciphertext = None  # the parsed ciphertext blob that named a key (BlobParts)
+        self.ciphertext: Any = None  # the parsed ciphertext blob that named a key (BlobParts)
 
     @property
-    def env(self) -> "Environment":
+    def env(self) -> Environment:
         """The service's environment: clock, ids, audit, authorizer, key stores, other Regions."""
         return self.service.env
 
@@ -124,7 +125,7 @@ class Call:
 class KMSService:
     """AWS KMS in one account and Region: keys, aliases, and the request pipeline."""
 
-    def __init__(self, env: "Environment", account: str, region: str):
+    def __init__(self, env: Environment, account: str, region: str):
         self.env = env
         self.account = account
         self.region = region
@@ -198,9 +199,9 @@ class KMSService:
                 self._failed(call, err)                         # 7
                 raise
             except Exception as bug:  # a bug in kmslab: still an AWS answer, still audited
-                err = errors.internal_error(bug, op.name)
-                self._failed(call, err)
-                raise err from bug
+                internal = errors.internal_error(bug, op.name)
+                self._failed(call, internal)
+                raise internal from bug
             env.audit.record(call, response, None)
             if env.hooks.active:
                 env.hooks.after(call, response, None)

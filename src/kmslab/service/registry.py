@@ -25,8 +25,9 @@ The contract, as the pipeline (:mod:`kmslab.service.pipeline`) applies it:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from ..operations import OperationSpec, spec
 from .usage import key_check

@@ -98,7 +98,7 @@ def _require_not_replica(key: Key) -> None:
             f"and synchronized to its replicas.")
 
 
-def _require_replicas_imported(env: "Environment", primary: Key, material_id: str) -> None:
+def _require_replicas_imported(env: Environment, primary: Key, material_id: str) -> None:
     """A multi-Region primary with imported material rotates on demand only once every replica
     has the new material (API Reference, ImportKeyMaterial: "You must do this for every replica
     Region key before you can perform the RotateKeyOnDemand operation on the primary Region key")."""
@@ -140,7 +140,7 @@ def _period(params: dict) -> int:
 
 
 # ------------------------------------------------------------------ the rotation itself
-def rotate(env: "Environment", key: Key, rotation_type: str) -> KeyMaterialVersion:
+def rotate(env: Environment, key: Key, rotation_type: str) -> KeyMaterialVersion:
     """Make new key material current (AUTOMATIC or ON_DEMAND); the old one turns NON_CURRENT.
 
     AWS_KMS keys get fresh material; imported keys promote the material that
@@ -176,7 +176,7 @@ def rotate(env: "Environment", key: Key, rotation_type: str) -> KeyMaterialVersi
     return new
 
 
-def schedule_automatic_rotation(env: "Environment", key: Key) -> None:
+def schedule_automatic_rotation(env: Environment, key: Key) -> None:
     """Put the key's next automatic rotation on the lab clock (replacing any earlier one)."""
     event = key.scheduled.pop("rotation", None)
     if event is not None:
@@ -187,7 +187,7 @@ def schedule_automatic_rotation(env: "Environment", key: Key) -> None:
             label=f"rotate {key.key_id}")
 
 
-def _automatic_rotation_due(env: "Environment", key: Key) -> None:
+def _automatic_rotation_due(env: Environment, key: Key) -> None:
     """The clock reached NextRotationDate: rotate an Enabled key, then plan the next one.
 
     A Disabled or PendingDeletion key is skipped; its NextRotationDate stays
@@ -197,12 +197,13 @@ def _automatic_rotation_due(env: "Environment", key: Key) -> None:
     if key.state != "Enabled" or not key.rotation_enabled:
         return
     due = key.next_rotation
+    assert due is not None and key.rotation_period_days is not None  # set while rotation is on
     rotate(env, key, "AUTOMATIC")
     key.next_rotation = due + timedelta(days=key.rotation_period_days)
     schedule_automatic_rotation(env, key)
 
 
-def catch_up(env: "Environment", key: Key) -> None:
+def catch_up(env: Environment, key: Key) -> None:
     """EnableKey: a rotation that fell due while the key was disabled happens now.
 
     The schedule then restarts from today ("rotates it immediately, and every
@@ -212,12 +213,13 @@ def catch_up(env: "Environment", key: Key) -> None:
         return
     now = env.clock.now()
     if key.next_rotation <= now:
+        assert key.rotation_period_days is not None  # set while rotation is on
         rotate(env, key, "AUTOMATIC")
         key.next_rotation = now + timedelta(days=key.rotation_period_days)
     schedule_automatic_rotation(env, key)
 
 
-def start_aws_managed_rotation(env: "Environment", key: Key) -> None:
+def start_aws_managed_rotation(env: Environment, key: Key) -> None:
     """AWS managed keys (KeyManager AWS): rotation always on, every year from creation."""
     key.rotation_enabled = True
     key.rotation_period_days = AWS_MANAGED_ROTATION_DAYS
@@ -225,7 +227,7 @@ def start_aws_managed_rotation(env: "Environment", key: Key) -> None:
     schedule_automatic_rotation(env, key)
 
 
-def _complete_on_demand(env: "Environment", key: Key) -> None:
+def _complete_on_demand(env: Environment, key: Key) -> None:
     key.scheduled.pop("on-demand", None)
     key.on_demand_started = None
     if key.state == "Deleted":

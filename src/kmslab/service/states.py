@@ -106,7 +106,7 @@ _COLUMNS = ("Enabled", "Disabled", "PendingDeletion", "PendingImport", "Unavaila
 
 
 def _row(cells):
-    row = dict(zip(_COLUMNS, cells))
+    row = dict(zip(_COLUMNS, cells, strict=True))
     row["PendingReplicaDeletion"] = row["PendingDeletion"]
     return MappingProxyType({s: row[s] for s in STATES})
 

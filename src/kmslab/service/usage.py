@@ -16,11 +16,11 @@ operations on asymmetric keys refuse it.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from .. import errors
-from ..specs import SYMMETRIC_DEFAULT
 from ..crypto.backing import BackingKey, interface_for
+from ..specs import SYMMETRIC_DEFAULT
 from . import states
 from .key import Key
 

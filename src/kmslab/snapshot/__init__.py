@@ -31,7 +31,8 @@ keeps a file up to date while a lab is served.
 from __future__ import annotations
 
 import os
-from typing import Any, Callable, TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from ..crypto import sealing
 from ..crypto.sealing import SealingKey

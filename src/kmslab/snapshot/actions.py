@@ -18,9 +18,10 @@ again after loading).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
-from typing import Any, Callable
+from typing import Any
 
 from ..service import grants, imports, keystores, lifecycle, multiregion, rotation
 from ..service.states import STATES
@@ -96,13 +97,13 @@ def describe_action(action: Callable, lab, label: str) -> dict:
             f"{getattr(action, '__qualname__', type(action).__name__)}); a snapshot keeps only "
             f"kmslab's own scheduled events. Cancel it (event.cancel()), save, and schedule it "
             f"again after loading")
-    args = list(action.args)
+    args = list(action.args)  # type: ignore[attr-defined]  # a partial: kind was found
     if kind.passes_env or kind.passes_stores:
         args = args[1:]
     if len(args) != len(kind.params):
         raise ActionError(f"scheduled action {kind.name} ({label}) has unexpected arguments")
     out: dict[str, Any] = {"kind": kind.name}
-    for name, value in zip(kind.params, args):
+    for name, value in zip(kind.params, args, strict=True):
         if name in ("key", "new_key"):
             out[name] = _key_arn(value, lab, f"scheduled action {kind.name} ({label})")
         elif name == "store":
@@ -118,7 +119,7 @@ def rebuild_action(node, lab, keys: dict, stores: dict) -> Callable:
     ``keys`` maps key ARNs to the restored keys, ``stores`` store ids to stores.
     Raises plaindata.DataError for anything unknown.
     """
-    kind = ACTIONS.get(node["kind"].choice(ACTIONS))
+    kind = ACTIONS[node["kind"].choice(ACTIONS)]
     node.object(("kind", *kind.params, *kind.retired), required=kind.params)
     for name in kind.retired:
         if not node[name].null:
@@ -140,6 +141,7 @@ def rebuild_action(node, lab, keys: dict, stores: dict) -> Callable:
             args.append(store)
         else:  # material
             material_id = part.str()
+            assert key is not None  # ExpireMaterial names its key first
             version = next((v for v in key.versions if v.material_id == material_id), None)
             if version is None:
                 raise part.fail("names key material the key does not have")
@@ -175,7 +177,7 @@ def describe_gauge(value_at: Callable, lab) -> dict:
                           f"snapshot keeps only kmslab's own metrics")
     _, params = GAUGES[name]
     out: dict[str, Any] = {"kind": name}
-    for param, value in zip(params, value_at.args):
+    for param, value in zip(params, value_at.args, strict=True):  # type: ignore[attr-defined]
         out[param] = _key_arn(value, lab, f"metric {name}")
     return out
 

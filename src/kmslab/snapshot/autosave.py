@@ -42,7 +42,7 @@ import math
 import os
 import threading
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from ..crypto.sealing import SealingKey, sealed_id
 from . import journal, seal_document, when_material_ready, write_atomic, write_document
@@ -208,7 +208,7 @@ class AutoSaver:
         journal_open = not whole and self._journal is not None and self._marks is not None \
             and self._journal["size"] < max(JOURNAL_MIN, JOURNAL_RATIO * self._journal["base_size"])
         if not full and journal_open:  # only what changed, appended to the journal
-            record, marks = write_delta(lab, self._marks, self._cache)
+            record, marks = write_delta(lab, self._marks, self._cache)  # type: ignore[arg-type]
             document = None
         else:
             record = None
@@ -217,7 +217,7 @@ class AutoSaver:
         self._keys_touched = False  # written above, still under the lock
         return now, full, record, document, marks, clock_events
 
-    def start(self) -> "AutoSaver":
+    def start(self) -> AutoSaver:
         """Start saving in a background thread."""
         if self._thread is None or not self._thread.is_alive():
             self._stopping = False

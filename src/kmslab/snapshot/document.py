@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from .. import arns
@@ -62,7 +62,7 @@ __all__ = ["write", "read", "marks", "write_delta", "FORMAT", "JSONText", "SECTI
 #: the payload format this module writes and reads
 FORMAT = 2
 
-UTC = timezone.utc
+UTC = UTC
 #: times a lab holds lie in 1970-2199 (pandas and CloudTrail render them; the clock starts in 2025)
 _FIRST, _LAST = datetime(1970, 1, 1, tzinfo=UTC), datetime(2200, 1, 1, tzinfo=UTC)
 _ALIAS_NAME = re.compile(r"alias/[a-zA-Z0-9/_-]{1,250}")
@@ -260,7 +260,7 @@ class _Writer:
             if self.cache is not None else lab.audit.to_data()
         if self.cache is not None:
             if self.keys_unchanged:  # the keys not looked at keep their material's entries
-                self.materials = {**self.materials_before, **self.materials}
+                self.materials = {**(self.materials_before or {}), **self.materials}
             self.cache["materials"] = self.materials
         return document
 
@@ -318,7 +318,9 @@ class _Writer:
 
     def services_json(self) -> JSONText:
         """The services as JSON pieces; a key whose document did not change reuses its text."""
-        before = self.cache.get("keys", {})
+        cache = self.cache
+        assert cache is not None  # only a document with a cache writes JSON pieces
+        before = cache.get("keys", {})
         now = {}
         parts = [b"["]
         for i, svc in enumerate(self.lab._services.values()):
@@ -343,7 +345,7 @@ class _Writer:
                 parts.append(text)
             parts.append(b"]}")
         parts.append(b"]")
-        self.cache["keys"] = now
+        cache["keys"] = now
         return JSONText(parts)
 
     def key(self, key) -> dict:
@@ -815,8 +817,8 @@ class _Reader:
         for store in self.stores.values():
             svc = lab._services.get((store.account, store.region))
             for key_id in store.key_ids:
-                key = svc.keys.get(key_id) if svc is not None else None
-                if key is not None and key.custom_key_store_id != store.store_id:
+                in_store = svc.keys.get(key_id) if svc is not None else None
+                if in_store is not None and in_store.custom_key_store_id != store.store_id:
                     raise DataError(f"lab.custom_key_stores[{store.store_id}].key_ids",
                                     f"key {key_id} is not in this store")
 
@@ -832,7 +834,7 @@ class _Reader:
         key_id = node["key_id"].str()
         if not arns.is_key_id(key_id):
             raise node["key_id"].fail("expected a key id")
-        spec = KEY_SPECS.get(node["key_spec"].choice(KEY_SPECS))
+        spec = KEY_SPECS[node["key_spec"].choice(KEY_SPECS)]
         if spec.unsupported:
             raise node["key_spec"].fail(f"kmslab does not simulate {spec.name}")
         usage = node["key_usage"].choice(spec.usages)
@@ -987,7 +989,7 @@ class _Reader:
         grant_id = node["grant_id"].str()
         if not (len(grant_id) == 64 and _HEX.fullmatch(grant_id)):
             raise node["grant_id"].fail("expected 64 hex digits")
-        constraints = None
+        constraints: dict[str, Any] | None = None
         if node.has("constraints"):
             c = node["constraints"].object(_GRANT_CONSTRAINTS)
             constraints = {}
@@ -1026,10 +1028,11 @@ class _Reader:
                         required=("token", "key_arn", "grant_id"))
             token = item["token"].str(nonempty=True, max_len=8192)
             if item.has("grant"):  # a grant no longer on its key (revoked or retired)
-                grant = self.grant(item["grant"])
+                grant: Grant | None = self.grant(item["grant"])
             else:
-                key = self.keys.get(item["key_arn"].str())
-                grant = key.grants.get(item["grant_id"].str()) if key is not None else None
+                holder = self.keys.get(item["key_arn"].str())
+                grant = (holder.grants.get(item["grant_id"].str()) if holder is not None
+                         else None)
                 if grant is None:
                     raise item.fail("names a grant that is not in the lab")
             lab.grant_tokens[token] = grant

@@ -17,7 +17,8 @@ from __future__ import annotations
 import os
 import tempfile
 import threading
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 __all__ = ["write_atomic", "remove_stale_temporaries", "TEMP_PREFIX"]
 
@@ -52,7 +53,7 @@ def remove_stale_temporaries(path: str | os.PathLike) -> list[str]:
     """
     path = os.path.abspath(os.fspath(path))
     folder, stem = os.path.dirname(path), _stem(path)
-    removed = []
+    removed: list[str] = []
     try:
         entries = list(os.scandir(folder))
     except OSError:

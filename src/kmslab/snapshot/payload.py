@@ -18,7 +18,7 @@ one passphrase, so anyone in the room could have written the file.
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from ..version import __version__
@@ -38,7 +38,7 @@ class SnapshotError(ValueError):
 def encode(document: dict, lab_time: str) -> bytes:
     """Header line and document as UTF-8 bytes (SnapshotError if a value is not plain data)."""
     header = {"kmslab": __version__, "format": FORMAT, "lab_time": lab_time,
-              "saved_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+              "saved_at": datetime.now(UTC).isoformat(timespec="seconds")}
     pieces = [json.dumps(header).encode(), b"\n{"]
     try:
         for i, (name, value) in enumerate(document.items()):

@@ -8,7 +8,8 @@ attributes). Output is written through widget state (``HTML.value``,
 from __future__ import annotations
 
 import html
-from typing import Any, Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 import ipywidgets as widgets
 
@@ -106,6 +107,8 @@ def _error_message(error: BaseException) -> str:
 class ErrorBox(widgets.HTML):
     """An inline error: a red box reading ``<AWS code>: <AWS message>``; empty when all is well."""
 
+    code: str | None  # the AWS error code shown, None when empty
+
     def show(self, error: BaseException) -> None:
         self.code = error_code(error)
         self.value = (
@@ -157,7 +160,7 @@ def html_table(columns: Sequence[str], rows: Iterable[Sequence[Any]], *,
     styles = [f"padding:2px 8px{';white-space:nowrap' if c in nowrap else ''}" for c in columns]
     body = "".join(
         "<tr>" + "".join(f"<td style='{style}'>{html.escape('' if c is None else str(c))}</td>"
-                         for style, c in zip(styles, row)) + "</tr>"
+                         for style, c in zip(styles, row, strict=True)) + "</tr>"
         for row in rows)
     return f"<table class='{css_class}'><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 

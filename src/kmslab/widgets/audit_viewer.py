@@ -15,7 +15,7 @@ involved.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import ipywidgets as widgets
 
@@ -44,8 +44,8 @@ def _stamp(when: datetime | None) -> str | None:
     if when is None:
         return None
     if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    return when.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        when = when.replace(tzinfo=UTC)
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class AuditLogViewer(widgets.VBox):
@@ -211,6 +211,6 @@ class AuditLogViewer(widgets.VBox):
         self.more_button.disabled = len(rows) <= len(shown)
         self.table.value = html_table(COLUMNS, (
             [r["eventTime"].replace("T", " ").rstrip("Z"), r["eventName"], _principal(r),
-             short_id(_key_id(r)) if _key_id(r) else "", r.get("errorCode", "success"),
+             short_id(key_id) if (key_id := _key_id(r)) else "", r.get("errorCode", "success"),
              r.get("errorMessage", "")] for r in shown), empty="(no matching records)",
             nowrap=ONE_LINE)

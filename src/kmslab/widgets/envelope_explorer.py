@@ -23,8 +23,17 @@ import html
 import ipywidgets as widgets
 
 from .. import envelope
-from ._base import (ErrorBox, client_of, html_table, key_labels, list_all_keys, note_html,
-                    parse_context, permitted, widget_client)
+from ._base import (
+    ErrorBox,
+    client_of,
+    html_table,
+    key_labels,
+    list_all_keys,
+    note_html,
+    parse_context,
+    permitted,
+    widget_client,
+)
 from ._blob import blob_parts
 
 __all__ = ["EnvelopeExplorer"]

@@ -13,7 +13,7 @@
 from __future__ import annotations
 
 import secrets
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import ipywidgets as widgets
 
@@ -66,13 +66,13 @@ class ImportWizard(widgets.VBox):
         ]
         actions = (self.create_key, self.get_parameters, self.wrap, self.import_material,
                    self.describe)
-        for button, action in zip(self.buttons, actions):
+        for button, action in zip(self.buttons, actions, strict=True):
             button.layout = widgets.Layout(width="240px", min_width="240px")
             button.on_click(lambda _, a=action: a())
         self.outputs = [widgets.HTML() for _ in self.buttons]
         self.error = ErrorBox()
         rows = []
-        for i, (button, output) in enumerate(zip(self.buttons, self.outputs)):
+        for i, (button, output) in enumerate(zip(self.buttons, self.outputs, strict=True)):
             rows.append(widgets.HBox([button, widgets.VBox([
                 widgets.HTML(note_html(EXPLANATIONS[i])), output])]))
         super().__init__([
@@ -90,7 +90,7 @@ class ImportWizard(widgets.VBox):
             button.disabled = i > step
 
     def _now(self) -> datetime:
-        return self.lab.clock.now() if self.lab is not None else datetime.now(timezone.utc)
+        return self.lab.clock.now() if self.lab is not None else datetime.now(UTC)
 
     def _step(self, number: int, action) -> bool:
         if self.buttons[number].disabled:
@@ -130,6 +130,7 @@ class ImportWizard(widgets.VBox):
     def wrap(self) -> bool:
         def run():
             material = secrets.token_bytes(32)
+            assert self._parameters is not None  # step 1 ran: _step runs the steps in order
             self._wrapped = byok.wrap_key_material(
                 self._parameters["PublicKey"], self.wrapping_algorithm.value, material)
             del material
@@ -139,6 +140,7 @@ class ImportWizard(widgets.VBox):
 
     def import_material(self) -> bool:
         def run():
+            assert self._parameters is not None  # step 1 ran: _step runs the steps in order
             params = {"KeyId": self.key_id, "ImportToken": self._parameters["ImportToken"],
                       "EncryptedKeyMaterial": self._wrapped}
             if self.expires.value:

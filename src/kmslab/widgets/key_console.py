@@ -12,8 +12,19 @@ from __future__ import annotations
 
 import ipywidgets as widgets
 
-from ._base import (ErrorBox, aliases_by_key, allowed_in_state, client_of, html_table, key_labels,
-                    list_all_keys, note_html, permitted, short_id, widget_client)
+from ._base import (
+    ErrorBox,
+    aliases_by_key,
+    allowed_in_state,
+    client_of,
+    html_table,
+    key_labels,
+    list_all_keys,
+    note_html,
+    permitted,
+    short_id,
+    widget_client,
+)
 
 __all__ = ["KeyConsole"]
 
@@ -131,7 +142,8 @@ class KeyConsole(widgets.VBox):
             if meta.get("KeyManager") == "AWS":
                 continue
             rows.append({"KeyId": key_id, "Aliases": ", ".join(aliases.get(key_id, [])),
-                         "Description": meta.get("Description", ""), "KeySpec": meta["KeySpec"], "KeyUsage": meta["KeyUsage"],
+                         "Description": meta.get("Description", ""), "KeySpec": meta["KeySpec"],
+                         "KeyUsage": meta["KeyUsage"],
                          "KeyState": meta["KeyState"], "Origin": meta.get("Origin", ""),
                          "Rotation": self._rotation(key_id, meta),
                          "DeletionDate": meta.get("DeletionDate"),

@@ -15,6 +15,7 @@ DeleteKey) is not described again, so refreshing never fails.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 import ipywidgets as widgets
 
@@ -193,10 +194,11 @@ class KeyTimeline(widgets.VBox):
         left = self.created - timedelta(days=1)
         right = max(now, self.created + timedelta(days=30))
         fig = Figure(figsize=(8, 3.2), layout="constrained")
-        ax = fig.add_subplot()
+        # Any: matplotlib's date converter takes the datetimes its stubs type as floats only
+        ax: Any = fig.add_subplot()
         starts = [v.get("RotationDate") or self.created for v in self.versions]
         end = self.deleted_at or now
-        for i, (v, start) in enumerate(zip(self.versions, starts)):
+        for i, (v, start) in enumerate(zip(self.versions, starts, strict=True)):
             stop = starts[i + 1] if i + 1 < len(starts) else end
             destroyed = self.deleted_at is not None
             ax.barh(1, max((stop - start).total_seconds() / 86400, 0.5), left=start, height=0.5,
@@ -224,9 +226,9 @@ class KeyTimeline(widgets.VBox):
         ax.set_ylim(-0.35 - 0.2 * min(max(len(ends), 1), 7), 1.8)
         ax.set_xlim(left, right)
         ax.set_title(f"{short_id(self.key_id)}: {self.state}", fontsize=9)
-        for label in ax.get_xticklabels():
-            label.set_rotation(30)
-            label.set_horizontalalignment("right")
+        for tick in ax.get_xticklabels():
+            tick.set_rotation(30)
+            tick.set_horizontalalignment("right")
         return fig
 
     # ------------------------------------------------------------ actions

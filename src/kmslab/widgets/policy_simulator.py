@@ -16,8 +16,16 @@ import html
 
 import ipywidgets as widgets
 
-from ._base import (ErrorBox, client_of, key_labels, list_all_keys, note_html, parse_context,
-                    supports, widget_client)
+from ._base import (
+    ErrorBox,
+    client_of,
+    key_labels,
+    list_all_keys,
+    note_html,
+    parse_context,
+    supports,
+    widget_client,
+)
 
 __all__ = ["PolicySimulator"]
 

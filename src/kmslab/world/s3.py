@@ -36,6 +36,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from botocore.exceptions import ClientError
+
 from .. import errors
 from ..crypto.objects import derive_object_key, new_object_salt, open_object, seal_object
 
@@ -105,18 +106,18 @@ class _BucketKey:
 class S3World:
     """The object store's state in a lab (``lab.s3``): buckets, bucket keys, owned keys."""
 
-    def __init__(self, lab: "Lab"):
+    def __init__(self, lab: Lab):
         self._lab = lab
         self.buckets: dict[str, BucketRecord] = {}
         # plaintext bucket keys live in memory only (a lab snapshot never holds them)
-        self._bucket_keys: dict[tuple[str, str], _BucketKey] = {}
+        self._bucket_keys: dict[tuple[str, str, str | bytes], _BucketKey] = {}
         self._owned_keys: dict[str, str] = {}  # region -> AWS owned key id
 
-    def client(self, caller: "Principal", region: str) -> "S3Client":
+    def client(self, caller: Principal, region: str) -> S3Client:
         return S3Client(self, caller, region)
 
     # ------------------------------------------------------------ KMS on the caller's behalf
-    def kms(self, operation: str, params: dict, caller: "Principal", region: str) -> dict:
+    def kms(self, operation: str, params: dict, caller: Principal, region: str) -> dict:
         """Call KMS for ``caller`` through S3 (kms:ViaService s3.<region>.amazonaws.com)."""
         return self._lab.handle(operation, params, region=region, caller=caller,
                                 via_service=f"s3.{region}.amazonaws.com",
@@ -146,7 +147,8 @@ class S3World:
 
 def _s3_error(code: str, message: str, operation: str) -> ClientError:
     return ClientError({"Error": {"Code": code, "Message": message},
-                        "ResponseMetadata": {"HTTPStatusCode": 404 if code.startswith("NoSuch") else 400}},
+                        "ResponseMetadata": {  # type: ignore[typeddict-item]
+                            "HTTPStatusCode": 404 if code.startswith("NoSuch") else 400}},
                        operation)
 
 
@@ -159,7 +161,7 @@ def _kms_error(err: errors.KMSError, operation: str) -> ClientError:
 class S3Client:
     """A boto3-shaped S3 client bound to a caller: create_bucket, put_object, get_object..."""
 
-    def __init__(self, world: S3World, caller: "Principal", region: str):
+    def __init__(self, world: S3World, caller: Principal, region: str):
         self._world = world
         self._caller = caller
         self._region = region

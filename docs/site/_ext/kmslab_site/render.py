@@ -112,7 +112,7 @@ def _ring_order(ring: list[str], edges: list[tuple[str, str]], slots: list[tuple
 
     def cost(order):
         where = dict(fixed)
-        where.update(zip(order, slots))
+        where.update(zip(order, slots, strict=True))
         segments = [(where[a], where[b]) for a, b in pairs]
         length = sum(math.dist(p, q) for p, q in segments)
         return _crossings(segments) * 1000 + length
@@ -130,7 +130,7 @@ def _ring_order(ring: list[str], edges: list[tuple[str, str]], slots: list[tuple
                     best, improved = candidate, True
                 else:
                     order[i], order[j] = order[j], order[i]
-    return dict(zip(order, slots))
+    return dict(zip(order, slots, strict=True))
 
 
 def _wrap(label: str, width: int = 28) -> list[str]:
