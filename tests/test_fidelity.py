@@ -112,9 +112,13 @@ def test_key_id_or_arn_operations_find_the_key_by_id_and_arn(lab, kms, key_id, n
         _call(kms, name, _request(name, identifier))
     except errors.KMSError as err:  # the request may fail later, for its own reasons ...
         assert "Invalid keyId" not in err.message and "must refer to keys" not in err.message
-    # ... but the key was found: the audit record of the call names it
+    # ... but the key was found: the audit record of the call names it (ListAliases names
+    # none, as AWS logs it: ct-listaliases, "resources": []; its answer lists the key's aliases)
     record = lab.audit.records()[-1]
     assert record["eventName"] == name
+    if name == "ListAliases":
+        assert record["resources"] == [] and "errorCode" not in record
+        return
     assert f"{ARN_PREFIX}:key/{key_id}" in [r["ARN"] for r in record["resources"]], record
 
 

@@ -155,8 +155,10 @@ def test_new_material_is_synchronized_to_replicas(lab, kms, west, primary, repli
     blob = kms.encrypt(KeyId=primary["KeyId"], Plaintext=b"v2")["CiphertextBlob"]
     out = west.decrypt(CiphertextBlob=blob)
     assert out["Plaintext"] == b"v2" and out["KeyMaterialId"] == key.current.material_id
-    names = [r["eventName"] for r in lab.audit.records() if r["eventType"] == "AwsServiceEvent"]
-    assert names.count("SynchronizeMultiRegionKey") == 2
+    syncs = [r for r in lab.audit.records() if r["eventName"] == "SynchronizeMultiRegionKey"]
+    assert len(syncs) == 2  # at ReplicateKey and now: KMS's own calls, in the primary's Region
+    assert {(r["eventType"], r["awsRegion"], r["responseElements"]["keyId"]) for r in syncs} == {
+        ("AwsApiCall", "us-east-1", primary["Arn"])}
 
 
 def test_rotation_is_set_on_the_primary_and_synchronized(lab, kms, west, primary, replica):

@@ -304,9 +304,9 @@ def test_rotation_event_and_cloudtrail_service_event(lab, kms):
     assert record["eventType"] == "AwsServiceEvent"
     assert record["userIdentity"] == {"accountId": "111122223333", "invokedBy": "AWS Internal"}
     assert record["requestParameters"] is None and record["responseElements"] is None
-    assert record["serviceEventDetails"]["rotationType"] == "AUTOMATIC"
-    assert record["serviceEventDetails"]["keyId"] == key
-    assert record["serviceEventDetails"]["keyMaterialId"] == second
+    assert record["serviceEventDetails"] == {  # ct-rotatekey
+        "rotationType": "AUTOMATIC", "keyOrigin": "AWS_KMS", "previousKeyMaterialId": first,
+        "currentKeyMaterialId": second, "keyId": key}
     assert record["resources"] == [{"accountId": "111122223333", "type": "AWS::KMS::Key", "ARN": arn}]
     frame = lab.events.frame()
     assert list(frame["detail.rotation-type"]) == ["AUTOMATIC"]

@@ -19,7 +19,10 @@ sensitive (never plaintext, ciphertext or key material), the key ARN in
 ``keyMetadata``, ImportKeyMaterial's ``keyId`` and ``keyMaterialId``...),
 ``additionalEventData`` for cryptographic operations and CreateKey (the
 ``keyMaterialId`` of symmetric ones, the custom key store of a key in one),
-``errorCode`` and ``errorMessage`` on failures.
+``errorCode`` and ``errorMessage`` on failures. A call using a key of another account is
+recorded in both accounts' trails (``recipientAccountId``), the two records sharing a
+``sharedEventID``; a call denied access only in the caller's. ``frame(account=...)`` and
+``filter(account=...)`` give what one account's CloudTrail holds.
 
     >>> lab.audit.filter(event_name="Decrypt", key="alias/app").frame()
     >>> lab.audit.to_cloudtrail("trail.json")
@@ -36,6 +39,7 @@ import itertools
 import json
 import os
 import sys
+import uuid
 from array import array
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Iterator
@@ -68,6 +72,9 @@ TRAIL_ERROR_CODES = {"AccessDeniedException": "AccessDenied"}
 # What CloudTrail logs for each operation (readOnly, responseElements, members logged with
 # their default, keyId as the ARN, additionalEventData) is the operation's ``audit`` facts in
 # the operation table (kmslab.operations); the request members it logs come from the model.
+
+#: sharedEventIDs are name-based UUIDs of the caller's record's eventID (unique, reproducible)
+_SHARED_EVENTS = uuid.UUID("6d1f4c2e-8a3b-5e7f-9c0d-2b4a6e8f1a3c")
 
 _TLS_VERSION, _CIPHER_SUITE = "TLSv1.3", "TLS_AES_256_GCM_SHA384"
 
@@ -158,10 +165,11 @@ def _iso(us: int) -> str:
 
 
 def _java_time(when: datetime) -> str:
-    """Dates inside request/response elements, as KMS writes them: ``Jun 30, 2020 2:34:07 AM``."""
+    """Dates inside request/response elements, as CloudTrail writes them:
+    ``May 21, 2025, 5:47:45 AM`` (ct-createkey, ct-replicate-key, ct-schedule-key-deletion)."""
     when = when.astimezone(UTC)
     hour = when.hour % 12 or 12
-    return f"{when:%b} {when.day}, {when.year} {hour}:{when:%M:%S} {'AM' if when.hour < 12 else 'PM'}"
+    return f"{when:%b} {when.day}, {when.year}, {hour}:{when:%M:%S} {'AM' if when.hour < 12 else 'PM'}"
 
 
 def _parse_time(text: str) -> int:
@@ -208,16 +216,22 @@ def _input_shape(operation: str):
     return None if op is None else op.input_shape
 
 
+#: grant tokens are bearer credentials: whoever holds one may use the grant (never logged)
+_BEARER = frozenset({"GrantToken", "GrantTokens"})
+
+
 @functools.cache
 def logged_members(operation: str) -> tuple[str, ...]:
-    """Request members CloudTrail logs for ``operation``: never blobs or sensitive members."""
+    """Request members CloudTrail logs for ``operation``: never blobs, sensitive members or
+    grant tokens."""
     try:
         shape = _model().operation_model(operation).input_shape
     except Exception:
         return ()
     if shape is None:
         return ()
-    return tuple(name for name, s in shape.members.items() if _loggable(s))
+    return tuple(name for name, s in shape.members.items()
+                 if _loggable(s) and name not in _BEARER)
 
 
 @functools.cache
@@ -324,6 +338,10 @@ class _OpInfo(NamedTuple):
     key_id_as_arn: bool
     response_members: tuple | None
     output_shape: Any
+    key_arn_response: bool    # responseElements.keyId: the key ARN
+    request_logged: bool      # requestParameters (False: null)
+    resources_logged: bool    # the key in resources (False: an empty list)
+    alias_member: str | None  # the member naming an alias: its ARN is a resource too
 
 
 # ----------------------------------------------------------------- reading API
@@ -352,7 +370,8 @@ class _Trail:
         """The dictionary-encoded columns behind these records (what frames are built from)."""
         return self._log._table(self._rows())
 
-    def frame(self, *, request_id: bool = True, expand_context: bool = False):
+    def frame(self, *, account: str | None = None, request_id: bool = True,
+              expand_context: bool = False):
         """The records as a pandas DataFrame, one row per record, oldest first.
 
         Real dtypes: ``eventTime`` is datetime64[ns, UTC]; repeated strings are
@@ -361,10 +380,13 @@ class _Trail:
         distinct dict once); requestID, the column to join with a response's
         ``ResponseMetadata.RequestId`` (``request_id=False`` leaves it out);
         ``expand_context=True`` adds one ``encryptionContext.<key>`` column per
-        context key. See :func:`kmslab.frames.audit_frame`.
+        context key; ``account`` keeps only what that account's CloudTrail holds (its
+        ``recipientAccountId``: its own calls, and other accounts' use of its keys). See
+        :func:`kmslab.frames.audit_frame`.
         """
         from .frames import audit_frame
-        return audit_frame(self, request_id=request_id, expand_context=expand_context)
+        trail = self if account is None else self.filter(account=account)
+        return audit_frame(trail, request_id=request_id, expand_context=expand_context)
 
     def to_cloudtrail(self, path: str | os.PathLike | None = None) -> dict | str:
         """``{"Records": [...]}`` as CloudTrail delivers log files; written to ``path`` if given.
@@ -389,11 +411,25 @@ class _Trail:
                 f.write("\n")
         return os.fspath(path)
 
+    def export_cloudtrail_logs(self, directory: str | os.PathLike, **options) -> list[str]:
+        """Write the records in CloudTrail's delivery layout under ``directory``
+        (``AWSLogs/<account>/CloudTrail/<region>/<YYYY>/<MM>/<DD>/*.json.gz``, one tree per
+        ``recipientAccountId`` and Region); returns the files written. See
+        :mod:`kmslab.audit_files` (``interval``, ``records_per_file``)."""
+        from .audit_files import export_cloudtrail_logs
+        return export_cloudtrail_logs(self, directory, **options)
+
+    def to_parquet(self, path: str | os.PathLike) -> str:
+        """Write the records as one Parquet table with CloudTrail's field names (needs
+        pyarrow: ``pip install "kmslab[parquet]"``); see :mod:`kmslab.audit_parquet`."""
+        from .audit_parquet import write_parquet
+        return write_parquet(self, path)
+
     def filter(self, start: datetime | str | None = None, end: datetime | str | None = None,
                event_name: str | Iterable[str] | None = None, key: str | None = None,
                principal: Any = None, success: bool | None = None,
-               event_type: str | None = None, error_code: str | Iterable[str] | None = None
-               ) -> AuditView:
+               event_type: str | None = None, error_code: str | Iterable[str] | None = None,
+               account: str | None = None) -> AuditView:
         """The records that match every given criterion (a view: same API as the trail).
 
         ``start`` (inclusive) and ``end`` (exclusive) are datetimes (naive means
@@ -402,11 +438,13 @@ class _Trail:
         ARN), matched against the record's ``resources`` (ReEncrypt matches
         both keys); ``principal`` an ARN, a user name, a role ARN (matches its
         sessions) or a Principal; ``success`` True for calls without an
-        errorCode; ``event_type`` ``AwsApiCall`` or ``AwsServiceEvent``.
+        errorCode; ``event_type`` ``AwsApiCall`` or ``AwsServiceEvent``; ``account`` the
+        account whose trail holds the record (``recipientAccountId``: a cross-account call
+        is in the caller's and in the key owner's).
         """
         return AuditView(self._log, self._log._select(
             self._rows(), start, end, event_name, key, principal, success, event_type,
-            error_code))
+            error_code, account))
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__}: {len(self)} records>"
@@ -560,6 +598,8 @@ class AuditStore:
         self.seq_starts, self.seq_offsets = array("q"), array("q")
         self.seq_offset: int | None = None
         self.other_request_ids: dict[int, str | None] = {}
+        #: sharedEventID of the rows one cross-account call wrote in several accounts' trails
+        self.shared_event_ids: dict[int, str] = {}
         self.responses: dict[int, FrozenDict] = {}  # responseElements of the rows that have them
         self.event_ids: list[str] | None = None   # imported trails keep their eventIDs
         self.overrides: dict[int, FrozenDict] = {}  # imported records kmslab would not render alike
@@ -710,6 +750,9 @@ class AuditStore:
         rec["eventType"] = kind.type
         rec["managementEvent"] = True
         rec["recipientAccountId"] = origin.account
+        shared = self.shared_event_ids.get(row) if self.shared_event_ids else None
+        if shared is not None:
+            rec["sharedEventID"] = shared
         if not api_call and ac != _NONE:
             rec["serviceEventDetails"] = _plain(self.additional_pool.values[ac])
         rec["eventCategory"] = "Management"
@@ -737,6 +780,7 @@ class AuditStore:
         out = self.to_data_head()
         out.update({
             "other_request_ids": [[row, rid] for row, rid in self.other_request_ids.items()],
+            "shared_event_ids": [[row, sid] for row, sid in self.shared_event_ids.items()],
             "responses": [[row, _plain_data(r)] for row, r in self.responses.items()],
             "shapes": [list(s) for s in self.shapes.values],
             "events": [[e.name, e.type, e.read_only] for e in self.events.values],
@@ -784,11 +828,12 @@ class AuditStore:
         parts.append(b"}")
         return parts
 
-    _GROWING = ("other_request_ids", "responses", "shapes", "events", "origins", "resources",
-                "params", "additional", "errors")
+    _GROWING = ("other_request_ids", "shared_event_ids", "responses", "shapes", "events",
+                "origins", "resources", "params", "additional", "errors")
 
     def _growing(self, name: str) -> list | dict:
-        return {"other_request_ids": self.other_request_ids, "responses": self.responses,
+        return {"other_request_ids": self.other_request_ids,
+                "shared_event_ids": self.shared_event_ids, "responses": self.responses,
                 "shapes": self.shapes.values, "events": self.events.values,
                 "origins": self.origins.values, "resources": self.resource_pool.values,
                 "params": self.param_pool.values, "additional": self.additional_pool.values,
@@ -872,6 +917,7 @@ class RawJSON(str):
 #: how each growing part of a store is written as JSON text, entry by entry
 _TEXT = {
     "other_request_ids": lambda item: _dumps([item[0], item[1]]),
+    "shared_event_ids": lambda item: _dumps([item[0], item[1]]),
     "responses": lambda item: f"[{item[0]},{_json_text(item[1])}]",
     "shapes": lambda shape: _dumps(list(shape)),
     "events": lambda e: _dumps([e.name, e.type, e.read_only]),
@@ -909,7 +955,8 @@ class _StoreReader:
     """Checks the plain data of a store while building it (AuditStore.from_data)."""
 
     _FIELDS = {"rows", "event_prefix", "sorted", "shape", "time_starts", "time_values",
-               "seq_starts", "seq_offsets", "other_request_ids", "responses", "shapes", "events",
+               "seq_starts", "seq_offsets", "other_request_ids", "shared_event_ids", "responses",
+               "shapes", "events",
                "origins", "resources", "params", "additional", "errors", "event_ids", "overrides"}
 
     def __init__(self, data: Any):
@@ -964,6 +1011,11 @@ class _StoreReader:
             raise AuditDataError("audit.seq_starts", "a row has no request id")
         if store.seq_starts and request_id_at is None:
             raise AuditDataError("audit.seq_starts", "request counters need the lab's id source")
+        for i, pair in enumerate(self.list("shared_event_ids")):
+            row, sid = self._row_pair(pair, "shared_event_ids", i, rows)
+            if not isinstance(sid, str):
+                raise AuditDataError(f"audit.shared_event_ids[{i}]", "expected a sharedEventID")
+            store.shared_event_ids[row] = sid
         for i, pair in enumerate(self.list("responses")):
             row, value = self._row_pair(pair, "responses", i, rows)
             store.responses[row] = _read_only(_object(value, f"audit.responses[{i}]"))
@@ -1150,6 +1202,8 @@ class AuditLog(_Trail):
     """
 
     _read_only = False
+    _deliveries = 0  # streaming deliveries made (kmslab.audit_files.delivering)
+    _delivered_uses: dict[str, LastUse] = {}  # GetKeyLastUsage of the records delivered
 
     def __init__(self, ids=None, clock=None, *, store: AuditStore | None = None,
                  tracking_start: datetime | None = None):
@@ -1171,6 +1225,7 @@ class AuditLog(_Trail):
         self._last_alike: tuple | None = None
         self._last_shape = _NONE
         self._last_now: datetime | None = None  # the time of the last call recorded
+        self._copies: dict[tuple[int, str], int] = {}  # (shape, key owner) -> the copy's shape
 
     def _rows(self):
         return range(len(self._store.shape))
@@ -1239,7 +1294,9 @@ class AuditLog(_Trail):
             alike=_alike_function(name),
             shape=shape, additional=facts.additional_data,
             defaults=dict(facts.defaults_logged), key_id_as_arn=facts.key_id_as_arn,
-            response_members=facts.response_logged, output_shape=out_shape)
+            response_members=facts.response_logged, output_shape=out_shape,
+            key_arn_response=facts.key_arn_response, alias_member=op.alias_member,
+            request_logged=facts.request_logged, resources_logged=facts.resources_logged)
         self._ops[name] = info
         return info
 
@@ -1283,8 +1340,14 @@ class AuditLog(_Trail):
         """
         info = self._ops.get(call.op.name) or self._op_info(call.op)
         request = call.request
-        # the key material a cryptographic operation used, or the code of the error
-        outcome = call.material_id if error is None else self._error_code(error)
+        # the key material a cryptographic operation used (or what else additionalEventData
+        # holds: RetireGrant's grantId), or the code of the error
+        if error is not None:
+            outcome = self._error_code(error)
+        elif call.logged:
+            outcome = ("logged", tuple(call.logged.items()))
+        else:
+            outcome = call.material_id
         try:
             alike = info.alike(call, request, outcome)
             if alike == self._last_alike:  # a call like the one before: no lookup
@@ -1306,8 +1369,14 @@ class AuditLog(_Trail):
         rid = request.request_id
         ids = self._ids
         seq = ids.request_seq if rid is ids.last_request_id and rid is not None else None
+        key = call.key
+        owners = None
+        if key is not None and (key.account != call.service.account or call.extra_keys) and \
+                (error is None or error.code != "AccessDeniedException"):
+            owners = _other_owners(call)
         if call.now is self._last_now and seq is not None and info.response_members is None \
-                and seq - len(store.shape) == store.seq_offset:
+                and not info.key_arn_response and seq - len(store.shape) == store.seq_offset \
+                and not owners:
             store.shape.append(shape)  # the common row: same tick, next request id, no response
             return
         us = None
@@ -1315,9 +1384,55 @@ class AuditLog(_Trail):
             self._last_now = call.now
             us = round(call.now.timestamp() * 1_000_000)
         elements = None
-        if info.response_members is not None and error is None:
-            elements = self._response_elements(info, response)
+        if error is None:
+            if info.response_members is not None:
+                elements = self._response_elements(info, response)
+            if info.key_arn_response and key is not None:
+                elements = FrozenDict({**(elements or {}), "keyId": key.arn})
         store.append(shape, us, rid, seq, elements)
+        if owners:
+            self._copy_to_owners(shape, owners, rid, elements)
+        for other in call.logged_in:
+            self._copy_to_region(shape, other, rid, elements, info.key_arn_response)
+
+    def _copy_to_region(self, shape: int, key, request_id: str | None, elements,
+                        key_arn_response: bool) -> None:
+        """The call's record in the trail of another Region, naming that Region's key
+        (ct-update-primary-region: "writes two CloudTrail log entries", one per Region)."""
+        store = self._store
+        original: Shape = store.shapes.values[shape]
+        origin = store.origins.code(("region", original.origin, key.region), lambda: (
+            store.origins.values[original.origin]._replace(region=key.region)))
+        res = store.resource_pool.code(key.arn, lambda: _resources((key.arn,)))
+        code = store.shape_code(original._replace(origin=origin, resources=res))
+        if key_arn_response and elements is not None:
+            elements = FrozenDict({**elements, "keyId": key.arn})
+        store.append(code, None, request_id, None, elements)
+
+    def _copy_to_owners(self, shape: int, owners: list[str], request_id: str | None,
+                        elements) -> None:
+        """A cross-account call in the key owners' trails too (Developer Guide,
+        logging-using-cloudtrail: "Cross-account operations on KMS keys are logged in both the
+        caller account and the KMS key owner account"; a call denied access only in the
+        caller's). Each copy is its own event (eventID, recipientAccountId); all share the
+        caller's record's sharedEventID (CloudTrail User Guide, record contents)."""
+        store = self._store
+        row = len(store.shape) - 1
+        shared = store.shared_event_ids[row] = str(uuid.uuid5(_SHARED_EVENTS, store.event_id(row)))
+        for owner in owners:
+            code = self._copies.get((shape, owner))
+            if code is None:
+                original: Shape = store.shapes.values[shape]
+                okey = ("recipient", original.origin, owner)
+                origin = store.origins.index.get(okey)
+                if origin is None:
+                    origin = store.origins.add(okey, store.origins.values[original.origin]
+                                               ._replace(account=owner))
+                code = self._copies[(shape, owner)] = store.shape_code(
+                    original._replace(origin=origin))
+            store.append(code, None, request_id, None, elements)
+            store.shared_event_ids[row + 1] = shared
+            row += 1
 
     def _append(self, us: int, shape: Shape, request_id: str | None, response) -> None:
         """Append one row (service events and imported records)."""
@@ -1354,16 +1469,23 @@ class AuditLog(_Trail):
             origin = store.origins.add(okey, self._new_origin(caller, service, request))
         self._callers[id(caller)] = caller  # keeps its id() from being reused by another object
 
-        if key is None:
+        if not info.resources_logged:  # ct-generaterandom, ct-listaliases: "resources": []
+            res = store.resource_pool.code((), lambda: _resources(()))
+        elif key is None:
             res = _NONE
         else:
             rkey = (*(k.arn for k in extra), key.arn) if extra else key.arn
+            alias = request.params.get(info.alias_member) if info.alias_member else None
+            if type(alias) is str and alias.startswith("alias/"):  # ct-createalias: key, alias
+                rkey = (key.arn, f"arn:aws:kms:{service.region}:{service.account}:{alias}")
             res = store.resource_pool.index.get(rkey)
             if res is None:
-                arns = rkey if extra else (rkey,)
+                arns = rkey if type(rkey) is tuple else (rkey,)
                 res = store.resource_pool.add(rkey, _resources(tuple(dict.fromkeys(arns))))
 
-        if values is None:
+        if not info.request_logged:  # ct-retire-grant, ct-generaterandom: null
+            pc = _NONE
+        elif values is None:
             pc = store.param_pool.add(object(), self._new_params(info, request.params, key))
         else:
             pkey = (info.name, key.arn if info.key_id_as_arn and key is not None else None, values)
@@ -1389,7 +1511,9 @@ class AuditLog(_Trail):
             data: dict = {}
             if store is not None:
                 data["customKeyStoreId"] = store
-            if isinstance(outcome, tuple):
+            if isinstance(outcome, tuple) and outcome[0] == "logged":
+                data.update(outcome[1])
+            elif isinstance(outcome, tuple):
                 destination, source = outcome
                 data["destinationKeyMaterialId"] = destination
                 if source:
@@ -1415,6 +1539,23 @@ class AuditLog(_Trail):
         us = (self._clock.now() - _EPOCH) // _MICROSECOND
         self._append(us, Shape(event, origin, res, _NONE, adc, _NONE), None, None)
 
+    def record_internal_call(self, event_name: str, *, account: str, region: str,
+                             key_arn: str) -> None:
+        """Record an API call KMS makes itself (SynchronizeMultiRegionKey): an AwsApiCall by
+        "AWS Internal" with a request id, no requestParameters and the key ARN as
+        ``responseElements.keyId`` (ct-synchronize-multi-region-key)."""
+        store = self._store
+        event = store.events.code((event_name, "AwsApiCall"),
+                                  lambda: EventKind(event_name, "AwsApiCall", False))
+        origin = store.origins.code(("AwsServiceEvent", account, region), lambda: Origin(
+            FrozenDict(accountId=account, invokedBy=AWS_INTERNAL), None, None, AWS_INTERNAL,
+            account, region, AWS_INTERNAL, AWS_INTERNAL, AWS_INTERNAL, None))
+        res = store.resource_pool.code(key_arn, lambda: _resources((key_arn,)))
+        us = (self._clock.now() - _EPOCH) // _MICROSECOND
+        request_id = self._ids.request_id() if self._ids is not None else None
+        self._append(us, Shape(event, origin, res, _NONE, _NONE, _NONE), request_id,
+                     FrozenDict(keyId=key_arn))
+
     # ------------------------------------------------------------ reading
     def event_id(self, row: int) -> str:
         """The eventID of a row (unique in the trail; a UUID)."""
@@ -1430,7 +1571,27 @@ class AuditLog(_Trail):
 
     def last_use(self, key_arn: str) -> LastUse | None:
         """The last successful tracked cryptographic operation on a key (GetKeyLastUsage)."""
-        return self._store.last_use(key_arn)
+        held = self._store.last_use(key_arn)
+        delivered = self._delivered_uses.get(key_arn)
+        if delivered is None or held is not None and held.time >= delivered.time:
+            return held
+        return delivered
+
+    def _swap_store(self, store: AuditStore) -> AuditStore:
+        """Record on into ``store``; returns the store replaced (streaming delivery)."""
+        old, self._store = self._store, store
+        self._ops.clear()  # their codes index the old store's pools
+        self._call_shapes.clear()
+        self._last_alike, self._last_shape, self._last_now = None, _NONE, None
+        return old
+
+    def _keep_last_uses(self, store: AuditStore) -> None:
+        """Remember the key uses in ``store`` before its records leave memory."""
+        uses = self._delivered_uses = dict(self._delivered_uses)
+        for arn in store.tracked:
+            last = store.last_use(arn)
+            if last is not None:
+                uses[arn] = last
 
     def record_at(self, row: int) -> dict:
         """One record in CloudTrail's JSON shape (a fresh dict)."""
@@ -1464,7 +1625,7 @@ class AuditLog(_Trail):
         return found
 
     def _select(self, rows, start, end, event_name, key, principal, success, event_type,
-                error_code) -> list[int]:
+                error_code, account=None) -> list[int]:
         store = self._store
         if start is not None or end is not None:
             rows = self._rows_between(rows, _as_us(start) if start is not None else None,
@@ -1483,6 +1644,9 @@ class AuditLog(_Trail):
                            if arns.intersection(r.arns)}))
         if principal is not None:
             tests.append((Shape._fields.index("origin"), self._principal_origins(principal)))
+        if account is not None:
+            tests.append((Shape._fields.index("origin"), {
+                c for c, o in enumerate(store.origins.values) if o.account == account}))
         if error_code is not None:
             wanted = {error_code} if isinstance(error_code, str) else set(error_code)
             tests.append((Shape._fields.index("error"),
@@ -1524,6 +1688,13 @@ class AuditLog(_Trail):
         doc = _load(source, lines=False)
         records = doc["Records"] if isinstance(doc, dict) else doc
         return cls._from_records(records)
+
+    @classmethod
+    def from_cloudtrail_logs(cls, directory: str | os.PathLike) -> AuditLog:
+        """A read-only trail from a CloudTrail log tree (``AWSLogs/...``), as written by
+        :meth:`export_cloudtrail_logs` or delivered by CloudTrail to S3."""
+        from .audit_files import from_cloudtrail_logs
+        return from_cloudtrail_logs(directory)
 
     @classmethod
     def from_jsonl(cls, source) -> AuditLog:
@@ -1585,6 +1756,8 @@ class AuditLog(_Trail):
         self._append(_parse_time(rec["eventTime"]), Shape(event, org, res, pc, adc, ec),
                      rec.get("requestID"), _read_only(resp) if resp is not None else None)
         store.event_ids.append(rec.get("eventID"))
+        if rec.get("sharedEventID") is not None:
+            store.shared_event_ids[row] = rec["sharedEventID"]
         if self.record_at(row) != rec:  # a field kmslab does not model: keep the record as given
             store.overrides[row] = _read_only(rec)
 
@@ -1597,7 +1770,14 @@ class _ImportedTrail(AuditLog):
     def record(self, *args, **kwargs) -> None:
         raise TypeError("an imported audit trail is read-only")
 
-    record_service_event = record
+    record_service_event = record_internal_call = record
+
+
+def _other_owners(call) -> list[str]:
+    """The accounts, other than the caller's, that own a key the call used (in order)."""
+    here = call.service.account
+    owners = [k.account for k in (*call.extra_keys, call.key) if k.account != here]
+    return list(dict.fromkeys(owners))
 
 
 def _api_code(trail_code: str) -> str:

@@ -345,6 +345,9 @@ def audit_frame(audit, *, request_id: bool = True, expand_context: bool = False)
     empty = FrozenDict()
     params = t.params_pool
     origins = t.origins
+    # the KMS keys a record names (an alias operation names the alias's ARN too)
+    key_arns = [[a for a in r.arns if not isinstance(a, str) or ":alias/" not in a]
+                for r in t.resources_pool]
     columns: dict[str, Any] = {
         "eventTime": _times(_expand_runs(t.time_starts, t.time_values, len(t.shape))[pick]),
         "eventName": _decode(ev, [e.name for e in t.events]),
@@ -362,11 +365,10 @@ def audit_frame(audit, *, request_id: bool = True, expand_context: bool = False)
         "recipientAccountId": _decode(org, [o.account for o in origins]),
         "sourceIPAddress": _decode(org, [o.source_ip for o in origins]),
         "userAgent": _decode(org, [o.user_agent for o in origins]),
-        "keyId": _decode(res, [r.arns[-1].rsplit("/", 1)[-1] if r.arns and r.arns[-1] else None
-                               for r in t.resources_pool]),
-        "keyArn": _decode(res, [r.arns[-1] if r.arns else None for r in t.resources_pool]),
-        "sourceKeyArn": _decode(res, [r.arns[0] if len(r.arns) > 1 else None
-                                      for r in t.resources_pool]),
+        "keyId": _decode(res, [k[-1].rsplit("/", 1)[-1] if k and k[-1] else None
+                               for k in key_arns]),
+        "keyArn": _decode(res, [k[-1] if k else None for k in key_arns]),
+        "sourceKeyArn": _decode(res, [k[0] if len(k) > 1 else None for k in key_arns]),
         "encryptionAlgorithm": _decode(par, [p.get("encryptionAlgorithm")
                                              or p.get("destinationEncryptionAlgorithm")
                                              for p in params]),

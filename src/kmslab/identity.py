@@ -36,14 +36,24 @@ class Principal:
         """The ARN key policies and grants name: the role ARN for role sessions."""
         return self.role_arn or self.arn
 
+    def implicit_access_key_id(self) -> str | None:
+        """The access key a lab client made for an IAM user (``lab.client(as_=...)``) signs
+        with: every real call is signed with some access key, and CloudTrail logs it
+        (``userIdentity.accessKeyId``). Derived from the user's unique id, so the same user
+        always shows the same key; a client built from a key of CreateAccessKey shows that one."""
+        if self.type == "IAMUser" and self.principal_id.startswith("AIDA"):
+            return "AKIA" + self.principal_id[4:20]
+        return None
+
     def user_identity(self) -> dict:
         """CloudTrail's ``userIdentity`` for this principal."""
         if self.type == "AWSService":
             return {"type": "AWSService", "invokedBy": self.service or "AWS Internal"}
         ident: dict[str, Any] = {"type": self.type, "principalId": self.principal_id, "arn": self.arn,
                  "accountId": self.account_id}
-        if self.access_key_id:
-            ident["accessKeyId"] = self.access_key_id
+        access_key_id = self.access_key_id or self.implicit_access_key_id()
+        if access_key_id:
+            ident["accessKeyId"] = access_key_id
         if self.type == "IAMUser":
             ident["userName"] = self.name
         if self.type == "AssumedRole" and self.role_arn:

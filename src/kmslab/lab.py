@@ -340,7 +340,7 @@ class Lab:
     def simulate(self, duration: timedelta | float = 1.0, *, rate: float = 100.0,
                  mix: dict[str, float] | None = None, principals=None, keys=None,
                  encryption_context: dict | None = None, plaintext_size: int = 64,
-                 region: str | None = None, progress: bool = True):
+                 region: str | None = None, progress: bool = True, cloudtrail_logs=None):
         """Drive simulated traffic through the lab (see :func:`kmslab.workload.simulate`).
 
         ``duration`` (a timedelta or days) of Poisson arrivals at ``rate``
@@ -349,11 +349,13 @@ class Lab:
         ``principals`` on ``keys``; the clock advances between requests so
         rotations and deletions fire on time; failures are recorded, not
         raised. Returns a summary DataFrame (one row per principal and operation).
+        ``cloudtrail_logs=directory`` delivers the run's audit records to CloudTrail's
+        log file layout as they are made, instead of keeping them in ``lab.audit``.
         """
         from .workload import simulate
         return simulate(self, duration, rate=rate, mix=mix, principals=principals, keys=keys,
                         encryption_context=encryption_context, plaintext_size=plaintext_size,
-                        region=region, progress=progress)
+                        region=region, progress=progress, cloudtrail_logs=cloudtrail_logs)
 
     def enable_request_quotas(self, overrides: Mapping[str, float] | None = None):
         """Throttle requests beyond AWS KMS's request quotas (off by default).

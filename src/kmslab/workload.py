@@ -60,7 +60,8 @@ def simulate(lab, duration: timedelta | float = 1.0, *, rate: float = 100.0,
              mix: dict[str, float] | None = None, principals: Iterable | None = None,
              keys: Iterable[str] | None = None, encryption_context: dict | None = None,
              plaintext_size: int = 64, region: str | None = None,
-             progress: bool = True) -> pd.DataFrame:
+             progress: bool = True, cloudtrail_logs: str | os.PathLike | None = None
+             ) -> pd.DataFrame:
     """Drive traffic through ``lab`` and return one summary row per principal and operation.
 
     ``duration``: a timedelta, or a number of days. ``rate``: mean requests
@@ -70,7 +71,10 @@ def simulate(lab, duration: timedelta | float = 1.0, *, rate: float = 100.0,
     ``principals``: Principals, ARNs or user names (default: the admin).
     ``keys``: key ids, ARNs or aliases (default: a new symmetric key).
     ``encryption_context`` is sent with every request. ``progress`` shows a
-    tqdm bar in simulated hours (notebook-aware).
+    tqdm bar in simulated hours (notebook-aware). ``cloudtrail_logs``: a
+    directory the simulation's audit records are delivered to as they are made,
+    in CloudTrail's log file layout (:mod:`kmslab.audit_files`), instead of
+    staying in ``lab.audit``: memory stays the same however long the run.
 
     The summary columns: principal, operation, requests, succeeded, failed,
     and the most frequent errorCode.
@@ -99,6 +103,10 @@ def simulate(lab, duration: timedelta | float = 1.0, *, rate: float = 100.0,
     end = start + span
     bar = _progress(span.total_seconds() / 3600, progress)
     now = start
+    delivery = None
+    if cloudtrail_logs is not None:  # the records go to log files as they are made
+        from .audit_files import Delivery
+        delivery = Delivery(lab.audit, cloudtrail_logs)
     try:
         while True:
             now += timedelta(hours=rng.expovariate(rate))
@@ -119,10 +127,14 @@ def simulate(lab, duration: timedelta | float = 1.0, *, rate: float = 100.0,
                 tally[1] += 1
             else:
                 tally[2][error] = tally[2].get(error, 0) + 1
+            if delivery is not None:
+                delivery.check()
         lab.clock.advance_to(end)
     finally:
         if bar is not None:
             bar.close()
+        if delivery is not None:
+            delivery.finish()
     rows = [{"principal": p, "operation": op, "requests": n, "succeeded": ok, "failed": n - ok,
              "top_error": max(errs, key=errs.get) if errs else None}
             for (p, op), (n, ok, errs) in sorted(counts.items())]

@@ -36,7 +36,8 @@ __all__ = ["OperationSpec", "KeySlot", "AuditFacts", "spec", "specs", "names", "
 _KEY_COLUMNS = {"key", "forms", "from_ciphertext", "locate", "action", "usage", "key_spec",
                 "algorithm", "context", "grant", "conditions", "alias_refused"}
 _COLUMNS = _KEY_COLUMNS | {"cross_account", "policy", "source", "read_only", "response_logged",
-                           "defaults_logged", "key_id_as_arn", "additional_data", "quota",
+                           "defaults_logged", "key_id_as_arn", "additional_data",
+                           "key_arn_response", "request_logged", "resources_logged", "quota",
                            "custom_key_store", "limit", "creates_aws_managed_key", "notes",
                            "alias"}
 _INVALID_KEY_ID = ("NotFoundException", "Invalid keyId {identifier}")
@@ -85,6 +86,9 @@ class AuditFacts:
     defaults_logged: Mapping[str, Any]  # members logged with KMS's default when omitted
     key_id_as_arn: bool             # requestParameters.keyId is the ARN of the key used
     additional_data: bool           # additionalEventData (key material id, custom key store)
+    key_arn_response: bool          # responseElements.keyId is the key ARN (not in the response)
+    request_logged: bool            # requestParameters (False: null)
+    resources_logged: bool          # the key in resources (False: an empty list)
     tracked: bool                   # a use GetKeyLastUsage reports (the model's enum)
 
 
@@ -197,6 +201,9 @@ def _compile(name: str, row: dict) -> OperationSpec:
                          defaults_logged=MappingProxyType(dict(row.get("defaults_logged", {}))),
                          key_id_as_arn=bool(row.get("key_id_as_arn", False)),
                          additional_data=bool(row.get("additional_data", False)),
+                         key_arn_response=bool(row.get("key_arn_response", False)),
+                         request_logged=bool(row.get("request_logged", True)),
+                         resources_logged=bool(row.get("resources_logged", True)),
                          tracked=name in _tracked_operations()),
         quota=row.get("quota"), custom_key_store=bool(row.get("custom_key_store", True)),
         limit=tuple(row["limit"]) if row.get("limit") else None,

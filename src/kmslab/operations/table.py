@@ -38,6 +38,11 @@ response_logged    response members CloudTrail logs                    ()
 defaults_logged    members CloudTrail logs with KMS's default          {}
 key_id_as_arn      CloudTrail logs ``keyId`` as the ARN of the key     False
 additional_data    CloudTrail logs ``additionalEventData``             False
+key_arn_response   CloudTrail logs ``responseElements.keyId``, the     False
+                   key ARN, though the response has none
+request_logged     CloudTrail logs ``requestParameters`` (else null)   True
+resources_logged   CloudTrail names the key in ``resources`` (else     True
+                   an empty list)
 quota              ``"cryptographic"``, ``"data key pair"``, a rate     None (no published quota)
                    (requests per second) of its own
 custom_key_store   valid for a key in a custom key store               True
@@ -112,6 +117,13 @@ SOURCES = {
     "key_id_as_arn": _DG + "ct-decrypt.html (Decrypt's entry logs the key ARN it used)",
     "additional_data": _DG + "logging-using-cloudtrail.html (additionalEventData: keyMaterialId, "
                        "customKeyStoreId)",
+    "key_arn_response": _DG + "ct-enablekey.html, ct-createalias.html, ct-creategrant.html...: "
+                        "'CloudTrail log entries for this operation recorded on or after "
+                        "December 2022 include the key ARN of the affected KMS key in the "
+                        "responseElements.keyId value, even though this operation does not "
+                        "return the key ARN.'",
+    "request_logged": _DG + "ct-retire-grant.html, ct-generaterandom.html (requestParameters: null)",
+    "resources_logged": _DG + "ct-generaterandom.html, ct-listaliases.html (resources: [])",
     "quota": _DG + "requests-per-second.html (Request quotas)",
     "custom_key_store": _DG + "symm-asymm-compare.html (Key type reference: the Special "
                         "features table, 'Not valid on KMS keys in custom key stores')",
@@ -166,8 +178,8 @@ OPERATIONS: dict[str, dict] = {
         "quota": 2_000, "creates_aws_managed_key": True,
     },
     "ListKeys": {"policy": "iam", "read_only": True, "quota": 500, "limit": _LIST_1000},
-    "EnableKey": {"key": "KeyId", "quota": 5},
-    "DisableKey": {"key": "KeyId", "quota": 5},
+    "EnableKey": {"key": "KeyId", "quota": 5, "key_arn_response": True},
+    "DisableKey": {"key": "KeyId", "quota": 5, "key_arn_response": True},
     "ScheduleKeyDeletion": {
         "key": "KeyId", "quota": 15, "response_logged": ("KeyId", "KeyState", "DeletionDate"),
         "conditions": {"kms:ScheduleKeyDeletionPendingWindowInDays":
@@ -177,23 +189,24 @@ OPERATIONS: dict[str, dict] = {
     "UpdateKeyDescription": {"key": "KeyId", "quota": 5},
     # ------------------------------------------------------------ aliases
     "CreateAlias": {
-        "key": "TargetKeyId", "alias": "AliasName", "quota": 5,
+        "key": "TargetKeyId", "alias": "AliasName", "quota": 5, "key_arn_response": True,
         "alias_refused": ("ValidationException", "Aliases must refer to keys. Not aliases"),
         "notes": "kms:CreateAlias is also checked on the alias ARN, in IAM policies "
                  "(API Reference, CreateAlias: 'Required permissions')",
     },
     "UpdateAlias": {
-        "key": "TargetKeyId", "alias": "AliasName", "quota": 5,
+        "key": "TargetKeyId", "alias": "AliasName", "quota": 5, "key_arn_response": True,
         "alias_refused": ("ValidationException", "Aliases must refer to keys. Not aliases"),
         "notes": "kms:UpdateAlias is also checked on the alias's current key and, in IAM "
                  "policies, on the alias ARN (API Reference, UpdateAlias)",
     },
     "DeleteAlias": {
-        "locate": "alias", "alias": "AliasName", "quota": 15,
+        "locate": "alias", "alias": "AliasName", "quota": 15, "key_arn_response": True,
         "notes": "kms:DeleteAlias is also checked on the alias ARN, in IAM policies",
     },
     "ListAliases": {
         "key": "KeyId", "policy": "iam", "action": None, "read_only": True, "quota": 500,
+        "resources_logged": False,
         "limit": _LIST_100,
         "notes": "KeyId only filters the list: kms:ListAliases is an IAM permission",
     },
@@ -203,7 +216,7 @@ OPERATIONS: dict[str, dict] = {
         "conditions": {"aws:RequestTag/*": ("derived", "request_tags")},
     },
     "UntagResource": {
-        "key": "KeyId", "quota": 5, "conditions": {"aws:TagKeys": ("param", "TagKeys", None)},
+        "key": "KeyId", "quota": 5, "key_arn_response": True, "conditions": {"aws:TagKeys": ("param", "TagKeys", None)},
     },
     "ListResourceTags": {"key": "KeyId", "read_only": True, "quota": 2_000, "limit": (1, 50, 50)},
     "GetKeyPolicy": {"key": "KeyId", "read_only": True, "quota": 1_000},
@@ -255,7 +268,8 @@ OPERATIONS: dict[str, dict] = {
         quota="data key pair", custom_key_store=False,
         notes="API Reference, GenerateDataKeyPairWithoutPlaintext: 'You cannot use an "
               "asymmetric KMS key or a KMS key in a custom key store.'"),
-    "GenerateRandom": {"policy": "iam", "read_only": True, "quota": "cryptographic"},
+    "GenerateRandom": {"policy": "iam", "read_only": True, "quota": "cryptographic",
+                       "request_logged": False, "resources_logged": False},
     "Sign": _crypto(usage="SIGN_VERIFY", algorithm=("SigningAlgorithm", None),
                     conditions=_SIGNING),
     "Verify": _crypto(usage="SIGN_VERIFY", algorithm=("SigningAlgorithm", None),
@@ -282,7 +296,7 @@ OPERATIONS: dict[str, dict] = {
     # ------------------------------------------------------------ grants
     "CreateGrant": {
         "key": "KeyId", "cross_account": True, "grant": True, "quota": 50,
-        "context": "Constraints", "response_logged": ("GrantId",),
+        "context": "Constraints", "response_logged": ("GrantId",), "key_arn_response": True,
         "conditions": {"kms:GrantOperations": ("param", "Operations", None),
                        "kms:GranteePrincipal": ("param", "GranteePrincipal", None),
                        "kms:RetiringPrincipal": ("param", "RetiringPrincipal", None),
@@ -297,13 +311,14 @@ OPERATIONS: dict[str, dict] = {
     "ListRetirableGrants": {"policy": "iam", "read_only": True, "quota": 100, "limit": _LIST_100},
     "RetireGrant": {
         "locate": "grant", "cross_account": True, "policy": "grant", "grant": True, "quota": 50,
+        "request_logged": False, "additional_data": True,
         "notes": "forms: the KeyId text asks for the key ARN; a key id of the caller's own "
                  "account is taken too, aliases are not",
     },
     "RevokeGrant": {"key": "KeyId", "cross_account": True, "quota": 50, "conditions": _VIA_AWS},
     # ------------------------------------------------------------ rotation
     "EnableKeyRotation": {
-        "key": "KeyId", "quota": 15, "custom_key_store": False,
+        "key": "KeyId", "quota": 15, "custom_key_store": False, "key_arn_response": True,
         "conditions": {"kms:RotationPeriodInDays": ("param", "RotationPeriodInDays", 365)},
     },
     "DisableKeyRotation": {"key": "KeyId", "quota": 5, "custom_key_store": False},
@@ -314,7 +329,7 @@ OPERATIONS: dict[str, dict] = {
     "GetKeyLastUsage": {"key": "KeyId", "read_only": True, "quota": 5},
     # ------------------------------------------------------------ imported key material
     "GetParametersForImport": {
-        "key": "KeyId", "quota": 1, "custom_key_store": False,
+        "key": "KeyId", "quota": 1, "custom_key_store": False, "read_only": True,
         "conditions": {"kms:WrappingAlgorithm": ("param", "WrappingAlgorithm", None),
                        "kms:WrappingKeySpec": ("param", "WrappingKeySpec", None)},
     },
@@ -331,11 +346,12 @@ OPERATIONS: dict[str, dict] = {
     # ------------------------------------------------------------ multi-Region keys
     "ReplicateKey": {
         "key": "KeyId", "quota": 5, "custom_key_store": False,
-        "response_logged": ("ReplicaKeyMetadata",),
+        "response_logged": ("ReplicaKeyMetadata", "ReplicaPolicy"),
+        "defaults_logged": {"BypassPolicyLockoutSafetyCheck": False, "Description": ""},
         "conditions": {"kms:ReplicaRegion": ("param", "ReplicaRegion", None)},
     },
     "UpdatePrimaryRegion": {
-        "key": "KeyId", "quota": 5, "custom_key_store": False,
+        "key": "KeyId", "quota": 5, "custom_key_store": False, "key_arn_response": True,
         "conditions": {"kms:PrimaryRegion": ("param", "PrimaryRegion", None)},
     },
     # ------------------------------------------------------------ custom key stores

@@ -29,7 +29,7 @@ from .. import errors
 from ..operations import GRANT_OPERATIONS
 from .key import Key
 from .pipeline import Call, paginate
-from .registry import operation
+from .registry import Outcome, operation
 
 __all__ = ["Grant", "MAX_GRANTS_PER_KEY", "grant_operations_for"]
 
@@ -324,11 +324,12 @@ def _check_retire(call: Call, params: dict) -> None:
 
 
 @operation("RetireGrant", locate=_grant_key, check=_check_retire)
-def retire_grant(call: Call, params: dict) -> dict:
+def retire_grant(call: Call, params: dict) -> Outcome:
     """RetireGrant: by token, or KeyId (key ARN) + GrantId; see :func:`_may_retire`."""
     key, grant = _find_grant(call, params)
     _drop(key, grant)
-    return {}
+    # ct-retire-grant: the grant id, never the token (a bearer credential)
+    return Outcome({}, logged={"grantId": grant.grant_id})
 
 
 def _revoked_grant(call: Call, params: dict) -> Grant:

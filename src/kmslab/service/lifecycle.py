@@ -66,7 +66,8 @@ def delete_key(env: Environment, key: Key) -> None:
         event.cancel()
     key.scheduled.clear()
     states.transition(key, "waiting period ends")
+    # ct-delete-key: a service event naming the key in resources, no serviceEventDetails
     env.audit.record_service_event("DeleteKey", account=key.account, region=key.region,
-                                   key_arn=key.arn, details={"keyId": key.key_id})
+                                   key_arn=key.arn)
     env.events.emit("KMS CMK Deletion", account=key.account, region=key.region,
                     resources=[key.arn], detail={"key-id": key.key_id})

@@ -90,6 +90,7 @@ def synchronize(env: Environment, primary: Key) -> None:
     versions a replica has (CURRENT, NON_CURRENT) follows the primary.
     """
     imported = primary.origin == "EXTERNAL"
+    synchronized = False
     for replica in related_keys(env, primary):
         if replica is primary:
             continue
@@ -110,15 +111,16 @@ def synchronize(env: Environment, primary: Key) -> None:
             if getattr(replica, name) != getattr(primary, name):
                 setattr(replica, name, getattr(primary, name))
                 changed = True
-        if changed:
-            _record_synchronization(env, replica, primary)
+        synchronized = synchronized or changed
+    if synchronized:
+        _record_synchronization(env, primary)
 
 
-def _record_synchronization(env: Environment, replica: Key, primary: Key) -> None:
-    """CloudTrail's SynchronizeMultiRegionKey service event, in the replica's Region."""
-    env.audit.record_service_event(
-        "SynchronizeMultiRegionKey", account=replica.account, region=replica.region,
-        key_arn=replica.arn, details={"keyId": replica.key_id, "primaryRegion": primary.region})
+def _record_synchronization(env: Environment, primary: Key) -> None:
+    """CloudTrail's SynchronizeMultiRegionKey entry (ct-synchronize-multi-region-key): an
+    AwsApiCall KMS makes itself, in the primary key's Region, naming the primary key only."""
+    env.audit.record_internal_call("SynchronizeMultiRegionKey", account=primary.account,
+                                   region=primary.region, key_arn=primary.arn)
 
 
 def _replica_ready(env: Environment, replica: Key) -> None:
@@ -215,11 +217,11 @@ def replicate_key(call: Call, params: dict) -> Outcome:
     replica.scheduled["creating"] = env.clock.schedule(
         call.now + REPLICA_CREATION_TIME, partial(_replica_ready, env, replica),
         label=f"replica {replica.arn} ready")
-    _record_synchronization(env, replica, primary)
+    _record_synchronization(env, primary)
     out = {"ReplicaKeyMetadata": replica.metadata(), "ReplicaPolicy": policy_text}
     if tags:  # AWS's response has no ReplicaTags when the replica has no tags
         out["ReplicaTags"] = [{"TagKey": k, "TagValue": v} for k, v in tags.items()]
-    return Outcome(out, other_keys=(replica,))
+    return Outcome(out)  # ct-replicate-key: the primary key is the record's one resource
 
 
 @operation("UpdatePrimaryRegion")
@@ -247,4 +249,5 @@ def update_primary_region(call: Call, params: dict) -> Outcome:
     old.scheduled["updating"] = env.clock.schedule(
         call.now + PRIMARY_UPDATE_TIME, partial(_primary_update_done, env, old, new),
         label=f"primary of {old.key_id} -> {region}")
-    return Outcome({}, other_keys=(new,))
+    # ct-update-primary-region: one record in each Region, each naming its own key
+    return Outcome({}, logged_in=(new,))

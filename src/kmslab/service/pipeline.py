@@ -70,7 +70,7 @@ class Call:
     """
 
     __slots__ = ("service", "request", "op", "key", "now", "caller", "extra_keys",
-                 "material_id", "ciphertext")
+                 "material_id", "ciphertext", "logged_in", "logged")
 
     def __init__(self, service: KMSService, request: Request, op: OperationSpec):
         self.service = service
@@ -84,6 +84,8 @@ class Call:
         # the KeyMaterialId a cryptographic operation used (ReEncrypt: destination, source)
         self.material_id: str | tuple[str, str | None] | None = None
         self.ciphertext: Any = None  # the parsed ciphertext blob that named a key (BlobParts)
+        self.logged_in: tuple[Key, ...] = ()  # keys in other Regions whose trail logs it too
+        self.logged: dict | None = None  # additionalEventData beyond key material (grantId)
 
     @property
     def env(self) -> Environment:
@@ -119,6 +121,10 @@ class Call:
             self.material_id = outcome.material_id
         if outcome.other_keys:
             self.extra_keys.extend(k for k in outcome.other_keys if k not in self.extra_keys)
+        if outcome.logged_in:
+            self.logged_in = outcome.logged_in
+        if outcome.logged:
+            self.logged = outcome.logged
         return outcome.response
 
 

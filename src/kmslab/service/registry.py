@@ -42,14 +42,18 @@ class Outcome:
     ``key``: the key the operation made or found by itself (CreateKey; the
     pipeline knows every other); ``material_id``: the KeyMaterialId a
     cryptographic operation used (ReEncrypt: ``(destination, source)``);
-    ``other_keys``: further keys it acted on (ReplicateKey's replica,
-    UpdatePrimaryRegion's new primary).
+    ``other_keys``: further keys it acted on, named in the record's resources;
+    ``logged_in``: keys in other Regions whose Region's trail records the call
+    too (UpdatePrimaryRegion's new primary); ``logged``: what the record's
+    additionalEventData holds beyond key material (RetireGrant's grantId).
     """
 
     response: dict
     key: Any = None
     material_id: Any = None
     other_keys: tuple = ()
+    logged_in: tuple = ()
+    logged: dict | None = None
 
 
 @dataclass(frozen=True, slots=True)

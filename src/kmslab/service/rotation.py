@@ -41,8 +41,8 @@ while the first is in progress; the rotation then completes when the clock
 passes the delay.
 
 Every rotation is recorded as a CloudTrail service event ``RotateKey``
-(eventType AwsServiceEvent, ``serviceEventDetails`` rotationType, keyId and
-keyMaterialId of the new material) and emitted as the EventBridge event
+(eventType AwsServiceEvent, ``serviceEventDetails`` rotationType, keyOrigin,
+previousKeyMaterialId, currentKeyMaterialId and keyId) and emitted as the EventBridge event
 "KMS CMK Rotation" (key-id, key-origin, rotation-type,
 previous-key-material-id, current-key-material-id).
 """
@@ -163,8 +163,9 @@ def rotate(env: Environment, key: Key, rotation_type: str) -> KeyMaterialVersion
     new.rotation_date = now
     env.audit.record_service_event(
         "RotateKey", account=key.account, region=key.region, key_arn=key.arn,
-        details={"rotationType": rotation_type, "keyId": key.key_id,
-                 "keyMaterialId": new.material_id})
+        details={"rotationType": rotation_type, "keyOrigin": key.origin,
+                 "previousKeyMaterialId": previous.material_id if previous else None,
+                 "currentKeyMaterialId": new.material_id, "keyId": key.key_id})
     env.events.emit("KMS CMK Rotation", account=key.account, region=key.region,
                     resources=[key.arn],
                     detail={"key-id": key.key_id, "key-origin": key.origin,
@@ -351,7 +352,9 @@ def rotate_key_on_demand(call: Call, params: dict) -> dict:
         key.scheduled["on-demand"] = env.clock.schedule(
             call.now + delay, partial(_complete_on_demand, env, key),
             label=f"on-demand rotation {key.key_id}")
-    return {"KeyId": key.arn}
+    # the key id, not its ARN: the API Reference's and the AWS CLI's example answers, and the
+    # CloudTrail entry's responseElements (ct-rotatekeyondemand)
+    return {"KeyId": key.key_id}
 
 
 @operation("ListKeyRotations")

@@ -200,7 +200,7 @@ def apply(document: dict, record: Any, number: int) -> dict:
 def _append_tail(audit: dict, tail: dict) -> None:
     start = tail["from"]
     if start["rows"] != audit["rows"] or any(
-            start[name] != len(audit[name]) for name in _POOLS) or any(
+            start.get(name, 0) != len(audit.get(name, [])) for name in _POOLS) or any(
             start[name] != len(_b64(audit[name])) // 8 for name in ("time_starts", "seq_starts")):
         raise SnapshotError("the snapshot's journal does not continue its audit trail")
     audit["rows"] = tail["rows"]
@@ -208,11 +208,12 @@ def _append_tail(audit: dict, tail: dict) -> None:
     for name in ("shape", "time_starts", "time_values", "seq_starts", "seq_offsets"):
         audit[name] = base64.b64encode(_b64(audit[name]) + _b64(tail[name])).decode("ascii")
     for name in _POOLS:
-        audit[name] = list(audit[name]) + list(tail[name])
+        audit[name] = list(audit.get(name, [])) + list(tail.get(name, []))
 
 
-_POOLS = ("other_request_ids", "responses", "shapes", "events", "origins", "resources", "params",
-          "additional", "errors")
+#: the growing parts of the trail (a journal written before shared_event_ids has none)
+_POOLS = ("other_request_ids", "shared_event_ids", "responses", "shapes", "events", "origins",
+          "resources", "params", "additional", "errors")
 
 
 def _b64(text: str) -> bytes:
