@@ -16,6 +16,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.config import Config
 from botocore.credentials import Credentials
 
+from kmslab.interop import server as server_module
 from kmslab.interop.server import ServerThread
 
 from interop_fakes import ALICE_KEY_ID, ALICE_SECRET, FakeLab
@@ -314,6 +315,35 @@ def test_oversize_body_declared(server):
     headers = signed(server, target="TrentService.Encrypt", body=body)
     status, code, _ = error_of(raw(server, body, headers))
     assert (status, code) == (413, "RequestEntityTooLargeException")
+    assert_still_serving(server)
+
+
+def test_oversize_body_is_read_to_its_end_and_the_connection_stays_usable(server):
+    """A client sends its whole body before it reads the answer (boto3 does): the 413 is
+    answered after the body, so the connection is not reset under the client and serves the
+    next request."""
+    conn = http.client.HTTPConnection(server.host, server.port, timeout=5)
+    for _ in range(2):
+        body = b'{"Plaintext":"' + b"A" * (200 * 1024) + b'"}'
+        conn.request("POST", "/", body=body,
+                     headers=signed(server, target="TrentService.Encrypt", body=body))
+        response = conn.getresponse()
+        assert response.status == 413
+        assert json.loads(response.read())["__type"] == "RequestEntityTooLargeException"
+    conn.request("POST", "/", body=b"{}", headers=signed(server))
+    response = conn.getresponse()
+    assert response.status == 200 and "Keys" in json.loads(response.read())
+    conn.close()
+
+
+def test_a_body_far_over_the_cap_is_refused_without_being_read(server):
+    size = (server_module.DRAIN_FACTOR + 1) * 64 * 1024 + 1
+    sock = socket.create_connection((server.host, server.port), timeout=5)
+    sock.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nX-Amz-Target: TrentService.Encrypt\r\n"
+                 b"Content-Length: " + str(size).encode() + b"\r\n\r\n{")
+    answer = sock.recv(65536)
+    sock.close()
+    assert answer.startswith(b"HTTP/1.1 413")
     assert_still_serving(server)
 
 

@@ -27,7 +27,8 @@ today. With ``clock="manual"`` (``--clock manual``, and the default of
 :func:`make_server` and :class:`ServerThread`) it moves only on ``POST
 /_kmslab/clock/advance``, so timestamps are the same on every run.
 
-Bodies are capped (``max_body_bytes``, larger ones get a 413); request heads
+Bodies are capped (``max_body_bytes``, larger ones get a 413, after the body is read
+to its end, so that the connection stays usable); request heads
 are capped too, a request that trickles in slower than ``client_timeout`` is
 cut off, and one client may hold only so many connections
 (:mod:`kmslab.interop.connections`). A KMS call that may be slow, and every
@@ -75,6 +76,8 @@ log = logging.getLogger("kmslab.serve")
 DEFAULT_PORT = 4599
 #: larger than any valid KMS request (a 32 KB policy, 6 KB blobs in base64...)
 MAX_BODY_BYTES = 1024 * 1024
+#: a body up to this many times MAX_BODY_BYTES is read to its end (and dropped) before its 413
+DRAIN_FACTOR = 16
 CLIENT_TIMEOUT = 10.0
 #: threads serving KMS and admin calls: more than one client's connections may keep busy
 WORKER_THREADS = 2 * MAX_CONNECTIONS_PER_CLIENT
@@ -304,6 +307,7 @@ class KmsApp:
             except ValueError:
                 raise errors.SerializationException("Content-Length is not a number.") from None
             if declared > self.max_body_bytes:
+                await self._drain(receive, declared)
                 raise self._too_large()
         # A body that trickles in is cut off by the connection's request deadline
         # (see connections.py), which answers 408 and closes: receive() then
@@ -316,10 +320,27 @@ class KmsApp:
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > self.max_body_bytes:
+                if message.get("more_body", False):
+                    await self._drain(receive, size)
                 raise self._too_large()
             chunks.append(chunk)
             more = message.get("more_body", False)
         return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+    async def _drain(self, receive, size: int) -> None:
+        """Read and drop the rest of a body that is too large (up to DRAIN_FACTOR times the
+        cap), so that the client, still sending, reads the 413 on a connection that stays
+        usable instead of having it reset under it; a larger body gets its 413 and the
+        connection is closed."""
+        if size > DRAIN_FACTOR * self.max_body_bytes:
+            return
+        drained, more = 0, True
+        while more and drained <= DRAIN_FACTOR * self.max_body_bytes:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            drained += len(message.get("body", b""))
+            more = message.get("more_body", False)
 
     def _too_large(self) -> errors.KMSError:
         return RequestEntityTooLargeException(
