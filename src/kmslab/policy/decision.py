@@ -187,11 +187,6 @@ class Decision:
         return exc
 
     # ----------------------------------------------------------- explanation
-    def _detail(self, step) -> str:
-        if isinstance(step, GrantResult):
-            return step.detail
-        return _explain(step, self.ctx)
-
     def records(self) -> list[dict]:
         """One flat row per statement and grant considered (for a DataFrame)."""
         rows = []
