@@ -39,6 +39,7 @@ def _world(seed: int = 5):
     west = lab.client(region_name="eu-west-1")
     app = kms.create_key(Description="app")["KeyMetadata"]["Arn"]
     idle = kms.create_key(Description="idle")["KeyMetadata"]["Arn"]
+    kms.create_alias(AliasName="alias/app", TargetKeyId=app)  # an alias record names two ARNs
     kms.put_key_policy(KeyId=app, PolicyName="default", Policy=json.dumps({
         "Version": "2012-10-17", "Statement": [
             {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{lab.default_account}:root"},

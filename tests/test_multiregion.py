@@ -151,7 +151,7 @@ def test_new_material_is_synchronized_to_replicas(lab, kms, west, primary, repli
     key.current.state = "NON_CURRENT"
     key.versions.append(KeyMaterialVersion(lab.ids.key_material_id(),
                                            generate_material("SYMMETRIC_DEFAULT"), lab.clock.now()))
-    multiregion.synchronize(lab, key)
+    multiregion.synchronize(lab.env, key)
     blob = kms.encrypt(KeyId=primary["KeyId"], Plaintext=b"v2")["CiphertextBlob"]
     out = west.decrypt(CiphertextBlob=blob)
     assert out["Plaintext"] == b"v2" and out["KeyMaterialId"] == key.current.material_id

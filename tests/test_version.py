@@ -1,5 +1,5 @@
-"""One version, written once (``kmslab.__version__``): the package metadata, ``kmslab --version``
-and the license shipped with the distribution all agree with it."""
+"""One version, written once (``kmslab/version.py``, read as ``kmslab.__version__``): the package
+metadata, ``kmslab --version`` and the license shipped with the distribution all agree with it."""
 
 import importlib.metadata
 import re
@@ -20,8 +20,9 @@ def test_the_version_is_written_once_in_the_package():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
     assert "version" not in project["project"]
     assert "version" in project["project"]["dynamic"]
-    assert project["tool"]["setuptools"]["dynamic"]["version"] == {"attr": "kmslab.__version__"}
+    assert project["tool"]["setuptools"]["dynamic"]["version"] == {"attr": "kmslab.version.__version__"}
     assert re.fullmatch(r"\d+\.\d+\.\d+", kmslab.__version__)
+    assert kmslab.__version__ is kmslab.version.__version__
 
 
 def test_the_installed_metadata_carries_the_package_version():

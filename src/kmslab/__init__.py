@@ -15,9 +15,9 @@ from __future__ import annotations
 from . import errors
 from .client import KMSClient, install_methods
 from .clock import VirtualClock
-from .lab import Lab
+from .lab import Lab, default_lab
+from .version import __version__  # noqa: F401 - kmslab.__version__
 
-__version__ = "0.1.0"
 __all__ = ["Lab", "client", "default_lab", "errors", "KMSClient", "VirtualClock",
            "boto3_client", "connect", "requires_lab", "lab_only", "now", "clean_up"]
 
@@ -25,17 +25,6 @@ __all__ = ["Lab", "client", "default_lab", "errors", "KMSClient", "VirtualClock"
 _INTEROP = ("boto3_client", "connect", "requires_lab", "lab_only", "now", "clean_up", "lab_of")
 
 install_methods()
-
-_DEFAULT_LAB: Lab | None = None
-
-
-def default_lab() -> Lab:
-    """The lab ``kmslab.client()`` uses (created on first use)."""
-    global _DEFAULT_LAB
-    if _DEFAULT_LAB is None:
-        _DEFAULT_LAB = Lab()
-    return _DEFAULT_LAB
-
 
 def client(service_name: str = "kms", *, region_name: str | None = None, as_=None) -> KMSClient:
     """A boto3-shaped KMS client on the default lab: ``kmslab.client()``."""

@@ -46,6 +46,11 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
+from .clock import parse_time
+from .frozen import FrozenDict
+from .frozen import freeze as _freeze
+from .operations.model import camel as _camel
+
 __all__ = ["AuditLog", "AuditView", "AuditTable", "AuditStore", "AuditDataError", "RawJSON", "LastUse",
            "FrozenDict", "logged_members", "EVENT_VERSION", "TRAIL_ERROR_CODES"]
 
@@ -76,31 +81,6 @@ _TLS_VERSION, _CIPHER_SUITE = "TLSv1.3", "TLS_AES_256_GCM_SHA384"
 
 # ----------------------------------------------------------------- values
 
-class FrozenDict(dict):
-    """A dict that cannot change and can be hashed: a value of a dictionary-encoded column.
-
-    Audit records are immutable, so the pieces they share (requestParameters,
-    userIdentity, encryption contexts) are read-only; being hashable lets
-    pandas keep them as categories (one copy per distinct value).
-    """
-
-    __slots__ = ()
-
-    def __hash__(self) -> int:  # type: ignore[override]
-        return hash(_freeze(self))
-
-    def _read_only(self, *args, **kwargs):
-        raise TypeError("audit records are read-only")
-
-    __setitem__ = __delitem__ = update = pop = popitem = clear = setdefault = _read_only  # type: ignore
-
-    def __copy__(self):
-        return self
-
-    def __deepcopy__(self, memo):
-        return self
-
-
 def _service_principal(via_service: str | None) -> str | None:
     """CloudTrail names the calling service without its Region: ``s3.amazonaws.com``.
 
@@ -110,16 +90,6 @@ def _service_principal(via_service: str | None) -> str | None:
         return None
     name, _, rest = via_service.partition(".")
     return f"{name}.amazonaws.com" if rest.endswith("amazonaws.com") else via_service
-
-
-def _freeze(value):
-    """A hashable key for a JSON-like value (dicts and lists become tuples)."""
-    t = type(value)
-    if t is dict or t is FrozenDict:  # order-independent, as dict equality is
-        return ("{", frozenset((k, _freeze(v)) for k, v in value.items()))
-    if t is list or t is tuple:
-        return ("[", *(_freeze(v) for v in value))
-    return value
 
 
 #: where a call's logged request members start in the tuple :func:`_alike_function` makes
@@ -203,14 +173,7 @@ def _java_time(when: datetime) -> str:
 
 
 def _parse_time(text: str) -> int:
-    when = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return (when - _EPOCH) // _MICROSECOND
-
-
-def _camel(name: str) -> str:
-    return name[:1].lower() + name[1:]
+    return (parse_time(text) - _EPOCH) // _MICROSECOND
 
 
 def _loggable(shape) -> bool:

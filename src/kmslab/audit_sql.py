@@ -168,7 +168,8 @@ WHERE eventsource = 'kms.amazonaws.com'
   AND errorcode = 'AccessDenied'
 GROUP BY useridentity.arn, eventname
 ORDER BY denied DESC, principal, eventname""",
-    # keys in the trail with no successful cryptographic use in the last {days} days
+    # keys in the trail with no successful cryptographic use in the last {days} days (an alias
+    # operation lists the alias ARN too, with the type AWS::KMS::Key: only key ARNs count)
     "keys_unused": f"""\
 WITH uses AS (
     SELECT key_arn,
@@ -176,7 +177,8 @@ WITH uses AS (
                  AND errorcode IS NULL
                 THEN from_iso8601_timestamp(eventtime) END AS used
     FROM cloudtrail_logs
-    CROSS JOIN UNNEST(transform(filter(resources, r -> r.type = 'AWS::KMS::Key'),
+    CROSS JOIN UNNEST(transform(filter(resources, r -> r.type = 'AWS::KMS::Key'
+                                                   AND r.arn LIKE '%:key/%'),
                                 r -> r.arn)) AS t(key_arn)
     WHERE eventsource = 'kms.amazonaws.com')
 SELECT key_arn, max(used) AS last_used

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from botocore import xform_name
 
+from .clock import parse_time
 from .identity import Principal
 from .operations.model import client_exceptions, doc_text, kms_model, paginators
 from .service.registry import ROUTES, Route
@@ -38,8 +39,7 @@ def _coerce_timestamp(value):
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             return datetime.fromtimestamp(value, UTC)
         if isinstance(value, str):
-            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-            return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+            return parse_time(value)
     except (ValueError, OverflowError, OSError):
         pass
     return value

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-__all__ = ["VirtualClock", "ScheduledEvent", "UTC", "DEFAULT_START"]
+__all__ = ["VirtualClock", "ScheduledEvent", "UTC", "DEFAULT_START", "parse_time"]
 
 UTC = UTC
 DEFAULT_START = datetime(2025, 1, 1, 9, 0, tzinfo=UTC)
@@ -128,3 +128,10 @@ class VirtualClock:
 
     def __repr__(self) -> str:
         return f"<VirtualClock {self._now.isoformat()}>"
+
+
+def parse_time(text: str) -> datetime:
+    """ISO 8601 text as an aware datetime, as AWS writes times (``2025-01-01T09:00:00Z``): a
+    trailing ``Z`` is UTC, a time without an offset is taken as UTC; ValueError otherwise."""
+    when = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return when if when.tzinfo else when.replace(tzinfo=UTC)

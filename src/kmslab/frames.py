@@ -83,11 +83,6 @@ def _key_list(client) -> list[dict]:
     return _pages(client, "list_keys", "Keys")
 
 
-def _region_of(client) -> str:
-    meta = getattr(client, "meta", None)
-    return getattr(meta, "region_name", None) or ""
-
-
 # ----------------------------------------------------------------- keys
 
 _KEY_COLUMNS = ["KeyId", "Arn", "Aliases", "Description", "KeySpec", "KeyUsage", "KeyState",
@@ -335,7 +330,7 @@ def audit_frame(audit, *, request_id: bool = True, expand_context: bool = False)
     leaves it out); with ``expand_context=True`` one ``encryptionContext.<key>``
     column per context key. Oldest first, newest last.
     """
-    from .audit import FrozenDict
+    from .frozen import FrozenDict
     t = audit.table()
     rows = t.rows
     whole = isinstance(rows, range) and rows.start == 0 and rows.step == 1

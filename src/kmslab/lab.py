@@ -18,9 +18,10 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Literal, overload
 
-from . import arns, errors, operations
+from . import arns, errors
 from .arns import IdSource
 from .audit import AuditLog
+from .client import KMSClient
 from .clock import VirtualClock
 from .events import EventBus
 from .faults import Faults
@@ -29,11 +30,10 @@ from .iam import ADMINISTRATOR_ACCESS, IAM, IAMClient, IAMRole, IAMUser, STSClie
 from .identity import Principal, account_root
 from .metrics import MetricStore
 from .policy import Decision
-from .policy.global_keys import service_principal
 from .service import KMSService, Request
-from .service.authorization import PolicyAuthorizer, request_context
+from .service.authorization import PolicyAuthorizer, explain
+from .service.environment import Environment
 from .service.key import Key
-from .service.keys import KEY_QUOTA
 from .service.keystores import CustomKeyStores
 from .world.cloudhsm import CloudHsm
 from .world.s3 import S3World
@@ -42,47 +42,74 @@ from .world.xks import XksProxies, XksProxy
 if TYPE_CHECKING:
     from .quotas import RequestQuotas
 
-__all__ = ["Lab", "DEFAULT_ACCOUNT", "DEFAULT_REGION"]
+__all__ = ["Lab", "default_lab", "DEFAULT_ACCOUNT", "DEFAULT_REGION"]
 
 DEFAULT_ACCOUNT = "111122223333"
 DEFAULT_REGION = "us-east-1"
 
 
+def _environment(name: str, doc: str) -> property:
+    """A lab attribute kept in the services' environment (``lab.env``), read and set through it."""
+    def read(lab):
+        return getattr(lab.env, name)
+
+    def write(lab, value):
+        setattr(lab.env, name, value)
+
+    read.__doc__ = doc
+    return property(read, write, doc=doc)
+
+
 class Lab:
-    """A simulated AWS world with a KMS in every account and Region."""
+    """A simulated AWS world with a KMS in every account and Region.
+
+    The lab builds the world and hands out clients; its services see it only
+    through one :class:`~kmslab.service.environment.Environment` (``lab.env``).
+    """
+
+    clock = _environment("clock", "The lab's clock (virtual unless you pass a real one).")
+    ids = _environment("ids", "Where key ids, request ids and tokens come from (seeded).")
+    lock = _environment("lock", "One call at a time: held for each request and clock step.")
+    audit = _environment("audit", "The audit trail (CloudTrail-like), every request's record.")
+    events = _environment("events", "EventBridge-like events KMS emits.")
+    metrics = _environment("metrics", "CloudWatch-like metrics (SecondsUntilKeyMaterialExpiration).")
+    hooks = _environment("hooks", "Code run before and after each request (quotas, faults).")
+    iam = _environment("iam", "IAM: users, roles, their policies and access keys.")
+    authorizer = _environment("authorizer", "Who may do what: key policies, IAM policies, grants.")
+    grant_tokens = _environment("grant_tokens", "Grant token -> grant (usable before in effect).")
+    grant_delay = _environment(
+        "grant_delay", "How long a new grant takes to be in effect without a grant token (AWS: "
+        "eventual consistency, 'usually less than five minutes'); 0 = at once.")
+    on_demand_rotation_delay = _environment(
+        "on_demand_rotation_delay", "RotateKeyOnDemand completes after this much time.")
+    key_quota = _environment(
+        "key_quota", "Customer managed keys allowed per account and Region (AWS default 100,000; "
+        "adjustable in AWS through Service Quotas); CreateKey beyond it: LimitExceededException.")
+    custom_key_stores = _environment("custom_key_stores", "Every custom key store of the lab.")
+    cloudhsm = _environment("cloudhsm", "The lab's CloudHSM clusters.")
+    xks = _environment("xks", "The lab's external key store proxies.")
+    regions = _environment("regions", "The Regions that have a KMS so far.")
 
     def __init__(self, seed: int | None = None, start: datetime | None = None, *,
                  account_id: str = DEFAULT_ACCOUNT, region: str = DEFAULT_REGION):
         self.seed = seed
-        self.lock = threading.RLock()
-        self.ids = IdSource(seed)
-        self.clock = VirtualClock(start, lock=self.lock)
-        self.audit = AuditLog(self.ids, self.clock)
+        lock = threading.RLock()
+        ids = IdSource(seed)
+        clock = VirtualClock(start, lock=lock)
+        self.env = Environment(lock=lock, clock=clock, ids=ids, audit=AuditLog(ids, clock),
+                               events=EventBus(clock, ids), hooks=Hooks(), iam=IAM(ids, clock),
+                               metrics=MetricStore(clock), reach=self.kms_service, regions=[region])
         self.audit.key_resolver = self.key_arn
-        self.events = EventBus(self.clock, self.ids)
-        self.hooks = Hooks()
         #: request quotas in force (``enable_request_quotas``); None = never throttle
         self.request_quotas: RequestQuotas | None = None
-        #: customer managed keys allowed per account and Region (AWS default 100,000;
-        #: adjustable in AWS through Service Quotas); CreateKey beyond it: LimitExceededException
-        self.key_quota = KEY_QUOTA
-        self.iam = IAM(self.ids, self.clock)
-        self.authorizer = PolicyAuthorizer(self)
-        #: grant token -> grant (tokens make a grant usable before it is in effect)
-        self.grant_tokens: dict = {}
-        #: how long a new grant takes to be in effect without a grant token (AWS: eventual
-        #: consistency, "usually less than five minutes"); 0 = at once
-        self.grant_delay = timedelta(0)
-        self.metrics = MetricStore(self.clock)  # CloudWatch-like: SecondsUntilKeyMaterialExpiration
-        self.on_demand_rotation_delay = timedelta(0)  # RotateKeyOnDemand completes after this
-        self.custom_key_stores = CustomKeyStores(self)
+        self.authorizer = PolicyAuthorizer(self.env)
+        self.custom_key_stores = CustomKeyStores(self.env)
         self.cloudhsm = CloudHsm(self)
         self.xks = XksProxies(self)
         self.faults = Faults(self)
         self.s3 = S3World(self)
         self.default_account = account_id
         self.default_region = region
-        self.regions = [region]
         self.accounts: dict[str, dict] = {}
         self._services: dict[tuple[str, str], KMSService] = {}
         self.add_account(account_id)
@@ -180,7 +207,7 @@ class Lab:
                 raise errors.UnrecognizedClientException(f"Account {account} is not in the lab.")
             if region not in arns.REGIONS:
                 raise ValueError(f"unknown Region {region!r}")
-            svc = self._services[(account, region)] = KMSService(self, account, region)
+            svc = self._services[(account, region)] = KMSService(self.env, account, region)
             if region not in self.regions:
                 self.regions.append(region)
         return svc
@@ -197,7 +224,6 @@ class Lab:
         session named ``kmslab``), an ARN, an access key id, a Principal, or
         None for the account's ``admin`` user.
         """
-        from .client import KMSClient
         caller = self.principal(as_, account)
         if service_name == "iam":
             return IAMClient(self, caller)
@@ -291,42 +317,11 @@ class Lab:
         """
         caller = self.principal(principal)
         region = region or self.default_region
-        origin = service_principal(via_service) if via_service else None
-        source_ip = source_ip or origin or "127.0.0.1"
-        user_agent = user_agent or origin or "kmslab"
-        if not action.startswith("kms:"):
-            action = "kms:" + action
-        op_name = action[4:]
-        params: dict = {}
-        try:  # the operation and key the action is checked for (kms:ReEncryptFrom: ReEncrypt's source)
-            spec, slot = operations.slot_for_action(action)
-            op_name = spec.name
-        except KeyError:  # an action of no single operation (kms:ReEncrypt*...)
-            slot = None
-        if context:
-            params["EncryptionContext"] = dict(context)
-            member = slot.context if slot is not None else None
-            if member == "Constraints":
-                params["Constraints"] = {"EncryptionContextSubset": dict(context)}
-            elif member:
-                params[member] = dict(context)
-        resolved = None
-        if isinstance(key, Key):
-            resolved = key
-        elif key not in (None, "*"):
-            resolved = self.kms_service(caller.account_id, region).resolve(key)
-            if isinstance(key, str) and (key.startswith("alias/") or ":alias/" in key):
-                params["KeyId"] = key
-        ctx = request_context(caller, op_name, action, resolved, params, region=region,
-                              now=self.clock.now(), via_service=via_service, source_ip=source_ip,
-                              user_agent=user_agent, key_param="KeyId")
-        if conditions:
-            ctx.conditions = {**(ctx.conditions or {}), **conditions}
-        authorizer = self.authorizer
-        if not isinstance(authorizer, PolicyAuthorizer):
-            authorizer = PolicyAuthorizer(self)
-        tokens = authorizer.token_grants(grant_tokens) if grant_tokens else ()
-        return authorizer.decide(ctx, resolved, tokens)
+        service = self.kms_service(caller.account_id, region) if key not in (None, "*") \
+            and not isinstance(key, Key) else None
+        return explain(self.env, caller, action, key, context, region=region, service=service,
+                       via_service=via_service, source_ip=source_ip, user_agent=user_agent,
+                       grant_tokens=grant_tokens, conditions=conditions)
 
     def key_arn(self, key_identifier: str, *, account: str | None = None,
                 region: str | None = None) -> str:
@@ -375,7 +370,7 @@ class Lab:
         """
         from .quotas import RequestQuotas
         self.disable_request_quotas()
-        self.request_quotas = RequestQuotas(self, overrides)
+        self.request_quotas = RequestQuotas(self.default_region, overrides)
         self.hooks.add_before(self.request_quotas.check)
         return self.request_quotas
 
@@ -436,6 +431,17 @@ class Lab:
         """A seed document for this lab's accounts, principals and keys (no material, no secrets)."""
         from . import seed
         return seed.to_seed(self)
+
+
+_DEFAULT_LAB: Lab | None = None
+
+
+def default_lab() -> Lab:
+    """The lab ``kmslab.client()`` uses (created on first use)."""
+    global _DEFAULT_LAB
+    if _DEFAULT_LAB is None:
+        _DEFAULT_LAB = Lab()
+    return _DEFAULT_LAB
 
 
 def _json(policy: str | Mapping) -> str:

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from . import figure
-from .service import states
+from .inspect import key_states as states
 
 __all__ = ["activity", "denied_vs_allowed", "key_versions_timeline", "key_state_table",
            "key_state_transitions"]
@@ -109,7 +109,7 @@ def key_versions_timeline(versions: pd.DataFrame, *, until=None, ax=None):
 def key_state_table(operations=None, *, ax=None):
     """AWS's key-state table as a heatmap: operation x key state, allowed or which error.
 
-    Drawn from ``kmslab.service.states.TABLE``, the table the service checks.
+    Drawn from ``kmslab.inspect.key_states.TABLE``, the table the service checks.
     """
     table = states.TABLE
     ops = list(operations) if operations is not None else sorted(table)
@@ -148,7 +148,7 @@ _STATE_POSITIONS = {
 
 def key_state_transitions(*, ax=None):
     """The key-state diagram, drawn from the state machine the service runs
-    (``kmslab.service.states.TRANSITIONS``): states as nodes, each change of state as an
+    (``kmslab.inspect.key_states.TRANSITIONS``): states as nodes, each change of state as an
     arrow labelled with the events that cause it (an event into a state is named once)."""
     edges: dict[tuple[str, str], list[str]] = {}
     for a, event, b in states.transition_table():

@@ -47,7 +47,6 @@ from .operations import (
 )
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .lab import Lab
     from .latency.timeline import TokenBucket
     from .service.pipeline import Call
 
@@ -176,13 +175,14 @@ def resource_table():
 class RequestQuotas:
     """The request quotas of a lab, enforced before each request (``lab.enable_request_quotas``).
 
+    ``default_region``: the Region :meth:`table` shows when given none.
     ``overrides`` maps quota names (``"DescribeKey request rate"`` or just
     ``"DescribeKey"``) to requests per second, as a Service Quotas increase
     or decrease would.
     """
 
-    def __init__(self, lab: Lab, overrides: Mapping[str, float] | None = None):
-        self.lab = lab
+    def __init__(self, default_region: str, overrides: Mapping[str, float] | None = None):
+        self.default_region = default_region
         self.overrides = {canonical_name(k): float(v) for k, v in (overrides or {}).items()}
         for name, rate in self.overrides.items():
             if rate <= 0:
@@ -201,7 +201,7 @@ class RequestQuotas:
 
     def table(self, region: str | None = None):
         """The quotas in force in ``region`` (the lab's default Region) as a DataFrame."""
-        return table(region or self.lab.default_region, self.overrides)
+        return table(region or self.default_region, self.overrides)
 
     def usage(self):
         """A DataFrame of admitted and throttled requests per account, Region and quota."""
@@ -251,7 +251,7 @@ class RequestQuotas:
                 key = call.service.resolve(identifier)
             except errors.KMSError:
                 continue  # the request fails later with the proper error
-            owner = call.lab.kms_service(key.account, key.region, create=False)
+            owner = call.env.kms_service(key.account, key.region, create=False)
             if owner is not None and key.key_id in owner.hidden_keys:
                 return "AWS_OWNED"
             families.append(key.spec.family)

@@ -56,6 +56,7 @@ from pathlib import Path
 from typing import Any
 
 from . import arns, errors, specs
+from .clock import parse_time
 
 __all__ = ["SeedError", "from_seed", "to_seed", "validate", "read_seed", "write_seed",
            "write_credentials", "SEED_FORMAT", "TESTING_MATERIAL"]
@@ -181,12 +182,12 @@ def _list(value: Any, path: str) -> list:
 def _time(value: Any, path: str) -> datetime:
     _expect(value, str, path, "an ISO 8601 time such as \"2025-09-01T09:00:00Z\"")
     try:
-        when = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        when = parse_time(value)
     except ValueError:
         raise SeedError(path, f"{value!r} is not an ISO 8601 time such as "
                               "\"2025-09-01T09:00:00Z\"") from None
     try:
-        when = when.astimezone(UTC) if when.tzinfo else when.replace(tzinfo=UTC)
+        when = when.astimezone(UTC)
         in_range = EARLIEST <= when < LATEST
     except OverflowError:  # an offset that moves it off the calendar
         in_range = False

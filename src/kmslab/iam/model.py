@@ -179,12 +179,6 @@ class IAM:
             raise _no_such_entity(f"The role with name {name} cannot be found.")
         return role
 
-    def role_by_arn(self, arn: str) -> IAMRole:
-        role = self.roles.get(arn)
-        if role is None:
-            raise _no_such_entity(f"The role with name {arn.rsplit('/', 1)[-1]} cannot be found.")
-        return role
-
     def principal_exists(self, arn: str) -> bool:
         """Whether a policy may name ``arn`` (KMS rejects principals that do not exist)."""
         m = re.fullmatch(r"arn:aws:(iam|sts)::(\d{12}):(.*)", arn)

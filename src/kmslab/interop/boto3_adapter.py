@@ -13,10 +13,10 @@ import weakref
 from collections.abc import Iterator
 
 import botocore.config
-import botocore.session
 from botocore.awsrequest import AWSResponse
 
 from ..identity import Principal, account_root
+from ..operations.model import new_session
 from . import protocol
 
 __all__ = ["boto3_client", "InProcessTransport", "served_lab"]
@@ -80,7 +80,7 @@ def boto3_client(lab=None, region_name: str = "us-east-1", as_: Principal | str 
     if lab is None:
         lab = _default_lab()
     caller = _caller(lab, as_)
-    session = botocore.session.Session()
+    session = new_session()
     client = session.create_client(
         "kms", region_name=region_name,
         endpoint_url=f"https://kms.{region_name}.amazonaws.com",
@@ -112,6 +112,6 @@ def _caller(lab, as_: Principal | str | None) -> Principal:
 
 
 def _default_lab():
-    import kmslab
+    from ..lab import default_lab
 
-    return kmslab.default_lab()
+    return default_lab()

@@ -96,9 +96,9 @@ def connect(region_name: str | None = None, *, lab=None, as_=None,
     if endpoint_url:
         raise ValueError(f"endpoint_url needs backend 'aws' (the {chosen!r} backend is in-process)")
     if lab is None:
-        import kmslab
+        from ..lab import default_lab
 
-        lab = kmslab.default_lab()
+        lab = default_lab()
     if chosen == "botocore":
         from .boto3_adapter import boto3_client
 

@@ -27,7 +27,10 @@ when one client misbehaves:
 
 uvicorn has no public hook for any of this, so :func:`http_protocol_class`
 subclasses its protocol classes and reads their request cycle; pyproject.toml
-pins the uvicorn versions this is tested with.
+pins the uvicorn versions this is tested with, and
+``tests/interop/test_uvicorn_contract.py`` fails on a uvicorn that no longer has
+what is read here (the overridden methods, ``cycle.response_started``,
+``response_complete``, ``more_body``, ``loop``, ``transport``).
 """
 
 from __future__ import annotations

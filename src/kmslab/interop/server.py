@@ -701,9 +701,9 @@ def cli_serve(argv: Sequence[str] | None = None, *, lab_factory: Callable[..., A
     """``kmslab serve [options]``: build a lab from the options and serve it."""
     args = _parser().parse_args(argv)
     if lab_factory is None:
-        import kmslab
+        from ..lab import Lab
 
-        lab_factory = kmslab.Lab
+        lab_factory = Lab
     lab_options = {}
     if args.account_id:
         lab_options["account_id"] = args.account_id

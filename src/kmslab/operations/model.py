@@ -15,13 +15,22 @@ import re
 
 import botocore.session
 
-__all__ = ["kms_model", "client_exceptions", "operation_model", "operation_names", "paginators", "examples",
+__all__ = ["kms_model", "client_exceptions", "new_session", "operation_model", "operation_names",
+           "paginators", "examples",
            "doc_text", "operation_text", "member_text", "camel"]
 
 
 @functools.cache
 def _session():
     return botocore.session.get_session()
+
+
+def new_session() -> botocore.session.Session:
+    """A fresh botocore Session sharing kmslab's data loader: the clients it creates reuse the
+    KMS model (and paginators, examples) already loaded, instead of reading it again."""
+    session = botocore.session.Session()
+    session.register_component("data_loader", _session().get_component("data_loader"))
+    return session
 
 
 @functools.cache

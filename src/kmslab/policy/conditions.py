@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from .. import errors
+from ..clock import parse_time
 
 __all__ = ["Condition", "OPERATORS", "compile_conditions", "glob_regex", "substitute",
            "literal_text", "needs_request"]
@@ -68,8 +69,7 @@ def _to_epoch(value: Any) -> float:
     text = str(value).strip()
     if re.fullmatch(r"-?\d+(\.\d+)?", text):
         return float(text)
-    dt = datetime.fromisoformat(text)  # Python 3.11+ reads the "Z" suffix
-    return (dt if dt.tzinfo else dt.replace(tzinfo=UTC)).timestamp()
+    return parse_time(text).timestamp()
 
 
 def _to_number(value: Any) -> float:

@@ -40,14 +40,16 @@ from ..policy import (
     request_keys,
     would_lock_out,
 )
+from ..policy.global_keys import service_principal
+from ..specs import SYMMETRIC_DEFAULT
+from .key import Key
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..operations import KeySlot
-    from .key import Key
+    from .environment import Environment
 
-__all__ = ["OpenAuthorizer", "PolicyAuthorizer", "request_context"]
+__all__ = ["OpenAuthorizer", "PolicyAuthorizer", "request_context", "explain"]
 
-_SYMMETRIC = "SYMMETRIC_DEFAULT"
 
 
 # ----------------------------------------------------------------- condition values
@@ -70,7 +72,7 @@ def _request_tags(params: dict) -> dict[str, Any]:
 
 
 def _requested_key_spec(params: dict) -> str:
-    return params.get("KeySpec") or params.get("CustomerMasterKeySpec") or _SYMMETRIC
+    return params.get("KeySpec") or params.get("CustomerMasterKeySpec") or SYMMETRIC_DEFAULT
 
 
 def _requested_key_usage(params: dict) -> str:
@@ -214,8 +216,8 @@ class PolicyAuthorizer:
     #: cached allow decisions before the cache is emptied
     CACHE_LIMIT = 50_000
 
-    def __init__(self, lab):
-        self.lab = lab
+    def __init__(self, env):
+        self.env = env
         self._allowed: set[tuple] = set()
         self._static_keys: dict[str, tuple[int, bool]] = {}
         self._static_callers: dict[str, tuple[int, bool]] = {}
@@ -243,7 +245,7 @@ class PolicyAuthorizer:
         tokens = params.get("GrantTokens")
         token_grants = self.token_grants(tokens) if tokens else ()
         caller = call.caller
-        iam = self.lab.iam
+        iam = self.env.iam
         cache_key = None
         if key is not None and alias is None and not token_grants and only_grants is None:
             cache_key = (caller.arn, action, key.arn, key.revision, iam.revision)
@@ -269,7 +271,7 @@ class PolicyAuthorizer:
     def decide(self, ctx: RequestContext, key: Key | None, token_grants=(), *,
                only_grants=None) -> Decision:
         """The decision for ``ctx`` with the key's policy and grants and the caller's IAM."""
-        identity = self.lab.iam.policies_for(ctx.principal)
+        identity = self.env.iam.policies_for(ctx.principal)
         if key is None:
             return decide(ctx, key_policy=None, identity_policies=identity,
                           key_policy_applies=False)
@@ -287,7 +289,7 @@ class PolicyAuthorizer:
 
     def effective_grants(self, key: Key, token_grants=()) -> list:
         """Grants in effect now, plus those named by the request's grant tokens."""
-        now = self.lab.clock.now()
+        now = self.env.clock.now()
         grants = [g for g in key.grants.values() if g.effective_at <= now]
         grants += [g for g in token_grants if g.key_arn == key.arn and g not in grants
                    and g.grant_id in key.grants]
@@ -297,7 +299,7 @@ class PolicyAuthorizer:
         """The grants named by GrantTokens; InvalidGrantTokenException for an unknown token."""
         found = []
         for token in tokens:
-            grant = self.lab.grant_tokens.get(token)
+            grant = self.env.grant_tokens.get(token)
             if grant is None:
                 raise errors.InvalidGrantTokenException("The grant token is not valid.")
             found.append(grant)
@@ -312,7 +314,7 @@ class PolicyAuthorizer:
             memo = self._static_keys[key.arn] = (key.revision, static)
         if not memo[1]:
             return False
-        iam = self.lab.iam
+        iam = self.env.iam
         memo = self._static_callers.get(caller.arn)
         if memo is None or memo[0] != iam.revision:
             memo = self._static_callers[caller.arn] = (
@@ -322,7 +324,7 @@ class PolicyAuthorizer:
     # ------------------------------------------------------------ key policies
     def check_key_policy(self, call, text: str, key_arn: str, bypass_lockout: bool) -> Policy:
         """CreateKey/PutKeyPolicy validation: grammar, principals that exist, lockout check."""
-        policy = parse_policy(text, principal_exists=self.lab.iam.principal_exists)
+        policy = parse_policy(text, principal_exists=self.env.iam.principal_exists)
         caller = call.caller
         if not bypass_lockout and caller.type != "AWSService":
             svc = call.service
@@ -332,7 +334,56 @@ class PolicyAuthorizer:
                                      region=svc.region, now=call.now,
                                      via_service=request.via_service, source_ip=request.source_ip,
                                      user_agent=request.user_agent, resource=key_arn)
-            if would_lock_out(policy, caller, self.lab.iam.policies_for(caller), key_arn,
+            if would_lock_out(policy, caller, self.env.iam.policies_for(caller), key_arn,
                               svc.account, region=svc.region, conditions=future.conditions):
                 raise errors.MalformedPolicyDocumentException(LOCKOUT_MESSAGE)
         return policy
+
+
+def explain(env: Environment, caller: Principal, action: str, key, context=None, *, region: str,
+            service=None, via_service: str | None = None, source_ip: str | None = None,
+            user_agent: str | None = None, grant_tokens=(), conditions=None) -> Decision:
+    """Would ``caller`` be allowed ``action`` on ``key``? The Decision the authorizer would reach
+    (``lab.explain``); makes no request and changes nothing.
+
+    ``key`` is a Key, an identifier the ``service`` (the caller's KMS in ``region``) resolves,
+    or None/``"*"`` for IAM-only actions; ``context`` the encryption context, placed where the
+    action's operation carries it; ``via_service`` a service calling for the caller, which is
+    then the source and user agent unless given; ``conditions`` extra condition keys.
+    """
+    origin = service_principal(via_service) if via_service else None
+    source_ip = source_ip or origin or "127.0.0.1"
+    user_agent = user_agent or origin or "kmslab"
+    if not action.startswith("kms:"):
+        action = "kms:" + action
+    op_name = action[4:]
+    params: dict = {}
+    try:  # the operation and key the action is checked for (kms:ReEncryptFrom: ReEncrypt's source)
+        spec, slot = operations.slot_for_action(action)
+        op_name = spec.name
+    except KeyError:  # an action of no single operation (kms:ReEncrypt*...)
+        slot = None
+    if context:
+        params["EncryptionContext"] = dict(context)
+        member = slot.context if slot is not None else None
+        if member == "Constraints":
+            params["Constraints"] = {"EncryptionContextSubset": dict(context)}
+        elif member:
+            params[member] = dict(context)
+    resolved = None
+    if isinstance(key, Key):
+        resolved = key
+    elif key not in (None, "*"):
+        resolved = service.resolve(key)
+        if isinstance(key, str) and (key.startswith("alias/") or ":alias/" in key):
+            params["KeyId"] = key
+    ctx = request_context(caller, op_name, action, resolved, params, region=region,
+                          now=env.clock.now(), via_service=via_service, source_ip=source_ip,
+                          user_agent=user_agent, key_param="KeyId")
+    if conditions:
+        ctx.conditions = {**(ctx.conditions or {}), **conditions}
+    authorizer = env.authorizer
+    if not isinstance(authorizer, PolicyAuthorizer):
+        authorizer = PolicyAuthorizer(env)
+    tokens = authorizer.token_grants(grant_tokens) if grant_tokens else ()
+    return authorizer.decide(ctx, resolved, tokens)

@@ -15,13 +15,12 @@ import os
 from .. import errors
 from ..crypto.backing import AsymmetricEncryptionKey, SealingKey
 from ..crypto.symmetric import invalid_ciphertext
-from ..specs import RSA_OAEP_MAX_PLAINTEXT
+from ..specs import RSA_OAEP_MAX_PLAINTEXT, SYMMETRIC_DEFAULT
 from .key import Key
 from .pipeline import Call
 from .registry import Outcome, operation
 from .usage import backing_key, refuse_encryption_context, refuse_recipient
 
-_SYMMETRIC = "SYMMETRIC_DEFAULT"
 _DATA_KEY_BYTES = {"AES_256": 32, "AES_128": 16}
 
 
@@ -43,7 +42,7 @@ def encrypt_with(key: Key, plaintext: bytes, context: dict | None,
     KMS too); they take no encryption context and at most
     ``RSA_OAEP_MAX_PLAINTEXT`` bytes (ValidationException).
     """
-    if algorithm == _SYMMETRIC:
+    if algorithm == SYMMETRIC_DEFAULT:
         version = key.current
         material = version.material if version is not None else None
         if not isinstance(material, SealingKey):
@@ -75,7 +74,7 @@ def decrypt_ciphertext(call: Call, key: Key, ciphertext: bytes, context: dict | 
     material = version.material
     if not isinstance(material, SealingKey):
         raise invalid_ciphertext("The ciphertext refers to key material that cannot decrypt it.")
-    return material.open(parts, context), _SYMMETRIC, version.material_id
+    return material.open(parts, context), SYMMETRIC_DEFAULT, version.material_id
 
 
 # ------------------------------------------------------------------ Encrypt
@@ -90,7 +89,7 @@ def _check_encrypt(call: Call, params: dict) -> None:
 def encrypt(call: Call, params: dict) -> Outcome:
     """Encrypt: up to 4,096 bytes under a KMS key (symmetric or RSA)."""
     key = call.key
-    algorithm = params.get("EncryptionAlgorithm") or _SYMMETRIC
+    algorithm = params.get("EncryptionAlgorithm") or SYMMETRIC_DEFAULT
     blob, material_id = encrypt_with(key, params["Plaintext"], params.get("EncryptionContext"),
                                      algorithm)
     # KeyMaterialId is not in Encrypt's response shape, but CloudTrail logs it
@@ -141,7 +140,7 @@ def re_encrypt(call: Call, params: dict) -> Outcome:
     RSA key its SourceKeyId), and an RSA destination the RSA plaintext limit.
     """
     dest, src = call.key, call.extra_keys[0]
-    dest_alg = params.get("DestinationEncryptionAlgorithm") or _SYMMETRIC
+    dest_alg = params.get("DestinationEncryptionAlgorithm") or SYMMETRIC_DEFAULT
     plaintext, src_alg, src_material = decrypt_ciphertext(
         call, src, params["CiphertextBlob"], params.get("SourceEncryptionContext"),
         params.get("SourceEncryptionAlgorithm"))
@@ -178,7 +177,7 @@ def _check_data_key(call: Call, params: dict) -> None:
 def _generate_data_key(call: Call, params: dict) -> tuple[dict, str | None]:
     key = call.key
     plaintext = os.urandom(_data_key_length(params))
-    blob, material_id = encrypt_with(key, plaintext, params.get("EncryptionContext"), _SYMMETRIC)
+    blob, material_id = encrypt_with(key, plaintext, params.get("EncryptionContext"), SYMMETRIC_DEFAULT)
     return {"CiphertextBlob": blob, "Plaintext": plaintext, "KeyId": key.arn,
             "KeyMaterialId": material_id}, material_id
 
@@ -207,5 +206,5 @@ def generate_random(call: Call, params: dict) -> dict:
     if n is None:  # AWS's words (the model does not mark NumberOfBytes required)
         raise errors.ValidationException("NumberOfBytes is required.")
     if params.get("CustomKeyStoreId"):
-        call.lab.custom_key_stores.check_generate_random(call, params["CustomKeyStoreId"])
+        call.env.custom_key_stores.check_generate_random(call, params["CustomKeyStoreId"])
     return {"Plaintext": os.urandom(n)}

@@ -112,7 +112,7 @@ class Grant:
 def _check_principal(arn: str | None, what: str, call: Call) -> None:
     if arn is None:
         return
-    if not _PRINCIPAL_ARN.fullmatch(arn) or not call.lab.iam.principal_exists(arn):
+    if not _PRINCIPAL_ARN.fullmatch(arn) or not call.env.iam.principal_exists(arn):
         raise errors.InvalidArnException(f"{what} {arn} is not a valid principal.")
 
 
@@ -182,7 +182,7 @@ def _check_constraint_context(kind: str, context: dict) -> None:
 
 def _new_token(call: Call, grant: Grant) -> str:
     token = secrets.token_urlsafe(96)
-    call.lab.grant_tokens[token] = grant
+    call.env.grant_tokens[token] = grant
     return token
 
 
@@ -211,15 +211,15 @@ def create_grant(call: Call, params: dict) -> dict:
     same = _same_grant(key, params)
     if same is not None:
         return {"GrantToken": _new_token(call, same), "GrantId": same.grant_id}
-    lab = call.lab
-    grant = Grant(lab.ids.hex(32), params.get("Name"), key.arn, params.get("GranteePrincipal"),
+    env = call.env
+    grant = Grant(env.ids.hex(32), params.get("Name"), key.arn, params.get("GranteePrincipal"),
                   params.get("RetiringPrincipal"), tuple(params["Operations"]),
                   params.get("Constraints") or None, call.caller.account_id, call.now,
-                  call.now + lab.grant_delay, params.get("GranteeServicePrincipal"),
+                  call.now + env.grant_delay, params.get("GranteeServicePrincipal"),
                   params.get("RetiringServicePrincipal"))
     key.add_grant(grant)
     if grant.effective_at > call.now:
-        key.scheduled[f"grant {grant.grant_id}"] = lab.clock.schedule(
+        key.scheduled[f"grant {grant.grant_id}"] = env.clock.schedule(
             grant.effective_at, partial(_grant_in_effect, key),
             label=f"grant {grant.grant_id[:12]} in effect")
     return {"GrantToken": _new_token(call, grant), "GrantId": grant.grant_id}
@@ -265,7 +265,7 @@ def list_retirable_grants(call: Call, params: dict) -> dict:
 def _find_grant(call: Call, params: dict) -> tuple[Key, Grant]:
     token = params.get("GrantToken")
     if token is not None:
-        grant = call.lab.grant_tokens.get(token)
+        grant = call.env.grant_tokens.get(token)
         if grant is None:
             raise errors.InvalidGrantTokenException("The grant token is not valid.")
         key = _key_of(call, grant.key_arn)
@@ -287,7 +287,7 @@ def _find_grant(call: Call, params: dict) -> tuple[Key, Grant]:
 
 def _key_of(call: Call, key_arn: str) -> Key | None:
     parts = key_arn.split(":")
-    svc = call.lab.kms_service(parts[4], parts[3], create=False)
+    svc = call.env.kms_service(parts[4], parts[3], create=False)
     return svc.keys.get(parts[5].split("/", 1)[1]) if svc is not None else None
 
 

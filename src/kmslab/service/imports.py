@@ -67,7 +67,7 @@ from .pipeline import Call
 from .registry import operation
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..lab import Lab
+    from .environment import Environment
 
 __all__ = ["IMPORT_TOKEN_LIFETIME", "MAX_VALID_TO", "imported_material_id", "expire_material",
            "EXPIRY_METRIC", "METRIC_NAMESPACE"]
@@ -134,7 +134,7 @@ def get_parameters_for_import(call: Call, params: dict) -> dict:
     wrapping_key = call.request.prepared
     if wrapping_key is None:
         wrapping_key = WrappingKey.generate(spec)
-    record = ImportParameters(call.lab.ids.token(64), key.arn, wrapping_key, algorithm,
+    record = ImportParameters(call.env.ids.token(64), key.arn, wrapping_key, algorithm,
                               now + IMPORT_TOKEN_LIFETIME)
     key.import_parameters.append(record)
     return {"KeyId": key.arn, "ImportToken": record.token,
@@ -199,15 +199,15 @@ def _symmetric_only_parameters(key: Key, params: dict) -> None:
                 f"{key.spec.name}.")
 
 
-def _primary_version(lab: Lab, key: Key, material_id: str) -> KeyMaterialVersion | None:
+def _primary_version(env: Environment, key: Key, material_id: str) -> KeyMaterialVersion | None:
     """A replica's share of its primary's material: the primary's version ``material_id``."""
     if not is_replica(key):
         return None
-    primary = next((k for k in related_keys(lab, key) if k is not key and not is_replica(k)), None)
+    primary = next((k for k in related_keys(env, key) if k is not key and not is_replica(k)), None)
     return primary.version(material_id) if primary is not None else None
 
 
-def _target_version(lab: Lab, key: Key, params: dict, fingerprint: str, material_id: str,
+def _target_version(env: Environment, key: Key, params: dict, fingerprint: str, material_id: str,
                     now: datetime) -> KeyMaterialVersion:
     """Which version the import fills: a re-import of known material, or new material.
 
@@ -221,7 +221,7 @@ def _target_version(lab: Lab, key: Key, params: dict, fingerprint: str, material
                   if v.fingerprint is not None and hmac.compare_digest(v.fingerprint, fingerprint.encode())),
                  None)
     if import_type == "EXISTING_KEY_MATERIAL":
-        shared = _primary_version(lab, key, material_id) if known is None else None
+        shared = _primary_version(env, key, material_id) if known is None else None
         if not key.versions and shared is None:
             raise errors.ValidationException(
                 f"{key.arn} has no key material to re-import; use ImportType NEW_KEY_MATERIAL.")
@@ -267,7 +267,7 @@ def _target_version(lab: Lab, key: Key, params: dict, fingerprint: str, material
 def import_key_material(call: Call, params: dict) -> dict:
     """ImportKeyMaterial: unwrap, check and install the material; PendingImport -> Enabled."""
     key = call.key
-    lab = call.lab
+    env = call.env
     now = call.now
     _require_external(key)
     _symmetric_only_parameters(key, params)
@@ -279,7 +279,7 @@ def import_key_material(call: Call, params: dict) -> dict:
     del raw
     fingerprint = material.material_fingerprint()
     material_id = imported_material_id(key.key_id, fingerprint)
-    version = _target_version(lab, key, params, fingerprint, material_id, now)
+    version = _target_version(env, key, params, fingerprint, material_id, now)
     if version not in key.versions:
         key.versions.append(version)
     version.material = material
@@ -291,7 +291,7 @@ def import_key_material(call: Call, params: dict) -> dict:
         version.description = params["KeyMaterialDescription"]
     elif key.symmetric_encryption and version.description is None:
         version.description = ""
-    _schedule_expiry(lab, key, version)
+    _schedule_expiry(env, key, version)
     if key.state == "PendingImport":
         complete = all(v.import_state == "IMPORTED" for v in key.versions)
         states.transition(key, "ImportKeyMaterial" if complete
@@ -300,16 +300,16 @@ def import_key_material(call: Call, params: dict) -> dict:
 
 
 # ------------------------------------------------------------------ expiry and deletion
-def _schedule_expiry(lab: Lab, key: Key, version: KeyMaterialVersion) -> None:
+def _schedule_expiry(env: Environment, key: Key, version: KeyMaterialVersion) -> None:
     label = f"expire {version.material_id}"
     event = key.scheduled.pop(label, None)
     if event is not None:
         event.cancel()
     if version.valid_to is None:
         return
-    key.scheduled[label] = lab.clock.schedule(
-        version.valid_to, partial(expire_material, lab, key, version), label=f"{label} of {key.key_id}")
-    metrics = getattr(lab, "metrics", None)
+    key.scheduled[label] = env.clock.schedule(
+        version.valid_to, partial(expire_material, env, key, version), label=f"{label} of {key.key_id}")
+    metrics = env.metrics
     if metrics is not None:
         metrics.gauge(METRIC_NAMESPACE, EXPIRY_METRIC, {"KeyId": key.key_id}, "Seconds",
                       partial(_seconds_until_expiry, key))
@@ -336,16 +336,16 @@ def _delete_material(key: Key, version: KeyMaterialVersion) -> None:
     states.transition(key, "key material deleted or expired")
 
 
-def expire_material(lab: Lab, key: Key, version: KeyMaterialVersion) -> None:
+def expire_material(env: Environment, key: Key, version: KeyMaterialVersion) -> None:
     """The clock passed ValidTo: KMS deletes the material (CloudTrail DeleteExpiredKeyMaterial)."""
     key.scheduled.pop(f"expire {version.material_id}", None)
     if key.state == "Deleted" or version.import_state != "IMPORTED" or version not in key.versions:
         return
     _delete_material(key, version)
-    lab.audit.record_service_event(
+    env.audit.record_service_event(
         "DeleteExpiredKeyMaterial", account=key.account, region=key.region, key_arn=key.arn,
         details={"keyId": key.key_id, "keyMaterialId": version.material_id})
-    lab.events.emit("KMS Imported Key Material Expiration", account=key.account, region=key.region,
+    env.events.emit("KMS Imported Key Material Expiration", account=key.account, region=key.region,
                     resources=[key.arn], detail={"key-id": key.key_id})
 
 

@@ -7,13 +7,13 @@ from .. import arns, errors
 from ..crypto.factory import generate_material
 from ..specs import KEY_SPECS
 from . import lifecycle, states
+from .environment import KEY_QUOTA  # noqa: F401 - read as keys.KEY_QUOTA
 from .key import Key, KeyMaterialVersion
 from .pipeline import Call, paginate
 from .policies import policy_for_new_key
 from .registry import Outcome, operation
 from .tags import tags_for_new_key
 
-KEY_QUOTA = 100_000
 DEFAULT_PENDING_WINDOW = 30
 
 
@@ -66,16 +66,16 @@ def create_key(call: Call, params: dict) -> Outcome:
     origin = params.get("Origin", "AWS_KMS")
     multi_region = bool(params.get("MultiRegion", False))
     if origin in ("AWS_CLOUDHSM", "EXTERNAL_KEY_STORE") or params.get("CustomKeyStoreId"):
-        return call.lab.custom_key_stores.create_key(call, params, spec, usage)
+        return call.env.custom_key_stores.create_key(call, params, spec, usage)
     if params.get("XksKeyId"):
         raise errors.ValidationException("XksKeyId is valid only for keys in an external key store.")
     tags = tags_for_new_key(call, params)
-    quota = getattr(call.lab, "key_quota", KEY_QUOTA)
+    quota = call.env.key_quota
     if len(svc.keys) >= quota and svc.key_count() >= quota:  # count only near the quota
         raise errors.LimitExceededException(
             f"You have reached the limit of {quota} customer managed keys in this account "
             f"and Region.")
-    key_id = call.lab.ids.key_id(multi_region)
+    key_id = call.env.ids.key_id(multi_region)
     arn = arns.key_arn(svc.region, svc.account, key_id)
     policy_text, policy_doc = policy_for_new_key(call, params, svc.account, arn)
     born = "CreateKey with Origin EXTERNAL" if origin == "EXTERNAL" else "CreateKey"
@@ -85,7 +85,7 @@ def create_key(call: Call, params: dict) -> Outcome:
               multi_region=multi_region)
     if origin != "EXTERNAL":
         key.versions.append(KeyMaterialVersion(
-            call.lab.ids.key_material_id(), generate_material(spec.name), call.now))
+            call.env.ids.key_material_id(), generate_material(spec.name), call.now))
     if multi_region:
         key.multi_region_config = {
             "MultiRegionKeyType": "PRIMARY",
@@ -117,11 +117,11 @@ def enable_key(call: Call, params: dict) -> dict:
     """EnableKey: Disabled -> Enabled (an Unavailable key: when its key store reconnects)."""
     key = call.key
     if key.state == "Unavailable":
-        call.lab.custom_key_stores.remember_state(key, "Enabled")
+        call.env.custom_key_stores.remember_state(key, "Enabled")
     was = key.state
     if states.transition(key, "EnableKey") != was:
         from .rotation import catch_up
-        catch_up(call.lab, key)  # a rotation that fell due while the key was disabled
+        catch_up(call.env, key)  # a rotation that fell due while the key was disabled
     return {}
 
 
@@ -130,7 +130,7 @@ def disable_key(call: Call, params: dict) -> dict:
     """DisableKey: Enabled -> Disabled (an Unavailable key: when its key store reconnects)."""
     key = call.key
     if key.state == "Unavailable":
-        call.lab.custom_key_stores.remember_state(key, "Disabled")
+        call.env.custom_key_stores.remember_state(key, "Disabled")
     states.transition(key, "DisableKey")
     return {}
 
@@ -149,9 +149,9 @@ def schedule_key_deletion(call: Call, params: dict) -> dict:
         raise errors.UnsupportedOperationException(
             f"{key.arn} is an AWS managed key and cannot be scheduled for deletion.")
     from . import multiregion
-    if multiregion.waits_for_replicas(call.lab, key, days):  # no date until replicas go
+    if multiregion.waits_for_replicas(call.env, key, days):  # no date until replicas go
         return {"KeyId": key.arn, "KeyState": key.state, "PendingWindowInDays": days}
-    lifecycle.schedule_deletion(call.lab, key, days, call.now)
+    lifecycle.schedule_deletion(call.env, key, days, call.now)
     return {"KeyId": key.arn, "DeletionDate": key.deletion_date, "KeyState": key.state,
             "PendingWindowInDays": days}
 
@@ -159,7 +159,7 @@ def schedule_key_deletion(call: Call, params: dict) -> dict:
 @operation("CancelKeyDeletion")
 def cancel_key_deletion(call: Call, params: dict) -> dict:
     """CancelKeyDeletion: back to Disabled (not Enabled, as in AWS); KeyId is the key ARN."""
-    lifecycle.cancel_deletion(call.lab, call.key)
+    lifecycle.cancel_deletion(call.env, call.key)
     return {"KeyId": call.key.arn}
 
 

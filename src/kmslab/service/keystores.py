@@ -43,9 +43,9 @@ from .registry import Outcome, operation
 from .tags import tags_for_new_key
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..lab import Lab
+    from .environment import Environment
 
-__all__ = ["CustomKeyStore", "CustomKeyStores", "STORE_QUOTA", "CONNECT_TIME"]
+__all__ = ["BackendUnavailable", "CustomKeyStore", "CustomKeyStores", "STORE_QUOTA", "CONNECT_TIME"]
 
 STORE_QUOTA = 10
 #: how long ConnectCustomKeyStore takes in the lab (AWS: minutes; up to 20 for CloudHSM)
@@ -55,6 +55,17 @@ _XKS_PARAMS = ("XksProxyUriEndpoint", "XksProxyUriPath", "XksProxyVpcEndpointSer
                "XksProxyVpcEndpointServiceOwner", "XksProxyAuthenticationCredential",
                "XksProxyConnectivity")
 
+
+
+class BackendUnavailable(Exception):
+    """What a key store's backend (a CloudHSM cluster, an external key store proxy) raises when
+    it cannot serve a command; ``reason`` names why (``NO_ACTIVE_HSM``, ``KEY_NOT_FOUND``,
+    ``XKS_PROXY_NOT_REACHABLE``, ``KEY_DISABLED``, ``INVALID_CIPHERTEXT``). The backends live in
+    the lab's world (:mod:`kmslab.world`) and raise subclasses of it."""
+
+    def __init__(self, message: str, reason: str):
+        super().__init__(message)
+        self.reason = reason
 
 @dataclass(slots=True, eq=False)
 class CustomKeyStore:
@@ -142,16 +153,16 @@ class CloudHsmKeyMaterial(SealingKey):
     a deleted HSM or cluster is felt at once, as KMSInvalidStateException).
     """
 
-    __slots__ = ("_lab", "cluster_id", "handle")
+    __slots__ = ("_env", "cluster_id", "handle")
 
-    def __init__(self, lab: Lab, cluster_id: str, handle: str):
-        self._lab, self.cluster_id, self.handle = lab, cluster_id, handle
+    def __init__(self, env: Environment, cluster_id: str, handle: str):
+        self._env, self.cluster_id, self.handle = env, cluster_id, handle
 
     def __repr__(self) -> str:
         return f"<CloudHsmKeyMaterial {self.cluster_id} handle {self.handle}>"
 
     def _cluster(self):
-        cluster = self._lab.cloudhsm.get(self.cluster_id)
+        cluster = self._env.cloudhsm.get(self.cluster_id)
         if cluster is None:
             raise _store_failure(_CLOUDHSM_UNREACHABLE,
                                  f"The CloudHSM cluster {self.cluster_id} was deleted.")
@@ -167,17 +178,15 @@ class CloudHsmKeyMaterial(SealingKey):
                               f"Cluster {self.cluster_id} has no active HSM.")
 
     def seal(self, key_arn, material_id, plaintext, context=None) -> bytes:
-        from ..world.cloudhsm import ClusterUnavailable
         try:
             return self._cluster().encrypt(self.handle, key_arn, material_id, plaintext, context)
-        except ClusterUnavailable as exc:
+        except BackendUnavailable as exc:
             raise self._failure(key_arn, exc) from None
 
     def open(self, parts, context=None) -> bytes:
-        from ..world.cloudhsm import ClusterUnavailable
         try:
             return self._cluster().decrypt(self.handle, parts, context)
-        except ClusterUnavailable as exc:
+        except BackendUnavailable as exc:
             raise self._failure(parts.key_arn, exc) from None
 
 
@@ -193,11 +202,11 @@ class ExternalKeyMaterial(SealingKey):
     context included, is KMSInvalidStateException, as AWS answers.
     """
 
-    __slots__ = ("_lab", "_store", "xks_key_id", "_kms_half")
+    __slots__ = ("_env", "_store", "xks_key_id", "_kms_half")
 
-    def __init__(self, lab: Lab, store: CustomKeyStore, xks_key_id: str,
+    def __init__(self, env: Environment, store: CustomKeyStore, xks_key_id: str,
                  kms_half: SymmetricMaterial | None = None):
-        self._lab, self._store, self.xks_key_id = lab, store, xks_key_id
+        self._env, self._store, self.xks_key_id = env, store, xks_key_id
         # KMS's half: new for a new key; a lab snapshot gives back the one it saved
         self._kms_half = kms_half if kms_half is not None else SymmetricMaterial.generate()
 
@@ -205,10 +214,9 @@ class ExternalKeyMaterial(SealingKey):
         return f"<ExternalKeyMaterial {self.xks_key_id} via {self._store.xks_endpoint}>"
 
     def _proxy(self):
-        from ..world.xks import ProxyUnavailable
-        proxy = self._lab.xks.find(self._store.xks_endpoint, self._store.xks_path)
+        proxy = self._env.xks.find(self._store.xks_endpoint, self._store.xks_path)
         if proxy is None:
-            raise ProxyUnavailable("no proxy at the store's URI", "XKS_PROXY_NOT_REACHABLE")
+            raise BackendUnavailable("no proxy at the store's URI", "XKS_PROXY_NOT_REACHABLE")
         return proxy
 
     def _failure(self, exc) -> errors.KMSError:
@@ -217,23 +225,21 @@ class ExternalKeyMaterial(SealingKey):
                               f"{self._store.xks_path}: {exc}.")
 
     def seal(self, key_arn, material_id, plaintext, context=None) -> bytes:
-        from ..world.xks import ProxyUnavailable
         header = self._kms_half.header(key_arn, material_id)
         inner = self._kms_half.seal(key_arn, material_id, plaintext, context)[len(header):]
         try:
             outer = self._proxy().encrypt(self.xks_key_id, key_arn, inner,
                                           header + encode_context(context))
-        except ProxyUnavailable as exc:
+        except BackendUnavailable as exc:
             raise self._failure(exc) from None
         return header + outer
 
     def open(self, parts, context=None) -> bytes:
-        from ..world.xks import ProxyUnavailable
         try:
             inner = self._proxy().decrypt(self.xks_key_id, parts.key_arn,
                                           parts.nonce + parts.ciphertext,
                                           parts.header + encode_context(context))
-        except ProxyUnavailable as exc:
+        except BackendUnavailable as exc:
             raise self._failure(exc) from None
         try:
             return self._kms_half.open(parse_blob(parts.header + inner), context)
@@ -246,8 +252,8 @@ class ExternalKeyMaterial(SealingKey):
 class CustomKeyStores:
     """Every custom key store of a lab (``lab.custom_key_stores``), and CreateKey in them."""
 
-    def __init__(self, lab: Lab):
-        self._lab = lab
+    def __init__(self, env: Environment):
+        self._env = env
         self.stores: dict[str, CustomKeyStore] = {}
 
     def __repr__(self) -> str:
@@ -299,7 +305,7 @@ class CustomKeyStores:
                 f"Custom key store {store_id} is not connected: its ConnectionState is "
                 f"{store.connection_state}.")
         tags = tags_for_new_key(call, params)
-        key_id = self._lab.ids.key_id(False)
+        key_id = self._env.ids.key_id(False)
         arn = arns.key_arn(svc.region, svc.account, key_id)
         policy_text, policy_doc = policy_for_new_key(call, params, svc.account, arn)
         if store.store_type == "AWS_CLOUDHSM":
@@ -312,38 +318,36 @@ class CustomKeyStores:
                   policy=policy_text,
                   policy_doc=policy_doc, tags=tags, custom_key_store_id=store.store_id,
                   cloudhsm_cluster_id=store.cluster_id, xks_key_id=xks_key_id)
-        key.versions.append(KeyMaterialVersion(self._lab.ids.key_material_id(), material, call.now))
+        key.versions.append(KeyMaterialVersion(self._env.ids.key_material_id(), material, call.now))
         svc.keys[key_id] = key
         store.key_ids.add(key_id)
         return Outcome({"KeyMetadata": key.metadata()}, key=key)
 
     def _new_cluster_key(self, store: CustomKeyStore, key_id: str) -> CloudHsmKeyMaterial:
-        from ..world.cloudhsm import ClusterUnavailable
-        cluster = self._lab.cloudhsm.get(store.cluster_id)
+        cluster = self._env.cloudhsm.get(store.cluster_id)
         if cluster is None or cluster.active_hsm_count() < 2 or cluster.active_availability_zones() < 2:
             raise errors.CloudHsmClusterInvalidConfigurationException(
                 f"The CloudHSM cluster {store.cluster_id} must have at least two active HSMs, "
                 f"each in a different Availability Zone, to create a KMS key.")
         try:
             handle = cluster.generate_key(label=key_id)
-        except ClusterUnavailable:
+        except BackendUnavailable:
             raise errors.CloudHsmClusterInvalidConfigurationException(
                 f"The CloudHSM cluster {store.cluster_id} cannot create keys.") from None
-        return CloudHsmKeyMaterial(self._lab, store.cluster_id, handle)
+        return CloudHsmKeyMaterial(self._env, store.cluster_id, handle)
 
     def _new_external_key(self, store: CustomKeyStore, xks_key_id: str) -> ExternalKeyMaterial:
-        from ..world.xks import ProxyUnavailable
         for other_id in store.key_ids:
             other = self._key(store, other_id)
             if other is not None and other.xks_key_id == xks_key_id:
                 raise errors.XksKeyAlreadyInUseException(
                     f"External key {xks_key_id} is already associated with KMS key {other.arn}.")
-        proxy = self._lab.xks.find(store.xks_endpoint, store.xks_path)
+        proxy = self._env.xks.find(store.xks_endpoint, store.xks_path)
         try:
             if proxy is None:
-                raise ProxyUnavailable("no proxy", "XKS_PROXY_NOT_REACHABLE")
+                raise BackendUnavailable("no proxy", "XKS_PROXY_NOT_REACHABLE")
             meta = proxy.get_key_metadata(xks_key_id)
-        except ProxyUnavailable as exc:
+        except BackendUnavailable as exc:
             if exc.reason == "KEY_NOT_FOUND":
                 raise errors.XksKeyNotFoundException(
                     f"The external key store proxy could not find external key {xks_key_id}.") from None
@@ -354,7 +358,7 @@ class CustomKeyStores:
             raise errors.XksKeyInvalidConfigurationException(
                 f"External key {xks_key_id} must be an enabled 256-bit AES key that can encrypt "
                 f"and decrypt.")
-        return ExternalKeyMaterial(self._lab, store, xks_key_id)
+        return ExternalKeyMaterial(self._env, store, xks_key_id)
 
     def check_generate_random(self, call: Call, store_id: str) -> None:
         """GenerateRandom with CustomKeyStoreId: a connected CloudHSM key store only."""
@@ -365,7 +369,7 @@ class CustomKeyStores:
         if store.connection_state != "CONNECTED":
             raise errors.CustomKeyStoreInvalidStateException(
                 f"Custom key store {store_id} is not connected.")
-        cluster = self._lab.cloudhsm.get(store.cluster_id)
+        cluster = self._env.cloudhsm.get(store.cluster_id)
         if cluster is not None:
             cluster._log("GenerateRandom")
 
@@ -383,20 +387,20 @@ class CustomKeyStores:
         store.key_ids.discard(key.key_id)
         store.saved_states.pop(key.key_id, None)
         if store.store_type == "AWS_CLOUDHSM" and store.connection_state == "CONNECTED":
-            cluster = self._lab.cloudhsm.get(store.cluster_id)
+            cluster = self._env.cloudhsm.get(store.cluster_id)
             material = key.versions[0].material if key.versions else None
             if cluster is not None and isinstance(material, CloudHsmKeyMaterial):
                 cluster.delete_key(material.handle)
 
     # ------------------------------------------------------------ connection
     def _key(self, store: CustomKeyStore, key_id: str) -> Key | None:
-        return self._lab.kms_service(store.account, store.region).keys.get(key_id)
+        return self._env.kms_service(store.account, store.region).keys.get(key_id)
 
     def connect(self, store: CustomKeyStore) -> None:
         store.connection_state = "CONNECTING"
         store.error_code = None
-        when = self._lab.clock.now() + CONNECT_TIME[store.store_type]
-        store.connect_event = self._lab.clock.schedule(
+        when = self._env.clock.now() + CONNECT_TIME[store.store_type]
+        store.connect_event = self._env.clock.schedule(
             when, partial(_finish_connect, self, store), label=f"connect {store.store_id}")
 
     def _finish_connect(self, store: CustomKeyStore) -> None:
@@ -420,7 +424,7 @@ class CustomKeyStores:
     def _connection_problem(self, store: CustomKeyStore) -> str | None:
         """The ConnectionErrorCode a connection attempt ends with, or None."""
         if store.store_type == "AWS_CLOUDHSM":
-            cluster = self._lab.cloudhsm.get(store.cluster_id)
+            cluster = self._env.cloudhsm.get(store.cluster_id)
             if cluster is None:
                 return "CLUSTER_NOT_FOUND"
             if not cluster.subnets_present:
@@ -440,7 +444,7 @@ class CustomKeyStores:
             cluster.kmsuser_password = store._password
             cluster._log("ChangePassword", user="kmsuser", by="AWS KMS")
             return None
-        proxy = self._lab.xks.find(store.xks_endpoint, store.xks_path)
+        proxy = self._env.xks.find(store.xks_endpoint, store.xks_path)
         if proxy is None or not proxy.reachable:
             return "XKS_PROXY_NOT_REACHABLE"
         if not proxy.authenticate(store._xks_credential):
@@ -468,7 +472,7 @@ def _finish_connect(stores: CustomKeyStores, store: CustomKeyStore) -> None:
 # ----------------------------------------------------------------- operations
 
 def _stores(call: Call) -> CustomKeyStores:
-    return call.lab.custom_key_stores
+    return call.env.custom_key_stores
 
 
 def _store(call: Call, store_id: str) -> CustomKeyStore:
@@ -484,14 +488,14 @@ def _check_name_free(call: Call, name: str, store_id: str | None = None) -> None
 
 def _check_cluster(call: Call, cluster_id: str, *, store_id: str | None = None):
     """CloudHSM cluster rules shared by CreateCustomKeyStore and UpdateCustomKeyStore."""
-    cluster = call.lab.cloudhsm.get(cluster_id)
+    cluster = call.env.cloudhsm.get(cluster_id)
     if cluster is None or cluster.region != call.service.region:
         raise errors.CloudHsmClusterNotFoundException(
             f"CloudHSM cluster {cluster_id} was not found.")
     for s in _stores(call).in_region(call.service.account, call.service.region):
         if s.store_id == store_id or s.store_type != "AWS_CLOUDHSM":
             continue
-        other = call.lab.cloudhsm.clusters.get(s.cluster_id)
+        other = call.env.cloudhsm.clusters.get(s.cluster_id)
         if s.cluster_id == cluster_id or (
                 other is not None and other.certificate_fingerprint == cluster.certificate_fingerprint):
             raise errors.CloudHsmClusterInUseException(
@@ -520,7 +524,7 @@ def _check_proxy(call: Call, endpoint: str, path: str, connectivity: str | None,
             raise errors.XksProxyUriInUseException(
                 f"The proxy URI {endpoint}{path} is already associated with custom key store "
                 f"{s.store_id} in this Region.")
-    proxy = call.lab.xks.find(endpoint, path)
+    proxy = call.env.xks.find(endpoint, path)
     if proxy is None or not proxy.reachable:
         raise errors.XksProxyUriUnreachableException(
             f"KMS was unable to reach the external key store proxy at {endpoint}{path}.")
@@ -554,7 +558,7 @@ def create_custom_key_store(call: Call, params: dict) -> dict:
         raise errors.LimitExceededException(
             f"You have reached the limit of {STORE_QUOTA} custom key stores in this account "
             f"and Region.")
-    store_id = "cks-" + call.lab.ids.hex(9)[:17]
+    store_id = "cks-" + call.env.ids.hex(9)[:17]
     store = CustomKeyStore(store_id, name, store_type, svc.account, svc.region, call.now)
     if store_type == "AWS_CLOUDHSM":
         cluster = _check_cluster(call, params["CloudHsmClusterId"])
@@ -606,7 +610,7 @@ def connect_custom_key_store(call: Call, params: dict) -> dict:
     if store.connection_state in ("CONNECTED", "CONNECTING"):
         return {}
     if store.store_type == "AWS_CLOUDHSM":
-        cluster = call.lab.cloudhsm.get(store.cluster_id)
+        cluster = call.env.cloudhsm.get(store.cluster_id)
         if cluster is not None and cluster.state != "ACTIVE":
             raise errors.CloudHsmClusterNotActiveException(
                 f"CloudHSM cluster {store.cluster_id} is not active.")
@@ -647,8 +651,8 @@ def update_custom_key_store(call: Call, params: dict) -> dict:
     if "NewCustomKeyStoreName" in changes:
         _check_name_free(call, changes["NewCustomKeyStoreName"], store.store_id)
     if "CloudHsmClusterId" in changes and changes["CloudHsmClusterId"] != store.cluster_id:
-        new = call.lab.cloudhsm.get(changes["CloudHsmClusterId"])
-        old = call.lab.cloudhsm.clusters.get(store.cluster_id)
+        new = call.env.cloudhsm.get(changes["CloudHsmClusterId"])
+        old = call.env.cloudhsm.clusters.get(store.cluster_id)
         if new is None:
             raise errors.CloudHsmClusterNotFoundException(
                 f"CloudHSM cluster {changes['CloudHsmClusterId']} was not found.")

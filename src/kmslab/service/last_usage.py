@@ -17,7 +17,7 @@ def get_key_last_usage(call: Call, params: dict) -> dict:
     since tracking started (the lab's audit trail began: ``TrackingStartDate``).
     """
     key = call.key
-    audit = call.lab.audit
+    audit = call.env.audit
     out: dict = {"KeyId": key.arn}
     last = audit.last_use(key.arn)
     if last is not None:

@@ -18,12 +18,12 @@ from . import states
 from .key import Key
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..lab import Lab
+    from .environment import Environment
 
 __all__ = ["schedule_deletion", "cancel_deletion", "delete_key"]
 
 
-def schedule_deletion(lab: Lab, key: Key, days: int, now: datetime, *,
+def schedule_deletion(env: Environment, key: Key, days: int, now: datetime, *,
                       event: str = "ScheduleKeyDeletion") -> None:
     """PendingDeletion now (``event``: ScheduleKeyDeletion, or a waiting primary's last
     replica deleted), deleted when the ``days`` of the window end."""
@@ -32,11 +32,11 @@ def schedule_deletion(lab: Lab, key: Key, days: int, now: datetime, *,
     states.transition(key, event)
     key.deletion_date = now + timedelta(days=days)
     key.pending_window_days = days
-    key.scheduled["deletion"] = lab.clock.schedule(
-        key.deletion_date, partial(delete_key, lab, key), label=f"delete {key.key_id}")
+    key.scheduled["deletion"] = env.clock.schedule(
+        key.deletion_date, partial(delete_key, env, key), label=f"delete {key.key_id}")
 
 
-def cancel_deletion(lab: Lab, key: Key) -> None:
+def cancel_deletion(env: Environment, key: Key) -> None:
     """CancelKeyDeletion's effect: the key comes back Disabled (not Enabled, as in AWS)."""
     event = key.scheduled.pop("deletion", None)
     if event is not None:
@@ -46,20 +46,20 @@ def cancel_deletion(lab: Lab, key: Key) -> None:
     key.pending_window_days = None
 
 
-def delete_key(lab: Lab, key: Key) -> None:
+def delete_key(env: Environment, key: Key) -> None:
     """The end of the waiting period: the key and all its material are destroyed."""
-    svc = lab.kms_service(key.account, key.region)
+    svc = env.kms_service(key.account, key.region)
     if svc.keys.get(key.key_id) is not key:
         return
     del svc.keys[key.key_id]
     if key.custom_key_store_id:
-        lab.custom_key_stores.on_key_deleted(key)
+        env.custom_key_stores.on_key_deleted(key)
     for name in list(key.aliases):
         svc.aliases.pop(name, None)
         key.remove_alias(name)
     if key.multi_region:
         from . import multiregion
-        multiregion.on_key_deleted(lab, key)
+        multiregion.on_key_deleted(env, key)
     for version in key.versions:
         version.material = None  # destroyed: its ciphertexts can never be decrypted
     for event in key.scheduled.values():
@@ -67,7 +67,7 @@ def delete_key(lab: Lab, key: Key) -> None:
     key.scheduled.clear()
     states.transition(key, "waiting period ends")
     # ct-delete-key: a service event naming the key in resources, no serviceEventDetails
-    lab.audit.record_service_event("DeleteKey", account=key.account, region=key.region,
+    env.audit.record_service_event("DeleteKey", account=key.account, region=key.region,
                                    key_arn=key.arn)
-    lab.events.emit("KMS CMK Deletion", account=key.account, region=key.region,
+    env.events.emit("KMS CMK Deletion", account=key.account, region=key.region,
                     resources=[key.arn], detail={"key-id": key.key_id})

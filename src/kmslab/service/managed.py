@@ -28,7 +28,7 @@ from . import states
 from .key import Alias, Key, KeyMaterialVersion
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..lab import Lab
+    from .environment import Environment
 
 __all__ = ["aws_managed_key", "aws_managed_key_policy", "predefined_aws_managed_key",
            "DESCRIPTIONS", "ROTATION_DAYS", "PREDEFINED_ALIASES"]
@@ -80,40 +80,40 @@ def aws_managed_key_policy(account: str, region: str, service: str) -> str:
         ]})
 
 
-def aws_managed_key(lab: Lab, account: str, region: str, service: str) -> Key:
+def aws_managed_key(env: Environment, account: str, region: str, service: str) -> Key:
     """``alias/aws/<service>`` in the account and Region, created on first use."""
-    svc = lab.kms_service(account, region)
+    svc = env.kms_service(account, region)
     alias_name = f"alias/aws/{service}"
     alias = svc.aliases.get(alias_name)
     if alias is not None:
         return svc.keys[alias.target_key_id]
-    now = lab.clock.now()
-    key_id = lab.ids.key_id(False)
+    now = env.clock.now()
+    key_id = env.ids.key_id(False)
     arn = arns.key_arn(region, account, key_id)
     policy = aws_managed_key_policy(account, region, service)
     key = Key(key_id=key_id, arn=arn, account=account, region=region, created=now,
               spec=KEY_SPECS["SYMMETRIC_DEFAULT"], usage="ENCRYPT_DECRYPT", manager="AWS",
               description=DESCRIPTIONS.get(service, f"Default key for {service}"),
               state=states.initial("CreateKey"), policy=policy, policy_doc=None)
-    key.versions.append(KeyMaterialVersion(lab.ids.key_material_id(),
+    key.versions.append(KeyMaterialVersion(env.ids.key_material_id(),
                                            generate_material("SYMMETRIC_DEFAULT"), now))
     svc.keys[key_id] = key
     svc.aliases[alias_name] = Alias(alias_name, arns.alias_arn(region, account, alias_name), key_id,
                                     now, now)
     key.add_alias(alias_name)
-    _start_yearly_rotation(lab, key)
+    _start_yearly_rotation(env, key)
     return key
 
 
-def predefined_aws_managed_key(lab: Lab, account: str, region: str, alias_name: str) -> Key | None:
+def predefined_aws_managed_key(env: Environment, account: str, region: str, alias_name: str) -> Key | None:
     """The AWS managed key behind a predefined alias, created now if it has none yet
     (DescribeKey of ``alias/aws/ebs`` in a fresh account); None for any other alias name."""
     if alias_name not in PREDEFINED_ALIASES:
         return None
-    return aws_managed_key(lab, account, region, alias_name.removeprefix("alias/aws/"))
+    return aws_managed_key(env, account, region, alias_name.removeprefix("alias/aws/"))
 
 
-def _start_yearly_rotation(lab: Lab, key: Key) -> None:
+def _start_yearly_rotation(env: Environment, key: Key) -> None:
     try:
         from .rotation import start_aws_managed_rotation
     except ImportError:  # rotation not in this build: record the schedule only
@@ -121,4 +121,4 @@ def _start_yearly_rotation(lab: Lab, key: Key) -> None:
         key.rotation_period_days = ROTATION_DAYS
         key.next_rotation = key.created + timedelta(days=ROTATION_DAYS)
         return
-    start_aws_managed_rotation(lab, key)
+    start_aws_managed_rotation(env, key)

@@ -18,15 +18,15 @@ from typing import TYPE_CHECKING
 
 from .. import arns, errors
 from . import states
+from .environment import KEY_QUOTA
 from .key import Key
-from .keys import KEY_QUOTA
 from .pipeline import Call
 from .policies import policy_for_new_key
 from .registry import Outcome, operation
 from .tags import tags_for_new_key
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..lab import Lab
+    from .environment import Environment
 
 __all__ = ["related_keys", "synchronize", "is_replica", "waits_for_replicas", "on_key_deleted",
            "REPLICA_CREATION_TIME", "PRIMARY_UPDATE_TIME"]
@@ -50,11 +50,11 @@ def is_replica(key: Key) -> bool:
     return _key_type(key) == "REPLICA"
 
 
-def related_keys(lab: Lab, key: Key) -> list[Key]:
+def related_keys(env: Environment, key: Key) -> list[Key]:
     """Every live key sharing ``key``'s id in its account (primary and replicas), by Region."""
     out = []
-    for region in lab.regions:
-        svc = lab.kms_service(key.account, region, create=False)
+    for region in env.regions:
+        svc = env.kms_service(key.account, region, create=False)
         other = svc.keys.get(key.key_id) if svc is not None else None
         if other is not None:
             out.append(other)
@@ -65,9 +65,9 @@ def _primary(keys: list[Key]) -> Key | None:
     return next((k for k in keys if _key_type(k) == "PRIMARY"), None)
 
 
-def _refresh_configuration(lab: Lab, key: Key) -> None:
+def _refresh_configuration(env: Environment, key: Key) -> None:
     """Rewrite MultiRegionConfiguration in every related key (DescribeKey shows the same set)."""
-    keys = related_keys(lab, key)
+    keys = related_keys(env, key)
     primary = _primary(keys)
     if primary is None:
         return
@@ -80,7 +80,7 @@ def _refresh_configuration(lab: Lab, key: Key) -> None:
         }
 
 
-def synchronize(lab: Lab, primary: Key) -> None:
+def synchronize(env: Environment, primary: Key) -> None:
     """Copy the shared properties (material versions, rotation settings) to every replica.
 
     Called after anything changes them on the primary (replication, rotation).
@@ -91,7 +91,7 @@ def synchronize(lab: Lab, primary: Key) -> None:
     """
     imported = primary.origin == "EXTERNAL"
     synchronized = False
-    for replica in related_keys(lab, primary):
+    for replica in related_keys(env, primary):
         if replica is primary:
             continue
         known = {v.material_id: v for v in replica.versions}
@@ -113,24 +113,24 @@ def synchronize(lab: Lab, primary: Key) -> None:
                 changed = True
         synchronized = synchronized or changed
     if synchronized:
-        _record_synchronization(lab, primary)
+        _record_synchronization(env, primary)
 
 
-def _record_synchronization(lab: Lab, primary: Key) -> None:
+def _record_synchronization(env: Environment, primary: Key) -> None:
     """CloudTrail's SynchronizeMultiRegionKey entry (ct-synchronize-multi-region-key): an
     AwsApiCall KMS makes itself, in the primary key's Region, naming the primary key only."""
-    lab.audit.record_internal_call("SynchronizeMultiRegionKey", account=primary.account,
+    env.audit.record_internal_call("SynchronizeMultiRegionKey", account=primary.account,
                                    region=primary.region, key_arn=primary.arn)
 
 
-def _replica_ready(lab: Lab, replica: Key) -> None:
+def _replica_ready(env: Environment, replica: Key) -> None:
     """Scheduled action: the replica leaves Creating (Enabled, or PendingImport if imported)."""
     if replica.state == "Creating":
         states.transition(replica, "replica created, imported key material"
                           if replica.origin == "EXTERNAL" else "replica created")
 
 
-def _primary_update_done(lab: Lab, old: Key, new: Key) -> None:
+def _primary_update_done(env: Environment, old: Key, new: Key) -> None:
     """Scheduled action: UpdatePrimaryRegion completes; the keys leave Updating (both were
     Enabled: the key-state table lets UpdatePrimaryRegion act on Enabled keys only)."""
     new.multi_region_config = {**(new.multi_region_config or {}), "MultiRegionKeyType": "PRIMARY"}
@@ -138,15 +138,15 @@ def _primary_update_done(lab: Lab, old: Key, new: Key) -> None:
     for key in (old, new):
         if key.state == "Updating":
             states.transition(key, "primary Region updated")
-    _refresh_configuration(lab, new)
-    synchronize(lab, new)
+    _refresh_configuration(env, new)
+    synchronize(env, new)
 
 
-def waits_for_replicas(lab: Lab, key: Key, days: int) -> bool:
+def waits_for_replicas(env: Environment, key: Key, days: int) -> bool:
     """ScheduleKeyDeletion on a primary with replicas: PendingReplicaDeletion, no date yet."""
     if _key_type(key) != "PRIMARY":
         return False
-    if len(related_keys(lab, key)) < 2:
+    if len(related_keys(env, key)) < 2:
         return False
     key.rotation_status_before_deletion = key.rotation_enabled
     states.transition(key, "ScheduleKeyDeletion of a primary key with replicas")
@@ -155,17 +155,17 @@ def waits_for_replicas(lab: Lab, key: Key, days: int) -> bool:
     return True
 
 
-def on_key_deleted(lab: Lab, key: Key) -> None:
+def on_key_deleted(env: Environment, key: Key) -> None:
     """A related key was deleted: update the others; a waiting primary starts its window."""
-    survivors = related_keys(lab, key)
+    survivors = related_keys(env, key)
     if not survivors:
         return
-    _refresh_configuration(lab, survivors[0])
+    _refresh_configuration(env, survivors[0])
     primary = _primary(survivors)
     if primary is not None and len(survivors) == 1 and primary.state == "PendingReplicaDeletion":
         from .lifecycle import schedule_deletion
         assert primary.pending_window_days is not None  # kept since its deletion was scheduled
-        schedule_deletion(lab, primary, primary.pending_window_days, lab.clock.now(),
+        schedule_deletion(env, primary, primary.pending_window_days, env.clock.now(),
                           event="last replica deleted")
 
 
@@ -174,7 +174,7 @@ def on_key_deleted(lab: Lab, key: Key) -> None:
 @operation("ReplicateKey")
 def replicate_key(call: Call, params: dict) -> Outcome:
     """ReplicateKey: a replica of a multi-Region primary key in another Region."""
-    lab = call.lab
+    env = call.env
     primary = call.key
     if not primary.multi_region:
         raise errors.UnsupportedOperationException(
@@ -191,7 +191,7 @@ def replicate_key(call: Call, params: dict) -> Outcome:
     if region == primary.region:
         raise errors.ValidationException(
             f"The replica Region {region} is the Region of the primary key.")
-    target = lab.kms_service(primary.account, region)
+    target = env.kms_service(primary.account, region)
     if primary.key_id in target.keys:
         raise errors.AlreadyExistsException(
             f"Replica key {arns.key_arn(region, primary.account, primary.key_id)} already exists.")
@@ -213,11 +213,11 @@ def replicate_key(call: Call, params: dict) -> Outcome:
     for name in _SHARED_ROTATION:
         setattr(replica, name, getattr(primary, name))
     target.keys[replica.key_id] = replica
-    _refresh_configuration(lab, primary)
-    replica.scheduled["creating"] = lab.clock.schedule(
-        call.now + REPLICA_CREATION_TIME, partial(_replica_ready, lab, replica),
+    _refresh_configuration(env, primary)
+    replica.scheduled["creating"] = env.clock.schedule(
+        call.now + REPLICA_CREATION_TIME, partial(_replica_ready, env, replica),
         label=f"replica {replica.arn} ready")
-    _record_synchronization(lab, primary)
+    _record_synchronization(env, primary)
     out = {"ReplicaKeyMetadata": replica.metadata(), "ReplicaPolicy": policy_text}
     if tags:  # AWS's response has no ReplicaTags when the replica has no tags
         out["ReplicaTags"] = [{"TagKey": k, "TagValue": v} for k, v in tags.items()]
@@ -227,7 +227,7 @@ def replicate_key(call: Call, params: dict) -> Outcome:
 @operation("UpdatePrimaryRegion")
 def update_primary_region(call: Call, params: dict) -> Outcome:
     """UpdatePrimaryRegion: the replica in PrimaryRegion becomes the primary (both Updating)."""
-    lab = call.lab
+    env = call.env
     old = call.key
     if not old.multi_region:
         raise errors.UnsupportedOperationException(
@@ -238,7 +238,7 @@ def update_primary_region(call: Call, params: dict) -> Outcome:
     region = params["PrimaryRegion"]
     if region == old.region:
         raise errors.ValidationException(f"{old.arn} is already the primary key in {region}.")
-    svc = lab.kms_service(old.account, region, create=False) if region in arns.REGIONS else None
+    svc = env.kms_service(old.account, region, create=False) if region in arns.REGIONS else None
     new = svc.keys.get(old.key_id) if svc is not None else None
     if new is None:
         raise errors.NotFoundException(
@@ -246,8 +246,8 @@ def update_primary_region(call: Call, params: dict) -> Outcome:
     call.check_state(new, "UpdatePrimaryRegion")
     states.transition(old, "UpdatePrimaryRegion")
     states.transition(new, "UpdatePrimaryRegion")
-    old.scheduled["updating"] = lab.clock.schedule(
-        call.now + PRIMARY_UPDATE_TIME, partial(_primary_update_done, lab, old, new),
+    old.scheduled["updating"] = env.clock.schedule(
+        call.now + PRIMARY_UPDATE_TIME, partial(_primary_update_done, env, old, new),
         label=f"primary of {old.key_id} -> {region}")
     # ct-update-primary-region: one record in each Region, each naming its own key
     return Outcome({}, logged_in=(new,))

@@ -38,6 +38,7 @@ from ..crypto.asymmetric import AsymmetricMaterial, background_generations
 from ..crypto.symmetric import parse_blob
 from ..identity import Principal
 from ..operations import ANY, KeySlot, OperationSpec
+from ..specs import SYMMETRIC_DEFAULT
 from . import states
 from .key import Alias, Key
 from .model import camel, validator
@@ -45,11 +46,10 @@ from .registry import ROUTES, Outcome, Route
 from .request import Request
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..lab import Lab
+    from .environment import Environment
 
 __all__ = ["KMSService", "Call", "paginate", "waits_before_lock"]
 
-_SYMMETRIC = "SYMMETRIC_DEFAULT"
 _DRY_RUN = "The request would have succeeded, but the DryRun option is set."
 _NO_HINTS = MappingProxyType({})  # an authorization with no hints
 #: AWS's answer for a ciphertext whose key is deleted, in another Region, or not the caller's
@@ -78,7 +78,7 @@ class Call:
         self.op = op
         # step 2 resolves it before any handler of an operation that names a key runs
         self.key: Key = None  # type: ignore[assignment]
-        self.now: datetime = service.lab.clock.now()
+        self.now: datetime = service.env.clock.now()
         self.caller: Principal = request.caller
         self.extra_keys: list[Key] = []  # other keys the call touched (ReEncrypt's source)
         # the KeyMaterialId a cryptographic operation used (ReEncrypt: destination, source)
@@ -88,8 +88,9 @@ class Call:
         self.logged: dict | None = None  # additionalEventData beyond key material (grantId)
 
     @property
-    def lab(self):
-        return self.service.lab
+    def env(self) -> Environment:
+        """The service's environment: clock, ids, audit, authorizer, key stores, other Regions."""
+        return self.service.env
 
     @property
     def params(self) -> dict:
@@ -97,7 +98,7 @@ class Call:
 
     def authorize(self, key: Key | None, action: str | None = None, **conditions) -> None:
         """Ask the lab's authorizer; raises AccessDeniedException."""
-        self.service.lab.authorizer.authorize(self, key, action or self.op.action, conditions)
+        self.service.env.authorizer.authorize(self, key, action or self.op.action, conditions)
 
     def check_state(self, key: Key, operation: str | None = None) -> None:
         states.check(operation or self.op.name, key.state, key.arn)
@@ -130,8 +131,8 @@ class Call:
 class KMSService:
     """AWS KMS in one account and Region: keys, aliases, and the request pipeline."""
 
-    def __init__(self, lab: Lab, account: str, region: str):
-        self.lab = lab
+    def __init__(self, env: Environment, account: str, region: str):
+        self.env = env
         self.account = account
         self.region = region
         self.keys: dict[str, Key] = {}
@@ -149,7 +150,7 @@ class KMSService:
             raise errors.UnknownOperationException(
                 f"The operation {request.operation} is not supported by kmslab.", request.operation)
         op = route.spec
-        lab = self.lab
+        env = self.env
         params = request.params
         if None in params.values():  # a member given as None is a member not given, as in JSON
             request.params = {name: value for name, value in params.items() if value is not None}
@@ -159,15 +160,15 @@ class KMSService:
                 self._before_lock(route, request)
             except Exception as failure:  # audited below, under the lock, like any failure
                 early = failure
-        with lab.lock:
+        with env.lock:
             if not request.request_id:
-                request.request_id = lab.ids.request_id()
+                request.request_id = env.ids.request_id()
             call = Call(self, request, op)
             try:
                 if early is not None:
                     raise early
-                if lab.hooks.active:
-                    lab.hooks.before(call)
+                if env.hooks.active:
+                    env.hooks.before(call)
                 params = request.params
                 validator(op.name)(params)                      # 1
                 slot = op.key
@@ -184,13 +185,13 @@ class KMSService:
                     key = call.key
                     if key is not None and slot.action is not None:
                         if slot.from_ciphertext is None:
-                            lab.authorizer.authorize(call, key, slot.action, _NO_HINTS)
+                            env.authorizer.authorize(call, key, slot.action, _NO_HINTS)
                         else:
                             self._authorize_ciphertext_key(call, key, slot.action)
                     if op.source is not None:
                         self._authorize_ciphertext_key(call, call.extra_keys[0], op.source.action)
                 elif op.policy == "iam":
-                    lab.authorizer.authorize(call, None, op.action, _NO_HINTS)
+                    env.authorizer.authorize(call, None, op.action, _NO_HINTS)
                 if call.key is not None:                        # 4
                     route.key_check(call.key, params)
                     if op.source is not None:
@@ -207,9 +208,9 @@ class KMSService:
                 internal = errors.internal_error(bug, op.name)
                 self._failed(call, internal)
                 raise internal from bug
-            lab.audit.record(call, response, None)
-            if lab.hooks.active:
-                lab.hooks.after(call, response, None)
+            env.audit.record(call, response, None)
+            if env.hooks.active:
+                env.hooks.after(call, response, None)
         rid = request.request_id
         response["ResponseMetadata"] = {
             "RequestId": rid, "HTTPStatusCode": 200,
@@ -219,12 +220,12 @@ class KMSService:
 
     def _failed(self, call: Call, err: errors.KMSError) -> None:
         """Step 7 for a failed call: the error names its operation and request id; audited."""
-        lab = self.lab
+        env = self.env
         err.operation_name = call.op.name
         err.response["ResponseMetadata"]["RequestId"] = call.request.request_id
-        lab.audit.record(call, None, err)
-        if lab.hooks.active:
-            lab.hooks.after(call, None, err)
+        env.audit.record(call, None, err)
+        if env.hooks.active:
+            env.hooks.after(call, None, err)
 
     def _before_lock(self, route: Route, request: Request) -> None:
         """Slow work that changes no lab state, done before the lab's lock is taken.
@@ -297,7 +298,7 @@ class KMSService:
             return named  # an asymmetric ciphertext: the key is the one named
         if named is None and slot.algorithm is not None:
             algorithm = params.get(slot.algorithm[0])
-            if algorithm is not None and algorithm != _SYMMETRIC:
+            if algorithm is not None and algorithm != SYMMETRIC_DEFAULT:
                 raise errors.ValidationException(
                     f"Specify the {slot.param} of the asymmetric KMS key to decrypt ciphertext "
                     f"encrypted with {algorithm}; only symmetric ciphertext names its KMS key.")
@@ -316,7 +317,7 @@ class KMSService:
         (kmslab's own reason stays in the error's ``explanation``).
         """
         try:
-            self.lab.authorizer.authorize(call, key, action, _NO_HINTS)
+            self.env.authorizer.authorize(call, key, action, _NO_HINTS)
         except errors.AccessDeniedException as denied:
             if call.ciphertext is None:  # the request named the key: an ordinary denial
                 raise
@@ -331,7 +332,7 @@ class KMSService:
         elif parts.region != self.region and not key_id.startswith("mrk-"):
             key = None
         else:
-            owner = self.lab.kms_service(parts.account, self.region, create=False)
+            owner = self.env.kms_service(parts.account, self.region, create=False)
             key = owner.keys.get(key_id) if owner is not None else None
         if key is None:
             # AWS answers a key that is deleted, in another Region, or not the caller's
@@ -364,7 +365,7 @@ class KMSService:
         if ref.account is not None and ref.account != self.account:
             if not cross_account:
                 raise errors.NotFoundException(f"Key '{key_identifier}' does not exist")
-            service = self.lab.kms_service(ref.account, ref.region or self.region, create=False)
+            service = self.env.kms_service(ref.account, ref.region or self.region, create=False)
         if ref.region is not None and ref.region != self.region:  # AWS's words
             raise errors.NotFoundException(
                 f"Invalid arn {ref.region}",
@@ -376,7 +377,7 @@ class KMSService:
             alias = service.aliases.get(ref.alias_name)
             if alias is None and aws_managed and service is self:
                 from .managed import predefined_aws_managed_key
-                key = predefined_aws_managed_key(self.lab, self.account, self.region, ref.alias_name)
+                key = predefined_aws_managed_key(self.env, self.account, self.region, ref.alias_name)
                 if key is not None:
                     return key
             if alias is None:

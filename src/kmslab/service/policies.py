@@ -16,7 +16,7 @@ def check_policy(call: Call, text: str, key_arn: str, bypass_lockout: bool | Non
     if len(text.encode("utf-8")) > MAX_POLICY_BYTES:
         raise errors.LimitExceededException(
             f"The key policy size exceeds the limit of {MAX_POLICY_BYTES} bytes.")
-    return call.lab.authorizer.check_key_policy(call, text, key_arn, bool(bypass_lockout))
+    return call.env.authorizer.check_key_policy(call, text, key_arn, bool(bypass_lockout))
 
 
 def policy_for_new_key(call: Call, params: dict, account: str, key_arn: str):

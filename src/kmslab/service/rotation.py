@@ -61,7 +61,7 @@ from .pipeline import Call, paginate
 from .registry import operation
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..lab import Lab
+    from .environment import Environment
 
 __all__ = ["DEFAULT_ROTATION_PERIOD_DAYS", "MIN_ROTATION_PERIOD_DAYS", "MAX_ROTATION_PERIOD_DAYS",
            "ON_DEMAND_ROTATION_LIMIT", "CONFLICT_WINDOW", "AWS_MANAGED_ROTATION_DAYS",
@@ -98,11 +98,11 @@ def _require_not_replica(key: Key) -> None:
             f"and synchronized to its replicas.")
 
 
-def _require_replicas_imported(lab: Lab, primary: Key, material_id: str) -> None:
+def _require_replicas_imported(env: Environment, primary: Key, material_id: str) -> None:
     """A multi-Region primary with imported material rotates on demand only once every replica
     has the new material (API Reference, ImportKeyMaterial: "You must do this for every replica
     Region key before you can perform the RotateKeyOnDemand operation on the primary Region key")."""
-    for replica in related_keys(lab, primary):
+    for replica in related_keys(env, primary):
         if replica is primary:
             continue
         version = replica.version(material_id)
@@ -140,55 +140,55 @@ def _period(params: dict) -> int:
 
 
 # ------------------------------------------------------------------ the rotation itself
-def rotate(lab: Lab, key: Key, rotation_type: str) -> KeyMaterialVersion:
+def rotate(env: Environment, key: Key, rotation_type: str) -> KeyMaterialVersion:
     """Make new key material current (AUTOMATIC or ON_DEMAND); the old one turns NON_CURRENT.
 
     AWS_KMS keys get fresh material; imported keys promote the material that
     waits in PENDING_ROTATION. Records the CloudTrail ``RotateKey`` service
     event and emits "KMS CMK Rotation".
     """
-    now = lab.clock.now()
+    now = env.clock.now()
     previous = key.current
     if key.origin == "EXTERNAL":
         new = next(v for v in key.versions if v.state == "PENDING_ROTATION")
         key.versions.remove(new)
         key.versions.append(new)  # versions stay in the order they became current
     else:
-        new = KeyMaterialVersion(lab.ids.key_material_id(), generate_material(key.spec.name), now)
+        new = KeyMaterialVersion(env.ids.key_material_id(), generate_material(key.spec.name), now)
         key.versions.append(new)
     if previous is not None:
         previous.state = "NON_CURRENT"
     new.state = "CURRENT"
     new.rotation_type = rotation_type
     new.rotation_date = now
-    lab.audit.record_service_event(
+    env.audit.record_service_event(
         "RotateKey", account=key.account, region=key.region, key_arn=key.arn,
         details={"rotationType": rotation_type, "keyOrigin": key.origin,
                  "previousKeyMaterialId": previous.material_id if previous else None,
                  "currentKeyMaterialId": new.material_id, "keyId": key.key_id})
-    lab.events.emit("KMS CMK Rotation", account=key.account, region=key.region,
+    env.events.emit("KMS CMK Rotation", account=key.account, region=key.region,
                     resources=[key.arn],
                     detail={"key-id": key.key_id, "key-origin": key.origin,
                             "rotation-type": rotation_type,
                             "previous-key-material-id": previous.material_id if previous else None,
                             "current-key-material-id": new.material_id})
     if key.multi_region:
-        synchronize(lab, key)  # replicas get every material version of the primary
+        synchronize(env, key)  # replicas get every material version of the primary
     return new
 
 
-def schedule_automatic_rotation(lab: Lab, key: Key) -> None:
+def schedule_automatic_rotation(env: Environment, key: Key) -> None:
     """Put the key's next automatic rotation on the lab clock (replacing any earlier one)."""
     event = key.scheduled.pop("rotation", None)
     if event is not None:
         event.cancel()
     if key.rotation_enabled and key.next_rotation is not None:
-        key.scheduled["rotation"] = lab.clock.schedule(
-            key.next_rotation, partial(_automatic_rotation_due, lab, key),
+        key.scheduled["rotation"] = env.clock.schedule(
+            key.next_rotation, partial(_automatic_rotation_due, env, key),
             label=f"rotate {key.key_id}")
 
 
-def _automatic_rotation_due(lab: Lab, key: Key) -> None:
+def _automatic_rotation_due(env: Environment, key: Key) -> None:
     """The clock reached NextRotationDate: rotate an Enabled key, then plan the next one.
 
     A Disabled or PendingDeletion key is skipped; its NextRotationDate stays
@@ -199,12 +199,12 @@ def _automatic_rotation_due(lab: Lab, key: Key) -> None:
         return
     due = key.next_rotation
     assert due is not None and key.rotation_period_days is not None  # set while rotation is on
-    rotate(lab, key, "AUTOMATIC")
+    rotate(env, key, "AUTOMATIC")
     key.next_rotation = due + timedelta(days=key.rotation_period_days)
-    schedule_automatic_rotation(lab, key)
+    schedule_automatic_rotation(env, key)
 
 
-def catch_up(lab: Lab, key: Key) -> None:
+def catch_up(env: Environment, key: Key) -> None:
     """EnableKey: a rotation that fell due while the key was disabled happens now.
 
     The schedule then restarts from today ("rotates it immediately, and every
@@ -212,28 +212,28 @@ def catch_up(lab: Lab, key: Key) -> None:
     """
     if not key.rotation_enabled or key.next_rotation is None or is_replica(key):
         return
-    now = lab.clock.now()
+    now = env.clock.now()
     if key.next_rotation <= now:
         assert key.rotation_period_days is not None  # set while rotation is on
-        rotate(lab, key, "AUTOMATIC")
+        rotate(env, key, "AUTOMATIC")
         key.next_rotation = now + timedelta(days=key.rotation_period_days)
-    schedule_automatic_rotation(lab, key)
+    schedule_automatic_rotation(env, key)
 
 
-def start_aws_managed_rotation(lab: Lab, key: Key) -> None:
+def start_aws_managed_rotation(env: Environment, key: Key) -> None:
     """AWS managed keys (KeyManager AWS): rotation always on, every year from creation."""
     key.rotation_enabled = True
     key.rotation_period_days = AWS_MANAGED_ROTATION_DAYS
     key.next_rotation = key.created + timedelta(days=AWS_MANAGED_ROTATION_DAYS)
-    schedule_automatic_rotation(lab, key)
+    schedule_automatic_rotation(env, key)
 
 
-def _complete_on_demand(lab: Lab, key: Key) -> None:
+def _complete_on_demand(env: Environment, key: Key) -> None:
     key.scheduled.pop("on-demand", None)
     key.on_demand_started = None
     if key.state == "Deleted":
         return
-    rotate(lab, key, "ON_DEMAND")
+    rotate(env, key, "ON_DEMAND")
 
 
 def rotation_history(key: Key, include_all: bool = False) -> list[dict]:
@@ -270,9 +270,9 @@ def enable_key_rotation(call: Call, params: dict) -> dict:
     key.rotation_enabled = True
     key.rotation_period_days = days
     key.next_rotation = call.now + timedelta(days=days)
-    schedule_automatic_rotation(call.lab, key)
+    schedule_automatic_rotation(call.env, key)
     if key.multi_region:
-        synchronize(call.lab, key)
+        synchronize(call.env, key)
     return {}
 
 
@@ -283,9 +283,9 @@ def disable_key_rotation(call: Call, params: dict) -> dict:
     _require_automatic_rotation_allowed(key)
     key.rotation_enabled = False
     key.next_rotation = None
-    schedule_automatic_rotation(call.lab, key)
+    schedule_automatic_rotation(call.env, key)
     if key.multi_region:
-        synchronize(call.lab, key)
+        synchronize(call.env, key)
     return {}
 
 
@@ -314,7 +314,7 @@ def get_key_rotation_status(call: Call, params: dict) -> dict:
 def rotate_key_on_demand(call: Call, params: dict) -> dict:
     """RotateKeyOnDemand: new current material now (at most 25 times per key)."""
     key = call.key
-    lab = call.lab
+    env = call.env
     _require_not_replica(key)
     reason = _unsupported_reason(key)
     if reason:
@@ -331,7 +331,7 @@ def rotate_key_on_demand(call: Call, params: dict) -> dict:
                 f"{key.arn} has no imported key material in PENDING_ROTATION state. Import new key "
                 f"material with ImportType NEW_KEY_MATERIAL before you rotate on demand.")
         if key.multi_region:
-            _require_replicas_imported(lab, key, pending[0].material_id)
+            _require_replicas_imported(env, key, pending[0].material_id)
     if key.on_demand_started is not None:
         raise errors.ConflictException(
             f"An on-demand rotation of {key.arn} is already in progress.")
@@ -344,13 +344,13 @@ def rotate_key_on_demand(call: Call, params: dict) -> dict:
         raise errors.LimitExceededException(
             f"{key.arn} has reached the limit of {ON_DEMAND_ROTATION_LIMIT} on-demand rotations.")
     key.on_demand_rotations += 1
-    delay = getattr(lab, "on_demand_rotation_delay", timedelta(0))
+    delay = env.on_demand_rotation_delay
     if delay <= timedelta(0):
-        rotate(lab, key, "ON_DEMAND")
+        rotate(env, key, "ON_DEMAND")
     else:
         key.on_demand_started = call.now
-        key.scheduled["on-demand"] = lab.clock.schedule(
-            call.now + delay, partial(_complete_on_demand, lab, key),
+        key.scheduled["on-demand"] = env.clock.schedule(
+            call.now + delay, partial(_complete_on_demand, env, key),
             label=f"on-demand rotation {key.key_id}")
     # the key id, not its ARN: the API Reference's and the AWS CLI's example answers, and the
     # CloudTrail entry's responseElements (ct-rotatekeyondemand)

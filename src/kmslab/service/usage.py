@@ -20,13 +20,13 @@ from collections.abc import Callable
 
 from .. import errors
 from ..crypto.backing import BackingKey, interface_for
+from ..specs import SYMMETRIC_DEFAULT
 from . import states
 from .key import Key
 
 __all__ = ["key_check", "check_key", "require_usage", "require_algorithm", "refuse_encryption_context",
            "refuse_recipient", "backing_key"]
 
-_SYMMETRIC = "SYMMETRIC_DEFAULT"
 
 
 def key_check(op, slot) -> Callable[[Key, dict], None] | None:
@@ -63,7 +63,7 @@ def check_key(slot, key: Key, params: dict, operation: str) -> None:
     (its :class:`~kmslab.operations.KeySlot`) requires; in AWS's order of errors."""
     if slot.usage is not None:
         require_usage(key, slot.usage, operation)
-    if slot.key_spec == _SYMMETRIC and key.spec.name != _SYMMETRIC:
+    if slot.key_spec == SYMMETRIC_DEFAULT and key.spec.name != SYMMETRIC_DEFAULT:
         raise errors.InvalidKeyUsageException(
             f"{key.arn} key usage is {key.usage} and key spec is {key.spec.name}, which is not "
             f"valid for {operation}. Use a symmetric encryption KMS key.")

@@ -38,7 +38,8 @@ class ActionError(ValueError):
 class ActionKind:
     """One kind of scheduled action: the function the clock calls and its parameters.
 
-    ``params`` names each argument after the lab: ``key`` (a KMS key, saved as
+    ``params`` names each argument after the environment (``passes_env``: the first argument is
+    the services' environment, ``lab.env``): ``key`` (a KMS key, saved as
     its ARN), ``store`` (a custom key store, saved as its id), ``material``
     (a key material version of the action's ``key``, saved as its id).
     ``retired``: parameters that documents written by an earlier kmslab of the
@@ -49,7 +50,7 @@ class ActionKind:
     name: str
     function: Callable
     params: tuple[str, ...]
-    passes_lab: bool = True
+    passes_env: bool = True
     passes_stores: bool = False
     retired: tuple[str, ...] = ()
 
@@ -57,8 +58,8 @@ class ActionKind:
 #: every action kmslab schedules, by the kind a snapshot names it with
 ACTIONS: dict[str, ActionKind] = {kind.name: kind for kind in (
     ActionKind("DeleteKey", lifecycle.delete_key, ("key",)),
-    ActionKind("GrantInEffect", grants._grant_in_effect, ("key",), passes_lab=False),
-    ActionKind("FinishConnect", keystores._finish_connect, ("store",), passes_lab=False,
+    ActionKind("GrantInEffect", grants._grant_in_effect, ("key",), passes_env=False),
+    ActionKind("FinishConnect", keystores._finish_connect, ("store",), passes_env=False,
                passes_stores=True),
     ActionKind("ReplicaReady", multiregion._replica_ready, ("key",)),
     # its keys leave Updating by the state machine; earlier documents also named their states
@@ -97,7 +98,7 @@ def describe_action(action: Callable, lab, label: str) -> dict:
             f"kmslab's own scheduled events. Cancel it (event.cancel()), save, and schedule it "
             f"again after loading")
     args = list(action.args)  # type: ignore[attr-defined]  # a partial: kind was found
-    if kind.passes_lab or kind.passes_stores:
+    if kind.passes_env or kind.passes_stores:
         args = args[1:]
     if len(args) != len(kind.params):
         raise ActionError(f"scheduled action {kind.name} ({label}) has unexpected arguments")
@@ -148,8 +149,8 @@ def rebuild_action(node, lab, keys: dict, stores: dict) -> Callable:
     _check_preconditions(kind, node, args)
     if kind.passes_stores:
         args.insert(0, lab.custom_key_stores)
-    elif kind.passes_lab:
-        args.insert(0, lab)
+    elif kind.passes_env:
+        args.insert(0, lab.env)
     return partial(kind.function, *args)
 
 

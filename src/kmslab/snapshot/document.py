@@ -968,13 +968,13 @@ class _Reader:
                 return AsymmetricMaterial.from_pkcs8(spec, node["pkcs8"].bytes(max_len=16384))
             if kind == "cloudhsm":
                 node.object({"type", "cluster_id", "handle"}, required=("cluster_id", "handle"))
-                return CloudHsmKeyMaterial(lab, node["cluster_id"].str(), node["handle"].str())
+                return CloudHsmKeyMaterial(lab.env, node["cluster_id"].str(), node["handle"].str())
             node.object({"type", "store_id", "xks_key_id", "kms_half"},
                         required=("store_id", "xks_key_id", "kms_half"))
             if node["store_id"].str() != key.custom_key_store_id:
                 raise node["store_id"].fail("expected the key's custom key store")
             half = SymmetricMaterial.from_bytes(node["kms_half"].bytes(length=32))
-            return ExternalKeyMaterial(lab, store, node["xks_key_id"].str(), kms_half=half)
+            return ExternalKeyMaterial(lab.env, store, node["xks_key_id"].str(), kms_half=half)
         except DataError:
             raise
         except Exception as exc:  # the crypto layer refused the material

@@ -21,7 +21,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from .. import __version__
+from ..version import __version__
 from .document import FORMAT, JSONText, _dumps
 
 __all__ = ["SnapshotError", "encode", "decode", "LEGACY_FORMAT"]

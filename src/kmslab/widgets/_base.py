@@ -58,7 +58,7 @@ def allowed_in_state(operation: str, key_state: str) -> bool:
     Widgets ask before they call, so that refreshing a view never makes a
     request that fails (a failure the learner did not cause).
     """
-    from ..service import states
+    from ..inspect import key_states as states
 
     row = states.TABLE.get(operation)
     return row is None or row.get(key_state, states.OK) == states.OK

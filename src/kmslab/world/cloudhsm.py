@@ -18,6 +18,7 @@ from typing import Any
 
 from ..crypto.certificates import self_signed_ca_certificate
 from ..crypto.symmetric import SymmetricMaterial
+from ..service.keystores import BackendUnavailable
 from ._log import log_frame
 
 __all__ = ["CloudHsm", "CloudHsmCluster", "Hsm", "ClusterUnavailable"]
@@ -26,12 +27,11 @@ _ID_ALPHABET = "234567abcdefghijklmnopqrstuvwxyz"
 _AZ_SUFFIXES = "abcdef"
 
 
-class ClusterUnavailable(Exception):
+class ClusterUnavailable(BackendUnavailable):
     """The cluster cannot serve a command; ``reason``: ``NO_ACTIVE_HSM`` or ``KEY_NOT_FOUND``."""
 
     def __init__(self, message: str, reason: str = "NO_ACTIVE_HSM"):
-        super().__init__(message)
-        self.reason = reason
+        super().__init__(message, reason)
 
 
 @dataclass(slots=True)

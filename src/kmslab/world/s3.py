@@ -307,7 +307,7 @@ class S3Client:
     # ------------------------------------------------------------ keys
     def _managed_key(self, bucket: BucketRecord) -> str:
         from ..service.managed import aws_managed_key
-        return aws_managed_key(self._lab, bucket.account, bucket.region, "s3").arn
+        return aws_managed_key(self._lab.env, bucket.account, bucket.region, "s3").arn
 
     def _bucket_key(self, bucket: BucketRecord, key_ref: str, context: dict):
         """The bucket's data key for this KMS key: reused until it expires."""

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..crypto.symmetric import SymmetricMaterial
+from ..service.keystores import BackendUnavailable
 from ._log import log_frame
 
 __all__ = ["XksProxies", "XksProxy", "ProxyUnavailable"]
@@ -29,14 +30,10 @@ _SECRET_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz01234567
 _NO_MATERIAL_ID = "0" * 64  # the external key manager's own AES-GCM framing names no KMS material
 
 
-class ProxyUnavailable(Exception):
+class ProxyUnavailable(BackendUnavailable):
     """The proxy or the external key cannot serve a request; ``reason`` names why:
     ``XKS_PROXY_NOT_REACHABLE``, ``KEY_NOT_FOUND``, ``KEY_DISABLED`` or ``INVALID_CIPHERTEXT``
     (the external key manager could not authenticate the ciphertext or its AAD)."""
-
-    def __init__(self, message: str, reason: str):
-        super().__init__(message)
-        self.reason = reason
 
 
 @dataclass(slots=True, eq=False)
