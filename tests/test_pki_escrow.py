@@ -64,7 +64,10 @@ def test_chain_fails_for_wrong_root_name_or_time(lab, kms, chain):
 def test_leaf_key_signs_and_the_certificate_proves_whose_it_is(kms, chain):
     *_, leaf, leaf_key = chain
     sig = kms.sign(KeyId=leaf_key, Message=b"hello", SigningAlgorithm="ECDSA_SHA_256")["Signature"]
-    leaf.public_key().verify(sig, b"hello", ec.ECDSA(hashes.SHA256()))
+    public = leaf.public_key()
+    assert public.verify(sig, b"hello", ec.ECDSA(hashes.SHA256())) is None  # raises if not
+    with pytest.raises(InvalidSignature):
+        public.verify(sig, b"hellO", ec.ECDSA(hashes.SHA256()))
 
 
 def test_kms_signer_rejects_non_signing_keys(kms):

@@ -127,7 +127,11 @@ def test_forallvalues_on_encryption_context_uses_awss_wording():
 
 
 def test_forallvalues_on_encryption_context_keys_is_fine():
-    parse_policy(doc(stmt(Condition={"ForAllValues:StringEquals": {"kms:EncryptionContextKeys": ["a"]}})))
+    policy = parse_policy(doc(stmt(Condition={
+        "ForAllValues:StringEquals": {"kms:EncryptionContextKeys": ["a"]}})))
+    (condition,) = policy.statements[0].conditions
+    assert (condition.operator, condition.key, condition.values) == (
+        "ForAllValues:StringEquals", "kms:EncryptionContextKeys", ("a",))
 
 
 @pytest.mark.parametrize("principal", [

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding
 
@@ -156,12 +157,18 @@ def test_public_keys_are_the_same_keys_outside_kmslab(saved):
     back = kmslab.Lab.load(path, passphrase=PASS)
     der = back.client().get_public_key(KeyId=keep["keys"]["ECC_NIST_P256"])["PublicKey"]
     public = serialization.load_der_public_key(der)
-    public.verify(keep["signatures"]["ECC_NIST_P256"][1], b"signed", ec.ECDSA(hashes.SHA256()))
+    signature = keep["signatures"]["ECC_NIST_P256"][1]
+    assert public.verify(signature, b"signed", ec.ECDSA(hashes.SHA256())) is None  # raises if not
+    with pytest.raises(InvalidSignature):
+        public.verify(signature, b"signeD", ec.ECDSA(hashes.SHA256()))
     # and a new signature made after loading verifies with the same key
     rsa_der = back.client().get_public_key(KeyId=keep["keys"]["RSA_3072"])["PublicKey"]
     sig = back.client().sign(KeyId=keep["keys"]["RSA_3072"], Message=b"new",
                              SigningAlgorithm="RSASSA_PKCS1_V1_5_SHA_256")["Signature"]
-    serialization.load_der_public_key(rsa_der).verify(sig, b"new", padding.PKCS1v15(), hashes.SHA256())
+    rsa_public = serialization.load_der_public_key(rsa_der)
+    assert rsa_public.verify(sig, b"new", padding.PKCS1v15(), hashes.SHA256()) is None
+    with pytest.raises(InvalidSignature):
+        rsa_public.verify(sig, b"old", padding.PKCS1v15(), hashes.SHA256())
 
 
 def test_credentials_grant_tokens_and_sessions_survive(saved):

@@ -76,8 +76,8 @@ def test_not_yet_current_wording():
 
 
 def test_at_the_edge_of_the_window_is_accepted():
-    check, _ = verifier(now=SIGNED_AT.replace(minute=5))
-    check.verify("POST", "/", "", botocore_signed(), BODY)
+    check, lab = verifier(now=SIGNED_AT.replace(minute=5))
+    assert check.verify("POST", "/", "", botocore_signed(), BODY).principal == lab.alice
 
 
 def test_any_signed_header_changed_breaks_the_signature():
@@ -89,8 +89,9 @@ def test_any_signed_header_changed_breaks_the_signature():
 
 
 def test_unsigned_headers_may_change():
-    check, _ = verifier()
-    check.verify("POST", "/", "", botocore_signed() + [("user-agent", "anything")], BODY)
+    check, lab = verifier()
+    who = check.verify("POST", "/", "", botocore_signed() + [("user-agent", "anything")], BODY)
+    assert who.principal == lab.alice
 
 
 @pytest.mark.parametrize("leave_out", [("x-amz-target",), ("content-type",),
@@ -112,13 +113,14 @@ def test_target_and_content_type_must_be_signed(leave_out):
 
 
 def test_a_request_without_those_headers_needs_no_signature_of_them():
-    check, _ = verifier()
+    check, lab = verifier()
     request = AWSRequest("POST", "http://127.0.0.1:4599/", data=BODY, headers={})
     with mock.patch.object(botocore.auth, "get_current_datetime",
                            lambda: SIGNED_AT.replace(tzinfo=None)):
         SigV4Auth(Credentials(ALICE_KEY_ID, ALICE_SECRET), "kms", "us-east-1").add_auth(request)
     request.headers["Host"] = "127.0.0.1:4599"
-    check.verify("POST", "/", "", [(k.lower(), v) for k, v in request.headers.items()], BODY)
+    verified = check.verify("POST", "/", "", [(k.lower(), v) for k, v in request.headers.items()], BODY)
+    assert verified.principal == lab.alice
 
 
 def test_a_replay_is_accepted_within_the_window_as_aws_does():

@@ -42,14 +42,14 @@ _FROM_LITERAL = str.maketrans({v: k for k, v in _LITERAL.items()})
 _GLOB = {"*": ".*", "?": "."} | {v: re.escape(k) for k, v in _LITERAL.items()}
 
 
-def glob_regex(pattern: str, *, ignore_case: bool = False) -> re.Pattern:
-    """Compile an IAM wildcard pattern (``*`` any run, ``?`` one character).
+def glob_regex(pattern: str) -> re.Pattern:
+    """Compile an IAM wildcard pattern (``*`` any run, ``?`` one character), case-sensitive.
 
     Characters that came from ``${*}``/``${?}``/``${$}`` or from a substituted
     value are literal (see :func:`substitute`).
     """
     body = "".join(_GLOB.get(c) or re.escape(c) for c in pattern)
-    return re.compile(body, re.DOTALL | (re.IGNORECASE if ignore_case else 0))
+    return re.compile(body, re.DOTALL)
 
 
 def literal_text(pattern: str) -> str:
@@ -301,9 +301,10 @@ def needs_request(text: str) -> bool:
 def substitute(text: str, lookup: Callable[[str], Any] | None) -> tuple[str, bool]:
     """Resolve the policy variables in ``text`` (IAM "Policy variables"); False when one has no value.
 
-    ``${aws:username}`` takes the request's value (``lookup(folded_key)``, the
-    first one of a multi-valued key), ``${aws:username, 'guest'}`` a default
-    when the request has none. The result is a pattern in which ``${*}``,
+    ``${aws:username}`` takes the request's value (``lookup(folded_key)``),
+    ``${aws:username, 'guest'}`` a default when the request has none. A
+    multivalued key (``${aws:CalledVia}``) has no value as a variable: IAM
+    allows only single-valued keys there. The result is a pattern in which ``${*}``,
     ``${?}``, ``${$}`` and every substituted character are literal:
     :func:`glob_regex` treats them as plain characters, :func:`literal_text`
     turns the pattern back into text.
@@ -320,9 +321,7 @@ def substitute(text: str, lookup: Callable[[str], Any] | None) -> tuple[str, boo
             name, _, default = name.partition(",")
             name, default = name.strip(), default.strip().strip("'")
         value = lookup(name.lower()) if lookup is not None else None
-        if isinstance(value, (list, tuple)):
-            value = value[0] if value else None
-        if value is None:
+        if value is None or isinstance(value, (list, tuple)):
             if default is None:
                 ok = False
                 return ""

@@ -89,9 +89,9 @@ def _evaluate_grant(grant, ctx: RequestContext, identity_allows: bool) -> GrantR
     if p.type == "AWSService":
         grantee = DIRECT if p.service and p.service in (service, grantee_arn) else NO_MATCH
     elif grantee_arn and grantee_arn in (p.arn, p.role_arn):
-        grantee = DIRECT
+        grantee = DIRECT   # the caller itself; the root user's ARN is its account's root ARN
     elif grantee_arn == f"arn:aws:iam::{p.account_id}:root":
-        grantee = DIRECT if p.type == "Root" else ACCOUNT
+        grantee = ACCOUNT  # another principal of the grantee account: its IAM policies decide
     else:
         grantee = NO_MATCH
     operation = ctx.operation in grant.operations
@@ -107,11 +107,9 @@ def _evaluate_grant(grant, ctx: RequestContext, identity_allows: bool) -> GrantR
     elif not key:
         detail = "the grant is for another KMS key"
     else:
-        detail = ""
-    constraints = None
-    if grantee != NO_MATCH and operation and key:
         constraints, detail = _constraints_hold(grant.constraints, ctx)
-    return GrantResult(grant, grantee, operation, key, constraints, detail)
+        return GrantResult(grant, grantee, operation, key, constraints, detail)
+    return GrantResult(grant, grantee, operation, key, None, detail)
 
 
 def _constraints_hold(constraints: Mapping | None, ctx: RequestContext) -> tuple[bool, str]:
@@ -141,9 +139,6 @@ def _constraints_hold(constraints: Mapping | None, ctx: RequestContext) -> tuple
 
 
 # ------------------------------------------------------------------ Decision
-_OUTCOMES = ("Allow", "ExplicitDeny", "ImplicitDeny")
-
-
 class Decision:
     """The outcome of :func:`decide`, with every statement and grant it considered."""
 
@@ -289,17 +284,15 @@ def _explain(r: StatementResult, ctx: RequestContext) -> str:
     if not r.action:
         return f"{ctx.action} does not match {st.actions_text()}"
     if not r.resource:
-        spec = st.resource or st.not_resource
-        written = ", ".join(spec.written) if spec else "(no Resource)"
-        unresolved = False
-        if spec is not None and spec.templates:
-            resolved = spec.resolve(ctx.lookup)
-            unresolved = any(text is None for _, text in resolved)
+        spec = st.resource or st.not_resource  # a statement has one of them (the parser says so)
+        written = ", ".join(spec.written)
+        resolved = spec.resolve(ctx.lookup) if spec.templates else []
+        if resolved:
             written += " (" + ", ".join(
                 f"{text} for this request" if text is not None else
                 f"{entry} has a policy variable without a value" for entry, text in resolved) + ")"
-        if st.resource is None and st.not_resource is not None:
-            if unresolved:
+        if st.resource is None:
+            if any(text is None for _, text in resolved):
                 return f"NotResource {written}: the statement does not apply"
             return f"{ctx.resource} is excluded by NotResource {written}"
         return f"{ctx.resource} does not match {written}"
@@ -397,10 +390,8 @@ def decide(ctx: RequestContext, *, key_policy: Policy | None, identity_policies:
                         f"allows {ctx.action}", None)
 
     # 4. grants
-    grant_results = []
     for g in grants:
         gr = _evaluate_grant(g, ctx, bool(identity_allows))
-        grant_results.append(gr)
         steps.append(gr)
         if gr.applies:
             return Decision(ctx, "Allow", (gr,), steps,

@@ -162,7 +162,8 @@ def _validate(call: Call, key: Key, params: dict) -> dict | None:
 
 #: CreateGrant's Constraints text: "Each constraint value can include up to 8 encryption
 #: context pairs. The encryption context value in each constraint cannot exceed 384 characters."
-MAX_CONSTRAINT_PAIRS, MAX_CONSTRAINT_VALUE = 8, 384
+MAX_CONSTRAINT_PAIRS = 8
+MAX_CONSTRAINT_VALUE = 384
 
 
 def _check_constraint_context(kind: str, context: dict) -> None:
@@ -290,13 +291,12 @@ def _key_of(call: Call, key_arn: str) -> Key | None:
     return svc.keys.get(parts[5].split("/", 1)[1]) if svc is not None else None
 
 
-def _may_retire(call: Call, key: Key, grant: Grant) -> bool:
+def _may_retire(call: Call, grant: Grant) -> bool:
     """RetireGrant: the retiring principal, the grantee when the grant includes
     RetireGrant, or the issuing account (its root, or an IAM allow of kms:RetireGrant)."""
     p = call.caller
-    me = {p.arn, p.role_arn} - {None}
-    if grant.retiring_principal in me or (
-            grant.retiring_principal == f"arn:aws:iam::{p.account_id}:root" and p.type == "Root"):
+    me = {p.arn, p.role_arn} - {None}  # an account as retiring principal: its root user's ARN
+    if grant.retiring_principal in me:
         return True
     if grant.grantee_principal in me and "RetireGrant" in grant.operations:
         return True
@@ -319,8 +319,8 @@ def _check_retire(call: Call, params: dict) -> None:
     """Permission to retire "is determined primarily by the grant" (:func:`_may_retire`);
     otherwise the policies decide, where only this grant's own RetireGrant counts."""
     key, grant = _find_grant(call, params)
-    if not _may_retire(call, key, grant):
-        call.authorize(key, "kms:RetireGrant", grants=(grant,))
+    if not _may_retire(call, grant):
+        call.authorize(key, grants=(grant,))
 
 
 @operation("RetireGrant", locate=_grant_key, check=_check_retire)

@@ -1,0 +1,355 @@
+# Mutation testing of the rules that decide access, state and parsing: python tools/mutation.py AREA
+"""Mutation testing, one area at a time (a developer tool: too slow for CI).
+
+A mutant is the code with one small change (``<`` for ``<=``, a table entry
+dropped, a footnote swapped); a test suite *detects* it when some test fails.
+Each area is one module and the test files that speak for it:
+
+    python tools/mutation.py --list                    # the areas, their modules and tests
+    python tools/mutation.py conditions                # functions (mutmut) and tables
+    python tools/mutation.py conditions --tables       # only the module-level tables
+    python tools/mutation.py conditions --functions    # only the functions (mutmut)
+    python tools/mutation.py conditions --survivors    # re-test only the last run's survivors
+    python tools/mutation.py conditions --show         # ... and print each survivor's change
+    python tools/mutation.py states --budget 20        # stop starting table mutants after 20 min
+    python tools/mutation.py states --tables --every 5 # every 5th table mutant: a quick sample
+
+Install the tool first: ``pip install -e ".[test,mutation]"``.
+
+Two mutators, one report:
+
+* **functions**: mutmut (``[tool.mutmut]`` in pyproject.toml) mutates inside
+  functions and runs, for each mutant, only the selected tests that reach that
+  function. It works in ``build/mutation/AREA/`` (its ``mutants/`` tree and
+  ``mutmut.log``); ``cd`` there for ``mutmut show NAME`` or ``mutmut browse``.
+* **tables**: mutmut does not touch module-level code, where kmslab keeps its
+  rules as data (the key-state table, the condition operators, the grant
+  operation sets, format constants). ``tools/table_mutation.py`` changes one
+  entry at a time: drops a dict entry or set element, swaps a cell for another
+  value its column holds (an error cell for OK, one footnote for another),
+  flips a comparison inside an entry (``<`` to ``<=``), moves a number by one.
+  Each mutant runs in a forked process that imports the changed module
+  instead of the file; the area's tests run with ``-x`` (most focused file
+  first) and the first failing test is recorded. Results:
+  ``build/mutation/AREA/tables.json``. When a module's tables change shape,
+  update the area's ``tables`` and ``alphabets`` below.
+
+More: docs/mutation-testing.md.
+
+The report counts killed and timed-out mutants as detected; survivors and
+mutants no selected test reaches ("no tests") are not. Both mutators use one
+worker by default (``--max-children``): the machine is shared.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import fnmatch
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from table_mutation import discover_tables, missing_tables, preload, run_in_child, table_mutants
+
+ROOT = Path(__file__).resolve().parent.parent
+WORK = ROOT / "build" / "mutation"
+
+
+@dataclass(frozen=True)
+class Area:
+    """One module under mutation, the tests that speak for it and its module-level tables."""
+
+    module: str                      # path under src/, e.g. "kmslab/policy/conditions.py"
+    tests: tuple[str, ...]           # test files, most focused first (tables stop at the first failure)
+    #: module-level names whose values are mutated entry by entry; None: every table the
+    #: module binds (for modules whose tables are still changing shape)
+    tables: tuple[str, ...] | None = None
+    #: per table, the values a cell may hold (source text; the first is the "no rule" value):
+    #: each cell is swapped for the first and for the next one, instead of for its column's values
+    alphabets: dict = field(default_factory=dict)
+    doc: str = ""
+
+
+_POLICY_TESTS = ("tests/test_policy_conditions.py", "tests/test_policy_operators.py",
+                 "tests/test_policy_variables.py", "tests/test_policy_decision.py",
+                 "tests/test_condition_parameters.py", "tests/test_request_context.py",
+                 "tests/test_policy_document.py", "tests/test_authorization_policies.py",
+                 "tests/test_authorization.py", "tests/test_grants.py",
+                 "tests/test_widgets_policy.py", "tests/test_policy_properties.py")
+
+AREAS = {
+    "states": Area(
+        "kmslab/service/states.py",
+        ("tests/test_key_state_table.py", "tests/test_key_states.py", "tests/test_state_machine.py",
+         "tests/test_keys.py", "tests/test_imports.py",
+         "tests/test_multiregion.py", "tests/test_keystores.py", "tests/test_rotation.py",
+         "tests/test_grants.py", "tests/test_aliases.py", "tests/test_encryption.py"),
+        alphabets={name: ("_", "1", "2", "3", "4", "5", "6", "11", "14", "15")
+                   for name in ("_CRYPTO", "_ROWS")},
+        doc="the key-state table: which operation each key state allows, and the error otherwise"),
+    "conditions": Area(
+        "kmslab/policy/conditions.py",
+        _POLICY_TESTS,
+        tables=("_LITERAL", "_AS_LITERAL", "_GLOB", "_FAMILIES", "_NEGATED", "OPERATORS"),
+        doc="IAM condition operators, set operators, IfExists, policy variables"),
+    "decision": Area(
+        "kmslab/policy/decision.py",
+        ("tests/test_policy_decision.py", "tests/test_policy_explanations.py")
+        + tuple(t for t in _POLICY_TESTS if t != "tests/test_policy_decision.py"),
+        tables=("LOCKOUT_MESSAGE", "_LEVEL_TEXT"),  # EC_GRANT_OPERATIONS: kmslab.operations
+        doc="decide(): explicit deny, key policy, IAM policies, grants; the explanation"),
+    "grants": Area(
+        "kmslab/service/grants.py",
+        ("tests/test_grant_rules.py", "tests/test_grants.py", "tests/test_policy_decision.py",
+         "tests/test_authorization.py",
+         "tests/test_key_states.py", "tests/test_validation.py", "tests/test_quotas.py"),
+        doc="CreateGrant, ListGrants, RetireGrant, RevokeGrant and the grant operation sets"),
+    "envelope": Area(
+        "kmslab/envelope/format.py",
+        ("tests/test_envelope_parser.py", "tests/test_envelope.py", "tests/test_envelope_cache.py",
+         "tests/test_widgets_envelope.py"),
+        doc="the client-side envelope message format: header, frames, the parser"),
+    "blob": Area(
+        "kmslab/crypto/symmetric.py",
+        ("tests/test_ciphertext_blob.py", "tests/test_encryption.py", "tests/test_rotation.py",
+         "tests/test_imports.py",
+         "tests/test_multiregion.py", "tests/test_keys.py", "tests/test_validation.py"),
+        doc="the symmetric ciphertext blob: format, parse, encrypt, decrypt"),
+}
+
+#: pytest arguments for every mutant run: stop at the first failure, reproducible Hypothesis
+PYTEST_ARGS = ("-x", "-q", "-p", "no:randomly", "--hypothesis-seed=0")
+
+
+def existing(tests) -> list[str]:
+    """The area's test files that exist (an area may name a file another branch adds)."""
+    return [t for t in tests if (ROOT / t).exists()]
+
+
+# =================================================================== table mutants
+def run_tables(area_name: str, area: Area, *, budget: float | None, only: str | None,
+               survivors_only: bool, every: int = 1) -> dict:
+    """Run the area's table mutants; write tables.json; return the counts."""
+    work = WORK / area_name
+    work.mkdir(parents=True, exist_ok=True)
+    source_path = ROOT / "src" / area.module
+    source = source_path.read_text()
+    module = area.module[:-3].replace("/", ".")
+    tests = existing(area.tests)
+    tables = discover_tables(source) if area.tables is None else list(area.tables)
+    missing = missing_tables(source, tables)
+    if missing:
+        print(f"tables: src/{area.module} no longer binds {', '.join(missing)} (renamed or moved?): "
+              "skipped; update the area in tools/mutation.py", flush=True)
+        tables = [t for t in tables if t not in missing]
+    mutants = table_mutants(source, tables, area.alphabets, name=Path(area.module).stem)
+    tree = ast.parse(source)
+    results_path = work / "tables.json"
+    previous = {}
+    if results_path.exists():
+        previous = {r["ident"]: r for r in json.loads(results_path.read_text())["mutants"]}
+    selected = mutants
+    if survivors_only:
+        selected = [m for m in mutants if previous.get(m.ident, {}).get("status") in ("survived", "no tests")
+                    and previous[m.ident]["description"] == m.description]
+    if only:
+        selected = [m for m in selected if fnmatch.fnmatch(m.description, f"*{only}*")]
+    if every > 1:  # a sample spread over every table, for a quick estimate
+        selected = selected[::every]
+    print(f"tables: {len(mutants)} mutants of {', '.join(tables)} in src/{area.module}; "
+          f"running {len(selected)} against {len(tests)} test files (pytest {' '.join(PYTEST_ARGS)})",
+          flush=True)
+    preload(ROOT / "src", module.split(".")[0])
+    args = [*PYTEST_ARGS, *tests]
+    log, first = work / "table-run.log", work / "table-first-failure.txt"
+    status, clean_seconds = run_in_child(module, str(source_path), compile(tree, str(source_path), "exec"),
+                                         args, root=ROOT, log=log, first=first, timeout=1800)
+    if status != "survived":
+        raise SystemExit(f"the unmutated module does not pass its tests ({status}); see {log}")
+    timeout = max(60.0, 10 * clean_seconds)
+    print(f"  clean run: {clean_seconds:.1f}s; timeout per mutant {timeout:.0f}s", flush=True)
+    results = dict(previous) if (survivors_only or only) else {}
+    started = time.monotonic()
+    ran = 0
+    for n, m in enumerate(selected, 1):
+        if budget is not None and time.monotonic() - started > budget * 60:
+            print(f"  budget of {budget:g} min reached after {ran} of {len(selected)} mutants", flush=True)
+            break
+        code = compile(m.apply(tree), str(source_path), "exec")
+        status, seconds = run_in_child(module, str(source_path), code, args, root=ROOT,
+                                       log=work / "mutant.log", first=first, timeout=timeout)
+        ran += 1
+        killer = first.read_text() if first.exists() and status == "killed" else None
+        results[m.ident] = {"ident": m.ident, "description": m.description, "status": status,
+                            "killed_by": killer, "seconds": round(seconds, 2)}
+        mark = {"killed": ".", "survived": "S", "timeout": "T", "no tests": "N"}.get(status, "E")
+        print(mark, end="" if n % 60 else "\n", flush=True)
+    print(flush=True)
+    current = {m.ident for m in mutants}
+    rows = [r for r in results.values() if r["ident"] in current]
+    results_path.write_text(json.dumps({"module": area.module, "tests": tests,
+                                        "total": len(mutants), "mutants": rows}, indent=1))
+    counts = _count(r["status"] for r in rows)
+    counts["total"] = len(mutants)
+    survivors = [r for r in rows if r["status"] not in ("killed", "timeout")]
+    if survivors:
+        print(f"  not detected ({len(survivors)}):")
+        for r in survivors:
+            print(f"    {r['ident']:<16} {r['status']:<9} {r['description']}")
+    return counts
+
+
+# =================================================================== function mutants (mutmut)
+def _mutmut() -> str:
+    exe = shutil.which("mutmut", path=str(Path(sys.executable).parent)) or shutil.which("mutmut")
+    if exe is None:
+        raise SystemExit('mutmut is not installed: pip install -e ".[test,mutation]"')
+    return exe
+
+
+def _mutmut_config(area: Area) -> str:
+    """The area's pyproject.toml: the project's [tool.mutmut] narrowed to one module."""
+    base = tomllib.loads((ROOT / "pyproject.toml").read_text()).get("tool", {}).get("mutmut", {})
+    config = dict(base)
+    config["only_mutate"] = [f"src/{area.module}"]
+    config["pytest_add_cli_args_test_selection"] = existing(area.tests)
+    config.setdefault("source_paths", ["src/kmslab"])
+    lines = ["[tool.mutmut]"]
+    for key, value in config.items():
+        lines.append(f"{key} = {json.dumps(value)}")
+    lines += ["", "[tool.pytest.ini_options]", 'addopts = "-p no:cacheprovider"', ""]
+    return "\n".join(lines)
+
+
+def _prepare_workdir(area_name: str, area: Area, fresh: bool) -> Path:
+    work = WORK / area_name
+    if fresh and (work / "mutants").exists():
+        shutil.rmtree(work / "mutants")
+    work.mkdir(parents=True, exist_ok=True)
+    for name in ("src", "tests"):
+        link = work / name
+        if not link.is_symlink():
+            link.symlink_to(ROOT / name, target_is_directory=True)
+    (work / "pyproject.toml").write_text(_mutmut_config(area))
+    return work
+
+
+def _mutmut_results(work: Path, mutmut: str) -> dict[str, str]:
+    out = subprocess.run([mutmut, "results", "--all", "true"], cwd=work, capture_output=True,
+                         text=True, check=True).stdout
+    results = {}
+    for line in out.splitlines():
+        name, sep, status = line.strip().rpartition(": ")
+        if sep:
+            results[name] = status
+    return results
+
+
+def run_functions(area_name: str, area: Area, *, max_children: int, survivors_only: bool,
+                  show: bool) -> dict:
+    """Run mutmut on the area's module; return the counts."""
+    mutmut = _mutmut()
+    work = _prepare_workdir(area_name, area, fresh=not survivors_only)
+    names: list[str] = []
+    if survivors_only:
+        names = [n for n, s in _mutmut_results(work, mutmut).items() if s in ("survived", "no tests")]
+        if not names:
+            print("functions: no survivors to re-test")
+    cmd = [mutmut, "run", "--max-children", str(max_children), *names]
+    print(f"functions: (cd {work.relative_to(ROOT)} && {' '.join(['mutmut'] + cmd[1:4])}"
+          f"{' <survivors>' if names else ''})  log: {work.relative_to(ROOT)}/mutmut.log", flush=True)
+    env = dict(os.environ, MPLBACKEND="Agg")
+    with open(work / "mutmut.log", "w") as log:
+        proc = subprocess.run(cmd, cwd=work, stdout=log, stderr=subprocess.STDOUT, env=env)
+    if proc.returncode != 0:
+        raise SystemExit(f"mutmut failed (exit {proc.returncode}); see {work / 'mutmut.log'}")
+    results = _mutmut_results(work, mutmut)
+    counts = _count(results.values())
+    counts["total"] = len(results)
+    survivors = [(n, s) for n, s in results.items() if s not in ("killed", "timeout")]
+    if survivors:
+        print(f"  not detected ({len(survivors)}):")
+        for name, status in survivors:
+            print(f"    {name}: {status}")
+            if show:
+                diff = subprocess.run([mutmut, "show", name], cwd=work, capture_output=True,
+                                      text=True).stdout
+                print("      " + "\n      ".join(diff.strip().splitlines()[3:]))
+    return counts
+
+
+# =================================================================== report
+def _count(statuses) -> dict:
+    counts: dict[str, int] = {}
+    for s in statuses:
+        counts[s] = counts.get(s, 0) + 1
+    return counts
+
+
+def _rate(counts: dict) -> str:
+    ran = sum(v for k, v in counts.items() if k not in ("total", "not checked", "skipped"))
+    detected = counts.get("killed", 0) + counts.get("timeout", 0)
+    pct = 100 * detected / ran if ran else 0.0
+    rest = ", ".join(f"{k} {v}" for k, v in sorted(counts.items())
+                     if k not in ("total", "killed", "timeout") and v)
+    return (f"{detected}/{ran} detected ({pct:.1f}%) of {counts.get('total', ran)} mutants"
+            + (f"; {rest}" if rest else ""))
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("area", nargs="?", choices=sorted(AREAS))
+    parser.add_argument("--list", action="store_true", help="list the areas")
+    what = parser.add_mutually_exclusive_group()
+    what.add_argument("--functions", action="store_true", help="only mutmut's function mutants")
+    what.add_argument("--tables", action="store_true", help="only the module-level table mutants")
+    parser.add_argument("--survivors", action="store_true",
+                        help="re-test only the previous run's survivors (after adding tests)")
+    parser.add_argument("--only", metavar="TEXT", help="table mutants whose description contains TEXT")
+    parser.add_argument("--show", action="store_true", help="print each surviving function mutant's diff")
+    parser.add_argument("--max-children", type=int, default=1, help="mutmut workers (default 1)")
+    parser.add_argument("--budget", type=float, metavar="MINUTES",
+                        help="stop starting table mutants after this many minutes")
+    parser.add_argument("--every", type=int, default=1, metavar="K",
+                        help="run every K-th table mutant only (a sample over all the tables)")
+    args = parser.parse_args(argv)
+    if args.list or not args.area:
+        for name, area in AREAS.items():
+            print(f"{name:<11} src/{area.module}: {area.doc}")
+            source = (ROOT / "src" / area.module).read_text()
+            tables = discover_tables(source) if area.tables is None else area.tables
+            print(f"{'':<11} tables{' (all it binds)' if area.tables is None else ''}: "
+                  f"{', '.join(tables) or '-'}")
+            print(f"{'':<11} tests: {' '.join(Path(t).name for t in existing(area.tests))}")
+        return 0
+    area = AREAS[args.area]
+    summary = {}
+    if not args.tables:
+        summary["functions"] = run_functions(args.area, area, max_children=args.max_children,
+                                             survivors_only=args.survivors, show=args.show)
+    if not args.functions:
+        summary["tables"] = run_tables(args.area, area, budget=args.budget, only=args.only,
+                                       survivors_only=args.survivors, every=args.every)
+    print(f"\n{args.area} (src/{area.module})")
+    for part, counts in summary.items():
+        print(f"  {part:<9} {_rate(counts)}")
+    if len(summary) == 2:
+        total = _count([])
+        for counts in summary.values():
+            for k, v in counts.items():
+                total[k] = total.get(k, 0) + v
+        print(f"  {'together':<9} {_rate(total)}")
+    (WORK / args.area / "summary.json").write_text(json.dumps(summary, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
