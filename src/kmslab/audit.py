@@ -50,6 +50,7 @@ from .clock import parse_time
 from .frozen import FrozenDict
 from .frozen import freeze as _freeze
 from .operations.model import camel as _camel
+from .plaindata import DataError, check_plain, plain_copy
 
 __all__ = ["AuditLog", "AuditView", "AuditTable", "AuditStore", "AuditDataError", "RawJSON", "LastUse",
            "FrozenDict", "logged_members", "EVENT_VERSION", "TRAIL_ERROR_CODES"]
@@ -151,13 +152,6 @@ def _read_only(value):
     return value
 
 
-def _plain(value):
-    """Deep plain (mutable, JSON-ready) copy: what records() hands out."""
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    return value
 
 
 def _iso(us: int) -> str:
@@ -714,14 +708,14 @@ class AuditStore:
         if self.overrides:
             original = self.overrides.get(row)
             if original is not None:
-                return _plain(original)
+                return plain_copy(original)
         shape: Shape = self.shapes.values[self.shape[row]]
         kind: EventKind = self.events.values[shape.event]
         origin: Origin = self.origins.values[shape.origin]
         api_call = kind.type == "AwsApiCall"
         rec: dict[str, Any] = {
             "eventVersion": EVENT_VERSION,
-            "userIdentity": _plain(origin.identity),
+            "userIdentity": plain_copy(origin.identity),
             "eventTime": _iso(self.time_us(row)),
             "eventSource": EVENT_SOURCE,
             "eventName": kind.name,
@@ -734,19 +728,19 @@ class AuditStore:
             rec["errorCode"], rec["errorMessage"] = self.error_pool.values[ec]
         pc = shape.params
         params = self.param_pool.values[pc] if pc != _NONE else None
-        rec["requestParameters"] = _plain(params) if params else None  # no members: null
+        rec["requestParameters"] = plain_copy(params) if params else None  # no members: null
         resp = self.responses.get(row)
-        rec["responseElements"] = _plain(resp) if resp is not None else None
+        rec["responseElements"] = plain_copy(resp) if resp is not None else None
         ac = shape.additional
         if api_call and ac != _NONE:
-            rec["additionalEventData"] = _plain(self.additional_pool.values[ac])
+            rec["additionalEventData"] = plain_copy(self.additional_pool.values[ac])
         if api_call:
             rec["requestID"] = self.request_id(row)
         rec["eventID"] = self.event_id(row)
         rec["readOnly"] = kind.read_only
         rc = shape.resources
         if rc != _NONE:
-            rec["resources"] = _plain(self.resource_pool.values[rc].rendered)
+            rec["resources"] = plain_copy(self.resource_pool.values[rc].rendered)
         rec["eventType"] = kind.type
         rec["managementEvent"] = True
         rec["recipientAccountId"] = origin.account
@@ -754,10 +748,10 @@ class AuditStore:
         if shared is not None:
             rec["sharedEventID"] = shared
         if not api_call and ac != _NONE:
-            rec["serviceEventDetails"] = _plain(self.additional_pool.values[ac])
+            rec["serviceEventDetails"] = plain_copy(self.additional_pool.values[ac])
         rec["eventCategory"] = "Management"
         if origin.tls is not None:
-            rec["tlsDetails"] = _plain(origin.tls)
+            rec["tlsDetails"] = plain_copy(origin.tls)
         return rec
 
     def table(self, rows) -> AuditTable:
@@ -1146,23 +1140,11 @@ def _object(value, where: str) -> dict:
     """A plain JSON object (string keys, plain values), or AuditDataError."""
     if not isinstance(value, dict):
         raise AuditDataError(where, "expected an object")
-    _check_plain(value, where, 0)
+    try:
+        check_plain(value, where)
+    except DataError as err:
+        raise AuditDataError(err.path, err.message) from None
     return value
-
-
-def _check_plain(value, where: str, depth: int) -> None:
-    if depth > 32:
-        raise AuditDataError(where, "nested too deeply")
-    if isinstance(value, dict):
-        for k, v in value.items():
-            if not isinstance(k, str):
-                raise AuditDataError(where, "object keys must be strings")
-            _check_plain(v, f"{where}.{k}", depth + 1)
-    elif isinstance(value, list):
-        for i, v in enumerate(value):
-            _check_plain(v, f"{where}[{i}]", depth + 1)
-    elif not (value is None or isinstance(value, (str, bool, int, float))):
-        raise AuditDataError(where, "expected a plain value")
 
 
 #: requestParameters members frames read: encryption contexts (string maps) and algorithms

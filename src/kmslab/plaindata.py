@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from typing import Any
 
-__all__ = ["DataError", "Node", "encode_bytes", "encode_time"]
+__all__ = ["DataError", "Node", "check_plain", "encode_bytes", "encode_time", "plain_copy"]
 
 _MISSING = object()
 
@@ -34,6 +34,34 @@ class DataError(ValueError):
         super().__init__(f"{path}: {message}")
         self.path = path
         self.message = message
+
+
+def check_plain(value: Any, path: str, *, depth: int = 32) -> None:
+    """Raise DataError unless ``value`` is plain data: objects with string keys, arrays,
+    strings, numbers, booleans and null, nested at most ``depth`` levels."""
+    def check(value, path, level):
+        if level > depth:
+            raise DataError(path, f"nested deeper than {depth} levels")
+        if isinstance(value, dict):
+            for k, v in value.items():
+                if not isinstance(k, str):
+                    raise DataError(path, "object keys must be strings")
+                check(v, f"{path}.{k}", level + 1)
+        elif isinstance(value, list):
+            for i, v in enumerate(value):
+                check(v, f"{path}[{i}]", level + 1)
+        elif not (value is None or isinstance(value, (str, bool, int, float))):
+            raise DataError(path, f"expected a plain value, found {type(value).__name__}")
+    check(value, path, 0)
+
+
+def plain_copy(value: Any) -> Any:
+    """A deep, mutable copy of plain data held by kmslab (dicts; lists and tuples become lists)."""
+    if isinstance(value, dict):
+        return {k: plain_copy(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain_copy(v) for v in value]
+    return value
 
 
 def encode_bytes(data: bytes) -> str:
@@ -242,20 +270,7 @@ class Node:
 
     def json(self, *, depth: builtins.int = 32) -> Any:
         """Any plain value (objects with string keys, arrays, scalars), nested at most ``depth``."""
-        def check(value, path, level):
-            if level > depth:
-                raise DataError(path, f"nested deeper than {depth} levels")
-            if isinstance(value, dict):
-                for k, v in value.items():
-                    if not isinstance(k, str):
-                        raise DataError(path, "object keys must be strings")
-                    check(v, f"{path}.{k}", level + 1)
-            elif isinstance(value, list):
-                for i, v in enumerate(value):
-                    check(v, f"{path}[{i}]", level + 1)
-            elif not (value is None or isinstance(value, (str, bool, int, float))):
-                raise DataError(path, f"expected a plain value, found {type(value).__name__}")
-        check(self.value, self.path, 0)
+        check_plain(self.value, self.path, depth=depth)
         return self.value
 
     def json_object(self, *, depth: builtins.int = 32) -> dict:

@@ -42,7 +42,7 @@ from ..iam import AccessKey, IAMRole, IAMUser
 from ..iam.model import _evaluable_trust_policy
 from ..identity import Principal
 from ..metrics import _COMPARISONS, Alarm
-from ..plaindata import DataError, Node, encode_bytes, encode_time
+from ..plaindata import DataError, Node, encode_bytes, encode_time, plain_copy
 from ..policy import Policy
 from ..policy.document import parse_policy
 from ..service.grants import Grant
@@ -358,7 +358,7 @@ class _Writer:
             "deletion_date": self.time(key.deletion_date),
             "pending_window_days": key.pending_window_days,
             "multi_region": key.multi_region,
-            "multi_region_config": _plain(key.multi_region_config),
+            "multi_region_config": plain_copy(key.multi_region_config),
             "custom_key_store_id": key.custom_key_store_id,
             "cloudhsm_cluster_id": key.cloudhsm_cluster_id, "xks_key_id": key.xks_key_id,
             "rotation_enabled": key.rotation_enabled,
@@ -412,7 +412,7 @@ class _Writer:
                 "grantee_service_principal": g.grantee_service_principal,
                 "retiring_principal": g.retiring_principal,
                 "retiring_service_principal": g.retiring_service_principal,
-                "operations": list(g.operations), "constraints": _plain(g.constraints),
+                "operations": list(g.operations), "constraints": plain_copy(g.constraints),
                 "issuing_account": g.issuing_account, "created": self.time(g.created),
                 "effective_at": self.time(g.effective_at)}
 
@@ -434,7 +434,7 @@ class _Writer:
                 "cluster_id": s.cluster_id, "trust_anchor": s.trust_anchor,
                 "password": s._password, "xks_endpoint": s.xks_endpoint, "xks_path": s.xks_path,
                 "xks_connectivity": s.xks_connectivity, "xks_vpc_service": s.xks_vpc_service,
-                "xks_credential": _plain(s._xks_credential),
+                "xks_credential": plain_copy(s._xks_credential),
                 "connection_state": s.connection_state, "error_code": s.error_code,
                 "key_ids": sorted(s.key_ids), "saved_states": dict(s.saved_states),
                 "connect_event": self.scheduled_seq(s.connect_event)}
@@ -527,13 +527,6 @@ def _material(material) -> dict | None:
     raise TypeError(f"key material of type {type(material).__name__} has no snapshot form")
 
 
-def _plain(value):
-    """A copy of plain data held by the lab (dicts, lists, tuples of plain values)."""
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    return value
 
 
 # ======================================================================== reading
@@ -583,7 +576,7 @@ def _read_principal(node: Node) -> Principal:
 
 def _plain_object(node: Node) -> dict:
     """A JSON object (a copy), checked to hold plain values only."""
-    return _plain(node.json_object())
+    return plain_copy(node.json_object())
 
 
 class _Reader:
