@@ -6,7 +6,9 @@ from kmslab.plaindata import DataError, Node, check_plain, plain_copy
 
 
 def test_plain_values_pass():
-    check_plain({"a": [1, 2.5, "x", None, True, {"b": []}]}, "doc")
+    value = {"a": [1, 2.5, "x", None, True, {"b": []}]}
+    check_plain(value, "doc")  # raises nothing
+    assert Node(value, "doc").json() is value
 
 
 @pytest.mark.parametrize("value, path, message", [
