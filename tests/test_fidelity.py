@@ -324,15 +324,8 @@ def test_encryption_context_itself_stays_case_sensitive(kms, key_id):
 
 # ------------------------------------------------------------------ custom key stores
 @pytest.fixture
-def store_key(lab, kms):
-    cluster = lab.cloudhsm.cluster(lab.create_cloudhsm_cluster(hsm_count=2))
-    store = kms.create_custom_key_store(
-        CustomKeyStoreName="hsm", CloudHsmClusterId=cluster.cluster_id,
-        TrustAnchorCertificate=cluster.trust_anchor_certificate,
-        KeyStorePassword="kmsPswd1")["CustomKeyStoreId"]
-    kms.connect_custom_key_store(CustomKeyStoreId=store)
-    lab.clock.advance(minutes=5)
-    return kms.create_key(CustomKeyStoreId=store)["KeyMetadata"]["KeyId"]
+def store_key(kms, cloudhsm_store):
+    return kms.create_key(CustomKeyStoreId=cloudhsm_store)["KeyMetadata"]["KeyId"]
 
 
 @pytest.mark.parametrize("name", ["GenerateDataKeyPair", "GenerateDataKeyPairWithoutPlaintext"])

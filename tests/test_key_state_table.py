@@ -236,15 +236,9 @@ def test_through_the_client_the_same_calls_succeed_on_an_enabled_key(kms, keys_i
 
 
 @pytest.fixture
-def store_key(lab, kms):
+def store_key(kms, cloudhsm_store):
     """A key in a CloudHSM key store, and the store's id."""
-    cluster = lab.cloudhsm.cluster(lab.create_cloudhsm_cluster(hsm_count=2))
-    store_id = kms.create_custom_key_store(
-        CustomKeyStoreName="store", CloudHsmClusterId=cluster.cluster_id,
-        TrustAnchorCertificate=cluster.trust_anchor_certificate,
-        KeyStorePassword="kmsPswd1")["CustomKeyStoreId"]
-    kms.connect_custom_key_store(CustomKeyStoreId=store_id)
-    lab.clock.advance(minutes=5)
+    store_id = cloudhsm_store
     key = kms.create_key(Origin="AWS_CLOUDHSM", CustomKeyStoreId=store_id)["KeyMetadata"]
     return key, store_id
 

@@ -235,14 +235,8 @@ def test_an_implementation_that_misses_a_method_is_refused_when_defined():
                 return b""
 
 
-def test_keys_in_custom_key_stores_seal_and_open_through_the_interface(lab, kms):
-    cluster = lab.cloudhsm.cluster(lab.create_cloudhsm_cluster(hsm_count=2))
-    store = kms.create_custom_key_store(
-        CustomKeyStoreName="s", CloudHsmClusterId=cluster.cluster_id,
-        TrustAnchorCertificate=cluster.trust_anchor_certificate,
-        KeyStorePassword="kmsPswd1")["CustomKeyStoreId"]
-    kms.connect_custom_key_store(CustomKeyStoreId=store)
-    lab.clock.advance(minutes=5)
+def test_keys_in_custom_key_stores_seal_and_open_through_the_interface(lab, kms, cloudhsm_store):
+    store = cloudhsm_store
     key_id = kms.create_key(CustomKeyStoreId=store)["KeyMetadata"]["KeyId"]
     key = lab.kms_service(ACCOUNT, "us-east-1").keys[key_id]
     assert isinstance(key.current.material, backing.SealingKey)

@@ -210,14 +210,8 @@ def test_imported_material_moves_the_state_through_the_table(lab, kms, recorded)
         ("Enabled", "key material deleted or expired", "PendingImport")]
 
 
-def test_custom_key_store_disconnection_goes_through_the_table(lab, kms, recorded):
-    cluster = lab.cloudhsm.cluster(lab.create_cloudhsm_cluster(hsm_count=2))
-    store = kms.create_custom_key_store(
-        CustomKeyStoreName="s", CloudHsmClusterId=cluster.cluster_id,
-        TrustAnchorCertificate=cluster.trust_anchor_certificate,
-        KeyStorePassword="kmsPswd1")["CustomKeyStoreId"]
-    kms.connect_custom_key_store(CustomKeyStoreId=store)
-    lab.clock.advance(minutes=5)
+def test_custom_key_store_disconnection_goes_through_the_table(lab, kms, recorded, cloudhsm_store):
+    store = cloudhsm_store
     key_id = kms.create_key(CustomKeyStoreId=store)["KeyMetadata"]["KeyId"]
     kms.disconnect_custom_key_store(CustomKeyStoreId=store)
     kms.disable_key(KeyId=key_id)  # takes effect on reconnection
