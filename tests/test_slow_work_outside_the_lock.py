@@ -2,7 +2,6 @@
 nobody else, and the lab stays consistent (every check and effect still under the lock)."""
 
 import threading
-import time
 
 import pytest
 from cryptography.hazmat.primitives import serialization
@@ -13,34 +12,6 @@ from kmslab.crypto import asymmetric
 from kmslab.service.pipeline import waits_before_lock
 
 WAIT = 30  # seconds a test waits for a thread before failing (never reached when it passes)
-
-
-def _finish_background_keygen():
-    """Let RSA keys earlier tests started in the background finish before the keygen is held."""
-    for _ in range(3000):
-        if asymmetric.background_generations() == 0:
-            return
-        time.sleep(0.01)
-    raise AssertionError("background key generation did not finish")
-
-
-@pytest.fixture
-def held_keygen(monkeypatch):
-    """RSA prime searches that start, then wait until the test lets them finish."""
-    _finish_background_keygen()
-    started, release = threading.Event(), threading.Event()
-    real = asymmetric._rsa_private_key
-    calls = []
-
-    def gated(bits):
-        calls.append(bits)
-        started.set()
-        assert release.wait(WAIT)
-        return real(bits)
-
-    monkeypatch.setattr(asymmetric, "_rsa_private_key", gated)
-    yield started, release, calls
-    release.set()
 
 
 def _in_thread(fn):

@@ -8,7 +8,6 @@ import json
 import re
 import socket
 import threading
-import time
 from contextlib import contextmanager
 
 import boto3
@@ -17,7 +16,6 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 import kmslab
-from kmslab.crypto import asymmetric
 from kmslab.interop.connections import MAX_HEAD_BYTES
 from kmslab.interop.server import ConnectionLimits, ServerThread
 from kmslab.service import registry
@@ -209,33 +207,8 @@ def test_the_limits_count_and_release_connections():
 
 # ----------------------------------------------------------------- slow calls
 
-def _finish_background_keygen():
-    """Let RSA keys earlier tests started in the background finish before the keygen is held."""
-    for _ in range(3000):
-        if asymmetric.background_generations() == 0:
-            return
-        time.sleep(0.01)
-    raise AssertionError("background key generation did not finish")
-
-
-@pytest.fixture
-def held_keygen(monkeypatch):
-    _finish_background_keygen()
-    started, release = threading.Event(), threading.Event()
-    real = asymmetric._rsa_private_key
-
-    def gated(bits):
-        started.set()
-        assert release.wait(WAIT)
-        return real(bits)
-
-    monkeypatch.setattr(asymmetric, "_rsa_private_key", gated)
-    yield started, release
-    release.set()
-
-
 def test_an_rsa_key_pair_in_the_making_holds_up_no_other_learner(held_keygen):
-    started, release = held_keygen
+    started, release, _calls = held_keygen
     lab = kmslab.Lab(seed=11)
     for user in ("alice", "bob"):
         lab.add_user(user, ALL_KMS)
