@@ -83,13 +83,16 @@ def test_a_wrong_passphrase_refuses_to_start(tmp_path, monkeypatch):
         cli_serve(["--snapshot", str(path), "--passphrase-env", "CLASS_PASS"])
 
 
-def _start(args, env):
+def _start(args, env, port=None, *, any_signature=True):
+    """``kmslab serve`` in a process of its own, once it answers; ``any_signature=False``
+    serves signed requests only (no --accept-any-signature)."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+        port = port or sock.getsockname()[1]
+    signatures = ["--accept-any-signature"] if any_signature else []
     process = subprocess.Popen(
         [sys.executable, "-m", "kmslab", "serve", "--port", str(port), "--admin-token", "teacher",
-         "--accept-any-signature", "--log-level", "warning", *args],
+         *signatures, "--log-level", "warning", *args],
         env={**os.environ, "PYTHONPATH": SRC, **env}, stdout=subprocess.PIPE,
         stderr=subprocess.PIPE, text=True)
     url = f"http://127.0.0.1:{port}"
@@ -194,25 +197,7 @@ def _signed(url, access_key, secret):
 
 def _start_class(args, env, port=None):
     """``kmslab serve`` with signed requests only (no --accept-any-signature)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = port or sock.getsockname()[1]
-    process = subprocess.Popen(
-        [sys.executable, "-m", "kmslab", "serve", "--port", str(port), "--admin-token", "teacher",
-         "--log-level", "warning", *args],
-        env={**os.environ, "PYTHONPATH": SRC, **env}, stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, text=True)
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(400):
-        try:
-            urllib.request.urlopen(url + "/_kmslab/health", timeout=1).read()
-            return url, process
-        except OSError:
-            if process.poll() is not None:
-                raise AssertionError(process.stderr.read()) from None
-            time.sleep(0.05)
-    process.kill()
-    raise AssertionError("the server did not start")
+    return _start(args, env, port, any_signature=False)
 
 
 #: the most a killed server may lose: the saver's interval (0.5 s) and a save, with room
