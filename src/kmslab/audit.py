@@ -1505,15 +1505,19 @@ class AuditLog(_Trail):
             code = pool.add(akey, FrozenDict(data))
         return code
 
+    def _kms_itself(self, account: str, region: str) -> int:
+        """The origin of what KMS does by itself in an account and Region ("AWS Internal")."""
+        return self._store.origins.code(("AwsServiceEvent", account, region), lambda: Origin(
+            FrozenDict(accountId=account, invokedBy=AWS_INTERNAL), None, None, AWS_INTERNAL,
+            account, region, AWS_INTERNAL, AWS_INTERNAL, AWS_INTERNAL, None))
+
     def record_service_event(self, event_name: str, *, account: str, region: str,
                              key_arn: str | None, details: dict | None = None) -> None:
         """Record an action KMS takes by itself (RotateKey, DeleteKey, DeleteExpiredKeyMaterial)."""
         store = self._store
         event = store.events.code((event_name, "AwsServiceEvent"),
                                   lambda: EventKind(event_name, "AwsServiceEvent", False))
-        origin = store.origins.code(("AwsServiceEvent", account, region), lambda: Origin(
-            FrozenDict(accountId=account, invokedBy=AWS_INTERNAL), None, None, AWS_INTERNAL,
-            account, region, AWS_INTERNAL, AWS_INTERNAL, AWS_INTERNAL, None))
+        origin = self._kms_itself(account, region)
         res = _NONE if key_arn is None else store.resource_pool.code(
             key_arn, lambda: _resources((key_arn,)))
         adc = _NONE if not details else store.additional_pool.code(
@@ -1529,9 +1533,7 @@ class AuditLog(_Trail):
         store = self._store
         event = store.events.code((event_name, "AwsApiCall"),
                                   lambda: EventKind(event_name, "AwsApiCall", False))
-        origin = store.origins.code(("AwsServiceEvent", account, region), lambda: Origin(
-            FrozenDict(accountId=account, invokedBy=AWS_INTERNAL), None, None, AWS_INTERNAL,
-            account, region, AWS_INTERNAL, AWS_INTERNAL, AWS_INTERNAL, None))
+        origin = self._kms_itself(account, region)
         res = store.resource_pool.code(key_arn, lambda: _resources((key_arn,)))
         us = (self._clock.now() - _EPOCH) // _MICROSECOND
         request_id = self._ids.request_id() if self._ids is not None else None
