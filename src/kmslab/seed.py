@@ -57,6 +57,7 @@ from typing import Any
 
 from . import arns, errors, specs
 from .clock import parse_time
+from .service.model import is_text
 
 __all__ = ["SeedError", "from_seed", "to_seed", "validate", "read_seed", "write_seed",
            "write_credentials", "SEED_FORMAT", "TESTING_MATERIAL"]
@@ -209,14 +210,14 @@ def _check_values(document: Any) -> None:
             for name, item in value.items():
                 if not isinstance(name, str):
                     raise SeedError(path, f"has a field named {name!r}: field names are text")
-                if not _valid_text(name):
+                if not is_text(name):
                     raise SeedError(path, f"has a field named {ascii(name)}, which is not valid "
                                           "Unicode text (a lone surrogate)")
                 stack.append((item, f"{path}.{name}" if path else name, depth + 1))
         elif isinstance(value, list):
             stack.extend((item, f"{path}[{i}]", depth + 1) for i, item in enumerate(value))
         elif isinstance(value, str):
-            if not _valid_text(value):
+            if not is_text(value):
                 raise SeedError(path, "is not valid Unicode text (it holds a lone surrogate "
                                       "such as \\ud800)")
         elif isinstance(value, bool) or value is None:
@@ -231,14 +232,6 @@ def _check_values(document: Any) -> None:
         else:  # YAML's own types: timestamps, binary, sets
             raise SeedError(path, f"is a YAML value of type {type(value).__name__}, not a JSON "
                                   "value; write times and such values as quoted text")
-
-
-def _valid_text(value: str) -> bool:
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def _document(value: Any, path: str) -> str:
