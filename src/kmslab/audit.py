@@ -798,8 +798,7 @@ class AuditStore:
             done, pieces = cache.get(name, (0, []))
             entries = self._growing(name)
             if len(entries) > done:
-                items = entries.items() if isinstance(entries, dict) else entries
-                new = _entries_text(name, itertools.islice(items, done, None)).encode()
+                new = _entries_text(name, _appended(entries, done)).encode()
                 self._extend_cache(cache, name, len(entries), new)
                 pieces = cache[name][1]
             parts.append(f',"{name}":['.encode())
@@ -852,8 +851,7 @@ class AuditStore:
         shared = cache is not None and cache.get("store") is self
         for name in self._GROWING:
             entries = self._growing(name)
-            items = entries.items() if isinstance(entries, dict) else entries
-            new = _entries_text(name, itertools.islice(items, marks[name], None))
+            new = _entries_text(name, _appended(entries, marks[name]))
             out[name] = RawJSON(f"[{new}]")  # JSON text, ready to write
             if shared and new and cache.get(name, (0, []))[0] == marks[name]:
                 self._extend_cache(cache, name, len(entries), new.encode())
@@ -892,6 +890,16 @@ class AuditStore:
 
 class RawJSON(str):
     """JSON text standing for a value in a document being written (see ``AuditStore.tail``)."""
+
+
+def _appended(entries: list | dict, start: int) -> list:
+    """The entries after the first ``start`` of a growing part (a list, or a dict by row in
+    the order rows were added, as (row, value) pairs), oldest first: only they are looked at."""
+    if isinstance(entries, list):
+        return entries[start:]
+    new = list(itertools.islice(reversed(entries.items()), len(entries) - start))
+    new.reverse()
+    return new
 
 
 def _entries_text(name: str, entries: Iterable) -> str:
