@@ -30,8 +30,9 @@ afresh) after any other call, when the parts the journal holds more than once
 (small sections and a Region's aliases, written whole each time they change)
 add up to the snapshot's size, when the journal reaches ``JOURNAL_RATIO`` times
 the snapshot (what a load reads stays bounded), and at least every
-``FULL_EVERY`` seconds. A lab that only grows (a class creating keys) is
-written whole rarely: its journal holds nothing twice. A lab so large
+``FULL_EVERY`` seconds (a safety net that looks at every key again). The
+journal of a lab that only grows (a class creating keys and using them) holds
+nothing twice, so the first two rarely come into play. A lab so large
 that a save takes longer than half the interval is saved less often (twice
 the time a save takes), so that serving always comes first.
 
