@@ -187,17 +187,19 @@ def write_delta(lab, since: dict, cache: dict | None = None) -> tuple[dict, dict
         added = _keys_added(svc.keys, *since["keys"].get(where, (0, None)))
         if added is None:
             return None
-        new = []
-        for key in added:
-            doc = writer.key(key)
-            text = compact_json_bytes(doc)
+        pieces = [b"["]  # the new keys as JSON, joined once (when the record is written)
+        for i, key in enumerate(added):
+            text = compact_json_bytes(writer.key(key))
             if key_cache is not None:
                 key_cache[id(key)] = (key, text)
-            new.append(text)
+            if i:
+                pieces.append(b",")
+            pieces.append(text)
+        pieces.append(b"]")
         head = writer.service(svc, keys=False)
         heads[where] = head_text = compact_json(head)
-        if new or head_text != since["heads"].get(where):
-            services.append({**head, "keys": JSONText([b"[", b",".join(new), b"]"])})
+        if added or head_text != since["heads"].get(where):
+            services.append({**head, "keys": JSONText(pieces)})
             rewritten += len(head_text)
         keys[where] = _key_mark(svc.keys)
     audit_cache = cache.get("audit") if cache is not None else None

@@ -81,13 +81,14 @@ def append(snapshot_path, key: SealingKey, snapshot_id: bytes, number: int, reco
     except (TypeError, ValueError) as exc:
         raise SnapshotError(f"this lab holds something that is not plain data and cannot be "
                             f"saved: {exc}") from None
-    frame = key.seal_frame(text, context)
-    data = _LENGTH.pack(len(frame)) + frame
+    nonce, sealed = key.seal_frame(text, context)
+    del text
+    length = _LENGTH.pack(len(nonce) + len(sealed))
     with open(path_of(snapshot_path), "ab") as fh:
-        fh.write(data)
+        fh.writelines((length, nonce, sealed))  # one buffered write of the small parts
         fh.flush()
         os.fsync(fh.fileno())
-    return len(data)
+    return len(length) + len(nonce) + len(sealed)
 
 
 def _record_bytes(record: dict) -> bytes:
