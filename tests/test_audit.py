@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from datetime import UTC
 
 import botocore.session
 import pandas as pd
@@ -423,16 +424,16 @@ def _trail_of(steps, alone):
 
 
 def test_pool_entries_are_written_in_one_pass_and_odd_values_as_their_plain_data():
-    """A store writes the new entries of a pool as one JSON text; an entry JSON has no form for
+    """A store writes the new entries of a pool as one JSON array; an entry JSON has no form for
     (a key that is not a string, from a request that failed validation) is written as its text,
     and its neighbours as they are."""
-    from datetime import datetime, timezone
+    from datetime import datetime
 
-    from kmslab.audit import _entries_text
+    from kmslab.audit import _entries_json
     from kmslab.frozen import FrozenDict
 
-    assert _entries_text("params", [FrozenDict(a=1), {"b": [1, 2]}]) == '{"a":1},{"b":[1,2]}'
-    assert _entries_text("params", []) == ""
-    odd = _entries_text("params", [{"a": 1}, {1: "b", "when": datetime(2025, 1, 1, tzinfo=timezone.utc)}])
-    assert json.loads(f"[{odd}]") == [{"a": 1}, {"1": "b", "when": "2025-01-01 00:00:00+00:00"}]
-    assert _entries_text("responses", [(3, {"keyId": "k"})]) == '[3,{"keyId":"k"}]'
+    assert _entries_json("params", [FrozenDict(a=1), {"b": [1, 2]}]) == b'[{"a":1},{"b":[1,2]}]'
+    assert _entries_json("params", []) == b"[]"
+    odd = _entries_json("params", [{"a": 1}, {1: "b", "when": datetime(2025, 1, 1, tzinfo=UTC)}])
+    assert json.loads(odd) == [{"a": 1}, {"1": "b", "when": "2025-01-01 00:00:00+00:00"}]
+    assert _entries_json("responses", [(3, {"keyId": "k"})]) == b'[[3,{"keyId":"k"}]]'

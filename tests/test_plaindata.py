@@ -1,13 +1,20 @@
 """Plain data, as snapshots and the audit trail hold it: what passes, what is refused and where."""
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kmslab.plaindata import DataError, Node, check_plain, compact_json, compact_json_bytes, plain_copy
+from kmslab.plaindata import (
+    DataError,
+    Node,
+    check_plain,
+    compact_json,
+    compact_json_bytes,
+    plain_copy,
+)
 
 
 def test_plain_values_pass():
@@ -76,7 +83,7 @@ def test_compact_json_writes_what_orjson_leaves_to_the_standard_library(value, t
     assert compact_json(value) == text
 
 
-@pytest.mark.parametrize("value", [object(), {"when": datetime(2025, 1, 1, tzinfo=timezone.utc)},
+@pytest.mark.parametrize("value", [object(), {"when": datetime(2025, 1, 1, tzinfo=UTC)},
                                    [b"bytes"], {("a", "b"): 1}])
 def test_compact_json_refuses_what_json_cannot_hold_as_the_standard_library_does(value):
     with pytest.raises(TypeError):

@@ -50,7 +50,7 @@ from .clock import parse_time
 from .frozen import FrozenDict
 from .frozen import freeze as _freeze
 from .operations.model import camel as _camel
-from .plaindata import DataError, check_plain, compact_json, compact_json_bytes, plain_copy
+from .plaindata import DataError, RawJSON, check_plain, compact_json, compact_json_bytes, plain_copy
 
 __all__ = ["AuditLog", "AuditView", "AuditTable", "AuditStore", "AuditDataError", "RawJSON", "LastUse",
            "FrozenDict", "logged_members", "EVENT_VERSION", "TRAIL_ERROR_CODES"]
@@ -798,8 +798,8 @@ class AuditStore:
             done, pieces = cache.get(name, (0, []))
             entries = self._growing(name)
             if len(entries) > done:
-                new = _entries_text(name, _appended(entries, done)).encode()
-                self._extend_cache(cache, name, len(entries), new)
+                array = _entries_json(name, _appended(entries, done))
+                self._extend_cache(cache, name, len(entries), memoryview(array)[1:-1])
                 pieces = cache[name][1]
             parts.append(f',"{name}":['.encode())
             parts.extend(pieces)
@@ -851,14 +851,15 @@ class AuditStore:
         shared = cache is not None and cache.get("store") is self
         for name in self._GROWING:
             entries = self._growing(name)
-            new = _entries_text(name, _appended(entries, marks[name]))
-            out[name] = RawJSON(f"[{new}]")  # JSON text, ready to write
+            new = _appended(entries, marks[name])
+            array = _entries_json(name, new)
+            out[name] = RawJSON(array)  # JSON text, written as it is
             if shared and new and cache.get(name, (0, []))[0] == marks[name]:
-                self._extend_cache(cache, name, len(entries), new.encode())
+                self._extend_cache(cache, name, len(entries), memoryview(array)[1:-1])
         return out
 
     @staticmethod
-    def _extend_cache(cache: dict, name: str, count: int, new: bytes) -> None:
+    def _extend_cache(cache: dict, name: str, count: int, new: bytes | memoryview) -> None:
         _, pieces = cache.get(name, (0, []))
         pieces = [*pieces, b",", new] if pieces else [new]
         if len(pieces) > 64:  # keep the pieces few
@@ -888,10 +889,6 @@ class AuditStore:
         return _StoreReader(data).read(cls, request_id_at)
 
 
-class RawJSON(str):
-    """JSON text standing for a value in a document being written (see ``AuditStore.tail``)."""
-
-
 def _appended(entries: list | dict, start: int) -> list:
     """The entries after the first ``start`` of a growing part (a list, or a dict by row in
     the order rows were added, as (row, value) pairs), oldest first: only they are looked at."""
@@ -902,15 +899,14 @@ def _appended(entries: list | dict, start: int) -> list:
     return new
 
 
-def _entries_text(name: str, entries: Iterable) -> str:
-    """Entries of a growing part of a store as JSON text, comma-separated, in one encoder call
-    (if one holds a value JSON has no form for, every entry is written as its plain data)."""
+def _entries_json(name: str, entries: Iterable) -> bytes:
+    """Entries of a growing part of a store as a JSON array, in one encoder call (if one holds
+    a value JSON has no form for, every entry is written as its plain data)."""
     data = [_DATA[name](entry) for entry in entries]
     try:
-        text = compact_json(data)
+        return compact_json_bytes(data)
     except TypeError:
-        text = compact_json(_plain_data(data))
-    return text[1:-1]
+        return compact_json_bytes(_plain_data(data))
 
 
 def _same(value):

@@ -25,8 +25,8 @@ from typing import Any
 
 import orjson
 
-__all__ = ["DataError", "Node", "check_plain", "compact_json", "compact_json_bytes", "encode_bytes",
-           "encode_time", "plain_copy"]
+__all__ = ["DataError", "Node", "RawJSON", "check_plain", "compact_json", "compact_json_bytes",
+           "encode_bytes", "encode_time", "plain_copy"]
 
 _MISSING = object()
 
@@ -93,6 +93,19 @@ def compact_json_bytes(value: Any) -> bytes:
     # them make every allocation slower (about 5 us a key document instead of 1). A copy of
     # the exact size lets the buffer be used again; a large text is left as it is.
     return bytes(memoryview(text)) if len(text) < _COPY_BELOW else text
+
+
+class RawJSON:
+    """JSON text (bytes) standing for a value in a document being written, used as it is
+    (see :meth:`kmslab.audit.AuditStore.tail`)."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: bytes):
+        self.text = text
+
+    def __repr__(self) -> str:
+        return f"RawJSON({len(self.text)} bytes)"
 
 
 def compact_json(value: Any) -> str:

@@ -41,9 +41,8 @@ from typing import Any
 
 import orjson
 
-from ..audit import RawJSON
 from ..crypto.sealing import SealError, SealingKey
-from ..plaindata import compact_json_bytes
+from ..plaindata import RawJSON, compact_json_bytes
 from .document import SECTIONS, JSONText
 from .files import write_atomic
 from .payload import SnapshotError
@@ -111,7 +110,7 @@ def _embedded(value):
     if isinstance(value, JSONText):
         return orjson.Fragment(b"".join(value))
     if isinstance(value, RawJSON):
-        return orjson.Fragment(value.encode())
+        return orjson.Fragment(value.text)
     plain: Any
     for plain in (dict, list, str, int, float):  # a FrozenDict, an enumeration's value
         if isinstance(value, plain):
@@ -123,7 +122,7 @@ def _encode(value, out: list[bytes]) -> None:
     """Compact JSON, as pieces appended to ``out``; the parts written as JSON already (new keys,
     audit entries) are used as they are."""
     if isinstance(value, RawJSON):
-        out.append(value.encode())
+        out.append(value.text)
     elif isinstance(value, JSONText):
         out.extend(value)
     elif isinstance(value, dict):
