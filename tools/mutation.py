@@ -167,14 +167,19 @@ def run_tables(area_name: str, area: Area, *, budget: float | None, only: str | 
           f"running {len(selected)} against {len(tests)} test files (pytest {' '.join(PYTEST_ARGS)})",
           flush=True)
     preload(ROOT / "src", module.split(".")[0])
-    args = [*PYTEST_ARGS, *tests]
+    code = compile(tree, str(source_path), "exec")
+    stages = _stages(tests)
     log, first = work / "table-run.log", work / "table-first-failure.txt"
-    status, clean_seconds = run_in_child(module, str(source_path), compile(tree, str(source_path), "exec"),
-                                         args, root=ROOT, log=log, first=first, timeout=1800)
-    if status != "survived":
-        raise SystemExit(f"the unmutated module does not pass its tests ({status}); see {log}")
-    timeout = max(60.0, 10 * clean_seconds)
-    print(f"  clean run: {clean_seconds:.1f}s; timeout per mutant {timeout:.0f}s", flush=True)
+    timeouts = []
+    for n, stage in enumerate(stages, 1):
+        status, clean_seconds = run_in_child(module, str(source_path), code, [*PYTEST_ARGS, *stage],
+                                             root=ROOT, log=log, first=first, timeout=1800)
+        if status != "survived":
+            raise SystemExit(f"the unmutated module does not pass its tests ({status} in stage {n}: "
+                             f"{' '.join(stage)}); see {log}")
+        timeouts.append(max(60.0, 10 * clean_seconds))
+        print(f"  clean run, stage {n} ({_files(stage)}): {clean_seconds:.1f}s; "
+              f"timeout per mutant {timeouts[-1]:.0f}s", flush=True)
     results = dict(previous) if (survivors_only or only) else {}
     started = time.monotonic()
     ran = 0
@@ -183,14 +188,13 @@ def run_tables(area_name: str, area: Area, *, budget: float | None, only: str | 
             print(f"  budget of {budget:g} min reached after {ran} of {len(selected)} mutants", flush=True)
             break
         code = compile(m.apply(tree), str(source_path), "exec")
-        status, seconds = run_in_child(module, str(source_path), code, args, root=ROOT,
-                                       log=work / "mutant.log", first=first, timeout=timeout)
+        status, seconds, killer, stage = _run_stages(module, str(source_path), code, stages, timeouts,
+                                                     log=work / "mutant.log", first=first)
         ran += 1
-        killer = first.read_text() if first.exists() and status == "killed" else None
         results[m.ident] = {"ident": m.ident, "description": m.description, "status": status,
-                            "killed_by": killer, "seconds": round(seconds, 2)}
+                            "killed_by": killer, "stage": stage, "seconds": round(seconds, 2)}
         mark = {"killed": ".", "survived": "S", "timeout": "T", "no tests": "N"}.get(status, "E")
-        print(mark, end="" if n % 60 else "\n", flush=True)
+        print(mark, end="" if n % 60 else f" {n}/{len(selected)} {_clock(started)}\n", flush=True)
     print(flush=True)
     current = {m.ident for m in mutants}
     rows = [r for r in results.values() if r["ident"] in current]
@@ -198,12 +202,49 @@ def run_tables(area_name: str, area: Area, *, budget: float | None, only: str | 
                                         "total": len(mutants), "mutants": rows}, indent=1))
     counts = _count(r["status"] for r in rows)
     counts["total"] = len(mutants)
+    if len(stages) > 1:
+        by_stage = _count(r.get("stage") for r in rows if r["status"] in ("killed", "timeout"))
+        print("  detected by " + ", ".join(f"stage {n} ({_files(stage)}): {by_stage.get(n, 0)}"
+                                           for n, stage in enumerate(stages, 1)), flush=True)
     survivors = [r for r in rows if r["status"] not in ("killed", "timeout")]
     if survivors:
         print(f"  not detected ({len(survivors)}):")
         for r in survivors:
             print(f"    {r['ident']:<16} {r['status']:<9} {r['description']}")
     return counts
+
+
+def _stages(tests: list[str]) -> list[list[str]]:
+    """The test files of a table mutant's run, in stages: the most focused file alone, then the
+    rest (a mutant the first file kills costs one file's collection, not the whole area's)."""
+    return [tests[:1], tests[1:]] if len(tests) > 1 else [tests]
+
+
+def _files(tests) -> str:
+    return " ".join(Path(t).name for t in tests) if len(tests) <= 2 else f"{len(tests)} files"
+
+
+def _clock(started: float) -> str:
+    minutes, seconds = divmod(int(time.monotonic() - started), 60)
+    return f"{minutes}:{seconds:02d}"
+
+
+def _run_stages(module: str, filename: str, code, stages, timeouts, *, log: Path, first: Path):
+    """(status, seconds, first failing test, stage) of one mutant: each stage runs only if
+    every earlier one passed (or reached no test); the first stage that fails or times out
+    decides."""
+    total = 0.0
+    reached = False
+    for n, (stage, timeout) in enumerate(zip(stages, timeouts, strict=True), 1):
+        status, seconds = run_in_child(module, filename, code, [*PYTEST_ARGS, *stage], root=ROOT,
+                                       log=log, first=first, timeout=timeout)
+        total += seconds
+        if status == "survived":
+            reached = True
+        elif status != "no tests":
+            killer = first.read_text() if first.exists() and status == "killed" else None
+            return status, total, killer, n
+    return ("survived" if reached else "no tests"), total, None, None
 
 
 # =================================================================== function mutants (mutmut)
