@@ -13,6 +13,7 @@ Each area is one module and the test files that speak for it:
     python tools/mutation.py conditions --show         # ... and print each survivor's change
     python tools/mutation.py states --budget 20        # stop starting table mutants after 20 min
     python tools/mutation.py states --tables --every 5 # every 5th table mutant: a quick sample
+    python tools/mutation.py grant-sets --tables       # the grant facts of the operation table
 
 Install the tool first: ``pip install -e ".[test,mutation]"``.
 
@@ -29,8 +30,11 @@ Two mutators, one report:
   value its column holds (an error cell for OK, one footnote for another),
   flips a comparison inside an entry (``<`` to ``<=``), moves a number by one.
   Each mutant runs in a forked process that imports the changed module
-  instead of the file; the area's tests run with ``-x`` (most focused file
-  first) and the first failing test is recorded. Results:
+  instead of the file; the area's tests run with ``-x`` in two stages (the
+  most focused file alone, then, if it passed, the others) and the first
+  failing test is recorded. For a table of rows whose cells are mostly about
+  other rules (the operation table), an area names the facts to change row by
+  row instead (``Facts``: ``grant-sets``). Results:
   ``build/mutation/AREA/tables.json``. When a module's tables change shape,
   update the area's ``tables`` and ``alphabets`` below.
 
@@ -56,7 +60,8 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from table_mutation import discover_tables, missing_tables, preload, run_in_child, table_mutants
+from table_mutation import (Facts, discover_tables, fact_mutants, missing_tables, preload, run_in_child,
+                            table_mutants)
 
 ROOT = Path(__file__).resolve().parent.parent
 WORK = ROOT / "build" / "mutation"
@@ -74,6 +79,8 @@ class Area:
     #: per table, the values a cell may hold (source text; the first is the "no rule" value):
     #: each cell is swapped for the first and for the next one, instead of for its column's values
     alphabets: dict = field(default_factory=dict)
+    #: chosen facts of each row of a table of rows, mutated row by row (see Facts)
+    facts: Facts | None = None
     doc: str = ""
 
 
@@ -111,6 +118,21 @@ AREAS = {
          "tests/test_authorization.py",
          "tests/test_key_states.py", "tests/test_validation.py", "tests/test_quotas.py"),
         doc="CreateGrant, ListGrants, RetireGrant, RevokeGrant and the grant operation sets"),
+    "grant-sets": Area(
+        "kmslab/operations/table.py",
+        ("tests/test_grant_rules.py", "tests/test_grants.py", "tests/test_operations.py",
+         "tests/test_policy_decision.py", "tests/test_authorization.py", "tests/test_key_states.py",
+         "tests/test_validation.py"),
+        tables=(),
+        facts=Facts("OPERATIONS", {
+            "grant": (None, True),
+            "usage": (None, "ENCRYPT_DECRYPT", "SIGN_VERIFY", "GENERATE_VERIFY_MAC", "KEY_AGREEMENT",
+                      "ENCAPSULATE_DECAPSULATE"),
+            "key_spec": (None, "SYMMETRIC_DEFAULT", "asymmetric"),
+            "context": (None, "EncryptionContext"),
+        }, rows_with="grant", nested=("source",)),
+        doc="which operations a grant can allow (GRANT_OPERATIONS: each row's grant flag), on which "
+            "keys (usage, key spec) and with which constraints (context)"),
     "envelope": Area(
         "kmslab/envelope/format.py",
         ("tests/test_envelope_parser.py", "tests/test_envelope.py", "tests/test_envelope_cache.py",
@@ -150,15 +172,18 @@ def run_tables(area_name: str, area: Area, *, budget: float | None, only: str | 
               "skipped; update the area in tools/mutation.py", flush=True)
         tables = [t for t in tables if t not in missing]
     mutants = table_mutants(source, tables, area.alphabets, name=Path(area.module).stem)
+    if area.facts is not None:
+        mutants += fact_mutants(source, area.facts, name=Path(area.module).stem, start=len(mutants))
+        tables = [*tables, f"the {', '.join(area.facts.values)} facts of {area.facts.table}"]
     tree = ast.parse(source)
     results_path = work / "tables.json"
-    previous = {}
+    previous = {}  # by description: an edit elsewhere in the module renumbers the mutants
     if results_path.exists():
-        previous = {r["ident"]: r for r in json.loads(results_path.read_text())["mutants"]}
+        previous = {r["description"]: r for r in json.loads(results_path.read_text())["mutants"]}
     selected = mutants
     if survivors_only:
-        selected = [m for m in mutants if previous.get(m.ident, {}).get("status") in ("survived", "no tests")
-                    and previous[m.ident]["description"] == m.description]
+        selected = [m for m in mutants
+                    if previous.get(m.description, {}).get("status") in ("survived", "no tests")]
     if only:
         selected = [m for m in selected if fnmatch.fnmatch(m.description, f"*{only}*")]
     if every > 1:  # a sample spread over every table, for a quick estimate
@@ -191,13 +216,13 @@ def run_tables(area_name: str, area: Area, *, budget: float | None, only: str | 
         status, seconds, killer, stage = _run_stages(module, str(source_path), code, stages, timeouts,
                                                      log=work / "mutant.log", first=first)
         ran += 1
-        results[m.ident] = {"ident": m.ident, "description": m.description, "status": status,
+        results[m.description] = {"ident": m.ident, "description": m.description, "status": status,
                             "killed_by": killer, "stage": stage, "seconds": round(seconds, 2)}
         mark = {"killed": ".", "survived": "S", "timeout": "T", "no tests": "N"}.get(status, "E")
         print(mark, end="" if n % 60 else f" {n}/{len(selected)} {_clock(started)}\n", flush=True)
     print(flush=True)
-    current = {m.ident for m in mutants}
-    rows = [r for r in results.values() if r["ident"] in current]
+    current = {m.description: m.ident for m in mutants}
+    rows = [dict(r, ident=current[d]) for d, r in results.items() if d in current]
     results_path.write_text(json.dumps({"module": area.module, "tests": tests,
                                         "total": len(mutants), "mutants": rows}, indent=1))
     counts = _count(r["status"] for r in rows)
@@ -369,6 +394,9 @@ def main(argv=None) -> int:
             tables = discover_tables(source) if area.tables is None else area.tables
             print(f"{'':<11} tables{' (all it binds)' if area.tables is None else ''}: "
                   f"{', '.join(tables) or '-'}")
+            if area.facts is not None:
+                print(f"{'':<11} facts: {', '.join(area.facts.values)} of each row of {area.facts.table}"
+                      + (f" (the others in rows with {area.facts.rows_with})" if area.facts.rows_with else ""))
             print(f"{'':<11} tests: {' '.join(Path(t).name for t in existing(area.tests))}")
         return 0
     area = AREAS[args.area]

@@ -38,7 +38,7 @@ OK = "ok"
 #: AWS's footnotes: which error, with which message (``{arn}`` is the key ARN)
 FOOTNOTES = MappingProxyType({
     1: (errors.DisabledException, "{arn} is disabled."),
-    2: (errors.DisabledException, "{arn} is pending deletion."),
+    # 2 (DisabledException) is never answered: see "[2] or [3]" below the table
     3: (errors.KMSInvalidStateException, "{arn} is pending deletion."),
     4: (errors.KMSInvalidStateException, "{arn} is not pending deletion."),
     5: (errors.KMSInvalidStateException, "{arn} is pending import."),
@@ -114,9 +114,9 @@ def _row(cells):
 #: operation -> {key state -> OK or footnote number}
 TABLE = MappingProxyType({op: _row(cells) for op, cells in _ROWS.items()})
 
-# Crypto operations on a key pending deletion get DisabledException (footnote 2)
-# when KMS knows the key is disabled-for-deletion; AWS documents "[2] or [3]".
-# kmslab follows what the service returns today: KMSInvalidStateException.
+# "[2] or [3]": AWS documents DisabledException (footnote 2) or KMSInvalidStateException
+# (footnote 3) for a key pending deletion; kmslab follows what the service returns today,
+# [3], so the table holds no [2] and FOOTNOTES none either.
 
 
 def check(operation: str, state: str, key_arn: str) -> None:
