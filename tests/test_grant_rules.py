@@ -635,7 +635,10 @@ def test_encryption_context_constraints_bind_exactly_the_operations_with_an_encr
         operations = ["CreateGrant", "DescribeKey"] if granted == "CreateGrant" else [granted]
         kms.create_grant(KeyId=key["KeyId"], GranteePrincipal=users["bob"].arn, Operations=operations,
                          Constraints={"EncryptionContextEquals": same})
-        for context, allowed in ((same, True), (other, granted not in EC_OPERATIONS)):
+        # CreateGrant: "any grants created with the CreateGrant permission have an equally
+        # strict or stricter encryption context constraint" (the same one here)
+        cases = [(same, True)] + ([] if granted == "CreateGrant" else [(other, granted not in EC_OPERATIONS)])
+        for context, allowed in cases:
             made = _inputs(kms, "symmetric", key["KeyId"], partner, context)
             call = _grant_calls(bob, "symmetric", key, partner, made, users["carol"].arn, context)[granted]
             assert _allowed(call, granted) == allowed, (granted, context)
@@ -647,3 +650,22 @@ def test_encryption_context_constraints_bind_exactly_the_operations_with_an_encr
                              Constraints={"EncryptionContextEquals": same})
     bob.retire_grant(KeyId=key["Arn"], GrantId=grant["GrantId"])
     assert _grant_ids(kms, key) == []
+
+
+def test_an_encryption_context_condition_on_create_grant_reads_the_grants_constraint(world):
+    """kms:EncryptionContext:<key> in a CreateGrant request is the encryption context of the
+    grant's constraint (AWS KMS condition keys: kms:EncryptionContext:context-key)."""
+    lab, kms, key, users = world
+    policy = {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Action": "kms:CreateGrant", "Resource": key["Arn"],
+        "Condition": {"StringEquals": {"kms:EncryptionContext:dept": "it"}}}]}
+    lab.add_user("erin", policy=policy)
+    erin = lab.client(as_="erin")
+    grant = dict(KeyId=key["Arn"], GranteePrincipal=users["bob"].arn, Operations=["Decrypt"])
+    for kind in ("EncryptionContextEquals", "EncryptionContextSubset"):
+        assert erin.create_grant(**grant, Constraints={kind: {"dept": "it"}})["GrantId"]
+        for refused in ({kind: {"dept": "hr"}}, None):
+            with pytest.raises(errors.AccessDeniedException) as caught:
+                erin.create_grant(**grant, **({"Constraints": refused} if refused else {}))
+            assert "kms:CreateGrant" in caught.value.message
+    assert len(_grant_ids(kms, key)) == 2
