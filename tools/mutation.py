@@ -117,7 +117,8 @@ AREAS = {
         ("tests/test_grant_rules.py", "tests/test_grants.py", "tests/test_policy_decision.py",
          "tests/test_authorization.py",
          "tests/test_key_states.py", "tests/test_validation.py", "tests/test_quotas.py"),
-        doc="CreateGrant, ListGrants, RetireGrant, RevokeGrant and the grant operation sets"),
+        doc="CreateGrant, ListGrants, RetireGrant, RevokeGrant; which grant operations suit a key "
+            "(the operations a grant can allow: grant-sets)"),
     "grant-sets": Area(
         "kmslab/operations/table.py",
         ("tests/test_grant_rules.py", "tests/test_grants.py", "tests/test_operations.py",
