@@ -60,8 +60,15 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from table_mutation import (Facts, discover_tables, fact_mutants, missing_tables, preload, run_in_child,
-                            table_mutants)
+from table_mutation import (
+    Facts,
+    discover_tables,
+    fact_mutants,
+    missing_tables,
+    preload,
+    run_in_child,
+    table_mutants,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 WORK = ROOT / "build" / "mutation"
