@@ -88,6 +88,9 @@ class Area:
     alphabets: dict = field(default_factory=dict)
     #: chosen facts of each row of a table of rows, mutated row by row (see Facts)
     facts: Facts | None = None
+    #: table -> the test file that speaks for it, run alone first for that table's mutants
+    #: (default: the first of ``tests``)
+    focus: dict = field(default_factory=dict)
     doc: str = ""
 
 
@@ -107,6 +110,9 @@ AREAS = {
          "tests/test_grants.py", "tests/test_aliases.py", "tests/test_encryption.py"),
         alphabets={name: ("_", "1", "2", "3", "4", "5", "6", "11", "14", "15")
                    for name in ("_CRYPTO", "_ROWS")},
+        focus={"TRANSITIONS": "tests/test_state_machine.py", "NEW": "tests/test_state_machine.py",
+               "DELETED": "tests/test_state_machine.py",
+               "LIFECYCLE_STATES": "tests/test_state_machine.py"},
         doc="the key-state table: which operation each key state allows, and the error otherwise"),
     "conditions": Area(
         "kmslab/policy/conditions.py",
@@ -201,18 +207,21 @@ def run_tables(area_name: str, area: Area, *, budget: float | None, only: str | 
           flush=True)
     preload(ROOT / "src", module.split(".")[0])
     code = compile(tree, str(source_path), "exec")
-    stages = _stages(tests)
     log, first = work / "table-run.log", work / "table-first-failure.txt"
-    timeouts = []
-    for n, stage in enumerate(stages, 1):
-        status, clean_seconds = run_in_child(module, str(source_path), code, [*PYTEST_ARGS, *stage],
-                                             root=ROOT, log=log, first=first, timeout=1800)
-        if status != "survived":
-            raise SystemExit(f"the unmutated module does not pass its tests ({status} in stage {n}: "
-                             f"{' '.join(stage)}); see {log}")
-        timeouts.append(max(60.0, 10 * clean_seconds))
-        print(f"  clean run, stage {n} ({_files(stage)}): {clean_seconds:.1f}s; "
-              f"timeout per mutant {timeouts[-1]:.0f}s", flush=True)
+    plans: dict[str, tuple[list, list]] = {}  # focus file -> (stages, their timeouts)
+    for focus in dict.fromkeys(_focus(area, m, tests) for m in selected):
+        stages = _stages(tests, focus)
+        timeouts = []
+        for n, stage in enumerate(stages, 1):
+            status, clean_seconds = run_in_child(module, str(source_path), code, [*PYTEST_ARGS, *stage],
+                                                 root=ROOT, log=log, first=first, timeout=1800)
+            if status != "survived":
+                raise SystemExit(f"the unmutated module does not pass its tests ({status} in stage {n}: "
+                                 f"{' '.join(stage)}); see {log}")
+            timeouts.append(max(60.0, 10 * clean_seconds))
+            print(f"  clean run, stage {n} ({_files(stage)}): {clean_seconds:.1f}s; "
+                  f"timeout per mutant {timeouts[-1]:.0f}s", flush=True)
+        plans[focus] = (stages, timeouts)
     results = dict(previous) if (survivors_only or only) else {}
     started = time.monotonic()
     ran = 0
@@ -221,6 +230,7 @@ def run_tables(area_name: str, area: Area, *, budget: float | None, only: str | 
             print(f"  budget of {budget:g} min reached after {ran} of {len(selected)} mutants", flush=True)
             break
         code = compile(m.apply(tree), str(source_path), "exec")
+        stages, timeouts = plans[_focus(area, m, tests)]
         status, seconds, killer, stage = _run_stages(module, str(source_path), code, stages, timeouts,
                                                      log=work / "mutant.log", first=first)
         ran += 1
@@ -235,10 +245,10 @@ def run_tables(area_name: str, area: Area, *, budget: float | None, only: str | 
                                         "total": len(mutants), "mutants": rows}, indent=1))
     counts = _count(r["status"] for r in rows)
     counts["total"] = len(mutants)
-    if len(stages) > 1:
+    if len(tests) > 1:
         by_stage = _count(r.get("stage") for r in rows if r["status"] in ("killed", "timeout"))
-        print("  detected by " + ", ".join(f"stage {n} ({_files(stage)}): {by_stage.get(n, 0)}"
-                                           for n, stage in enumerate(stages, 1)), flush=True)
+        print(f"  detected by stage 1 (the focused file alone): {by_stage.get(1, 0)}, "
+              f"stage 2 (the others): {by_stage.get(2, 0)}", flush=True)
     survivors = [r for r in rows if r["status"] not in ("killed", "timeout")]
     if survivors:
         print(f"  not detected ({len(survivors)}):")
@@ -247,10 +257,19 @@ def run_tables(area_name: str, area: Area, *, budget: float | None, only: str | 
     return counts
 
 
-def _stages(tests: list[str]) -> list[list[str]]:
-    """The test files of a table mutant's run, in stages: the most focused file alone, then the
+def _focus(area: Area, mutant, tests: list[str]) -> str:
+    """The test file run alone first for ``mutant``: its table's in ``area.focus``, else the
+    area's first."""
+    table = mutant.where.split("[")[0].split(" ")[0]
+    focus = area.focus.get(table)
+    return focus if focus in tests else tests[0]
+
+
+def _stages(tests: list[str], focus: str) -> list[list[str]]:
+    """The test files of a table mutant's run, in stages: the focused file alone, then the
     rest (a mutant the first file kills costs one file's collection, not the whole area's)."""
-    return [tests[:1], tests[1:]] if len(tests) > 1 else [tests]
+    rest = [t for t in tests if t != focus]
+    return [[focus], rest] if rest else [[focus]]
 
 
 def _files(tests) -> str:
