@@ -136,7 +136,7 @@ AREAS = {
         "kmslab/operations/table.py",
         ("tests/test_grant_rules.py", "tests/test_grants.py", "tests/test_operations.py",
          "tests/test_policy_decision.py", "tests/test_authorization.py", "tests/test_key_states.py",
-         "tests/test_validation.py"),
+         "tests/test_validation.py", "tests/test_encryption.py"),  # usage: GenerateDataKey* keys
         tables=(),
         facts=Facts("OPERATIONS", {
             "grant": (None, True),
