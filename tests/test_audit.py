@@ -420,3 +420,19 @@ def _trail_of(steps, alone):
         except errors.KMSError:
             pass
     return lab.audit.records(), {k: lab.audit.last_use(lab.key_arn(k)) for k in keys.values()}
+
+
+def test_pool_entries_are_written_in_one_pass_and_odd_values_as_their_plain_data():
+    """A store writes the new entries of a pool as one JSON text; an entry JSON has no form for
+    (a key that is not a string, from a request that failed validation) is written as its text,
+    and its neighbours as they are."""
+    from datetime import datetime, timezone
+
+    from kmslab.audit import _entries_text
+    from kmslab.frozen import FrozenDict
+
+    assert _entries_text("params", [FrozenDict(a=1), {"b": [1, 2]}]) == '{"a":1},{"b":[1,2]}'
+    assert _entries_text("params", []) == ""
+    odd = _entries_text("params", [{"a": 1}, {1: "b", "when": datetime(2025, 1, 1, tzinfo=timezone.utc)}])
+    assert json.loads(f"[{odd}]") == [{"a": 1}, {"1": "b", "when": "2025-01-01 00:00:00+00:00"}]
+    assert _entries_text("responses", [(3, {"keyId": "k"})]) == '[3,{"keyId":"k"}]'

@@ -9,6 +9,8 @@ import time
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import kmslab
 from kmslab import snapshot
@@ -236,3 +238,66 @@ def test_time_passing_alone_keeps_the_journal_a_fired_event_writes_the_whole_sna
     assert _saved_document(saver.path) == _fresh_document(lab)
     back = kmslab.Lab.load(saver.path, PASS)
     assert doomed not in [k["KeyId"] for k in back.client().list_keys()["Keys"]]
+
+
+def _steps(lab):
+    """Named steps a class might take, each on whatever the lab holds at that moment."""
+    kms, west = lab.client(), lab.client(region_name="eu-west-1")
+    names = iter(range(10_000))
+
+    def some_key(client=kms):
+        metadata = [client.describe_key(KeyId=k["KeyId"])["KeyMetadata"]
+                    for k in client.list_keys()["Keys"]]
+        keys = [m for m in metadata if m["KeyState"] == "Enabled" and m["KeyManager"] == "CUSTOMER"]
+        return keys[len(keys) // 2]["KeyId"] if keys else client.create_key()["KeyMetadata"]["KeyId"]
+
+    def aliases(client=kms):
+        return [a["AliasName"] for a in client.list_aliases()["Aliases"] if "TargetKeyId" in a
+                and not a["AliasName"].startswith("alias/aws/")]
+
+    def grant():
+        key = some_key()
+        return key, kms.create_grant(KeyId=key, GranteePrincipal=lab.principal("root").arn,
+                                     Operations=["Encrypt"])
+
+    return {
+        "create key": lambda: kms.create_key(Description=f"k{next(names)}"),
+        "create key west": lambda: west.create_key(),
+        "create alias": lambda: kms.create_alias(AliasName=f"alias/a{next(names)}",
+                                                 TargetKeyId=some_key()),
+        "update alias": lambda: [kms.update_alias(AliasName=a, TargetKeyId=some_key())
+                                 for a in aliases()[:1]],
+        "delete alias": lambda: [kms.delete_alias(AliasName=a) for a in aliases()[-1:]],
+        "encrypt": lambda: kms.encrypt(KeyId=some_key(), Plaintext=b"x", EncryptionContext={"a": "b"}),
+        "data key": lambda: west.generate_data_key(KeyId=some_key(west), KeySpec="AES_256"),
+        "tag": lambda: kms.tag_resource(KeyId=some_key(), Tags=[{"TagKey": "t", "TagValue": "v"}]),
+        "disable": lambda: kms.disable_key(KeyId=some_key()),
+        "schedule deletion": lambda: kms.schedule_key_deletion(KeyId=some_key(), PendingWindowInDays=7),
+        "a week passes": lambda: lab.clock.advance(days=8),
+        "an hour passes": lambda: lab.clock.advance(hours=1),
+        "grant": grant,
+        "revoke": lambda: (lambda kg: kms.revoke_grant(KeyId=kg[0], GrantId=kg[1]["GrantId"]))(grant()),
+        "aws managed key": lambda: kms.describe_key(KeyId="alias/aws/s3"),
+        "ecc data key pair": lambda: kms.generate_data_key_pair(KeyId=some_key(), KeyPairSpec="ECC_NIST_P256"),
+    }
+
+
+_STEP_NAMES = sorted(_steps(kmslab.Lab(seed=1)))
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.lists(st.sampled_from(_STEP_NAMES), min_size=1, max_size=4), min_size=1, max_size=6))
+def test_any_sequence_of_calls_and_saves_loads_back_as_the_lab_is(tmp_path, batches):
+    """Journal records and whole snapshots, in whatever order a class's calls bring them: after
+    every save, what a load reads is what a fresh save of the lab writes."""
+    lab = kmslab.Lab(seed=7)
+    steps = _steps(lab)
+    path = tmp_path / f"lab-{time.monotonic_ns()}.kmslab"
+    saver = AutoSaver(path, KEY)
+    saver.watch(lab)
+    saver.save_now()
+    for batch in batches:
+        for name in batch:
+            steps[name]()
+        saver.save_now()
+        assert _saved_document(saver.path) == _fresh_document(lab), batch

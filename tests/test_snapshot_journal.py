@@ -66,18 +66,73 @@ def test_calls_that_change_no_key_go_to_the_journal_and_load_back(served):
     assert _fresh(kmslab.Lab.load(saver.path, PASS)) == _fresh(lab)
 
 
-def test_the_whole_snapshot_is_written_again_when_the_journal_outgrows_it(served, monkeypatch):
+def test_keys_in_a_new_region_go_to_the_journal(served):
+    lab, kms, saver = served
+    west = lab.client(region_name="eu-west-1")
+    key = west.create_key(Description="west")["KeyMetadata"]["KeyId"]
+    saver.save_now()
+    assert saver.full_saves == 1 and len(_records(saver.path)[1]) == 1
+    back = kmslab.Lab.load(saver.path, PASS)
+    assert _fresh(back) == _fresh(lab)
+    assert back.client(region_name="eu-west-1").describe_key(KeyId=key)["KeyMetadata"]["Description"] == "west"
+
+
+def test_keys_that_changed_otherwise_than_by_adding_are_saved_whole(served):
+    """A record holds keys added since the last save; a key gone (whatever removed it) cannot
+    be said by one, so the whole snapshot is written, every key looked at."""
+    lab, kms, saver = served
+    gone = kms.create_key(Description="gone")["KeyMetadata"]["KeyId"]
+    saver.save_now()
+    assert saver.full_saves == 1
+    svc = lab.kms_service(lab.default_account, lab.default_region)
+    with lab.lock:
+        del svc.keys[gone]
+    kms.create_key(Description="new")       # as many keys as before, the last one new
+    saver.save_now()
+    assert saver.full_saves == 2 and _records(saver.path)[1] == []
+    back = kmslab.Lab.load(saver.path, PASS)
+    assert gone not in back.kms_service(back.default_account, back.default_region).keys
+    assert _fresh(back) == _fresh(lab)
+
+
+def _saves_until_whole(saver, step, limit=200):
+    """Run ``step`` and save until a save writes the whole snapshot; the journal's size before
+    each save, and the snapshot's size the journal continued."""
+    base = os.path.getsize(saver.path)
+    full, sizes = saver.full_saves, []
+    for _ in range(limit):
+        step()
+        sizes.append(os.path.getsize(journal.path_of(saver.path)))
+        saver.save_now()
+        if saver.full_saves > full:
+            return sizes, base
+    raise AssertionError("the whole snapshot was never written again")
+
+
+def test_a_lab_that_only_grows_is_written_whole_when_the_journal_reaches_its_ratio(served, monkeypatch):
     lab, kms, saver = served
     from kmslab.snapshot import autosave
     monkeypatch.setattr(autosave, "JOURNAL_MIN", 0)
-    base = os.path.getsize(saver.path)
-    while os.path.getsize(journal.path_of(saver.path)) < autosave.JOURNAL_RATIO * base:
-        kms.create_key(Description="x" * 2000)
-        saver.save_now()
-    full = saver.full_saves
-    kms.create_key()
-    saver.save_now()
-    assert saver.full_saves == full + 1
+    sizes, base = _saves_until_whole(
+        saver, lambda: [kms.create_key(Description="x" * 2000) for _ in range(20)])
+    assert sizes[-1] >= autosave.JOURNAL_RATIO * base > sizes[-2]  # at the first save past it
+    assert _records(saver.path)[1] == []
+    assert _fresh(kmslab.Lab.load(saver.path, PASS)) == _fresh(lab)
+
+
+def test_parts_written_again_bring_the_whole_snapshot_back_when_they_add_up_to_it(served, monkeypatch):
+    """A Region's aliases are written whole when they change: the copies before are out of date."""
+    lab, kms, saver = served
+    from kmslab.snapshot import autosave
+    monkeypatch.setattr(autosave, "JOURNAL_MIN", 0)
+    for n in range(40):
+        kms.create_alias(AliasName=f"alias/a{n}", TargetKeyId=kms.create_key()["KeyMetadata"]["KeyId"])
+    saver.save_now(whole=True)
+    keys = [k["KeyId"] for k in kms.list_keys()["Keys"]]
+    turn = iter(range(10_000))
+    sizes, base = _saves_until_whole(
+        saver, lambda: kms.update_alias(AliasName="alias/a0", TargetKeyId=keys[next(turn) % len(keys)]))
+    assert len(sizes) > 2 and sizes[-1] < autosave.JOURNAL_RATIO * base / 2
     assert _fresh(kmslab.Lab.load(saver.path, PASS)) == _fresh(lab)
 
 
@@ -184,3 +239,23 @@ def test_saving_on_demand_writes_the_whole_snapshot(served):
     assert _records(saver.path)[1] == []
     os.remove(journal.path_of(saver.path))
     assert _fresh(kmslab.Lab.load(saver.path, PASS)) == _fresh(lab)
+
+
+def test_a_record_is_the_same_json_whichever_encoder_writes_it(served):
+    """orjson writes a record in one pass, embedding the parts encoded already; what it leaves
+    (a lone surrogate) goes to the piece-by-piece encoder: either way the same values."""
+    from kmslab.snapshot.document import marks, write_delta
+    lab, kms, _ = served
+    since = marks(lab)
+    key = kms.create_key(Description="café ☕", Tags=[{"TagKey": "k", "TagValue": "v"}])
+    kms.create_alias(AliasName="alias/second", TargetKeyId=key["KeyMetadata"]["KeyId"])
+    kms.encrypt(KeyId=key["KeyMetadata"]["KeyId"], Plaintext=b"x", EncryptionContext={"a": "b"})
+    record, _, rewritten = write_delta(lab, since, {})
+    assert rewritten > 0  # the Region's aliases, written again
+    pieces: list[bytes] = []
+    journal._encode(record, pieces)
+    whole = journal._record_bytes(record)
+    assert json.loads(whole) == json.loads(b"".join(pieces))
+    assert json.loads(whole)["services"][0]["keys"][0]["description"] == "café ☕"
+    odd = {**record, "sections": {"lab": {"note": "\ud800"}}}
+    assert json.loads(journal._record_bytes(odd))["sections"]["lab"]["note"] == "\ud800"

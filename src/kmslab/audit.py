@@ -50,7 +50,7 @@ from .clock import parse_time
 from .frozen import FrozenDict
 from .frozen import freeze as _freeze
 from .operations.model import camel as _camel
-from .plaindata import DataError, check_plain, plain_copy
+from .plaindata import DataError, check_plain, compact_json, compact_json_bytes, plain_copy
 
 __all__ = ["AuditLog", "AuditView", "AuditTable", "AuditStore", "AuditDataError", "RawJSON", "LastUse",
            "FrozenDict", "logged_members", "EVENT_VERSION", "TRAIL_ERROR_CODES"]
@@ -548,14 +548,6 @@ def _key_text(key) -> str:
     return str(key)
 
 
-def _json_text(value) -> str:
-    """A pool value as compact JSON text (read-only dicts and tuples are written as they are)."""
-    try:
-        return _dumps(value)
-    except TypeError:  # a key or value JSON has no form for: write its plain data instead
-        return _dumps(_plain_data(value))
-
-
 class AuditDataError(ValueError):
     """The plain data of a trail is wrong (``where`` names the field)."""
 
@@ -801,24 +793,22 @@ class AuditStore:
         if cache.get("store") is not self:
             cache.clear()
             cache["store"] = self
-        parts = [_dumps(self.to_data_head())[:-1].encode()]
+        parts = [compact_json(self.to_data_head())[:-1].encode()]
         for name in self._GROWING:
             done, pieces = cache.get(name, (0, []))
             entries = self._growing(name)
             if len(entries) > done:
-                items = entries.items() if isinstance(entries, dict) else entries
-                text = _TEXT[name]
-                new = ",".join(text(v) for v in itertools.islice(items, done, None)).encode()
+                new = _entries_text(name, _appended(entries, done)).encode()
                 self._extend_cache(cache, name, len(entries), new)
                 pieces = cache[name][1]
             parts.append(f',"{name}":['.encode())
             parts.extend(pieces)
             parts.append(b"]")
         if self.event_ids is not None:
-            parts.append(b',"event_ids":' + _dumps(self.event_ids).encode())
+            parts.append(b',"event_ids":' + compact_json_bytes(self.event_ids))
         if self.overrides:
-            parts.append(b',"overrides":' + _dumps(
-                [[row, _plain_data(r)] for row, r in self.overrides.items()]).encode())
+            parts.append(b',"overrides":' + compact_json_bytes(
+                [[row, _plain_data(r)] for row, r in self.overrides.items()]))
         parts.append(b"}")
         return parts
 
@@ -861,8 +851,7 @@ class AuditStore:
         shared = cache is not None and cache.get("store") is self
         for name in self._GROWING:
             entries = self._growing(name)
-            items = entries.items() if isinstance(entries, dict) else entries
-            new = ",".join(_TEXT[name](v) for v in itertools.islice(items, marks[name], None))
+            new = _entries_text(name, _appended(entries, marks[name]))
             out[name] = RawJSON(f"[{new}]")  # JSON text, ready to write
             if shared and new and cache.get(name, (0, []))[0] == marks[name]:
                 self._extend_cache(cache, name, len(entries), new.encode())
@@ -899,27 +888,47 @@ class AuditStore:
         return _StoreReader(data).read(cls, request_id_at)
 
 
-#: one encoder for every compact JSON text a store writes (json.dumps with options builds one
-#: per call)
-_dumps = json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode
-
-
 class RawJSON(str):
     """JSON text standing for a value in a document being written (see ``AuditStore.tail``)."""
 
 
-#: how each growing part of a store is written as JSON text, entry by entry
-_TEXT = {
-    "other_request_ids": lambda item: _dumps([item[0], item[1]]),
-    "shared_event_ids": lambda item: _dumps([item[0], item[1]]),
-    "responses": lambda item: f"[{item[0]},{_json_text(item[1])}]",
-    "shapes": lambda shape: _dumps(list(shape)),
-    "events": lambda e: _dumps([e.name, e.type, e.read_only]),
-    "origins": lambda o: _dumps(_origin_data(o)),
-    "resources": lambda r: _dumps(_resources_data(r)),
-    "params": _json_text,
-    "additional": _json_text,
-    "errors": lambda error: _dumps(list(error)),
+def _appended(entries: list | dict, start: int) -> list:
+    """The entries after the first ``start`` of a growing part (a list, or a dict by row in
+    the order rows were added, as (row, value) pairs), oldest first: only they are looked at."""
+    if isinstance(entries, list):
+        return entries[start:]
+    new = list(itertools.islice(reversed(entries.items()), len(entries) - start))
+    new.reverse()
+    return new
+
+
+def _entries_text(name: str, entries: Iterable) -> str:
+    """Entries of a growing part of a store as JSON text, comma-separated, in one encoder call
+    (if one holds a value JSON has no form for, every entry is written as its plain data)."""
+    data = [_DATA[name](entry) for entry in entries]
+    try:
+        text = compact_json(data)
+    except TypeError:
+        text = compact_json(_plain_data(data))
+    return text[1:-1]
+
+
+def _same(value):
+    return value
+
+
+#: each growing part of a store's entries as data JSON can write (pairs and tuples as arrays)
+_DATA: dict[str, Callable[[Any], Any]] = {
+    "other_request_ids": _same,           # (row, request id)
+    "shared_event_ids": _same,            # (row, shared event id)
+    "responses": _same,                   # (row, response)
+    "shapes": list,
+    "events": lambda e: [e.name, e.type, e.read_only],
+    "origins": lambda o: _origin_data(o),
+    "resources": lambda r: _resources_data(r),
+    "params": _same,
+    "additional": _same,
+    "errors": list,
 }
 
 
@@ -1236,7 +1245,7 @@ class AuditLog(_Trail):
     def to_json_parts(self, cache: dict) -> list[bytes]:
         """:meth:`to_data` as JSON pieces, encoding only what was recorded since the last call
         with the same ``cache`` (see :meth:`AuditStore.to_json_parts`)."""
-        start = _dumps(None if self.tracking_start is None else self.tracking_start.isoformat())
+        start = compact_json(None if self.tracking_start is None else self.tracking_start.isoformat())
         parts = self._store.to_json_parts(cache)
         return [b'{"tracking_start":' + start.encode() + b"," + parts[0][1:], *parts[1:]]
 

@@ -18,11 +18,15 @@ from __future__ import annotations
 import base64
 import binascii
 import builtins
+import json
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from typing import Any
 
-__all__ = ["DataError", "Node", "check_plain", "encode_bytes", "encode_time", "plain_copy"]
+import orjson
+
+__all__ = ["DataError", "Node", "check_plain", "compact_json", "compact_json_bytes", "encode_bytes",
+           "encode_time", "plain_copy"]
 
 _MISSING = object()
 
@@ -62,6 +66,35 @@ def plain_copy(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [plain_copy(v) for v in value]
     return value
+
+
+#: orjson writes the plain types and their subclasses (a FrozenDict as an object) as the
+#: standard library does; a datetime or a dataclass goes to the standard library, which refuses it
+_ORJSON_PLAIN = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+_STDLIB_COMPACT = json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode
+
+
+def compact_json_bytes(value: Any) -> bytes:
+    """Plain data as compact JSON text in UTF-8 (``{"a":[1,null]}``): how documents are written.
+
+    orjson writes it, about ten times faster than the standard library's encoder, which
+    writes what orjson leaves to it (a lone surrogate, an integer beyond 64 bits, a key
+    that is not a string, a tuple subclass) and raises TypeError or ValueError
+    for what JSON cannot hold. Either way ``json.loads`` reads back the same value
+    (orjson leaves non-ASCII characters unescaped; a float that is not finite becomes null).
+    """
+    try:
+        return orjson.dumps(value, option=_ORJSON_PLAIN)
+    except TypeError:  # orjson.JSONEncodeError
+        return _STDLIB_COMPACT(value).encode()
+
+
+def compact_json(value: Any) -> str:
+    """:func:`compact_json_bytes` as text."""
+    try:
+        return orjson.dumps(value, option=_ORJSON_PLAIN).decode()
+    except TypeError:
+        return _STDLIB_COMPACT(value)
 
 
 def encode_bytes(data: bytes) -> str:

@@ -118,11 +118,13 @@ class SealingKey:
         header = _HEADER.pack(MAGIC, FORMAT_VERSION, _KDF_SCRYPT, *self._params, self._salt, nonce)
         return header + self._aead.encrypt(nonce, payload, header)
 
-    def seal_frame(self, data: bytes, context: bytes) -> bytes:
-        """``nonce || AES-256-GCM(data)`` bound to ``context`` (additional data): one record of
-        a snapshot's journal, which names the snapshot and the record's place in ``context``."""
+    def seal_frame(self, data: bytes, context: bytes) -> tuple[bytes, bytes]:
+        """``(nonce, AES-256-GCM(data))`` bound to ``context`` (additional data): one record of
+        a snapshot's journal, which names the snapshot and the record's place in ``context``.
+        The frame is the two written one after the other (a record may be megabytes: they are
+        not copied into one)."""
         nonce = os.urandom(12)
-        return nonce + self._aead.encrypt(nonce, data, context)
+        return nonce, self._aead.encrypt(nonce, data, context)
 
     def open_frame(self, frame: bytes, context: bytes) -> bytes:
         """The data of a :meth:`seal_frame` record (SealError for any change or another context)."""

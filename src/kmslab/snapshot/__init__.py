@@ -198,6 +198,6 @@ def read_document(path: str | os.PathLike, passphrase: str | bytes) -> Any:
     records = journal.read(path, key, sealing.sealed_id(data))
     if records and not isinstance(document, dict):
         raise SnapshotError("this snapshot cannot be loaded: its document is not an object")
-    for number, record in enumerate(records):
-        document = journal.apply(document, record, number)
+    if records:
+        document = journal.apply(document, records)
     return document

@@ -26,8 +26,13 @@ written last time are not even looked at, and the save only appends what changed
 records, small parts that changed) to the snapshot's journal
 (:mod:`kmslab.snapshot.journal`): its cost follows the change, not the size
 of the lab. The whole snapshot is written again (and its journal started
-afresh) after any other call, when the journal has grown to twice the
-snapshot's size, and at least every ``FULL_EVERY`` seconds. A lab so large
+afresh) after any other call, when the parts the journal holds more than once
+(small sections and a Region's aliases, written whole each time they change)
+add up to the snapshot's size, when the journal reaches ``JOURNAL_RATIO`` times
+the snapshot (what a load reads stays bounded), and at least every
+``FULL_EVERY`` seconds (a safety net that looks at every key again). The
+journal of a lab that only grows (a class creating keys and using them) holds
+nothing twice, so the first two rarely come into play. A lab so large
 that a save takes longer than half the interval is saved less often (twice
 the time a save takes), so that serving always comes first.
 
@@ -57,11 +62,13 @@ DEFAULT_INTERVAL = 1.0
 DEFAULT_READ_INTERVAL = 10.0
 #: a save looks at every key (and writes the whole snapshot) at least this often (seconds)
 FULL_EVERY = 60.0
-#: a journal grows to twice the size of its snapshot (at least this many bytes) before the whole
-#: snapshot is written again: whole snapshots then cost, over time, about one and a half times
-#: what the journal did, and a load reads at most three times the snapshot
+#: the whole snapshot is written again when the journal's out-of-date copies (parts written
+#: again whole) add up to the snapshot's size, at least this many bytes ...
 JOURNAL_MIN = 8 << 20
-JOURNAL_RATIO = 2
+#: ... or the journal reaches this many times the snapshot (at least JOURNAL_MIN): whole
+#: snapshots then cost, over time, at most about an eighth of what the journal did, and a
+#: load reads at most nine times the snapshot
+JOURNAL_RATIO = 8
 
 #: operations that never change a key record that exists: cryptographic operations and reads
 #: (they are audited, nothing else), CreateKey (a new key), DescribeKey (it may make a new AWS
@@ -167,7 +174,7 @@ class AutoSaver:
             try:
                 # under the lab's lock (what changed is known exactly: calls note it under this
                 # lock); a key pair still being generated is waited for with the lock released
-                now, full, record, document, marks, clock_events = when_material_ready(
+                now, full, record, rewritten, document, marks, clock_events = when_material_ready(
                     lab, lambda: self._write(lab, started, whole))
                 self._clock_events = clock_events
                 if full:
@@ -176,6 +183,7 @@ class AutoSaver:
                 if record is not None:
                     self._journal["size"] += journal.append(
                         self.path, self._key, self._journal["id"], self._journal["number"], record)
+                    self._journal["rewritten"] += rewritten
                     self._journal["number"] += 1
                     self._marks = marks
                 else:
@@ -184,7 +192,7 @@ class AutoSaver:
                     write_atomic(self.path, data)
                     snapshot_id = sealed_id(data)
                     self._journal = {"id": snapshot_id, "number": 0, "base_size": len(data),
-                                     "size": journal.start(self.path, snapshot_id)}
+                                     "size": journal.start(self.path, snapshot_id), "rewritten": 0}
                     self._marks = marks
                     self.full_saves += 1
             except BaseException:
@@ -199,23 +207,26 @@ class AutoSaver:
         return self.path
 
     def _write(self, lab, started: float, whole: bool) -> tuple:
-        """What this save writes (lab's lock held): (now, full, journal record or None,
-        document or None, marks, the clock's events)."""
+        """What this save writes (lab's lock held): (now, full, journal record or None, the
+        bytes of the record written again, document or None, marks, the clock's events)."""
         now = lab.clock.now()
         clock_events = _clock_events(lab.clock)
         full = self._keys_touched or clock_events != self._clock_events \
             or started - self._last_full >= FULL_EVERY
         journal_open = not whole and self._journal is not None and self._marks is not None \
+            and self._journal["rewritten"] < max(JOURNAL_MIN, self._journal["base_size"]) \
             and self._journal["size"] < max(JOURNAL_MIN, JOURNAL_RATIO * self._journal["base_size"])
+        delta = None
         if not full and journal_open:  # only what changed, appended to the journal
-            record, marks = write_delta(lab, self._marks, self._cache)  # type: ignore[arg-type]
-            document = None
-        else:
-            record = None
-            document = write_document(lab, cache=self._cache, keys_unchanged=not full)
+            delta = write_delta(lab, self._marks, self._cache)  # type: ignore[arg-type]
+        if delta is not None:
+            (record, marks, rewritten), document = delta, None
+        else:  # the whole snapshot (and every key looked at, if a record could not say it)
+            record, rewritten = None, 0
+            document = write_document(lab, cache=self._cache, keys_unchanged=not full and not journal_open)
             marks = document_marks(lab, document)
         self._keys_touched = False  # written above, still under the lock
-        return now, full, record, document, marks, clock_events
+        return now, full, record, rewritten, document, marks, clock_events
 
     def start(self) -> AutoSaver:
         """Start saving in a background thread."""

@@ -25,7 +25,6 @@ loaded lab, whose authorizer starts empty.
 
 from __future__ import annotations
 
-import json
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -42,7 +41,15 @@ from ..iam import AccessKey, IAMRole, IAMUser
 from ..iam.model import _evaluable_trust_policy
 from ..identity import Principal
 from ..metrics import _COMPARISONS, Alarm
-from ..plaindata import DataError, Node, encode_bytes, encode_time, plain_copy
+from ..plaindata import (
+    DataError,
+    Node,
+    compact_json,
+    compact_json_bytes,
+    encode_bytes,
+    encode_time,
+    plain_copy,
+)
 from ..policy import Policy
 from ..policy.document import parse_policy
 from ..service.grants import Grant
@@ -114,17 +121,14 @@ class MaterialPending(Exception):
         self.material = material
 
 
-#: compact JSON text (one encoder for all: json.dumps with options builds one per call)
-_dumps = json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode
-
-
 def write(lab, cache: dict | None = None, *, keys_unchanged: bool = False) -> dict:
     """The lab as a plain-data document (call with the lab's lock held).
 
     With ``cache`` (a dict kept between calls, empty at first), the two large
-    parts, ``services`` and ``audit``, come back as :class:`JSONText`: keys
-    that did not change and audit records already written are not encoded
-    again. Without it, everything is plain values.
+    parts, ``services`` and ``audit``, come back as :class:`JSONText`, and
+    audit records already written are not encoded again. Without it,
+    everything is plain values. The cache keeps text (bytes), not documents:
+    a server's lab holds many keys, and text costs the garbage collector nothing.
 
     ``keys_unchanged``: the caller knows that no key written at the last call
     with this cache has changed since (only calls that never change a key were
@@ -150,20 +154,24 @@ def marks(lab, document: dict | None = None) -> dict:
     writer = _Writer(lab)
     sections = {name: document[name] for name in SECTIONS} if document is not None \
         else writer.sections()
-    return {"sections": {name: _dumps(value) for name, value in sections.items()},
-            "keys": {(svc.account, svc.region): {id(k): k for k in svc.keys.values()}
-                     for svc in lab._services.values()},
-            "heads": {(svc.account, svc.region): _dumps(writer.service(svc, keys=False))
+    return {"sections": {name: compact_json(value) for name, value in sections.items()},
+            "keys": {(svc.account, svc.region): _key_mark(svc.keys) for svc in lab._services.values()},
+            "heads": {(svc.account, svc.region): compact_json(writer.service(svc, keys=False))
                       for svc in lab._services.values()},
             "audit": lab.audit.marks()}
 
 
-def write_delta(lab, since: dict, cache: dict | None = None) -> tuple[dict, dict]:
-    """A journal record: what changed since ``since`` (from :func:`marks`), and the new marks.
+def write_delta(lab, since: dict, cache: dict | None = None) -> tuple[dict, dict, int] | None:
+    """A journal record: what changed since ``since`` (from :func:`marks`), the new marks, and
+    how many bytes of the record are parts written again whole (their earlier copies in the
+    journal are then out of date).
 
     For a caller that knows no key written before has changed (as ``keys_unchanged`` of
     :func:`write`): it holds the new keys, the Regions' aliases when they changed, the audit
-    records appended, and every small section that changed, whole. Lock held.
+    records appended, and every small section that changed, whole. Lock held. Its cost
+    follows what changed, not the size of the lab: keys are only ever added at the end of a
+    Region's keys, so only the keys after the last one known are looked at. None when the
+    keys changed otherwise (one went away): a record cannot say that, the whole document can.
 
     ``cache``: :func:`write`'s; what the record encodes goes into it, so the next whole
     snapshot does not encode it again.
@@ -171,31 +179,58 @@ def write_delta(lab, since: dict, cache: dict | None = None) -> tuple[dict, dict
     writer = _Writer(lab)
     key_cache = cache.setdefault("keys", {}) if cache is not None else None
     sections = writer.sections()
-    texts = {name: _dumps(value) for name, value in sections.items()}
+    texts = {name: compact_json(value) for name, value in sections.items()}
     services, keys, heads = [], {}, {}
+    rewritten = 0
     for svc in lab._services.values():
         where = (svc.account, svc.region)
-        known = since["keys"].get(where, {})
-        now = dict(known)
-        new = []
-        for key in svc.keys.values():
-            if known.get(id(key)) is not key:
-                doc = writer.key(key)
-                text = _dumps(doc).encode()
-                if key_cache is not None:
-                    key_cache[id(key)] = (key, doc, text)
-                new.append(text)
-                now[id(key)] = key
+        added = _keys_added(svc.keys, *since["keys"].get(where, (0, None)))
+        if added is None:
+            return None
+        pieces = [b"["]  # the new keys as JSON, joined once (when the record is written)
+        for i, key in enumerate(added):
+            text = compact_json_bytes(writer.key(key))
+            if key_cache is not None:
+                key_cache[id(key)] = (key, text)
+            if i:
+                pieces.append(b",")
+            pieces.append(text)
+        pieces.append(b"]")
         head = writer.service(svc, keys=False)
-        heads[where] = head_text = _dumps(head)
-        if new or head_text != since["heads"].get(where):
-            services.append({**head, "keys": JSONText([b"[", b",".join(new), b"]"])})
-        keys[where] = now
+        heads[where] = head_text = compact_json(head)
+        if added or head_text != since["heads"].get(where):
+            services.append({**head, "keys": JSONText(pieces)})
+            rewritten += len(head_text)
+        keys[where] = _key_mark(svc.keys)
     audit_cache = cache.get("audit") if cache is not None else None
-    delta = {"sections": {name: value for name, value in sections.items()
-                          if texts[name] != since["sections"].get(name)},
+    changed = [name for name in sections if texts[name] != since["sections"].get(name)]
+    rewritten += sum(len(texts[name]) for name in changed)
+    delta = {"sections": {name: sections[name] for name in changed},
              "services": services, "audit": lab.audit.tail(since["audit"], audit_cache)}
-    return delta, {"sections": texts, "keys": keys, "heads": heads, "audit": lab.audit.marks()}
+    return delta, {"sections": texts, "keys": keys, "heads": heads,
+                   "audit": lab.audit.marks()}, rewritten
+
+
+def _key_mark(keys: dict) -> tuple:
+    """Where a Region's keys stand: how many, and the last one (keys are added at the end)."""
+    return len(keys), next(reversed(keys.values()), None)
+
+
+def _keys_added(keys: dict, count: int, last) -> list | None:
+    """The keys added after the ``count`` keys ending with ``last``, oldest first; None if the
+    keys changed otherwise."""
+    added = []
+    for key in reversed(keys.values()):
+        if key is last:
+            break
+        added.append(key)
+    else:
+        if last is not None:
+            return None
+    if len(keys) - len(added) != count:
+        return None
+    added.reverse()
+    return added
 
 
 class _Writer:
@@ -317,29 +352,23 @@ class _Writer:
         return out
 
     def services_json(self) -> JSONText:
-        """The services as JSON pieces; a key whose document did not change reuses its text."""
+        """The services as JSON pieces; with ``keys_unchanged``, a key written last time reuses its text."""
         cache = self.cache
         assert cache is not None  # only a document with a cache writes JSON pieces
         before = cache.get("keys", {})
         now = {}
         parts = [b"["]
         for i, svc in enumerate(self.lab._services.values()):
-            head = self.service(svc, keys=False)
-            entry = before.get(id(svc))
-            text = entry[2] if entry is not None and entry[0] is svc and entry[1] == head \
-                else _dumps(head)[:-1].encode()
-            now[id(svc)] = (svc, head, text)
+            text = compact_json_bytes(self.service(svc, keys=False))[:-1]
             parts.append((b"," if i else b"") + text + b',"keys":[')
             for j, key in enumerate(svc.keys.values()):
                 entry = before.get(id(key))
                 if self.keys_unchanged and entry is not None and entry[0] is key:
                     now[id(key)] = entry  # as written last time (the caller knows)
-                    text = entry[2]
+                    text = entry[1]
                 else:
-                    doc = self.key(key)
-                    text = entry[2] if entry is not None and entry[0] is key and entry[1] == doc \
-                        else _dumps(doc).encode()
-                    now[id(key)] = (key, doc, text)
+                    text = compact_json_bytes(self.key(key))
+                    now[id(key)] = (key, text)
                 if j:
                     parts.append(b",")
                 parts.append(text)
@@ -349,13 +378,14 @@ class _Writer:
         return JSONText(parts)
 
     def key(self, key) -> dict:
+        time = self.time
         return {
-            "key_id": key.key_id, "created": self.time(key.created), "key_spec": key.spec.name,
+            "key_id": key.key_id, "created": time(key.created), "key_spec": key.spec.name,
             "key_usage": key.usage, "origin": key.origin, "key_manager": key.manager,
             "description": key.description, "state": key.state, "policy": key.policy,
             "tags": dict(key.tags),
             "versions": [self.version(v, key) for v in key.versions],
-            "deletion_date": self.time(key.deletion_date),
+            "deletion_date": time(key.deletion_date),
             "pending_window_days": key.pending_window_days,
             "multi_region": key.multi_region,
             "multi_region_config": plain_copy(key.multi_region_config),
@@ -363,28 +393,32 @@ class _Writer:
             "cloudhsm_cluster_id": key.cloudhsm_cluster_id, "xks_key_id": key.xks_key_id,
             "rotation_enabled": key.rotation_enabled,
             "rotation_period_days": key.rotation_period_days,
-            "next_rotation": self.time(key.next_rotation),
+            "next_rotation": time(key.next_rotation),
             "rotation_status_before_deletion": key.rotation_status_before_deletion,
             "on_demand_rotations": key.on_demand_rotations,
-            "on_demand_started": self.time(key.on_demand_started),
-            "grants": [self.grant(g) for g in key.grants.values()],
+            "on_demand_started": time(key.on_demand_started),
+            # (most keys have no grants, import parameters or scheduled actions: a server
+            # writes thousands of new keys a second, so the empty ones cost no comprehension)
+            "grants": [self.grant(g) for g in key.grants.values()] if key.grants else [],
             "import_parameters": [
                 {"token": encode_bytes(p.token), "wrapping_key_spec": p.wrapping_key.spec,
                  "wrapping_key": encode_bytes(p.wrapping_key.export_private_pkcs8(
                      SNAPSHOT_EXPORT_TOKEN)),
-                 "wrapping_algorithm": p.wrapping_algorithm, "valid_to": self.time(p.valid_to)}
-                for p in key.import_parameters],
+                 "wrapping_algorithm": p.wrapping_algorithm, "valid_to": time(p.valid_to)}
+                for p in key.import_parameters] if key.import_parameters else [],
             "scheduled": {name: seq for name, event in key.scheduled.items()
-                          if (seq := self.scheduled_seq(event)) is not None},
+                          if (seq := self.scheduled_seq(event)) is not None}
+            if key.scheduled else {},
         }
 
     def version(self, v, key) -> dict:
+        time = self.time
         return {"material_id": v.material_id, "material": self.material(v, key),
-                "created": self.time(v.created), "rotation_type": v.rotation_type, "state": v.state,
+                "created": time(v.created), "rotation_type": v.rotation_type, "state": v.state,
                 "import_state": v.import_state, "expiration_model": v.expiration_model,
-                "valid_to": self.time(v.valid_to), "description": v.description,
+                "valid_to": time(v.valid_to), "description": v.description,
                 "fingerprint": None if v.fingerprint is None else v.fingerprint.decode("ascii"),
-                "rotation_date": self.time(v.rotation_date)}
+                "rotation_date": time(v.rotation_date)}
 
     def material(self, version, key) -> dict | None:
         """A version's key material as data, or where it was written already (the same handle).
@@ -418,11 +452,9 @@ class _Writer:
 
     def grant_tokens(self, lab) -> list:
         out = []
-        live = {(g.key_arn, g.grant_id): g for svc in lab._services.values()
-                for k in svc.keys.values() for g in k.grants.values()}
         for token, grant in lab.grant_tokens.items():
             entry = {"token": token, "key_arn": grant.key_arn, "grant_id": grant.grant_id}
-            if live.get((grant.key_arn, grant.grant_id)) is not grant:  # revoked or retired
+            if _live_grant(lab, grant) is not grant:  # revoked or retired: written whole
                 entry["grant"] = self.grant(grant)
             out.append(entry)
         return out
@@ -494,6 +526,14 @@ class _Writer:
                         "series": [index[id(g)] for g in m._series],
                         "values": list(m._values)},
         }
+
+
+def _live_grant(lab, grant):
+    """The grant of that id its key holds now (None when it was revoked or retired)."""
+    ref = arns.parse_key_identifier(grant.key_arn)
+    svc = lab._services.get((ref.account, ref.region))
+    key = svc.keys.get(ref.key_id) if svc is not None else None
+    return key.grants.get(grant.grant_id) if key is not None else None
 
 
 def _principal(p: Principal) -> dict:

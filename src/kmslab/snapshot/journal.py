@@ -39,9 +39,12 @@ import os
 import struct
 from typing import Any
 
+import orjson
+
 from ..audit import RawJSON
 from ..crypto.sealing import SealError, SealingKey
-from .document import SECTIONS, JSONText, _dumps
+from ..plaindata import compact_json_bytes
+from .document import SECTIONS, JSONText
 from .files import write_atomic
 from .payload import SnapshotError
 
@@ -73,19 +76,47 @@ def start(snapshot_path, snapshot_id: bytes) -> int:
 def append(snapshot_path, key: SealingKey, snapshot_id: bytes, number: int, record: dict) -> int:
     """Append one record (flushed to disk before returning); returns the bytes appended."""
     context = _header(snapshot_id) + _LENGTH.pack(number)
-    pieces: list[bytes] = []
     try:
-        _encode(record, pieces)
+        text = _record_bytes(record)
     except (TypeError, ValueError) as exc:
         raise SnapshotError(f"this lab holds something that is not plain data and cannot be "
                             f"saved: {exc}") from None
-    frame = key.seal_frame(b"".join(pieces), context)
-    data = _LENGTH.pack(len(frame)) + frame
+    nonce, sealed = key.seal_frame(text, context)
+    del text
+    length = _LENGTH.pack(len(nonce) + len(sealed))
     with open(path_of(snapshot_path), "ab") as fh:
-        fh.write(data)
+        fh.writelines((length, nonce, sealed))  # one buffered write of the small parts
         fh.flush()
         os.fsync(fh.fileno())
-    return len(data)
+    return len(length) + len(nonce) + len(sealed)
+
+
+def _record_bytes(record: dict) -> bytes:
+    """A record as compact JSON; the parts written as JSON already (new keys, audit entries)
+    are used as they are. orjson writes it in one pass; :func:`_encode` what it leaves."""
+    try:
+        return orjson.dumps(record, default=_embedded, option=_EMBEDDING)
+    except TypeError:
+        pieces: list[bytes] = []
+        _encode(record, pieces)
+        return b"".join(pieces)
+
+
+#: subclasses of plain types go to _embedded, which knows the parts written as JSON already
+_EMBEDDING = (orjson.OPT_PASSTHROUGH_SUBCLASS | orjson.OPT_PASSTHROUGH_DATETIME
+              | orjson.OPT_PASSTHROUGH_DATACLASS)
+
+
+def _embedded(value):
+    if isinstance(value, JSONText):
+        return orjson.Fragment(b"".join(value))
+    if isinstance(value, RawJSON):
+        return orjson.Fragment(value.encode())
+    plain: Any
+    for plain in (dict, list, str, int, float):  # a FrozenDict, an enumeration's value
+        if isinstance(value, plain):
+            return plain(value)
+    raise TypeError(f"{type(value).__name__} is not plain data")
 
 
 def _encode(value, out: list[bytes]) -> None:
@@ -98,7 +129,7 @@ def _encode(value, out: list[bytes]) -> None:
     elif isinstance(value, dict):
         out.append(b"{")
         for i, (name, part) in enumerate(value.items()):
-            out.append(b"," + _dumps(name).encode() + b":" if i else _dumps(name).encode() + b":")
+            out.append(b"," + compact_json_bytes(name) + b":" if i else compact_json_bytes(name) + b":")
             _encode(part, out)
         out.append(b"}")
     elif isinstance(value, list) and any(isinstance(v, (dict, JSONText)) for v in value):
@@ -109,7 +140,7 @@ def _encode(value, out: list[bytes]) -> None:
             _encode(part, out)
         out.append(b"]")
     else:
-        out.append(_dumps(value).encode())
+        out.append(compact_json_bytes(value))
 
 
 def read(snapshot_path, key: SealingKey, snapshot_id: bytes) -> list[dict]:
@@ -154,17 +185,41 @@ def read(snapshot_path, key: SealingKey, snapshot_id: bytes) -> list[dict]:
 
 # ----------------------------------------------------------------- applying records
 
-def apply(document: dict, record: Any, number: int) -> dict:
-    """The document with one journal record applied (SnapshotError if it does not fit).
+def apply(document: dict, records: list) -> dict:
+    """The document with a journal's records applied in turn (SnapshotError naming the first
+    that does not fit).
 
     A record is ``{"sections": {name: part}, "services": [...], "audit": tail}``:
     each section named replaces the document's; each service gets the Region's
     aliases and hidden keys given and the keys listed (new, or replacing the key
     of the same id); the audit trail gets the records of the tail appended (see
     :meth:`kmslab.audit.AuditStore.tail`). The result is checked in full when the
-    lab is built from it.
+    lab is built from it. A journal may hold thousands of records: each Region's
+    keys are indexed once and the trail's columns decoded once, not once per record.
     """
-    try:
+    applier = _Applier(document)
+    for number, record in enumerate(records):
+        try:
+            applier.apply(record)
+        except SnapshotError:
+            raise
+        except (KeyError, TypeError, ValueError, AttributeError, binascii.Error) as exc:
+            raise SnapshotError(f"the snapshot's journal record {number} does not fit the snapshot: "
+                                f"{type(exc).__name__}: {exc}"[:300]) from None
+    applier.finish()
+    return document
+
+
+class _Applier:
+    """Applies records to one document (see :func:`apply`)."""
+
+    def __init__(self, document: dict):
+        self.document = document
+        self.indexes: dict[tuple, dict] = {}   # (account, region): {key id: position}
+        self.trail: _Trail | None = None
+
+    def apply(self, record: Any) -> None:
+        document = self.document
         if not isinstance(record, dict) or set(record) - {"sections", "services", "audit"}:
             raise ValueError("unknown fields")
         for name, part in record.get("sections", {}).items():
@@ -180,35 +235,66 @@ def apply(document: dict, record: Any, number: int) -> dict:
                 continue
             for name in ("aliases", "hidden_keys"):
                 target[name] = entry[name]
-            index = {k["key_id"]: i for i, k in enumerate(target["keys"])}
+            keys = target["keys"]
+            index = self.indexes.get(where)
+            if index is None:
+                index = self.indexes[where] = {k["key_id"]: i for i, k in enumerate(keys)}
             for key in entry["keys"]:
-                if key["key_id"] in index:
-                    target["keys"][index[key["key_id"]]] = key
+                position = index.get(key["key_id"])
+                if position is None:
+                    index[key["key_id"]] = len(keys)
+                    keys.append(key)
                 else:
-                    index[key["key_id"]] = len(target["keys"])
-                    target["keys"].append(key)
+                    keys[position] = key
         if "audit" in record:
-            _append_tail(document["audit"], record["audit"])
-    except SnapshotError:
-        raise
-    except (KeyError, TypeError, ValueError, AttributeError, binascii.Error) as exc:
-        raise SnapshotError(f"the snapshot's journal record {number} does not fit the snapshot: "
-                            f"{type(exc).__name__}: {exc}"[:300]) from None
-    return document
+            if self.trail is None:
+                self.trail = _Trail(document["audit"])
+            self.trail.append(record["audit"])
+
+    def finish(self) -> None:
+        if self.trail is not None:
+            self.trail.finish()
+
+
+class _Trail:
+    """A stored trail that tails are appended to: its columns decoded once, its pools
+    extended in place, the columns written back by :meth:`finish`."""
+
+    _COLUMNS = ("shape", "time_starts", "time_values", "seq_starts", "seq_offsets")
+
+    def __init__(self, audit: dict):
+        if not isinstance(audit, dict):
+            raise TypeError("the trail is an object")
+        self.audit = audit
+        self.columns = {name: bytearray(_b64(audit[name])) for name in self._COLUMNS}
+        self.pools = {name: list(audit.get(name, [])) for name in _POOLS}
+
+    def append(self, tail: dict) -> None:
+        start, audit = tail["from"], self.audit
+        if start["rows"] != audit["rows"] or any(
+                start.get(name, 0) != len(self.pools[name]) for name in _POOLS) or any(
+                start[name] != len(self.columns[name]) // 8 for name in ("time_starts", "seq_starts")):
+            raise SnapshotError("the snapshot's journal does not continue its audit trail")
+        added = {name: _b64(tail[name]) for name in self._COLUMNS}  # all checked before any change
+        pools = {name: list(tail.get(name, [])) for name in _POOLS}
+        audit["rows"] = tail["rows"]
+        audit["sorted"] = tail["sorted"]
+        for name, data in added.items():
+            self.columns[name] += data
+        for name, entries in pools.items():
+            self.pools[name] += entries
+
+    def finish(self) -> None:
+        for name, data in self.columns.items():
+            self.audit[name] = base64.b64encode(data).decode("ascii")
+        self.audit.update(self.pools)
 
 
 def _append_tail(audit: dict, tail: dict) -> None:
-    start = tail["from"]
-    if start["rows"] != audit["rows"] or any(
-            start.get(name, 0) != len(audit.get(name, [])) for name in _POOLS) or any(
-            start[name] != len(_b64(audit[name])) // 8 for name in ("time_starts", "seq_starts")):
-        raise SnapshotError("the snapshot's journal does not continue its audit trail")
-    audit["rows"] = tail["rows"]
-    audit["sorted"] = tail["sorted"]
-    for name in ("shape", "time_starts", "time_values", "seq_starts", "seq_offsets"):
-        audit[name] = base64.b64encode(_b64(audit[name]) + _b64(tail[name])).decode("ascii")
-    for name in _POOLS:
-        audit[name] = list(audit.get(name, [])) + list(tail.get(name, []))
+    """One tail appended to a stored trail."""
+    trail = _Trail(audit)
+    trail.append(tail)
+    trail.finish()
 
 
 #: the growing parts of the trail (a journal written before shared_event_ids has none)

@@ -21,8 +21,9 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+from ..plaindata import compact_json_bytes
 from ..version import __version__
-from .document import FORMAT, JSONText, _dumps
+from .document import FORMAT, JSONText
 
 __all__ = ["SnapshotError", "encode", "decode", "LEGACY_FORMAT"]
 
@@ -46,7 +47,7 @@ def encode(document: dict, lab_time: str) -> bytes:
             if isinstance(value, JSONText):  # encoded already (a saver's cache)
                 pieces.extend(value)
             else:
-                pieces.append(_dumps(value).encode())
+                pieces.append(compact_json_bytes(value))
     except (TypeError, ValueError) as exc:
         raise SnapshotError(f"this lab holds something that is not plain data and cannot be "
                             f"saved: {exc}") from None
