@@ -191,13 +191,16 @@ def run_tables(area_name: str, area: Area, *, budget: float | None, only: str | 
         tables = [*tables, f"the {', '.join(area.facts.values)} facts of {area.facts.table}"]
     tree = ast.parse(source)
     results_path = work / "tables.json"
-    previous = {}  # by description: an edit elsewhere in the module renumbers the mutants
+    # results by description (an edit elsewhere in the module renumbers the mutants), the n-th
+    # of several alike marked " #n"
+    keys = _keys(mutants)
+    previous = {}
     if results_path.exists():
-        previous = {r["description"]: r for r in json.loads(results_path.read_text())["mutants"]}
+        previous = {r.get("key", r["description"]): r for r in json.loads(results_path.read_text())["mutants"]}
     selected = mutants
     if survivors_only:
         selected = [m for m in mutants
-                    if previous.get(m.description, {}).get("status") in ("survived", "no tests")]
+                    if previous.get(keys[m.ident], {}).get("status") in ("survived", "no tests")]
     if only:
         selected = [m for m in selected if fnmatch.fnmatch(m.description, f"*{only}*")]
     if every > 1:  # a sample spread over every table, for a quick estimate
@@ -234,13 +237,14 @@ def run_tables(area_name: str, area: Area, *, budget: float | None, only: str | 
         status, seconds, killer, stage = _run_stages(module, str(source_path), code, stages, timeouts,
                                                      log=work / "mutant.log", first=first)
         ran += 1
-        results[m.description] = {"ident": m.ident, "description": m.description, "status": status,
+        results[keys[m.ident]] = {"ident": m.ident, "key": keys[m.ident], "description": m.description,
+                                  "status": status,
                             "killed_by": killer, "stage": stage, "seconds": round(seconds, 2)}
         mark = {"killed": ".", "survived": "S", "timeout": "T", "no tests": "N"}.get(status, "E")
         print(mark, end="" if n % 60 else f" {n}/{len(selected)} {_clock(started)}\n", flush=True)
     print(flush=True)
-    current = {m.description: m.ident for m in mutants}
-    rows = [dict(r, ident=current[d]) for d, r in results.items() if d in current]
+    current = {key: ident for ident, key in keys.items()}
+    rows = [dict(r, ident=current[k]) for k, r in results.items() if k in current]
     results_path.write_text(json.dumps({"module": area.module, "tests": tests,
                                         "total": len(mutants), "mutants": rows}, indent=1))
     counts = _count(r["status"] for r in rows)
@@ -255,6 +259,17 @@ def run_tables(area_name: str, area: Area, *, budget: float | None, only: str | 
         for r in survivors:
             print(f"    {r['ident']:<16} {r['status']:<9} {r['description']}")
     return counts
+
+
+def _keys(mutants) -> dict[str, str]:
+    """ident -> the mutant's key in tables.json: its description, " #2"... for the next alike."""
+    seen: dict[str, int] = {}
+    keys = {}
+    for m in mutants:
+        seen[m.description] = seen.get(m.description, 0) + 1
+        n = seen[m.description]
+        keys[m.ident] = m.description if n == 1 else f"{m.description} #{n}"
+    return keys
 
 
 def _focus(area: Area, mutant, tests: list[str]) -> str:

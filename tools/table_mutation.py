@@ -319,6 +319,10 @@ def table_mutants(source: str, tables=None, alphabets=None, *, name: str = "tabl
             # drop one entry of a dict, set or list, or one name of a tuple of constants
             if isinstance(node, ast.Dict):
                 for i, k in enumerate(node.keys):
+                    if k is None:  # **entries: named by where they are
+                        add(node.values[i].lineno, f"{where}[**]", "entry removed", path + (("keys", i),),
+                            "drop")
+                        continue
                     add(getattr(k, "lineno", line), f"{where}[{_short(k, 40)}]", "entry removed",
                         path + (("keys", i),), "drop")
             elif _is_collection(node):
