@@ -218,3 +218,26 @@ def test_recipient_is_refused_everywhere_alike(kms, key_id, call):
               "generate_random": {"NumberOfBytes": 8}}[call]
     with pytest.raises(errors.ValidationException, match="Recipient"):
         getattr(kms, call)(Recipient=recipient, **params)
+
+
+@pytest.mark.parametrize("key_spec, usage", [("HMAC_256", "GENERATE_VERIFY_MAC"),
+                                             ("ECC_NIST_P256", "SIGN_VERIFY"),
+                                             ("ECC_NIST_P256", "KEY_AGREEMENT"),
+                                             ("ML_KEM_768", "ENCAPSULATE_DECAPSULATE")])
+def test_data_keys_only_from_encryption_keys(kms, key_spec, usage):
+    """InvalidKeyUsageException: "The KeyUsage value of the KMS key is incompatible with the API
+    operation" (GenerateDataKey*'s errors); the message names the key's usage and the operation."""
+    key = kms.create_key(KeySpec=key_spec, KeyUsage=usage)["KeyMetadata"]
+    calls = {
+        "GenerateDataKey": lambda: kms.generate_data_key(KeyId=key["KeyId"], KeySpec="AES_256"),
+        "GenerateDataKeyWithoutPlaintext": lambda: kms.generate_data_key_without_plaintext(
+            KeyId=key["KeyId"], KeySpec="AES_256"),
+        "GenerateDataKeyPair": lambda: kms.generate_data_key_pair(
+            KeyId=key["KeyId"], KeyPairSpec="ECC_NIST_P256"),
+        "GenerateDataKeyPairWithoutPlaintext": lambda: kms.generate_data_key_pair_without_plaintext(
+            KeyId=key["KeyId"], KeyPairSpec="ECC_NIST_P256"),
+    }
+    for operation, call in calls.items():
+        with pytest.raises(errors.InvalidKeyUsageException) as caught:
+            call()
+        assert caught.value.message == f"{key['Arn']} key usage is {usage} which is not valid for {operation}."

@@ -8,7 +8,9 @@ Reference; "Grants in AWS KMS" and "Retiring and revoking grants" in the Develop
 
 import json
 from datetime import timedelta
+from functools import partial
 
+import botocore.session
 import pytest
 
 import kmslab
@@ -16,6 +18,8 @@ from kmslab import errors
 from kmslab.service import grants as grants_module
 
 A, B = "111122223333", "444455556666"
+#: botocore's KMS model: the GrantOperation values and the operation names
+MODEL = botocore.session.get_session().get_service_model("kms")
 
 
 @pytest.fixture
@@ -467,3 +471,202 @@ def test_an_account_named_as_retiring_principal_retires_through_its_root_user(
     _refused_retire(lab.client(as_="dave"), kms, key, grant)      # a user of the issuing account
     lab.client(as_="root", account=B).retire_grant(KeyId=key["Arn"], GrantId=grant["GrantId"])
     assert _grant_ids(kms, key) == []
+
+
+# ------------------------------------------------------------------ what a grant allows
+#: every kind of key above, and an ML-KEM key (Encapsulate and Decapsulate)
+ALL_KINDS = {**KINDS, "kem": dict(KeySpec="ML_KEM_768", KeyUsage="ENCAPSULATE_DECAPSULATE")}
+ALL_VALID = {**VALID, "kem": EVERY_KEY | {"Encapsulate", "Decapsulate", "GetPublicKey"}}
+GRANT_OPERATIONS = sorted(set().union(*ALL_VALID.values()))
+#: the grant operations whose requests carry an encryption context (API Reference, CreateGrant:
+#: "Constraints ... supported only on grant operations that use a symmetric encryption key"; they
+#: are ignored for DescribeKey and RetireGrant)
+EC_OPERATIONS = {"Encrypt", "Decrypt", "ReEncryptFrom", "ReEncryptTo", "GenerateDataKey",
+                 "GenerateDataKeyWithoutPlaintext", "GenerateDataKeyPair",
+                 "GenerateDataKeyPairWithoutPlaintext"}
+
+
+def test_the_grant_operations_are_the_models():
+    """Each of CreateGrant's GrantOperation values is valid for some kind of key."""
+    assert GRANT_OPERATIONS == sorted(MODEL.shape_for("GrantOperation").enum)
+
+
+@pytest.fixture
+def grant_world(world):
+    """bob, who has no IAM policy and is not named in the key policy: only grants let him in; a
+    symmetric partner key on which grants let him ReEncrypt from and to."""
+    lab, kms, _, users = world
+    partner = kms.create_key()["KeyMetadata"]["KeyId"]
+    kms.create_grant(KeyId=partner, GranteePrincipal=users["bob"].arn,
+                     Operations=["ReEncryptFrom", "ReEncryptTo"])
+    return lab, kms, lab.client(as_="bob"), users, partner
+
+
+def _inputs(kms, kind, key_id, partner, context=None):
+    """What bob's calls need, made by the key's administrator (a ciphertext, a signature...)."""
+    ec = {"EncryptionContext": context} if context else {}
+    made = {}
+    if kind == "symmetric":
+        made["ciphertext"] = kms.encrypt(KeyId=key_id, Plaintext=b"x", **ec)["CiphertextBlob"]
+    elif kind == "rsa-encrypt":
+        made["ciphertext"] = kms.encrypt(KeyId=key_id, Plaintext=b"x",
+                                         EncryptionAlgorithm="RSAES_OAEP_SHA_256")["CiphertextBlob"]
+    elif kind == "ecc-sign":
+        made["signature"] = kms.sign(KeyId=key_id, Message=b"m",
+                                     SigningAlgorithm="ECDSA_SHA_256")["Signature"]
+    elif kind == "hmac":
+        made["mac"] = kms.generate_mac(KeyId=key_id, Message=b"m", MacAlgorithm="HMAC_SHA_256")["Mac"]
+    elif kind == "agreement":
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric import ec as curves
+        made["peer"] = curves.generate_private_key(curves.SECP256R1()).public_key().public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    elif kind == "kem":
+        made["kem"] = kms.encapsulate(KeyId=key_id, EncapsulationAlgorithm="ML_KEM")[
+            "SharedSecretCiphertextBlob"]
+    partner_ec = {"EncryptionContext": {"partner": "yes"}}
+    made["partner_ciphertext"] = kms.encrypt(KeyId=partner, Plaintext=b"x", **partner_ec)["CiphertextBlob"]
+    return made
+
+
+def _grant_calls(bob, kind, key, partner, made, carol, context=None):
+    """grant operation -> bob's call that needs it (on the key, with ``context`` where the
+    request carries an encryption context)."""
+    key_id = key["KeyId"]
+    rsa = kind == "rsa-encrypt"
+    alg = {"EncryptionAlgorithm": "RSAES_OAEP_SHA_256"} if rsa else {}
+    ec = {"EncryptionContext": context} if context else {}
+    return {
+        "DescribeKey": lambda: bob.describe_key(KeyId=key_id),
+        "Encrypt": lambda: bob.encrypt(KeyId=key_id, Plaintext=b"x", **alg, **ec),
+        "Decrypt": lambda: bob.decrypt(KeyId=key_id, CiphertextBlob=made["ciphertext"], **alg, **ec),
+        "ReEncryptFrom": lambda: bob.re_encrypt(
+            CiphertextBlob=made["ciphertext"], SourceKeyId=key_id, DestinationKeyId=partner,
+            **({"SourceEncryptionAlgorithm": "RSAES_OAEP_SHA_256"} if rsa else {}),
+            **({"SourceEncryptionContext": context} if context else {})),
+        "ReEncryptTo": lambda: bob.re_encrypt(
+            CiphertextBlob=made["partner_ciphertext"], SourceKeyId=partner,
+            SourceEncryptionContext={"partner": "yes"}, DestinationKeyId=key_id,
+            **({"DestinationEncryptionAlgorithm": "RSAES_OAEP_SHA_256"} if rsa else {}),
+            **({"DestinationEncryptionContext": context} if context else {})),
+        "GenerateDataKey": lambda: bob.generate_data_key(KeyId=key_id, KeySpec="AES_256", **ec),
+        "GenerateDataKeyWithoutPlaintext": lambda: bob.generate_data_key_without_plaintext(
+            KeyId=key_id, KeySpec="AES_256", **ec),
+        "GenerateDataKeyPair": lambda: bob.generate_data_key_pair(
+            KeyId=key_id, KeyPairSpec="ECC_NIST_P256", **ec),
+        "GenerateDataKeyPairWithoutPlaintext": lambda: bob.generate_data_key_pair_without_plaintext(
+            KeyId=key_id, KeyPairSpec="ECC_NIST_P256", **ec),
+        "Sign": lambda: bob.sign(KeyId=key_id, Message=b"m", SigningAlgorithm="ECDSA_SHA_256"),
+        "Verify": lambda: bob.verify(KeyId=key_id, Message=b"m", Signature=made["signature"],
+                                     SigningAlgorithm="ECDSA_SHA_256"),
+        "GetPublicKey": lambda: bob.get_public_key(KeyId=key_id),
+        "GenerateMac": lambda: bob.generate_mac(KeyId=key_id, Message=b"m", MacAlgorithm="HMAC_SHA_256"),
+        "VerifyMac": lambda: bob.verify_mac(KeyId=key_id, Message=b"m", Mac=made["mac"],
+                                            MacAlgorithm="HMAC_SHA_256"),
+        "DeriveSharedSecret": lambda: bob.derive_shared_secret(
+            KeyId=key_id, KeyAgreementAlgorithm="ECDH", PublicKey=made["peer"]),
+        "Encapsulate": lambda: bob.encapsulate(KeyId=key_id, EncapsulationAlgorithm="ML_KEM"),
+        "Decapsulate": lambda: bob.decapsulate(KeyId=key_id, SharedSecretCiphertextBlob=made["kem"],
+                                               EncapsulationAlgorithm="ML_KEM"),
+        "CreateGrant": lambda: bob.create_grant(
+            KeyId=key_id, GranteePrincipal=carol, Operations=["DescribeKey"],
+            **({"Constraints": {"EncryptionContextEquals": context}} if context else {})),
+    }
+
+
+def _allowed(call, operation) -> bool:
+    """True if the call passed authorization; False on AccessDeniedException for ``operation``."""
+    try:
+        call()
+    except errors.AccessDeniedException as e:
+        # Decrypt and ReEncrypt refused the ciphertext's key say so without naming the action
+        assert f"kms:{operation} " in e.message or e.message == (
+            "The ciphertext refers to a customer master key that does not exist, does not exist "
+            "in this region, or you are not allowed to access."), e.message
+        return False
+    return True
+
+
+@pytest.mark.parametrize("kind", sorted(ALL_KINDS))
+def test_a_grant_lets_its_grantee_call_what_it_lists_and_nothing_else(grant_world, kind):
+    lab, kms, bob, users, partner = grant_world
+    key = kms.create_key(**ALL_KINDS[kind])["KeyMetadata"]
+    made = _inputs(kms, kind, key["KeyId"], partner)
+    calls = _grant_calls(bob, kind, key, partner, made, users["carol"].arn)
+    # without a grant, bob may do nothing with the key
+    assert {op: _allowed(calls[op], op) for op in sorted(ALL_VALID[kind] - {"RetireGrant"})} == \
+        dict.fromkeys(sorted(ALL_VALID[kind] - {"RetireGrant"}), False)
+    for granted in sorted(ALL_VALID[kind]):
+        # a grant of CreateGrant alone is refused: with DescribeKey, the operation it passes on
+        operations = ["CreateGrant", "DescribeKey"] if granted == "CreateGrant" else [granted]
+        grant = kms.create_grant(KeyId=key["KeyId"], GranteePrincipal=users["bob"].arn,
+                                 Operations=operations)
+        answers = {op: _allowed(calls[op], op) for op in sorted(ALL_VALID[kind] - {"RetireGrant"})}
+        assert answers == {op: op in operations for op in answers}, granted
+        retired = _allowed(partial(bob.retire_grant, KeyId=key["Arn"], GrantId=grant["GrantId"]),
+                           "RetireGrant")
+        assert retired == (granted == "RetireGrant"), granted
+        assert (grant["GrantId"] in _grant_ids(kms, key)) == (not retired)
+        for g in kms.list_grants(KeyId=key["KeyId"])["Grants"]:
+            kms.revoke_grant(KeyId=key["KeyId"], GrantId=g["GrantId"])
+
+
+def test_a_grant_names_only_operations_of_the_grant_operation_list(world):
+    """Operations that are not grant operations (key management, listing, GenerateRandom...)
+    cannot be named in CreateGrant: ValidationException, and no grant is made."""
+    lab, kms, key, users = world
+    not_grantable = sorted(set(MODEL.operation_names) - set(GRANT_OPERATIONS))
+    assert {"EnableKey", "ScheduleKeyDeletion", "PutKeyPolicy", "ListGrants", "RevokeGrant",
+            "ReEncrypt", "GenerateRandom"} <= set(not_grantable)
+    for op in not_grantable:
+        with pytest.raises(errors.ValidationException) as caught:
+            kms.create_grant(KeyId=key["KeyId"], GranteePrincipal=users["bob"].arn,
+                             Operations=["DescribeKey", op])
+        assert f"Value '{op}' at 'operations.2.member' failed to satisfy constraint: Member must " \
+               "satisfy enum value set" in caught.value.message, op
+    assert _grant_ids(kms, key) == []
+
+
+def test_encryption_context_constraints_bind_exactly_the_operations_with_an_encryption_context(
+        grant_world):
+    lab, kms, bob, users, partner = grant_world
+    key = kms.create_key()["KeyMetadata"]
+    same, other = {"purpose": "test"}, {"purpose": "other"}
+    for granted in sorted(VALID["symmetric"] - {"RetireGrant"}):
+        operations = ["CreateGrant", "DescribeKey"] if granted == "CreateGrant" else [granted]
+        kms.create_grant(KeyId=key["KeyId"], GranteePrincipal=users["bob"].arn, Operations=operations,
+                         Constraints={"EncryptionContextEquals": same})
+        # CreateGrant: "any grants created with the CreateGrant permission have an equally
+        # strict or stricter encryption context constraint" (the same one here)
+        cases = [(same, True)] + ([] if granted == "CreateGrant" else [(other, granted not in EC_OPERATIONS)])
+        for context, allowed in cases:
+            made = _inputs(kms, "symmetric", key["KeyId"], partner, context)
+            call = _grant_calls(bob, "symmetric", key, partner, made, users["carol"].arn, context)[granted]
+            assert _allowed(call, granted) == allowed, (granted, context)
+        for g in kms.list_grants(KeyId=key["KeyId"])["Grants"]:
+            kms.revoke_grant(KeyId=key["KeyId"], GrantId=g["GrantId"])
+    # RetireGrant ignores the constraint too: bob retires his constrained grant
+    grant = kms.create_grant(KeyId=key["KeyId"], GranteePrincipal=users["bob"].arn,
+                             Operations=["RetireGrant", "Decrypt"],
+                             Constraints={"EncryptionContextEquals": same})
+    bob.retire_grant(KeyId=key["Arn"], GrantId=grant["GrantId"])
+    assert _grant_ids(kms, key) == []
+
+
+def test_an_encryption_context_condition_on_create_grant_reads_the_grants_constraint(world):
+    """kms:EncryptionContext:<key> in a CreateGrant request is the encryption context of the
+    grant's constraint (AWS KMS condition keys: kms:EncryptionContext:context-key)."""
+    lab, kms, key, users = world
+    policy = {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Action": "kms:CreateGrant", "Resource": key["Arn"],
+        "Condition": {"StringEquals": {"kms:EncryptionContext:dept": "it"}}}]}
+    lab.add_user("erin", policy=policy)
+    erin = lab.client(as_="erin")
+    grant = dict(KeyId=key["Arn"], GranteePrincipal=users["bob"].arn, Operations=["Decrypt"])
+    for kind in ("EncryptionContextEquals", "EncryptionContextSubset"):
+        assert erin.create_grant(**grant, Constraints={kind: {"dept": "it"}})["GrantId"]
+        for refused in ({kind: {"dept": "hr"}}, None):
+            with pytest.raises(errors.AccessDeniedException) as caught:
+                erin.create_grant(**grant, **({"Constraints": refused} if refused else {}))
+            assert "kms:CreateGrant" in caught.value.message
+    assert len(_grant_ids(kms, key)) == 2

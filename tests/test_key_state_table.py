@@ -6,7 +6,9 @@ cell by cell (``✓``, ``X [n]``, ``? [n]``, ``N/A``), and ``AWS_FOOTNOTES`` its
 errors and messages. Both are written out here, independently of
 ``kmslab.service.states``: each cell of kmslab's table is looked up and its answer (the
 error code and the whole message, or no error) compared with what AWS's cell says.
-Then the cells no other test reaches are called through the lab's client.
+Then, through the lab's client, every refused cell: a key in each of the eight states is
+asked for each operation its state refuses, and answers with AWS's error and message and no
+change.
 """
 
 import pytest
@@ -291,3 +293,107 @@ def test_a_key_being_updated_refuses_disable_and_takes_grants(lab, kms, multi_re
                             Operations=["Decrypt"])["GrantId"]
     assert kms.generate_data_key_without_plaintext(KeyId=primary["KeyId"], KeySpec="AES_256")
     assert kms.describe_key(KeyId=primary["KeyId"])["KeyMetadata"]["KeyState"] == "Updating"
+
+
+# ------------------------------------------------------------------ every refusal, through the lab
+@pytest.fixture
+def keys_in_every_state(lab, kms, cloudhsm_store):
+    """state -> (client, key metadata, a ciphertext of the key) for each of the eight key
+    states, each key able to serve every operation of the table as far as its state lets it
+    (multi-Region where it can be; its ciphertext made while it was enabled)."""
+    from kmslab.byok import import_key_material
+
+    west = lab.client(region_name="us-west-2")
+    keys = {state: kms.create_key(MultiRegion=True)["KeyMetadata"]
+            for state in ("Enabled", "Disabled", "PendingDeletion", "Updating",
+                          "PendingReplicaDeletion", "Creating")}
+    keys["PendingImport"] = kms.create_key(MultiRegion=True, Origin="EXTERNAL")["KeyMetadata"]
+    import_key_material(kms, keys["PendingImport"]["KeyId"], b"\x07" * 32,
+                        wrapping_algorithm="RSAES_OAEP_SHA_256", wrapping_key_spec="RSA_2048")
+    keys["Unavailable"] = kms.create_key(Origin="AWS_CLOUDHSM",
+                                         CustomKeyStoreId=cloudhsm_store)["KeyMetadata"]
+    blobs = {state: kms.encrypt(KeyId=key["KeyId"], Plaintext=b"x")["CiphertextBlob"]
+             for state, key in keys.items()}
+    made = {state: (kms, key, blobs[state]) for state, key in keys.items()}
+    kms.delete_imported_key_material(KeyId=keys["PendingImport"]["KeyId"])
+    for state in ("Updating", "PendingReplicaDeletion"):
+        kms.replicate_key(KeyId=keys[state]["KeyId"], ReplicaRegion="us-west-2")
+    lab.clock.advance(seconds=10)
+    kms.update_primary_region(KeyId=keys["Updating"]["KeyId"], PrimaryRegion="us-west-2")
+    kms.schedule_key_deletion(KeyId=keys["PendingReplicaDeletion"]["KeyId"], PendingWindowInDays=7)
+    # a replica being created: the primary's ciphertext names it too
+    made["Creating"] = (west, kms.replicate_key(KeyId=keys["Creating"]["KeyId"],
+                                                ReplicaRegion="us-west-2")["ReplicaKeyMetadata"],
+                        blobs["Creating"])
+    kms.disable_key(KeyId=keys["Disabled"]["KeyId"])
+    kms.schedule_key_deletion(KeyId=keys["PendingDeletion"]["KeyId"], PendingWindowInDays=7)
+    kms.disconnect_custom_key_store(CustomKeyStoreId=cloudhsm_store)
+    for state, (client, key, _) in made.items():
+        assert client.describe_key(KeyId=key["KeyId"])["KeyMetadata"]["KeyState"] == state
+    return made
+
+
+def _any_call(client, operation, key_id, grantee, blob):
+    """A request for ``operation`` on ``key_id`` that only the key's state can refuse
+    (``blob``: a ciphertext of the key)."""
+    params = {
+        "ReEncrypt": {}, "CancelKeyDeletion": {}, "DescribeKey": {}, "DisableKey": {}, "EnableKey": {},
+        "DisableKeyRotation": {}, "EnableKeyRotation": {}, "GetKeyRotationStatus": {},
+        "DeleteImportedKeyMaterial": {}, "GetKeyPolicy": {}, "ListGrants": {},
+        "ListKeyPolicies": {}, "ListResourceTags": {}, "RotateKeyOnDemand": {},
+        "ListKeyRotations": {}, "GetKeyLastUsage": {}, "GetPublicKey": {},
+        "CreateAlias": {"AliasName": "alias/refused"},
+        "CreateGrant": {"GranteePrincipal": grantee, "Operations": ["DescribeKey"]},
+        "Decrypt": {"CiphertextBlob": blob},
+        "Encrypt": {"Plaintext": b"x"},
+        "GenerateDataKey": {"KeySpec": "AES_256"},
+        "GenerateDataKeyWithoutPlaintext": {"KeySpec": "AES_256"},
+        "GenerateDataKeyPair": {"KeyPairSpec": "ECC_NIST_P256"},
+        "GenerateDataKeyPairWithoutPlaintext": {"KeyPairSpec": "ECC_NIST_P256"},
+        "GenerateMac": {"Message": b"m", "MacAlgorithm": "HMAC_SHA_256"},
+        "VerifyMac": {"Message": b"m", "Mac": b"\x00" * 32, "MacAlgorithm": "HMAC_SHA_256"},
+        "Sign": {"Message": b"m", "SigningAlgorithm": "ECDSA_SHA_256"},
+        "Verify": {"Message": b"m", "Signature": b"\x00" * 64, "SigningAlgorithm": "ECDSA_SHA_256"},
+        "DeriveSharedSecret": {"KeyAgreementAlgorithm": "ECDH", "PublicKey": b"\x00" * 91},
+        "Encapsulate": {"EncapsulationAlgorithm": "ML_KEM"},
+        "Decapsulate": {"EncapsulationAlgorithm": "ML_KEM", "SharedSecretCiphertextBlob": blob},
+        "GetParametersForImport": {"WrappingAlgorithm": "RSAES_OAEP_SHA_256",
+                                   "WrappingKeySpec": "RSA_2048"},
+        "ImportKeyMaterial": {"ImportToken": blob, "EncryptedKeyMaterial": blob,
+                              "ExpirationModel": "KEY_MATERIAL_DOES_NOT_EXPIRE"},
+        "PutKeyPolicy": {"Policy": "{}", "PolicyName": "default"},
+        "ReplicateKey": {"ReplicaRegion": "eu-west-1"},
+        "ScheduleKeyDeletion": {"PendingWindowInDays": 7},
+        "TagResource": {"Tags": [{"TagKey": "k", "TagValue": "v"}]},
+        "UntagResource": {"TagKeys": ["k"]},
+        "UpdateKeyDescription": {"Description": "d"},
+        "UpdatePrimaryRegion": {"PrimaryRegion": "eu-west-1"},
+    }[operation]
+    if operation == "ReEncrypt":
+        return client.re_encrypt(CiphertextBlob=blob, SourceKeyId=key_id, DestinationKeyId=key_id)
+    if operation == "CreateAlias":
+        return client.create_alias(TargetKeyId=key_id, **params)
+    method = getattr(client, "".join("_" + c.lower() if c.isupper() else c for c in operation)[1:])
+    return method(KeyId=key_id, **params)
+
+
+#: every refused cell (an operation that no state refuses has no entry in _any_call)
+REFUSED = [(op, state) for op, state in CELLS if expected(op, state) is not None]
+
+
+@pytest.mark.parametrize("operation", sorted({op for op, _ in REFUSED}))
+def test_every_refused_cell_through_the_client_is_aws_error_and_message_and_changes_nothing(
+        keys_in_every_state, lab, operation):
+    grantee = lab.add_user("grantee").arn
+    for state in states.STATES:
+        want = expected(operation, state)
+        if want is None:
+            continue
+        client, key, blob = keys_in_every_state[state]
+        with pytest.raises(errors.KMSError) as caught:
+            _any_call(client, operation, key["KeyId"], grantee, blob)
+        code, message = want
+        assert (caught.value.code, caught.value.message) == (code, message.replace(ARN, key["Arn"])), \
+            (operation, state)
+        assert client.describe_key(KeyId=key["KeyId"])["KeyMetadata"]["KeyState"] == state
+        assert client.list_grants(KeyId=key["KeyId"])["Grants"] == []

@@ -243,6 +243,101 @@ def test_multi_region_keys_go_through_the_table(lab, kms, recorded):
     assert ("PendingReplicaDeletion", "last replica deleted", "PendingDeletion") in events
 
 
+
+def _state(client, key_id):
+    return client.describe_key(KeyId=key_id)["KeyMetadata"]["KeyState"]
+
+
+def _import(client, key_id, material, **params):
+    from kmslab.byok import wrap_key_material
+    p = client.get_parameters_for_import(KeyId=key_id, WrappingAlgorithm="RSAES_OAEP_SHA_256",
+                                         WrappingKeySpec="RSA_2048")
+    params.setdefault("ExpirationModel", "KEY_MATERIAL_DOES_NOT_EXPIRE")
+    return client.import_key_material(
+        KeyId=key_id, ImportToken=p["ImportToken"],
+        EncryptedKeyMaterial=wrap_key_material(p["PublicKey"], "RSAES_OAEP_SHA_256", material),
+        **params)
+
+
+def test_a_replica_of_an_imported_key_waits_for_its_own_material(lab, kms):
+    """"AWS KMS does not copy or synchronize the key material from a primary key with imported
+    key material to its replica keys" (Importing key material into multi-Region keys): the
+    replica leaves Creating for PendingImport, and the same material enables it."""
+    key_id = kms.create_key(MultiRegion=True, Origin="EXTERNAL")["KeyMetadata"]["KeyId"]
+    material = b"\x05" * 32
+    _import(kms, key_id, material)
+    west = lab.client(region_name="us-west-2")
+    kms.replicate_key(KeyId=key_id, ReplicaRegion="us-west-2")
+    assert _state(west, key_id) == "Creating"
+    lab.clock.advance(seconds=10)
+    assert _state(west, key_id) == "PendingImport"
+    _import(west, key_id, material)
+    assert _state(west, key_id) == "Enabled"
+    assert _state(kms, key_id) == "Enabled"
+
+
+def test_a_disabled_primary_with_replicas_waits_for_them_and_cancels_back_to_disabled(lab, kms):
+    key_id = kms.create_key(MultiRegion=True)["KeyMetadata"]["KeyId"]
+    kms.replicate_key(KeyId=key_id, ReplicaRegion="us-west-2")
+    lab.clock.advance(seconds=10)
+    kms.disable_key(KeyId=key_id)
+    kms.schedule_key_deletion(KeyId=key_id, PendingWindowInDays=7)
+    assert _state(kms, key_id) == "PendingReplicaDeletion"
+    kms.cancel_key_deletion(KeyId=key_id)
+    assert _state(kms, key_id) == "Disabled"
+
+
+def test_a_key_pending_import_is_enabled_only_when_all_its_material_is_back(lab, kms):
+    """"When any key material for an imported key is deleted or it expires, then the state
+    changes from Enabled to PendingImport" (Key states of AWS KMS keys); importing one of two
+    deleted materials leaves it there."""
+    key_id = kms.create_key(Origin="EXTERNAL")["KeyMetadata"]["KeyId"]
+    first, second = b"\x01" * 32, b"\x02" * 32
+    old = _import(kms, key_id, first)["KeyMaterialId"]
+    new = _import(kms, key_id, second, ImportType="NEW_KEY_MATERIAL")["KeyMaterialId"]
+    kms.rotate_key_on_demand(KeyId=key_id)
+    kms.delete_imported_key_material(KeyId=key_id, KeyMaterialId=old)
+    kms.delete_imported_key_material(KeyId=key_id, KeyMaterialId=new)
+    assert _state(kms, key_id) == "PendingImport"
+    _import(kms, key_id, first, ImportType="EXISTING_KEY_MATERIAL", KeyMaterialId=old)
+    assert _state(kms, key_id) == "PendingImport"
+    _import(kms, key_id, second, ImportType="EXISTING_KEY_MATERIAL", KeyMaterialId=new)
+    assert _state(kms, key_id) == "Enabled"
+
+
+def test_a_disabled_key_whose_material_is_deleted_is_pending_import(lab, kms):
+    key_id = kms.create_key(Origin="EXTERNAL")["KeyMetadata"]["KeyId"]
+    _import(kms, key_id, b"\x03" * 32)
+    kms.disable_key(KeyId=key_id)
+    kms.delete_imported_key_material(KeyId=key_id)
+    assert _state(kms, key_id) == "PendingImport"
+
+
+def test_material_expiring_while_the_primary_region_is_updated_leaves_it_pending_import(lab, kms):
+    key_id = kms.create_key(MultiRegion=True, Origin="EXTERNAL")["KeyMetadata"]["KeyId"]
+    material = b"\x04" * 32
+    _import(kms, key_id, material, ExpirationModel="KEY_MATERIAL_EXPIRES",
+            ValidTo=lab.clock.now() + timedelta(days=1))
+    west = lab.client(region_name="us-west-2")
+    kms.replicate_key(KeyId=key_id, ReplicaRegion="us-west-2")
+    lab.clock.advance(seconds=10)
+    _import(west, key_id, material)
+    lab.clock.advance(days=1, seconds=-15)  # the material expires in 5 seconds
+    kms.update_primary_region(KeyId=key_id, PrimaryRegion="us-west-2")   # takes 10 seconds
+    assert _state(kms, key_id) == "Updating"
+    lab.clock.advance(seconds=6)    # still updating when the material expires
+    assert _state(kms, key_id) == "PendingImport"
+    lab.clock.advance(seconds=10)   # the update ends: the key stays pending import
+    assert _state(kms, key_id) == "PendingImport"
+    assert _state(west, key_id) == "Enabled"
+
+
+def test_a_key_pending_deletion_stays_so_when_its_key_store_disconnects(lab, kms, cloudhsm_store):
+    key_id = kms.create_key(CustomKeyStoreId=cloudhsm_store)["KeyMetadata"]["KeyId"]
+    kms.schedule_key_deletion(KeyId=key_id, PendingWindowInDays=7)
+    kms.disconnect_custom_key_store(CustomKeyStoreId=cloudhsm_store)
+    assert _state(kms, key_id) == "PendingDeletion"
+
 # ------------------------------------------------------------------ the authorization cache
 def test_no_state_policy_tag_or_alias_change_leaves_a_stale_decision(lab, kms):
     """Decisions are cached by key revision; every change a decision reads moves it."""

@@ -13,6 +13,7 @@ Each area is one module and the test files that speak for it:
     python tools/mutation.py conditions --show         # ... and print each survivor's change
     python tools/mutation.py states --budget 20        # stop starting table mutants after 20 min
     python tools/mutation.py states --tables --every 5 # every 5th table mutant: a quick sample
+    python tools/mutation.py grant-sets --tables       # the grant facts of the operation table
 
 Install the tool first: ``pip install -e ".[test,mutation]"``.
 
@@ -29,8 +30,11 @@ Two mutators, one report:
   value its column holds (an error cell for OK, one footnote for another),
   flips a comparison inside an entry (``<`` to ``<=``), moves a number by one.
   Each mutant runs in a forked process that imports the changed module
-  instead of the file; the area's tests run with ``-x`` (most focused file
-  first) and the first failing test is recorded. Results:
+  instead of the file; the area's tests run with ``-x`` in two stages (the
+  most focused file alone, then, if it passed, the others) and the first
+  failing test is recorded. For a table of rows whose cells are mostly about
+  other rules (the operation table), an area names the facts to change row by
+  row instead (``Facts``: ``grant-sets``). Results:
   ``build/mutation/AREA/tables.json``. When a module's tables change shape,
   update the area's ``tables`` and ``alphabets`` below.
 
@@ -56,7 +60,15 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from table_mutation import discover_tables, missing_tables, preload, run_in_child, table_mutants
+from table_mutation import (
+    Facts,
+    discover_tables,
+    fact_mutants,
+    missing_tables,
+    preload,
+    run_in_child,
+    table_mutants,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 WORK = ROOT / "build" / "mutation"
@@ -74,6 +86,11 @@ class Area:
     #: per table, the values a cell may hold (source text; the first is the "no rule" value):
     #: each cell is swapped for the first and for the next one, instead of for its column's values
     alphabets: dict = field(default_factory=dict)
+    #: chosen facts of each row of a table of rows, mutated row by row (see Facts)
+    facts: Facts | None = None
+    #: table -> the test file that speaks for it, run alone first for that table's mutants
+    #: (default: the first of ``tests``)
+    focus: dict = field(default_factory=dict)
     doc: str = ""
 
 
@@ -93,6 +110,9 @@ AREAS = {
          "tests/test_grants.py", "tests/test_aliases.py", "tests/test_encryption.py"),
         alphabets={name: ("_", "1", "2", "3", "4", "5", "6", "11", "14", "15")
                    for name in ("_CRYPTO", "_ROWS")},
+        focus={"TRANSITIONS": "tests/test_state_machine.py", "NEW": "tests/test_state_machine.py",
+               "DELETED": "tests/test_state_machine.py",
+               "LIFECYCLE_STATES": "tests/test_state_machine.py"},
         doc="the key-state table: which operation each key state allows, and the error otherwise"),
     "conditions": Area(
         "kmslab/policy/conditions.py",
@@ -110,7 +130,23 @@ AREAS = {
         ("tests/test_grant_rules.py", "tests/test_grants.py", "tests/test_policy_decision.py",
          "tests/test_authorization.py",
          "tests/test_key_states.py", "tests/test_validation.py", "tests/test_quotas.py"),
-        doc="CreateGrant, ListGrants, RetireGrant, RevokeGrant and the grant operation sets"),
+        doc="CreateGrant, ListGrants, RetireGrant, RevokeGrant; which grant operations suit a key "
+            "(the operations a grant can allow: grant-sets)"),
+    "grant-sets": Area(
+        "kmslab/operations/table.py",
+        ("tests/test_grant_rules.py", "tests/test_grants.py", "tests/test_operations.py",
+         "tests/test_policy_decision.py", "tests/test_authorization.py", "tests/test_key_states.py",
+         "tests/test_validation.py", "tests/test_encryption.py"),  # usage: GenerateDataKey* keys
+        tables=(),
+        facts=Facts("OPERATIONS", {
+            "grant": (None, True),
+            "usage": (None, "ENCRYPT_DECRYPT", "SIGN_VERIFY", "GENERATE_VERIFY_MAC", "KEY_AGREEMENT",
+                      "ENCAPSULATE_DECAPSULATE"),
+            "key_spec": (None, "SYMMETRIC_DEFAULT", "asymmetric"),
+            "context": (None, "EncryptionContext"),
+        }, rows_with="grant", nested=("source",)),
+        doc="which operations a grant can allow (GRANT_OPERATIONS: each row's grant flag), on which "
+            "keys (usage, key spec) and with which constraints (context)"),
     "envelope": Area(
         "kmslab/envelope/format.py",
         ("tests/test_envelope_parser.py", "tests/test_envelope.py", "tests/test_envelope_cache.py",
@@ -150,15 +186,21 @@ def run_tables(area_name: str, area: Area, *, budget: float | None, only: str | 
               "skipped; update the area in tools/mutation.py", flush=True)
         tables = [t for t in tables if t not in missing]
     mutants = table_mutants(source, tables, area.alphabets, name=Path(area.module).stem)
+    if area.facts is not None:
+        mutants += fact_mutants(source, area.facts, name=Path(area.module).stem, start=len(mutants))
+        tables = [*tables, f"the {', '.join(area.facts.values)} facts of {area.facts.table}"]
     tree = ast.parse(source)
     results_path = work / "tables.json"
+    # results by description (an edit elsewhere in the module renumbers the mutants), the n-th
+    # of several alike marked " #n"
+    keys = _keys(mutants)
     previous = {}
     if results_path.exists():
-        previous = {r["ident"]: r for r in json.loads(results_path.read_text())["mutants"]}
+        previous = {r.get("key", r["description"]): r for r in json.loads(results_path.read_text())["mutants"]}
     selected = mutants
     if survivors_only:
-        selected = [m for m in mutants if previous.get(m.ident, {}).get("status") in ("survived", "no tests")
-                    and previous[m.ident]["description"] == m.description]
+        selected = [m for m in mutants
+                    if previous.get(keys[m.ident], {}).get("status") in ("survived", "no tests")]
     if only:
         selected = [m for m in selected if fnmatch.fnmatch(m.description, f"*{only}*")]
     if every > 1:  # a sample spread over every table, for a quick estimate
@@ -167,14 +209,22 @@ def run_tables(area_name: str, area: Area, *, budget: float | None, only: str | 
           f"running {len(selected)} against {len(tests)} test files (pytest {' '.join(PYTEST_ARGS)})",
           flush=True)
     preload(ROOT / "src", module.split(".")[0])
-    args = [*PYTEST_ARGS, *tests]
+    code = compile(tree, str(source_path), "exec")
     log, first = work / "table-run.log", work / "table-first-failure.txt"
-    status, clean_seconds = run_in_child(module, str(source_path), compile(tree, str(source_path), "exec"),
-                                         args, root=ROOT, log=log, first=first, timeout=1800)
-    if status != "survived":
-        raise SystemExit(f"the unmutated module does not pass its tests ({status}); see {log}")
-    timeout = max(60.0, 10 * clean_seconds)
-    print(f"  clean run: {clean_seconds:.1f}s; timeout per mutant {timeout:.0f}s", flush=True)
+    plans: dict[str, tuple[list, list]] = {}  # focus file -> (stages, their timeouts)
+    for focus in dict.fromkeys(_focus(area, m, tests) for m in selected):
+        stages = _stages(tests, focus)
+        timeouts = []
+        for n, stage in enumerate(stages, 1):
+            status, clean_seconds = run_in_child(module, str(source_path), code, [*PYTEST_ARGS, *stage],
+                                                 root=ROOT, log=log, first=first, timeout=1800)
+            if status != "survived":
+                raise SystemExit(f"the unmutated module does not pass its tests ({status} in stage {n}: "
+                                 f"{' '.join(stage)}); see {log}")
+            timeouts.append(max(60.0, 10 * clean_seconds))
+            print(f"  clean run, stage {n} ({_files(stage)}): {clean_seconds:.1f}s; "
+                  f"timeout per mutant {timeouts[-1]:.0f}s", flush=True)
+        plans[focus] = (stages, timeouts)
     results = dict(previous) if (survivors_only or only) else {}
     started = time.monotonic()
     ran = 0
@@ -183,27 +233,85 @@ def run_tables(area_name: str, area: Area, *, budget: float | None, only: str | 
             print(f"  budget of {budget:g} min reached after {ran} of {len(selected)} mutants", flush=True)
             break
         code = compile(m.apply(tree), str(source_path), "exec")
-        status, seconds = run_in_child(module, str(source_path), code, args, root=ROOT,
-                                       log=work / "mutant.log", first=first, timeout=timeout)
+        stages, timeouts = plans[_focus(area, m, tests)]
+        status, seconds, killer, stage = _run_stages(module, str(source_path), code, stages, timeouts,
+                                                     log=work / "mutant.log", first=first)
         ran += 1
-        killer = first.read_text() if first.exists() and status == "killed" else None
-        results[m.ident] = {"ident": m.ident, "description": m.description, "status": status,
-                            "killed_by": killer, "seconds": round(seconds, 2)}
+        results[keys[m.ident]] = {"ident": m.ident, "key": keys[m.ident], "description": m.description,
+                                  "status": status,
+                            "killed_by": killer, "stage": stage, "seconds": round(seconds, 2)}
         mark = {"killed": ".", "survived": "S", "timeout": "T", "no tests": "N"}.get(status, "E")
-        print(mark, end="" if n % 60 else "\n", flush=True)
+        print(mark, end="" if n % 60 else f" {n}/{len(selected)} {_clock(started)}\n", flush=True)
     print(flush=True)
-    current = {m.ident for m in mutants}
-    rows = [r for r in results.values() if r["ident"] in current]
+    current = {key: ident for ident, key in keys.items()}
+    rows = [dict(r, ident=current[k]) for k, r in results.items() if k in current]
     results_path.write_text(json.dumps({"module": area.module, "tests": tests,
                                         "total": len(mutants), "mutants": rows}, indent=1))
     counts = _count(r["status"] for r in rows)
     counts["total"] = len(mutants)
+    if len(tests) > 1:
+        by_stage = _count(r.get("stage") for r in rows if r["status"] in ("killed", "timeout"))
+        print(f"  detected by stage 1 (the focused file alone): {by_stage.get(1, 0)}, "
+              f"stage 2 (the others): {by_stage.get(2, 0)}", flush=True)
     survivors = [r for r in rows if r["status"] not in ("killed", "timeout")]
     if survivors:
         print(f"  not detected ({len(survivors)}):")
         for r in survivors:
             print(f"    {r['ident']:<16} {r['status']:<9} {r['description']}")
     return counts
+
+
+def _keys(mutants) -> dict[str, str]:
+    """ident -> the mutant's key in tables.json: its description, " #2"... for the next alike."""
+    seen: dict[str, int] = {}
+    keys = {}
+    for m in mutants:
+        seen[m.description] = seen.get(m.description, 0) + 1
+        n = seen[m.description]
+        keys[m.ident] = m.description if n == 1 else f"{m.description} #{n}"
+    return keys
+
+
+def _focus(area: Area, mutant, tests: list[str]) -> str:
+    """The test file run alone first for ``mutant``: its table's in ``area.focus``, else the
+    area's first."""
+    table = mutant.where.split("[")[0].split(" ")[0]
+    focus = area.focus.get(table)
+    return focus if focus in tests else tests[0]
+
+
+def _stages(tests: list[str], focus: str) -> list[list[str]]:
+    """The test files of a table mutant's run, in stages: the focused file alone, then the
+    rest (a mutant the first file kills costs one file's collection, not the whole area's)."""
+    rest = [t for t in tests if t != focus]
+    return [[focus], rest] if rest else [[focus]]
+
+
+def _files(tests) -> str:
+    return " ".join(Path(t).name for t in tests) if len(tests) <= 2 else f"{len(tests)} files"
+
+
+def _clock(started: float) -> str:
+    minutes, seconds = divmod(int(time.monotonic() - started), 60)
+    return f"{minutes}:{seconds:02d}"
+
+
+def _run_stages(module: str, filename: str, code, stages, timeouts, *, log: Path, first: Path):
+    """(status, seconds, first failing test, stage) of one mutant: each stage runs only if
+    every earlier one passed (or reached no test); the first stage that fails or times out
+    decides."""
+    total = 0.0
+    reached = False
+    for n, (stage, timeout) in enumerate(zip(stages, timeouts, strict=True), 1):
+        status, seconds = run_in_child(module, filename, code, [*PYTEST_ARGS, *stage], root=ROOT,
+                                       log=log, first=first, timeout=timeout)
+        total += seconds
+        if status == "survived":
+            reached = True
+        elif status != "no tests":
+            killer = first.read_text() if first.exists() and status == "killed" else None
+            return status, total, killer, n
+    return ("survived" if reached else "no tests"), total, None, None
 
 
 # =================================================================== function mutants (mutmut)
@@ -328,6 +436,9 @@ def main(argv=None) -> int:
             tables = discover_tables(source) if area.tables is None else area.tables
             print(f"{'':<11} tables{' (all it binds)' if area.tables is None else ''}: "
                   f"{', '.join(tables) or '-'}")
+            if area.facts is not None:
+                print(f"{'':<11} facts: {', '.join(area.facts.values)} of each row of {area.facts.table}"
+                      + (f" (the others in rows with {area.facts.rows_with})" if area.facts.rows_with else ""))
             print(f"{'':<11} tests: {' '.join(Path(t).name for t in existing(area.tests))}")
         return 0
     area = AREAS[args.area]

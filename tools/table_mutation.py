@@ -33,8 +33,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["TableMutant", "table_mutants", "discover_tables", "missing_tables", "preload",
-           "run_in_child"]
+__all__ = ["TableMutant", "table_mutants", "Facts", "fact_mutants", "discover_tables",
+           "missing_tables", "preload", "run_in_child"]
 
 @dataclass
 class TableMutant:
@@ -45,7 +45,7 @@ class TableMutant:
     where: str            # e.g. "_ROWS['CreateGrant'][1]"
     change: str           # e.g. "1 -> _"
     path: tuple           # from the module to the node the change applies to
-    kind: str             # "replace" | "drop" | "drop_stmt"
+    kind: str             # "replace" | "drop" | "drop_stmt" | "set_fact"
     new: ast.AST | None = None
 
     @property
@@ -54,6 +54,9 @@ class TableMutant:
 
     def apply(self, tree: ast.Module) -> ast.Module:
         tree = copy.deepcopy(tree)
+        if self.kind == "set_fact":
+            _set_fact(_follow(tree, self.path), *self.new)
+            return ast.fix_missing_locations(tree)
         if self.kind == "drop_stmt":
             (_, index), = self.path
             old = tree.body[index]
@@ -316,6 +319,10 @@ def table_mutants(source: str, tables=None, alphabets=None, *, name: str = "tabl
             # drop one entry of a dict, set or list, or one name of a tuple of constants
             if isinstance(node, ast.Dict):
                 for i, k in enumerate(node.keys):
+                    if k is None:  # **entries: named by where they are
+                        add(node.values[i].lineno, f"{where}[**]", "entry removed", path + (("keys", i),),
+                            "drop")
+                        continue
                     add(getattr(k, "lineno", line), f"{where}[{_short(k, 40)}]", "entry removed",
                         path + (("keys", i),), "drop")
             elif _is_collection(node):
@@ -377,6 +384,104 @@ def table_mutants(source: str, tables=None, alphabets=None, *, name: str = "tabl
                 if alt != text:
                     add(line, where, f"{_short(text, 50)} -> {_short(alt, 50)}", path, "replace",
                         ast.parse(alt, mode="eval").body, node=node)
+    return mutants
+
+
+# ----------------------------------------------------------------- facts of a table's rows
+@dataclass(frozen=True)
+class Facts:
+    """Chosen facts of each row of one table of rows (``{name: row}``, a row being a dict
+    display or a call such as ``_crypto(usage=...)`` that returns one): each fact is set, row
+    by row, to another of the values it may take, whether the row writes it or inherits it.
+    The other mutants of such a table (every cell swapped, every entry dropped) are mostly
+    about other rules; these are about one rule only."""
+
+    table: str
+    #: fact -> the values it may take (None: absent, the column's default), the first being
+    #: "no rule"; a row's fact is set to the first and to the one after its own
+    values: dict
+    #: the other facts are changed only in rows where this fact is true (e.g. "grant")
+    rows_with: str | None = None
+    #: facts holding a row of their own, changed the same way (ReEncrypt's "source")
+    nested: tuple = ()
+
+
+def _set_fact(row: ast.AST, fact: str, value) -> None:
+    """Set ``fact`` of a row node (dict display: the entry; call: the keyword) to ``value``
+    (None on a dict display: the entry removed)."""
+    new = ast.copy_location(ast.Constant(value), row)
+    if isinstance(row, ast.Dict):
+        for i, k in enumerate(row.keys):
+            if isinstance(k, ast.Constant) and k.value == fact:
+                if value is None:
+                    del row.keys[i], row.values[i]
+                else:
+                    row.values[i] = new
+                return
+        if value is not None:
+            row.keys.append(ast.copy_location(ast.Constant(fact), row))
+            row.values.append(new)
+        return
+    if isinstance(row, ast.Call):
+        for kw in row.keywords:
+            if kw.arg == fact:
+                kw.value = new
+                return
+        row.keywords.append(ast.keyword(arg=fact, value=new))
+        return
+    raise TypeError(f"not a row: {ast.unparse(row)}")
+
+
+def _row_part(row: ast.AST, fact: str):
+    """The path step from a row node to the node of ``fact``, or None."""
+    if isinstance(row, ast.Dict):
+        for i, k in enumerate(row.keys):
+            if isinstance(k, ast.Constant) and k.value == fact:
+                return ("values", i)
+    elif isinstance(row, ast.Call):
+        for i, kw in enumerate(row.keywords):
+            if kw.arg == fact:
+                return ("keywords", i), ("value", None)
+    return None
+
+
+def _same(a, b) -> bool:
+    return type(a) is type(b) and a == b
+
+
+def fact_mutants(source: str, facts: Facts, *, name: str = "table", start: int = 0) -> list[TableMutant]:
+    """One mutant per row and fact of ``facts.table``, the fact set to each value it may take
+    other than the row's own (read from the module, run once: a row may inherit a fact)."""
+    tree = ast.parse(source)
+    namespace: dict = {}
+    exec(compile(tree, "<facts>", "exec"), namespace)  # noqa: S102 - the project's own module
+    table = namespace[facts.table]
+    (index, label, value, _), = [s for s in _table_statements(tree, {facts.table}) if s[1] == facts.table]
+    mutants: list[TableMutant] = []
+
+    def visit(row_node, path, row, where):
+        gate = not facts.rows_with or bool(row.get(facts.rows_with))
+        for fact, choices in facts.values.items():
+            if fact != facts.rows_with and not gate:
+                continue
+            own = row.get(fact)
+            at = [i for i, c in enumerate(choices) if _same(c, own)]
+            candidates = [choices[0]] + ([choices[(at[0] + 1) % len(choices)]] if at else list(choices[1:2]))
+            for new in dict.fromkeys(candidates):
+                if not _same(new, own):
+                    mutants.append(TableMutant(f"{name}:{start + len(mutants) + 1}", row_node.lineno,
+                                               where, f"{fact} {own!r} -> {new!r}", path, "set_fact",
+                                               (fact, new)))
+        for fact in facts.nested:
+            step = _row_part(row_node, fact)
+            if isinstance(row.get(fact), dict) and step is not None:
+                steps = step if isinstance(step[0], tuple) else (step,)
+                visit(_follow(row_node, steps), path + steps, row[fact], f"{where} {fact}")
+
+    for i, (k, v) in enumerate(zip(value.keys, value.values, strict=True)):
+        if isinstance(k, ast.Constant) and isinstance(table.get(k.value), dict):
+            visit(v, (("body", index), ("value", None), ("values", i)), table[k.value],
+                  f"{label}[{k.value!r}]")
     return mutants
 
 

@@ -38,7 +38,7 @@ OK = "ok"
 #: AWS's footnotes: which error, with which message (``{arn}`` is the key ARN)
 FOOTNOTES = MappingProxyType({
     1: (errors.DisabledException, "{arn} is disabled."),
-    2: (errors.DisabledException, "{arn} is pending deletion."),
+    # 2 (DisabledException) is never answered: see "[2] or [3]" below the table
     3: (errors.KMSInvalidStateException, "{arn} is pending deletion."),
     4: (errors.KMSInvalidStateException, "{arn} is not pending deletion."),
     5: (errors.KMSInvalidStateException, "{arn} is pending import."),
@@ -114,9 +114,9 @@ def _row(cells):
 #: operation -> {key state -> OK or footnote number}
 TABLE = MappingProxyType({op: _row(cells) for op, cells in _ROWS.items()})
 
-# Crypto operations on a key pending deletion get DisabledException (footnote 2)
-# when KMS knows the key is disabled-for-deletion; AWS documents "[2] or [3]".
-# kmslab follows what the service returns today: KMSInvalidStateException.
+# "[2] or [3]": AWS documents DisabledException (footnote 2) or KMSInvalidStateException
+# (footnote 3) for a key pending deletion; kmslab follows what the service returns today,
+# [3], so the table holds no [2] and FOOTNOTES none either.
 
 
 def check(operation: str, state: str, key_arn: str) -> None:
@@ -169,21 +169,21 @@ TRANSITIONS = MappingProxyType({
     # deletion
     **_each((_ENABLED, _DISABLED, _PENDING_IMPORT, _UNAVAILABLE, _CREATING), "ScheduleKeyDeletion",
             _PENDING_DELETION),
-    **_each((_ENABLED, _DISABLED, _PENDING_IMPORT, _UNAVAILABLE, _CREATING),
+    # (a primary is never Creating, and keys in custom key stores are never multi-Region)
+    **_each((_ENABLED, _DISABLED, _PENDING_IMPORT),
             "ScheduleKeyDeletion of a primary key with replicas", _PENDING_REPLICA_DELETION),
     (_PENDING_REPLICA_DELETION, "last replica deleted"): _PENDING_DELETION,
     **_each((_PENDING_DELETION, _PENDING_REPLICA_DELETION), "CancelKeyDeletion", _DISABLED),
     (_PENDING_DELETION, "waiting period ends"): DELETED,
-    # imported key material
-    **_each((_PENDING_IMPORT, _ENABLED), "ImportKeyMaterial", _ENABLED),
-    **_each((_DISABLED,), "ImportKeyMaterial"),
+    # imported key material (a reimport into a key that has all its material moves nothing;
+    # a replica being created has no material yet)
+    (_PENDING_IMPORT, "ImportKeyMaterial"): _ENABLED,
     (_PENDING_IMPORT, "ImportKeyMaterial, other material still missing"): _PENDING_IMPORT,
-    **_each((_ENABLED, _DISABLED, _PENDING_IMPORT, _CREATING, _UPDATING),
+    **_each((_ENABLED, _DISABLED, _PENDING_IMPORT, _UPDATING),
             "key material deleted or expired", _PENDING_IMPORT),
     **_each((_PENDING_DELETION, _PENDING_REPLICA_DELETION), "key material deleted or expired"),
-    # custom key stores
+    # custom key stores (a key pending deletion stays so)
     **_each((_ENABLED, _DISABLED), "DisconnectCustomKeyStore", _UNAVAILABLE),
-    **_each((_PENDING_DELETION,), "DisconnectCustomKeyStore"),
     (_UNAVAILABLE, "ConnectCustomKeyStore"): _ENABLED,
     (_UNAVAILABLE, "ConnectCustomKeyStore, key disabled meanwhile"): _DISABLED,
     # multi-Region keys
