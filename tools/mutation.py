@@ -49,6 +49,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import copy
 import fnmatch
 import json
 import os
@@ -209,22 +210,8 @@ def run_tables(area_name: str, area: Area, *, budget: float | None, only: str | 
           f"running {len(selected)} against {len(tests)} test files (pytest {' '.join(PYTEST_ARGS)})",
           flush=True)
     preload(ROOT / "src", module.split(".")[0])
-    code = compile(tree, str(source_path), "exec")
-    log, first = work / "table-run.log", work / "table-first-failure.txt"
-    plans: dict[str, tuple[list, list]] = {}  # focus file -> (stages, their timeouts)
-    for focus in dict.fromkeys(_focus(area, m, tests) for m in selected):
-        stages = _stages(tests, focus)
-        timeouts = []
-        for n, stage in enumerate(stages, 1):
-            status, clean_seconds = run_in_child(module, str(source_path), code, [*PYTEST_ARGS, *stage],
-                                                 root=ROOT, log=log, first=first, timeout=1800)
-            if status != "survived":
-                raise SystemExit(f"the unmutated module does not pass its tests ({status} in stage {n}: "
-                                 f"{' '.join(stage)}); see {log}")
-            timeouts.append(max(60.0, 10 * clean_seconds))
-            print(f"  clean run, stage {n} ({_files(stage)}): {clean_seconds:.1f}s; "
-                  f"timeout per mutant {timeouts[-1]:.0f}s", flush=True)
-        plans[focus] = (stages, timeouts)
+    first = work / "table-first-failure.txt"
+    plans = _plans(module, source_path, tree, tests, [_focus(area, m, tests) for m in selected], work)
     results = dict(previous) if (survivors_only or only) else {}
     started = time.monotonic()
     ran = 0
@@ -259,6 +246,29 @@ def run_tables(area_name: str, area: Area, *, budget: float | None, only: str | 
         for r in survivors:
             print(f"    {r['ident']:<16} {r['status']:<9} {r['description']}")
     return counts
+
+
+def _plans(module: str, source_path: Path, tree: ast.Module, tests: list[str], focuses, work: Path
+           ) -> dict[str, tuple[list, list]]:
+    """focus file -> (the stages of a mutant's run, their timeouts), each stage checked to pass
+    unmutated first (its timeout: ten times that clean run, at least a minute)."""
+    code = compile(tree, str(source_path), "exec")
+    log, first = work / "table-run.log", work / "table-first-failure.txt"
+    plans: dict[str, tuple[list, list]] = {}
+    for focus in dict.fromkeys(focuses):
+        stages = _stages(tests, focus)
+        timeouts = []
+        for n, stage in enumerate(stages, 1):
+            status, clean_seconds = run_in_child(module, str(source_path), code, [*PYTEST_ARGS, *stage],
+                                                 root=ROOT, log=log, first=first, timeout=1800)
+            if status != "survived":
+                raise SystemExit(f"the unmutated module does not pass its tests ({status} in stage {n}: "
+                                 f"{' '.join(stage)}); see {log}")
+            timeouts.append(max(60.0, 10 * clean_seconds))
+            print(f"  clean run, stage {n} ({_files(stage)}): {clean_seconds:.1f}s; "
+                  f"timeout per mutant {timeouts[-1]:.0f}s", flush=True)
+        plans[focus] = (stages, timeouts)
+    return plans
 
 
 def _keys(mutants) -> dict[str, str]:
@@ -379,6 +389,9 @@ def run_functions(area_name: str, area: Area, *, max_children: int, survivors_on
     if proc.returncode != 0:
         raise SystemExit(f"mutmut failed (exit {proc.returncode}); see {work / 'mutmut.log'}")
     results = _mutmut_results(work, mutmut)
+    undetected = [n for n, s in results.items() if s in ("survived", "no tests")]
+    if undetected:
+        results.update(_rerun_in_source(area, work, undetected))
     counts = _count(results.values())
     counts["total"] = len(results)
     survivors = [(n, s) for n, s in results.items() if s not in ("killed", "timeout")]
@@ -391,6 +404,61 @@ def run_functions(area_name: str, area: Area, *, max_children: int, survivors_on
                                       text=True).stdout
                 print("      " + "\n      ".join(diff.strip().splitlines()[3:]))
     return counts
+
+
+def _rerun_in_source(area: Area, work: Path, names: list[str]) -> dict[str, str]:
+    """Run mutmut's undetected mutants again, each applied to the module's source and imported
+    in a forked process as a table mutant is: mutmut forks its workers after importing the
+    code, so a function the module calls while it is imported (``_row`` building the key-state
+    table) never runs mutated under mutmut. Returns name -> status for those detected now."""
+    source_path = ROOT / "src" / area.module
+    module = area.module[:-3].replace("/", ".")
+    tests = existing(area.tests)
+    mutated = ast.parse((work / "mutants" / "src" / area.module).read_text())
+    defs = {node.name: node for node in ast.walk(mutated)
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))}
+    tree = ast.parse(source_path.read_text())
+    print(f"  re-run in the module's source (a function called while the module is imported is "
+          f"never mutated under mutmut): {len(names)} mutants", flush=True)
+    preload(ROOT / "src", module.split(".")[0])
+    stages, timeouts = _plans(module, source_path, tree, tests, [tests[0]], work)[tests[0]]
+    first = work / "table-first-failure.txt"
+    detected = {}
+    for name in names:
+        patched = _with_function(tree, defs, name.rpartition(".")[2])
+        if patched is None:
+            continue
+        code = compile(patched, str(source_path), "exec")
+        status, _, _, _ = _run_stages(module, str(source_path), code, stages, timeouts,
+                                      log=work / "mutant.log", first=first)
+        if status in ("killed", "timeout"):
+            detected[name] = status
+    print(f"  ... of which detected: {len(detected)}", flush=True)
+    return detected
+
+
+def _with_function(tree: ast.Module, defs: dict, mangled: str) -> ast.Module | None:
+    """``tree`` with one function (or method) replaced by mutmut's mutant ``mangled``
+    (``x_NAME__mutmut_N``, or ``xǁCLASSǁNAME__mutmut_N`` for a method); None if not found."""
+    mutant = defs.get(mangled)
+    qualified = mangled.rpartition("__mutmut_")[0][1:]  # "_row", "ǁGrantǁentry"
+    if mutant is None or not qualified:
+        return None
+    owner, name = (qualified[1:].split("ǁ", 1) if qualified.startswith("ǁ") else (None, qualified[1:]))
+    patched = copy.deepcopy(tree)
+    body = patched.body
+    if owner is not None:
+        classes = [n for n in body if isinstance(n, ast.ClassDef) and n.name == owner]
+        if not classes:
+            return None
+        body = classes[0].body
+    for i, node in enumerate(body):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == name:
+            replacement = copy.deepcopy(mutant)
+            replacement.name, replacement.decorator_list = name, node.decorator_list
+            body[i] = replacement
+            return patched
+    return None
 
 
 # =================================================================== report
