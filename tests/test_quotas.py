@@ -14,6 +14,15 @@ def _throttled(fn):
     return info.value
 
 
+def _counts(q) -> dict:
+    """quota name -> (admitted, throttled), over every account and Region."""
+    out: dict = {}
+    for row in q.usage().itertuples():
+        admitted, throttled = out.get(row.quota, (0, 0))
+        out[row.quota] = (admitted + row.admitted, throttled + row.throttled)
+    return out
+
+
 def test_quotas_are_off_by_default(lab, kms):
     for _ in range(30):  # CreateKey's quota is 5 per second
         kms.create_key()
@@ -35,14 +44,15 @@ def test_create_key_beyond_five_per_second_is_throttled_and_audited(lab, kms):
 
 def test_tokens_refill_at_the_quota_rate(lab, kms):
     key = kms.create_key()["KeyMetadata"]["KeyId"]
-    lab.enable_request_quotas({"Cryptographic operations (symmetric) request rate": 4})
+    q = lab.enable_request_quotas({"Cryptographic operations (symmetric) request rate": 4})
     for _ in range(4):
         kms.encrypt(KeyId=key, Plaintext=b"x")
     _throttled(lambda: kms.encrypt(KeyId=key, Plaintext=b"x"))
     lab.clock.advance(seconds=0.5)  # half a second: two more tokens
-    kms.encrypt(KeyId=key, Plaintext=b"x")
-    kms.generate_data_key(KeyId=key, NumberOfBytes=32)  # the same shared quota
+    assert kms.encrypt(KeyId=key, Plaintext=b"x")["KeyId"].endswith(key)
+    assert len(kms.generate_data_key(KeyId=key, NumberOfBytes=32)["Plaintext"]) == 32  # the same quota
     _throttled(lambda: kms.decrypt(CiphertextBlob=b"\0" * 60))
+    assert _counts(q) == {"Cryptographic operations (symmetric) request rate": (6, 2)}
 
 
 def test_symmetric_rsa_and_ecc_quotas_are_counted_separately(lab, kms):
@@ -67,44 +77,56 @@ def test_symmetric_rsa_and_ecc_quotas_are_counted_separately(lab, kms):
 
 def test_generate_data_key_pair_has_a_quota_per_key_pair_spec(lab, kms):
     key = kms.create_key()["KeyMetadata"]["KeyId"]
-    lab.enable_request_quotas({"GenerateDataKeyPair (RSA_2048) request rate": 2})
+    q = lab.enable_request_quotas({"GenerateDataKeyPair (RSA_2048) request rate": 2})
     kms.generate_data_key_pair_without_plaintext(KeyId=key, KeyPairSpec="RSA_2048")
     kms.generate_data_key_pair_without_plaintext(KeyId=key, KeyPairSpec="RSA_2048")
     _throttled(lambda: kms.generate_data_key_pair(KeyId=key, KeyPairSpec="RSA_2048"))
     kms.generate_data_key_pair(KeyId=key, KeyPairSpec="ECC_NIST_P256")  # its own quota: 100/s
     kms.generate_data_key_pair(KeyId=key, KeyPairSpec="ECC_NIST_EDWARDS25519")
     lab.clock.advance(seconds=0.5)
-    kms.generate_data_key_pair(KeyId=key, KeyPairSpec="RSA_2048")
+    pair = kms.generate_data_key_pair(KeyId=key, KeyPairSpec="RSA_2048")
+    assert pair["KeyPairSpec"] == "RSA_2048"
+    counts = _counts(q)
+    assert counts["GenerateDataKeyPair (RSA_2048) request rate"] == (3, 1)
+    assert counts["GenerateDataKeyPair (ECC_NIST_P256) request rate"] == (1, 0)
 
 
 def test_ecc_key_pairs_come_a_hundred_per_second_by_default(lab, kms):
     key = kms.create_key()["KeyMetadata"]["KeyId"]
-    lab.enable_request_quotas()
+    q = lab.enable_request_quotas()
     for _ in range(100):
         kms.generate_data_key_pair_without_plaintext(KeyId=key, KeyPairSpec="ECC_NIST_P256")
     _throttled(lambda: kms.generate_data_key_pair_without_plaintext(
         KeyId=key, KeyPairSpec="ECC_NIST_P256"))
     kms.generate_data_key_pair_without_plaintext(KeyId=key, KeyPairSpec="ECC_NIST_P384")
+    counts = _counts(q)
+    assert counts["GenerateDataKeyPair (ECC_NIST_P256) request rate"] == (100, 1)
+    assert counts["GenerateDataKeyPair (ECC_NIST_P384) request rate"] == (1, 0)
 
 
 def test_quotas_below_one_per_second_admit_one_request_per_interval(lab, kms):
     key = kms.create_key(Origin="EXTERNAL")["KeyMetadata"]["KeyId"]
-    lab.enable_request_quotas({"GetParametersForImport": 0.25})  # one every four seconds
+    q = lab.enable_request_quotas({"GetParametersForImport": 0.25})  # one every four seconds
     args = dict(KeyId=key, WrappingAlgorithm="RSAES_OAEP_SHA_256", WrappingKeySpec="RSA_2048")
     kms.get_parameters_for_import(**args)
     lab.clock.advance(seconds=3)
     _throttled(lambda: kms.get_parameters_for_import(**args))
     lab.clock.advance(seconds=1)
-    kms.get_parameters_for_import(**args)
+    assert kms.get_parameters_for_import(**args)["ImportToken"]
+    assert list(_counts(q).values()) == [(2, 1)]
 
 
 def test_quotas_are_per_account_and_region(lab, kms):
-    lab.enable_request_quotas({"CreateKey": 1})
+    q = lab.enable_request_quotas({"CreateKey": 1})
     kms.create_key()
     lab.client(region_name="eu-west-1").create_key()
     other = lab.add_account("444455556666")
     lab.client(account=other).create_key()
     _throttled(kms.create_key)
+    usage = q.usage()
+    assert sorted((r.account, r.region, r.admitted, r.throttled) for r in usage.itertuples()) == [
+        ("111122223333", "eu-west-1", 1, 0), ("111122223333", "us-east-1", 1, 1),
+        ("444455556666", "us-east-1", 1, 0)]
 
 
 def test_cross_account_requests_count_against_the_caller(lab, kms):
@@ -114,10 +136,13 @@ def test_cross_account_requests_count_against_the_caller(lab, kms):
               '["arn:aws:iam::444455556666:root","arn:aws:iam::111122223333:root"]},'
               '"Action":"kms:*","Resource":"*"}]}')
     arn = theirs.create_key(Policy=policy)["KeyMetadata"]["Arn"]
-    lab.enable_request_quotas({"DescribeKey": 1})
+    q = lab.enable_request_quotas({"DescribeKey": 1})
     kms.describe_key(KeyId=arn)  # counts against 111122223333
     theirs.describe_key(KeyId=arn)  # the owner's own budget is untouched
     _throttled(lambda: kms.describe_key(KeyId=arn))
+    usage = q.usage()
+    assert sorted((r.account, r.admitted, r.throttled) for r in usage.itertuples()) == [
+        ("111122223333", 1, 1), ("444455556666", 1, 0)]
 
 
 def test_disable_removes_the_check_and_enable_starts_afresh(lab, kms):
