@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 from pathlib import Path
 
 import nbformat
@@ -110,3 +111,27 @@ def test_no_committed_output_is_a_figure_without_a_picture():
 def test_the_check_sees_a_figure_without_a_picture():
     bare = {"output_type": "execute_result", "data": {"text/plain": "<Figure size 700x450 with 1 Axes>"}}
     assert _figure_text(bare) and not {"image/png", "image/svg+xml"} & set(bare["data"])
+
+
+_DRAWS = re.compile(r"\bplots\.\w+\(")
+
+
+def _cells_drawing_nothing(cells: list) -> list[int]:
+    """Code cells that call a kmslab.plots function but show no picture (``_ = plots.x()``
+    hides the Axes, which is the picture)."""
+    return [i for i, cell in enumerate(cells)
+            if cell["cell_type"] == "code" and _DRAWS.search("".join(cell["source"]))
+            and not any("image/png" in o.get("data", {}) for o in cell.get("outputs", []))]
+
+
+def test_every_cell_that_draws_a_kmslab_figure_shows_it():
+    offenders = [f"{path.name} cell {i}" for path in NOTEBOOKS
+                 for i in _cells_drawing_nothing(json.loads(path.read_text())["cells"])]
+    assert offenders == []
+
+
+def test_the_check_sees_a_figure_drawn_and_hidden():
+    hidden = nbformat.v4.new_code_cell("_ = plots.key_state_transitions()")
+    shown = nbformat.v4.new_code_cell("plots.key_state_transitions()", outputs=[
+        nbformat.v4.new_output("execute_result", {"image/png": "iVBOR", "text/plain": "<Axes>"})])
+    assert _cells_drawing_nothing([hidden, shown]) == [0]
