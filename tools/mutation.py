@@ -441,10 +441,13 @@ def _with_function(tree: ast.Module, defs: dict, mangled: str) -> ast.Module | N
     """``tree`` with one function (or method) replaced by mutmut's mutant ``mangled``
     (``x_NAME__mutmut_N``, or ``xǁCLASSǁNAME__mutmut_N`` for a method); None if not found."""
     mutant = defs.get(mangled)
-    qualified = mangled.rpartition("__mutmut_")[0][1:]  # "_row", "ǁGrantǁentry"
-    if mutant is None or not qualified:
+    qualified = mangled.rpartition("__mutmut_")[0]  # "x__row", "xǁGrantǁentry"
+    if qualified.startswith("xǁ"):
+        owner, _, name = qualified[2:].partition("ǁ")
+    else:
+        owner, name = None, qualified[2:]
+    if mutant is None or not name:
         return None
-    owner, name = (qualified[1:].split("ǁ", 1) if qualified.startswith("ǁ") else (None, qualified[1:]))
     patched = copy.deepcopy(tree)
     body = patched.body
     if owner is not None:
