@@ -316,9 +316,14 @@ def _principal_name(principal) -> str:
     return principal.name or principal.arn.rsplit("/", 1)[-1]
 
 
+class _OwnResources(Resources):
+    """Resources rendered by :func:`_resources` (as kmslab renders them): saved as their ARNs."""
+    __slots__ = ()
+
+
 def _resources(arns: tuple[str, ...]) -> Resources:
-    return Resources(arns, tuple(FrozenDict(accountId=a.split(":")[4], type="AWS::KMS::Key", ARN=a)
-                                 for a in arns))
+    return _OwnResources(arns, tuple(
+        FrozenDict(accountId=a.split(":")[4], type="AWS::KMS::Key", ARN=a) for a in arns))
 
 
 class _OpInfo(NamedTuple):
@@ -936,7 +941,8 @@ def _origin_data(o: Origin) -> dict:
 
 def _resources_data(resources: Resources) -> dict:
     out: dict[str, Any] = {"arns": list(resources.arns)}
-    if not _rendered_as_kmslab_does(resources):  # an imported record's own rendering
+    if type(resources) is not _OwnResources and not _rendered_as_kmslab_does(resources):
+        # an imported record's own rendering
         out["rendered"] = _plain_data(resources.rendered)
     return out
 
