@@ -26,15 +26,19 @@ A :class:`SealingKey` is derived once and seals any number of payloads
 (each with a fresh nonce), so a server that saves often pays for scrypt
 once, at start. It also seals the records of a snapshot's journal
 (:meth:`SealingKey.seal_frame`: ``nonce || AES-256-GCM``, bound to the
-snapshot and the record's place as additional data).
+snapshot and the record's place as additional data). A large payload is
+sealed in pieces (:meth:`SealingKey.seal_pieces`): neither it nor its
+sealed form is ever held whole in memory; the bytes are the same.
 """
 
 from __future__ import annotations
 
 import os
 import struct
+from collections.abc import Iterable, Iterator
 
 from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
@@ -46,6 +50,8 @@ FORMAT_VERSION = 1
 _HEADER = struct.Struct(">16sHBBBB16s12s")
 _KDF_SCRYPT = 1
 _TAG = 16
+#: a payload sealed in pieces is encrypted in chunks of about this size
+_CHUNK = 1 << 20
 
 #: what kmslab writes: N = 2**15, r = 8, p = 1 (32 MiB, about 0.1 s)
 DEFAULT_LOG_N, DEFAULT_R, DEFAULT_P = 15, 8, 1
@@ -97,10 +103,11 @@ class SealingKey:
     interface of a KMS key's symmetric backing key: this one seals snapshots.)
     """
 
-    __slots__ = ("_aead", "_salt", "_params")
+    __slots__ = ("_aead", "_aes", "_salt", "_params")
 
     def __init__(self, key: bytes, salt: bytes, log_n: int, r: int, p: int):
         self._aead = AESGCM(key)
+        self._aes = algorithms.AES(key)  # the same key, for sealing in pieces
         self._salt = salt
         self._params = (log_n, r, p)
 
@@ -118,13 +125,43 @@ class SealingKey:
         header = _HEADER.pack(MAGIC, FORMAT_VERSION, _KDF_SCRYPT, *self._params, self._salt, nonce)
         return header + self._aead.encrypt(nonce, payload, header)
 
-    def seal_frame(self, data: bytes, context: bytes) -> tuple[bytes, bytes]:
-        """``(nonce, AES-256-GCM(data))`` bound to ``context`` (additional data): one record of
-        a snapshot's journal, which names the snapshot and the record's place in ``context``.
-        The frame is the two written one after the other (a record may be megabytes: they are
-        not copied into one)."""
+    def seal_pieces(self, pieces: Iterable[bytes | memoryview]) -> tuple[bytes, Iterator[bytes]]:
+        """:meth:`seal` of the payload ``b"".join(pieces)``, without joining it: the header
+        (which names this sealing: :func:`sealed_id`), and the sealed snapshot in pieces to
+        write one after the other (the header first, the tag last)."""
         nonce = os.urandom(12)
-        return nonce, self._aead.encrypt(nonce, data, context)
+        header = _HEADER.pack(MAGIC, FORMAT_VERSION, _KDF_SCRYPT, *self._params, self._salt, nonce)
+        return header, self._sealed_pieces(header, nonce, pieces, header)
+
+    def seal_frame(self, data: bytes, context: bytes) -> Iterator[bytes]:
+        """``nonce || AES-256-GCM(data)`` bound to ``context`` (additional data), as pieces to
+        write one after the other: one record of a snapshot's journal, which names the
+        snapshot and the record's place in ``context``. A record of megabytes is encrypted in
+        chunks as it is written, never copied whole."""
+        nonce = os.urandom(12)
+        view = memoryview(data)
+        return self._sealed_pieces(nonce, nonce, (view[i:i + _CHUNK]
+                                                  for i in range(0, len(view), _CHUNK)), context)
+
+    def _sealed_pieces(self, first: bytes, nonce: bytes, pieces: Iterable[bytes | memoryview],
+                       associated: bytes) -> Iterator[bytes]:
+        """``first``, then AES-256-GCM(``pieces`` joined) in chunks, then the tag: the
+        ciphertext and tag :class:`AESGCM` makes of the joined pieces."""
+        encryptor = Cipher(self._aes, modes.GCM(nonce)).encryptor()
+        encryptor.authenticate_additional_data(associated)
+        yield first
+        chunk: list[bytes | memoryview] = []
+        size = 0
+        for piece in pieces:
+            chunk.append(piece)
+            size += len(piece)
+            if size >= _CHUNK:
+                yield encryptor.update(b"".join(chunk) if len(chunk) > 1 else chunk[0])
+                chunk, size = [], 0
+        if chunk:
+            yield encryptor.update(b"".join(chunk))
+        encryptor.finalize()
+        yield encryptor.tag
 
     def open_frame(self, frame: bytes, context: bytes) -> bytes:
         """The data of a :meth:`seal_frame` record (SealError for any change or another context)."""
@@ -160,8 +197,11 @@ def peek_version(sealed: bytes) -> int:
 
 
 def sealed_id(sealed: bytes) -> bytes:
-    """What names one sealed snapshot: its nonce (fresh for every seal; a journal refers to it)."""
-    peek_version(sealed)
+    """What names one sealed snapshot: its nonce (fresh for every seal; a journal refers to it).
+    ``sealed``: the snapshot, or its header (:meth:`SealingKey.seal_pieces`)."""
+    if not isinstance(sealed, (bytes, bytearray, memoryview)) or len(sealed) < _HEADER.size \
+            or not bytes(sealed[:len(MAGIC)]) == MAGIC:
+        raise SealError("this is not a kmslab snapshot (bad magic or too short)")
     return bytes(sealed[_HEADER.size - 12:_HEADER.size])
 
 

@@ -31,7 +31,7 @@ keeps a file up to date while a lab is served.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 from ..crypto import sealing
@@ -41,11 +41,11 @@ from . import document as _document
 from . import journal
 from .actions import ActionError
 from .files import remove_stale_temporaries, write_atomic
-from .payload import LEGACY_FORMAT, SnapshotError, decode, encode
+from .payload import LEGACY_FORMAT, SnapshotError, decode, encode, encode_pieces
 
 __all__ = ["save_bytes", "load_bytes", "save", "load", "SnapshotError", "SealingKey",
            "to_document", "write_document", "when_material_ready", "from_document",
-           "read_document", "seal_document", "PAYLOAD_FORMAT", "LEGACY_FORMAT",
+           "read_document", "seal_document", "seal_document_pieces", "PAYLOAD_FORMAT", "LEGACY_FORMAT",
            "remove_stale_temporaries"]
 
 #: the payload format this kmslab writes and reads
@@ -125,6 +125,13 @@ def from_document(document: Any):
 def seal_document(document: dict, key: SealingKey, *, lab_time: str = "") -> bytes:
     """A sealed snapshot holding ``document`` (as :func:`save_bytes` seals a lab's)."""
     return key.seal(encode(document, lab_time))
+
+
+def seal_document_pieces(document: dict, key: SealingKey, *,
+                         lab_time: str = "") -> tuple[bytes, Iterator[bytes]]:
+    """:func:`seal_document` in pieces, for a large lab: (its header, the sealed snapshot as
+    pieces to write one after the other). The payload is never held whole, plain or sealed."""
+    return key.seal_pieces(encode_pieces(document, lab_time))
 
 
 # ----------------------------------------------------------------- bytes

@@ -50,7 +50,7 @@ import time
 from collections.abc import Callable
 
 from ..crypto.sealing import SealingKey, sealed_id
-from . import journal, seal_document, when_material_ready, write_atomic, write_document
+from . import journal, seal_document_pieces, when_material_ready, write_atomic, write_document
 from .document import marks as document_marks
 from .document import write_delta
 
@@ -188,10 +188,11 @@ class AutoSaver:
                     self._marks = marks
                 else:
                     self._journal = self._marks = None
-                    data = seal_document(document, self._key, lab_time=now.isoformat())
-                    write_atomic(self.path, data)
-                    snapshot_id = sealed_id(data)
-                    self._journal = {"id": snapshot_id, "number": 0, "base_size": len(data),
+                    header, sealed = seal_document_pieces(document, self._key,
+                                                          lab_time=now.isoformat())
+                    size = write_atomic(self.path, sealed)
+                    snapshot_id = sealed_id(header)
+                    self._journal = {"id": snapshot_id, "number": 0, "base_size": size,
                                      "size": journal.start(self.path, snapshot_id), "rewritten": 0}
                     self._marks = marks
                     self.full_saves += 1

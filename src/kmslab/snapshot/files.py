@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 import tempfile
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 __all__ = ["write_atomic", "remove_stale_temporaries", "TEMP_PREFIX"]
@@ -81,9 +81,10 @@ def remove_stale_temporaries(path: str | os.PathLike) -> list[str]:
     return removed
 
 
-def write_atomic(path: str | os.PathLike, data: bytes, *,
-                 _writer: Callable[[Any, bytes], None] | None = None) -> None:
-    """Write ``data`` to ``path`` atomically (temporary file, fsync, rename, fsync the folder).
+def write_atomic(path: str | os.PathLike, data: bytes | Iterable[bytes], *,
+                 _writer: Callable[[Any, bytes], None] | None = None) -> int:
+    """Write ``data`` (bytes, or pieces written one after the other) to ``path`` atomically
+    (temporary file, fsync, rename, fsync the folder); returns the bytes written.
 
     Stale temporaries of earlier, crashed saves of ``path`` are removed first.
     ``_writer(file, data)`` replaces the write itself (tests simulate a full disk with it).
@@ -96,8 +97,12 @@ def write_atomic(path: str | os.PathLike, data: bytes, *,
                                    dir=folder)
         _writing.add(tmp)
     try:
+        write = _writer or (lambda f, d: f.write(d))
+        size = 0
         with os.fdopen(fd, "wb") as fh:
-            (_writer or (lambda f, d: f.write(d)))(fh, data)
+            for piece in (data,) if isinstance(data, bytes) else data:
+                write(fh, piece)
+                size += len(piece)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
@@ -111,6 +116,7 @@ def write_atomic(path: str | os.PathLike, data: bytes, *,
     finally:
         with _writing_lock:
             _writing.discard(tmp)
+    return size
 
 
 def _fsync_folder(folder: str) -> None:

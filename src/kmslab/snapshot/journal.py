@@ -80,14 +80,13 @@ def append(snapshot_path, key: SealingKey, snapshot_id: bytes, number: int, reco
     except (TypeError, ValueError) as exc:
         raise SnapshotError(f"this lab holds something that is not plain data and cannot be "
                             f"saved: {exc}") from None
-    nonce, sealed = key.seal_frame(text, context)
-    del text
-    length = _LENGTH.pack(len(nonce) + len(sealed))
+    length = 12 + len(text) + 16  # nonce, ciphertext as long as the text, tag
     with open(path_of(snapshot_path), "ab") as fh:
-        fh.writelines((length, nonce, sealed))  # one buffered write of the small parts
+        fh.write(_LENGTH.pack(length))
+        fh.writelines(key.seal_frame(text, context))  # sealed in chunks as written
         fh.flush()
         os.fsync(fh.fileno())
-    return len(length) + len(nonce) + len(sealed)
+    return _LENGTH.size + length
 
 
 def _record_bytes(record: dict) -> bytes:

@@ -25,7 +25,7 @@ from ..plaindata import compact_json_bytes
 from ..version import __version__
 from .document import FORMAT, JSONText
 
-__all__ = ["SnapshotError", "encode", "decode", "LEGACY_FORMAT"]
+__all__ = ["SnapshotError", "encode", "encode_pieces", "decode", "LEGACY_FORMAT"]
 
 #: the pickled payload of kmslab 0.1.0, refused
 LEGACY_FORMAT = 1
@@ -38,6 +38,11 @@ class SnapshotError(ValueError):
 
 def encode(document: dict, lab_time: str) -> bytes:
     """Header line and document as UTF-8 bytes (SnapshotError if a value is not plain data)."""
+    return b"".join(encode_pieces(document, lab_time))
+
+
+def encode_pieces(document: dict, lab_time: str) -> list[bytes]:
+    """:func:`encode` as pieces to join (or to seal one after the other)."""
     header = {"kmslab": __version__, "format": FORMAT, "lab_time": lab_time,
               "saved_at": datetime.now(UTC).isoformat(timespec="seconds")}
     pieces = [json.dumps(header).encode(), b"\n{"]
@@ -52,7 +57,7 @@ def encode(document: dict, lab_time: str) -> bytes:
         raise SnapshotError(f"this lab holds something that is not plain data and cannot be "
                             f"saved: {exc}") from None
     pieces.append(b"}")
-    return b"".join(pieces)
+    return pieces
 
 
 def decode(payload: bytes) -> tuple[dict, Any]:
