@@ -37,7 +37,7 @@ def crafted(document: dict, marker) -> dict:
         for key in service["keys"]:
             key["description"] = text()
             key["tags"] = {text()[:100]: text() for _ in range(2)}
-            for grant in key["grants"]:
+            for grant in key.get("grants", []):
                 grant["name"] = text()
     for event in doc.get("events", []):
         event["detail-type"] = text()

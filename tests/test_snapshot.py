@@ -168,7 +168,7 @@ def test_a_missing_or_unreadable_file_is_a_snapshot_error(tmp_path):
 
 def test_payload_headers_kmslab_does_not_read_are_refused_with_both_versions():
     key = sealing.SealingKey.derive(PASS, log_n=10)
-    for header, expected in [({"kmslab": "9.0", "format": 3}, "upgrade kmslab"),
+    for header, expected in [({"kmslab": "9.0", "format": 4}, "upgrade kmslab"),
                              ({"format": "2"}, "header line"), ([1, 2], "header line")]:
         with pytest.raises(snapshot.SnapshotError, match=expected):
             kmslab.Lab.from_bytes(key.seal(json.dumps(header).encode() + b"\n{}"), PASS)
@@ -393,14 +393,20 @@ def _iso(value):
     return value.isoformat() if hasattr(value, "isoformat") else value
 
 
-def test_a_snapshot_of_payload_format_2_keeps_loading():
+@pytest.mark.parametrize("name, passphrase", [("lab-format2.kmslab", "format two"),
+                                              ("lab-format3.kmslab", "format three")])
+def test_a_snapshot_of_each_payload_format_keeps_loading(name, passphrase):
     """tests/data/lab-format2.kmslab was saved when payload format 2 began (passphrase "format
-    two"); lab-format2.json holds what that lab showed. Every later kmslab loads it into the
-    same lab: changing how the code holds a lab must not break the labs learners saved."""
+    two"); lab-format2.json holds what that lab showed. lab-format3.kmslab is the same lab
+    saved when format 3 began (a key's fields at their defaults left out). Every later kmslab
+    loads both into the same lab: changing how the code holds a lab must not break the labs
+    learners saved."""
     import base64
 
     expected = json.loads((DATA / "lab-format2.json").read_text())
-    lab = kmslab.Lab.load(DATA / "lab-format2.kmslab", "format two")
+    header = snapshot.payload.decode(sealing.unseal((DATA / name).read_bytes(), passphrase))[0]
+    assert header["format"] == int(name[len("lab-format")])
+    lab = kmslab.Lab.load(DATA / name, passphrase)
     assert lab.audit.records() == expected["records"]
     assert lab.clock.now().isoformat() == expected["now"]
     assert [[e.when.isoformat(), e.label] for e in lab.clock.pending()] == expected["pending"]

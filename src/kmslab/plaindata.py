@@ -20,7 +20,7 @@ import binascii
 import builtins
 import json
 from collections.abc import Callable, Iterable, Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -72,11 +72,28 @@ def plain_copy(value: Any) -> Any:
 #: standard library does; a datetime or a dataclass goes to the standard library, which refuses it
 _ORJSON_PLAIN = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
 _STDLIB_COMPACT = json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode
+#: with ``utc_times``: orjson writes a datetime in UTC exactly as ``datetime.isoformat`` does
+#: (``2025-01-01T09:00:00.000001+00:00``), about five times faster
+_ORJSON_UTC_TIMES = orjson.OPT_PASSTHROUGH_DATACLASS
+
+
+def _utc_time(value: Any) -> str:
+    if isinstance(value, datetime) and value.tzinfo is UTC:
+        return value.isoformat()
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+_STDLIB_COMPACT_TIMES = json.JSONEncoder(separators=(",", ":"), allow_nan=False,
+                                         default=_utc_time).encode
 _COPY_BELOW = 64 << 10
 
 
-def compact_json_bytes(value: Any) -> bytes:
+def compact_json_bytes(value: Any, *, utc_times: bool = False) -> bytes:
     """Plain data as compact JSON text in UTF-8 (``{"a":[1,null]}``): how documents are written.
+
+    ``utc_times``: the value may also hold datetimes in UTC (and no other), written as
+    :func:`encode_time` writes them (a writer that dumps what it makes at once leaves them as
+    they are: formatting a time is most of the cost of a small document).
 
     orjson writes it, about ten times faster than the standard library's encoder, which
     writes what orjson leaves to it (a lone surrogate, an integer beyond 64 bits, a key
@@ -85,9 +102,9 @@ def compact_json_bytes(value: Any) -> bytes:
     (orjson leaves non-ASCII characters unescaped; a float that is not finite becomes null).
     """
     try:
-        text = orjson.dumps(value, option=_ORJSON_PLAIN)
+        text = orjson.dumps(value, option=_ORJSON_UTC_TIMES if utc_times else _ORJSON_PLAIN)
     except TypeError:  # orjson.JSONEncodeError
-        return _STDLIB_COMPACT(value).encode()
+        return (_STDLIB_COMPACT_TIMES if utc_times else _STDLIB_COMPACT)(value).encode()
     # orjson grows its output in place and shrinks it at the end: each small text kept for
     # long (a key's, in a saver's cache) leaves a scrap of the heap behind, and thousands of
     # them make every allocation slower (about 5 us a key document instead of 1). A copy of

@@ -50,7 +50,7 @@ from ..plaindata import (
     encode_time,
     plain_copy,
 )
-from ..policy import Policy
+from ..policy import Policy, default_key_policy
 from ..policy.document import parse_policy
 from ..service.grants import Grant
 from ..service.imports import ImportParameters
@@ -66,8 +66,11 @@ from . import actions
 __all__ = ["write", "read", "marks", "write_delta", "FORMAT", "JSONText", "SECTIONS",
            "MaterialPending"]
 
-#: the payload format this module writes and reads
-FORMAT = 2
+#: the payload format this module writes
+FORMAT = 3
+#: the payload formats it reads: format 2 always holds a key's policy, and every field of a
+#: key and of a key material version, null or not
+READABLE = (2, 3)
 
 UTC = UTC
 #: times a lab holds lie in 1970-2199 (pandas and CloudTrail render them; the clock starts in 2025)
@@ -91,6 +94,10 @@ _ALARM_STATES = ("OK", "ALARM", "INSUFFICIENT_DATA")
 _SSE = ("AES256", "aws:kms")
 _MULTI_REGION_TYPES = ("PRIMARY", "REPLICA")
 _GRANT_CONSTRAINTS = ("EncryptionContextEquals", "EncryptionContextSubset", "SourceArn")
+
+#: a key's fields a document (format 3) leaves out at these values, as it leaves out null ones
+KEY_DEFAULTS = {"origin": "AWS_KMS", "key_manager": "CUSTOMER", "description": "",
+                "multi_region": False, "rotation_enabled": False, "on_demand_rotations": 0}
 
 
 # ======================================================================== writing
@@ -127,8 +134,9 @@ def write(lab, cache: dict | None = None, *, keys_unchanged: bool = False) -> di
     With ``cache`` (a dict kept between calls, empty at first), the two large
     parts, ``services`` and ``audit``, come back as :class:`JSONText`, and
     audit records already written are not encoded again. Without it,
-    everything is plain values. The cache keeps text (bytes), not documents:
-    a server's lab holds many keys, and text costs the garbage collector nothing.
+    everything is plain values. The cache keeps text (bytes) by key ARN, not
+    documents or objects: a server's lab holds many keys, and a dict of text
+    gives the garbage collector nothing to look at.
 
     ``keys_unchanged``: the caller knows that no key written at the last call
     with this cache has changed since (only calls that never change a key were
@@ -138,7 +146,7 @@ def write(lab, cache: dict | None = None, *, keys_unchanged: bool = False) -> di
     Raises :class:`~kmslab.snapshot.actions.ActionError` if the lab holds
     something that is not kmslab's (an action a notebook scheduled on the clock).
     """
-    return _Writer(lab, cache, keys_unchanged).document()
+    return _Writer(lab, cache, keys_unchanged, keys_as_json=cache is not None).document()
 
 
 #: the parts of a document a journal record holds whole when they changed
@@ -176,7 +184,7 @@ def write_delta(lab, since: dict, cache: dict | None = None) -> tuple[dict, dict
     ``cache``: :func:`write`'s; what the record encodes goes into it, so the next whole
     snapshot does not encode it again.
     """
-    writer = _Writer(lab)
+    writer = _Writer(lab, keys_as_json=True)
     key_cache = cache.setdefault("keys", {}) if cache is not None else None
     sections = writer.sections()
     texts = {name: compact_json(value) for name, value in sections.items()}
@@ -189,9 +197,9 @@ def write_delta(lab, since: dict, cache: dict | None = None) -> tuple[dict, dict
             return None
         pieces = [b"["]  # the new keys as JSON, joined once (when the record is written)
         for i, key in enumerate(added):
-            text = compact_json_bytes(writer.key(key))
+            text = compact_json_bytes(writer.key(key), utc_times=True)
             if key_cache is not None:
-                key_cache[id(key)] = (key, text)
+                key_cache[key.arn] = text
             if i:
                 pieces.append(b",")
             pieces.append(text)
@@ -234,17 +242,19 @@ def _keys_added(keys: dict, count: int, last) -> list | None:
 
 
 class _Writer:
-    def __init__(self, lab, cache: dict | None = None, keys_unchanged: bool = False):
+    """Writes a lab's parts as plain data. ``keys_as_json``: the caller writes each key's
+    document as JSON at once (``compact_json_bytes(..., utc_times=True)``), so its times in
+    UTC are left as datetimes (see :meth:`key_time`)."""
+
+    def __init__(self, lab, cache: dict | None = None, keys_unchanged: bool = False, *,
+                 keys_as_json: bool = False):
         self.lab = lab
+        self.keys_as_json = keys_as_json
         self.cache = cache
         self.keys_unchanged = keys_unchanged and cache is not None and "keys" in cache
         self.times: dict[tuple, str] = {}  # a virtual clock stamps many things alike
         self.pending = sorted(e for e in lab.clock._queue if not e.cancelled)
         self.live = {id(e) for e in self.pending}
-        # key material read at the last save, by handle (handles never change); kept for the
-        # handles still in use only, so destroyed material is not held on to
-        self.materials_before = cache.get("materials", {}) if cache is not None else None
-        self.materials: dict[int, tuple] = {}
         # material already written, by handle: where (key ARN, material id). A version holding
         # the same handle (a multi-Region replica) says so rather than holding a copy
         self.written: dict[int, tuple[str, str]] = {}
@@ -257,6 +267,13 @@ class _Writer:
         if text is None:
             text = self.times[key] = encode_time(when)
         return text
+
+    def key_time(self, when: datetime | None) -> datetime | str | None:
+        """A time in a key's document: with ``keys_as_json``, a time in UTC as it is (the JSON
+        encoder writes it as :meth:`time` would, faster); otherwise as :meth:`time` writes it."""
+        if self.keys_as_json and when is not None and when.tzinfo is UTC:
+            return when
+        return self.time(when)
 
     def log(self, entries: list[dict]) -> list[dict]:
         return [{**e, "time": self.time(e.get("time"))} for e in entries]
@@ -293,10 +310,6 @@ class _Writer:
             [self.service(svc) for svc in lab._services.values()]
         document["audit"] = JSONText(lab.audit.to_json_parts(self.cache.setdefault("audit", {}))) \
             if self.cache is not None else lab.audit.to_data()
-        if self.cache is not None:
-            if self.keys_unchanged:  # the keys not looked at keep their material's entries
-                self.materials = {**(self.materials_before or {}), **self.materials}
-            self.cache["materials"] = self.materials
         return document
 
     # ------------------------------------------------------------ world
@@ -359,16 +372,13 @@ class _Writer:
         now = {}
         parts = [b"["]
         for i, svc in enumerate(self.lab._services.values()):
-            text = compact_json_bytes(self.service(svc, keys=False))[:-1]
-            parts.append((b"," if i else b"") + text + b',"keys":[')
+            head = compact_json_bytes(self.service(svc, keys=False))[:-1]
+            parts.append((b"," if i else b"") + head + b',"keys":[')
             for j, key in enumerate(svc.keys.values()):
-                entry = before.get(id(key))
-                if self.keys_unchanged and entry is not None and entry[0] is key:
-                    now[id(key)] = entry  # as written last time (the caller knows)
-                    text = entry[1]
-                else:
-                    text = compact_json_bytes(self.key(key))
-                    now[id(key)] = (key, text)
+                text: bytes | None = before.get(key.arn) if self.keys_unchanged else None
+                if text is None:  # else as written last time (the caller knows)
+                    text = compact_json_bytes(self.key(key), utc_times=True)
+                now[key.arn] = text
                 if j:
                     parts.append(b",")
                 parts.append(text)
@@ -378,53 +388,92 @@ class _Writer:
         return JSONText(parts)
 
     def key(self, key) -> dict:
-        time = self.time
-        return {
-            "key_id": key.key_id, "created": time(key.created), "key_spec": key.spec.name,
-            "key_usage": key.usage, "origin": key.origin, "key_manager": key.manager,
-            "description": key.description, "state": key.state, "policy": key.policy,
-            "tags": dict(key.tags),
-            "versions": [self.version(v, key) for v in key.versions],
-            "deletion_date": time(key.deletion_date),
-            "pending_window_days": key.pending_window_days,
-            "multi_region": key.multi_region,
-            "multi_region_config": plain_copy(key.multi_region_config),
-            "custom_key_store_id": key.custom_key_store_id,
-            "cloudhsm_cluster_id": key.cloudhsm_cluster_id, "xks_key_id": key.xks_key_id,
-            "rotation_enabled": key.rotation_enabled,
-            "rotation_period_days": key.rotation_period_days,
-            "next_rotation": time(key.next_rotation),
-            "rotation_status_before_deletion": key.rotation_status_before_deletion,
-            "on_demand_rotations": key.on_demand_rotations,
-            "on_demand_started": time(key.on_demand_started),
-            # (most keys have no grants, import parameters or scheduled actions: a server
-            # writes thousands of new keys a second, so the empty ones cost no comprehension)
-            "grants": [self.grant(g) for g in key.grants.values()] if key.grants else [],
-            "import_parameters": [
+        """A key's document: the fields at their default (:data:`KEY_DEFAULTS`, or null) are
+        left out, and so is the policy when it is the default key policy of the key's account.
+        A server writes thousands of new keys a second, and most of a new key is its defaults."""
+        time = self.key_time
+        out: dict[str, Any] = {"key_id": key.key_id, "created": time(key.created),
+                               "key_spec": key.spec.name, "key_usage": key.usage,
+                               "state": key.state,
+                               "versions": [self.version(v, key) for v in key.versions]}
+        default_policy = default_key_policy(key.account)
+        if key.policy is not default_policy and key.policy != default_policy:
+            out["policy"] = key.policy
+        # field by field: this runs for every new key a server saves
+        defaults = KEY_DEFAULTS
+        if key.origin != defaults["origin"]:
+            out["origin"] = key.origin
+        if key.manager != defaults["key_manager"]:
+            out["key_manager"] = key.manager
+        if key.description != defaults["description"]:
+            out["description"] = key.description
+        if key.multi_region != defaults["multi_region"]:
+            out["multi_region"] = key.multi_region
+        if key.rotation_enabled != defaults["rotation_enabled"]:
+            out["rotation_enabled"] = key.rotation_enabled
+        if key.on_demand_rotations != defaults["on_demand_rotations"]:
+            out["on_demand_rotations"] = key.on_demand_rotations
+        if key.tags:
+            out["tags"] = dict(key.tags)
+        if key.pending_window_days is not None:
+            out["pending_window_days"] = key.pending_window_days
+        if key.custom_key_store_id is not None:
+            out["custom_key_store_id"] = key.custom_key_store_id
+        if key.cloudhsm_cluster_id is not None:
+            out["cloudhsm_cluster_id"] = key.cloudhsm_cluster_id
+        if key.xks_key_id is not None:
+            out["xks_key_id"] = key.xks_key_id
+        if key.rotation_period_days is not None:
+            out["rotation_period_days"] = key.rotation_period_days
+        if key.rotation_status_before_deletion is not None:
+            out["rotation_status_before_deletion"] = key.rotation_status_before_deletion
+        if key.deletion_date is not None:
+            out["deletion_date"] = time(key.deletion_date)
+        if key.next_rotation is not None:
+            out["next_rotation"] = time(key.next_rotation)
+        if key.on_demand_started is not None:
+            out["on_demand_started"] = time(key.on_demand_started)
+        if key.multi_region_config is not None:
+            out["multi_region_config"] = plain_copy(key.multi_region_config)
+        if key.grants:
+            out["grants"] = [self.grant(g, time) for g in key.grants.values()]
+        if key.import_parameters:
+            out["import_parameters"] = [
                 {"token": encode_bytes(p.token), "wrapping_key_spec": p.wrapping_key.spec,
                  "wrapping_key": encode_bytes(p.wrapping_key.export_private_pkcs8(
                      SNAPSHOT_EXPORT_TOKEN)),
                  "wrapping_algorithm": p.wrapping_algorithm, "valid_to": time(p.valid_to)}
-                for p in key.import_parameters] if key.import_parameters else [],
-            "scheduled": {name: seq for name, event in key.scheduled.items()
-                          if (seq := self.scheduled_seq(event)) is not None}
-            if key.scheduled else {},
-        }
+                for p in key.import_parameters]
+        if key.scheduled:
+            scheduled = {name: seq for name, event in key.scheduled.items()
+                         if (seq := self.scheduled_seq(event)) is not None}
+            if scheduled:
+                out["scheduled"] = scheduled
+        return out
 
     def version(self, v, key) -> dict:
-        time = self.time
-        return {"material_id": v.material_id, "material": self.material(v, key),
-                "created": time(v.created), "rotation_type": v.rotation_type, "state": v.state,
-                "import_state": v.import_state, "expiration_model": v.expiration_model,
-                "valid_to": time(v.valid_to), "description": v.description,
-                "fingerprint": None if v.fingerprint is None else v.fingerprint.decode("ascii"),
-                "rotation_date": time(v.rotation_date)}
+        """A key material version's document (null fields left out)."""
+        time = self.key_time
+        out = {"material_id": v.material_id, "material": self.material(v, key),
+               "created": time(v.created), "state": v.state}
+        if v.rotation_type is not None:
+            out["rotation_type"] = v.rotation_type
+        if v.import_state is not None:
+            out["import_state"] = v.import_state
+        if v.expiration_model is not None:
+            out["expiration_model"] = v.expiration_model
+        if v.description is not None:
+            out["description"] = v.description
+        if v.valid_to is not None:
+            out["valid_to"] = time(v.valid_to)
+        if v.rotation_date is not None:
+            out["rotation_date"] = time(v.rotation_date)
+        if v.fingerprint is not None:
+            out["fingerprint"] = v.fingerprint.decode("ascii")
+        return out
 
     def material(self, version, key) -> dict | None:
-        """A version's key material as data, or where it was written already (the same handle).
-
-        A handle already read at the last save (handles never change) is not read again.
-        """
+        """A version's key material as data, or where it was written already (the same handle)."""
         material = version.material
         if material is None:
             return None
@@ -432,23 +481,19 @@ class _Writer:
         if where is not None:
             return {"type": "shared", "key": where[0], "material_id": where[1]}
         self.written[id(material)] = (key.arn, version.material_id)
-        if self.materials_before is None:
-            return _material(material)
-        entry = self.materials_before.get(id(material))
-        if entry is None or entry[0] is not material:
-            entry = (material, _material(material))
-        self.materials[id(material)] = entry
-        return dict(entry[1])
+        return _material(material)
 
-    def grant(self, g) -> dict:
+    def grant(self, g, time=None) -> dict:
+        """A grant's document (``time``: how its times are written, :meth:`time` by default)."""
+        time = time or self.time
         return {"grant_id": g.grant_id, "name": g.name, "key_arn": g.key_arn,
                 "grantee_principal": g.grantee_principal,
                 "grantee_service_principal": g.grantee_service_principal,
                 "retiring_principal": g.retiring_principal,
                 "retiring_service_principal": g.retiring_service_principal,
                 "operations": list(g.operations), "constraints": plain_copy(g.constraints),
-                "issuing_account": g.issuing_account, "created": self.time(g.created),
-                "effective_at": self.time(g.effective_at)}
+                "issuing_account": g.issuing_account, "created": time(g.created),
+                "effective_at": time(g.effective_at)}
 
     def grant_tokens(self, lab) -> list:
         out = []
@@ -742,8 +787,9 @@ class _Reader:
         clock.restore(now, counter, events)
 
     # ------------------------------------------------------------ IAM
-    def policy(self, node: Node, kind: str, name: str = "") -> Policy:
-        text = node.str()
+    def policy(self, node: Node, kind: str, name: str = "", *, text: str | None = None) -> Policy:
+        """The policy ``text`` (by default, the text at ``node``) parsed, once per text."""
+        text = node.str() if text is None else text
         cache_key = (text, kind, name)
         found = self.policies.get(cache_key)
         if found is None:
@@ -863,7 +909,7 @@ class _Reader:
                      "rotation_period_days", "next_rotation", "rotation_status_before_deletion",
                      "on_demand_rotations", "on_demand_started", "grants", "import_parameters",
                      "scheduled"},
-                    required=("key_id", "created", "key_spec", "key_usage", "state", "policy"))
+                    required=("key_id", "created", "key_spec", "key_usage", "state"))
         key_id = node["key_id"].str()
         if not arns.is_key_id(key_id):
             raise node["key_id"].fail("expected a key id")
@@ -872,7 +918,7 @@ class _Reader:
             raise node["key_spec"].fail(f"kmslab does not simulate {spec.name}")
         usage = node["key_usage"].choice(spec.usages)
         arn = arns.key_arn(region, account, key_id)
-        origin = node["origin"].choice(_ORIGINS) if node.has("origin") else "AWS_KMS"
+        origin = node["origin"].choice(_ORIGINS) if node.has("origin") else KEY_DEFAULTS["origin"]
         store_id = node["custom_key_store_id"].opt_str()
         if (origin in ("AWS_CLOUDHSM", "EXTERNAL_KEY_STORE")) != (store_id is not None):
             raise node["custom_key_store_id"].fail(
@@ -884,18 +930,22 @@ class _Reader:
                     or store.store_type != origin:
                 raise node["custom_key_store_id"].fail("names no custom key store of this "
                                                        "account, Region and origin")
-        multi_region = node["multi_region"].bool() if node.has("multi_region") else False
+        multi_region = node["multi_region"].bool() if node.has("multi_region") \
+            else KEY_DEFAULTS["multi_region"]
         config = None
         if node.has("multi_region_config"):
             config = self.multi_region_config(node["multi_region_config"])
-        policy_text = node["policy"].str()
+        # absent: the default key policy CreateKey attaches (payload format 3 leaves it out)
+        policy_text = node["policy"].str() if node.has("policy") else default_key_policy(account)
         key = _restore_key(
             key_id=key_id, arn=arn, account=account, region=region,
             created=_check_time(node["created"]), spec=spec, usage=usage, origin=origin,
-            manager=node["key_manager"].choice(_MANAGERS) if node.has("key_manager") else "CUSTOMER",
-            description=node["description"].str(max_len=8192) if node.has("description") else "",
+            manager=node["key_manager"].choice(_MANAGERS) if node.has("key_manager")
+            else KEY_DEFAULTS["key_manager"],
+            description=node["description"].str(max_len=8192) if node.has("description")
+            else KEY_DEFAULTS["description"],
             state=node["state"].choice(STATES), policy=policy_text,
-            policy_doc=self.policy(node["policy"], "key"),
+            policy_doc=self.policy(node["policy"], "key", text=policy_text),
             tags=node["tags"].str_map() if node.has("tags") else {},
             deletion_date=_opt_time(node["deletion_date"]),
             pending_window_days=node["pending_window_days"].opt_int(1, 365),
@@ -903,12 +953,13 @@ class _Reader:
             custom_key_store_id=store_id,
             cloudhsm_cluster_id=node["cloudhsm_cluster_id"].opt_str(),
             xks_key_id=node["xks_key_id"].opt_str(),
-            rotation_enabled=node["rotation_enabled"].bool() if node.has("rotation_enabled") else False,
+            rotation_enabled=node["rotation_enabled"].bool() if node.has("rotation_enabled")
+            else KEY_DEFAULTS["rotation_enabled"],
             rotation_period_days=node["rotation_period_days"].opt_int(1, 10 ** 5),
             next_rotation=_opt_time(node["next_rotation"]),
             rotation_status_before_deletion=node["rotation_status_before_deletion"].opt_bool(),
             on_demand_rotations=node["on_demand_rotations"].int(0, 10 ** 6)
-            if node.has("on_demand_rotations") else 0,
+            if node.has("on_demand_rotations") else KEY_DEFAULTS["on_demand_rotations"],
             on_demand_started=_opt_time(node["on_demand_started"]))
         for item in node["versions"].list() if node.has("versions") else ():
             key.versions.append(self.version(item, key, lab, store))

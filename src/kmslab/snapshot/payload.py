@@ -2,13 +2,14 @@
 
 ::
 
-    {"kmslab": "0.1.0", "format": 2, "lab_time": "...", "saved_at": "..."}\\n
+    {"kmslab": "0.1.0", "format": 3, "lab_time": "...", "saved_at": "..."}\\n
     {"lab": {...}, "ids": {...}, "clock": {...}, ...}
 
 The header says which kmslab wrote the file and in which payload format, so a
 reader can refuse a format it does not read with a message naming both
-versions before looking at the rest. The document (format 2) is JSON text:
-plain values only (see :mod:`kmslab.snapshot.document`).
+versions before looking at the rest. The document (formats 2 and 3) is JSON
+text: plain values only (see :mod:`kmslab.snapshot.document`; format 3 leaves
+out a key's fields at their defaults).
 
 Format 1 (kmslab 0.1.0) was a pickled object graph. It is refused, never
 unpickled: unpickling runs whatever the file asks for, and a class shares
@@ -23,7 +24,7 @@ from typing import Any
 
 from ..plaindata import compact_json_bytes
 from ..version import __version__
-from .document import FORMAT, JSONText
+from .document import FORMAT, READABLE, JSONText
 
 __all__ = ["SnapshotError", "encode", "encode_pieces", "decode", "LEGACY_FORMAT"]
 
@@ -78,16 +79,17 @@ def decode(payload: bytes) -> tuple[dict, Any]:
     if version == LEGACY_FORMAT:
         raise SnapshotError(
             f"this snapshot is in payload format 1 (a pickled object graph, written by kmslab "
-            f"{writer}): this kmslab reads format {FORMAT} only and never unpickles a file, "
+            f"{writer}): this kmslab reads formats {', '.join(map(str, READABLE))} only and "
+            f"never unpickles a file, "
             f"because loading one can run any code its author put in. To keep that lab, open the "
             f"file with the kmslab that wrote it (only if you trust who made it), describe the lab "
             f"with lab.to_seed() and build it here with kmslab.Lab.from_seed(...): accounts, "
             f"principals, keys, aliases and policies come back; key material does not, so "
             f"ciphertexts made under the old keys cannot be decrypted")
-    if version != FORMAT:
+    if version not in READABLE:
         raise SnapshotError(
-            f"snapshot payload format {version} (written by kmslab {writer}) is not the format "
-            f"this kmslab {__version__} reads ({FORMAT})"
+            f"snapshot payload format {version} (written by kmslab {writer}) is not a format "
+            f"this kmslab {__version__} reads ({', '.join(map(str, READABLE))})"
             + ("; upgrade kmslab to load it" if version > FORMAT else ""))
     try:
         document = json.loads(body.decode("utf-8"))
