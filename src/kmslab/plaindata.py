@@ -135,7 +135,7 @@ def compact_json(value: Any) -> str:
 
 def encode_bytes(data: bytes) -> str:
     """Bytes as the documents hold them: standard base64 text."""
-    return base64.b64encode(data).decode("ascii")
+    return binascii.b2a_base64(data, newline=False).decode("ascii")
 
 
 def encode_time(when: datetime) -> str:
