@@ -259,3 +259,50 @@ def test_a_record_is_the_same_json_whichever_encoder_writes_it(served):
     assert json.loads(whole)["services"][0]["keys"][0]["description"] == "café ☕"
     odd = {**record, "sections": {"lab": {"note": "\ud800"}}}
     assert json.loads(journal._record_bytes(odd))["sections"]["lab"]["note"] == "\ud800"
+
+
+def test_alias_changes_reach_the_journal_when_alias_texts_are_reused(served):
+    """A save reuses an alias's text while its target and times are the same; an alias moved
+    to another key, deleted, or deleted and made again under the same name is seen."""
+    lab, kms, saver = served
+    west = lab.client(region_name="us-west-2")
+    one, two = (kms.create_key()["KeyMetadata"]["KeyId"] for _ in range(2))
+    kms.create_alias(AliasName="alias/moving", TargetKeyId=one)
+    kms.create_alias(AliasName="alias/going", TargetKeyId=one)
+    west.create_alias(AliasName="alias/moving", TargetKeyId=west.create_key()["KeyMetadata"]["KeyId"])
+    saver.save_now()
+
+    def move():
+        lab.clock.advance(seconds=1)
+        kms.update_alias(AliasName="alias/moving", TargetKeyId=two)
+
+    steps = [move,
+             lambda: kms.update_alias(AliasName="alias/moving", TargetKeyId=one),  # same instant
+             move,
+             lambda: kms.delete_alias(AliasName="alias/going"),
+             lambda: kms.create_alias(AliasName="alias/going", TargetKeyId=two),
+             lambda: kms.encrypt(KeyId="alias/going", Plaintext=b"x")]  # aliases unchanged
+    for step in steps:
+        step()
+        saver.save_now()
+        assert _fresh(kmslab.Lab.load(saver.path, PASS)) == _fresh(lab)
+    assert saver.full_saves == 1  # every change above went to the journal
+    aliases = {a["AliasName"]: a.get("TargetKeyId") for a in
+               kmslab.Lab.load(saver.path, PASS).client().list_aliases()["Aliases"]}
+    assert aliases["alias/moving"] == two and aliases["alias/going"] == two
+
+
+def test_a_regions_head_is_the_same_json_written_from_alias_texts_or_whole(served):
+    from kmslab.plaindata import compact_json_bytes
+    from kmslab.snapshot.document import _Writer
+
+    lab, kms, saver = served
+    for n in range(5):
+        kms.create_alias(AliasName=f"alias/n{n}", TargetKeyId=kms.create_key()["KeyMetadata"]["KeyId"])
+    lab.kms_service(lab.default_account, lab.default_region).hidden_keys.add("hidden-key-id")
+    cache: dict = {}
+    for _ in range(2):  # without texts, then with the texts of the first pass
+        writer = _Writer(lab, cache)
+        for svc in lab._services.values():
+            assert writer.head_json(svc) == compact_json_bytes(writer.service(svc, keys=False))
+    assert len(cache["aliases"][(lab.default_account, lab.default_region)]) == 6

@@ -231,7 +231,7 @@ class AutoSaver:
         else:  # the whole snapshot (and every key looked at, if a record could not say it)
             record, rewritten = None, 0
             document = write_document(lab, cache=self._cache, keys_unchanged=not full and not journal_open)
-            marks = document_marks(lab, document)
+            marks = document_marks(lab, document, self._cache)
         self._keys_touched = False  # written above, still under the lock
         return now, full, record, rewritten, document, marks, clock_events
 

@@ -154,17 +154,18 @@ SECTIONS = ("lab", "ids", "clock", "accounts", "iam", "grant_tokens", "custom_ke
             "cloudhsm_clusters", "xks_proxies", "s3", "events", "metrics")
 
 
-def marks(lab, document: dict | None = None) -> dict:
+def marks(lab, document: dict | None = None, cache: dict | None = None) -> dict:
     """Where a lab stands, to write what changes from here on as a journal record (lock held).
 
-    ``document``: the document just written (its small sections are not encoded again).
+    ``document``: the document just written (its small sections are not encoded again);
+    ``cache``: :func:`write`'s.
     """
-    writer = _Writer(lab)
+    writer = _Writer(lab, cache)
     sections = {name: document[name] for name in SECTIONS} if document is not None \
         else writer.sections()
     return {"sections": {name: compact_json(value) for name, value in sections.items()},
             "keys": {(svc.account, svc.region): _key_mark(svc.keys) for svc in lab._services.values()},
-            "heads": {(svc.account, svc.region): compact_json(writer.service(svc, keys=False))
+            "heads": {(svc.account, svc.region): writer.head_json(svc)
                       for svc in lab._services.values()},
             "audit": lab.audit.marks()}
 
@@ -184,7 +185,7 @@ def write_delta(lab, since: dict, cache: dict | None = None) -> tuple[dict, dict
     ``cache``: :func:`write`'s; what the record encodes goes into it, so the next whole
     snapshot does not encode it again.
     """
-    writer = _Writer(lab, keys_as_json=True)
+    writer = _Writer(lab, cache, keys_as_json=True)
     key_cache = cache.setdefault("keys", {}) if cache is not None else None
     sections = writer.sections()
     texts = {name: compact_json(value) for name, value in sections.items()}
@@ -204,10 +205,9 @@ def write_delta(lab, since: dict, cache: dict | None = None) -> tuple[dict, dict
                 pieces.append(b",")
             pieces.append(text)
         pieces.append(b"]")
-        head = writer.service(svc, keys=False)
-        heads[where] = head_text = compact_json(head)
+        heads[where] = head_text = writer.head_json(svc)
         if added or head_text != since["heads"].get(where):
-            services.append({**head, "keys": JSONText(pieces)})
+            services.append(JSONText([head_text[:-1], b',"keys":', *pieces, b"}"]))
             rewritten += len(head_text)
         keys[where] = _key_mark(svc.keys)
     audit_cache = cache.get("audit") if cache is not None else None
@@ -364,6 +364,28 @@ class _Writer:
             out["keys"] = [self.key(k) for k in svc.keys.values()]
         return out
 
+    def head_json(self, svc) -> bytes:
+        """``service(svc, keys=False)`` as compact JSON. With a cache, an alias's text is the
+        one written last time while its target and times are the same: a Region may hold
+        thousands of aliases, and a save writes them all whenever one changes."""
+        texts = self.cache.setdefault("aliases", {}) if self.cache is not None else {}
+        before = texts.get((svc.account, svc.region), {})
+        now = {}
+        pieces = []
+        for a in svc.aliases.values():
+            entry = before.get(a.name)
+            if entry is None or entry[0] != a.target_key_id or entry[1] != a.created \
+                    or entry[2] != a.updated:
+                entry = (a.target_key_id, a.created, a.updated, compact_json_bytes(
+                    {"name": a.name, "target_key_id": a.target_key_id,
+                     "created": self.time(a.created), "updated": self.time(a.updated)}))
+            now[a.name] = entry
+            pieces.append(entry[3])
+        texts[(svc.account, svc.region)] = now
+        return b"".join((compact_json_bytes({"account": svc.account, "region": svc.region})[:-1],
+                         b',"aliases":[', b",".join(pieces), b'],"hidden_keys":',
+                         compact_json_bytes(sorted(svc.hidden_keys)), b"}"))
+
     def services_json(self) -> JSONText:
         """The services as JSON pieces; with ``keys_unchanged``, a key written last time reuses its text."""
         cache = self.cache
@@ -372,8 +394,7 @@ class _Writer:
         now = {}
         parts = [b"["]
         for i, svc in enumerate(self.lab._services.values()):
-            head = compact_json_bytes(self.service(svc, keys=False))[:-1]
-            parts.append((b"," if i else b"") + head + b',"keys":[')
+            parts.append((b"," if i else b"") + self.head_json(svc)[:-1] + b',"keys":[')
             for j, key in enumerate(svc.keys.values()):
                 text: bytes | None = before.get(key.arn) if self.keys_unchanged else None
                 if text is None:  # else as written last time (the caller knows)
