@@ -306,3 +306,43 @@ def test_a_regions_head_is_the_same_json_written_from_alias_texts_or_whole(serve
         for svc in lab._services.values():
             assert writer.head_json(svc) == compact_json_bytes(writer.service(svc, keys=False))
     assert len(cache["aliases"][(lab.default_account, lab.default_region)]) == 6
+
+
+def test_a_whole_snapshot_of_a_growing_lab_writes_only_the_keys_added_since(served, monkeypatch):
+    """While no key changes, a whole snapshot reuses the texts the journal's records wrote and
+    encodes only the keys added since the last save, in every Region; after a key changes,
+    every key is written afresh. Each time, what loads is the lab."""
+    from kmslab.snapshot import autosave
+    from kmslab.snapshot.document import _Writer
+
+    lab, kms, saver = served
+    west = lab.client(region_name="eu-west-1")
+    encoded: list[str] = []
+    real_key = _Writer.key
+    monkeypatch.setattr(_Writer, "key", lambda self, key: encoded.append(key.key_id)
+                        or real_key(self, key))
+    for step in range(3):
+        for client in (kms, west):
+            for _ in range(3):
+                client.create_key(Description=f"step {step}")
+        saver.save_now()  # a record: the six new keys, once each
+    assert saver.full_saves == 1 and len(encoded) == len(set(encoded)) == 18
+    new = [kms.create_key()["KeyMetadata"]["KeyId"], west.create_key()["KeyMetadata"]["KeyId"]]
+    encoded.clear()
+    monkeypatch.setattr(autosave, "JOURNAL_RATIO", 0)  # the journal is "full": a whole snapshot
+    monkeypatch.setattr(autosave, "JOURNAL_MIN", 0)
+    saver.save_now()
+    assert saver.full_saves == 2 and sorted(encoded) == sorted(new)
+    assert _fresh(kmslab.Lab.load(saver.path, PASS)) == _fresh(lab)
+    monkeypatch.undo()
+    monkeypatch.setattr(_Writer, "key", lambda self, key: encoded.append(key.key_id)
+                        or real_key(self, key))
+    encoded.clear()
+    kms.tag_resource(KeyId=new[0], Tags=[{"TagKey": "t", "TagValue": "v"}])  # a key changes
+    saver.save_now()
+    assert saver.full_saves == 3 and len(encoded) == sum(len(s.keys) for s in lab._services.values())
+    assert _fresh(kmslab.Lab.load(saver.path, PASS)) == _fresh(lab)
+    for client in (kms, west):  # and records go on from the texts written afresh
+        client.create_key()
+    saver.save_now()
+    assert saver.full_saves == 3 and _fresh(kmslab.Lab.load(saver.path, PASS)) == _fresh(lab)

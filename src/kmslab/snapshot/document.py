@@ -134,9 +134,9 @@ def write(lab, cache: dict | None = None, *, keys_unchanged: bool = False) -> di
     With ``cache`` (a dict kept between calls, empty at first), the two large
     parts, ``services`` and ``audit``, come back as :class:`JSONText`, and
     audit records already written are not encoded again. Without it,
-    everything is plain values. The cache keeps text (bytes) by key ARN, not
-    documents or objects: a server's lab holds many keys, and a dict of text
-    gives the garbage collector nothing to look at.
+    everything is plain values. The cache keeps text (bytes), a few texts per
+    Region (:class:`_KeyTexts`), not documents or an object per key: a server's
+    lab holds many keys, and text gives the garbage collector nothing to look at.
 
     ``keys_unchanged``: the caller knows that no key written at the last call
     with this cache has changed since (only calls that never change a key were
@@ -186,28 +186,23 @@ def write_delta(lab, since: dict, cache: dict | None = None) -> tuple[dict, dict
     snapshot does not encode it again.
     """
     writer = _Writer(lab, cache, keys_as_json=True)
-    key_cache = cache.setdefault("keys", {}) if cache is not None else None
+    written = cache.setdefault("keys", {}) if cache is not None else None
     sections = writer.sections()
     texts = {name: compact_json(value) for name, value in sections.items()}
     services, keys, heads = [], {}, {}
     rewritten = 0
     for svc in lab._services.values():
         where = (svc.account, svc.region)
-        added = _keys_added(svc.keys, *since["keys"].get(where, (0, None)))
+        count, last = since["keys"].get(where, (0, None))
+        added = _keys_added(svc.keys, count, last)
         if added is None:
             return None
-        pieces = [b"["]  # the new keys as JSON, joined once (when the record is written)
-        for i, key in enumerate(added):
-            text = compact_json_bytes(writer.key(key), utc_times=True)
-            if key_cache is not None:
-                key_cache[key.arn] = text
-            if i:
-                pieces.append(b",")
-            pieces.append(text)
-        pieces.append(b"]")
+        text = writer.keys_json(added)
+        if written is not None:
+            _KeyTexts.extend(written, where, count, last, added, text)
         heads[where] = head_text = writer.head_json(svc)
         if added or head_text != since["heads"].get(where):
-            services.append(JSONText([head_text[:-1], b',"keys":', *pieces, b"}"]))
+            services.append(JSONText([head_text[:-1], b',"keys":[', text, b"]}"]))
             rewritten += len(head_text)
         keys[where] = _key_mark(svc.keys)
     audit_cache = cache.get("audit") if cache is not None else None
@@ -217,6 +212,45 @@ def write_delta(lab, since: dict, cache: dict | None = None) -> tuple[dict, dict
              "services": services, "audit": lab.audit.tail(since["audit"], audit_cache)}
     return delta, {"sections": texts, "keys": keys, "heads": heads,
                    "audit": lab.audit.marks()}, rewritten
+
+
+#: keys written in one encoder call when a whole Region's keys are written afresh
+_KEYS_PER_TEXT = 4096
+
+
+class _KeyTexts:
+    """A Region's keys as a saver wrote them: texts of consecutive keys (each the keys'
+    documents joined with commas), in order, covering the first ``count`` keys, the last of
+    them ``last``. Only new keys are added at the end (keys are only ever added at the end of a
+    Region's keys), so a whole snapshot written while no key changed reuses the texts and
+    writes the keys after ``last``; one text per save, not one per key, so thousands of
+    keys cost one encoder call and no object each."""
+
+    __slots__ = ("count", "last", "texts")
+
+    def __init__(self):
+        self.count = 0
+        self.last = None
+        self.texts: list[bytes] = []
+
+    def add(self, keys: list, text: bytes) -> None:
+        if keys:
+            self.count += len(keys)
+            self.last = keys[-1]
+            self.texts.append(text)
+
+    @staticmethod
+    def extend(written: dict, where: tuple, count: int, last, keys: list, text: bytes) -> None:
+        """The texts of ``where`` in ``written`` followed by ``keys`` (added after the ``count``
+        keys ending with ``last``); dropped when they do not end there (the next whole snapshot
+        then writes the Region's keys afresh)."""
+        texts = written.get(where)
+        if texts is None and count == 0:
+            texts = written[where] = _KeyTexts()
+        if texts is not None and texts.count == count and texts.last is last:
+            texts.add(keys, text)
+        else:
+            written.pop(where, None)
 
 
 def _key_mark(keys: dict) -> tuple:
@@ -387,19 +421,25 @@ class _Writer:
                          compact_json_bytes(sorted(svc.hidden_keys)), b"}"))
 
     def services_json(self) -> JSONText:
-        """The services as JSON pieces; with ``keys_unchanged``, a key written last time reuses its text."""
+        """The services as JSON pieces; with ``keys_unchanged``, the keys written last time
+        reuse their text (only the keys added since are written)."""
         cache = self.cache
         assert cache is not None  # only a document with a cache writes JSON pieces
         before = cache.get("keys", {})
-        now = {}
+        now: dict = {}
         parts = [b"["]
         for i, svc in enumerate(self.lab._services.values()):
+            where = (svc.account, svc.region)
             parts.append((b"," if i else b"") + self.head_json(svc)[:-1] + b',"keys":[')
-            for j, key in enumerate(svc.keys.values()):
-                text: bytes | None = before.get(key.arn) if self.keys_unchanged else None
-                if text is None:  # else as written last time (the caller knows)
-                    text = compact_json_bytes(self.key(key), utc_times=True)
-                now[key.arn] = text
+            texts = before.get(where) if self.keys_unchanged else None
+            added = _keys_added(svc.keys, texts.count, texts.last) if texts else None
+            if texts is None or added is None:  # every key written afresh
+                texts, added = _KeyTexts(), list(svc.keys.values())
+            for start in range(0, len(added), _KEYS_PER_TEXT):
+                chunk = added[start:start + _KEYS_PER_TEXT]
+                texts.add(chunk, self.keys_json(chunk))
+            now[where] = texts
+            for j, text in enumerate(texts.texts):
                 if j:
                     parts.append(b",")
                 parts.append(text)
@@ -407,6 +447,12 @@ class _Writer:
         parts.append(b"]")
         cache["keys"] = now
         return JSONText(parts)
+
+    def keys_json(self, keys: list) -> bytes:
+        """The keys' documents as JSON, joined with commas (no brackets): one encoder call."""
+        if not keys:
+            return b""
+        return compact_json_bytes([self.key(k) for k in keys], utc_times=True)[1:-1]
 
     def key(self, key) -> dict:
         """A key's document: the fields at their default (:data:`KEY_DEFAULTS`, or null) are
