@@ -121,17 +121,21 @@ class SealingKey:
 
     def seal(self, payload: bytes) -> bytes:
         """Encrypt and authenticate ``payload`` (a fresh nonce every call)."""
-        nonce = os.urandom(12)
-        header = _HEADER.pack(MAGIC, FORMAT_VERSION, _KDF_SCRYPT, *self._params, self._salt, nonce)
+        nonce, header = self._new_header()
         return header + self._aead.encrypt(nonce, payload, header)
 
     def seal_pieces(self, pieces: Iterable[bytes | memoryview]) -> tuple[bytes, Iterator[bytes]]:
         """:meth:`seal` of the payload ``b"".join(pieces)``, without joining it: the header
         (which names this sealing: :func:`sealed_id`), and the sealed snapshot in pieces to
         write one after the other (the header first, the tag last)."""
-        nonce = os.urandom(12)
-        header = _HEADER.pack(MAGIC, FORMAT_VERSION, _KDF_SCRYPT, *self._params, self._salt, nonce)
+        nonce, header = self._new_header()
         return header, self._sealed_pieces(header, nonce, pieces, header)
+
+    def _new_header(self) -> tuple[bytes, bytes]:
+        """A fresh nonce (OS randomness) and the snapshot header that names it."""
+        nonce = os.urandom(12)
+        return nonce, _HEADER.pack(MAGIC, FORMAT_VERSION, _KDF_SCRYPT, *self._params, self._salt,
+                                   nonce)
 
     def seal_frame(self, data: bytes, context: bytes) -> Iterator[bytes]:
         """``nonce || AES-256-GCM(data)`` bound to ``context`` (additional data), as pieces to
@@ -188,21 +192,23 @@ def seal(payload: bytes, passphrase: str | bytes, *, log_n: int = DEFAULT_LOG_N,
 
 def peek_version(sealed: bytes) -> int:
     """The format version in a sealed header (SealError if it is not a snapshot)."""
+    return _HEADER.unpack_from(_header_of(sealed, _HEADER.size + _TAG))[1]
+
+
+def _header_of(sealed: bytes, least: int) -> bytes:
+    """The header of sealed bytes at least ``least`` long (SealError if it is not a snapshot's)."""
     if not isinstance(sealed, (bytes, bytearray, memoryview)):
         raise SealError(f"a snapshot is bytes, not {type(sealed).__name__}")
-    sealed = bytes(sealed[:_HEADER.size + _TAG])
-    if len(sealed) < _HEADER.size + _TAG or not sealed.startswith(MAGIC):
+    head = bytes(sealed[:least])
+    if len(head) < least or not head.startswith(MAGIC):
         raise SealError("this is not a kmslab snapshot (bad magic or too short)")
-    return _HEADER.unpack_from(sealed)[1]
+    return head[:_HEADER.size]
 
 
 def sealed_id(sealed: bytes) -> bytes:
     """What names one sealed snapshot: its nonce (fresh for every seal; a journal refers to it).
     ``sealed``: the snapshot, or its header (:meth:`SealingKey.seal_pieces`)."""
-    if not isinstance(sealed, (bytes, bytearray, memoryview)) or len(sealed) < _HEADER.size \
-            or not bytes(sealed[:len(MAGIC)]) == MAGIC:
-        raise SealError("this is not a kmslab snapshot (bad magic or too short)")
-    return bytes(sealed[_HEADER.size - 12:_HEADER.size])
+    return _header_of(sealed, _HEADER.size)[-12:]
 
 
 def unseal(sealed: bytes, passphrase: str | bytes) -> bytes:
