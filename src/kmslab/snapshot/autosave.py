@@ -84,6 +84,22 @@ KEY_PRESERVING = frozenset({
 _RETRY_AFTER = 5.0
 
 
+@contextlib.contextmanager
+def _collector_paused():
+    """Python's garbage collector paused while a save encodes what changed (under the lab's
+    lock, which holds up the lab's calls anyway). The thousands of short-lived objects an
+    encoding makes are freed before it runs again, so they never count towards its next
+    collection: a saver that let them count would make every thread of the server collect
+    more often, and a full collection of a large lab takes a good part of a second."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 class AutoSaver:
     """Saves a lab to ``path`` (sealed with ``key``) shortly after it changes."""
 
@@ -209,13 +225,10 @@ class AutoSaver:
             self.saves += 1
         return self.path
 
+    @_collector_paused()
     def _write(self, lab, started: float, whole: bool) -> tuple:
         """What this save writes (lab's lock held): (now, full, journal record or None, the
         bytes of the record written again, document or None, marks, the clock's events)."""
-        with _collector_paused():
-            return self._write_paused(lab, started, whole)
-
-    def _write_paused(self, lab, started: float, whole: bool) -> tuple:
         now = lab.clock.now()
         clock_events = _clock_events(lab.clock)
         full = self._keys_touched or clock_events != self._clock_events \
@@ -266,22 +279,6 @@ class AutoSaver:
                 self.save_now()
             except Exception as exc:  # keep serving; the next change tries again
                 self._on_error(exc)
-
-
-@contextlib.contextmanager
-def _collector_paused():
-    """Python's garbage collector paused while a save encodes what changed (under the lab's
-    lock, which holds up the lab's calls anyway). The thousands of short-lived objects an
-    encoding makes are freed before it runs again, so they never count towards its next
-    collection: a saver that let them count would make every thread of the server collect
-    more often, and a full collection of a large lab takes a good part of a second."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _clock_events(clock) -> tuple[int, int]:

@@ -80,10 +80,10 @@ def decode(payload: bytes) -> tuple[dict, Any]:
         raise SnapshotError(
             f"this snapshot is in payload format 1 (a pickled object graph, written by kmslab "
             f"{writer}): this kmslab reads formats {', '.join(map(str, READABLE))} only and "
-            f"never unpickles a file, "
-            f"because loading one can run any code its author put in. To keep that lab, open the "
-            f"file with the kmslab that wrote it (only if you trust who made it), describe the lab "
-            f"with lab.to_seed() and build it here with kmslab.Lab.from_seed(...): accounts, "
+            f"never unpickles a file, because loading one can run any code its author put in. "
+            f"To keep that lab, open the file with the kmslab that wrote it (only if you trust who "
+            f"made it), describe the lab with lab.to_seed() and build it here with "
+            f"kmslab.Lab.from_seed(...): accounts, "
             f"principals, keys, aliases and policies come back; key material does not, so "
             f"ciphertexts made under the old keys cannot be decrypted")
     if version not in READABLE:
